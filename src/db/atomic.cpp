@@ -11,16 +11,16 @@
 namespace tocsin::db {
 namespace {
 
-std::string location(const std::source_location& where) {
+std::string location(const tocsin::source_location& where) {
     return std::string(where.file_name()) + ":" + std::to_string(where.line());
 }
 
 }  // namespace
 
-Atomic::Atomic(std::string_view alias, std::source_location where)
+Atomic::Atomic(std::string_view alias, tocsin::source_location where)
     : Atomic(AtomicOptions{.alias = alias}, where) {}
 
-Atomic::Atomic(const AtomicOptions& options, std::source_location where)
+Atomic::Atomic(const AtomicOptions& options, tocsin::source_location where)
     : db_(&connection(options.alias, where)), uncaught_(std::uncaught_exceptions()), began_(where) {
     enter(options, where);
     active_ = true;
@@ -52,7 +52,7 @@ Atomic::~Atomic() noexcept(false) {
     exit(true, began_);
 }
 
-void Atomic::commit(std::source_location where) {
+void Atomic::commit(tocsin::source_location where) {
     if (!active_) {
         throw TransactionManagementError(
             "this atomic block (begun at " + location(began_) + ") has already ended", where);
@@ -60,7 +60,7 @@ void Atomic::commit(std::source_location where) {
     exit(true, where);
 }
 
-void Atomic::rollback(std::source_location where) {
+void Atomic::rollback(tocsin::source_location where) {
     if (!active_) {
         throw TransactionManagementError(
             "this atomic block (begun at " + location(began_) + ") has already ended", where);
@@ -68,7 +68,7 @@ void Atomic::rollback(std::source_location where) {
     exit(false, where);
 }
 
-void Atomic::enter(const AtomicOptions& options, std::source_location where) {
+void Atomic::enter(const AtomicOptions& options, tocsin::source_location where) {
     Database& db = *db_;
     if (options.durable && !db.atomic_blocks_.empty()) {
         throw TransactionManagementError(
@@ -110,7 +110,7 @@ void Atomic::enter(const AtomicOptions& options, std::source_location where) {
     }
 }
 
-void Atomic::exit(bool success, std::source_location where) {
+void Atomic::exit(bool success, tocsin::source_location where) {
     Database& db = *db_;
     // Misuse is refused before anything changes: the block stays open and can still be ended
     // properly.

@@ -35,7 +35,7 @@ std::string Backend::rollback_to_savepoint_sql(std::string_view name) const {
     return "ROLLBACK TO SAVEPOINT " + quote_name(name);
 }
 
-CachedStatement Backend::cached(std::string_view sql, std::source_location where) {
+CachedStatement Backend::cached(std::string_view sql, tocsin::source_location where) {
     return cache_.acquire(
         sql, [&](std::string_view text) { return do_prepare(text, /*persistent=*/true, where); },
         weak_from_this().lock());
@@ -68,7 +68,7 @@ bool has_backend(std::string_view engine) {
     return e.factories.find(engine) != e.factories.end();
 }
 
-std::shared_ptr<Backend> open_backend(const Settings& settings, std::source_location where) {
+std::shared_ptr<Backend> open_backend(const Settings& settings, tocsin::source_location where) {
     BackendFactory factory;
     {
         auto& e = engines();

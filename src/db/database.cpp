@@ -37,7 +37,7 @@ Database::~Database() {
     close();
 }
 
-Backend& Database::backend(std::source_location where) {
+Backend& Database::backend(tocsin::source_location where) {
     if (backend_) [[likely]]
         return *backend_;
     if (closed_in_transaction_) {
@@ -65,14 +65,14 @@ void Database::close() noexcept {
     }
 }
 
-void Database::validate_no_atomic_block(std::source_location where) const {
+void Database::validate_no_atomic_block(tocsin::source_location where) const {
     if (in_atomic_block_) {
         throw TransactionManagementError("This is forbidden when an 'atomic' block is active.",
                                          where);
     }
 }
 
-void Database::validate_no_broken_transaction(std::source_location where) const {
+void Database::validate_no_broken_transaction(tocsin::source_location where) const {
     if (closed_in_transaction_) {
         throw TransactionManagementError(
             "the connection to database \"" + alias_ +
@@ -88,18 +88,18 @@ void Database::validate_no_broken_transaction(std::source_location where) const 
     }
 }
 
-CachedStatement Database::statement(std::string_view sql, std::source_location where) {
+CachedStatement Database::statement(std::string_view sql, tocsin::source_location where) {
     validate_no_broken_transaction(where);
     return backend(where).cached(sql, where);
 }
 
 std::int64_t Database::execute(std::string_view sql, std::initializer_list<Value> params,
-                               std::source_location where) {
+                               tocsin::source_location where) {
     return execute(sql, std::span<const Value>(params.begin(), params.size()), where);
 }
 
 std::int64_t Database::execute(std::string_view sql, std::span<const Value> params,
-                               std::source_location where) {
+                               tocsin::source_location where) {
     auto st = statement(sql, where);
     st->bind_all(params, where);
     try {
@@ -111,12 +111,12 @@ std::int64_t Database::execute(std::string_view sql, std::span<const Value> para
 }
 
 std::vector<Row> Database::query(std::string_view sql, std::initializer_list<Value> params,
-                                 std::source_location where) {
+                                 tocsin::source_location where) {
     return query(sql, std::span<const Value>(params.begin(), params.size()), where);
 }
 
 std::vector<Row> Database::query(std::string_view sql, std::span<const Value> params,
-                                 std::source_location where) {
+                                 tocsin::source_location where) {
     auto st = statement(sql, where);
     st->bind_all(params, where);
     std::vector<Row> rows;
@@ -132,7 +132,7 @@ std::vector<Row> Database::query(std::string_view sql, std::span<const Value> pa
 
 std::optional<Value> Database::query_value(std::string_view sql,
                                            std::initializer_list<Value> params,
-                                           std::source_location where) {
+                                           tocsin::source_location where) {
     auto st = statement(sql, where);
     st->bind_all(std::span<const Value>(params.begin(), params.size()), where);
     try {
@@ -152,28 +152,28 @@ void Database::note_statement_error() noexcept {
         needs_rollback_ = true;
 }
 
-void Database::execute_script(std::string_view sql, std::source_location where) {
+void Database::execute_script(std::string_view sql, tocsin::source_location where) {
     validate_no_broken_transaction(where);
     backend(where).execute_script(sql, where);
 }
 
 // ---------------------------------------------------------------- transaction primitives
 
-void Database::run_control(const std::string& sql, std::source_location where) {
+void Database::run_control(const std::string& sql, tocsin::source_location where) {
     auto st = backend(where).cached(sql, where);
     st->run(where);
 }
 
-void Database::begin_transaction(std::source_location where) {
+void Database::begin_transaction(tocsin::source_location where) {
     run_control(backend(where).begin_sql(), where);
 }
 
-void Database::commit_transaction(std::source_location where) {
+void Database::commit_transaction(tocsin::source_location where) {
     run_control(backend(where).commit_sql(), where);
     run_commit_hooks_on_autocommit_ = true;
 }
 
-void Database::rollback_transaction(std::source_location where) {
+void Database::rollback_transaction(tocsin::source_location where) {
     // A transaction the database already ended by itself (SQLite does on some I/O errors) needs
     // no ROLLBACK; issuing one would only fail.
     if (backend_ && backend_->in_transaction())
@@ -182,17 +182,17 @@ void Database::rollback_transaction(std::source_location where) {
     run_on_commit_.clear();
 }
 
-std::string Database::create_savepoint(std::source_location where) {
+std::string Database::create_savepoint(tocsin::source_location where) {
     std::string name = "tocsin_sp" + std::to_string(savepoint_ids_.size() + 1);
     run_control(backend(where).savepoint_sql(name), where);
     return name;
 }
 
-void Database::release_savepoint(const std::string& name, std::source_location where) {
+void Database::release_savepoint(const std::string& name, tocsin::source_location where) {
     run_control(backend(where).release_savepoint_sql(name), where);
 }
 
-void Database::rollback_to_savepoint(const SavepointEntry& savepoint, std::source_location where) {
+void Database::rollback_to_savepoint(const SavepointEntry& savepoint, tocsin::source_location where) {
     run_control(backend(where).rollback_to_savepoint_sql(savepoint.name), where);
     // Callbacks registered since the savepoint was made are exactly those registered in its
     // block or in blocks nested in it: the tail of the list.
@@ -200,7 +200,7 @@ void Database::rollback_to_savepoint(const SavepointEntry& savepoint, std::sourc
         run_on_commit_.resize(savepoint.hook_mark);
 }
 
-void Database::restore_autocommit(std::source_location) {
+void Database::restore_autocommit(tocsin::source_location) {
     autocommit_ = true;
     if (run_commit_hooks_on_autocommit_) {
         run_commit_hooks_on_autocommit_ = false;
@@ -255,7 +255,7 @@ void Database::reset_transaction_state() noexcept {
 
 // ---------------------------------------------------------------- manual transactions
 
-void Database::set_autocommit(bool autocommit, std::source_location where) {
+void Database::set_autocommit(bool autocommit, tocsin::source_location where) {
     validate_no_atomic_block(where);
     if (autocommit == autocommit_)
         return;
@@ -269,7 +269,7 @@ void Database::set_autocommit(bool autocommit, std::source_location where) {
     restore_autocommit(where);
 }
 
-void Database::commit(std::source_location where) {
+void Database::commit(tocsin::source_location where) {
     validate_no_atomic_block(where);
     if (backend_ && backend_->in_transaction())
         commit_transaction(where);
@@ -277,14 +277,14 @@ void Database::commit(std::source_location where) {
         begin_transaction(where);
 }
 
-void Database::rollback(std::source_location where) {
+void Database::rollback(tocsin::source_location where) {
     validate_no_atomic_block(where);
     rollback_transaction(where);
     if (!autocommit_)
         begin_transaction(where);
 }
 
-void Database::set_rollback(bool rollback, std::source_location where) {
+void Database::set_rollback(bool rollback, tocsin::source_location where) {
     if (!in_atomic_block_) {
         throw TransactionManagementError(
             "The rollback flag doesn't work outside of an 'atomic' block.", where);
@@ -295,7 +295,7 @@ void Database::set_rollback(bool rollback, std::source_location where) {
 // ---------------------------------------------------------------- on_commit
 
 void Database::on_commit(std::function<void()> fn, bool robust, std::string name,
-                         std::source_location where) {
+                         tocsin::source_location where) {
     if (!fn)
         throw ProgrammingError("on_commit()'s callback must be a callable.", where);
     if (in_atomic_block_) {
@@ -361,7 +361,7 @@ std::map<std::string, Settings> configuration() {
     return {r.databases.begin(), r.databases.end()};
 }
 
-Database& connection(std::string_view alias, std::source_location where) {
+Database& connection(std::string_view alias, tocsin::source_location where) {
     auto& local = thread_connections();
     auto& r = registry();
     const std::uint64_t generation = r.generation.load(std::memory_order_acquire);

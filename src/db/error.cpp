@@ -9,7 +9,7 @@ namespace {
 constexpr std::size_t max_sql_in_message = 300;
 
 std::string compose(const std::string& message, const std::string& sql,
-                    const std::source_location& where) {
+                    const tocsin::source_location& where) {
     std::string out = message;
     if (!sql.empty()) {
         out += " [SQL: ";
@@ -33,24 +33,24 @@ std::string compose(const std::string& message, const std::string& sql,
 
 }  // namespace
 
-Error::Error(std::string message, std::source_location where)
+Error::Error(std::string message, tocsin::source_location where)
     : Error(std::move(message), std::string(), where) {}
 
-Error::Error(std::string message, std::string sql, std::source_location where)
+Error::Error(std::string message, std::string sql, tocsin::source_location where)
     : std::runtime_error(compose(message, sql, where)),
       message_(std::move(message)),
       sql_(std::move(sql)),
       location_(where) {}
 
 DatabaseError::DatabaseError(std::string message, std::string sql, int native_code,
-                             std::source_location where)
+                             tocsin::source_location where)
     : Error(std::move(message), std::move(sql), where), native_code_(native_code) {}
 
-DatabaseError::DatabaseError(std::string message, std::source_location where)
+DatabaseError::DatabaseError(std::string message, tocsin::source_location where)
     : DatabaseError(std::move(message), std::string(), 0, where) {}
 
 IntegrityError::IntegrityError(std::string message, Details details, std::string sql,
-                               int native_code, std::source_location where)
+                               int native_code, tocsin::source_location where)
     : DatabaseError(std::move(message), std::move(sql), native_code, where),
       details_(std::move(details)) {}
 

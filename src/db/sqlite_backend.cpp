@@ -82,7 +82,7 @@ SqliteOptions parse_options(const Settings& settings) {
 }
 
 // Runs one statement to completion on a raw handle (used while opening).
-void exec(sqlite3* db, const char* sql, const std::string& filename, std::source_location where) {
+void exec(sqlite3* db, const char* sql, const std::string& filename, tocsin::source_location where) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
     if (rc != SQLITE_OK)
@@ -102,7 +102,7 @@ void exec(sqlite3* db, const char* sql, const std::string& filename, std::source
 
 }  // namespace
 
-SqliteBackend::SqliteBackend(const Settings& settings, std::source_location where)
+SqliteBackend::SqliteBackend(const Settings& settings, tocsin::source_location where)
     : Backend(parse_options(settings).statement_cache_size), filename_(settings.name) {
     const SqliteOptions options = parse_options(settings);
     if (settings.name.empty()) {
@@ -150,7 +150,7 @@ SqliteBackend::SqliteBackend(const Settings& settings, std::source_location wher
     }
 }
 
-void SqliteBackend::configure_connection(const Settings& settings, std::source_location) {
+void SqliteBackend::configure_connection(const Settings& settings, tocsin::source_location) {
     sqlite3_extended_result_codes(db_, 1);
     const auto ms = settings.timeout.count();
     sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<decltype(ms)>(ms, 0, INT_MAX)));
@@ -169,7 +169,7 @@ SqliteBackend::~SqliteBackend() {
 }
 
 std::shared_ptr<Backend> SqliteBackend::create(const Settings& settings,
-                                               std::source_location where) {
+                                               tocsin::source_location where) {
     return std::make_shared<SqliteBackend>(settings, where);
 }
 
@@ -210,11 +210,11 @@ bool SqliteBackend::in_transaction() const noexcept {
 }
 
 std::unique_ptr<Statement> SqliteBackend::do_prepare(std::string_view sql, bool persistent,
-                                                     std::source_location where) {
+                                                     tocsin::source_location where) {
     return std::make_unique<SqliteStatement>(*this, sql, persistent, where);
 }
 
-void SqliteBackend::do_execute_script(std::string_view sql, std::source_location where) {
+void SqliteBackend::do_execute_script(std::string_view sql, tocsin::source_location where) {
     const char* tail = sql.data();
     const char* const end = sql.data() + sql.size();
     while (tail < end) {

@@ -70,7 +70,7 @@ IntegrityError::Details parse_constraint(int rc, const std::string& message) {
 }  // namespace
 
 void throw_error(sqlite3* db, int rc, std::string_view sql, std::string_view filename,
-                 std::source_location where) {
+                 tocsin::source_location where) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     std::string text(sql);
     switch (rc & 0xFF) {

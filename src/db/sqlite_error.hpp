@@ -1,7 +1,7 @@
 // Private to the SQLite backend: turning SQLite result codes into tocsin::db exceptions.
 #pragma once
 
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <string_view>
 
 struct sqlite3;
@@ -12,6 +12,6 @@ namespace tocsin::db::sqlite_detail {
 /// code), with sqlite3_errmsg(@p db) as the message (the message of an OperationalError also
 /// names @p filename), @p sql as the statement and @p where as the caller's location.
 [[noreturn]] void throw_error(sqlite3* db, int rc, std::string_view sql, std::string_view filename,
-                              std::source_location where);
+                              tocsin::source_location where);
 
 }  // namespace tocsin::db::sqlite_detail

@@ -31,7 +31,7 @@ bool only_separators(const char* begin, const char* end) {
 }  // namespace
 
 SqliteStatement::SqliteStatement(const SqliteBackend& backend, std::string_view sql,
-                                 bool persistent, std::source_location where)
+                                 bool persistent, tocsin::source_location where)
     : Statement(std::string(sql)), backend_(&backend) {
     sqlite3* db = backend.native_handle();
     const char* tail = nullptr;
@@ -60,7 +60,7 @@ std::size_t SqliteStatement::do_parameter_count() const {
     return static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt_));
 }
 
-void SqliteStatement::do_bind(std::size_t index, const Value& value, std::source_location where) {
+void SqliteStatement::do_bind(std::size_t index, const Value& value, tocsin::source_location where) {
     const int i = static_cast<int>(index);
     const int rc = std::visit(
         [&](const auto& v) -> int {
@@ -86,7 +86,7 @@ void SqliteStatement::do_bind(std::size_t index, const Value& value, std::source
     }
 }
 
-bool SqliteStatement::do_step(std::source_location where) {
+bool SqliteStatement::do_step(tocsin::source_location where) {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW)
         return true;

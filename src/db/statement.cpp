@@ -5,7 +5,7 @@
 
 namespace tocsin::db {
 
-void Statement::bind(std::size_t index, const Value& value, std::source_location where) {
+void Statement::bind(std::size_t index, const Value& value, tocsin::source_location where) {
     const std::size_t count = do_parameter_count();
     if (index == 0 || index > count) {
         throw ProgrammingError("parameter index " + std::to_string(index) +
@@ -16,7 +16,7 @@ void Statement::bind(std::size_t index, const Value& value, std::source_location
     do_bind(index, value, where);
 }
 
-void Statement::bind_all(std::span<const Value> values, std::source_location where) {
+void Statement::bind_all(std::span<const Value> values, tocsin::source_location where) {
     const std::size_t count = do_parameter_count();
     if (values.size() != count) {
         throw ProgrammingError("the statement has " + std::to_string(count) + " parameter(s) but " +
@@ -27,13 +27,13 @@ void Statement::bind_all(std::span<const Value> values, std::source_location whe
         do_bind(i + 1, values[i], where);
 }
 
-bool Statement::step(std::source_location where) {
+bool Statement::step(tocsin::source_location where) {
     has_row_ = false;
     has_row_ = do_step(where);
     return has_row_;
 }
 
-std::int64_t Statement::run(std::source_location where) {
+std::int64_t Statement::run(tocsin::source_location where) {
     while (step(where)) {
     }
     return do_rows_affected();

@@ -232,7 +232,7 @@ TEST_F(DatabaseTest, ClosingInsideABlockLosesTheTransaction) {
 TEST_F(DatabaseTest, CustomEnginesCanBeRegistered) {
     std::atomic<int> opened{0};
     register_backend("counting-sqlite",
-                     [&opened](const Settings& settings, std::source_location where) {
+                     [&opened](const Settings& settings, tocsin::source_location where) {
                          ++opened;
                          Settings s = settings;
                          s.engine = "sqlite";
@@ -244,7 +244,7 @@ TEST_F(DatabaseTest, CustomEnginesCanBeRegistered) {
     EXPECT_EQ(opened.load(), 1);
     close_all();
     configure({});
-    register_backend("counting-sqlite", [](const Settings& s, std::source_location where) {
+    register_backend("counting-sqlite", [](const Settings& s, tocsin::source_location where) {
         return SqliteBackend::create(s, where);
     });
 }
@@ -269,10 +269,10 @@ class AbortingBackend final : public Backend {
 
   protected:
     std::unique_ptr<Statement> do_prepare(std::string_view sql, bool,
-                                          std::source_location where) override {
+                                          tocsin::source_location where) override {
         return inner_->prepare(sql, where);
     }
-    void do_execute_script(std::string_view sql, std::source_location where) override {
+    void do_execute_script(std::string_view sql, tocsin::source_location where) override {
         inner_->execute_script(sql, where);
     }
 
@@ -282,7 +282,7 @@ class AbortingBackend final : public Backend {
 };
 
 TEST_F(DatabaseTest, OnBackendsWhereAnErrorAbortsTheTransactionTheNextQueryIsRefusedClearly) {
-    register_backend("aborting", [](const Settings& settings, std::source_location where) {
+    register_backend("aborting", [](const Settings& settings, tocsin::source_location where) {
         Settings s = settings;
         s.engine = "sqlite";
         return std::make_shared<AbortingBackend>(SqliteBackend::create(s, where));

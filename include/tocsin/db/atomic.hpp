@@ -14,7 +14,7 @@
 
 #include <concepts>
 #include <functional>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -56,10 +56,10 @@ class [[nodiscard]] Atomic {
   public:
     /// Begins a block on the calling thread's connection for @p alias.
     explicit Atomic(std::string_view alias = default_alias,
-                    std::source_location where = std::source_location::current());
+                    tocsin::source_location where = tocsin::source_location::current());
     /// Begins a block as @p options say.
     explicit Atomic(const AtomicOptions& options,
-                    std::source_location where = std::source_location::current());
+                    tocsin::source_location where = tocsin::source_location::current());
     /// Ends the block if still active: commits normally, rolls back during stack unwinding.
     ~Atomic() noexcept(false);
 
@@ -68,11 +68,11 @@ class [[nodiscard]] Atomic {
 
     /// Ends the block now as if it left its scope normally (see the class comment). Throws
     /// what the commit or the on_commit callbacks throw; the block is ended either way.
-    void commit(std::source_location where = std::source_location::current());
+    void commit(tocsin::source_location where = tocsin::source_location::current());
     /// Ends the block now, rolling back to where it began (or marking the parent block for
     /// rollback when this one has no savepoint). Never throws a database error: if the rollback
     /// itself fails the connection is closed, as Django does.
-    void rollback(std::source_location where = std::source_location::current());
+    void rollback(tocsin::source_location where = tocsin::source_location::current());
 
     /// Whether the block has not ended yet.
     [[nodiscard]] bool active() const noexcept { return active_; }
@@ -80,24 +80,24 @@ class [[nodiscard]] Atomic {
     [[nodiscard]] Database& database() const noexcept { return *db_; }
 
   private:
-    void enter(const AtomicOptions& options, std::source_location where);
-    void exit(bool success, std::source_location where);
+    void enter(const AtomicOptions& options, tocsin::source_location where);
+    void exit(bool success, tocsin::source_location where);
 
     Database* db_;
     int uncaught_;
     bool active_ = false;
-    std::source_location began_;
+    tocsin::source_location began_;
 };
 
 /// Begins an atomic block on @p alias; keep the result: `auto tx = tocsin::atomic();`.
 [[nodiscard]] inline Atomic atomic(std::string_view alias = default_alias,
-                                   std::source_location where = std::source_location::current()) {
+                                   tocsin::source_location where = tocsin::source_location::current()) {
     return Atomic(alias, where);
 }
 
 /// Begins an atomic block as @p options say: `auto tx = tocsin::atomic({.savepoint = false});`.
 [[nodiscard]] inline Atomic atomic(const AtomicOptions& options,
-                                   std::source_location where = std::source_location::current()) {
+                                   tocsin::source_location where = tocsin::source_location::current()) {
     return Atomic(options, where);
 }
 
@@ -105,7 +105,7 @@ class [[nodiscard]] Atomic {
 /// commits when @p fn returns and rolls back when it throws (the exception propagates).
 template <std::invocable F>
 std::invoke_result_t<F&> atomic(const AtomicOptions& options, F&& fn,
-                                std::source_location where = std::source_location::current()) {
+                                tocsin::source_location where = tocsin::source_location::current()) {
     using R = std::invoke_result_t<F&>;
     Atomic block(options, where);
     if constexpr (std::is_void_v<R>) {
@@ -121,14 +121,14 @@ std::invoke_result_t<F&> atomic(const AtomicOptions& options, F&& fn,
 /// Runs @p fn inside an atomic block on @p alias and returns its result.
 template <std::invocable F>
 std::invoke_result_t<F&> atomic(std::string_view alias, F&& fn,
-                                std::source_location where = std::source_location::current()) {
+                                tocsin::source_location where = tocsin::source_location::current()) {
     return db::atomic(AtomicOptions{.alias = alias}, std::forward<F>(fn), where);
 }
 
 /// Runs @p fn inside an atomic block on the default alias and returns its result.
 template <std::invocable F>
 std::invoke_result_t<F&> atomic(F&& fn,
-                                std::source_location where = std::source_location::current()) {
+                                tocsin::source_location where = tocsin::source_location::current()) {
     return db::atomic(AtomicOptions{}, std::forward<F>(fn), where);
 }
 

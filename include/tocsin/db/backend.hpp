@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
 
@@ -95,16 +95,16 @@ class Backend : public std::enable_shared_from_this<Backend> {
     /// Prepares @p sql (one statement) without caching it. The statement must not outlive this
     /// backend. Bad SQL throws ProgrammingError naming the SQL.
     [[nodiscard]] std::unique_ptr<Statement> prepare(
-        std::string_view sql, std::source_location where = std::source_location::current()) {
+        std::string_view sql, tocsin::source_location where = tocsin::source_location::current()) {
         return do_prepare(sql, /*persistent=*/false, where);
     }
     /// Lends the cached statement for @p sql, preparing it on first use (see StatementCache).
     [[nodiscard]] CachedStatement cached(
-        std::string_view sql, std::source_location where = std::source_location::current());
+        std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
     /// Runs @p sql, which may hold several statements separated by ';' and no parameters
     /// (schema scripts). Stops at the first error and throws it.
     void execute_script(std::string_view sql,
-                        std::source_location where = std::source_location::current()) {
+                        tocsin::source_location where = tocsin::source_location::current()) {
         do_execute_script(sql, where);
     }
     /// The rowid / id of the last row inserted on this connection. Backends without it throw
@@ -122,8 +122,8 @@ class Backend : public std::enable_shared_from_this<Backend> {
 
     /// Prepares one statement; @p persistent hints that it will be reused many times (cached).
     virtual std::unique_ptr<Statement> do_prepare(std::string_view sql, bool persistent,
-                                                  std::source_location where) = 0;
-    virtual void do_execute_script(std::string_view sql, std::source_location where) = 0;
+                                                  tocsin::source_location where) = 0;
+    virtual void do_execute_script(std::string_view sql, tocsin::source_location where) = 0;
 
   private:
     StatementCache cache_;
@@ -132,7 +132,7 @@ class Backend : public std::enable_shared_from_this<Backend> {
 /// Makes a backend for an engine from its settings (opening the connection); errors carry the
 /// given caller location.
 using BackendFactory =
-    std::function<std::shared_ptr<Backend>(const Settings&, std::source_location)>;
+    std::function<std::shared_ptr<Backend>(const Settings&, tocsin::source_location)>;
 
 /// Registers (or replaces) the factory for @p engine, so that Settings{.engine = engine} can be
 /// configured. "sqlite" is built in. Thread-safe.
@@ -143,6 +143,6 @@ void register_backend(std::string engine, BackendFactory factory);
 /// ConfigurationError naming the engine when none is registered, and whatever the factory throws
 /// (OperationalError naming the file when it cannot be opened).
 [[nodiscard]] std::shared_ptr<Backend> open_backend(
-    const Settings& settings, std::source_location where = std::source_location::current());
+    const Settings& settings, tocsin::source_location where = tocsin::source_location::current());
 
 }  // namespace tocsin::db

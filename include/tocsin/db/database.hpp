@@ -18,7 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,7 +62,7 @@ class Database {
     /// The backend, opening the connection first if needed. Throws OperationalError naming the
     /// file when it cannot be opened, TransactionManagementError when the connection was closed
     /// inside an atomic block that has not ended yet.
-    [[nodiscard]] Backend& backend(std::source_location where = std::source_location::current());
+    [[nodiscard]] Backend& backend(tocsin::source_location where = tocsin::source_location::current());
     /// Whether the connection is open now.
     [[nodiscard]] bool is_connected() const noexcept { return backend_ != nullptr; }
     /// Closes the connection; the next query reopens it. Pending on_commit callbacks are
@@ -76,32 +76,32 @@ class Database {
     /// code that runs the same SQL often. Throws TransactionManagementError when an error in the
     /// current atomic block requires its rollback first.
     [[nodiscard]] CachedStatement statement(
-        std::string_view sql, std::source_location where = std::source_location::current());
+        std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs @p sql with @p params bound to parameters 1, 2, ...; returns the rows it changed.
     std::int64_t execute(std::string_view sql, std::initializer_list<Value> params = {},
-                         std::source_location where = std::source_location::current());
+                         tocsin::source_location where = tocsin::source_location::current());
     /// As above, with the parameters in a span.
     std::int64_t execute(std::string_view sql, std::span<const Value> params,
-                         std::source_location where = std::source_location::current());
+                         tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs @p sql and returns every row it yields.
     [[nodiscard]] std::vector<Row> query(
         std::string_view sql, std::initializer_list<Value> params = {},
-        std::source_location where = std::source_location::current());
+        tocsin::source_location where = tocsin::source_location::current());
     /// As above, with the parameters in a span.
     [[nodiscard]] std::vector<Row> query(
         std::string_view sql, std::span<const Value> params,
-        std::source_location where = std::source_location::current());
+        tocsin::source_location where = tocsin::source_location::current());
 
     /// The first column of the first row, or nullopt when there is no row.
     [[nodiscard]] std::optional<Value> query_value(
         std::string_view sql, std::initializer_list<Value> params = {},
-        std::source_location where = std::source_location::current());
+        tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs a script of ';'-separated statements without parameters (schema creation).
     void execute_script(std::string_view sql,
-                        std::source_location where = std::source_location::current());
+                        tocsin::source_location where = tocsin::source_location::current());
 
     // ------------------------------------------------------------ transactions
 
@@ -116,17 +116,17 @@ class Database {
     /// lasts until commit()/rollback() (each begins the next one) or set_autocommit(true), which
     /// commits it. Throws TransactionManagementError inside an atomic block.
     void set_autocommit(bool autocommit,
-                        std::source_location where = std::source_location::current());
+                        tocsin::source_location where = tocsin::source_location::current());
     /// Commits the manual transaction (and begins the next). Forbidden inside an atomic block.
-    void commit(std::source_location where = std::source_location::current());
+    void commit(tocsin::source_location where = tocsin::source_location::current());
     /// Rolls back the manual transaction (and begins the next); drops on_commit callbacks.
     /// Forbidden inside an atomic block.
-    void rollback(std::source_location where = std::source_location::current());
+    void rollback(tocsin::source_location where = tocsin::source_location::current());
     /// Whether the innermost atomic block will roll back when it ends.
     [[nodiscard]] bool get_rollback() const noexcept { return needs_rollback_; }
     /// Forces (true) or cancels (false) the rollback of the innermost atomic block when it
     /// ends. Throws TransactionManagementError outside an atomic block.
-    void set_rollback(bool rollback, std::source_location where = std::source_location::current());
+    void set_rollback(bool rollback, tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs @p fn; if it throws inside an atomic block, marks the block for rollback (so that a
     /// caller catching the error cannot commit half a write) and rethrows. What the model
@@ -150,13 +150,13 @@ class Database {
     /// registered). Throws TransactionManagementError in manual transaction mode and
     /// ProgrammingError when @p fn is empty.
     void on_commit(std::function<void()> fn, bool robust = false, std::string name = {},
-                   std::source_location where = std::source_location::current());
+                   tocsin::source_location where = tocsin::source_location::current());
     /// How many callbacks wait for the commit.
     [[nodiscard]] std::size_t pending_on_commit() const noexcept { return run_on_commit_.size(); }
 
   private:
     friend class Atomic;
-    friend Database& connection(std::string_view alias, std::source_location where);
+    friend Database& connection(std::string_view alias, tocsin::source_location where);
 
     struct SavepointEntry {
         std::string name;           // empty: a block without savepoint
@@ -166,19 +166,19 @@ class Database {
         std::function<void()> fn;
         bool robust = false;
         std::string name;
-        std::source_location where;
+        tocsin::source_location where;
     };
 
-    void validate_no_atomic_block(std::source_location where) const;
-    void validate_no_broken_transaction(std::source_location where) const;
-    void run_control(const std::string& sql, std::source_location where);
-    void begin_transaction(std::source_location where);
-    void commit_transaction(std::source_location where);
-    void rollback_transaction(std::source_location where);
-    std::string create_savepoint(std::source_location where);
-    void release_savepoint(const std::string& name, std::source_location where);
-    void rollback_to_savepoint(const SavepointEntry& savepoint, std::source_location where);
-    void restore_autocommit(std::source_location where);
+    void validate_no_atomic_block(tocsin::source_location where) const;
+    void validate_no_broken_transaction(tocsin::source_location where) const;
+    void run_control(const std::string& sql, tocsin::source_location where);
+    void begin_transaction(tocsin::source_location where);
+    void commit_transaction(tocsin::source_location where);
+    void rollback_transaction(tocsin::source_location where);
+    std::string create_savepoint(tocsin::source_location where);
+    void release_savepoint(const std::string& name, tocsin::source_location where);
+    void rollback_to_savepoint(const SavepointEntry& savepoint, tocsin::source_location where);
+    void restore_autocommit(tocsin::source_location where);
     void run_and_clear_commit_hooks();
     void reset_transaction_state() noexcept;
     void note_statement_error() noexcept;
@@ -212,7 +212,7 @@ void configure(std::map<std::string, Settings> databases);
 /// The calling thread's connection for @p alias (made on first use, opened on first query).
 /// Throws ConfigurationError naming @p alias when it is not configured.
 [[nodiscard]] Database& connection(std::string_view alias = default_alias,
-                                   std::source_location where = std::source_location::current());
+                                   tocsin::source_location where = tocsin::source_location::current());
 /// Closes every connection of the calling thread (Django's connections.close_all()).
 void close_all() noexcept;
 

@@ -17,7 +17,7 @@
 ///             └── TransactionManagementError   misuse of atomic(), commit(), on_commit()
 #pragma once
 
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -31,22 +31,22 @@ class Error : public std::runtime_error {
   public:
     /// Builds an error saying @p message, raised on behalf of the caller at @p where.
     explicit Error(std::string message,
-                   std::source_location where = std::source_location::current());
+                   tocsin::source_location where = tocsin::source_location::current());
 
     /// The error without the SQL and location suffixes.
     [[nodiscard]] const std::string& message() const noexcept { return message_; }
     /// The SQL statement being run when the error happened, or empty.
     [[nodiscard]] const std::string& sql() const noexcept { return sql_; }
     /// Where the failing call was made (the caller of the db layer, when it passed its location).
-    [[nodiscard]] const std::source_location& location() const noexcept { return location_; }
+    [[nodiscard]] const tocsin::source_location& location() const noexcept { return location_; }
 
   protected:
-    Error(std::string message, std::string sql, std::source_location where);
+    Error(std::string message, std::string sql, tocsin::source_location where);
 
   private:
     std::string message_;
     std::string sql_;
-    std::source_location location_;
+    tocsin::source_location location_;
 };
 
 /// The configuration is wrong: an alias that is not configured, an unknown engine, a bad option.
@@ -61,9 +61,9 @@ class ConfigurationError : public Error {
 class DatabaseError : public Error {
   public:
     explicit DatabaseError(std::string message, std::string sql = {}, int native_code = 0,
-                           std::source_location where = std::source_location::current());
+                           tocsin::source_location where = tocsin::source_location::current());
     /// An error with no SQL and no native code, raised on behalf of the caller at @p where.
-    DatabaseError(std::string message, std::source_location where);
+    DatabaseError(std::string message, tocsin::source_location where);
 
     /// The backend's own error code (SQLite: extended result code), or 0.
     [[nodiscard]] int native_code() const noexcept { return native_code_; }
@@ -124,7 +124,7 @@ class IntegrityError : public DatabaseError {
     };
 
     IntegrityError(std::string message, Details details, std::string sql = {}, int native_code = 0,
-                   std::source_location where = std::source_location::current());
+                   tocsin::source_location where = tocsin::source_location::current());
 
     [[nodiscard]] Kind kind() const noexcept { return details_.kind; }
     /// The table whose constraint failed, or empty when the backend does not say.

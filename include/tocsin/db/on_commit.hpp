@@ -11,7 +11,7 @@
 #include <concepts>
 #include <functional>
 #include <memory>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -43,7 +43,7 @@ struct is_std_function<std::function<R(A...)>> : std::true_type {};
 /// ProgrammingError("on_commit()'s callback must be a callable.") for an empty std::function
 /// or a null function pointer.
 template <class F>
-std::function<void()> make_commit_callback(F&& fn, std::source_location where) {
+std::function<void()> make_commit_callback(F&& fn, tocsin::source_location where) {
     using D = std::decay_t<F>;
     if constexpr (std::is_pointer_v<D> || is_std_function<D>::value) {
         const D& callable = fn;
@@ -73,7 +73,7 @@ std::function<void()> make_commit_callback(F&& fn, std::source_location where) {
 template <class F>
 requires std::invocable < std::decay_t<F>
 & > void on_commit(F&& fn, const OnCommitOptions& options,
-                   std::source_location where = std::source_location::current()) {
+                   tocsin::source_location where = tocsin::source_location::current()) {
     connection(options.alias, where)
         .on_commit(detail::make_commit_callback(std::forward<F>(fn), where), options.robust,
                    std::string(options.name), where);
@@ -83,7 +83,7 @@ requires std::invocable < std::decay_t<F>
 template <class F>
 requires std::invocable < std::decay_t<F>
 & > void on_commit(F&& fn, std::string_view alias = default_alias,
-                   std::source_location where = std::source_location::current()) {
+                   tocsin::source_location where = tocsin::source_location::current()) {
     db::on_commit(std::forward<F>(fn), OnCommitOptions{.alias = alias}, where);
 }
 
@@ -91,7 +91,7 @@ requires std::invocable < std::decay_t<F>
 template <class F>
 requires std::invocable < std::decay_t<F>
 & > void on_commit_robust(F&& fn, std::string_view alias = default_alias,
-                          std::source_location where = std::source_location::current()) {
+                          tocsin::source_location where = tocsin::source_location::current()) {
     db::on_commit(std::forward<F>(fn), OnCommitOptions{.alias = alias, .robust = true}, where);
 }
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <memory>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <string>
 
 #include "tocsin/db/backend.hpp"
@@ -33,13 +33,13 @@ class SqliteBackend final : public Backend {
   public:
     /// Opens the database described by @p settings (engine must be "sqlite").
     explicit SqliteBackend(const Settings& settings,
-                           std::source_location where = std::source_location::current());
+                           tocsin::source_location where = tocsin::source_location::current());
     /// Finalises every cached statement and closes the connection.
     ~SqliteBackend() override;
 
     /// The factory registered for engine "sqlite".
     [[nodiscard]] static std::shared_ptr<Backend> create(const Settings& settings,
-                                                         std::source_location where);
+                                                         tocsin::source_location where);
 
     /// The sqlite3 handle, for what the wrapper lacks (user functions, backups, hooks).
     [[nodiscard]] sqlite3* native_handle() const noexcept { return db_; }
@@ -58,11 +58,11 @@ class SqliteBackend final : public Backend {
 
   protected:
     std::unique_ptr<Statement> do_prepare(std::string_view sql, bool persistent,
-                                          std::source_location where) override;
-    void do_execute_script(std::string_view sql, std::source_location where) override;
+                                          tocsin::source_location where) override;
+    void do_execute_script(std::string_view sql, tocsin::source_location where) override;
 
   private:
-    void configure_connection(const Settings& settings, std::source_location where);
+    void configure_connection(const Settings& settings, tocsin::source_location where);
 
     sqlite3* db_ = nullptr;
     std::string filename_;

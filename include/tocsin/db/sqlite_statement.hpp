@@ -2,7 +2,7 @@
 /// @brief SqliteStatement: a Statement on sqlite3_stmt.
 #pragma once
 
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
 
@@ -22,7 +22,7 @@ class SqliteStatement final : public Statement {
     /// Prepares @p sql (exactly one statement; trailing text other than whitespace and ';' is a
     /// ProgrammingError) on @p backend's connection.
     SqliteStatement(const SqliteBackend& backend, std::string_view sql, bool persistent,
-                    std::source_location where);
+                    tocsin::source_location where);
     ~SqliteStatement() override;
 
     /// The sqlite3_stmt handle.
@@ -30,8 +30,8 @@ class SqliteStatement final : public Statement {
 
   protected:
     std::size_t do_parameter_count() const override;
-    void do_bind(std::size_t index, const Value& value, std::source_location where) override;
-    bool do_step(std::source_location where) override;
+    void do_bind(std::size_t index, const Value& value, tocsin::source_location where) override;
+    bool do_step(tocsin::source_location where) override;
     std::size_t do_column_count() const override;
     std::string do_column_name(std::size_t index) const override;
     Value do_column(std::size_t index) const override;

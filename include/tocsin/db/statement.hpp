@@ -4,7 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,19 +35,19 @@ class Statement {
     /// Binds @p value to parameter @p index (1-based). Throws ProgrammingError when the index is
     /// out of range, naming the index and the SQL.
     void bind(std::size_t index, const Value& value,
-              std::source_location where = std::source_location::current());
+              tocsin::source_location where = tocsin::source_location::current());
 
     /// Binds values[0] to parameter 1, values[1] to parameter 2, ... Throws ProgrammingError
     /// unless values.size() == parameter_count().
     void bind_all(std::span<const Value> values,
-                  std::source_location where = std::source_location::current());
+                  tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs the statement to its next row: true when a row is available, false when it is done.
     /// A failure (constraint, lock, I/O) throws and leaves the database as the statement found it.
-    [[nodiscard]] bool step(std::source_location where = std::source_location::current());
+    [[nodiscard]] bool step(tocsin::source_location where = tocsin::source_location::current());
 
     /// Steps until the statement is done, ignoring rows; returns rows_affected().
-    std::int64_t run(std::source_location where = std::source_location::current());
+    std::int64_t run(tocsin::source_location where = tocsin::source_location::current());
 
     /// Number of columns in the result (0 for statements that return no rows).
     [[nodiscard]] std::size_t column_count() const { return do_column_count(); }
@@ -81,8 +81,8 @@ class Statement {
 
     virtual std::size_t do_parameter_count() const = 0;
     /// Binds a value; the index is already checked against do_parameter_count().
-    virtual void do_bind(std::size_t index, const Value& value, std::source_location where) = 0;
-    virtual bool do_step(std::source_location where) = 0;
+    virtual void do_bind(std::size_t index, const Value& value, tocsin::source_location where) = 0;
+    virtual bool do_step(tocsin::source_location where) = 0;
     virtual std::size_t do_column_count() const = 0;
     virtual std::string do_column_name(std::size_t index) const = 0;
     /// Reads a column; the index is already checked and a row is current.

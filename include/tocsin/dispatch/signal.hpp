@@ -9,7 +9,7 @@
 #include <latch>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -237,7 +237,7 @@ class Signal<R(Args...)> {
     template <class F>
     requires detail::receiver_for<F, Args...> Connection
     connect(F&& receiver, Connect options = {},
-            std::source_location where = std::source_location::current()) {
+            tocsin::source_location where = tocsin::source_location::current()) {
         using Fn = std::decay_t<F>;
         using SlotT = detail::Slot<R, Fn, Args...>;
         auto slot = std::make_shared<SlotT>(std::forward<F>(receiver));
@@ -253,7 +253,7 @@ class Signal<R(Args...)> {
     template <class C, class M>
     requires std::is_function_v<M> Connection
     connect(M C::*method, std::shared_ptr<C> object, Connect options = {},
-            std::source_location where = std::source_location::current()) {
+            tocsin::source_location where = tocsin::source_location::current()) {
         if (!detail::was_given(options.track)) {
             options.track = std::weak_ptr<const void>(object);
         }
@@ -265,7 +265,7 @@ class Signal<R(Args...)> {
     template <class C, class M>
     requires std::is_function_v<M> Connection
     connect(M C::*method, C* object, Connect options = {},
-            std::source_location where = std::source_location::current()) {
+            tocsin::source_location where = tocsin::source_location::current()) {
         return connect_method(method, object, std::move(options), where);
     }
 
@@ -426,7 +426,7 @@ class Signal<R(Args...)> {
 
     template <class C, class M>
     Connection connect_method(M C::*method, C* object, Connect options,
-                              std::source_location where) {
+                              tocsin::source_location where) {
         using SlotT = detail::MethodSlot<R, C, M, Args...>;
         static_assert(std::is_invocable_v<M C::*, C*, const Sender&, detail::param_t<Args>...> ||
                           std::is_invocable_v<M C::*, C*, detail::param_t<Args>...>,
@@ -441,7 +441,7 @@ class Signal<R(Args...)> {
     }
 
     Connection add(std::shared_ptr<detail::SlotBase> slot, Connect options,
-                   std::source_location where) {
+                   tocsin::source_location where) {
         slot->custom_name = std::move(options.name);
         slot->sender = options.sender;
         slot->dispatch_uid = std::move(options.dispatch_uid);

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -67,7 +67,7 @@ class ModelSignal {
     template <class T, class F>
     requires std::is_invocable_v<F&, T&, const Event&> Connection
     connect(F receiver, Connect options = {},
-            std::source_location where = std::source_location::current())
+            tocsin::source_location where = tocsin::source_location::current())
     const {
         options.sender = Sender::of<T>();
         return signal().connect(Typed<T, F>{std::move(receiver)}, std::move(options), where);
@@ -78,7 +78,7 @@ class ModelSignal {
     template <class F>
     requires detail::receiver_for<F, ModelBase&, const Event&> Connection
     connect(F&& receiver, Connect options = {},
-            std::source_location where = std::source_location::current())
+            tocsin::source_location where = tocsin::source_location::current())
     const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
 
     /// Connects `receiver(ModelBase&, const Event&)` for the model labelled `label`
@@ -87,7 +87,7 @@ class ModelSignal {
     template <class F>
     requires detail::receiver_for<F, ModelBase&, const Event&>
     void connect(std::string_view label, F receiver, Connect options = {},
-                 std::source_location where = std::source_location::current()) const {
+                 tocsin::source_location where = tocsin::source_location::current()) const {
         // The receiver as Django's signals.E001 names it: its name, else its function's symbol,
         // else its type.
         std::string receiver_name = options.name;

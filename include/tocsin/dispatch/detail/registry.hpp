@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <source_location>
+#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -74,7 +74,7 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     std::string_view type_label;  ///< the callable's (or the member's class's) type name
     const void* code = nullptr;   ///< function address, to name it by its symbol
     bool is_method = false;
-    std::source_location where;
+    tocsin::source_location where;
     std::weak_ptr<Registry> registry;
     std::shared_ptr<SlotBase> retired_self;  ///< the registry's reference while retired
 
