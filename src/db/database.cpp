@@ -192,7 +192,8 @@ void Database::release_savepoint(const std::string& name, tocsin::source_locatio
     run_control(backend(where).release_savepoint_sql(name), where);
 }
 
-void Database::rollback_to_savepoint(const SavepointEntry& savepoint, tocsin::source_location where) {
+void Database::rollback_to_savepoint(const SavepointEntry& savepoint,
+                                     tocsin::source_location where) {
     run_control(backend(where).rollback_to_savepoint_sql(savepoint.name), where);
     // Callbacks registered since the savepoint was made are exactly those registered in its
     // block or in blocks nested in it: the tail of the list.

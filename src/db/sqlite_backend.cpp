@@ -82,7 +82,8 @@ SqliteOptions parse_options(const Settings& settings) {
 }
 
 // Runs one statement to completion on a raw handle (used while opening).
-void exec(sqlite3* db, const char* sql, const std::string& filename, tocsin::source_location where) {
+void exec(sqlite3* db, const char* sql, const std::string& filename,
+          tocsin::source_location where) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
     if (rc != SQLITE_OK)

@@ -1,8 +1,8 @@
 // Private to the SQLite backend: turning SQLite result codes into tocsin::db exceptions.
 #pragma once
 
-#include <tocsin/source_location.hpp>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 
 struct sqlite3;
 

@@ -60,7 +60,8 @@ std::size_t SqliteStatement::do_parameter_count() const {
     return static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt_));
 }
 
-void SqliteStatement::do_bind(std::size_t index, const Value& value, tocsin::source_location where) {
+void SqliteStatement::do_bind(std::size_t index, const Value& value,
+                              tocsin::source_location where) {
     const int i = static_cast<int>(index);
     const int rc = std::visit(
         [&](const auto& v) -> int {

@@ -14,8 +14,8 @@
 
 #include <concepts>
 #include <functional>
-#include <tocsin/source_location.hpp>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 #include <type_traits>
 #include <utility>
 
@@ -90,22 +90,25 @@ class [[nodiscard]] Atomic {
 };
 
 /// Begins an atomic block on @p alias; keep the result: `auto tx = tocsin::atomic();`.
-[[nodiscard]] inline Atomic atomic(std::string_view alias = default_alias,
-                                   tocsin::source_location where = tocsin::source_location::current()) {
+[[nodiscard]] inline Atomic atomic(
+    std::string_view alias = default_alias,
+    tocsin::source_location where = tocsin::source_location::current()) {
     return Atomic(alias, where);
 }
 
 /// Begins an atomic block as @p options say: `auto tx = tocsin::atomic({.savepoint = false});`.
-[[nodiscard]] inline Atomic atomic(const AtomicOptions& options,
-                                   tocsin::source_location where = tocsin::source_location::current()) {
+[[nodiscard]] inline Atomic atomic(
+    const AtomicOptions& options,
+    tocsin::source_location where = tocsin::source_location::current()) {
     return Atomic(options, where);
 }
 
 /// Runs @p fn inside an atomic block as @p options say and returns its result. The block
 /// commits when @p fn returns and rolls back when it throws (the exception propagates).
 template <std::invocable F>
-std::invoke_result_t<F&> atomic(const AtomicOptions& options, F&& fn,
-                                tocsin::source_location where = tocsin::source_location::current()) {
+std::invoke_result_t<F&> atomic(
+    const AtomicOptions& options, F&& fn,
+    tocsin::source_location where = tocsin::source_location::current()) {
     using R = std::invoke_result_t<F&>;
     Atomic block(options, where);
     if constexpr (std::is_void_v<R>) {
@@ -120,15 +123,16 @@ std::invoke_result_t<F&> atomic(const AtomicOptions& options, F&& fn,
 
 /// Runs @p fn inside an atomic block on @p alias and returns its result.
 template <std::invocable F>
-std::invoke_result_t<F&> atomic(std::string_view alias, F&& fn,
-                                tocsin::source_location where = tocsin::source_location::current()) {
+std::invoke_result_t<F&> atomic(
+    std::string_view alias, F&& fn,
+    tocsin::source_location where = tocsin::source_location::current()) {
     return db::atomic(AtomicOptions{.alias = alias}, std::forward<F>(fn), where);
 }
 
 /// Runs @p fn inside an atomic block on the default alias and returns its result.
 template <std::invocable F>
-std::invoke_result_t<F&> atomic(F&& fn,
-                                tocsin::source_location where = tocsin::source_location::current()) {
+std::invoke_result_t<F&> atomic(
+    F&& fn, tocsin::source_location where = tocsin::source_location::current()) {
     return db::atomic(AtomicOptions{}, std::forward<F>(fn), where);
 }
 

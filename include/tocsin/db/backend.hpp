@@ -20,9 +20,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 
 #include "tocsin/db/settings.hpp"
 #include "tocsin/db/statement.hpp"

@@ -18,11 +18,11 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tocsin/source_location.hpp>
 #include <utility>
 #include <vector>
 
@@ -62,7 +62,8 @@ class Database {
     /// The backend, opening the connection first if needed. Throws OperationalError naming the
     /// file when it cannot be opened, TransactionManagementError when the connection was closed
     /// inside an atomic block that has not ended yet.
-    [[nodiscard]] Backend& backend(tocsin::source_location where = tocsin::source_location::current());
+    [[nodiscard]] Backend& backend(
+        tocsin::source_location where = tocsin::source_location::current());
     /// Whether the connection is open now.
     [[nodiscard]] bool is_connected() const noexcept { return backend_ != nullptr; }
     /// Closes the connection; the next query reopens it. Pending on_commit callbacks are
@@ -126,7 +127,8 @@ class Database {
     [[nodiscard]] bool get_rollback() const noexcept { return needs_rollback_; }
     /// Forces (true) or cancels (false) the rollback of the innermost atomic block when it
     /// ends. Throws TransactionManagementError outside an atomic block.
-    void set_rollback(bool rollback, tocsin::source_location where = tocsin::source_location::current());
+    void set_rollback(bool rollback,
+                      tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs @p fn; if it throws inside an atomic block, marks the block for rollback (so that a
     /// caller catching the error cannot commit half a write) and rethrows. What the model
@@ -211,8 +213,9 @@ void configure(std::map<std::string, Settings> databases);
 [[nodiscard]] std::map<std::string, Settings> configuration();
 /// The calling thread's connection for @p alias (made on first use, opened on first query).
 /// Throws ConfigurationError naming @p alias when it is not configured.
-[[nodiscard]] Database& connection(std::string_view alias = default_alias,
-                                   tocsin::source_location where = tocsin::source_location::current());
+[[nodiscard]] Database& connection(
+    std::string_view alias = default_alias,
+    tocsin::source_location where = tocsin::source_location::current());
 /// Closes every connection of the calling thread (Django's connections.close_all()).
 void close_all() noexcept;
 

@@ -17,10 +17,10 @@
 ///             └── TransactionManagementError   misuse of atomic(), commit(), on_commit()
 #pragma once
 
-#include <tocsin/source_location.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 #include <vector>
 
 namespace tocsin::db {

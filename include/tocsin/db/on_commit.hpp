@@ -11,9 +11,9 @@
 #include <concepts>
 #include <functional>
 #include <memory>
-#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 #include <type_traits>
 #include <utility>
 

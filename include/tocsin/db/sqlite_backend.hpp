@@ -3,8 +3,8 @@
 #pragma once
 
 #include <memory>
-#include <tocsin/source_location.hpp>
 #include <string>
+#include <tocsin/source_location.hpp>
 
 #include "tocsin/db/backend.hpp"
 #include "tocsin/db/settings.hpp"

@@ -2,9 +2,9 @@
 /// @brief SqliteStatement: a Statement on sqlite3_stmt.
 #pragma once
 
-#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 
 #include "tocsin/db/statement.hpp"
 

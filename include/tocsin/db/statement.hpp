@@ -4,10 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 
 #include "tocsin/db/value.hpp"
 

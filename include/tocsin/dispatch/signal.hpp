@@ -9,10 +9,10 @@
 #include <latch>
 #include <memory>
 #include <optional>
-#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 #include <tuple>
 #include <type_traits>
 #include <utility>

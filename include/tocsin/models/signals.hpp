@@ -5,9 +5,9 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <tocsin/source_location.hpp>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 #include <type_traits>
 
 #include "tocsin/apps/registry.hpp"

@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <tocsin/source_location.hpp>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tocsin/source_location.hpp>
 #include <vector>
 
 #include "tocsin/dispatch/connect.hpp"
