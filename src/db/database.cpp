@@ -101,7 +101,7 @@ std::int64_t Database::execute(std::string_view sql, std::initializer_list<Value
 std::int64_t Database::execute(std::string_view sql, std::span<const Value> params,
                                tocsin::source_location where) {
     auto st = statement(sql, where);
-    st->bind_all(params, where);
+    st->bind_all_borrowed(params, where);
     try {
         return st->run(where);
     } catch (const DatabaseError&) {
@@ -118,7 +118,7 @@ std::vector<Row> Database::query(std::string_view sql, std::initializer_list<Val
 std::vector<Row> Database::query(std::string_view sql, std::span<const Value> params,
                                  tocsin::source_location where) {
     auto st = statement(sql, where);
-    st->bind_all(params, where);
+    st->bind_all_borrowed(params, where);
     std::vector<Row> rows;
     try {
         while (st->step(where))
@@ -134,7 +134,7 @@ std::optional<Value> Database::query_value(std::string_view sql,
                                            std::initializer_list<Value> params,
                                            tocsin::source_location where) {
     auto st = statement(sql, where);
-    st->bind_all(std::span<const Value>(params.begin(), params.size()), where);
+    st->bind_all_borrowed(std::span<const Value>(params.begin(), params.size()), where);
     try {
         if (!st->step(where))
             return std::nullopt;

@@ -60,9 +60,11 @@ std::size_t SqliteStatement::do_parameter_count() const {
     return static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt_));
 }
 
-void SqliteStatement::do_bind(std::size_t index, const Value& value,
+void SqliteStatement::do_bind(std::size_t index, const Value& value, bool borrowed,
                               tocsin::source_location where) {
     const int i = static_cast<int>(index);
+    // SQLITE_STATIC (a null destructor): SQLite reads the caller's bytes until the reset.
+    const auto lifetime = borrowed ? static_cast<sqlite3_destructor_type>(nullptr) : transient;
     const int rc = std::visit(
         [&](const auto& v) -> int {
             using T = std::decay_t<decltype(v)>;
@@ -73,11 +75,11 @@ void SqliteStatement::do_bind(std::size_t index, const Value& value,
             } else if constexpr (std::is_same_v<T, double>) {
                 return sqlite3_bind_double(stmt_, i, v);
             } else if constexpr (std::is_same_v<T, std::string>) {
-                return sqlite3_bind_text64(stmt_, i, v.data(), v.size(), transient, SQLITE_UTF8);
+                return sqlite3_bind_text64(stmt_, i, v.data(), v.size(), lifetime, SQLITE_UTF8);
             } else {
                 if (v.empty())
                     return sqlite3_bind_zeroblob(stmt_, i, 0);
-                return sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), transient);
+                return sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), lifetime);
             }
         },
         value.storage());

@@ -13,10 +13,19 @@ void Statement::bind(std::size_t index, const Value& value, tocsin::source_locat
                                    " parameter(s), numbered from 1",
                                sql_, 0, where);
     }
-    do_bind(index, value, where);
+    do_bind(index, value, /*borrowed=*/false, where);
 }
 
 void Statement::bind_all(std::span<const Value> values, tocsin::source_location where) {
+    bind_values(values, /*borrowed=*/false, where);
+}
+
+void Statement::bind_all_borrowed(std::span<const Value> values, tocsin::source_location where) {
+    bind_values(values, /*borrowed=*/true, where);
+}
+
+void Statement::bind_values(std::span<const Value> values, bool borrowed,
+                            tocsin::source_location where) {
     const std::size_t count = do_parameter_count();
     if (values.size() != count) {
         throw ProgrammingError("the statement has " + std::to_string(count) + " parameter(s) but " +
@@ -24,7 +33,7 @@ void Statement::bind_all(std::span<const Value> values, tocsin::source_location 
                                sql_, 0, where);
     }
     for (std::size_t i = 0; i < values.size(); ++i)
-        do_bind(i + 1, values[i], where);
+        do_bind(i + 1, values[i], borrowed, where);
 }
 
 bool Statement::step(tocsin::source_location where) {

@@ -125,7 +125,7 @@ bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& option
     }
     auto statement = database.statement(
         instance.id ? insert_sql(info, backend, /*with_id=*/true, returning) : common.insert);
-    statement->bind_all(params);
+    statement->bind_all_borrowed(params);  // params outlive the statement lease
     if (!returning) {
         statement->run();
         instance.id = backend.last_insert_id();

@@ -361,6 +361,44 @@ TEST_F(SqliteBackendTest, TypesRoundTrip) {
     EXPECT_THROW((void)select->get<std::string>(2), DataError);  // NULL into a non-optional
 }
 
+TEST_F(SqliteBackendTest, BindCopiesTextAndBlobsSoTheValuesMayDieBeforeTheStep) {
+    auto db = open();
+    db->execute_script("CREATE TABLE v (t TEXT, b BLOB)");
+    auto insert = db->cached("INSERT INTO v VALUES (?1, ?2)");
+    {
+        std::vector<Value> values{std::string(64, 'x'), Blob{std::byte{1}, std::byte{2}}};
+        insert->bind_all(values);
+        values.assign({std::string(64, 'y'), Blob{std::byte{9}}});  // overwritten, then freed
+    }
+    insert->run();
+    insert.get().reset();
+    auto select = db->cached("SELECT t, b FROM v");
+    ASSERT_TRUE(select->step());
+    EXPECT_EQ(select->get<std::string>(0), std::string(64, 'x'));
+    EXPECT_EQ(select->get<Blob>(1), (Blob{std::byte{1}, std::byte{2}}));
+}
+
+TEST_F(SqliteBackendTest, BorrowedBindingsReadTheCallersValuesUntilTheReset) {
+    auto db = open();
+    db->execute_script("CREATE TABLE v (t TEXT, b BLOB, i INTEGER)");
+    auto insert = db->cached("INSERT INTO v VALUES (?1, ?2, ?3)");
+    const std::vector<Value> first{std::string("h\xC3\xA9llo"), Blob{std::byte{0}, std::byte{7}},
+                                   1};
+    const std::vector<Value> second{std::string(1000, 'z'), Blob{}, 2};
+    for (const auto* values : {&first, &second}) {
+        insert->bind_all_borrowed(*values);
+        insert->run();
+        insert.get().reset();
+    }
+    EXPECT_THROW(insert->bind_all_borrowed(std::vector<Value>{1}), ProgrammingError);
+    auto select = db->cached("SELECT t, b, i FROM v ORDER BY i");
+    for (const auto* values : {&first, &second}) {
+        ASSERT_TRUE(select->step());
+        EXPECT_EQ(select->row(), *values);
+    }
+    EXPECT_FALSE(select->step());
+}
+
 // ---------------------------------------------------------------- errors
 
 TEST_F(SqliteBackendTest, UniqueViolationIsAnIntegrityErrorNamingTableAndColumn) {

@@ -42,6 +42,12 @@ class Statement {
     void bind_all(std::span<const Value> values,
                   tocsin::source_location where = tocsin::source_location::current());
 
+    /// Like bind_all(), but the backend may keep pointers to the values' text and blobs instead
+    /// of copying them: the values must stay alive and unchanged until reset() (Database's
+    /// execute/query do this; it saves a copy of every string parameter).
+    void bind_all_borrowed(std::span<const Value> values,
+                           tocsin::source_location where = tocsin::source_location::current());
+
     /// Runs the statement to its next row: true when a row is available, false when it is done.
     /// A failure (constraint, lock, I/O) throws and leaves the database as the statement found it.
     [[nodiscard]] bool step(tocsin::source_location where = tocsin::source_location::current());
@@ -80,8 +86,10 @@ class Statement {
     explicit Statement(std::string sql) : sql_(std::move(sql)) {}
 
     virtual std::size_t do_parameter_count() const = 0;
-    /// Binds a value; the index is already checked against do_parameter_count().
-    virtual void do_bind(std::size_t index, const Value& value, tocsin::source_location where) = 0;
+    /// Binds a value; the index is already checked against do_parameter_count(). When
+    /// @p borrowed, the value outlives the binding (until do_reset()) and need not be copied.
+    virtual void do_bind(std::size_t index, const Value& value, bool borrowed,
+                         tocsin::source_location where) = 0;
     virtual bool do_step(tocsin::source_location where) = 0;
     virtual std::size_t do_column_count() const = 0;
     virtual std::string do_column_name(std::size_t index) const = 0;
@@ -92,6 +100,8 @@ class Statement {
     virtual void do_reset() noexcept = 0;
 
   private:
+    void bind_values(std::span<const Value> values, bool borrowed, tocsin::source_location where);
+
     std::string sql_;
     bool has_row_ = false;
 };
