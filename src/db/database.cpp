@@ -10,6 +10,8 @@
 
 #include "tocsin/db/error.hpp"
 #include "tocsin/db/log.hpp"
+#include "tocsin/db/on_commit.hpp"
+#include "tocsin/dispatch/commit_deferrer.hpp"
 
 namespace tocsin::db {
 namespace {
@@ -339,9 +341,16 @@ ThreadConnections& thread_connections() {
     return connections;
 }
 
+/// Commit-time receivers of the dispatch layer wait for the alias's transaction; their failures
+/// are logged like on_commit_robust's.
+void defer_receiver(std::function<void()> task, std::string_view alias) {
+    on_commit(std::move(task), OnCommitOptions{.alias = alias, .robust = true});
+}
+
 }  // namespace
 
 void configure(std::map<std::string, Settings> databases) {
+    set_commit_deferrer(&defer_receiver);
     for (const auto& [alias, settings] : databases) {
         if (!has_backend(settings.engine)) {
             throw ConfigurationError("database alias \"" + alias + "\" uses unknown engine \"" +

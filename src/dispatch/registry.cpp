@@ -290,8 +290,18 @@ std::vector<ReceiverInfo> Registry::receivers() const {
         if (!s->alive()) {
             continue;
         }
-        out.push_back(ReceiverInfo{s->name(), s->sender, s->dispatch_uid, s->priority, s->tracked,
-                                   s->async, s->where.file_name(), s->where.line(), Connection(s)});
+        ReceiverInfo info;
+        info.name = s->name();
+        info.sender = s->sender;
+        info.dispatch_uid = s->dispatch_uid;
+        info.priority = s->priority;
+        info.tracked = s->tracked;
+        info.async = s->async;
+        info.on_commit = s->on_commit;
+        info.file = s->where.file_name();
+        info.line = s->where.line();
+        info.connection = Connection(s);
+        out.push_back(std::move(info));
     }
     return out;
 }

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <mutex>
+#include <stdexcept>
 
 #include "tocsin/models/model.hpp"
 
@@ -42,12 +43,32 @@ std::vector<const ModelInfo*> all_models() {
     return models_list();
 }
 
+const ModelInfo* find_model_info(const Sender& model) {
+    std::lock_guard lock(models_mutex());
+    for (const ModelInfo* info : models_list()) {
+        if (info->sender == model) {
+            return info;
+        }
+    }
+    return nullptr;
+}
+
 Signal<void(const ModelInfo&)>& class_prepared() {
     static auto* signal = new Signal<void(const ModelInfo&)>("class_prepared");
     return *signal;
 }
 
 namespace detail {
+
+std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& instance) {
+    const ModelInfo* info = find_model_info(model);
+    if (info == nullptr || !info->clone) {
+        throw std::logic_error("a commit-time receiver got an instance of " + model.name() +
+                               ", which is not a model tocsin knows (send model signals with the "
+                               "model as sender)");
+    }
+    return info->clone(instance);
+}
 
 void register_model_info(const ModelInfo* info) {
     {

@@ -1,6 +1,8 @@
 // Query sets: SQL built from declared columns and bound values only.
 #include "tocsin/models/query.hpp"
 
+#include "tocsin/models/bulk_signals.hpp"
+
 #include "tocsin/db/database.hpp"
 
 namespace tocsin {
@@ -206,7 +208,34 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
                backend.placeholder(params.size());
     }
     sql += where_clause(q, backend, params);
-    return database.mark_for_rollback_on_error([&] { return database.execute(sql, params); });
+    if (!post_update.has_listeners(q.info->sender)) {
+        return database.mark_for_rollback_on_error([&] { return database.execute(sql, params); });
+    }
+    // A receiver asked: read the ids the UPDATE will change, in the same transaction.
+    return atomic(q.database, [&] {
+        UpdateEvent event;
+        event.database = q.database;
+        for (const auto& a : assignments) {
+            std::string name = a.column;
+            for (const auto& f : q.info->fields) {
+                if (f.column == a.column) {
+                    name = f.name;
+                }
+            }
+            event.fields.push_back(std::move(name));
+        }
+        std::vector<db::Value> select_params;  // the condition, numbered from 1
+        std::string select = "SELECT \"id\" FROM " + quoted(q.info->table) +
+                             where_clause(q, backend, select_params) + " ORDER BY \"id\"";
+        for (const auto& row : database.query(select, select_params)) {
+            event.pks.push_back(row.at(0).as_integer());
+        }
+        const std::int64_t changed = database.execute(sql, params);
+        if (!event.pks.empty()) {
+            post_update.send(q.info->sender, event);
+        }
+        return changed;
+    });
 }
 
 void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
@@ -259,6 +288,16 @@ void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
             }
             object->state().adding = false;
             object->state().database = std::string(database_alias);
+        }
+        if (post_bulk_create.has_listeners(info.sender)) {
+            BulkCreateEvent event;
+            event.database = std::string(database_alias);
+            event.objects = objects;
+            event.pks.reserve(objects.size());
+            for (const ModelBase* object : objects) {
+                event.pks.push_back(*object->id);
+            }
+            post_bulk_create.send(info.sender, event);
         }
     });
 }

@@ -347,5 +347,26 @@ TEST_F(SetupTest, ClassPreparedIsSentOncePerModelBeforeReady) {
     EXPECT_EQ(Apps::instance().find_model("lab.fresh"), &Fresh::info());
 }
 
+// A commit-time receiver connected by label copies the instance through the model's
+// description (its type is not known where it was connected).
+TEST_F(SetupTest, LazyLabelConnectOnCommitGetsACopyMadeAtTheSend) {
+    std::vector<std::string> seen;
+    post_save.connect(
+        "library.Author",
+        [&](ModelBase& instance, const SaveEvent& e) {
+            seen.push_back(static_cast<Author&>(instance).name + " in " + std::string(e.database));
+        },
+        {.track = token, .on_commit = true});
+    setup_with({library_app});
+    {
+        auto tx = atomic();
+        Author a{.name = "Ann"};
+        a.save();
+        a.name = "changed after the send";
+        EXPECT_TRUE(seen.empty()) << "ran before the commit";
+    }
+    EXPECT_EQ(seen, std::vector<std::string>{"Ann in default"});
+}
+
 }  // namespace
 }  // namespace tocsin::test

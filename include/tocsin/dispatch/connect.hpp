@@ -26,6 +26,12 @@ struct Connect {
     std::shared_ptr<Executor> executor{};
     /// A readable name for introspection and error reports (default: derived from the callable).
     std::string name{};
+    /// A commit-time receiver: a send captures copies of its arguments and the receiver runs
+    /// with them after the outermost transaction commits (never after a rollback; at once when
+    /// no transaction is open). Model signals use the event's database; other signals the
+    /// "default" one. Failures are reported, not thrown (on_commit_robust). Needs a void signal
+    /// with copyable arguments and a function or lambda receiver (std::invalid_argument else).
+    bool on_commit = false;
 };
 
 }  // namespace tocsin

@@ -14,9 +14,10 @@ struct ReceiverInfo {
     Sender sender;     ///< the sender it hears (none = every sender)
     std::string dispatch_uid;  ///< "" when not given
     int priority = 0;
-    bool tracked = false;  ///< disconnected when a tracked object dies
-    bool async = false;    ///< runs on an executor
-    std::string file;      ///< where connect() was called
+    bool tracked = false;    ///< disconnected when a tracked object dies
+    bool async = false;      ///< runs on an executor
+    bool on_commit = false;  ///< runs after the transaction of the send commits
+    std::string file;        ///< where connect() was called
     unsigned line = 0;
     Connection connection;  ///< a handle on it
 };

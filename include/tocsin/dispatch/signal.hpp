@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "tocsin/dispatch/commit_deferrer.hpp"
 #include "tocsin/dispatch/connect.hpp"
 #include "tocsin/dispatch/connection.hpp"
 #include "tocsin/dispatch/detail/rcu.hpp"
@@ -199,6 +201,46 @@ inline bool was_given(const std::weak_ptr<const void>& w) noexcept {
     return w.owner_before(none) || none.owner_before(w);
 }
 
+/// How a commit-time receiver keeps an argument until the commit: a copy. An argument type that
+/// refers to the send's data specialises it to keep only what outlives the send.
+template <class T>
+struct commit_copy {
+    static T make(const T& value) { return value; }
+};
+
+/// True for an adapter that already defers its receiver to commit time.
+template <class Fn>
+concept defers_to_commit = requires {
+    requires Fn::defers_to_commit;
+};
+
+/// A commit-time receiver (Connect::on_commit): a send copies the arguments and hands the call
+/// to the transaction layer; it keeps the identity and name of what it wraps.
+template <class Fn, class... Args>
+struct DeferredReceiver {
+    using wrapped_type = Fn;
+    static constexpr bool defers_to_commit = true;
+    std::shared_ptr<Fn> fn;
+    std::weak_ptr<const void> track;
+    bool tracked = false;
+
+    void operator()(const Sender& sender, param_t<Args>... args) const {
+        defer_to_commit(
+            [fn = fn, track = track, tracked = tracked, sender,
+             copies = std::tuple<std::decay_t<Args>...>(
+                 commit_copy<std::decay_t<Args>>::make(args)...)]() mutable {
+                std::shared_ptr<const void> keep;
+                if (tracked && !(keep = track.lock())) {
+                    return;  // its object died before the commit
+                }
+                std::apply([&](auto&... a) { call_receiver<void>(*fn, sender, a...); }, copies);
+            },
+            "default");
+    }
+    [[nodiscard]] Identity identity() const noexcept { return identity_of(*fn); }
+    [[nodiscard]] const void* code() const noexcept { return code_of(*fn); }
+};
+
 }  // namespace detail
 
 template <class Signature>
@@ -239,6 +281,24 @@ class Signal<R(Args...)> {
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current()) {
         using Fn = std::decay_t<F>;
+        if constexpr (!detail::defers_to_commit<Fn>) {
+            if (options.on_commit) {
+                if constexpr (std::is_void_v<R> &&
+                              (std::is_copy_constructible_v<std::decay_t<Args>> && ...)) {
+                    const bool tracked = detail::was_given(options.track);
+                    return connect(
+                        detail::DeferredReceiver<Fn, Args...>{
+                            std::make_shared<Fn>(std::forward<F>(receiver)), options.track,
+                            tracked},
+                        std::move(options), where);
+                } else {
+                    throw std::invalid_argument(
+                        "Signal '" + std::string(name()) +
+                        "': an on_commit receiver needs a void signal whose arguments can be "
+                        "copied (they are kept until the commit)");
+                }
+            }
+        }
         using SlotT = detail::Slot<R, Fn, Args...>;
         auto slot = std::make_shared<SlotT>(std::forward<F>(receiver));
         slot->identity = detail::identity_of(slot->storage.fn);
@@ -427,6 +487,11 @@ class Signal<R(Args...)> {
     template <class C, class M>
     Connection connect_method(M C::*method, C* object, Connect options,
                               tocsin::source_location where) {
+        if (options.on_commit) {
+            throw std::invalid_argument("Signal '" + std::string(name()) +
+                                        "': on_commit needs a function or lambda receiver, "
+                                        "not a member function");
+        }
         using SlotT = detail::MethodSlot<R, C, M, Args...>;
         static_assert(std::is_invocable_v<M C::*, C*, const Sender&, detail::param_t<Args>...> ||
                           std::is_invocable_v<M C::*, C*, detail::param_t<Args>...>,
@@ -442,6 +507,11 @@ class Signal<R(Args...)> {
 
     Connection add(std::shared_ptr<detail::SlotBase> slot, Connect options,
                    tocsin::source_location where) {
+        if (options.on_commit && options.executor) {
+            throw std::invalid_argument("Signal '" + std::string(name()) +
+                                        "': a receiver cannot be both on_commit and async "
+                                        "(an executor)");
+        }
         slot->custom_name = std::move(options.name);
         slot->sender = options.sender;
         slot->dispatch_uid = std::move(options.dispatch_uid);
@@ -450,6 +520,7 @@ class Signal<R(Args...)> {
         slot->priority = options.priority;
         slot->executor = std::move(options.executor);
         slot->async = slot->executor != nullptr;
+        slot->on_commit = options.on_commit;
         slot->state.store(
             static_cast<std::uint8_t>((slot->tracked ? detail::SlotBase::tracked_bit : 0) |
                                       (slot->async ? detail::SlotBase::async_bit : 0)),

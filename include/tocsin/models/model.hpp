@@ -111,6 +111,9 @@ ModelInfo* build_model_info() {
         info->table = default_table(app_label, model_name);
     }
     info->make = [] { return std::shared_ptr<ModelBase>(std::make_shared<T>()); };
+    info->clone = [](const ModelBase& m) {
+        return std::shared_ptr<ModelBase>(std::make_shared<T>(static_cast<const T&>(m)));
+    };
     const T prototype{};
     std::apply(
         [&](const auto&... f) {

@@ -43,6 +43,8 @@ struct ModelInfo : apps::ModelDescription {
     /// A new, default-initialised instance (a shared_ptr: it deletes through the model type, as
     /// ModelBase has no virtual destructor, which would make models non-aggregates).
     std::function<std::shared_ptr<ModelBase>()> make;
+    /// A copy of an instance of this model (for commit-time receivers).
+    std::function<std::shared_ptr<ModelBase>(const ModelBase&)> clone;
 
     /// The field named `name`, or null.
     [[nodiscard]] const FieldInfo* field(std::string_view name) const noexcept;
@@ -52,6 +54,9 @@ struct ModelInfo : apps::ModelDescription {
 
 /// Every model whose description was built in this process, in build order.
 [[nodiscard]] std::vector<const ModelInfo*> all_models();
+
+/// The description of the model whose sender is `model`, or null when none was built.
+[[nodiscard]] const ModelInfo* find_model_info(const Sender& model);
 
 namespace detail {
 /// Adds a freshly built model description to all_models().

@@ -5,12 +5,14 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
 #include <type_traits>
 
 #include "tocsin/apps/registry.hpp"
+#include "tocsin/db/on_commit.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/dispatch.hpp"
 
@@ -46,6 +48,75 @@ struct InitEvent {
     const db::Row* row = nullptr;  ///< the column values ("id" first), null when not from a row
 };
 
+namespace detail {
+/// A copy of an event that owns what it refers to, kept for a commit-time receiver; `copy` is
+/// the copy of `original`, the instance sent. Defined for the events that can wait for a commit.
+template <class Event>
+struct CommitCopy;
+
+template <>
+struct CommitCopy<SaveEvent> {
+    CommitCopy(const SaveEvent& e, const ModelBase* /*copy*/, const ModelBase* /*original*/)
+        : database(e.database), event(e) {
+        event.database = database;
+    }
+    CommitCopy(const CommitCopy&) = delete;
+    CommitCopy& operator=(const CommitCopy&) = delete;
+    std::string database;
+    SaveEvent event;
+};
+
+template <>
+struct CommitCopy<DeleteEvent> {
+    /// The origin keeps its model; its instance is the copy when it was the instance sent, else
+    /// null, and its query set is null: neither outlives the removal.
+    CommitCopy(const DeleteEvent& e, const ModelBase* copy, const ModelBase* original)
+        : database(e.database), event(e) {
+        event.database = database;
+        event.origin.instance = e.origin.instance == original ? copy : nullptr;
+        event.origin.queryset = nullptr;
+    }
+    CommitCopy(const CommitCopy&) = delete;
+    CommitCopy& operator=(const CommitCopy&) = delete;
+    std::string database;
+    DeleteEvent event;
+};
+
+template <class Event>
+inline constexpr bool commit_copyable = requires {
+    sizeof(CommitCopy<Event>);
+};
+
+/// Connects `receiver` to `signal` for the model labelled `label`, now if it is set up, else
+/// when setup() registers it. A label no installed app defines makes setup() fail, naming the
+/// receiver (as Django's signals.E001: its name, else its function's symbol, else its type), the
+/// signal and the label.
+template <class S, class F>
+void connect_by_label(S& signal, std::string_view signal_name, std::string_view label, F receiver,
+                      Connect options, tocsin::source_location where) {
+    std::string receiver_name = options.name;
+    if (receiver_name.empty()) {
+        receiver_name = symbol_name(code_of(receiver));
+    }
+    if (receiver_name.empty()) {
+        receiver_name = std::string(type_label_v<F>);
+    }
+    std::string who = "The function '" + receiver_name + "' was connected to the '" +
+                      std::string(signal_name) + "' signal";
+    Apps::instance().lazy_model_operation(
+        label,
+        [&signal, f = std::move(receiver), options = std::move(options),
+         where](const apps::ModelDescription& model) mutable {
+            options.sender = model.sender;
+            signal.connect(std::move(f), std::move(options), where);
+        },
+        std::move(who));
+}
+
+/// A copy of `instance`, an instance of the model `model` (through its description).
+std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& instance);
+}  // namespace detail
+
 /// A signal sent with a model instance and an event, its sender being the model (Django's
 /// ModelSignal). Connect by type (`post_save.connect<User>(…)`, the receiver gets `User&`), for
 /// every model, or by label (`post_save.connect("auth.User", …)`) before the model is set up.
@@ -70,6 +141,18 @@ class ModelSignal {
             tocsin::source_location where = tocsin::source_location::current())
     const {
         options.sender = Sender::of<T>();
+        if (options.on_commit) {
+            if constexpr (detail::commit_copyable<Event> && std::is_copy_constructible_v<T>) {
+                return signal().connect(
+                    DeferredTyped<T, F>{std::make_shared<F>(std::move(receiver))},
+                    std::move(options), where);
+            } else {
+                throw std::invalid_argument(std::string(name_) +
+                                            ": on_commit receivers are not available for this "
+                                            "signal or model (its event or instance cannot be "
+                                            "copied until the commit)");
+            }
+        }
         return signal().connect(Typed<T, F>{std::move(receiver)}, std::move(options), where);
     }
 
@@ -79,7 +162,12 @@ class ModelSignal {
     requires detail::receiver_for<F, ModelBase&, const Event&> Connection
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
-    const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
+    const {
+        if (options.on_commit) {
+            return signal().connect(deferred(std::forward<F>(receiver)), std::move(options), where);
+        }
+        return signal().connect(std::forward<F>(receiver), std::move(options), where);
+    }
 
     /// Connects `receiver(ModelBase&, const Event&)` for the model labelled `label`
     /// ("auth.User"), now if it is set up, else when setup() registers it. A label that no
@@ -88,25 +176,13 @@ class ModelSignal {
     requires detail::receiver_for<F, ModelBase&, const Event&>
     void connect(std::string_view label, F receiver, Connect options = {},
                  tocsin::source_location where = tocsin::source_location::current()) const {
-        // The receiver as Django's signals.E001 names it: its name, else its function's symbol,
-        // else its type.
-        std::string receiver_name = options.name;
-        if (receiver_name.empty()) {
-            receiver_name = detail::symbol_name(detail::code_of(receiver));
+        if (options.on_commit) {
+            detail::connect_by_label(signal(), name_, label, deferred(std::move(receiver)),
+                                     std::move(options), where);
+        } else {
+            detail::connect_by_label(signal(), name_, label, std::move(receiver),
+                                     std::move(options), where);
         }
-        if (receiver_name.empty()) {
-            receiver_name = std::string(detail::type_label_v<F>);
-        }
-        std::string who = "The function '" + receiver_name + "' was connected to the '" +
-                          std::string(name_) + "' signal";
-        Apps::instance().lazy_model_operation(
-            label,
-            [this, f = std::move(receiver), options = std::move(options),
-             where](const apps::ModelDescription& model) mutable {
-                options.sender = model.sender;
-                signal().connect(std::move(f), std::move(options), where);
-            },
-            std::move(who));
     }
 
     /// Disconnects like Signal::disconnect.
@@ -148,6 +224,62 @@ class ModelSignal {
         [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(f); }
         [[nodiscard]] const void* code() const noexcept { return detail::code_of(f); }
     };
+
+    /// Adapts `receiver(T&, const Event&)` into a commit-time receiver: a send copies the
+    /// instance and the event, the call waits for the commit of the event's database.
+    template <class T, class F>
+    struct DeferredTyped {
+        using wrapped_type = F;
+        static constexpr bool defers_to_commit = true;
+        std::shared_ptr<F> f;
+        void operator()(ModelBase& instance, const Event& event) const {
+            auto copy = std::make_shared<T>(static_cast<const T&>(instance));
+            auto owned =
+                std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
+            const std::string_view alias = owned->database;
+            db::on_commit([f = f, copy = std::move(copy),
+                           owned = std::move(owned)] { (*f)(*copy, owned->event); },
+                          db::OnCommitOptions{.alias = alias, .robust = true});
+        }
+        [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(*f); }
+        [[nodiscard]] const void* code() const noexcept { return detail::code_of(*f); }
+    };
+
+    /// The same for `receiver([const Sender&,] ModelBase&, const Event&)`: the instance is
+    /// copied through its model's description.
+    template <class F>
+    struct DeferredAny {
+        using wrapped_type = F;
+        static constexpr bool defers_to_commit = true;
+        std::shared_ptr<F> f;
+        void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
+            std::shared_ptr<ModelBase> copy = detail::clone_model(sender, instance);
+            auto owned =
+                std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
+            const std::string_view alias = owned->database;
+            db::on_commit(
+                [f = f, sender, copy = std::move(copy), owned = std::move(owned)] {
+                    detail::call_receiver<void>(*f, sender, *copy, owned->event);
+                },
+                db::OnCommitOptions{.alias = alias, .robust = true});
+        }
+        [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(*f); }
+        [[nodiscard]] const void* code() const noexcept { return detail::code_of(*f); }
+    };
+
+    /// `receiver` as a commit-time receiver; std::invalid_argument for an event that cannot wait.
+    template <class F>
+    auto deferred(F&& receiver) const {
+        using Fn = std::decay_t<F>;
+        if constexpr (detail::commit_copyable<Event>) {
+            return DeferredAny<Fn>{std::make_shared<Fn>(std::forward<F>(receiver))};
+        } else {
+            throw std::invalid_argument(std::string(name_) +
+                                        ": on_commit receivers are not available for this signal "
+                                        "(its event cannot be copied until the commit)");
+            return std::forward<F>(receiver);
+        }
+    }
 
     std::string_view name_;
     mutable std::once_flag once_{};

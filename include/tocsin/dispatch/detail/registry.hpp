@@ -74,6 +74,7 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     std::string_view type_label;  ///< the callable's (or the member's class's) type name
     const void* code = nullptr;   ///< function address, to name it by its symbol
     bool is_method = false;
+    bool on_commit = false;  ///< a commit-time receiver (Connect::on_commit)
     tocsin::source_location where;
     std::weak_ptr<Registry> registry;
     std::shared_ptr<SlotBase> retired_self;  ///< the registry's reference while retired

@@ -1,0 +1,124 @@
+// Opt-in bulk signals: post_bulk_create and post_update, one send per bulk_create() or query-set
+// update() call (Django sends nothing for either; tocsin sends these only to those who connect).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tocsin/models/signals.hpp"
+
+namespace tocsin {
+
+/// What post_bulk_create tells its receivers: what one bulk_create() call inserted.
+struct BulkCreateEvent {
+    /// The ids of the inserted rows, in the order of the objects.
+    std::vector<std::int64_t> pks;
+    /// The caller's instances, ids set: valid during the send only (a commit-time receiver gets
+    /// none and uses `pks`).
+    std::vector<ModelBase*> objects;
+    std::string database;  ///< the database alias written to
+
+    /// objects[i] as the model type `T` (the sender's model).
+    template <class T>
+    [[nodiscard]] T& object(std::size_t i) const {
+        return static_cast<T&>(*objects.at(i));
+    }
+};
+
+/// What post_update tells its receivers: what one query-set update() call changed.
+struct UpdateEvent {
+    std::vector<std::int64_t> pks;    ///< the ids of the rows updated, ascending
+    std::vector<std::string> fields;  ///< the fields set, in the order given
+    std::string database;             ///< the database alias written to
+};
+
+namespace detail {
+/// A commit-time receiver keeps the ids and the alias of a bulk create, not the instances.
+template <>
+struct commit_copy<BulkCreateEvent> {
+    static BulkCreateEvent make(const BulkCreateEvent& e) { return {e.pks, {}, e.database}; }
+};
+}  // namespace detail
+
+/// A signal about many rows of one model at once; the sender is the model. Receivers take
+/// `(const Event&)` (or the sender first). Connecting is what asks for it: with no receiver for
+/// a model, its bulk operations do no extra work.
+template <class Event>
+class BulkSignal {
+  public:
+    /// The underlying signal.
+    using signal_type = Signal<void(const Event&)>;
+
+    constexpr explicit BulkSignal(std::string_view name) noexcept : name_(name) {}
+    BulkSignal(const BulkSignal&) = delete;
+    BulkSignal& operator=(const BulkSignal&) = delete;
+
+    /// The signal's name ("post_update").
+    [[nodiscard]] std::string_view name() const noexcept { return name_; }
+
+    /// Connects `receiver(const Event&)` for the model `T` only.
+    template <class T, class F>
+    requires detail::receiver_for<F, const Event&> Connection
+    connect(F&& receiver, Connect options = {},
+            tocsin::source_location where = tocsin::source_location::current())
+    const {
+        options.sender = Sender::of<T>();
+        return signal().connect(std::forward<F>(receiver), std::move(options), where);
+    }
+
+    /// Connects `receiver` for every model, or for `options.sender`.
+    template <class F>
+    requires detail::receiver_for<F, const Event&> Connection
+    connect(F&& receiver, Connect options = {},
+            tocsin::source_location where = tocsin::source_location::current())
+    const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
+
+    /// Connects `receiver` for the model labelled `label` ("auth.User"), now or when setup()
+    /// registers it (an unknown label makes setup() fail, as for the model signals).
+    template <class F>
+    requires detail::receiver_for<F, const Event&>
+    void connect(std::string_view label, F receiver, Connect options = {},
+                 tocsin::source_location where = tocsin::source_location::current()) const {
+        detail::connect_by_label(signal(), name_, label, std::move(receiver), std::move(options),
+                                 where);
+    }
+
+    /// Disconnects like Signal::disconnect.
+    template <class... A>
+    bool disconnect(A&&... args) const {
+        return signal().disconnect(std::forward<A>(args)...);
+    }
+    /// Sends `event` for the model `sender`.
+    void send(const Sender& sender, const Event& event) const { signal().send(sender, event); }
+    /// True when a send for `sender` would call a receiver.
+    [[nodiscard]] bool has_listeners(const Sender& sender = {}) const {
+        return signal().has_listeners(sender);
+    }
+    /// The live receivers.
+    [[nodiscard]] std::size_t receiver_count() const { return signal().receiver_count(); }
+    /// Every receiver, as Signal::receivers() lists them.
+    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return signal().receivers(); }
+
+    /// The underlying signal (created on first use, never destroyed).
+    [[nodiscard]] signal_type& signal() const {
+        std::call_once(once_, [this] { signal_ = new signal_type(std::string(name_)); });
+        return *signal_;
+    }
+
+  private:
+    std::string_view name_;
+    mutable std::once_flag once_{};
+    mutable signal_type* signal_ = nullptr;
+};
+
+/// Sent once per bulk_create() call, after the rows are inserted (inside its transaction).
+inline constinit BulkSignal<BulkCreateEvent> post_bulk_create{"post_bulk_create"};
+/// Sent once per query-set update() call that matched rows, after the UPDATE (inside its
+/// transaction); the affected ids are read before the UPDATE only when a receiver listens.
+inline constinit BulkSignal<UpdateEvent> post_update{"post_update"};
+
+}  // namespace tocsin
