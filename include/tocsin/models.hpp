@@ -1,4 +1,5 @@
-// <tocsin/models.hpp> — models, fields, relations, queries, the model signals, schema creation.
+// <tocsin/models.hpp> — models, fields, relations (many-to-many too), queries, the model
+// signals, schema creation.
 #pragma once
 
 #include "tocsin/apps.hpp"                 // IWYU pragma: export
@@ -7,6 +8,7 @@
 #include "tocsin/models/bulk_signals.hpp"  // IWYU pragma: export
 #include "tocsin/models/errors.hpp"        // IWYU pragma: export
 #include "tocsin/models/fields.hpp"        // IWYU pragma: export
+#include "tocsin/models/many_to_many.hpp"  // IWYU pragma: export
 #include "tocsin/models/model.hpp"         // IWYU pragma: export
 #include "tocsin/models/model_info.hpp"    // IWYU pragma: export
 #include "tocsin/models/query.hpp"         // IWYU pragma: export

@@ -1,6 +1,8 @@
 // Removal: Django's deletion Collector — collect the cascade, refuse PROTECT/RESTRICT, then in
-// one transaction: every pre_delete (dependents first, ids ascending), SET_NULL/SET_DEFAULT
-// updates, then per model the DELETE followed by its post_delete (ids descending).
+// one transaction: every pre_delete (dependents first, ids ascending), the through rows of the
+// many-to-many relations of the removed objects (no signal, as Django's fast deletes of
+// auto-created models), SET_NULL/SET_DEFAULT updates, then per model the DELETE followed by its
+// post_delete (ids descending).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -40,6 +42,15 @@ class Collector {
             ids.emplace_back(*o->id);
         }
         for (const ModelInfo* related : all_models()) {
+            // The through rows naming a removed object go with it, without signals.
+            for (const ManyToManyInfo& relation : related->many_to_many) {
+                if (related == &info) {
+                    through_deletes_.push_back({relation.through, relation.source_column, ids});
+                }
+                if (&relation.target() == &info) {
+                    through_deletes_.push_back({relation.through, relation.target_column, ids});
+                }
+            }
             for (const FieldInfo& field : related->fields) {
                 if (!field.is_relation || &field.target() != &info ||
                     field.on_delete == OnDelete::do_nothing) {
@@ -139,6 +150,22 @@ class Collector {
                     pre_delete.send(m->sender, *object, event);
                 }
             }
+            for (const auto& d : through_deletes_) {
+                std::vector<db::Value> params;
+                std::string in;
+                for (const auto& id : d.ids) {
+                    params.push_back(id);
+                    in += (in.empty() ? "" : ", ") + database.backend().placeholder(params.size());
+                }
+                const auto removed =
+                    database.execute("DELETE FROM " + quoted(d.through->table) + " WHERE " +
+                                         quoted(d.column) + " IN (" + in + ")",
+                                     params);
+                result.total += static_cast<std::size_t>(removed);
+                if (removed > 0) {
+                    result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
+                }
+            }
             for (const auto& u : updates_) {
                 std::vector<db::Value> params{u.value};
                 std::string in;
@@ -200,6 +227,11 @@ class Collector {
         db::Value value;
         std::vector<db::Value> ids;
     };
+    struct ThroughDelete {
+        const ModelInfo* through;
+        std::string column;
+        std::vector<db::Value> ids;
+    };
     struct Restricted {
         const ModelInfo* model;
         const FieldInfo* field;
@@ -248,6 +280,7 @@ class Collector {
     std::map<const ModelInfo*, std::map<std::int64_t, ModelBase*>> data_;
     std::vector<const ModelInfo*> order_;
     std::vector<Update> updates_;
+    std::vector<ThroughDelete> through_deletes_;
     std::vector<std::string> protected_;
     std::vector<Restricted> restricted_;
 };

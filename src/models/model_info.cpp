@@ -28,6 +28,15 @@ const FieldInfo* ModelInfo::field(std::string_view name) const noexcept {
     return nullptr;
 }
 
+const ManyToManyInfo* ModelInfo::relation(std::string_view name) const noexcept {
+    for (const auto& r : many_to_many) {
+        if (r.name == name) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
 std::string ModelInfo::select_list(std::string_view quote_prefix) const {
     std::string out = std::string(quote_prefix) + "\"id\"";
     for (const auto& f : fields) {

@@ -80,6 +80,15 @@ void render_node(const Condition::Node* n, std::string& sql, std::vector<db::Val
         case Kind::leaf: {
             const auto& l = n->leaf;
             const std::string column = "\"" + l.column + "\"";
+            if (l.op == "IN SELECT") {
+                params.push_back(l.values.front());
+                const auto& sub = l.subselect;
+                sql += (negated ? "(" : "") + column + " IN (SELECT \"" + sub.select_column +
+                       "\" FROM \"" + sub.table + "\" WHERE \"" + sub.where_column +
+                       "\" = " + placeholder(params.size()) + ")";
+                sql += negated ? " AND " + column + " IS NOT NULL)" : "";
+                return;
+            }
             if (l.op == "IN") {
                 if (l.values.empty()) {
                     sql += "1 = 0";

@@ -20,6 +20,13 @@ std::string create_table_sql(const ModelInfo& model, std::string_view alias) {
                    backend.quote_name("id") + ") DEFERRABLE INITIALLY DEFERRED";
         }
     }
+    for (const auto& columns : model.unique_together) {
+        sql += ", UNIQUE (";
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            sql += (i == 0 ? "" : ", ") + backend.quote_name(columns[i]);
+        }
+        sql += ")";
+    }
     return sql + ")";
 }
 
@@ -39,6 +46,14 @@ void migrate(std::string_view alias) {
         }
         ordered.push_back(*next);
         pending.erase(next);
+    }
+    // Then the auto-created through tables of the many-to-many relations (they reference the
+    // models on both sides).
+    const std::size_t declared = ordered.size();
+    for (std::size_t i = 0; i < declared; ++i) {
+        for (const auto& relation : ordered[i]->many_to_many) {
+            ordered.push_back(relation.through);
+        }
     }
     atomic(alias, [&] {
         auto& database = db::connection(alias);

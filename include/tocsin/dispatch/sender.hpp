@@ -38,6 +38,12 @@ class Sender {
         return Sender{&detail::type_tag<U>, &detail::type_tag<U>, Kind::type};
     }
 
+    /// A type made at run time (such as a model's auto-created many-to-many through table),
+    /// identified by the address of `tag` and named by it: `tag` must outlive every use.
+    [[nodiscard]] static constexpr Sender of_runtime_type(const detail::TypeTag& tag) noexcept {
+        return Sender{&tag, &tag, Kind::type};
+    }
+
     /// One object, identified by its address; named "object@0x…".
     [[nodiscard]] static constexpr Sender object(const void* p) noexcept {
         return Sender{p, nullptr, Kind::object};

@@ -120,45 +120,56 @@ ModelInfo* build_model_info() {
             (
                 [&](const auto& fld) {
                     using M = std::remove_cvref_t<decltype(prototype.*(fld.member))>;
-                    FieldInfo fi;
-                    fi.name = std::string(fld.name);
-                    fi.type = logical_type_of<M>();
-                    fi.unique = fld.options.unique;
-                    const auto member = fld.member;
-                    if constexpr (relation_traits<M>::is_relation) {
-                        using Target = typename relation_traits<M>::target;
-                        fi.column = fld.options.db_column.empty()
-                                        ? fi.name + "_id"
-                                        : std::string(fld.options.db_column);
-                        fi.is_relation = true;
-                        fi.one_to_one = relation_traits<M>::one_to_one;
-                        fi.unique = fi.unique || fi.one_to_one;
-                        fi.on_delete = (prototype.*member).on_delete();
-                        fi.nullable = fld.options.null || fi.on_delete == OnDelete::set_null;
-                        fi.target = []() -> const ModelInfo& { return Target::info(); };
-                        fi.default_value = db::Value((prototype.*member).id());
-                        fi.get = [member](const ModelBase& m) {
-                            return db::Value((static_cast<const T&>(m).*member).id());
-                        };
-                        fi.set = [member](ModelBase& m, const db::Value& v) {
-                            (static_cast<T&>(m).*member)
-                                .set_id(v.is_null() ? std::nullopt
-                                                    : std::optional<std::int64_t>(v.as_integer()));
-                        };
+                    if constexpr (is_many_to_many<M>::value) {
+                        // Not a column: rows of an auto-created through table.
+                        using Target = typename M::target_type;
+                        const auto& options = (prototype.*(fld.member)).options();
+                        info->many_to_many.push_back(describe_many_to_many(
+                            *info, fld.name, []() -> const ModelInfo& { return T::info(); },
+                            Target::label, []() -> const ModelInfo& { return Target::info(); },
+                            options.symmetrical, options.db_table));
                     } else {
-                        fi.column = fld.options.db_column.empty()
-                                        ? fi.name
-                                        : std::string(fld.options.db_column);
-                        fi.nullable = fld.options.null || is_optional<M>::value;
-                        fi.default_value = db::to_value(prototype.*member);
-                        fi.get = [member](const ModelBase& m) {
-                            return db::to_value(static_cast<const T&>(m).*member);
-                        };
-                        fi.set = [member](ModelBase& m, const db::Value& v) {
-                            static_cast<T&>(m).*member = db::from_value<M>(v);
-                        };
+                        FieldInfo fi;
+                        fi.name = std::string(fld.name);
+                        fi.type = logical_type_of<M>();
+                        fi.unique = fld.options.unique;
+                        const auto member = fld.member;
+                        if constexpr (relation_traits<M>::is_relation) {
+                            using Target = typename relation_traits<M>::target;
+                            fi.column = fld.options.db_column.empty()
+                                            ? fi.name + "_id"
+                                            : std::string(fld.options.db_column);
+                            fi.is_relation = true;
+                            fi.one_to_one = relation_traits<M>::one_to_one;
+                            fi.unique = fi.unique || fi.one_to_one;
+                            fi.on_delete = (prototype.*member).on_delete();
+                            fi.nullable = fld.options.null || fi.on_delete == OnDelete::set_null;
+                            fi.target = []() -> const ModelInfo& { return Target::info(); };
+                            fi.default_value = db::Value((prototype.*member).id());
+                            fi.get = [member](const ModelBase& m) {
+                                return db::Value((static_cast<const T&>(m).*member).id());
+                            };
+                            fi.set = [member](ModelBase& m, const db::Value& v) {
+                                (static_cast<T&>(m).*member)
+                                    .set_id(v.is_null()
+                                                ? std::nullopt
+                                                : std::optional<std::int64_t>(v.as_integer()));
+                            };
+                        } else {
+                            fi.column = fld.options.db_column.empty()
+                                            ? fi.name
+                                            : std::string(fld.options.db_column);
+                            fi.nullable = fld.options.null || is_optional<M>::value;
+                            fi.default_value = db::to_value(prototype.*member);
+                            fi.get = [member](const ModelBase& m) {
+                                return db::to_value(static_cast<const T&>(m).*member);
+                            };
+                            fi.set = [member](ModelBase& m, const db::Value& v) {
+                                static_cast<T&>(m).*member = db::from_value<M>(v);
+                            };
+                        }
+                        info->fields.push_back(std::move(fi));
                     }
-                    info->fields.push_back(std::move(fi));
                 }(f),
                 ...);
         },
@@ -177,7 +188,8 @@ std::string column_of(M C::*member) {
             [&](const auto&... f) {
                 (
                     [&](const auto& fld) {
-                        if constexpr (std::is_same_v<decltype(fld.member), M C::*>) {
+                        if constexpr (std::is_same_v<decltype(fld.member), M C::*> &&
+                                      !is_many_to_many<M>::value) {
                             if (column.empty() && fld.member == member) {
                                 column = T::info().field(fld.name)->column;
                             }

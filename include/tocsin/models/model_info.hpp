@@ -36,10 +36,31 @@ struct FieldInfo {
     std::function<void(ModelBase&, const db::Value&)> set;
 };
 
+/// One many-to-many relation (`ManyToMany<Group> groups` of User), as the generic code sees it:
+/// not a column of its model, but rows of an auto-created through table.
+struct ManyToManyInfo {
+    std::string name;                        ///< the field name ("groups")
+    const ModelInfo* owner = nullptr;        ///< the model that declares it (User)
+    const ModelInfo& (*target)() = nullptr;  ///< the related model (Group; resolved when asked)
+    /// The auto-created through model "auth.User_groups" (table "auth_user_groups"), the sender
+    /// of m2m_changed for this relation.
+    const ModelInfo* through = nullptr;
+    std::string source_column;  ///< the through column naming the owner row ("user_id")
+    std::string target_column;  ///< the through column naming the related row ("group_id")
+    bool symmetrical = false;   ///< a relation to the same model that goes both ways (friends)
+};
+
 /// A model as the generic code sees it: label, table, fields, and how to make an instance.
 struct ModelInfo : apps::ModelDescription {
     std::string table;              ///< "auth_user"
-    std::vector<FieldInfo> fields;  ///< without the primary key "id"
+    std::vector<FieldInfo> fields;  ///< the columns, without the primary key "id"
+    /// The many-to-many relations the model declares (they are not columns).
+    std::vector<ManyToManyInfo> many_to_many;
+    /// Sets of columns unique together (an auto-created through table's pair of keys).
+    std::vector<std::vector<std::string>> unique_together;
+    /// True for a model tocsin made itself (a through table): no save or delete signals, as
+    /// Django's `_meta.auto_created`; not listed by all_models().
+    bool auto_created = false;
     /// A new, default-initialised instance (a shared_ptr: it deletes through the model type, as
     /// ModelBase has no virtual destructor, which would make models non-aggregates).
     std::function<std::shared_ptr<ModelBase>()> make;
@@ -50,6 +71,8 @@ struct ModelInfo : apps::ModelDescription {
     [[nodiscard]] const FieldInfo* field(std::string_view name) const noexcept;
     /// "id", then every column, for SELECT.
     [[nodiscard]] std::string select_list(std::string_view quote_prefix = {}) const;
+    /// The many-to-many relation named `name`, or null.
+    [[nodiscard]] const ManyToManyInfo* relation(std::string_view name) const noexcept;
 };
 
 /// Every model whose description was built in this process, in build order.
@@ -63,6 +86,15 @@ namespace detail {
 void register_model_info(const ModelInfo* info);
 /// "auth_user" from "auth" and "User".
 [[nodiscard]] std::string default_table(std::string_view app_label, std::string_view model_name);
+/// The description of `owner`'s many-to-many field `name` to the model labelled `target_label`
+/// (`target` gives its description when asked), with its auto-created through model.
+/// `symmetrical`: nullopt = Django's default (true for a relation to the model itself).
+[[nodiscard]] ManyToManyInfo describe_many_to_many(const ModelInfo& owner, std::string_view name,
+                                                   const ModelInfo& (*owner_info)(),
+                                                   std::string_view target_label,
+                                                   const ModelInfo& (*target)(),
+                                                   std::optional<bool> symmetrical,
+                                                   std::string_view db_table);
 }  // namespace detail
 
 }  // namespace tocsin

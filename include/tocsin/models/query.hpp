@@ -21,11 +21,19 @@ namespace tocsin {
 /// A condition on columns, combined with `&&`, `||` and `!`. Default-constructed = everything.
 class Condition {
   public:
-    /// One comparison: `column op value(s)`. `op` is one of = != < <= > >= IN.
+    /// The rows of another table a leaf with op "IN SELECT" matches: `column IN (SELECT
+    /// select_column FROM table WHERE where_column = values[0])` (a many-to-many relation's rows).
+    struct Subselect {
+        std::string table;
+        std::string select_column;
+        std::string where_column;
+    };
+    /// One comparison: `column op value(s)`. `op` is one of = != < <= > >= IN, IN SELECT.
     struct Leaf {
         std::string column;
         std::string op;
         std::vector<db::Value> values;
+        Subselect subselect{};  ///< for "IN SELECT" only
     };
 
     Condition() = default;

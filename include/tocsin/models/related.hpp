@@ -1,9 +1,11 @@
-// tocsin::ForeignKey and tocsin::OneToOne — references to another model's row, with on_delete.
+// tocsin::ForeignKey, tocsin::OneToOne and tocsin::ManyToMany — the relation members of a model.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "tocsin/models/errors.hpp"
 
@@ -75,7 +77,42 @@ class OneToOne : public ForeignKey<T> {
     using ForeignKey<T>::operator=;
 };
 
+/// What a many-to-many declaration may add: `ManyToMany<Person> fans{{.symmetrical = false}}`.
+struct ManyToManyOptions {
+    /// For a relation to the model itself: whether it goes both ways (Django's default: yes).
+    /// Ignored (false) for a relation to another model.
+    std::optional<bool> symmetrical{};
+    /// The through table (default: "<the model's table>_<field name>", "auth_user_groups").
+    std::string_view db_table{};
+};
+
+/// A many-to-many relation to `T` (Django's ManyToManyField). The member holds nothing: the
+/// related rows live in an auto-created through table. Reach them with
+/// `tocsin::related(user, &User::groups)` and, from the other side,
+/// `tocsin::related_set(group, &User::groups)` (<tocsin/models/many_to_many.hpp>).
+template <class T>
+class ManyToMany {
+  public:
+    using target_type = T;
+
+    /// A relation with Django's defaults.
+    constexpr ManyToMany() noexcept = default;
+    /// A relation with `options`.
+    constexpr explicit ManyToMany(ManyToManyOptions options) noexcept : options_(options) {}
+
+    /// The options this member was declared with.
+    [[nodiscard]] constexpr const ManyToManyOptions& options() const noexcept { return options_; }
+
+  private:
+    ManyToManyOptions options_{};
+};
+
 namespace detail {
+template <class M>
+struct is_many_to_many : std::false_type {};
+template <class T>
+struct is_many_to_many<ManyToMany<T>> : std::true_type {};
+
 template <class M>
 struct relation_traits {
     static constexpr bool is_relation = false;

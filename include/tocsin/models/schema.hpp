@@ -13,7 +13,8 @@ struct ModelInfo;
                                            std::string_view alias = "default");
 
 /// Creates the table of every model built so far (installed apps' models are built by setup()),
-/// referenced models first; tables that exist are left as they are. In one transaction.
+/// referenced models first, then the through table of each many-to-many relation; tables that
+/// exist are left as they are. In one transaction.
 void migrate(std::string_view alias = "default");
 
 }  // namespace tocsin

@@ -1,0 +1,360 @@
+// Many-to-many relations: the auto-created through model of each relation, and the related
+// managers' writes with their m2m_changed sends, in the order Django's ManyRelatedManager uses.
+#include "tocsin/models/many_to_many.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "tocsin/db/database.hpp"
+
+namespace tocsin {
+
+std::string_view to_string(M2MAction action) noexcept {
+    switch (action) {
+        case M2MAction::pre_add:
+            return "pre_add";
+        case M2MAction::post_add:
+            return "post_add";
+        case M2MAction::pre_remove:
+            return "pre_remove";
+        case M2MAction::post_remove:
+            return "post_remove";
+        case M2MAction::pre_clear:
+            return "pre_clear";
+        case M2MAction::post_clear:
+            return "post_clear";
+    }
+    return "unknown";
+}
+
+namespace detail {
+
+namespace {
+
+/// One row of a through table, as the generic code sees it.
+struct ThroughRow : ModelBase {
+    db::Value source;
+    db::Value target;
+};
+
+/// A through model's description, with the tag that makes it a sender named by its label.
+struct ThroughInfo : ModelInfo {
+    std::string sender_name;
+    TypeTag tag;
+};
+
+std::string lower(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (const char c : s) {
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+/// A key of the through model to `target`: NOT NULL, removed with the row it names.
+FieldInfo through_key(const std::string& name, const ModelInfo& (*target)(),
+                      db::Value ThroughRow::*slot) {
+    FieldInfo f;
+    f.name = name;
+    f.column = name + "_id";
+    f.type = db::LogicalType::integer;
+    f.is_relation = true;
+    f.on_delete = OnDelete::cascade;
+    f.target = target;
+    f.get = [slot](const ModelBase& m) { return static_cast<const ThroughRow&>(m).*slot; };
+    f.set = [slot](ModelBase& m, const db::Value& v) { static_cast<ThroughRow&>(m).*slot = v; };
+    return f;
+}
+
+/// Django's repr of an unsaved instance: "<Group: Group object (None)>".
+std::string unsaved_repr(const ModelInfo& model) {
+    return "<" + model.model_name + ": " + model.model_name + " object (None)>";
+}
+
+/// The ids of `items`; an unsaved object throws Django's ValueError text for `verb`.
+std::set<std::int64_t> ids_of(const M2MSide& side, const std::vector<M2MItem>& items,
+                              std::string_view verb) {
+    std::set<std::int64_t> ids;
+    for (const auto& item : items) {
+        if (!item) {
+            throw ModelError("Cannot " + std::string(verb) + " \"" + unsaved_repr(*side.model) +
+                             "\": the value for field \"" + side.target_field + "\" is None");
+        }
+        ids.insert(*item);
+    }
+    return ids;
+}
+
+/// The ids in chunks small enough for one statement's parameters: `reserved` others, and
+/// `per_id` parameters for each id.
+std::vector<std::vector<std::int64_t>> chunks(const std::set<std::int64_t>& ids,
+                                              std::size_t reserved, std::size_t per_id,
+                                              db::Database& database) {
+    const std::size_t limit = database.backend().features().max_query_parameters;
+    const std::size_t size = std::max<std::size_t>(1, (limit - std::min(limit, reserved)) / per_id);
+    std::vector<std::vector<std::int64_t>> out;
+    for (const auto id : ids) {
+        if (out.empty() || out.back().size() == size) {
+            out.emplace_back();
+        }
+        out.back().push_back(id);
+    }
+    return out;
+}
+
+/// "(?2, ?3, …)" for `ids`, appending them to `params`.
+std::string in_list(const std::vector<std::int64_t>& ids, std::vector<db::Value>& params,
+                    db::Database& database) {
+    std::string sql = "(";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        params.emplace_back(ids[i]);
+        sql += (i == 0 ? "" : ", ") + database.backend().placeholder(params.size());
+    }
+    return sql + ")";
+}
+
+void send(const M2MSide& side, M2MAction action, const std::optional<std::set<std::int64_t>>& ids) {
+    M2MChangedEvent event;
+    event.action = action;
+    event.reverse = side.reverse;
+    event.model = side.model;
+    event.pk_set = ids;
+    event.database = side.database;
+    m2m_changed.send(side.relation->through->sender, *side.instance, event);
+}
+
+/// Django's _add_items: relates `side`'s instance (in `source`) to every item (in `target`).
+/// `primary` is false for the mirror rows of a symmetrical relation, which send nothing.
+void add_items(const M2MSide& side, const std::string& source, const std::string& target,
+               const std::vector<M2MItem>& items, bool primary) {
+    const std::set<std::int64_t> ids = ids_of(side, items, "add");
+    auto& database = db::connection(side.database);
+    const auto& through = *side.relation->through;
+    const std::string insert = "INSERT INTO " + quoted(through.table) + " (" + quoted(source) +
+                               ", " + quoted(target) + ") VALUES (" +
+                               database.backend().placeholder(1) + ", " +
+                               database.backend().placeholder(2) + ") ON CONFLICT DO NOTHING";
+    const auto insert_all = [&](const std::set<std::int64_t>& targets) {
+        for (const auto id : targets) {
+            std::vector<db::Value> params;
+            params.emplace_back(side.instance_id);
+            params.emplace_back(id);
+            database.execute(insert, std::span<const db::Value>(params));
+        }
+    };
+    const bool must_send = primary && m2m_changed.has_listeners(through.sender);
+    if (!must_send) {
+        // Nobody listens: insert, ignoring the pairs already there (Django's fast add).
+        insert_all(ids);
+        return;
+    }
+    std::set<std::int64_t> missing = ids;
+    for (const auto& chunk : chunks(ids, 1, 1, database)) {
+        std::vector<db::Value> params;
+        params.emplace_back(side.instance_id);
+        const std::string sql = "SELECT " + quoted(target) + " FROM " + quoted(through.table) +
+                                " WHERE " + quoted(source) + " = " +
+                                database.backend().placeholder(1) + " AND " + quoted(target) +
+                                " IN " + in_list(chunk, params, database);
+        for (const auto& row : database.query(sql, std::span<const db::Value>(params))) {
+            missing.erase(row.at(0).as_integer());
+        }
+    }
+    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+        send(side, M2MAction::pre_add, missing);
+        insert_all(missing);
+        send(side, M2MAction::post_add, missing);
+    });
+}
+
+/// The ids currently related to `side`'s instance.
+std::set<std::int64_t> current_ids(const M2MSide& side) {
+    auto& database = db::connection(side.database);
+    std::vector<db::Value> params;
+    params.emplace_back(side.instance_id);
+    const std::string sql = "SELECT " + quoted(side.target_column) + " FROM " +
+                            quoted(side.relation->through->table) + " WHERE " +
+                            quoted(side.source_column) + " = " + database.backend().placeholder(1);
+    std::set<std::int64_t> ids;
+    for (const auto& row : database.query(sql, std::span<const db::Value>(params))) {
+        ids.insert(row.at(0).as_integer());
+    }
+    return ids;
+}
+
+}  // namespace
+
+ManyToManyInfo describe_many_to_many(const ModelInfo& owner, std::string_view name,
+                                     const ModelInfo& (*owner_info)(),
+                                     std::string_view target_label, const ModelInfo& (*target)(),
+                                     std::optional<bool> symmetrical, std::string_view db_table) {
+    const auto [target_app, target_model] = apps::split_label(target_label);
+    const bool to_self = target_app == owner.app_label && target_model == owner.model_name;
+    ManyToManyInfo relation;
+    relation.name = std::string(name);
+    relation.owner = &owner;
+    relation.target = target;
+    relation.symmetrical = to_self && symmetrical.value_or(true);
+    // Django's through field names: "user" and "group", or "from_person" and "to_person".
+    std::string from = lower(owner.model_name);
+    std::string to = lower(target_model);
+    if (to_self) {
+        from = "from_" + from;
+        to = "to_" + to;
+    }
+    relation.source_column = from + "_id";
+    relation.target_column = to + "_id";
+
+    auto* through = new ThroughInfo;  // lives as long as the program, as every description
+    through->app_label = owner.app_label;
+    through->model_name = owner.model_name + "_" + relation.name;
+    through->table = db_table.empty() ? owner.table + "_" + relation.name : std::string(db_table);
+    through->auto_created = true;
+    through->sender_name = through->label();
+    through->tag = TypeTag{through->sender_name};
+    through->sender = Sender::of_runtime_type(through->tag);
+    through->fields.push_back(through_key(from, owner_info, &ThroughRow::source));
+    through->fields.push_back(through_key(to, target, &ThroughRow::target));
+    through->unique_together.push_back({relation.source_column, relation.target_column});
+    through->make = [] { return std::shared_ptr<ModelBase>(std::make_shared<ThroughRow>()); };
+    relation.through = through;
+    return relation;
+}
+
+M2MSide m2m_side(ModelBase& instance, const ModelInfo& instance_model,
+                 const ManyToManyInfo& relation, bool reverse) {
+    if (!instance.id) {
+        throw ModelError("\"" + unsaved_repr(instance_model) +
+                         "\" needs to have a value for field \"id\" before this many-to-many "
+                         "relationship can be used.");
+    }
+    if (reverse && relation.symmetrical) {
+        throw ModelError("'" + relation.owner->model_name + "." + relation.name +
+                         "' is a symmetrical many-to-many relation: it has no reverse side "
+                         "(use related())");
+    }
+    M2MSide side;
+    side.relation = &relation;
+    side.instance = &instance;
+    side.instance_id = *instance.id;
+    side.reverse = reverse;
+    const auto& through = *relation.through;
+    if (reverse) {
+        side.model = relation.owner;
+        side.source_column = relation.target_column;
+        side.target_column = relation.source_column;
+        side.target_field = through.fields.at(0).name;
+    } else {
+        side.model = &relation.target();
+        side.source_column = relation.source_column;
+        side.target_column = relation.target_column;
+        side.target_field = through.fields.at(1).name;
+    }
+    side.database = instance.state().database.empty() ? std::string(db::default_alias)
+                                                      : instance.state().database;
+    return side;
+}
+
+void m2m_add(const M2MSide& side, const std::vector<M2MItem>& items) {
+    if (items.empty()) {
+        return;
+    }
+    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+        add_items(side, side.source_column, side.target_column, items, true);
+        if (side.relation->symmetrical) {
+            // The mirror rows, without signals.
+            add_items(side, side.target_column, side.source_column, items, false);
+        }
+    });
+}
+
+void m2m_remove(const M2MSide& side, const std::vector<M2MItem>& items) {
+    if (items.empty()) {
+        return;
+    }
+    const std::set<std::int64_t> ids = ids_of(side, items, "remove");
+    auto& database = db::connection(side.database);
+    const std::string table = quoted(side.relation->through->table);
+    const std::string source = quoted(side.source_column);
+    const std::string target = quoted(side.target_column);
+    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+        send(side, M2MAction::pre_remove, ids);
+        const bool both_ways = side.relation->symmetrical;
+        for (const auto& chunk : chunks(ids, 1, both_ways ? 2 : 1, database)) {
+            std::vector<db::Value> params;
+            params.emplace_back(side.instance_id);
+            const std::string me = database.backend().placeholder(1);
+            std::string sql = "DELETE FROM " + table + " WHERE (" + source + " = " + me + " AND " +
+                              target + " IN " + in_list(chunk, params, database) + ")";
+            if (both_ways) {
+                sql += " OR (" + target + " = " + me + " AND " + source + " IN " +
+                       in_list(chunk, params, database) + ")";
+            }
+            database.execute(sql, std::span<const db::Value>(params));
+        }
+        send(side, M2MAction::post_remove, ids);
+    });
+}
+
+void m2m_clear(const M2MSide& side) {
+    auto& database = db::connection(side.database);
+    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+        send(side, M2MAction::pre_clear, std::nullopt);
+        std::vector<db::Value> params;
+        params.emplace_back(side.instance_id);
+        const std::string me = database.backend().placeholder(1);
+        std::string sql = "DELETE FROM " + quoted(side.relation->through->table) + " WHERE " +
+                          quoted(side.source_column) + " = " + me;
+        if (side.relation->symmetrical) {
+            sql += " OR " + quoted(side.target_column) + " = " + me;
+        }
+        database.execute(sql, std::span<const db::Value>(params));
+        send(side, M2MAction::post_clear, std::nullopt);
+    });
+}
+
+void m2m_set(const M2MSide& side, const std::vector<M2MItem>& items, const M2MSetOptions& options) {
+    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+        if (options.clear) {
+            m2m_clear(side);
+            m2m_add(side, items);
+            return;
+        }
+        std::set<std::int64_t> old_ids = current_ids(side);
+        std::vector<M2MItem> new_items;
+        for (const auto& item : items) {
+            if (item && old_ids.erase(*item) > 0) {
+                continue;
+            }
+            new_items.push_back(item);
+        }
+        m2m_remove(side, std::vector<M2MItem>(old_ids.begin(), old_ids.end()));
+        m2m_add(side, new_items);
+    });
+}
+
+bool m2m_contains(const M2MSide& side, std::int64_t id) {
+    auto& database = db::connection(side.database);
+    std::vector<db::Value> params;
+    params.emplace_back(side.instance_id);
+    params.emplace_back(id);
+    const std::string sql = "SELECT 1 FROM " + quoted(side.relation->through->table) + " WHERE " +
+                            quoted(side.source_column) + " = " + database.backend().placeholder(1) +
+                            " AND " + quoted(side.target_column) + " = " +
+                            database.backend().placeholder(2) + " LIMIT 1";
+    return !database.query(sql, std::span<const db::Value>(params)).empty();
+}
+
+Condition m2m_condition(const M2MSide& side) {
+    Condition::Leaf leaf;
+    leaf.column = "id";
+    leaf.op = "IN SELECT";
+    leaf.values.emplace_back(side.instance_id);
+    leaf.subselect =
+        Condition::Subselect{side.relation->through->table, side.target_column, side.source_column};
+    return Condition(std::move(leaf));
+}
+
+}  // namespace detail
+}  // namespace tocsin
