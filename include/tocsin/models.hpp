@@ -6,6 +6,7 @@
 #include "tocsin/dispatch.hpp"           // IWYU pragma: export
 #include "tocsin/models/errors.hpp"      // IWYU pragma: export
 #include "tocsin/models/fields.hpp"      // IWYU pragma: export
+#include "tocsin/models/fixtures.hpp"    // IWYU pragma: export
 #include "tocsin/models/model.hpp"       // IWYU pragma: export
 #include "tocsin/models/model_info.hpp"  // IWYU pragma: export
 #include "tocsin/models/query.hpp"       // IWYU pragma: export
