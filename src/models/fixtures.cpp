@@ -73,13 +73,24 @@ const ModelInfo* find_model(std::string_view label) {
     return nullptr;
 }
 
-/// A JSON value for a message: its type and, shortened, its text.
+/// A JSON value for a message: its type and, for a scalar, its text (shortened). Containers are
+/// not printed: a fixture may nest them deeply.
 std::string show(const json& value) {
-    std::string text = value.dump(-1, ' ', true, json::error_handler_t::replace);
-    if (text.size() > 60) {
-        text = text.substr(0, 57) + "...";
+    if (value.is_array()) {
+        return "a list of " + std::to_string(value.size()) + " item(s)";
     }
-    return std::string(value.type_name()) + " " + text;
+    if (value.is_object()) {
+        return "an object of " + std::to_string(value.size()) + " key(s)";
+    }
+    if (value.is_string()) {
+        const auto& text = value.get_ref<const std::string&>();
+        const bool cut = text.size() > 60;
+        return "string " +
+               json(cut ? text.substr(0, 57) : text)
+                   .dump(-1, ' ', false, json::error_handler_t::replace) +
+               (cut ? "..." : "");
+    }
+    return std::string(value.type_name()) + " " + value.dump();
 }
 
 /// The JSON integer `value` as an int64, or nullopt (not an integer, or out of range).
@@ -118,6 +129,20 @@ std::optional<int> digits(std::string_view text, std::size_t pos, std::size_t co
     return value;
 }
 
+/// `micros` if it falls in the years 0–9999 UTC (what dumpdata can write back), else nullopt.
+std::optional<std::int64_t> in_range(std::int64_t micros) {
+    using namespace std::chrono;
+    constexpr std::int64_t first =
+        std::int64_t{sys_days(year(0) / January / 1).time_since_epoch().count()} * micros_per_day;
+    constexpr std::int64_t end =
+        std::int64_t{sys_days(year(10000) / January / 1).time_since_epoch().count()} *
+        micros_per_day;
+    if (micros < first || micros >= end) {
+        return std::nullopt;
+    }
+    return micros;
+}
+
 /// Microseconds since the epoch (UTC) from ISO 8601 as Django writes it:
 /// "YYYY-MM-DD", or "YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|±HH:MM|±HHMM]". Without a zone the
 /// time is taken as UTC; digits of the fraction beyond microseconds are dropped.
@@ -138,7 +163,7 @@ std::optional<std::int64_t> parse_iso(std::string_view text) {
         static_cast<std::int64_t>(std::chrono::sys_days(date).time_since_epoch().count()) *
         micros_per_day;
     if (text.size() == 10) {
-        return micros;
+        return micros;  // a date alone: midnight UTC
     }
     if (text[10] != 'T' && text[10] != 't' && text[10] != ' ') {
         return std::nullopt;
@@ -177,11 +202,8 @@ std::optional<std::int64_t> parse_iso(std::string_view text) {
             micros += fraction;
         }
     }
-    if (pos == text.size()) {
-        return micros;
-    }
-    if ((text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size()) {
-        return micros;
+    if (pos == text.size() || ((text[pos] == 'Z' || text[pos] == 'z') && pos + 1 == text.size())) {
+        return in_range(micros);
     }
     if (text[pos] != '+' && text[pos] != '-') {
         return std::nullopt;
@@ -198,28 +220,26 @@ std::optional<std::int64_t> parse_iso(std::string_view text) {
         return std::nullopt;
     }
     // The local time minus the offset is UTC.
-    return micros - sign * (std::int64_t{*off_hour} * 3600 + std::int64_t{*off_minute} * 60) *
-                        micros_per_second;
+    return in_range(micros - sign *
+                                 (std::int64_t{*off_hour} * 3600 + std::int64_t{*off_minute} * 60) *
+                                 micros_per_second);
 }
 
 /// "2024-01-02T03:04:05Z", "…05.123Z" (whole milliseconds, as Django writes), "…05.123456Z";
 /// nullopt when the year is outside 0–9999.
 std::optional<std::string> format_iso(std::int64_t micros) {
+    if (!in_range(micros)) {
+        return std::nullopt;
+    }
     std::int64_t days = micros / micros_per_day;
     std::int64_t rest = micros % micros_per_day;
     if (rest < 0) {
         rest += micros_per_day;
         --days;
     }
-    if (days < std::numeric_limits<int>::min() || days > std::numeric_limits<int>::max()) {
-        return std::nullopt;
-    }
     const std::chrono::year_month_day date{
         std::chrono::sys_days(std::chrono::days(static_cast<int>(days)))};
     const int year = static_cast<int>(date.year());
-    if (year < 0 || year > 9999) {
-        return std::nullopt;
-    }
     const std::int64_t fraction = rest % micros_per_second;
     const std::int64_t seconds = rest / micros_per_second;
     std::array<char, 40> buffer{};

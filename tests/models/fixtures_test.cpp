@@ -320,6 +320,21 @@ TEST_F(FixturesTest, DumpdataValueFormats) {
     EXPECT_TRUE(contains(text, R"("at": "2024-01-02T00:00:00.000007Z")"));
 }
 
+// What JSON (or loaddata) cannot carry is refused with the model, pk and field named.
+TEST_F(FixturesTest, DumpdataRefusesValuesItCannotWriteBack) {
+    using namespace std::chrono;
+    lab::Sample s;
+    s.day = sys_seconds(sys_days(year(12000) / 1 / 1));
+    s.save();
+    EXPECT_TRUE(contains(message_of<ModelError>([] { static_cast<void>(dumpdata()); }),
+                         "lab.sample pk=1, field 'day'"));
+    s.day = {};
+    s.text = std::string("\xff\xfe");
+    s.save();
+    EXPECT_TRUE(contains(message_of<ModelError>([] { static_cast<void>(dumpdata()); }),
+                         "field 'text' holds text that is not valid UTF-8"));
+}
+
 // Dump, wipe, load, dump again: the same text and the same rows (every type, keys, NULLs,
 // unicode, a tree).
 TEST_F(FixturesTest, RoundTrip) {
@@ -414,6 +429,12 @@ TEST_F(FixturesTest, EveryMalformedFixtureLoadsNothing) {
         {"bad time",
          R"({"model": "lab.sample", "pk": 3, "fields": {"at": "2024-02-30T00:00:00Z"}})", 2, "at",
          "ISO 8601"},
+        {"time beyond a nanosecond time_point (2262)",
+         R"({"model": "lab.sample", "pk": 3, "fields": {"at": "2300-01-01T00:00:00Z"}})", 2, "at",
+         "does not fit"},
+        {"time beyond the year 9999 after its offset",
+         R"({"model": "lab.sample", "pk": 3, "fields": {"day": "9999-12-31T23:00:00-05:00"}})", 2,
+         "day", "ISO 8601"},
         {"bad base64", R"({"model": "lab.sample", "pk": 3, "fields": {"data": "a==="}})", 2, "data",
          "base64"},
         {"natural key", R"({"model": "library.book", "pk": 3, "fields": {"author": ["A"]}})", 2,
