@@ -184,9 +184,12 @@ if [[ "$SKIP_FUZZ" == 1 ]]; then
     skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
     exit 0
 fi
-step "configure $PREFIX-fuzz" env CC=clang CXX=clang++ \
-    cmake -S . -B "$PREFIX-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOCSIN_FUZZ=ON \
-    -DTOCSIN_SANITIZE= -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
+# libFuzzer needs clang (CC/CXX are read when the build dir is first configured).
+configure_fuzz() {
+    CC=clang CXX=clang++ configure "$PREFIX-fuzz" -DTOCSIN_FUZZ=ON -DTOCSIN_SANITIZE= \
+        -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
+}
+step "configure $PREFIX-fuzz" configure_fuzz
 step "build $PREFIX-fuzz (loaddata_fuzz)" cmake --build "$PREFIX-fuzz" --parallel "$JOBS" \
     --target loaddata_fuzz
 step "fuzz loaddata ${FUZZ_SECONDS}s" fuzz_run
