@@ -5,12 +5,16 @@
 #   1. RelWithDebInfo build in build/,         ctest (everything)
 #   2. ASan+UBSan build in build-asan/,        ctest (everything)
 #   3. TSan build in build-tsan/,              ctest -L concurrency
+#   4. libFuzzer build in build-fuzz/ (clang), loaddata_fuzz for 30 s on a copy of
+#      fuzz/corpus/loaddata (must exit 0: no crash, leak or sanitizer report)
 #
 # Stops at the first failure and prints a summary.
 #
 # Environment:
 #   TOCSIN_BUILD_PREFIX=build    build directories are <prefix>, <prefix>-asan, <prefix>-tsan
-#   TOCSIN_SKIP_SANITIZERS=1     skip steps 2 and 3 (quick local runs; CI does not set it)
+#   TOCSIN_SKIP_SANITIZERS=1     skip steps 2, 3 and 4 (quick local runs; CI does not set it)
+#   TOCSIN_SKIP_FUZZ=1           skip step 4 (the fuzz build and run)
+#   TOCSIN_FUZZ_SECONDS=30       how long step 4 fuzzes
 #   TOCSIN_JOBS=2                parallel build and test jobs
 #   TOCSIN_SKIP_APT=1            do not touch packages
 set -euo pipefail
@@ -22,6 +26,8 @@ source scripts/install-deps.sh
 PREFIX=${TOCSIN_BUILD_PREFIX:-build}
 JOBS=${TOCSIN_JOBS:-2}
 SKIP_SANITIZERS=${TOCSIN_SKIP_SANITIZERS:-0}
+SKIP_FUZZ=${TOCSIN_SKIP_FUZZ:-0}
+FUZZ_SECONDS=${TOCSIN_FUZZ_SECONDS:-30}
 
 # Sanitizer run-time options (callers may override them).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1}
@@ -85,7 +91,7 @@ build() {
 
 format_check() {
     local dirs=() d
-    for d in include src tests bench examples; do
+    for d in include src tests bench examples fuzz; do
         [[ -d $d ]] && dirs+=("$d")
     done
     local files=()
@@ -143,7 +149,7 @@ step "build $PREFIX" build "$PREFIX"
 step "ctest $PREFIX" ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
 
 if [[ "$SKIP_SANITIZERS" == 1 ]]; then
-    skip "ASan+UBSan and TSan (TOCSIN_SKIP_SANITIZERS=1)"
+    skip "ASan+UBSan, TSan and fuzzing (TOCSIN_SKIP_SANITIZERS=1)"
     exit 0
 fi
 
@@ -160,3 +166,30 @@ step "configure $PREFIX-tsan" configure "$PREFIX-tsan" -DTOCSIN_SANITIZE=thread 
 step "build $PREFIX-tsan" "${TSAN_WRAP[@]}" cmake --build "$PREFIX-tsan" --parallel "$JOBS"
 step "ctest $PREFIX-tsan -L concurrency" "${TSAN_WRAP[@]}" \
     ctest --test-dir "$PREFIX-tsan" --output-on-failure -j "$JOBS" -L concurrency --no-tests=error
+
+# ---------------------------------------------------------------- 4. libFuzzer
+# The fixture loader on arbitrary bytes (fuzz/loaddata_fuzz.cpp), clang with
+# -fsanitize=fuzzer,address,undefined. The run works on a copy of the seed corpus in the build
+# dir (libFuzzer adds the inputs it finds there); a crash writes crash-* into the build dir.
+fuzz_run() {
+    local dir="$PREFIX-fuzz"
+    rm -rf "$dir/corpus"
+    mkdir -p "$dir/corpus"
+    cp fuzz/corpus/loaddata/* "$dir/corpus/"
+    "$dir/fuzz/loaddata_fuzz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+        -artifact_prefix="$dir/" "$dir/corpus"
+}
+
+if [[ "$SKIP_FUZZ" == 1 ]]; then
+    skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
+    exit 0
+fi
+# libFuzzer needs clang (CC/CXX are read when the build dir is first configured).
+configure_fuzz() {
+    CC=clang CXX=clang++ configure "$PREFIX-fuzz" -DTOCSIN_FUZZ=ON -DTOCSIN_SANITIZE= \
+        -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
+}
+step "configure $PREFIX-fuzz" configure_fuzz
+step "build $PREFIX-fuzz (loaddata_fuzz)" cmake --build "$PREFIX-fuzz" --parallel "$JOBS" \
+    --target loaddata_fuzz
+step "fuzz loaddata ${FUZZ_SECONDS}s" fuzz_run

@@ -8,6 +8,7 @@
 #include "tocsin/models/bulk_signals.hpp"  // IWYU pragma: export
 #include "tocsin/models/errors.hpp"        // IWYU pragma: export
 #include "tocsin/models/fields.hpp"        // IWYU pragma: export
+#include "tocsin/models/fixtures.hpp"      // IWYU pragma: export
 #include "tocsin/models/many_to_many.hpp"  // IWYU pragma: export
 #include "tocsin/models/model.hpp"         // IWYU pragma: export
 #include "tocsin/models/model_info.hpp"    // IWYU pragma: export

@@ -95,6 +95,16 @@ TEST(ValueTest, TimePointsAreMicrosecondsSinceTheEpoch) {
     EXPECT_EQ(value_traits<Timestamp>::logical_type, LogicalType::timestamp);
 }
 
+// A nanosecond time_point ends in 2262: a later instant is a DataError, not an overflow.
+TEST(ValueTest, TimePointsOutOfTheirRangeAreDataErrors) {
+    using namespace std::chrono;
+    const std::int64_t year_2300 = 10'413'792'000'000'000;  // 2300-01-01T00:00:00Z in µs
+    EXPECT_THROW((void)from_value<sys_time<nanoseconds>>(Value(year_2300)), DataError);
+    EXPECT_THROW((void)from_value<sys_time<nanoseconds>>(Value(-year_2300)), DataError);
+    EXPECT_EQ(from_value<sys_seconds>(Value(year_2300)), sys_seconds{seconds{10'413'792'000}});
+    EXPECT_EQ(from_value<Timestamp>(Value(year_2300)), Timestamp{microseconds{year_2300}});
+}
+
 TEST(ValueTest, OptionalsAreNullable) {
     EXPECT_EQ(Value(std::optional<int>()), Value());
     EXPECT_EQ(Value(std::optional<int>(3)), Value(3));

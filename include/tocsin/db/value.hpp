@@ -30,6 +30,7 @@
 #include <iosfwd>
 #include <limits>
 #include <optional>
+#include <ratio>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -159,14 +160,6 @@ template <Storable T>
 
 // ---------------------------------------------------------------- value_traits specialisations
 
-template <>
-struct value_traits<bool> {
-    static constexpr LogicalType logical_type = LogicalType::boolean;
-    static constexpr bool nullable = false;
-    static Value to_value(bool v) noexcept { return Value(std::int64_t{v ? 1 : 0}); }
-    static bool from_value(const Value& v) { return v.as_integer() != 0; }
-};
-
 template <class T>
 struct value_traits<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
     static constexpr LogicalType logical_type = LogicalType::integer;
@@ -190,6 +183,17 @@ struct value_traits<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v
         return std::string("a ") + std::to_string(sizeof(T) * 8) + "-bit " +
                (std::is_signed_v<T> ? "signed" : "unsigned") + " integer";
     }
+};
+
+// After the integers: its to_value() builds a Value from an int64, whose overload resolution
+// checks Storable<std::int64_t>; clang caches that answer, so the integer specialisation must
+// be declared by then.
+template <>
+struct value_traits<bool> {
+    static constexpr LogicalType logical_type = LogicalType::boolean;
+    static constexpr bool nullable = false;
+    static Value to_value(bool v) noexcept { return Value(std::int64_t{v ? 1 : 0}); }
+    static bool from_value(const Value& v) { return v.as_integer() != 0; }
 };
 
 template <class T>
@@ -238,8 +242,18 @@ struct value_traits<std::chrono::time_point<std::chrono::system_clock, Duration>
         return Value(static_cast<std::int64_t>(
             std::chrono::floor<std::chrono::microseconds>(v.time_since_epoch()).count()));
     }
+    /// Throws DataError when the instant is out of the range of `Duration` (a nanosecond
+    /// time_point ends in 2262).
     static time_point from_value(const Value& v) {
         const std::chrono::microseconds us{v.as_integer()};
+        if constexpr (std::ratio_less_v<typename Duration::period, std::micro>) {
+            constexpr auto lowest = std::chrono::ceil<std::chrono::microseconds>(Duration::min());
+            constexpr auto highest = std::chrono::floor<std::chrono::microseconds>(Duration::max());
+            if (us < lowest || us > highest) {
+                detail::throw_out_of_range(std::to_string(us.count()) + " microseconds",
+                                           "this time_point type");
+            }
+        }
         return time_point(std::chrono::floor<Duration>(us));
     }
 };

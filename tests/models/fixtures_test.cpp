@@ -1,0 +1,553 @@
+// Fixtures: loaddata() and dumpdata() in Django's JSON format. Ported behaviours: Django's
+// tests/signals SignalTests.test_save_signals (the raw part), tests/fixtures (FixtureLoadingTests:
+// loading, dumpdata layout, errors naming the fixture; loaddata in one transaction) and
+// tests/fixtures_regress (forward references, a dangling key, unknown fields, unicode).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace tocsin::test {
+namespace {
+
+using library::Author;
+using library::Book;
+using library::Category;
+using library::Page;
+using shop::Customer;
+using Log = std::vector<std::string>;
+
+std::string yes(bool b) {
+    return b ? "true" : "false";
+}
+
+class FixturesTest : public ModelTest {
+  protected:
+    void TearDown() override {
+        connections.clear();
+        ModelTest::TearDown();
+    }
+
+    /// Records pre_save/post_save of every model with raw and created.
+    void listen_saves() {
+        connections.emplace_back(
+            pre_save.connect([this](const Sender& s, ModelBase& m, const SaveEvent& e) {
+                log.push_back("pre_save " + describe(s, m) + " raw=" + yes(e.raw) +
+                              " adding=" + yes(m.state().adding));
+            }));
+        connections.emplace_back(
+            post_save.connect([this](const Sender& s, ModelBase& m, const SaveEvent& e) {
+                log.push_back("post_save " + describe(s, m) + " created=" + yes(e.created) +
+                              " raw=" + yes(e.raw));
+            }));
+    }
+
+    /// Every row of every test table, read with plain SQL, by table then id.
+    static std::map<std::string, std::vector<db::Row>> snapshot() {
+        std::map<std::string, std::vector<db::Row>> out;
+        for (const ModelInfo* m : all_models()) {
+            out[m->table] =
+                db::connection().query("SELECT * FROM \"" + m->table + "\" ORDER BY \"id\"");
+        }
+        return out;
+    }
+
+    /// Rows in every test table together.
+    static std::int64_t total_rows() {
+        std::int64_t n = 0;
+        for (const ModelInfo* m : all_models()) {
+            n += rows(m->table);
+        }
+        return n;
+    }
+
+    /// Empties every table (plain SQL, no signals; keys are deferred until the commit).
+    static void wipe() {
+        atomic([] {
+            for (const ModelInfo* m : all_models()) {
+                db::connection().execute("DELETE FROM \"" + m->table + "\"");
+            }
+        });
+    }
+
+    /// Writes `text` to a file of the test's directory and returns its path.
+    std::filesystem::path write(const std::string& name, const std::string& text) {
+        const std::filesystem::path path = dir.file(name);
+        std::ofstream(path, std::ios::binary) << text;
+        return path;
+    }
+
+    Log log;
+    std::vector<ScopedConnection> connections;
+};
+
+// Django: signals.tests.SignalTests.test_save_signals (raw part) and loaddata's raw saves —
+// every object of a fixture is saved with raw=True; new pks are inserted (created=true), and
+// the instance is "adding" in pre_save, as a deserialized object is in Django.
+TEST_F(FixturesTest, ReceiversSeeRawSaves) {
+    listen_saves();
+    const auto result = loaddata_json(R"([
+        {"model": "shop.customer", "pk": 1, "fields": {"name": "John Smith"}},
+        {"model": "shop.customer", "pk": 2, "fields": {"name": "Ann", "email": "a@x"}}
+    ])");
+    EXPECT_EQ(result.objects, 2U);
+    EXPECT_EQ(result.fixtures, 1U);
+    EXPECT_EQ(log, (Log{"pre_save Customer 1 raw=true adding=true",
+                        "post_save Customer 1 created=true raw=true",
+                        "pre_save Customer 2 raw=true adding=true",
+                        "post_save Customer 2 created=true raw=true"}));
+    EXPECT_EQ(Customer::objects().get(where(&ModelBase::id) == 2).email,
+              std::optional<std::string>("a@x"));
+
+    // An ordinary save afterwards is not raw.
+    log.clear();
+    auto john = Customer::objects().get(where(&ModelBase::id) == 1);
+    john.save();
+    EXPECT_EQ(log, (Log{"pre_save Customer 1 raw=false adding=false",
+                        "post_save Customer 1 created=false raw=false"}));
+}
+
+// Django's raw save with a pk: an existing row is updated (created=false), its fields absent
+// from the fixture reset to the model's defaults (the deserialized object is a new instance).
+TEST_F(FixturesTest, AnExistingPkIsUpdated) {
+    auto ann = Author::objects().create({.name = "Ann", .born = 1950});
+    ASSERT_EQ(ann.id, std::optional<std::int64_t>(1));
+    listen_saves();
+    loaddata_json(R"([{"model": "library.author", "pk": 1, "fields": {"name": "Anne"}}])");
+    EXPECT_EQ(log, (Log{"pre_save Author 1 raw=true adding=true",
+                        "post_save Author 1 created=false raw=true"}));
+    EXPECT_EQ(rows("library_author"), 1);
+    ann.refresh_from_db();
+    EXPECT_EQ(ann.name, "Anne");
+    EXPECT_EQ(ann.born, 0);  // absent: the default
+}
+
+// Django's deserializer builds each object with Model(**data): pre_init and post_init are sent;
+// tocsin sends them with the fixture's values as the row ("id" first).
+TEST_F(FixturesTest, InitSignalsCarryTheFixtureValues) {
+    std::vector<db::Row> seen;
+    Log order;
+    ScopedConnection pre = pre_init.connect<Author>([&](Author& a, const InitEvent& e) {
+        order.push_back("pre_init name='" + a.name + "'");
+        ASSERT_NE(e.row, nullptr);
+        seen.push_back(*e.row);
+    });
+    ScopedConnection post = post_init.connect<Author>(
+        [&](Author& a, const InitEvent&) { order.push_back("post_init name='" + a.name + "'"); });
+    loaddata_json(R"([{"model": "library.author", "pk": 4, "fields": {"name": "Bo", "born": 7}},
+                      {"model": "library.author", "fields": {"name": "Cy"}}])");
+    EXPECT_EQ(order, (Log{"pre_init name=''", "post_init name='Bo'", "pre_init name=''",
+                          "post_init name='Cy'"}));
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0], (db::Row{std::int64_t{4}, "Bo", std::int64_t{7}}));
+    EXPECT_EQ(seen[1], (db::Row{db::Value(), "Cy", std::int64_t{0}}));
+}
+
+// tests/fixtures: an object without "pk" gets a new id; absent fields take the defaults.
+TEST_F(FixturesTest, WithoutPkANewIdAndAbsentFieldsTakeDefaults) {
+    Author::objects().create({.name = "First"});
+    loaddata_json(R"([{"model": "lab.sample", "fields": {"count": 1}},
+                      {"model": "library.author", "pk": null, "fields": {"name": "Second"}}])");
+    const auto second = Author::objects().get(where(&Author::name) == "Second");
+    EXPECT_EQ(second.id, std::optional<std::int64_t>(2));
+    const auto sample = lab::Sample::objects().get(where(&lab::Sample::count) == 1);
+    const lab::Sample defaults{};
+    EXPECT_EQ(sample.big, defaults.big);
+    EXPECT_EQ(sample.text, "hello");
+    EXPECT_TRUE(sample.flag);
+    EXPECT_EQ(sample.note, std::optional<std::string>("n/a"));
+    EXPECT_EQ(sample.color, lab::Color::green);
+    EXPECT_EQ(sample.day, defaults.day);
+}
+
+// tests/fixtures_regress: forward references load (Django disables constraint checks while
+// loading and checks them at the end): a page before its book before its author, a child
+// category before its parent.
+TEST_F(FixturesTest, ForeignKeysInAnyOrder) {
+    const auto result = loaddata_json(R"([
+        {"model": "library.page", "pk": 1, "fields": {"book": 2, "number": 1}},
+        {"model": "library.book", "pk": 2, "fields": {"author": 3, "title": "Dune", "pages": 9}},
+        {"model": "library.category", "pk": 5, "fields": {"name": "child", "parent": 6}},
+        {"model": "library.category", "pk": 6, "fields": {"name": "root", "parent": null}},
+        {"model": "library.author", "pk": 3, "fields": {"name": "Frank"}}
+    ])");
+    EXPECT_EQ(result.objects, 5U);
+    const auto page = Page::objects().get(where(&ModelBase::id) == 1);
+    EXPECT_EQ(page.book.get().author.get().name, "Frank");
+    EXPECT_EQ(Category::objects().get(where(&ModelBase::id) == 5).parent.get().name, "root");
+}
+
+// Model labels are case-insensitive; a key may be given by its attribute name "<field>_id".
+TEST_F(FixturesTest, LabelsAreCaseInsensitiveAndKeysMayUseTheirColumnName) {
+    loaddata_json(R"([{"model": "LIBRARY.Author", "pk": 1, "fields": {"name": "A"}},
+                      {"model": "library.BOOK", "pk": 1, "fields": {"author_id": 1, "title": "T"}}])");
+    EXPECT_EQ(Book::objects().get(where(&ModelBase::id) == 1).author.id(),
+              std::optional<std::int64_t>(1));
+}
+
+// tests/fixtures: several fixtures load in one transaction; keys may cross files.
+TEST_F(FixturesTest, MultipleFiles) {
+    const auto books = write("books.json", R"([{"model": "library.book", "pk": 1,
+        "fields": {"author": 1, "title": "Emma"}}])");
+    const auto authors = write("authors.json", R"([{"model": "library.author", "pk": 1,
+        "fields": {"name": "Jane"}}, {"model": "library.author", "pk": 2, "fields": {"name": "X"}}])");
+    const auto result = loaddata({books, authors});
+    EXPECT_EQ(result.objects, 3U);
+    EXPECT_EQ(result.fixtures, 2U);
+    EXPECT_EQ(Book::objects().get(where(&ModelBase::id) == 1).author.get().name, "Jane");
+
+    // A bad second file: nothing of the first is loaded either.
+    wipe();
+    const auto bad =
+        write("bad.json", R"([{"model": "library.author", "pk": 9, "fields": {"nme": "?"}}])");
+    try {
+        static_cast<void>(loaddata({authors, bad}));
+        ADD_FAILURE() << "no FixtureError";
+    } catch (const FixtureError& e) {
+        EXPECT_EQ(e.file(), bad.string());
+        EXPECT_EQ(e.object_index(), std::optional<std::size_t>(0));
+        EXPECT_EQ(e.field(), "nme");
+    }
+    EXPECT_EQ(total_rows(), 0);
+}
+
+TEST_F(FixturesTest, AMissingFileIsAFixtureError) {
+    const auto missing = dir.path() / "nope.json";
+    const std::string message =
+        message_of<FixtureError>([&] { static_cast<void>(loaddata(missing)); });
+    EXPECT_TRUE(contains(message, "nope.json"));
+}
+
+// tests/fixtures_regress.test_unicode / test_loaddata_not_ascii: text round-trips as UTF-8,
+// \u escapes included.
+TEST_F(FixturesTest, UnicodeText) {
+    loaddata_json(
+        R"([{"model": "library.author", "pk": 1, "fields": {"name": "Zoë 日本語 🎉"}},
+            {"model": "library.author", "pk": 2, "fields": {"name": "Caf\u00e9 \ud83c\udf89 \"q\"\n"}}])");
+    EXPECT_EQ(Author::objects().get(where(&ModelBase::id) == 1).name, "Zoë 日本語 🎉");
+    EXPECT_EQ(Author::objects().get(where(&ModelBase::id) == 2).name, "Café 🎉 \"q\"\n");
+    const std::string dumped = dumpdata({.labels = {"library.Author"}});
+    // Written as UTF-8 (Django: ensure_ascii=False), with JSON escapes where needed.
+    EXPECT_TRUE(contains(dumped, R"("name": "Zoë 日本語 🎉")"));
+    EXPECT_TRUE(contains(dumped, R"("name": "Café 🎉 \"q\"\n")"));
+}
+
+// ------------------------------------------------------------------------------ dumpdata
+
+// tests/fixtures.test_dumpdata_with_indent: Django's layout — "[", objects separated by ",",
+// each json.dump(indent=n, separators=(",", ": ")), "]"; lowercase labels; keys as pks.
+TEST_F(FixturesTest, DumpdataWritesDjangosLayout) {
+    auto ann = Author::objects().create({.name = "Ann", .born = 1950});
+    Book::objects().create({.author = ann, .title = "Emma", .pages = 3});
+    Customer::objects().create({.name = "Cy"});
+    EXPECT_EQ(dumpdata({.labels = {"library.author", "library.Book", "shop"}}),
+              R"([
+{
+  "model": "library.author",
+  "pk": 1,
+  "fields": {
+    "name": "Ann",
+    "born": 1950
+  }
+},
+{
+  "model": "library.book",
+  "pk": 1,
+  "fields": {
+    "author": 1,
+    "title": "Emma",
+    "pages": 3
+  }
+},
+{
+  "model": "shop.customer",
+  "pk": 1,
+  "fields": {
+    "name": "Cy",
+    "email": null
+  }
+}
+]
+)");
+    EXPECT_EQ(
+        dumpdata({.labels = {"library.Author", "library.Book"}, .indent = -1}),
+        R"([{"model": "library.author", "pk": 1, "fields": {"name": "Ann", "born": 1950}}, )"
+        R"({"model": "library.book", "pk": 1, "fields": {"author": 1, "title": "Emma", "pages": 3}}])");
+    EXPECT_EQ(dumpdata({.labels = {"library.page"}}), "[\n]\n");
+    EXPECT_EQ(dumpdata({.labels = {"library.page"}, .indent = -1}), "[]");
+    std::ostringstream out;
+    dumpdata(out, {.labels = {"shop.customer"}, .indent = 4});
+    EXPECT_TRUE(contains(out.str(), "{\n    \"model\": \"shop.customer\",\n"));
+}
+
+TEST_F(FixturesTest, DumpdataUnknownLabels) {
+    EXPECT_TRUE(contains(
+        message_of<ModelError>([] { static_cast<void>(dumpdata({.labels = {"library.Nope"}})); }),
+        "library.Nope"));
+    EXPECT_TRUE(contains(
+        message_of<ModelError>([] { static_cast<void>(dumpdata({.labels = {"nowhere"}})); }),
+        "nowhere"));
+}
+
+// Every field type, as Django writes it: booleans, ISO 8601 "Z" time points (milliseconds as
+// Django's encoder, microseconds when finer), base64 blobs, null.
+TEST_F(FixturesTest, DumpdataValueFormats) {
+    using namespace std::chrono;
+    lab::Sample s;
+    s.flag = false;
+    s.at = system_clock::time_point(sys_days(year(2024) / 1 / 2) + hours(3) + minutes(4) +
+                                    seconds(5) + milliseconds(123));
+    s.day = sys_seconds(sys_days(year(1969) / 12 / 31) + hours(23) + minutes(59) + seconds(59));
+    s.ratio = 1.0;
+    s.data = {std::byte{0}, std::byte{0xff}, std::byte{0x10}, std::byte{'a'}};
+    s.note = std::nullopt;
+    s.save();
+    lab::Sample t;
+    t.at = system_clock::time_point(sys_days(year(2024) / 1 / 2) + microseconds(7));
+    t.save();
+    const std::string text = dumpdata({.labels = {"lab.sample"}, .indent = -1});
+    EXPECT_TRUE(contains(
+        text,
+        R"({"model": "lab.sample", "pk": 1, "fields": {"count": 7, "big": 5000000000, "ratio": 1.0, )"
+        R"("text": "hello", "flag": false, "at": "2024-01-02T03:04:05.123Z", )"
+        R"("day": "1969-12-31T23:59:59Z", "maybe": null, "note": null, "small": 3, "color": 2, )"
+        R"("data": "AP8QYQ=="}})"));
+    EXPECT_TRUE(contains(text, R"("at": "2024-01-02T00:00:00.000007Z")"));
+}
+
+// What JSON (or loaddata) cannot carry is refused with the model, pk and field named.
+TEST_F(FixturesTest, DumpdataRefusesValuesItCannotWriteBack) {
+    using namespace std::chrono;
+    lab::Sample s;
+    s.day = sys_seconds(sys_days(year(12000) / 1 / 1));
+    s.save();
+    EXPECT_TRUE(contains(message_of<ModelError>([] { static_cast<void>(dumpdata()); }),
+                         "lab.sample pk=1, field 'day'"));
+    s.day = {};
+    s.text = std::string("\xff\xfe");
+    s.save();
+    EXPECT_TRUE(contains(message_of<ModelError>([] { static_cast<void>(dumpdata()); }),
+                         "field 'text' holds text that is not valid UTF-8"));
+}
+
+// Dump, wipe, load, dump again: the same text and the same rows (every type, keys, NULLs,
+// unicode, a tree).
+TEST_F(FixturesTest, RoundTrip) {
+    using namespace std::chrono;
+    auto ann = Author::objects().create({.name = "Ann ✓", .born = -44});
+    auto bob = Author::objects().create({.name = "Bob", .born = 1990});
+    auto emma = Book::objects().create({.author = ann, .title = "Emma\t\"1\"", .pages = 300});
+    Book::objects().create({.author = bob, .title = "", .pages = 0});
+    Page::objects().create({.book = emma, .number = 1});
+    library::Bio::objects().create({.author = bob, .text = "line\nbreak"});
+    auto root = Category::objects().create({.name = "root"});
+    Category::objects().create({.name = "leaf", .parent = root});
+    auto cy = Customer::objects().create({.name = "Cy", .email = std::string("c@y")});
+    Customer::objects().create({.name = "Di"});
+    shop::Review::objects().create({.book = emma, .customer = cy, .stars = 5});
+    lab::Sample s;
+    s.at = system_clock::time_point(sys_days(year(1901) / 2 / 3) + microseconds(123456));
+    s.maybe = -3;
+    s.ratio = 0.1;
+    s.data = {std::byte{1}, std::byte{2}};
+    s.text = "日本";
+    s.save();
+    lab::Sample{}.save();
+    lab::Legacy::objects().create({.title = "legacy"});
+    emma.remove();  // a gap in the ids
+    Book::objects().create({.author = ann, .title = "Persuasion"});
+
+    const auto before = snapshot();
+    const std::string first = dumpdata();
+    wipe();
+    ASSERT_EQ(total_rows(), 0);
+    const auto result = loaddata_json(first, "dump.json");
+    std::size_t count = 0;
+    for (const auto& [table, table_rows] : before) {
+        count += table_rows.size();
+    }
+    EXPECT_EQ(result.objects, count);
+    EXPECT_EQ(count, 13U);  // the page went with its book; the review lost its book
+    EXPECT_EQ(snapshot(), before);
+    EXPECT_EQ(dumpdata(), first);
+    // The one-line form loads too.
+    const std::string compact = dumpdata({.indent = -1});
+    wipe();
+    loaddata_json(compact);
+    EXPECT_EQ(snapshot(), before);
+}
+
+// ------------------------------------------------------------------------------ errors
+
+struct BadFixture {
+    const char* name;
+    const char* json;
+    std::optional<std::size_t> index;
+    const char* field;
+    const char* says;
+};
+
+// tests/fixtures and fixtures_regress error cases: each throws FixtureError naming the file, the
+// object and the field, and loads nothing — the bad object is the 3rd, after two good ones.
+TEST_F(FixturesTest, EveryMalformedFixtureLoadsNothing) {
+    const std::string good =
+        R"({"model": "library.author", "pk": 1, "fields": {"name": "A"}},
+           {"model": "library.book", "pk": 1, "fields": {"author": 1, "title": "T"}},)";
+    const std::vector<BadFixture> cases = {
+        {"bad json", "[{\"model\": ", std::nullopt, "", "invalid JSON"},
+        {"not a list", R"({"model": "library.author"})", std::nullopt, "", "JSON list"},
+        {"not an object", "[1, 2]", 0, "", "expected an object"},
+        {"unknown model", R"({"model": "library.nope", "fields": {}})", 2, "",
+         "Invalid model identifier: 'library.nope'"},
+        {"no model", R"({"pk": 3, "fields": {}})", 2, "", "missing \"model\""},
+        {"model not a string", R"({"model": 3, "fields": {}})", 2, "", "\"model\" must be"},
+        {"no fields", R"({"model": "library.author", "pk": 3})", 2, "", "missing \"fields\""},
+        {"fields not an object", R"({"model": "library.author", "pk": 3, "fields": []})", 2, "",
+         "\"fields\" must be an object"},
+        {"bad pk", R"({"model": "library.author", "pk": "x", "fields": {}})", 2, "",
+         "\"pk\" must be an integer"},
+        {"unknown field", R"({"model": "library.author", "pk": 3, "fields": {"nmae": "B"}})", 2,
+         "nmae", "no such field in library.Author"},
+        {"wrong type", R"({"model": "library.author", "pk": 3, "fields": {"born": "1950"}})", 2,
+         "born", "expected an integer"},
+        {"null in a non-null field",
+         R"({"model": "library.author", "pk": 3, "fields": {"name": null}})", 2, "name",
+         "null is not allowed"},
+        {"null key", R"({"model": "library.book", "pk": 3, "fields": {"author": null}})", 2,
+         "author", "null is not allowed"},
+        {"out of range", R"({"model": "library.author", "pk": 3, "fields": {"born": 3000000000}})",
+         2, "born", "does not fit"},
+        {"bool for int", R"({"model": "library.author", "pk": 3, "fields": {"born": true}})", 2,
+         "born", "expected an integer"},
+        {"int for bool", R"({"model": "lab.sample", "pk": 3, "fields": {"flag": 1}})", 2, "flag",
+         "expected true or false"},
+        {"bad time",
+         R"({"model": "lab.sample", "pk": 3, "fields": {"at": "2024-02-30T00:00:00Z"}})", 2, "at",
+         "ISO 8601"},
+        {"time beyond a nanosecond time_point (2262)",
+         R"({"model": "lab.sample", "pk": 3, "fields": {"at": "2300-01-01T00:00:00Z"}})", 2, "at",
+         "does not fit"},
+        {"time beyond the year 9999 after its offset",
+         R"({"model": "lab.sample", "pk": 3, "fields": {"day": "9999-12-31T23:00:00-05:00"}})", 2,
+         "day", "ISO 8601"},
+        {"bad base64", R"({"model": "lab.sample", "pk": 3, "fields": {"data": "a==="}})", 2, "data",
+         "base64"},
+        {"natural key", R"({"model": "library.book", "pk": 3, "fields": {"author": ["A"]}})", 2,
+         "author", "natural keys"},
+        {"dangling key", R"({"model": "library.book", "pk": 3, "fields": {"author": 99}})", 2,
+         "author", "library.author pk=99 does not exist"},
+        {"unique violated", R"({"model": "library.author", "pk": 3, "fields": {"name": "A"}})", 2,
+         "", "could not save"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        const bool whole = c.index == std::nullopt || *c.index == 0;
+        const std::string text = whole ? std::string(c.json) : "[" + good + c.json + "]";
+        try {
+            static_cast<void>(loaddata_json(text, "bad.json"));
+            ADD_FAILURE() << "no FixtureError";
+        } catch (const FixtureError& e) {
+            EXPECT_EQ(e.file(), "bad.json");
+            EXPECT_EQ(e.object_index(), c.index);
+            EXPECT_EQ(e.field(), c.field);
+            const std::string what = e.what();
+            EXPECT_TRUE(contains(what, "Problem installing fixture 'bad.json'"));
+            EXPECT_TRUE(contains(what, c.says));
+            if (c.index) {
+                EXPECT_TRUE(contains(what, "object at index " + std::to_string(*c.index)));
+            }
+            if (*c.field != '\0') {
+                EXPECT_TRUE(contains(what, std::string("field '") + c.field + "'"));
+            }
+        }
+        EXPECT_EQ(total_rows(), 0) << "something was loaded";
+    }
+}
+
+TEST_F(FixturesTest, TheErrorNamesTheObjectsModelAndPk) {
+    const std::string message = message_of<FixtureError>([] {
+        static_cast<void>(loaddata_json(
+            R"([{"model": "library.Book", "pk": 7, "fields": {"author": 99, "title": "x"}}])",
+            "books.json"));
+    });
+    EXPECT_EQ(message,
+              "Problem installing fixture 'books.json': object at index 0 (library.Book pk=7), "
+              "field 'author': library.author pk=99 does not exist (dangling foreign key)");
+}
+
+// A failed load leaves existing rows as they were (an update of a pk included), and receivers
+// that ran saw saves that are rolled back.
+TEST_F(FixturesTest, AFailedLoadLeavesTheDatabaseAsItWas) {
+    Author::objects().create({.name = "Ann", .born = 1});
+    const auto before = snapshot();
+    listen_saves();
+    EXPECT_THROW(static_cast<void>(loaddata_json(R"([
+        {"model": "library.author", "pk": 1, "fields": {"name": "Changed"}},
+        {"model": "library.author", "pk": 2, "fields": {"name": "New"}},
+        {"model": "library.book", "pk": 1, "fields": {"author": 3, "title": "T"}}
+    ])")),
+                 FixtureError);
+    EXPECT_EQ(log.size(), 6U);  // three objects saved, then the key check failed
+    EXPECT_EQ(snapshot(), before);
+}
+
+// A receiver's own exception propagates unchanged (after the rollback).
+TEST_F(FixturesTest, AReceiverExceptionPropagates) {
+    struct Boom {};
+    ScopedConnection c = post_save.connect<Author>([](Author& a, const SaveEvent&) {
+        if (a.name == "B") {
+            throw Boom{};
+        }
+    });
+    EXPECT_THROW(static_cast<void>(loaddata_json(
+                     R"([{"model": "library.author", "fields": {"name": "A"}},
+                         {"model": "library.author", "fields": {"name": "B"}}])")),
+                 Boom);
+    EXPECT_EQ(rows("library_author"), 0);
+}
+
+// Time points: Django's forms (Z, offsets, naive as UTC, a space for T, a date alone).
+TEST_F(FixturesTest, TimePointFormats) {
+    using namespace std::chrono;
+    const auto expected = sys_days(year(2024) / 1 / 2) + hours(3) + minutes(4) + seconds(5);
+    const std::vector<std::string> forms = {
+        "2024-01-02T03:04:05Z",      "2024-01-02T03:04:05+00:00", "2024-01-02 03:04:05",
+        "2024-01-02T05:04:05+02:00", "2024-01-01T22:04:05-0500",  "2024-01-02T03:04:05.000",
+        "2024-01-02t03:04:05z",
+    };
+    std::int64_t pk = 1;
+    for (const auto& form : forms) {
+        SCOPED_TRACE(form);
+        loaddata_json(R"([{"model": "lab.sample", "pk": )" + std::to_string(pk) +
+                      R"(, "fields": {"at": ")" + form + R"("}}])");
+        EXPECT_EQ(lab::Sample::objects().get(where(&ModelBase::id) == pk).at,
+                  system_clock::time_point(expected));
+        ++pk;
+    }
+    loaddata_json(R"([{"model": "lab.sample", "pk": 100, "fields": {"at": "2024-01-02",
+        "day": "1970-01-02T00:00:00.999999999Z"}}])");
+    const auto s = lab::Sample::objects().get(where(&ModelBase::id) == 100);
+    EXPECT_EQ(s.at, system_clock::time_point(sys_days(year(2024) / 1 / 2)));
+    EXPECT_EQ(s.day, sys_seconds(sys_days(year(1970) / 1 / 2)));  // floored to the member's unit
+}
+
+// loaddata on another alias writes there only.
+TEST_F(FixturesTest, AnotherDatabase) {
+    db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
+                   {"other", {.engine = "sqlite", .name = dir.file("other.db")}}});
+    migrate("other");
+    loaddata_json(R"([{"model": "library.author", "pk": 5, "fields": {"name": "O"}}])", "o.json",
+                  {.database = "other"});
+    EXPECT_EQ(rows("library_author", "other"), 1);
+    EXPECT_EQ(rows("library_author"), 0);
+    EXPECT_TRUE(
+        contains(dumpdata({.labels = {"library.author"}, .database = "other"}), "\"pk\": 5"));
+}
+
+}  // namespace
+}  // namespace tocsin::test
