@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "tocsin/dispatch/connection.hpp"
 #include "tocsin/dispatch/sender.hpp"
@@ -20,5 +21,11 @@ struct ReceiverInfo {
     unsigned line = 0;
     Connection connection;  ///< a handle on it
 };
+
+/// How a send delivers to this receiver: "async" (on its executor) or "sync" (in the sender's
+/// thread, in order). The one place that derives the mode: later modes are added here.
+[[nodiscard]] inline std::string_view delivery_mode(const ReceiverInfo& info) noexcept {
+    return info.async ? "async" : "sync";
+}
 
 }  // namespace tocsin
