@@ -49,6 +49,17 @@ Signal<void(const ModelInfo&)>& class_prepared() {
 
 namespace detail {
 
+bool create_model_signals() {
+    static_cast<void>(pre_init.signal());
+    static_cast<void>(post_init.signal());
+    static_cast<void>(pre_save.signal());
+    static_cast<void>(post_save.signal());
+    static_cast<void>(pre_delete.signal());
+    static_cast<void>(post_delete.signal());
+    static_cast<void>(class_prepared());
+    return true;
+}
+
 void register_model_info(const ModelInfo* info) {
     {
         std::lock_guard lock(models_mutex());
