@@ -46,6 +46,7 @@ std::vector<const ModelInfo*> migration_plan() {
 }
 
 void migrate(std::string_view alias) {
+    static_cast<void>(db::connection(alias));  // an unknown alias fails before any signal
     const auto plan = migration_plan();
     const auto apps = Apps::instance().app_configs();
     // Django's emit_pre_migrate_signal: every app, before any table is created.
