@@ -214,7 +214,7 @@ Command migrate_command() {
     return Command{
         .name = "migrate",
         .help =
-            "Create the table of every model (existing tables are kept); sends pre_migrate "
+            "Create the table of every model (existing ones are kept), sending pre_migrate "
             "and post_migrate",
         .arguments = [](Arguments& a) { a.option("database", "The database alias", "default"); },
         .handle =
