@@ -64,8 +64,9 @@ foreach(_item IN LISTS _tocsin_link _tocsin_ilink)
   if(NOT _item OR _item MATCHES "-NOTFOUND$" OR _item MATCHES "^::@")
     continue() # empty, or a directory marker of target_link_libraries() from another directory
   endif()
+  # $<BUILD_INTERFACE:x>: used to build tocsin only (e.g. the header-only CLI11), not exported.
   if(_item MATCHES "^\\$<BUILD_INTERFACE:")
-    continue() # used to build tocsin only (e.g. header-only nlohmann_json): not exported
+    continue()
   endif()
   # $<LINK_ONLY:x> and friends: keep the inner name.
   string(REGEX REPLACE "^\\$<[A-Z_]+:(.*)>$" "\\1" _item "${_item}")

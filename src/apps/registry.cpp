@@ -74,6 +74,11 @@ std::vector<const apps::ModelDescription*> Apps::models() const {
     return models_;
 }
 
+std::vector<std::shared_ptr<AppConfig>> Apps::app_configs() const {
+    std::lock_guard lock(mutex_);
+    return apps_;
+}
+
 AppConfig* Apps::app(std::string_view label) const {
     std::lock_guard lock(mutex_);
     for (const auto& a : apps_) {

@@ -4,6 +4,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "tocsin/models/bulk_signals.hpp"
+#include "tocsin/models/many_to_many.hpp"
 #include "tocsin/models/model.hpp"
 
 namespace tocsin {
@@ -77,6 +79,20 @@ std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& ins
                                "model as sender)");
     }
     return info->clone(instance);
+}
+
+bool create_model_signals() {
+    static_cast<void>(pre_init.signal());
+    static_cast<void>(post_init.signal());
+    static_cast<void>(pre_save.signal());
+    static_cast<void>(post_save.signal());
+    static_cast<void>(pre_delete.signal());
+    static_cast<void>(post_delete.signal());
+    static_cast<void>(class_prepared());
+    static_cast<void>(m2m_changed.signal());
+    static_cast<void>(post_bulk_create.signal());
+    static_cast<void>(post_update.signal());
+    return true;
 }
 
 void register_model_info(const ModelInfo* info) {

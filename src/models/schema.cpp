@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "tocsin/apps/registry.hpp"
 #include "tocsin/db/atomic.hpp"
 #include "tocsin/db/database.hpp"
+#include "tocsin/models/migrate_signals.hpp"
 #include "tocsin/models/model_info.hpp"
 
 namespace tocsin {
@@ -30,7 +32,7 @@ std::string create_table_sql(const ModelInfo& model, std::string_view alias) {
     return sql + ")";
 }
 
-void migrate(std::string_view alias) {
+std::vector<const ModelInfo*> migration_plan() {
     auto pending = all_models();
     std::vector<const ModelInfo*> ordered;
     while (!pending.empty()) {
@@ -55,12 +57,27 @@ void migrate(std::string_view alias) {
             ordered.push_back(relation.through);
         }
     }
+    return ordered;
+}
+
+void migrate(std::string_view alias) {
+    static_cast<void>(db::connection(alias));  // an unknown alias fails before any signal
+    const auto plan = migration_plan();
+    const auto apps = Apps::instance().app_configs();
+    // Django's emit_pre_migrate_signal: every app, before any table is created.
+    for (const auto& app : apps) {
+        pre_migrate.send(MigrateEvent{*app, alias, plan});
+    }
     atomic(alias, [&] {
         auto& database = db::connection(alias);
-        for (const ModelInfo* m : ordered) {
+        for (const ModelInfo* m : plan) {
             database.execute(create_table_sql(*m, alias));
         }
     });
+    // Django's emit_post_migrate_signal: every app, once every table exists.
+    for (const auto& app : apps) {
+        post_migrate.send(MigrateEvent{*app, alias, plan});
+    }
 }
 
 }  // namespace tocsin

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tocsin/apps/model_description.hpp"
+#include "tocsin/dispatch/sender.hpp"
 
 namespace tocsin {
 
@@ -26,6 +27,9 @@ class AppConfig {
     virtual void ready();
     /// True once ready() has run.
     [[nodiscard]] bool is_ready() const noexcept { return ready_; }
+    /// This app as a sender: what pre_migrate and post_migrate are sent with, so that
+    /// `{.sender = app.sender()}` hears this app only. Equal for every view of one object.
+    [[nodiscard]] Sender sender() const noexcept { return Sender::object(this); }
 
   private:
     friend class Apps;

@@ -45,6 +45,8 @@ class Apps {
     [[nodiscard]] const apps::ModelDescription* find_model(std::string_view label) const;
     /// Every registered model, in registration order.
     [[nodiscard]] std::vector<const apps::ModelDescription*> models() const;
+    /// The installed apps, in setup() order (Django's get_app_configs()).
+    [[nodiscard]] std::vector<std::shared_ptr<AppConfig>> app_configs() const;
     /// The installed app with `label`, or null.
     [[nodiscard]] AppConfig* app(std::string_view label) const;
     /// True once populate() has finished.

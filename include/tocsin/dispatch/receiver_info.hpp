@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "tocsin/dispatch/connection.hpp"
 #include "tocsin/dispatch/sender.hpp"
@@ -21,5 +22,14 @@ struct ReceiverInfo {
     unsigned line = 0;
     Connection connection;  ///< a handle on it
 };
+
+/// How a send delivers to this receiver: "on_commit" (after the send's transaction commits),
+/// "async" (on its executor) or "sync" (in the sender's thread, in order).
+[[nodiscard]] inline std::string_view delivery_mode(const ReceiverInfo& info) noexcept {
+    if (info.on_commit) {
+        return "on_commit";
+    }
+    return info.async ? "async" : "sync";
+}
 
 }  // namespace tocsin

@@ -30,6 +30,7 @@
 #include "tocsin/dispatch/outcome.hpp"
 #include "tocsin/dispatch/receiver_info.hpp"
 #include "tocsin/dispatch/sender.hpp"
+#include "tocsin/dispatch/signal_registry.hpp"
 
 namespace tocsin {
 
@@ -263,10 +264,16 @@ class Signal<R(Args...)> {
     /// An unnamed signal.
     Signal() : Signal(std::string{}) {}
     /// A signal named for introspection and error reports, e.g. "store.customer_order_created".
+    /// Every signal is listed by all_signals() while it lives.
     explicit Signal(std::string name)
-        : registry_(std::make_shared<detail::Registry>(head_, std::move(name))) {}
+        : registry_(std::make_shared<detail::Registry>(head_, std::move(name))) {
+        detail::enlist_signal(registry_, detail::type_name<R(Args...)>());
+    }
     /// Disconnects every receiver. Sends on other threads must have finished.
-    ~Signal() { registry_->detach(); }
+    ~Signal() {
+        detail::delist_signal(registry_.get());
+        registry_->detach();
+    }
     Signal(const Signal&) = delete;
     Signal& operator=(const Signal&) = delete;
 

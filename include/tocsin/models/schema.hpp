@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tocsin {
 
@@ -12,9 +13,16 @@ struct ModelInfo;
 [[nodiscard]] std::string create_table_sql(const ModelInfo& model,
                                            std::string_view alias = "default");
 
-/// Creates the table of every model built so far (installed apps' models are built by setup()),
-/// referenced models first, then the through table of each many-to-many relation; tables that
-/// exist are left as they are. In one transaction.
+/// The models whose tables migrate() creates: every model built so far (installed apps' models
+/// are built by setup()), in creation order: referenced models first, then the through model of
+/// each many-to-many relation.
+[[nodiscard]] std::vector<const ModelInfo*> migration_plan();
+
+/// Creates the table of every model of migration_plan(), in that order; tables that exist are
+/// left as they are. Sends pre_migrate for every installed app (setup() order) before any table
+/// is created, then creates the tables in one transaction, then sends post_migrate for every
+/// installed app once it has committed. An exception from a pre_migrate receiver stops it before
+/// any table is created; one from a post_migrate receiver propagates with the tables kept.
 void migrate(std::string_view alias = "default");
 
 }  // namespace tocsin

@@ -302,4 +302,12 @@ inline constinit ModelSignal<DeleteEvent> post_delete{"post_delete"};
 /// Sent once per model when its description is built; the sender is the model.
 [[nodiscard]] Signal<void(const ModelInfo&)>& class_prepared();
 
+namespace detail {
+/// Creates the model signals (and class_prepared) now; returns true.
+bool create_model_signals();
+/// Creates them during static initialisation, so that all_signals() lists them before their
+/// first use.
+inline const bool model_signals_listed = create_model_signals();
+}  // namespace detail
+
 }  // namespace tocsin

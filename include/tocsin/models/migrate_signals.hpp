@@ -1,0 +1,100 @@
+// pre_migrate and post_migrate — sent by migrate() for every installed app, as Django's migrate
+// command sends them: pre_migrate for each app before any table is created, post_migrate for each
+// app once every table exists.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tocsin/source_location.hpp>
+#include <utility>
+#include <vector>
+
+#include "tocsin/apps/app_config.hpp"
+#include "tocsin/dispatch.hpp"
+
+namespace tocsin {
+
+struct ModelInfo;
+
+/// What pre_migrate and post_migrate tell their receivers (Django's keyword arguments; Django's
+/// `verbosity`, `interactive` and `apps` have no counterpart).
+struct MigrateEvent {
+    const AppConfig& app_config;  ///< the app migrated, also the sender (`app_config.sender()`)
+    std::string_view database;    ///< the database alias migrated (Django's `using`)
+    /// Every model whose table migrate() creates unless it exists, in creation order (referenced
+    /// models first): the same list for every app of one migrate (Django's `plan`).
+    const std::vector<const ModelInfo*>& plan;
+};
+
+/// A signal sent by migrate() once per installed app, the app being the sender (Django's
+/// pre_migrate / post_migrate). Constant-initialised, so receivers may connect from static
+/// initialisers in any order; the underlying Signal is created on first use.
+class MigrateSignal {
+  public:
+    /// The underlying signal: receivers get the event (and the app's sender first if they ask).
+    using signal_type = Signal<void(const MigrateEvent&)>;
+
+    constexpr explicit MigrateSignal(std::string_view name) noexcept : name_(name) {}
+    MigrateSignal(const MigrateSignal&) = delete;
+    MigrateSignal& operator=(const MigrateSignal&) = delete;
+
+    /// The signal's name ("pre_migrate").
+    [[nodiscard]] std::string_view name() const noexcept { return name_; }
+
+    /// Connects `receiver(const MigrateEvent&)` (or with the sender first): for every app, or
+    /// for one app with `{.sender = app.sender()}`. Options as for Signal::connect.
+    template <class F>
+    requires detail::receiver_for<F, const MigrateEvent&> Connection
+    connect(F&& receiver, Connect options = {},
+            tocsin::source_location where = tocsin::source_location::current())
+    const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
+
+    /// Disconnects like Signal::disconnect.
+    template <class... A>
+    bool disconnect(A&&... args) const {
+        return signal().disconnect(std::forward<A>(args)...);
+    }
+
+    /// Sends `event` for its app; the first receiver exception stops the send and propagates.
+    void send(const MigrateEvent& event) const { signal().send(event.app_config.sender(), event); }
+
+    /// True when a send for `sender` would call a receiver.
+    [[nodiscard]] bool has_listeners(const Sender& sender = {}) const {
+        return signal().has_listeners(sender);
+    }
+    /// The live receivers.
+    [[nodiscard]] std::size_t receiver_count() const { return signal().receiver_count(); }
+    /// Every receiver, as Signal::receivers() lists them.
+    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return signal().receivers(); }
+
+    /// The underlying signal (created on first use, never destroyed).
+    [[nodiscard]] signal_type& signal() const {
+        std::call_once(once_, [this] { signal_ = new signal_type(std::string(name_)); });
+        return *signal_;
+    }
+
+  private:
+    std::string_view name_;
+    mutable std::once_flag once_{};
+    mutable signal_type* signal_ = nullptr;
+};
+
+/// Sent by migrate() for every installed app, in setup() order, before any table is created.
+/// An exception from a receiver stops migrate(): no table is created.
+inline constinit MigrateSignal pre_migrate{"pre_migrate"};
+/// Sent by migrate() for every installed app, in setup() order, after every table is created
+/// and committed: the place to create default rows (Django's default groups and permissions).
+inline constinit MigrateSignal post_migrate{"post_migrate"};
+
+namespace detail {
+/// Creates both signals during static initialisation, so that all_signals() lists them before
+/// their first use.
+inline const bool migrate_signals_listed = [] {
+    static_cast<void>(pre_migrate.signal());
+    static_cast<void>(post_migrate.signal());
+    return true;
+}();
+}  // namespace detail
+
+}  // namespace tocsin

@@ -1,0 +1,377 @@
+#include "tocsin/management/manage.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "tocsin/apps/registry.hpp"
+#include "tocsin/dispatch/signal_registry.hpp"
+#include "tocsin/models/migrate_signals.hpp"
+#include "tocsin/models/model_info.hpp"
+#include "tocsin/models/schema.hpp"
+#include "tocsin/models/signals.hpp"
+
+namespace tocsin {
+namespace management {
+
+// ------------------------------------------------------------------------ Options, Arguments
+
+namespace {
+template <class Map>
+const typename Map::mapped_type& lookup(const Map& map, std::string_view name, const char* kind) {
+    const auto it = map.find(name);
+    if (it == map.end()) {
+        throw std::out_of_range("the command declares no " + std::string(kind) + " named '" +
+                                std::string(name) + "'");
+    }
+    return it->second;
+}
+}  // namespace
+
+const std::string& Options::text(std::string_view name) const {
+    return lookup(texts_, name, "text option");
+}
+long long Options::integer(std::string_view name) const {
+    return lookup(integers_, name, "integer option");
+}
+bool Options::flag(std::string_view name) const {
+    return lookup(flags_, name, "flag");
+}
+const std::vector<std::string>& Options::list(std::string_view name) const {
+    return lookup(lists_, name, "positional argument");
+}
+
+namespace detail {
+
+/// Binds what a command declares to CLI11 options of its subcommand, storing the values in its
+/// Options (std::map nodes: the bound references stay valid).
+class Parser {
+  public:
+    Parser(CLI::App& app, Options& values) : app_(app), values_(values) {}
+
+    void option(const std::string& name, const std::string& help, const std::string& value,
+                const std::vector<std::string>& choices) {
+        auto* opt = app_.add_option("--" + checked(name), values_.texts_[name] = value, help);
+        opt->capture_default_str();
+        if (!choices.empty()) {
+            opt->check(CLI::IsMember(choices));
+        }
+    }
+    void integer(const std::string& name, const std::string& help, long long value) {
+        app_.add_option("--" + checked(name), values_.integers_[name] = value, help)
+            ->capture_default_str();
+    }
+    void flag(const std::string& name, const std::string& help) {
+        app_.add_flag("--" + checked(name), values_.flags_[name] = false, help);
+    }
+    void positional(const std::string& name, const std::string& help, bool required) {
+        auto* opt = app_.add_option(checked(name), values_.lists_[name], help);
+        if (required) {
+            opt->required();
+        }
+    }
+
+    /// Lets `command` declare its arguments.
+    void declare(const Command& command) {
+        if (command.arguments) {
+            Arguments arguments(*this);
+            command.arguments(arguments);
+        }
+    }
+
+  private:
+    const std::string& checked(const std::string& name) const {
+        if (name.empty() || name.front() == '-') {
+            throw std::invalid_argument("the command '" + app_.get_name() +
+                                        "' declares an argument named '" + name +
+                                        "': give names without dashes");
+        }
+        return name;
+    }
+
+    CLI::App& app_;
+    Options& values_;
+};
+
+}  // namespace detail
+
+Arguments& Arguments::option(const std::string& name, const std::string& help,
+                             const std::string& default_value,
+                             const std::vector<std::string>& choices) {
+    parser_->option(name, help, default_value, choices);
+    return *this;
+}
+Arguments& Arguments::integer(const std::string& name, const std::string& help,
+                              long long default_value) {
+    parser_->integer(name, help, default_value);
+    return *this;
+}
+Arguments& Arguments::flag(const std::string& name, const std::string& help) {
+    parser_->flag(name, help);
+    return *this;
+}
+Arguments& Arguments::positional(const std::string& name, const std::string& help, bool required) {
+    parser_->positional(name, help, required);
+    return *this;
+}
+
+// ------------------------------------------------------------------------ built-in commands
+
+namespace {
+
+/// How `receivers` names a sender: "(any)", a model's label, "app:<label>" for an installed
+/// app's config, else Sender::name().
+std::string sender_label(const Sender& sender) {
+    if (sender.is_none()) {
+        return "(any)";
+    }
+    for (const ModelInfo* model : all_models()) {
+        if (model->sender == sender) {
+            return model->label();
+        }
+    }
+    for (const auto& app : Apps::instance().app_configs()) {
+        if (app->sender() == sender) {
+            return "app:" + app->label();
+        }
+    }
+    return sender.name();
+}
+
+void write_text(const std::vector<SignalInfo>& signals, std::ostream& out) {
+    for (const auto& signal : signals) {
+        const auto n = signal.receivers.size();
+        out << signal.display_name() << " ("
+            << (n == 0 ? std::string("no receivers")
+                       : std::to_string(n) + (n == 1 ? " receiver" : " receivers"))
+            << ")\n";
+        for (const auto& r : signal.receivers) {
+            out << "  " << r.name << "  sender=" << sender_label(r.sender)
+                << "  dispatch_uid=" << (r.dispatch_uid.empty() ? "-" : r.dispatch_uid)
+                << "  priority=" << r.priority << "  mode=" << delivery_mode(r) << "  at=" << r.file
+                << ":" << r.line << "\n";
+        }
+    }
+}
+
+void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
+    using Json = nlohmann::ordered_json;
+    Json list = Json::array();
+    for (const auto& signal : signals) {
+        Json receivers = Json::array();
+        for (const auto& r : signal.receivers) {
+            receivers.push_back(Json{
+                {"name", r.name},
+                {"sender", r.sender.is_none() ? Json(nullptr) : Json(sender_label(r.sender))},
+                {"dispatch_uid", r.dispatch_uid.empty() ? Json(nullptr) : Json(r.dispatch_uid)},
+                {"priority", r.priority},
+                {"mode", delivery_mode(r)},
+                {"tracked", r.tracked},
+                {"file", r.file},
+                {"line", r.line},
+            });
+        }
+        list.push_back(Json{
+            {"name", signal.name.empty() ? Json(nullptr) : Json(signal.name)},
+            {"signature", signal.signature},
+            {"receivers", std::move(receivers)},
+        });
+    }
+    out << Json{{"version", 1}, {"signals", std::move(list)}}.dump(2) << "\n";
+}
+
+Command receivers_command() {
+    return Command{
+        .name = "receivers",
+        .help = "List every signal by name with its receivers",
+        .arguments =
+            [](Arguments& a) {
+                a.option("format", "Output format", "text", {"text", "json"});
+                a.option("signal", "Only the signal of this name");
+            },
+        .handle =
+            [](const Options& o, std::ostream& out) {
+                const auto& name = o.text("signal");
+                const auto signals = name.empty() ? all_signals() : find_signals(name);
+                if (!name.empty() && signals.empty()) {
+                    throw CommandError("No signal is named '" + name + "'.");
+                }
+                if (o.text("format") == "json") {
+                    write_json(signals, out);
+                } else {
+                    write_text(signals, out);
+                }
+            },
+    };
+}
+
+Command migrate_command() {
+    return Command{
+        .name = "migrate",
+        .help =
+            "Create the table of every model (existing ones are kept), sending pre_migrate "
+            "and post_migrate",
+        .arguments = [](Arguments& a) { a.option("database", "The database alias", "default"); },
+        .handle =
+            [](const Options& o, std::ostream& out) {
+                const auto& alias = o.text("database");
+                migrate(alias);
+                const auto plan = migration_plan();
+                out << "Migrated database '" << alias << "': " << plan.size()
+                    << (plan.size() == 1 ? " model" : " models") << "\n";
+                for (const ModelInfo* m : plan) {
+                    out << "  " << m->label() << " -> " << m->table << "\n";
+                }
+            },
+    };
+}
+
+/// The built-in commands, in `--help` order. A new one is a function above and a line here.
+std::vector<Command> builtin_commands() {
+    std::vector<Command> commands;
+    commands.push_back(migrate_command());
+    commands.push_back(receivers_command());
+    return commands;
+}
+
+// ------------------------------------------------------------------------ added commands
+
+struct Added {
+    std::mutex mutex;
+    std::vector<Command> commands;
+};
+Added& added() {
+    static auto* a = new Added;
+    return *a;
+}
+
+}  // namespace
+
+void add_command(Command command) {
+    if (command.name.empty() || command.name.front() == '-') {
+        throw std::invalid_argument("a command needs a name not starting with '-' (got '" +
+                                    command.name + "')");
+    }
+    if (!command.handle) {
+        throw std::invalid_argument("the command '" + command.name + "' has no handle function");
+    }
+    const auto builtins = builtin_commands();
+    auto& a = added();
+    std::lock_guard lock(a.mutex);
+    const auto same = [&](const Command& c) { return c.name == command.name; };
+    if (std::any_of(builtins.begin(), builtins.end(), same) ||
+        std::any_of(a.commands.begin(), a.commands.end(), same)) {
+        throw std::invalid_argument("a command named '" + command.name + "' already exists");
+    }
+    a.commands.push_back(std::move(command));
+}
+
+bool remove_command(std::string_view name) {
+    auto& a = added();
+    std::lock_guard lock(a.mutex);
+    const auto it = std::find_if(a.commands.begin(), a.commands.end(),
+                                 [&](const Command& c) { return c.name == name; });
+    if (it == a.commands.end()) {
+        return false;
+    }
+    a.commands.erase(it);
+    return true;
+}
+
+std::vector<std::string> command_names() {
+    std::vector<std::string> names;
+    for (const auto& c : builtin_commands()) {
+        names.push_back(c.name);
+    }
+    auto& a = added();
+    std::lock_guard lock(a.mutex);
+    for (const auto& c : a.commands) {
+        names.push_back(c.name);
+    }
+    return names;
+}
+
+}  // namespace management
+
+// ---------------------------------------------------------------------------------- manage()
+
+int manage(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    using management::Command;
+    using management::Options;
+    constexpr int failed = 1;
+    constexpr int usage = 2;
+
+    std::vector<Command> commands = management::builtin_commands();
+    {
+        auto& a = management::added();
+        std::lock_guard lock(a.mutex);
+        commands.insert(commands.end(), a.commands.begin(), a.commands.end());
+    }
+    std::string program = argc > 0 && argv[0] != nullptr ? argv[0] : "manage";
+    if (const auto slash = program.find_last_of('/'); slash != std::string::npos) {
+        program.erase(0, slash + 1);
+    }
+
+    CLI::App app{"Manage this tocsin program.", program};
+    app.require_subcommand(1);
+    std::vector<std::unique_ptr<Options>> values;
+    std::vector<CLI::App*> subcommands;
+    try {
+        for (const auto& command : commands) {
+            values.push_back(std::make_unique<Options>());
+            auto* sub = app.add_subcommand(command.name, command.help);
+            management::detail::Parser(*sub, *values.back()).declare(command);
+            subcommands.push_back(sub);
+        }
+    } catch (const std::exception& e) {
+        err << "CommandError: " << e.what() << "\n";
+        return failed;
+    }
+
+    // Django's message for a command that does not exist (CLI11 would only say that a
+    // subcommand is required).
+    if (argc > 1 && argv[1] != nullptr && argv[1][0] != '-' &&
+        std::none_of(commands.begin(), commands.end(),
+                     [&](const Command& c) { return c.name == argv[1]; })) {
+        err << "Unknown command: '" << argv[1] << "'\nType '" << program << " --help' for usage.\n";
+        return usage;
+    }
+    try {
+        if (argc > 0) {
+            app.parse(argc, argv);
+        } else {
+            std::vector<std::string> none;
+            app.parse(none);
+        }
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e, out, err);
+        return code == 0 ? 0 : usage;
+    }
+
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        if (!subcommands[i]->parsed()) {
+            continue;
+        }
+        try {
+            commands[i].handle(*values[i], out);
+        } catch (const std::exception& e) {
+            out.flush();
+            err << "CommandError: " << e.what() << "\n";
+            return failed;
+        } catch (...) {
+            out.flush();
+            err << "CommandError: the command '" << commands[i].name
+                << "' failed with an unknown exception\n";
+            return failed;
+        }
+        return 0;
+    }
+    return usage;  // unreachable: require_subcommand(1) makes the parse fail first
+}
+
+}  // namespace tocsin

@@ -1,0 +1,463 @@
+// tocsin::manage(): the command line a program gets in one call — `receivers` (every signal with
+// its receivers, as text or JSON), `migrate` (tables, pre_migrate/post_migrate), the program's own
+// commands, and the exit codes: 0 done, 1 the command failed, 2 a usage error.
+#include <tocsin/management.hpp>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../models/test_support.hpp"
+
+// External linkage: the binary exports its symbols, so receivers connected without a name are
+// named by their symbol.
+namespace shipping {
+struct Order {
+    int id = 0;
+};
+void notify_warehouse(const Order& /*order*/) {}
+}  // namespace shipping
+
+namespace tocsin::test {
+namespace {
+
+using Log = std::vector<std::string>;
+
+/// What one manage() call returned and wrote.
+struct Run {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// manage() with "manage" as the program name followed by `args`.
+Run run(std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/local/bin/manage");
+    std::vector<const char*> argv;
+    for (const auto& a : args) {
+        argv.push_back(a.c_str());
+    }
+    argv.push_back(nullptr);
+    std::ostringstream out;
+    std::ostringstream err;
+    Run r;
+    r.code = manage(static_cast<int>(args.size()), argv.data(), out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+}
+
+/// "<this file>:<line>", as receivers prints where connect() was called.
+std::string here(unsigned line) {
+    return std::string(__FILE__) + ":" + std::to_string(line);
+}
+
+/// The lines of `text` that start a signal (not indented).
+Log signal_lines(const std::string& text) {
+    Log out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.front() != ' ') {
+            out.push_back(line);
+        }
+    }
+    return out;
+}
+
+/// An app whose models are `M...`.
+template <class... M>
+class App : public AppConfig {
+  public:
+    explicit App(std::string label) : AppConfig(std::move(label)) {}
+    [[nodiscard]] std::vector<const apps::ModelDescription*> models() const override {
+        return tocsin::describe<M...>();
+    }
+};
+using LibraryApp = App<library::Author, library::Book, library::Page, library::Bio, library::Loan,
+                       library::Award, library::Note, library::Category>;
+using ShopApp = App<shop::Customer, shop::Order, shop::Payment, shop::Review>;
+
+class ManageTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        Apps::instance().reset();
+        build_test_models();
+        setup({.installed_apps = {library, shop},
+               .databases = {{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
+                             {"other", {.engine = "sqlite", .name = dir.file("other.db")}}}});
+        baseline_ = model_receiver_counts();
+    }
+    void TearDown() override {
+        connections.clear();
+        EXPECT_EQ(model_receiver_counts(), baseline_) << "a receiver was left connected";
+        EXPECT_EQ(pre_migrate.receiver_count(), 0U);
+        EXPECT_EQ(post_migrate.receiver_count(), 0U);
+        Apps::instance().reset();
+        db::close_all();
+        db::configure({});
+    }
+
+    static std::int64_t table_count(std::string_view alias = "default") {
+        return db::connection(alias)
+            .query_value(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT "
+                "LIKE 'sqlite_%'")
+            ->as_integer();
+    }
+
+    TempDir dir;
+    std::shared_ptr<LibraryApp> library = std::make_shared<LibraryApp>("library");
+    std::shared_ptr<ShopApp> shop = std::make_shared<ShopApp>("shop");
+    std::vector<ScopedConnection> connections;
+
+  private:
+    std::vector<std::size_t> baseline_;
+};
+
+// ------------------------------------------------------------------------------ receivers
+
+// tocsin: one line per receiver — its name (Connect::name, else its symbol, else its type), its
+// sender (a model's label, "app:<label>", "(any)"), dispatch_uid ("-" when none), priority,
+// delivery mode, and where connect() was called; receivers in call order.
+TEST_F(ManageTest, ReceiversTextForOneSignal) {
+    Signal<void(const shipping::Order&)> shipped{"shipping.order_shipped"};
+    auto pool = std::make_shared<ThreadPool>(1);
+    const auto at_line1 = tocsin::source_location::current();
+    connections.emplace_back(shipped.connect(&shipping::notify_warehouse, {}, at_line1));
+    const unsigned line1 = at_line1.line();
+    const auto at_line2 = tocsin::source_location::current();
+    connections.emplace_back(shipped.connect([](const shipping::Order&) {},
+                                             {.sender = Sender::of<shop::Customer>(),
+                                              .dispatch_uid = "shipping.bill",
+                                              .priority = 5,
+                                              .name = "shipping.bill_customer"},
+                                             at_line2));
+    const unsigned line2 = at_line2.line();
+    const auto at_line3 = tocsin::source_location::current();
+    connections.emplace_back(shipped.connect(
+        [](const shipping::Order&) {},
+        {.sender = shop->sender(), .executor = pool, .name = "shipping.audit"}, at_line3));
+    const unsigned line3 = at_line3.line();
+
+    const auto r = run({"receivers", "--signal", "shipping.order_shipped"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(r.out,
+              "shipping.order_shipped (3 receivers)\n"
+              "  shipping.bill_customer  sender=shop.Customer  dispatch_uid=shipping.bill  "
+              "priority=5  mode=sync  at=" +
+                  here(line2) +
+                  "\n"
+                  "  shipping::notify_warehouse(shipping::Order const&)  sender=(any)  "
+                  "dispatch_uid=-  priority=0  mode=sync  at=" +
+                  here(line1) +
+                  "\n"
+                  "  shipping.audit  sender=app:shop  dispatch_uid=-  priority=0  mode=async  at=" +
+                  here(line3) + "\n");
+}
+
+// tocsin: the JSON schema (docs/management.md): {"version": 1, "signals": [{"name", "signature",
+// "receivers": [{"name", "sender", "dispatch_uid", "priority", "mode", "tracked", "file",
+// "line"}]}]}, null for no sender / no uid.
+TEST_F(ManageTest, ReceiversJsonForOneSignal) {
+    Signal<void(const shipping::Order&)> shipped{"shipping.order_shipped"};
+    auto keep = std::make_shared<int>(0);
+    const auto at_line = tocsin::source_location::current();
+    connections.emplace_back(shipped.connect([](const shipping::Order&) {},
+                                             {.dispatch_uid = "shipping.track",
+                                              .track = keep,
+                                              .priority = -1,
+                                              .name = "shipping.tracker"},
+                                             at_line));
+    const unsigned line = at_line.line();
+    const auto at_line2 = tocsin::source_location::current();
+    connections.emplace_back(shipped.connect(&shipping::notify_warehouse,
+                                             {.sender = Sender::of<library::Book>()}, at_line2));
+    const unsigned line2 = at_line2.line();
+
+    const auto r = run({"receivers", "--format", "json", "--signal", "shipping.order_shipped"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, R"j({
+  "version": 1,
+  "signals": [
+    {
+      "name": "shipping.order_shipped",
+      "signature": "void(const shipping::Order&)",
+      "receivers": [
+        {
+          "name": "shipping::notify_warehouse(shipping::Order const&)",
+          "sender": "library.Book",
+          "dispatch_uid": null,
+          "priority": 0,
+          "mode": "sync",
+          "tracked": false,
+          "file": ")j" + std::string(__FILE__) +
+                         R"j(",
+          "line": )j" + std::to_string(line2) +
+                         R"j(
+        },
+        {
+          "name": "shipping.tracker",
+          "sender": null,
+          "dispatch_uid": "shipping.track",
+          "priority": -1,
+          "mode": "sync",
+          "tracked": true,
+          "file": ")j" + std::string(__FILE__) +
+                         R"j(",
+          "line": )j" + std::to_string(line) +
+                         R"j(
+        }
+      ]
+    }
+  ]
+}
+)j");
+}
+
+// tocsin: the model signals are listed (by name, in order) whether or not anything listens, and a
+// typed connect shows the model's label as sender.
+TEST_F(ManageTest, ReceiversListsEveryModelSignal) {
+    const auto at_line = tocsin::source_location::current();
+    connections.emplace_back(post_save.connect<shop::Customer>(
+        [](shop::Customer&, const SaveEvent&) {},
+        {.dispatch_uid = "shop.welcome", .name = "shop.send_welcome"}, at_line));
+    const unsigned line = at_line.line();
+    const auto at_line2 = tocsin::source_location::current();
+    connections.emplace_back(post_migrate.connect([](const MigrateEvent&) {},
+                                                  {.sender = library->sender(),
+                                                   .dispatch_uid = "library.defaults",
+                                                   .name = "library.create_defaults"},
+                                                  at_line2));
+    const unsigned line2 = at_line2.line();
+
+    const auto r = run({"receivers"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(signal_lines(r.out),
+              (Log{"class_prepared (no receivers)", "post_delete (no receivers)",
+                   "post_init (no receivers)", "post_migrate (1 receiver)",
+                   "post_save (1 receiver)", "pre_delete (no receivers)", "pre_init (no receivers)",
+                   "pre_migrate (no receivers)", "pre_save (no receivers)"}));
+    EXPECT_TRUE(contains(r.out,
+                         "post_save (1 receiver)\n  shop.send_welcome  sender=shop.Customer  "
+                         "dispatch_uid=shop.welcome  priority=0  mode=sync  at=" +
+                             here(line) + "\n"));
+    EXPECT_TRUE(
+        contains(r.out,
+                 "post_migrate (1 receiver)\n  library.create_defaults  sender=app:library  "
+                 "dispatch_uid=library.defaults  priority=0  mode=sync  at=" +
+                     here(line2) + "\n"));
+
+    const auto json = run({"receivers", "--format=json", "--signal=pre_save"});
+    EXPECT_EQ(json.code, 0) << json.err;
+    EXPECT_EQ(json.out, R"j({
+  "version": 1,
+  "signals": [
+    {
+      "name": "pre_save",
+      "signature": "void(tocsin::ModelBase&, const tocsin::SaveEvent&)",
+      "receivers": []
+    }
+  ]
+}
+)j");
+}
+
+// tocsin: an unnamed signal is listed after the named ones as "<unnamed Signal<signature>>".
+TEST_F(ManageTest, ReceiversListsUnnamedSignalsLast) {
+    Signal<void(const shipping::Order&, int)> unnamed;
+    const auto r = run({"receivers"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    const auto lines = signal_lines(r.out);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back(), "<unnamed Signal<void(const shipping::Order&, int)>> (no receivers)");
+    const auto json = run({"receivers", "--format", "json"});
+    EXPECT_TRUE(contains(json.out, R"j("name": null,
+      "signature": "void(const shipping::Order&, int)")j"));
+}
+
+TEST_F(ManageTest, ReceiversOfAnUnknownSignalFail) {
+    const auto r = run({"receivers", "--signal", "no.such_signal"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "CommandError: No signal is named 'no.such_signal'.\n");
+}
+
+// ------------------------------------------------------------------------------ migrate
+
+// tocsin: `migrate` creates every table, sends pre_migrate and post_migrate for each installed
+// app (Django's migrate command), and reports the tables.
+TEST_F(ManageTest, MigrateCreatesTablesAndSendsTheSignals) {
+    Log log;
+    connections.emplace_back(pre_migrate.connect([&](const MigrateEvent& e) {
+        log.push_back("pre " + e.app_config.label() + " tables=" + std::to_string(table_count()));
+    }));
+    connections.emplace_back(post_migrate.connect(
+        [&](const MigrateEvent& e) {
+            log.push_back("post " + e.app_config.label());
+            shop::Customer walk_in;
+            walk_in.name = "walk-in";
+            walk_in.save();
+        },
+        {.sender = shop->sender()}));
+    const auto r = run({"migrate"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    const auto plan = migration_plan();
+    std::string expected =
+        "Migrated database 'default': " + std::to_string(plan.size()) + " models\n";
+    for (const ModelInfo* m : plan) {
+        expected += "  " + m->label() + " -> " + m->table + "\n";
+    }
+    EXPECT_EQ(r.out, expected);
+    EXPECT_TRUE(contains(r.out, "  library.Author -> library_author\n"));
+    EXPECT_EQ(table_count(), static_cast<std::int64_t>(plan.size()));
+    EXPECT_EQ(log, (Log{"pre library tables=0", "pre shop tables=0", "post shop"}));
+    EXPECT_EQ(shop::Customer::objects().count(), 1);
+}
+
+TEST_F(ManageTest, MigrateAnotherDatabase) {
+    std::string alias;
+    connections.emplace_back(
+        post_migrate.connect([&](const MigrateEvent& e) { alias = std::string(e.database); }));
+    const auto r = run({"migrate", "--database", "other"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("Migrated database 'other': ")) << r.out;
+    EXPECT_EQ(alias, "other");
+    EXPECT_GT(table_count("other"), 0);
+    EXPECT_EQ(table_count("default"), 0);
+}
+
+// tocsin: a failing command exits with 1 and "CommandError: <why>" on the error stream; a
+// pre_migrate receiver that throws leaves no table behind.
+TEST_F(ManageTest, FailingCommandsExitWithOne) {
+    connections.emplace_back(pre_migrate.connect(
+        [](const MigrateEvent&) { throw std::runtime_error("the disk is read-only"); }));
+    const auto r = run({"migrate"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "CommandError: the disk is read-only\n");
+    EXPECT_EQ(table_count(), 0);
+    connections.clear();
+
+    const auto bad_alias = run({"migrate", "--database", "nope"});
+    EXPECT_EQ(bad_alias.code, 1);
+    EXPECT_TRUE(
+        bad_alias.err.starts_with("CommandError: database alias \"nope\" is not "
+                                  "configured"))
+        << bad_alias.err;
+}
+
+// ------------------------------------------------------------------------------ usage
+
+TEST_F(ManageTest, UsageErrorsExitWithTwo) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {},                                 // no command
+             {"frobnicate"},                     // unknown command
+             {"receivers", "--format", "xml"},   // a value not among the choices
+             {"receivers", "--no-such-option"},  // unknown option
+             {"migrate", "--database"},          // missing value
+         }) {
+        const auto r = run(args);
+        std::string joined;
+        for (const auto& a : args) {
+            joined += a + " ";
+        }
+        EXPECT_EQ(r.code, 2) << joined << "\n" << r.out << r.err;
+        EXPECT_FALSE(r.err.empty()) << joined;
+    }
+    EXPECT_TRUE(contains(run({"frobnicate"}).err, "frobnicate"));
+}
+
+TEST_F(ManageTest, HelpListsTheCommands) {
+    const auto r = run({"--help"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.err, "");
+    EXPECT_TRUE(contains(r.out, "manage"));
+    EXPECT_TRUE(contains(r.out, "migrate"));
+    EXPECT_TRUE(contains(r.out, "receivers"));
+    const auto sub = run({"receivers", "--help"});
+    EXPECT_EQ(sub.code, 0);
+    EXPECT_TRUE(contains(sub.out, "--format"));
+    EXPECT_TRUE(contains(sub.out, "--signal"));
+}
+
+// ------------------------------------------------------------------------------ own commands
+
+// tocsin: a program adds its own command (Django's management/commands/<name>.py) with options,
+// a flag, an integer and positional arguments; it may fail with CommandError.
+TEST_F(ManageTest, ProgramsAddTheirOwnCommands) {
+    management::add_command({
+        .name = "greet",
+        .help = "Say hello",
+        .arguments =
+            [](management::Arguments& a) {
+                a.option("greeting", "What to say", "hello")
+                    .integer("times", "How often", 1)
+                    .flag("shout", "In capitals")
+                    .positional("names", "Who to greet", true);
+            },
+        .handle =
+            [](const management::Options& o, std::ostream& out) {
+                if (o.integer("times") < 0) {
+                    throw CommandError("--times must not be negative");
+                }
+                for (long long i = 0; i < o.integer("times"); ++i) {
+                    for (const auto& name : o.list("names")) {
+                        std::string line = o.text("greeting") + " " + name;
+                        if (o.flag("shout")) {
+                            for (auto& c : line) {
+                                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                            }
+                        }
+                        out << line << "\n";
+                    }
+                }
+            },
+    });
+    EXPECT_EQ(management::command_names(), (Log{"migrate", "receivers", "greet"}));
+    EXPECT_TRUE(contains(run({"--help"}).out, "greet"));
+
+    auto r = run({"greet", "ann", "bob"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "hello ann\nhello bob\n");
+    r = run({"greet", "--greeting", "hi", "--times", "2", "--shout", "ann"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "HI ANN\nHI ANN\n");
+    r = run({"greet", "--times", "-1", "ann"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "CommandError: --times must not be negative\n");
+    EXPECT_EQ(run({"greet"}).code, 2) << "names are required";
+    EXPECT_EQ(run({"greet", "--times", "many", "ann"}).code, 2) << "not an integer";
+
+    EXPECT_THROW(management::add_command({.name = "greet", .handle = [](auto&, auto&) {}}),
+                 std::invalid_argument);
+    EXPECT_THROW(management::add_command({.name = "migrate", .handle = [](auto&, auto&) {}}),
+                 std::invalid_argument);
+    EXPECT_THROW(management::add_command({.name = "nothing"}), std::invalid_argument);
+    EXPECT_TRUE(management::remove_command("greet"));
+    EXPECT_FALSE(management::remove_command("greet"));
+    EXPECT_FALSE(management::remove_command("migrate")) << "built-ins stay";
+    EXPECT_EQ(run({"greet", "ann"}).code, 2);
+}
+
+// tocsin: asking Options for a name the command did not declare is the command's bug: it fails
+// with a message naming it.
+TEST_F(ManageTest, UndeclaredOptionIsAnError) {
+    management::add_command({.name = "broken",
+                             .help = "Reads what it never declared",
+                             .handle = [](const management::Options& o, std::ostream&) {
+                                 static_cast<void>(o.text("database"));
+                             }});
+    const auto r = run({"broken"});
+    management::remove_command("broken");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "CommandError: the command declares no text option named 'database'\n");
+}
+
+}  // namespace
+}  // namespace tocsin::test
