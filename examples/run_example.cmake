@@ -1,10 +1,16 @@
 # Runs an example against a fresh SQLite file and checks what it printed and what it left in
-# the database. cmake -DEXE=… -DDB=… -DEXPECTED=<file> [-DCHECKS=<file>] -P run_example.cmake
-# CHECKS holds lines "SQL query|expected sqlite3 output" (rows joined with ';').
+# the database. cmake -DEXE=… -DDB=… -DEXPECTED=<file> [-DCHECKS=<file>] [-DARGS=a;b]
+# [-DSOURCE_DIR=<dir>] -P run_example.cmake
+# CHECKS holds lines "SQL query|expected sqlite3 output" (rows joined with ';'). ARGS are passed
+# after the database file. SOURCE_DIR/ is removed from the output before the comparison.
 file(REMOVE ${DB} ${DB}-wal ${DB}-shm)
-execute_process(COMMAND ${EXE} ${DB} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+execute_process(COMMAND ${EXE} ${DB} ${ARGS} OUTPUT_VARIABLE out ERROR_VARIABLE err
+                RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${EXE} exited with ${rc}\n${out}\n${err}")
+endif()
+if(SOURCE_DIR)
+  string(REPLACE "${SOURCE_DIR}/" "" out "${out}")
 endif()
 file(READ ${EXPECTED} expected)
 if(NOT out STREQUAL expected)

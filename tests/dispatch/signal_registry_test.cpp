@@ -114,9 +114,14 @@ TEST(SignalRegistry, ReceiversAndDeliveryMode) {
     const unsigned line = __LINE__ - 2;
     auto c2 = sig.connect([](const Order&) {},
                           {.priority = -1, .executor = pool, .name = "registry.async_one"});
+    auto c3 = sig.connect([](const Order&) {},
+                          {.priority = -2, .name = "registry.after_commit", .on_commit = true});
     const auto info = only("registry.receivers");
     ASSERT_TRUE(info);
-    ASSERT_EQ(info->receivers.size(), 2U);
+    ASSERT_EQ(info->receivers.size(), 3U);
+    EXPECT_EQ(tocsin::delivery_mode(info->receivers[2]), "on_commit");
+    EXPECT_TRUE(info->receivers[2].on_commit);
+    c3.disconnect();
     const auto& first = info->receivers[0];
     EXPECT_EQ(first.dispatch_uid, "registry.first");
     EXPECT_EQ(first.sender, Sender::of<Order>());

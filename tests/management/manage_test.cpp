@@ -237,11 +237,13 @@ TEST_F(ManageTest, ReceiversListsEveryModelSignal) {
 
     const auto r = run({"receivers"});
     EXPECT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(signal_lines(r.out),
-              (Log{"class_prepared (no receivers)", "post_delete (no receivers)",
-                   "post_init (no receivers)", "post_migrate (1 receiver)",
-                   "post_save (1 receiver)", "pre_delete (no receivers)", "pre_init (no receivers)",
-                   "pre_migrate (no receivers)", "pre_save (no receivers)"}));
+    EXPECT_EQ(
+        signal_lines(r.out),
+        (Log{"class_prepared (no receivers)", "m2m_changed (no receivers)",
+             "post_bulk_create (no receivers)", "post_delete (no receivers)",
+             "post_init (no receivers)", "post_migrate (1 receiver)", "post_save (1 receiver)",
+             "post_update (no receivers)", "pre_delete (no receivers)", "pre_init (no receivers)",
+             "pre_migrate (no receivers)", "pre_save (no receivers)"}));
     EXPECT_TRUE(contains(r.out,
                          "post_save (1 receiver)\n  shop.send_welcome  sender=shop.Customer  "
                          "dispatch_uid=shop.welcome  priority=0  mode=sync  at=" +
