@@ -4,6 +4,7 @@
 #include "tocsin/apps.hpp"               // IWYU pragma: export
 #include "tocsin/db.hpp"                 // IWYU pragma: export
 #include "tocsin/dispatch.hpp"           // IWYU pragma: export
+#include "tocsin/models/changes.hpp"     // IWYU pragma: export
 #include "tocsin/models/errors.hpp"      // IWYU pragma: export
 #include "tocsin/models/fields.hpp"      // IWYU pragma: export
 #include "tocsin/models/model.hpp"       // IWYU pragma: export
