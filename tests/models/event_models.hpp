@@ -7,6 +7,7 @@
 //   events.Comment        extends Event; text
 //   events.Reply          extends Comment; depth
 //   events.Reaction       comment -> Comment, CASCADE; emoji
+//   events.Ping           extends Event; no field of its own
 #pragma once
 
 #include <string>
@@ -60,6 +61,12 @@ struct Reaction : tocsin::Model<Reaction> {
     }
 };
 
+struct Ping : tocsin::Model<Ping, Event> {
+    static constexpr std::string_view label = "events.Ping";
+
+    static auto fields() { return tocsin::fields(); }
+};
+
 /// Builds the descriptions of the models above (after the shared test models).
 inline void build_event_models() {
     tocsin::test::build_test_models();
@@ -68,6 +75,7 @@ inline void build_event_models() {
     static_cast<void>(Comment::info());
     static_cast<void>(Reply::info());
     static_cast<void>(Reaction::info());
+    static_cast<void>(Ping::info());
 }
 
 }  // namespace events

@@ -101,9 +101,9 @@ TEST_F(InheritanceTest, ChildIsAParentRowPlusAChildRowWithTheSameId) {
               (std::vector<const ModelInfo*>{&Comment::info(), &Event::info()}));
     EXPECT_TRUE(Reply::info().is_or_extends(Event::info()));
     EXPECT_FALSE(Event::info().is_or_extends(Comment::info()));
-    EXPECT_EQ(
-        subclasses_of(Event::info()),
-        (std::vector<const ModelInfo*>{&StatusChange::info(), &Comment::info(), &Reply::info()}));
+    EXPECT_EQ(subclasses_of(Event::info()),
+              (std::vector<const ModelInfo*>{&StatusChange::info(), &Comment::info(),
+                                             &Reply::info(), &events::Ping::info()}));
     ASSERT_EQ(Comment::info().fields.size(), 1u);      // own: text
     ASSERT_EQ(Comment::info().all_fields.size(), 3u);  // user, kind, text
     EXPECT_EQ(Comment::info().field("kind"), &Event::info().fields[1]);
@@ -182,6 +182,21 @@ TEST_F(InheritanceTest, ThreeLevelsSaveAndLoad) {
     EXPECT_EQ(loaded.kind, "reply");
     EXPECT_EQ(loaded.depth, 2);
     EXPECT_EQ(Comment::objects().get().text, "re: hello");
+}
+
+// A child without fields of its own still has its row (the id only), read and removed with its
+// parent's.
+TEST_F(InheritanceTest, AChildWithoutFieldsOfItsOwn) {
+    events::Ping p;
+    p.user = ann;
+    p.kind = "ping";
+    p.save();
+    p.kind = "pong";
+    p.save();
+    EXPECT_EQ(rows("events_ping"), 1);
+    EXPECT_EQ(events::Ping::objects().get().kind, "pong");
+    EXPECT_EQ(p.remove().total, 2u);
+    EXPECT_EQ(rows("events_event"), 0);
 }
 
 // Django: a child can be created over an existing parent row (the child row is inserted, the
