@@ -30,6 +30,8 @@ struct SaveEvent {
     /// The fields given to save(update_fields=…), or nullopt when all fields are saved.
     std::optional<std::set<std::string>> update_fields{};
     /// Set by save() when the model's changes are tracked; null otherwise (the model layer's).
+    /// Valid during the send only: whoever keeps a copy of the event past it (to deliver it
+    /// later) must copy changes() first and reset this to null.
     const detail::SaveChanges* tracking = nullptr;
 
     /// The fields this save writes (all, or update_fields) whose value differs from the one
