@@ -256,10 +256,11 @@ class Model : public detail::model_base<Parent>::type {
                               "a model extending another declares its own label");
                 parent = &Parent::info();
             }
-            ModelInfo* i = detail::build_model_info<T>();
-            detail::link_model_info(*i, parent);
-            detail::register_model_info(i);
-            return i;
+            std::unique_ptr<ModelInfo> i(detail::build_model_info<T>());
+            detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
+            const ModelInfo* built_info = i.release();
+            detail::register_model_info(built_info);
+            return built_info;
         }();
         return *built;
     }
