@@ -149,20 +149,31 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
 /// Writes every table of the model: the root's first (its INSERT gives the id), then each
 /// descendant's down to the model's own, as Django's _save_parents; a table below an inserted
 /// one is inserted too. Returns whether the model's own row was inserted.
+/// The tables are written in one transaction (a block without savepoint), as Django's
+/// save_base does for a model with parents: an error leaves none of them written.
 bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
-           const std::optional<std::set<std::string>>& update_fields, db::Database& database) {
+           const std::optional<std::set<std::string>>& update_fields, db::Database& database,
+           std::string_view alias) {
     if (info.parent == nullptr) {
         return write_table(instance, info, options.force_insert, update_fields, database);
     }
     auto chain = info.ancestors();
     std::reverse(chain.begin(), chain.end());
     chain.push_back(&info);
-    bool inserted = false;
-    for (const ModelInfo* m : chain) {
-        inserted =
-            write_table(instance, *m, options.force_insert || inserted, update_fields, database);
+    const auto id_before = instance.id;
+    try {
+        return atomic(AtomicOptions{.alias = alias, .savepoint = false}, [&] {
+            bool inserted = false;
+            for (const ModelInfo* m : chain) {
+                inserted = write_table(instance, *m, options.force_insert || inserted,
+                                       update_fields, database);
+            }
+            return inserted;
+        });
+    } catch (...) {
+        instance.id = id_before;  // the parent's INSERT was rolled back
+        throw;
     }
-    return inserted;
 }
 
 /// The snapshot after a save: the values saved, over the previous snapshot's when only some
@@ -233,7 +244,7 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
     pre_save.send(info.sender, instance, event);
     auto& database = db::connection(alias);
     event.created = database.mark_for_rollback_on_error(
-        [&] { return write(instance, info, options, update_fields, database); });
+        [&] { return write(instance, info, options, update_fields, database, alias); });
     instance.state().adding = false;
     instance.state().database = alias;
     if (tracked) [[unlikely]] {

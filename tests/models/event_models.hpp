@@ -3,7 +3,7 @@
 // Comment(Event), Reply(Comment) a level below, Reaction referencing a Comment.
 //
 //   events.Event          user -> library.Author, CASCADE; kind
-//   events.StatusChange   extends Event; status
+//   events.StatusChange   extends Event; status (unique)
 //   events.Comment        extends Event; text
 //   events.Reply          extends Comment; depth
 //   events.Reaction       comment -> Comment, CASCADE; emoji
@@ -33,7 +33,9 @@ struct StatusChange : tocsin::Model<StatusChange, Event> {
     static constexpr std::string_view label = "events.StatusChange";
     std::string status;
 
-    static auto fields() { return tocsin::fields(tocsin::field("status", &StatusChange::status)); }
+    static auto fields() {
+        return tocsin::fields(tocsin::field("status", &StatusChange::status, {.unique = true}));
+    }
 };
 
 struct Comment : tocsin::Model<Comment, Event> {

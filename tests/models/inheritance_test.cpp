@@ -62,7 +62,7 @@ class InheritanceTest : public ModelTest {
         StatusChange s;
         s.user = ann;
         s.kind = "status";
-        s.status = "closed";
+        s.status = "closed " + std::to_string(++saved_rounds);  // unique
         s.save();
         Comment c;
         c.user = ann;
@@ -72,6 +72,7 @@ class InheritanceTest : public ModelTest {
     }
 
     Author ann;
+    int saved_rounds = 0;
 };
 
 // ------------------------------------------------------------------------------ storage
@@ -116,7 +117,7 @@ TEST_F(InheritanceTest, ChildQueriesReadAndFilterOnInheritedFields) {
     EXPECT_EQ(c.user, ann);
     EXPECT_EQ(Comment::objects().filter(where(&Comment::user) == ann).count(), 1u);
     EXPECT_EQ(Comment::objects().filter(where(&Comment::text) == "nope").count(), 0u);
-    EXPECT_EQ(StatusChange::objects().get().status, "closed");
+    EXPECT_EQ(StatusChange::objects().get().status, "closed 1");
 
     // Django: the parent's queries see the parent part of every child (test_multiple_table).
     std::vector<std::string> kinds;
@@ -182,6 +183,25 @@ TEST_F(InheritanceTest, ThreeLevelsSaveAndLoad) {
     EXPECT_EQ(loaded.kind, "reply");
     EXPECT_EQ(loaded.depth, 2);
     EXPECT_EQ(Comment::objects().get().text, "re: hello");
+}
+
+// Django: save_base writes the parents and the child in one atomic block — a failing child
+// INSERT leaves no parent row behind, and the instance keeps no id.
+TEST_F(InheritanceTest, AFailedChildWriteLeavesNoParentRow) {
+    StatusChange first;
+    first.user = ann;
+    first.status = "open";
+    first.save();
+    StatusChange second;
+    second.user = ann;
+    second.status = "open";  // unique: the events_statuschange INSERT fails
+    EXPECT_THROW(second.save(), db::IntegrityError);
+    EXPECT_FALSE(second.id);
+    EXPECT_EQ(rows("events_event"), 1);
+    EXPECT_EQ(rows("events_statuschange"), 1);
+    second.status = "closed";
+    second.save();
+    EXPECT_EQ(rows("events_event"), 2);
 }
 
 // A child without fields of its own still has its row (the id only), read and removed with its
