@@ -6,6 +6,7 @@
 #include "tocsin/db.hpp"                      // IWYU pragma: export
 #include "tocsin/dispatch.hpp"                // IWYU pragma: export
 #include "tocsin/models/bulk_signals.hpp"     // IWYU pragma: export
+#include "tocsin/models/changes.hpp"          // IWYU pragma: export
 #include "tocsin/models/errors.hpp"           // IWYU pragma: export
 #include "tocsin/models/fields.hpp"           // IWYU pragma: export
 #include "tocsin/models/fixtures.hpp"         // IWYU pragma: export

@@ -26,6 +26,42 @@ std::string SlotBase::name() const {
 
 // ------------------------------------------------------------------------------------ Snapshot
 
+namespace {
+
+/// True when `a` and `b` are the same receiver whatever their senders: the same dispatch_uid,
+/// or (without uid) the same function or member function on the same object.
+bool same_receiver(const SlotBase& a, const SlotBase& b) {
+    if (!a.dispatch_uid.empty() || !b.dispatch_uid.empty()) {
+        return a.dispatch_uid == b.dispatch_uid;
+    }
+    return a.identity.kind != Identity::Kind::unique && a.identity == b.identity;
+}
+
+/// In the receivers of `sender`, drops those that hear it as an extra sender when the same
+/// receiver is there already: connected for `sender` itself, or an extra one connected earlier.
+/// A send calls each receiver once per sender, as Django's lookup keys make it.
+void drop_duplicate_extras(const Sender& sender, std::vector<Entry>& group) {
+    const auto extra = [&](const SlotBase* s) { return !(s->sender == sender); };
+    if (std::none_of(group.begin(), group.end(), [&](const Entry& e) { return extra(e.slot); })) {
+        return;
+    }
+    std::vector<Entry> kept;
+    kept.reserve(group.size());
+    for (const Entry& e : group) {
+        const bool duplicate =
+            extra(e.slot) && std::any_of(group.begin(), group.end(), [&](const Entry& other) {
+                return other.slot != e.slot && same_receiver(*other.slot, *e.slot) &&
+                       (!extra(other.slot) || other.slot->order < e.slot->order);
+            });
+        if (!duplicate) {
+            kept.push_back(e);
+        }
+    }
+    group = std::move(kept);
+}
+
+}  // namespace
+
 Snapshot::Snapshot(const std::vector<std::shared_ptr<SlotBase>>& slots) {
     const bool filtered =
         std::any_of(slots.begin(), slots.end(), [](const auto& s) { return !s->sender.is_none(); });
@@ -50,11 +86,20 @@ Snapshot::Snapshot(const std::vector<std::shared_ptr<SlotBase>>& slots) {
             any.push_back(e);
             continue;
         }
-        auto [it, inserted] = groups.try_emplace(s->sender);
-        if (inserted) {
-            sender_order.push_back(s->sender);
+        const auto add_to = [&](const Sender& sender) {
+            auto [it, inserted] = groups.try_emplace(sender);
+            if (inserted) {
+                sender_order.push_back(sender);
+            }
+            it->second.push_back(e);
+        };
+        add_to(s->sender);
+        for (const Sender& extra : s->extra_senders) {
+            add_to(extra);
         }
-        it->second.push_back(e);
+    }
+    for (auto& [sender, group] : groups) {
+        drop_duplicate_extras(sender, group);
     }
     any_count_ = any.size();
     entries_ = any;
@@ -111,13 +156,7 @@ void release_slot(void* p) {
 }
 
 bool same_key(const SlotBase& a, const SlotBase& b) {
-    if (!(a.sender == b.sender)) {
-        return false;
-    }
-    if (!a.dispatch_uid.empty() || !b.dispatch_uid.empty()) {
-        return a.dispatch_uid == b.dispatch_uid;
-    }
-    return a.identity.kind != Identity::Kind::unique && a.identity == b.identity;
+    return a.sender == b.sender && same_receiver(a, b);
 }
 
 }  // namespace
@@ -206,6 +245,29 @@ bool Registry::remove_first(Match match) {
     }
     dispose(std::move(garbage));
     return removed;
+}
+
+bool Registry::add_sender(const SlotBase* slot, const Sender& sender) {
+    Garbage garbage;
+    bool added = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (head_ == nullptr || sender.is_none()) {
+            return false;
+        }
+        const auto it = std::find_if(slots_.begin(), slots_.end(),
+                                     [&](const auto& s) { return s.get() == slot; });
+        if (it == slots_.end() || (*it)->sender.is_none() || (*it)->sender == sender ||
+            std::find((*it)->extra_senders.begin(), (*it)->extra_senders.end(), sender) !=
+                (*it)->extra_senders.end()) {
+            return false;
+        }
+        (*it)->extra_senders.push_back(sender);
+        added = true;
+        publish(garbage);
+    }
+    dispose(std::move(garbage));
+    return added;
 }
 
 bool Registry::disconnect(const SlotBase* slot) {

@@ -36,6 +36,12 @@ class Collector {
         if (added.empty()) {
             return;
         }
+        // Multi-table inheritance (Django's collect_parents): the parent rows go too. The
+        // instance serves as its parent's (a Comment is an Event): receivers for the parent get
+        // it as the parent type.
+        if (info.parent != nullptr) {
+            collect(*info.parent, added, via);
+        }
         std::vector<db::Value> ids;
         ids.reserve(added.size());
         for (const ModelBase* o : added) {
@@ -50,6 +56,10 @@ class Collector {
                 if (&relation.target() == &info) {
                     through_deletes_.push_back({relation.through, relation.target_column, ids});
                 }
+            }
+
+            if (related->parent == &info) {
+                collect_children(*related, ids, via);
             }
             for (const FieldInfo& field : related->fields) {
                 if (!field.is_relation || &field.target() != &info ||
@@ -99,6 +109,31 @@ class Collector {
                         break;
                 }
             }
+        }
+    }
+
+    /// The rows of `child` (a model extending the one removed) whose ids are in `ids`: they go
+    /// too, as Django's parent link cascades. Rows collected already are not read again.
+    void collect_children(const ModelInfo& child, const std::vector<db::Value>& ids,
+                          const std::string& via) {
+        const auto mine = data_.find(&child);
+        std::vector<db::Value> missing;
+        for (const auto& id : ids) {
+            if (mine == data_.end() || mine->second.count(id.as_integer()) == 0) {
+                missing.push_back(id);
+            }
+        }
+        if (missing.empty()) {
+            return;
+        }
+        QueryParts q;
+        q.info = &child;
+        q.database = alias_;
+        q.condition = Condition(Condition::Leaf{"id", "IN", std::move(missing)});
+        q.order = {{"id", false}};
+        const auto rows = fetch_rows(q);
+        if (!rows.empty()) {
+            collect(child, load(child, rows), via);
         }
     }
 
@@ -246,11 +281,12 @@ class Collector {
     std::vector<const ModelInfo*> sorted() const {
         const auto must_go_first = [](const ModelInfo* from, const ModelInfo* to) {
             return from != to &&
-                   std::any_of(from->fields.begin(), from->fields.end(), [&](const FieldInfo& f) {
-                       return f.is_relation && &f.target() == to &&
-                              ((f.on_delete == OnDelete::cascade && !f.nullable) ||
-                               f.on_delete == OnDelete::restrict);
-                   });
+                   (from->parent == to ||  // a child row before its parent row
+                    std::any_of(from->fields.begin(), from->fields.end(), [&](const FieldInfo& f) {
+                        return f.is_relation && &f.target() == to &&
+                               ((f.on_delete == OnDelete::cascade && !f.nullable) ||
+                                f.on_delete == OnDelete::restrict);
+                    }));
         };
         std::vector<const ModelInfo*> out;
         const auto taken = [&](const ModelInfo* m) {

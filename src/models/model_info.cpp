@@ -1,5 +1,6 @@
 #include "tocsin/models/model_info.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <mutex>
 #include <stdexcept>
@@ -22,9 +23,9 @@ std::vector<const ModelInfo*>& models_list() {
 }  // namespace
 
 const FieldInfo* ModelInfo::field(std::string_view name) const noexcept {
-    for (const auto& f : fields) {
-        if (f.name == name) {
-            return &f;
+    for (const FieldInfo* f : all_fields) {
+        if (f->name == name) {
+            return f;
         }
     }
     return nullptr;
@@ -41,12 +42,29 @@ const ManyToManyInfo* ModelInfo::relation(std::string_view name) const noexcept 
 
 std::string ModelInfo::select_list(std::string_view quote_prefix) const {
     std::string out = std::string(quote_prefix) + "\"id\"";
-    for (const auto& f : fields) {
+    for (const FieldInfo* f : all_fields) {
         out += ", ";
         out += quote_prefix;
-        out += "\"" + f.column + "\"";
+        out += "\"" + f->column + "\"";
     }
     return out;
+}
+
+std::vector<const ModelInfo*> ModelInfo::ancestors() const {
+    std::vector<const ModelInfo*> out;
+    for (const ModelInfo* m = parent; m != nullptr; m = m->parent) {
+        out.push_back(m);
+    }
+    return out;
+}
+
+bool ModelInfo::is_or_extends(const ModelInfo& other) const noexcept {
+    for (const ModelInfo* m = this; m != nullptr; m = m->parent) {
+        if (m == &other) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::vector<const ModelInfo*> all_models() {
@@ -62,6 +80,16 @@ const ModelInfo* find_model_info(const Sender& model) {
         }
     }
     return nullptr;
+}
+
+std::vector<const ModelInfo*> subclasses_of(const ModelInfo& model) {
+    std::vector<const ModelInfo*> out;
+    for (const ModelInfo* m : all_models()) {
+        if (m != &model && m->is_or_extends(model)) {
+            out.push_back(m);
+        }
+    }
+    return out;
 }
 
 Signal<void(const ModelInfo&)>& class_prepared() {
@@ -95,12 +123,95 @@ bool create_model_signals() {
     return true;
 }
 
+namespace {
+/// An action waiting for models (watch_models).
+struct ModelHook {
+    Sender model;
+    bool subclasses = false;
+    std::function<void(const ModelInfo&)> action;
+    std::function<bool()> alive;
+
+    [[nodiscard]] bool matches(const ModelInfo& info) const noexcept {
+        if (info.sender == model) {
+            return true;
+        }
+        if (subclasses) {
+            for (const ModelInfo* m = info.parent; m != nullptr; m = m->parent) {
+                if (m->sender == model) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+};
+std::mutex& hooks_mutex() {
+    static auto* m = new std::mutex;
+    return *m;
+}
+std::vector<ModelHook>& hooks_list() {
+    static auto* v = new std::vector<ModelHook>;
+    return *v;
+}
+}  // namespace
+
+void link_model_info(ModelInfo& info, const ModelInfo* parent) {
+    info.parent = parent;
+    info.all_fields.clear();
+    if (parent != nullptr) {
+        info.all_fields = parent->all_fields;
+        for (const FieldInfo& own : info.fields) {
+            for (const FieldInfo* inherited : parent->all_fields) {
+                if (own.name == inherited->name || own.column == inherited->column) {
+                    throw ModelError("Local field '" + own.name + "' in class '" + info.model_name +
+                                     "' clashes with field '" + inherited->name + "' (column '" +
+                                     inherited->column + "') from base class '" +
+                                     parent->model_name + "'.");
+                }
+            }
+        }
+    }
+    for (const FieldInfo& own : info.fields) {
+        info.all_fields.push_back(&own);
+    }
+}
+
 void register_model_info(const ModelInfo* info) {
     {
         std::lock_guard lock(models_mutex());
         models_list().push_back(info);
     }
+    {
+        // After the model is listed: a watch_models() running now either sees it in
+        // all_models() or has its hook listed before this runs (both are idempotent).
+        std::lock_guard lock(hooks_mutex());
+        auto& hooks = hooks_list();
+        std::erase_if(hooks, [](const ModelHook& h) { return !h.alive(); });
+        for (const ModelHook& h : hooks) {
+            if (h.matches(*info)) {
+                h.action(*info);
+            }
+        }
+    }
     class_prepared().send(info->sender, *info);
+}
+
+void watch_models(const Sender& model, bool subclasses,
+                  std::function<void(const ModelInfo&)> action, std::function<bool()> alive) {
+    ModelHook hook{model, subclasses, std::move(action), std::move(alive)};
+    std::lock_guard lock(hooks_mutex());
+    for (const ModelInfo* m : all_models()) {
+        if (hook.matches(*m)) {
+            hook.action(*m);
+        }
+    }
+    auto& hooks = hooks_list();
+    std::erase_if(hooks, [](const ModelHook& h) { return !h.alive(); });
+    hooks.push_back(std::move(hook));
+}
+
+void enable_change_tracking(const ModelInfo& model) {
+    model.tracks_changes_.store(true, std::memory_order_relaxed);
 }
 
 std::string default_table(std::string_view app_label, std::string_view model_name) {

@@ -1,6 +1,7 @@
 // Query sets: SQL built from declared columns and bound values only.
 #include "tocsin/models/query.hpp"
 
+#include <algorithm>
 #include "tocsin/models/bulk_signals.hpp"
 
 #include "tocsin/db/database.hpp"
@@ -170,10 +171,34 @@ std::string quoted(const std::string& name) {
     return "\"" + name + "\"";
 }
 
+std::string from_clause(const ModelInfo& info) {
+    if (info.parent == nullptr) {
+        return quoted(info.table);
+    }
+    // (SELECT "child"."id" AS "id", "root"."a" AS "a", …, "child"."b" AS "b" FROM "child"
+    //  INNER JOIN "parent" ON "parent"."id" = "child"."id" …) AS "child"
+    auto chain = info.ancestors();
+    std::reverse(chain.begin(), chain.end());
+    chain.push_back(&info);
+    const std::string self = quoted(info.table);
+    std::string columns = self + ".\"id\" AS \"id\"";
+    std::string joins;
+    for (const ModelInfo* m : chain) {
+        const std::string table = quoted(m->table);
+        for (const FieldInfo& f : m->fields) {
+            columns += ", " + table + "." + quoted(f.column) + " AS " + quoted(f.column);
+        }
+        if (m != &info) {
+            joins += " INNER JOIN " + table + " ON " + table + ".\"id\" = " + self + ".\"id\"";
+        }
+    }
+    return "(SELECT " + columns + " FROM " + self + joins + ") AS " + self;
+}
+
 std::vector<db::Row> fetch_rows(const QueryParts& q) {
     auto& database = db::connection(q.database);
     std::vector<db::Value> params;
-    std::string sql = "SELECT " + q.info->select_list() + " FROM " + quoted(q.info->table) +
+    std::string sql = "SELECT " + q.info->select_list() + " FROM " + from_clause(*q.info) +
                       where_clause(q, database.backend(), params);
     if (!q.order.empty()) {
         sql += " ORDER BY ";
@@ -191,7 +216,7 @@ std::vector<db::Row> fetch_rows(const QueryParts& q) {
 std::size_t count_rows(const QueryParts& q) {
     auto& database = db::connection(q.database);
     std::vector<db::Value> params;
-    const std::string from = quoted(q.info->table) + where_clause(q, database.backend(), params);
+    const std::string from = from_clause(*q.info) + where_clause(q, database.backend(), params);
     // A sliced query set counts the rows of its slice only, as Django's does.
     const std::string sql = q.limit ? "SELECT COUNT(*) FROM (SELECT \"id\" FROM " + from +
                                           " LIMIT " + std::to_string(*q.limit) + ")"
@@ -200,12 +225,75 @@ std::size_t count_rows(const QueryParts& q) {
     return static_cast<std::size_t>(rows.at(0).at(0).as_integer());
 }
 
+namespace {
+/// QuerySet::update on a model extending another: the ids matching first (an assignment may
+/// change what the condition reads), then one UPDATE per table that holds assigned columns.
+/// Returns how many objects matched.
+std::int64_t update_inherited_rows(const QueryParts& q,
+                                   const std::vector<Assignment>& assignments) {
+    auto& database = db::connection(q.database);
+    auto& backend = database.backend();
+    std::vector<const ModelInfo*> chain;  // the model, then its ancestors
+    for (const ModelInfo* m = q.info; m != nullptr; m = m->parent) {
+        chain.push_back(m);
+    }
+    for (const auto& a : assignments) {
+        const bool known = std::any_of(chain.begin(), chain.end(), [&](const ModelInfo* m) {
+            return std::any_of(m->fields.begin(), m->fields.end(),
+                               [&](const FieldInfo& f) { return f.column == a.column; });
+        });
+        if (!known) {
+            throw ModelError("Cannot update " + q.info->label() + ": it has no column '" +
+                             a.column + "'.");
+        }
+    }
+    // One transaction: the tables change together or not at all.
+    return atomic(AtomicOptions{.alias = q.database, .savepoint = false}, [&]() -> std::int64_t {
+        std::vector<db::Value> params;
+        const std::string select =
+            "SELECT \"id\" FROM " + from_clause(*q.info) + where_clause(q, backend, params);
+        const auto rows = database.query(select, params);
+        if (rows.empty()) {
+            return 0;
+        }
+        for (const ModelInfo* m : chain) {
+            std::vector<db::Value> update_params;
+            std::string sets;
+            for (const auto& a : assignments) {
+                if (std::none_of(m->fields.begin(), m->fields.end(),
+                                 [&](const FieldInfo& f) { return f.column == a.column; })) {
+                    continue;
+                }
+                update_params.push_back(a.value);
+                sets += (sets.empty() ? "" : ", ") + quoted(a.column) + " = " +
+                        backend.placeholder(update_params.size());
+            }
+            if (sets.empty()) {
+                continue;
+            }
+            std::string in;
+            for (const auto& row : rows) {
+                update_params.push_back(row.at(0));
+                in += (in.empty() ? "" : ", ") + backend.placeholder(update_params.size());
+            }
+            database.execute(
+                "UPDATE " + quoted(m->table) + " SET " + sets + " WHERE \"id\" IN (" + in + ")",
+                update_params);
+        }
+        return static_cast<std::int64_t>(rows.size());
+    });
+}
+}  // namespace
+
 std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& assignments) {
     if (q.limit) {
         throw ModelError("Cannot update a query once a slice has been taken.");
     }
     if (assignments.empty()) {
         return 0;
+    }
+    if (q.info->parent != nullptr) {
+        return update_inherited_rows(q, assignments);
     }
     auto& database = db::connection(q.database);
     auto& backend = database.backend();
@@ -252,8 +340,11 @@ void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
     const InitEvent event{&row};
     pre_init.send(info.sender, instance, event);
     instance.id = row.at(0).as_integer();
-    for (std::size_t i = 0; i < info.fields.size(); ++i) {
-        info.fields[i].set(instance, row.at(i + 1));
+    for (std::size_t i = 0; i < info.all_fields.size(); ++i) {
+        info.all_fields[i]->set(instance, row.at(i + 1));
+    }
+    if (info.tracks_changes()) [[unlikely]] {
+        SnapshotAccess::set(instance, take_snapshot(instance, info));
     }
     post_init.send(info.sender, instance, event);
     instance.state().adding = false;
@@ -262,6 +353,10 @@ void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
 
 void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
                  std::string_view database_alias) {
+    if (info.parent != nullptr) {
+        throw ModelError("Can't bulk create a multi-table inherited model (" + info.label() +
+                         " extends " + info.parent->label() + ").");
+    }
     if (objects.empty()) {
         return;
     }

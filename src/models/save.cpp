@@ -1,4 +1,5 @@
 // save() and refresh_from_db(): Django's save_base order, with the model signals.
+#include <algorithm>
 #include <set>
 #include <typeindex>
 #include <typeinfo>
@@ -78,20 +79,25 @@ const CommonSql& common_sql(const ModelInfo& info, const db::Backend& backend, b
     return entry;
 }
 
-/// UPDATE then INSERT (or INSERT only); returns whether a row was inserted.
-bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
-           const std::optional<std::set<std::string>>& update_fields, db::Database& database) {
+/// UPDATE then INSERT (or INSERT only) of `info`'s own table; returns whether a row was
+/// inserted. `info` may be an ancestor of the instance's model (then its part of the instance).
+bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
+                 const std::optional<std::set<std::string>>& update_fields,
+                 db::Database& database) {
     auto& backend = database.backend();
     const bool returning = !cheap_last_insert_id(backend);
     const CommonSql& common = common_sql(info, backend, returning);
     std::vector<db::Value> params;
     params.reserve(info.fields.size() + 1);
-    if (instance.id && !options.force_insert) {
+    if (instance.id && !force_insert) {
         for (const auto& f : info.fields) {
             if (update_fields && update_fields->count(f.name) == 0) {
                 continue;
             }
             params.push_back(f.get(instance));
+        }
+        if (params.empty() && update_fields) {
+            return false;  // a parent table none of the update_fields is in: nothing to write
         }
         std::int64_t matched = 0;
         if (params.empty()) {  // nothing to set: does the row exist?
@@ -139,6 +145,56 @@ bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& option
     }
     return true;
 }
+
+/// Writes every table of the model: the root's first (its INSERT gives the id), then each
+/// descendant's down to the model's own, as Django's _save_parents; a table below an inserted
+/// one is inserted too. Returns whether the model's own row was inserted.
+/// The tables are written in one transaction (a block without savepoint), as Django's
+/// save_base does for a model with parents: an error leaves none of them written.
+bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
+           const std::optional<std::set<std::string>>& update_fields, db::Database& database,
+           std::string_view alias) {
+    if (info.parent == nullptr) {
+        return write_table(instance, info, options.force_insert, update_fields, database);
+    }
+    auto chain = info.ancestors();
+    std::reverse(chain.begin(), chain.end());
+    chain.push_back(&info);
+    const auto id_before = instance.id;
+    try {
+        return atomic(AtomicOptions{.alias = alias, .savepoint = false}, [&] {
+            bool inserted = false;
+            for (const ModelInfo* m : chain) {
+                inserted = write_table(instance, *m, options.force_insert || inserted,
+                                       update_fields, database);
+            }
+            return inserted;
+        });
+    } catch (...) {
+        instance.id = id_before;  // the parent's INSERT was rolled back
+        throw;
+    }
+}
+
+/// The snapshot after a save: the values saved, over the previous snapshot's when only some
+/// fields were saved (null when only some were saved and there was no snapshot).
+std::shared_ptr<const FieldSnapshot> snapshot_after_save(
+    const ModelBase& instance, const ModelInfo& info, const FieldSnapshot* before,
+    const std::optional<std::set<std::string>>& update_fields) {
+    if (!update_fields) {
+        return take_snapshot(instance, info);
+    }
+    if (before == nullptr) {
+        return nullptr;
+    }
+    auto after = std::make_shared<FieldSnapshot>(*before);
+    for (std::size_t i = 0; i < info.all_fields.size(); ++i) {
+        if (update_fields->count(info.all_fields[i]->name) != 0) {
+            after->values[i] = info.all_fields[i]->get(instance);
+        }
+    }
+    return after;
+}
 }  // namespace
 
 void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options) {
@@ -172,12 +228,29 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
                               : !instance.state().database.empty() ? instance.state().database
                                                                    : std::string("default");
     SaveEvent event{false, options.raw, alias, update_fields};
+    // Changed fields, for the models a receiver tracks: the snapshot before this save stays
+    // alive (and is what changes() compares with) until post_save returned.
+    std::shared_ptr<const FieldSnapshot> before;
+    SaveChanges changes;
+    const bool tracked = info.tracks_changes();
+    if (tracked) [[unlikely]] {
+        before = SnapshotAccess::get(instance);
+        if (before && before->model != &info) {
+            before.reset();  // taken as another model (an ancestor): not comparable
+        }
+        changes = SaveChanges{&instance, &info, before.get(), &event.update_fields};
+        event.tracking = &changes;
+    }
     pre_save.send(info.sender, instance, event);
     auto& database = db::connection(alias);
     event.created = database.mark_for_rollback_on_error(
-        [&] { return write(instance, info, options, update_fields, database); });
+        [&] { return write(instance, info, options, update_fields, database, alias); });
     instance.state().adding = false;
     instance.state().database = alias;
+    if (tracked) [[unlikely]] {
+        SnapshotAccess::set(instance,
+                            snapshot_after_save(instance, info, before.get(), update_fields));
+    }
     post_save.send(info.sender, instance, event);
 }
 

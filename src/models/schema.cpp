@@ -13,7 +13,15 @@ namespace tocsin {
 std::string create_table_sql(const ModelInfo& model, std::string_view alias) {
     auto& backend = db::connection(alias).backend();
     std::string sql = "CREATE TABLE IF NOT EXISTS " + backend.quote_name(model.table) + " (" +
-                      backend.quote_name("id") + " " + backend.auto_primary_key_type();
+                      backend.quote_name("id") + " ";
+    if (model.parent == nullptr) {
+        sql += backend.auto_primary_key_type();
+    } else {
+        // Multi-table inheritance: the id is the parent row's (Django's parent_link key).
+        sql += backend.column_type(db::LogicalType::integer) + " NOT NULL PRIMARY KEY REFERENCES " +
+               backend.quote_name(model.parent->table) + " (" + backend.quote_name("id") +
+               ") DEFERRABLE INITIALLY DEFERRED";
+    }
     for (const auto& f : model.fields) {
         sql += ", " + backend.quote_name(f.column) + " " + backend.column_type(f.type) +
                (f.nullable ? " NULL" : " NOT NULL") + (f.unique ? " UNIQUE" : "");
@@ -37,11 +45,14 @@ std::vector<const ModelInfo*> migration_plan() {
     std::vector<const ModelInfo*> ordered;
     while (!pending.empty()) {
         // A model whose referenced models are all created (or that references only itself).
+        const auto created = [&](const ModelInfo* m) {
+            return std::find(pending.begin(), pending.end(), m) == pending.end();
+        };
         auto next = std::find_if(pending.begin(), pending.end(), [&](const ModelInfo* m) {
-            return std::all_of(m->fields.begin(), m->fields.end(), [&](const FieldInfo& f) {
-                return !f.is_relation || &f.target() == m ||
-                       std::find(pending.begin(), pending.end(), &f.target()) == pending.end();
-            });
+            return (m->parent == nullptr || created(m->parent)) &&
+                   std::all_of(m->fields.begin(), m->fields.end(), [&](const FieldInfo& f) {
+                       return !f.is_relation || &f.target() == m || created(&f.target());
+                   });
         });
         if (next == pending.end()) {
             next = pending.begin();

@@ -336,6 +336,16 @@ class Signal<R(Args...)> {
         return connect_method(method, object, std::move(options), where);
     }
 
+    /// Makes the receiver of `connection` hear `sender` too. It stays one receiver, keyed by the
+    /// sender it was connected with: disconnecting it (its Connection, or its function, member
+    /// function or uid with that sender) removes it from every sender it hears. A send from
+    /// `sender` calls it once, and not at all when the same receiver (same function or uid) is
+    /// connected for `sender` itself. False when it is not connected to this signal, hears every
+    /// sender already (connected without sender), or hears `sender` already.
+    bool add_sender(const Connection& connection, const Sender& sender) {
+        return connection.slot_ && registry_->add_sender(connection.slot_.get(), sender);
+    }
+
     /// Disconnects the receiver of `connection`; true if it was connected to this signal.
     bool disconnect(const Connection& connection) {
         return connection.slot_ && registry_->disconnect(connection.slot_.get());

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tocsin/db/value.hpp"
+#include "tocsin/models/changes.hpp"
 #include "tocsin/models/errors.hpp"
 #include "tocsin/models/fields.hpp"
 #include "tocsin/models/model_info.hpp"
@@ -56,6 +57,10 @@ struct DeleteResult {
     std::map<std::string, std::size_t> per_model;
 };
 
+namespace detail {
+struct SnapshotAccess;
+}
+
 /// The part of every model that is not a declared field: the primary key and the state.
 class ModelBase {
   public:
@@ -67,9 +72,28 @@ class ModelBase {
     /// Where the instance stands (the model layer updates it).
     [[nodiscard]] ModelState& state() noexcept { return state_; }
 
+    /// True when the instance holds a snapshot of its loaded (or last saved) values, to tell
+    /// pre_save / post_save receivers what changed. Only models with a receiver connected with
+    /// `tocsin::track_changes` keep one; the others store nothing.
+    [[nodiscard]] bool tracks_changes() const noexcept { return snapshot_ != nullptr; }
+
   private:
+    friend struct detail::SnapshotAccess;
     ModelState state_{};
+    std::shared_ptr<const detail::FieldSnapshot> snapshot_{};  ///< immutable, shared by copies
 };
+
+namespace detail {
+/// The model layer's access to an instance's snapshot.
+struct SnapshotAccess {
+    static const std::shared_ptr<const FieldSnapshot>& get(const ModelBase& m) noexcept {
+        return m.snapshot_;
+    }
+    static void set(ModelBase& m, std::shared_ptr<const FieldSnapshot> s) noexcept {
+        m.snapshot_ = std::move(s);
+    }
+};
+}  // namespace detail
 
 template <class T>
 class Manager;
@@ -207,18 +231,51 @@ std::string column_of(M C::*member) {
 }
 }  // namespace detail
 
+namespace detail {
+/// What Model<T, Parent> derives from: ModelBase, or the parent model.
+template <class Parent>
+struct model_base {
+    using type = Parent;
+};
+template <>
+struct model_base<void> {
+    using type = ModelBase;
+};
+}  // namespace detail
+
 /// The base of every model `T` (CRTP). `T` declares `static constexpr std::string_view label`
 /// ("app_label.ModelName") and `static auto fields()`; it gets an automatic `id`, save(),
 /// remove(), refresh_from_db(), objects() and its description info().
-template <class T>
-class Model : public ModelBase {
+///
+/// `Parent`, when given, is a concrete model that `T` extends (Django's multi-table
+/// inheritance): `struct Comment : tocsin::Model<Comment, Event> { … }`. A Comment is then an
+/// Event (one `id`, Event's fields inherited); its fields() lists its own fields only. Its row
+/// is an Event row plus a Comment row with the same id; Event's queries see the Event part of
+/// every Comment. Comment's save(), remove(), info() and objects() hide Event's: call them on a
+/// Comment (through an `Event&`, Event's run, on the Event part only).
+template <class T, class Parent = void>
+class Model : public detail::model_base<Parent>::type {
   public:
-    /// The model's description, built on first use (and class_prepared sent).
+    /// The model this one extends (void for none).
+    using parent_model = Parent;
+
+    /// The model's description, built on first use (and class_prepared sent); the parent's is
+    /// built first.
     static const ModelInfo& info() {
+        static_assert(std::is_void_v<Parent> || std::is_base_of_v<ModelBase, Parent>,
+                      "the parent of a model must be a model");
         static const ModelInfo* built = [] {
-            ModelInfo* i = detail::build_model_info<T>();
-            detail::register_model_info(i);
-            return i;
+            const ModelInfo* parent = nullptr;
+            if constexpr (!std::is_void_v<Parent>) {
+                static_assert(T::label != Parent::label,
+                              "a model extending another declares its own label");
+                parent = &Parent::info();
+            }
+            std::unique_ptr<ModelInfo> i(detail::build_model_info<T>());
+            detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
+            const ModelInfo* built_info = i.release();
+            detail::register_model_info(built_info);
+            return built_info;
         }();
         return *built;
     }

@@ -156,6 +156,9 @@ struct QueryParts {
 };
 /// `name` as a quoted SQL identifier (names come from declarations, never from input).
 std::string quoted(const std::string& name);
+/// What a query on `info` reads FROM: its table, or, for a model extending another, its table
+/// joined with its ancestors' (a derived table with "id" and every field's column).
+std::string from_clause(const ModelInfo& info);
 /// The rows ("id" first, then the fields' columns) that `q` selects.
 std::vector<db::Row> fetch_rows(const QueryParts& q);
 /// How many rows `q` selects.
@@ -319,9 +322,9 @@ class Manager : public QuerySet<T> {
     /// defaults: `Profile::objects().get_or_create({.user = user})`.
     std::pair<T, bool> get_or_create(const T& object) const {
         Condition lookup;
-        for (const auto& f : T::info().fields) {
-            if (detail::differs_from_default(object, f)) {
-                lookup = lookup && Condition(Condition::Leaf{f.column, "=", {f.get(object)}});
+        for (const FieldInfo* f : T::info().all_fields) {
+            if (detail::differs_from_default(object, *f)) {
+                lookup = lookup && Condition(Condition::Leaf{f->column, "=", {f->get(object)}});
             }
         }
         return get_or_create(lookup, object);
@@ -358,16 +361,16 @@ class Manager : public QuerySet<T> {
 
   private:
     static void apply(T& object, const std::string& column, const db::Value& value) {
-        for (const auto& f : T::info().fields) {
-            if (f.column == column) {
-                f.set(object, value);
+        for (const FieldInfo* f : T::info().all_fields) {
+            if (f->column == column) {
+                f->set(object, value);
             }
         }
     }
 };
 
-template <class T>
-Manager<T> Model<T>::objects() {
+template <class T, class Parent>
+Manager<T> Model<T, Parent>::objects() {
     return Manager<T>("default");
 }
 

@@ -2,6 +2,7 @@
 // class_prepared — sent by the model layer with the model as sender, as Django sends them.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -15,20 +16,53 @@
 #include "tocsin/db/on_commit.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/dispatch.hpp"
+#include "tocsin/models/changes.hpp"
+#include "tocsin/models/model_info.hpp"
 
 namespace tocsin {
 
 class ModelBase;
-struct ModelInfo;
 
-/// What pre_save and post_save tell their receivers (Django's keyword arguments).
+/// What pre_save and post_save tell their receivers (Django's keyword arguments), and, for the
+/// models a receiver connected with `tocsin::track_changes`, which fields the save changes.
 struct SaveEvent {
     bool created = false;         ///< post_save: the row was inserted (false in pre_save)
     bool raw = false;             ///< saved as loaded from a fixture: do not touch other rows
     std::string_view database{};  ///< the database alias written to
     /// The fields given to save(update_fields=…), or nullopt when all fields are saved.
     std::optional<std::set<std::string>> update_fields{};
+    /// Set by save() when the model's changes are tracked; null otherwise (the model layer's).
+    /// Valid during the send only: whoever keeps a copy of the event past it (to deliver it
+    /// later) must copy changes() first and reset this to null.
+    const detail::SaveChanges* tracking = nullptr;
+
+    /// The fields this save writes (all, or update_fields) whose value differs from the one
+    /// loaded or last saved, with both values, in field order. An instance without snapshot (new,
+    /// or loaded before tracking began) has every written field changed, previous = nullopt.
+    /// Read when asked: in pre_save the instance's values now, in post_save those saved.
+    /// Throws ModelError when no receiver of the model asked for changes (track_changes).
+    [[nodiscard]] FieldChanges changes() const;
+    /// True when changes() lists `field`. Throws ModelError for an unknown field.
+    [[nodiscard]] bool has_changed(std::string_view field) const;
+    /// The value of `field` when loaded or last saved (nullopt without snapshot). Throws
+    /// ModelError for an unknown field.
+    [[nodiscard]] std::optional<db::Value> previous(std::string_view field) const;
 };
+
+/// Options of ModelSignal::connect<T>(flags, receiver): `tocsin::with_subclasses`,
+/// `tocsin::track_changes`, or both (`with_subclasses | track_changes`).
+struct ModelFlags {
+    bool subclasses = false;  ///< hear the models extending T too
+    bool changes = false;     ///< track changed fields (SaveEvent::changes()) of T (and those)
+
+    friend constexpr ModelFlags operator|(ModelFlags a, ModelFlags b) noexcept {
+        return ModelFlags{a.subclasses || b.subclasses, a.changes || b.changes};
+    }
+};
+/// The receiver hears every model extending T (registered now or later), as a T.
+inline constexpr ModelFlags with_subclasses{true, false};
+/// The model keeps a snapshot of its instances' saved values: SaveEvent::changes() works.
+inline constexpr ModelFlags track_changes{false, true};
 
 /// Who asked for a removal: an instance's remove(), or a query set's remove().
 struct Origin {
@@ -59,6 +93,7 @@ struct CommitCopy<SaveEvent> {
     CommitCopy(const SaveEvent& e, const ModelBase* /*copy*/, const ModelBase* /*original*/)
         : database(e.database), event(e) {
         event.database = database;
+        event.tracking = nullptr;  // valid during the send only: changes() is not kept
     }
     CommitCopy(const CommitCopy&) = delete;
     CommitCopy& operator=(const CommitCopy&) = delete;
@@ -124,6 +159,11 @@ std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& ins
 template <class Event>
 class ModelSignal {
   public:
+    /// A receiver of model `T`'s signal: `(T&, const Event&)`, or with the sender first.
+    template <class F, class T>
+    static constexpr bool typed_receiver = std::is_invocable_v<F&, T&, const Event&> ||
+                                           std::is_invocable_v<F&, const Sender&, T&, const Event&>;
+
     /// The underlying signal: receivers get the instance and the event.
     using signal_type = Signal<void(ModelBase&, const Event&)>;
 
@@ -134,9 +174,9 @@ class ModelSignal {
     /// The signal's name ("post_save").
     [[nodiscard]] std::string_view name() const noexcept { return name_; }
 
-    /// Connects `receiver(T&, const Event&)` for the model `T` only.
+    /// Connects `receiver(T&, const Event&)` (or with the sender first) for the model `T` only.
     template <class T, class F>
-    requires std::is_invocable_v<F&, T&, const Event&> Connection
+    requires typed_receiver<F, T> Connection
     connect(F receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
     const {
@@ -154,6 +194,40 @@ class ModelSignal {
             }
         }
         return signal().connect(Typed<T, F>{std::move(receiver)}, std::move(options), where);
+    }
+
+    /// Connects `receiver(T&, const Event&)` (or with the sender first) for the model `T` with
+    /// `flags`:
+    ///  - with_subclasses: the receiver also hears every model extending T, registered now or
+    ///    later, and gets their instances as T&. Still one receiver, keyed by (receiver, T):
+    ///    its Connection, or disconnect(receiver or uid, Sender::of<T>()), removes it from all;
+    ///    connecting it again for T is a no-op (a receiver connected for T without the flag gains
+    ///    the subclasses). A subclass for which the same receiver is connected hears it once.
+    ///    Sends cost what a send to a receiver of that subclass costs.
+    ///  - track_changes: T (and, with both flags, every model extending T) tracks changed
+    ///    fields from now on, for every receiver (SaveEvent::changes()); this stays on.
+    template <class T, class F>
+    requires typed_receiver<F, T> Connection
+    connect(ModelFlags flags, F receiver, Connect options = {},
+            tocsin::source_location where = tocsin::source_location::current())
+    const {
+        Connection c = connect<T>(std::move(receiver), std::move(options), where);
+        if (flags.subclasses || flags.changes) {
+            signal_type* sig = &signal();
+            const Sender base = Sender::of<T>();
+            detail::watch_models(
+                base, flags.subclasses,
+                [sig, c, flags, base](const ModelInfo& model) {
+                    if (flags.changes) {
+                        detail::enable_change_tracking(model);
+                    }
+                    if (flags.subclasses && !(model.sender == base)) {
+                        sig->add_sender(c, model.sender);
+                    }
+                },
+                [c] { return c.connected(); });
+        }
+        return c;
     }
 
     /// Connects `receiver(ModelBase&, const Event&)` (or with the sender first) for every model,
@@ -218,8 +292,12 @@ class ModelSignal {
     struct Typed {
         using wrapped_type = F;
         F f;
-        void operator()(ModelBase& instance, const Event& event) {
-            f(static_cast<T&>(instance), event);
+        void operator()(const Sender& sender, ModelBase& instance, const Event& event) {
+            if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
+                f(sender, static_cast<T&>(instance), event);
+            } else {
+                f(static_cast<T&>(instance), event);
+            }
         }
         [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(f); }
         [[nodiscard]] const void* code() const noexcept { return detail::code_of(f); }

@@ -78,6 +78,9 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     tocsin::source_location where;
     std::weak_ptr<Registry> registry;
     std::shared_ptr<SlotBase> retired_self;  ///< the registry's reference while retired
+    /// Senders it hears besides `sender` (Registry::add_sender; the model layer's receivers
+    /// connected for a model and its subclasses). Read and written under the registry's lock.
+    std::vector<Sender> extra_senders;
 
     /// The readable name: Connect::name, else the function's symbol, else the callable's type.
     /// Computed when asked, so that connect stays cheap.
@@ -155,6 +158,10 @@ class Registry : public std::enable_shared_from_this<Registry> {
 
     /// Adds `slot` unless a receiver with the same key is there; returns the one that stays.
     std::shared_ptr<SlotBase> connect(std::shared_ptr<SlotBase> slot);
+    /// Makes the connected `slot` hear `sender` as well (it stays one receiver: one disconnect
+    /// removes it from every sender). False when it is not connected here, hears every sender,
+    /// or hears `sender` already.
+    bool add_sender(const SlotBase* slot, const Sender& sender);
     /// Removes this very receiver; true if it was connected.
     bool disconnect(const SlotBase* slot);
     /// Removes the receiver keyed by (`uid`, `sender`); true if there was one.
