@@ -150,11 +150,14 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
 /// descendant's down to the model's own, as Django's _save_parents; a table below an inserted
 /// one is inserted too. Returns whether the model's own row was inserted.
 /// The tables are written in one transaction (a block without savepoint), as Django's
-/// save_base does for a model with parents: an error leaves none of them written.
+/// save_base does for a model with parents: an error leaves none of them written. A raw save
+/// (a fixture) writes the model's own table only, as Django's.
 bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
            const std::optional<std::set<std::string>>& update_fields, db::Database& database,
            std::string_view alias) {
-    if (info.parent == nullptr) {
+    // Django's save_base(raw=True) skips _save_parents: a fixture lists the parent's row as an
+    // object of its own, and a child's object holds only the child's fields.
+    if (info.parent == nullptr || options.raw) {
         return write_table(instance, info, options.force_insert, update_fields, database);
     }
     auto chain = info.ancestors();

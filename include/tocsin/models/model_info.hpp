@@ -65,8 +65,7 @@ struct ModelInfo : apps::ModelDescription {
     ModelInfo& operator=(const ModelInfo&) = delete;
     ~ModelInfo() = default;
 
-    std::string table;              ///< "auth_user"
-    std::vector<FieldInfo> fields;  ///< the columns, without the primary key "id"
+    std::string table;  ///< "auth_user"
     /// The many-to-many relations the model declares (they are not columns).
     std::vector<ManyToManyInfo> many_to_many;
     /// Sets of columns unique together (an auto-created through table's pair of keys).

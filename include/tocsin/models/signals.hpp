@@ -310,14 +310,20 @@ class ModelSignal {
         using wrapped_type = F;
         static constexpr bool defers_to_commit = true;
         std::shared_ptr<F> f;
-        void operator()(ModelBase& instance, const Event& event) const {
+        void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
             auto copy = std::make_shared<T>(static_cast<const T&>(instance));
             auto owned =
                 std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
             const std::string_view alias = owned->database;
-            db::on_commit([f = f, copy = std::move(copy),
-                           owned = std::move(owned)] { (*f)(*copy, owned->event); },
-                          db::OnCommitOptions{.alias = alias, .robust = true});
+            db::on_commit(
+                [f = f, sender, copy = std::move(copy), owned = std::move(owned)] {
+                    if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
+                        (*f)(sender, *copy, owned->event);
+                    } else {
+                        (*f)(*copy, owned->event);
+                    }
+                },
+                db::OnCommitOptions{.alias = alias, .robust = true});
         }
         [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(*f); }
         [[nodiscard]] const void* code() const noexcept { return detail::code_of(*f); }
