@@ -1,9 +1,9 @@
 // libFuzzer target for tocsin::loaddata_json(): arbitrary bytes as a fixture, loaded into an
-// in-memory SQLite database holding a few models (a key, a one-to-one, a tree, every field
-// type). A FixtureError is the expected answer to bad input; anything else escaping the
-// loader is a bug and aborts the run (libFuzzer reports an uncaught exception as a crash).
-// A fixture that loads must also round-trip: dumpdata, wipe, loaddata of the dump, and a second
-// dumpdata giving the same text.
+// in-memory SQLite database holding a few models (a key, a one-to-one, a tree with a
+// symmetrical many-to-many, every field type). A FixtureError is the expected answer to bad input;
+// anything else escaping the loader is a bug and aborts the run (libFuzzer reports an uncaught
+// exception as a crash). A fixture that loads must also round-trip: dumpdata, wipe, loaddata of the
+// dump, and a second dumpdata giving the same text.
 //
 //   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTOCSIN_FUZZ=ON \
 //         -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tocsin/models.hpp"
 
@@ -58,9 +59,11 @@ struct Node : tocsin::Model<Node> {
     static constexpr std::string_view label = "fz.Node";
     tocsin::ForeignKey<Node> parent{tocsin::on_delete::cascade};
     std::string name;
+    tocsin::ManyToMany<Node> links;  // symmetrical: set() writes the mirror rows too
     static auto fields() {
         return tocsin::fields(tocsin::field("parent", &Node::parent, {.null = true}),
-                              tocsin::field("name", &Node::name));
+                              tocsin::field("name", &Node::name),
+                              tocsin::field("links", &Node::links));
     }
 };
 
@@ -111,11 +114,23 @@ void set_up() {
     static_cast<void>(done);
 }
 
+/// Every table: the models' and their many-to-many through tables.
+std::vector<std::string> tables() {
+    std::vector<std::string> out;
+    for (const tocsin::ModelInfo* m : tocsin::all_models()) {
+        out.push_back(m->table);
+        for (const auto& relation : m->many_to_many) {
+            out.push_back(relation.through->table);
+        }
+    }
+    return out;
+}
+
 /// Empties every table (one transaction: keys are checked at its end).
 void wipe() {
     tocsin::atomic([] {
-        for (const tocsin::ModelInfo* m : tocsin::all_models()) {
-            tocsin::db::connection().execute("DELETE FROM \"" + m->table + "\"");
+        for (const auto& table : tables()) {
+            tocsin::db::connection().execute("DELETE FROM \"" + table + "\"");
         }
     });
 }
@@ -133,11 +148,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // the expected answer to a bad fixture; nothing may have been written
     }
     if (!loaded) {
-        for (const tocsin::ModelInfo* m : tocsin::all_models()) {
+        for (const auto& table : tables()) {
             const auto n =
-                tocsin::db::connection().query_value("SELECT COUNT(*) FROM \"" + m->table + "\"");
+                tocsin::db::connection().query_value("SELECT COUNT(*) FROM \"" + table + "\"");
             if (!n || n->as_integer() != 0) {
-                bug("a failed load left rows in", m->table);
+                bug("a failed load left rows in", table);
             }
         }
         return 0;

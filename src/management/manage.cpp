@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/dispatch/signal_registry.hpp"
+#include "tocsin/models/fixtures.hpp"
 #include "tocsin/models/migrate_signals.hpp"
 #include "tocsin/models/model_info.hpp"
 #include "tocsin/models/schema.hpp"
@@ -231,9 +234,83 @@ Command migrate_command() {
     };
 }
 
+Command loaddata_command() {
+    return Command{
+        .name = "loaddata",
+        .help =
+            "Install the fixture files given (Django's JSON format) in one transaction, with "
+            "raw saves",
+        .arguments =
+            [](Arguments& a) {
+                a.positional("fixtures", "The fixture files, loaded in order", true);
+                a.option("database", "The database alias to load into", "default");
+            },
+        .handle =
+            [](const Options& o, std::ostream& out) {
+                const auto& names = o.list("fixtures");
+                const std::vector<std::filesystem::path> files(names.begin(), names.end());
+                const LoadResult result = loaddata(files, {.database = o.text("database")});
+                out << "Installed " << result.objects << " object(s) from " << result.fixtures
+                    << " fixture(s)\n";
+            },
+    };
+}
+
+/// The largest --indent dumpdata takes.
+constexpr long long max_indent = 100;
+
+Command dumpdata_command() {
+    return Command{
+        .name = "dumpdata",
+        .help =
+            "Write the rows of the models named (every installed model by default) as a "
+            "Django JSON fixture",
+        .arguments =
+            [](Arguments& a) {
+                a.positional("labels",
+                             "app_label or app_label.ModelName to dump (default: every installed "
+                             "model)");
+                a.option("database", "The database alias to read", "default");
+                a.integer("indent", "Spaces per indentation level; 0 writes everything on one line",
+                          2);
+                a.option("output", "Write to this file instead of the standard output");
+            },
+        .handle =
+            [](const Options& o, std::ostream& out) {
+                const long long indent = o.integer("indent");
+                if (indent > max_indent) {
+                    throw CommandError("--indent must be at most " + std::to_string(max_indent) +
+                                       " (got " + std::to_string(indent) + ")");
+                }
+                // Everything is read before the output file is touched: a failure leaves it as
+                // it was.
+                const std::string text =
+                    dumpdata({.labels = o.list("labels"),
+                              .database = o.text("database"),
+                              .indent = static_cast<int>(std::max<long long>(indent, 0))});
+                const auto& output = o.text("output");
+                if (output.empty()) {
+                    out << text;
+                    return;
+                }
+                std::ofstream file(output, std::ios::binary | std::ios::trunc);
+                if (!file) {
+                    throw CommandError("cannot open '" + output + "' for writing");
+                }
+                file << text;
+                file.close();
+                if (!file) {
+                    throw CommandError("cannot write '" + output + "'");
+                }
+            },
+    };
+}
+
 /// The built-in commands, in `--help` order. A new one is a function above and a line here.
 std::vector<Command> builtin_commands() {
     std::vector<Command> commands;
+    commands.push_back(dumpdata_command());
+    commands.push_back(loaddata_command());
     commands.push_back(migrate_command());
     commands.push_back(receivers_command());
     return commands;

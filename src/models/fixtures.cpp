@@ -22,6 +22,7 @@
 #include "tocsin/db/atomic.hpp"
 #include "tocsin/db/database.hpp"
 #include "tocsin/db/error.hpp"
+#include "tocsin/models/many_to_many.hpp"
 #include "tocsin/models/model.hpp"
 #include "tocsin/models/query.hpp"
 
@@ -76,6 +77,9 @@ const ModelInfo* find_model(std::string_view label) {
 /// A JSON value for a message: its type and, for a scalar, its text (shortened). Containers are
 /// not printed: a fixture may nest them deeply.
 std::string show(const json& value) {
+    if (value.is_null()) {
+        return "null";
+    }
     if (value.is_array()) {
         return "a list of " + std::to_string(value.size()) + " item(s)";
     }
@@ -329,6 +333,8 @@ struct Parsed {
     std::string model;  // as written
     std::string pk;     // as written, "" when none
     db::Row row;
+    /// The many-to-many fields given, each with its list of target pks (in the fixture's order).
+    std::vector<std::pair<const ManyToManyInfo*, std::vector<std::int64_t>>> m2m;
 };
 
 /// The field of `info` that the fixture key `key` names: the field name, or (for a key) its
@@ -404,6 +410,30 @@ std::variant<db::Value, std::string> convert(const FieldInfo& field, const json&
     return std::string("unsupported field type");
 }
 
+/// The target pks a many-to-many field's `value` lists (Django: `"groups": [1, 4]`), or an
+/// error text.
+std::variant<std::vector<std::int64_t>, std::string> convert_m2m(const json& value) {
+    if (!value.is_array()) {
+        return "expected a list of the targets' pks (integers), got " + show(value);
+    }
+    std::vector<std::int64_t> ids;
+    ids.reserve(value.size());
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const json& item = value[i];
+        if (const auto id = json_integer(item)) {
+            ids.push_back(*id);
+            continue;
+        }
+        const std::string where = "item " + std::to_string(i) + " of the list: ";
+        if (item.is_array()) {
+            return where + "natural keys are not supported; give the target's pk, not " +
+                   show(item);
+        }
+        return where + "expected the target's pk (an integer, 64-bit), got " + show(item);
+    }
+    return ids;
+}
+
 /// Parses and validates the fixture `text` read from `source`, appending its objects.
 void parse_fixture(std::string_view text, const std::string& source, std::vector<Parsed>& out) {
     json document;
@@ -466,6 +496,14 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
         }
         const auto scratch = info.make();
         for (const auto& [key, value] : fields->items()) {
+            if (const ManyToManyInfo* relation = info.relation(key)) {
+                auto ids = convert_m2m(value);
+                if (auto* error = std::get_if<std::string>(&ids)) {
+                    throw fail(relation->name, *error);
+                }
+                p.m2m.emplace_back(relation, std::move(std::get<std::vector<std::int64_t>>(ids)));
+                continue;
+            }
             const FieldInfo* field = field_for_key(info, key);
             if (field == nullptr) {
                 throw fail(key, "no such field in " + info.label());
@@ -487,11 +525,14 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
     }
 }
 
-/// A foreign key value written by the load, to be checked at the end.
+/// A key written by the load (a foreign key, or one target of a many-to-many field), to be
+/// checked at the end.
 struct Reference {
     const Parsed* object;
-    const FieldInfo* field;
+    const std::string* field;  ///< the field's name
+    const ModelInfo* target;   ///< the model the key points at
     std::int64_t target_id;
+    bool many_to_many;
 };
 
 /// Saves the parsed objects in one transaction on `alias`, then checks every key written.
@@ -531,14 +572,29 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             for (std::size_t i = 0; i < info.fields.size(); ++i) {
                 const FieldInfo& f = info.fields[i];
                 if (f.is_relation && !p.row[i + 1].is_null()) {
-                    references.push_back({&p, &f, p.row[i + 1].as_integer()});
+                    references.push_back(
+                        {&p, &f.name, &f.target(), p.row[i + 1].as_integer(), false});
+                }
+            }
+            // Django's DeserializedObject.save(): after the raw save, each many-to-many field
+            // given is set to exactly its list (the related manager's set(): m2m_changed is sent).
+            for (const auto& [relation, ids] : p.m2m) {
+                const auto side = detail::m2m_side(*instance, info, *relation, false);
+                try {
+                    detail::m2m_set(side, std::vector<detail::M2MItem>(ids.begin(), ids.end()), {});
+                } catch (const db::Error& e) {
+                    throw FixtureError(*p.source, p.index, p.model, p.pk, relation->name,
+                                       "could not set the relation: " + e.message());
+                }
+                for (const auto id : ids) {
+                    references.push_back({&p, &relation->name, &relation->target(), id, true});
                 }
             }
         }
         // Every key must point at a row now (Django checks the constraints after loading).
         auto& backend = database.backend();
         for (const Reference& ref : references) {
-            const ModelInfo& target = ref.field->target();
+            const ModelInfo& target = *ref.target;
             auto& known = saved[&target];
             if (known.count(ref.target_id) != 0) {
                 continue;
@@ -552,9 +608,11 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
                                      .empty();
             if (!exists) {
                 const Parsed& p = *ref.object;
-                throw FixtureError(*p.source, p.index, p.model, p.pk, ref.field->name,
-                                   fixture_label(target) + " pk=" + std::to_string(ref.target_id) +
-                                       " does not exist (dangling foreign key)");
+                throw FixtureError(
+                    *p.source, p.index, p.model, p.pk, *ref.field,
+                    fixture_label(target) + " pk=" + std::to_string(ref.target_id) +
+                        (ref.many_to_many ? " does not exist (dangling many-to-many target)"
+                                          : " does not exist (dangling foreign key)"));
             }
             known.insert(ref.target_id);
         }
@@ -665,9 +723,55 @@ void newline(std::string& out, int indent, int level) {
     out.append(static_cast<std::size_t>(indent * level), ' ');
 }
 
+/// A many-to-many field's value: the list of target pks, one per line at level 3 when pretty
+/// (Python's json.dump layout), "[]" when empty.
+std::string json_list(const std::vector<std::int64_t>& ids, int indent) {
+    if (ids.empty()) {
+        return "[]";
+    }
+    const bool pretty = indent > 0;
+    std::string out = "[";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (i != 0) {
+            out += ',';
+        }
+        if (pretty) {
+            newline(out, indent, 3);
+        } else if (i != 0) {
+            out += ' ';
+        }
+        out += std::to_string(ids[i]);
+    }
+    if (pretty) {
+        newline(out, indent, 2);
+    }
+    return out + ']';
+}
+
+/// For each many-to-many relation of `info` (in declaration order): the target pks of every
+/// owner row that has any, by owner pk, each list ordered by pk.
+using M2MLists = std::vector<std::map<std::int64_t, std::vector<std::int64_t>>>;
+M2MLists m2m_lists(const ModelInfo& info, const std::string& alias) {
+    M2MLists out;
+    for (const auto& relation : info.many_to_many) {
+        auto& lists = out.emplace_back();
+        const std::string source = detail::quoted(relation.source_column);
+        const std::string target = detail::quoted(relation.target_column);
+        for (const auto& row : db::connection(alias).query(
+                 "SELECT " + source + ", " + target + " FROM " +
+                 detail::quoted(relation.through->table) + " ORDER BY " + source + ", " + target)) {
+            lists[row.at(0).as_integer()].push_back(row.at(1).as_integer());
+        }
+    }
+    return out;
+}
+
 /// One object in Django's layout: json.dump(obj, indent=n, separators=(",", ": ")), or on one
 /// line with ", " and ": " when indent <= 0.
-void write_object(std::string& out, const ModelInfo& info, const ModelBase& instance, int indent) {
+/// Many-to-many fields follow the columns, as Django's serializer writes local_many_to_many after
+/// local_fields.
+void write_object(std::string& out, const ModelInfo& info, const ModelBase& instance,
+                  const M2MLists& m2m, int indent) {
     const bool pretty = indent > 0;
     const std::string label = fixture_label(info);
     const std::string pk = std::to_string(*instance.id);
@@ -692,7 +796,14 @@ void write_object(std::string& out, const ModelInfo& info, const ModelBase& inst
         item(2, f.name, json_value(f, f.get(instance), where), first);
         first = false;
     }
-    if (pretty && !info.fields.empty()) {
+    static const std::vector<std::int64_t> none;
+    for (std::size_t i = 0; i < info.many_to_many.size(); ++i) {
+        const auto found = m2m[i].find(*instance.id);
+        item(2, info.many_to_many[i].name,
+             json_list(found == m2m[i].end() ? none : found->second, indent), first);
+        first = false;
+    }
+    if (pretty && !first) {
         newline(out, indent, 1);
     }
     out += '}';
@@ -755,6 +866,7 @@ std::string dumpdata(const DumpOptions& options) {
         q.info = info;
         q.database = options.database;
         q.order.emplace_back("id", false);
+        const M2MLists m2m = m2m_lists(*info, options.database);
         for (const auto& row : detail::fetch_rows(q)) {
             const auto instance = info->make();
             try {
@@ -769,7 +881,7 @@ std::string dumpdata(const DumpOptions& options) {
             if (pretty) {
                 out += '\n';
             }
-            write_object(out, *info, *instance, options.indent);
+            write_object(out, *info, *instance, m2m, options.indent);
             first = false;
         }
     }

@@ -1,10 +1,13 @@
 // tocsin::manage(): the command line a program gets in one call — `receivers` (every signal with
-// its receivers, as text or JSON), `migrate` (tables, pre_migrate/post_migrate), the program's own
-// commands, and the exit codes: 0 done, 1 the command failed, 2 a usage error.
+// its receivers, as text or JSON), `migrate` (tables, pre_migrate/post_migrate), `loaddata` and
+// `dumpdata` (Django's fixture commands), the program's own commands, and the exit codes: 0
+// done, 1 the command failed, 2 a usage error.
 #include <tocsin/management.hpp>
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -49,6 +52,16 @@ Run run(std::vector<std::string> args) {
     r.out = out.str();
     r.err = err.str();
     return r;
+}
+
+/// The whole content of the file at `path` ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    if (in) {
+        text << in.rdbuf();
+    }
+    return std::move(text).str();
 }
 
 /// "<this file>:<line>", as receivers prints where connect() was called.
@@ -107,6 +120,13 @@ class ManageTest : public ::testing::Test {
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT "
                 "LIKE 'sqlite_%'")
             ->as_integer();
+    }
+
+    /// Writes `text` to the file `name` of the test's directory; returns its path.
+    std::string write(const std::string& name, const std::string& text) {
+        const auto path = dir.file(name);
+        std::ofstream(path, std::ios::binary) << text;
+        return path;
     }
 
     TempDir dir;
@@ -220,7 +240,8 @@ TEST_F(ManageTest, ReceiversJsonForOneSignal) {
 }
 
 // tocsin: the model signals are listed (by name, in order) whether or not anything listens, and a
-// typed connect shows the model's label as sender.
+// typed connect shows the model's label as sender. (The fixture commands link the whole model
+// layer in, m2m_changed and the bulk signals included.)
 TEST_F(ManageTest, ReceiversListsEveryModelSignal) {
     const auto at_line = tocsin::source_location::current();
     connections.emplace_back(post_save.connect<shop::Customer>(
@@ -421,7 +442,8 @@ TEST_F(ManageTest, ProgramsAddTheirOwnCommands) {
                 }
             },
     });
-    EXPECT_EQ(management::command_names(), (Log{"migrate", "receivers", "greet"}));
+    EXPECT_EQ(management::command_names(),
+              (Log{"dumpdata", "loaddata", "migrate", "receivers", "greet"}));
     EXPECT_TRUE(contains(run({"--help"}).out, "greet"));
 
     auto r = run({"greet", "ann", "bob"});
@@ -459,6 +481,143 @@ TEST_F(ManageTest, UndeclaredOptionIsAnError) {
     management::remove_command("broken");
     EXPECT_EQ(r.code, 1);
     EXPECT_EQ(r.err, "CommandError: the command declares no text option named 'database'\n");
+}
+
+// ------------------------------------------------------------------------------ fixtures
+
+// Django's loaddata command: every fixture in one transaction, then "Installed N object(s) from
+// M fixture(s)" (tests/fixtures FixtureLoadingTests.test_loading_and_dumping, the message).
+TEST_F(ManageTest, LoaddataInstallsTheFixtures) {
+    migrate();
+    Log saves;
+    connections.emplace_back(
+        post_save.connect([&](const Sender&, ModelBase& m, const SaveEvent& e) {
+            saves.push_back(std::to_string(*m.id) + (e.raw ? " raw" : ""));
+        }));
+    const auto authors = write("authors.json", R"([
+        {"model": "library.author", "pk": 1, "fields": {"name": "Ann", "born": 1950}},
+        {"model": "library.book", "pk": 3, "fields": {"author": 1, "title": "Emma"}}
+    ])");
+    const auto customers = write(
+        "customers.json", R"([{"model": "shop.customer", "pk": 2, "fields": {"name": "Cy"}}])");
+    const auto r = run({"loaddata", authors, customers});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(r.out, "Installed 3 object(s) from 2 fixture(s)\n");
+    EXPECT_EQ(saves, (Log{"1 raw", "3 raw", "2 raw"}));
+    EXPECT_EQ(library::Book::objects().get(where(&ModelBase::id) == 3).title, "Emma");
+    EXPECT_EQ(shop::Customer::objects().count(), 1);
+
+    // --database: that alias only.
+    migrate("other");
+    const auto other = run({"loaddata", customers, "--database", "other"});
+    EXPECT_EQ(other.code, 0) << other.err;
+    EXPECT_EQ(other.out, "Installed 1 object(s) from 1 fixture(s)\n");
+    EXPECT_EQ(QuerySet<shop::Customer>("other").count(), 1);
+    EXPECT_EQ(shop::Customer::objects().count(), 1);
+}
+
+// A broken fixture: exit 1, "CommandError: <the FixtureError>", nothing loaded — the files
+// before it included (one transaction). No file at all is a usage error.
+TEST_F(ManageTest, LoaddataOfABrokenFixtureLoadsNothing) {
+    migrate();
+    const auto good =
+        write("good.json", R"([{"model": "library.author", "pk": 1, "fields": {"name": "Ann"}}])");
+    const auto bad = write("bad.json", R"([
+        {"model": "library.author", "pk": 2, "fields": {"name": "Bob"}},
+        {"model": "library.book", "pk": 7, "fields": {"author": 99, "title": "x"}}
+    ])");
+    const auto r = run({"loaddata", good, bad});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "CommandError: Problem installing fixture '" + bad +
+                         "': object at index 1 (library.book pk=7), field 'author': "
+                         "library.author pk=99 does not exist (dangling foreign key)\n");
+    EXPECT_EQ(library::Author::objects().count(), 0);
+    EXPECT_EQ(library::Book::objects().count(), 0);
+
+    const auto missing = run({"loaddata", dir.file("nope.json")});
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_TRUE(missing.err.starts_with("CommandError: Problem installing fixture '"))
+        << missing.err;
+    EXPECT_TRUE(contains(missing.err, "nope.json"));
+    EXPECT_EQ(run({"loaddata"}).code, 2) << "a fixture is required";
+}
+
+// Django's dumpdata command: the fixture text on stdout, exactly what tocsin::dumpdata() gives
+// for the same labels, database and indent.
+TEST_F(ManageTest, DumpdataWritesToTheStandardOutput) {
+    migrate();
+    auto ann = library::Author::objects().create({.name = "Ann", .born = 1950});
+    library::Book::objects().create({.author = ann, .title = "Emma", .pages = 3});
+    shop::Customer::objects().create({.name = "Cy"});
+
+    auto r = run({"dumpdata"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(r.out, dumpdata());
+    EXPECT_TRUE(contains(r.out, "\"model\": \"shop.customer\""));
+
+    r = run({"dumpdata", "library.Author", "shop"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, dumpdata({.labels = {"library.Author", "shop"}}));
+    EXPECT_EQ(r.out.find("library.book"), std::string::npos);
+
+    r = run({"dumpdata", "library.author", "--indent", "4"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, dumpdata({.labels = {"library.author"}, .indent = 4}));
+    EXPECT_TRUE(contains(r.out, "{\n    \"model\": \"library.author\",\n"));
+
+    r = run({"dumpdata", "library.author", "--indent", "0"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              R"([{"model": "library.author", "pk": 1, "fields": {"name": "Ann", "born": 1950}}])");
+
+    migrate("other");
+    r = run({"dumpdata", "shop.customer", "--database", "other"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "[\n]\n");
+}
+
+// --output FILE writes the text there (nothing on stdout); it loads back with loaddata.
+TEST_F(ManageTest, DumpdataWritesTheOutputFile) {
+    migrate();
+    library::Author::objects().create({.name = "Ann", .born = 1950});
+    const auto path = dir.file("dump.json");
+    auto r = run({"dumpdata", "library", "--output", path, "--indent", "3"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(read_file(path), dumpdata({.labels = {"library"}, .indent = 3}));
+    EXPECT_TRUE(contains(read_file(path), "\n   \"model\": \"library.author\""));
+
+    migrate("other");
+    r = run({"loaddata", path, "--database", "other"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "Installed 1 object(s) from 1 fixture(s)\n");
+    EXPECT_EQ(dumpdata({.labels = {"library"}, .database = "other", .indent = 3}), read_file(path));
+
+    r = run({"dumpdata", "--output", dir.file("no/such/dir/dump.json")});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "CommandError: cannot open '")) << r.err;
+}
+
+// An unknown model or app label fails (Django's CommandError "Unknown model" / "No installed
+// app with label"), and leaves an --output file untouched; so does an --indent too large.
+TEST_F(ManageTest, DumpdataOfAnUnknownLabelFails) {
+    migrate();
+    const auto path = write("keep.json", "kept");
+    auto r = run({"dumpdata", "library.Nope", "--output", path});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "CommandError: dumpdata: unknown model: library.Nope\n");
+    EXPECT_EQ(read_file(path), "kept");
+    r = run({"dumpdata", "nowhere"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "CommandError: dumpdata: no installed app with label 'nowhere'\n");
+    r = run({"dumpdata", "--indent", "1000"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "CommandError: --indent must be at most 100 (got 1000)\n");
+    EXPECT_EQ(run({"dumpdata", "--indent", "two"}).code, 2);
 }
 
 }  // namespace

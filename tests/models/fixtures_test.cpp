@@ -1,7 +1,9 @@
 // Fixtures: loaddata() and dumpdata() in Django's JSON format. Ported behaviours: Django's
 // tests/signals SignalTests.test_save_signals (the raw part), tests/fixtures (FixtureLoadingTests:
 // loading, dumpdata layout, errors naming the fixture; loaddata in one transaction) and
-// tests/fixtures_regress (forward references, a dangling key, unknown fields, unicode).
+// tests/fixtures_regress (forward references, a dangling key, unknown fields, unicode), and
+// many-to-many fields as Django's serializers write and read them (tests/serializers
+// SerializersTestBase.test_serialize_m2m... and tests/fixtures_regress M2M tests).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,6 +13,26 @@
 #include <vector>
 
 #include "test_support.hpp"
+
+// Models with many-to-many fields: a relation to another model, and a symmetrical one to self.
+namespace club {
+struct Group : tocsin::Model<Group> {
+    static constexpr std::string_view label = "club.Group";
+    std::string name;
+    static auto fields() { return tocsin::fields(tocsin::field("name", &Group::name)); }
+};
+struct Member : tocsin::Model<Member> {
+    static constexpr std::string_view label = "club.Member";
+    std::string name;
+    tocsin::ManyToMany<Group> groups;
+    tocsin::ManyToMany<Member> friends;  // symmetrical (Django's default for a relation to self)
+    static auto fields() {
+        return tocsin::fields(tocsin::field("name", &Member::name),
+                              tocsin::field("groups", &Member::groups),
+                              tocsin::field("friends", &Member::friends));
+    }
+};
+}  // namespace club
 
 namespace tocsin::test {
 namespace {
@@ -28,6 +50,11 @@ std::string yes(bool b) {
 
 class FixturesTest : public ModelTest {
   protected:
+    void SetUp() override {
+        static_cast<void>(club::Group::info());
+        static_cast<void>(club::Member::info());
+        ModelTest::SetUp();
+    }
     void TearDown() override {
         connections.clear();
         ModelTest::TearDown();
@@ -47,21 +74,41 @@ class FixturesTest : public ModelTest {
             }));
     }
 
-    /// Every row of every test table, read with plain SQL, by table then id.
+    /// The tables of the many-to-many relations (auto-created through models).
+    static std::vector<const ManyToManyInfo*> relations() {
+        std::vector<const ManyToManyInfo*> out;
+        for (const ModelInfo* m : all_models()) {
+            for (const auto& r : m->many_to_many) {
+                out.push_back(&r);
+            }
+        }
+        return out;
+    }
+
+    /// Every row of every test table, read with plain SQL, by table then id; a through table's
+    /// rows as (source, target) pairs in order (their own ids are not part of the relation).
     static std::map<std::string, std::vector<db::Row>> snapshot() {
         std::map<std::string, std::vector<db::Row>> out;
         for (const ModelInfo* m : all_models()) {
             out[m->table] =
                 db::connection().query("SELECT * FROM \"" + m->table + "\" ORDER BY \"id\"");
         }
+        for (const ManyToManyInfo* r : relations()) {
+            out[r->through->table] = db::connection().query(
+                "SELECT \"" + r->source_column + "\", \"" + r->target_column + "\" FROM \"" +
+                r->through->table + "\" ORDER BY 1, 2");
+        }
         return out;
     }
 
-    /// Rows in every test table together.
+    /// Rows in every test table (through tables included) together.
     static std::int64_t total_rows() {
         std::int64_t n = 0;
         for (const ModelInfo* m : all_models()) {
             n += rows(m->table);
+        }
+        for (const ManyToManyInfo* r : relations()) {
+            n += rows(r->through->table);
         }
         return n;
     }
@@ -69,6 +116,9 @@ class FixturesTest : public ModelTest {
     /// Empties every table (plain SQL, no signals; keys are deferred until the commit).
     static void wipe() {
         atomic([] {
+            for (const ManyToManyInfo* r : relations()) {
+                db::connection().execute("DELETE FROM \"" + r->through->table + "\"");
+            }
             for (const ModelInfo* m : all_models()) {
                 db::connection().execute("DELETE FROM \"" + m->table + "\"");
             }
@@ -547,6 +597,249 @@ TEST_F(FixturesTest, AnotherDatabase) {
     EXPECT_EQ(rows("library_author"), 0);
     EXPECT_TRUE(
         contains(dumpdata({.labels = {"library.author"}, .database = "other"}), "\"pk\": 5"));
+}
+
+// ------------------------------------------------------------------------------ many-to-many
+
+using club::Group;
+using club::Member;
+
+// Django's serializers (handle_m2m_field): a many-to-many field is written inside "fields",
+// after the columns, as the list of the target pks (tocsin orders them by pk); a symmetrical
+// relation shows on both sides, as both rows exist. Dump, wipe, load, dump: the same text and
+// the same relation rows (tests/serializers SerializersTestBase.test_serialize_m2m... and
+// fixtures_regress M2MNaturalKeyFixtureTests' round trips, without natural keys).
+TEST_F(FixturesTest, ManyToManyDumpAndRoundTrip) {
+    auto staff = Group::objects().create({.name = "staff"});
+    auto admins = Group::objects().create({.name = "admins"});
+    auto guests = Group::objects().create({.name = "guests"});
+    auto ann = Member::objects().create({.name = "Ann"});
+    auto bob = Member::objects().create({.name = "Bob"});
+    auto cy = Member::objects().create({.name = "Cy"});
+    related(ann, &Member::groups).add(guests, staff);
+    related(bob, &Member::groups).add(admins);
+    related(cy, &Member::friends).add(ann);
+    related(bob, &Member::friends).add(cy);
+
+    EXPECT_EQ(dumpdata({.labels = {"club.member"}}), R"([
+{
+  "model": "club.member",
+  "pk": 1,
+  "fields": {
+    "name": "Ann",
+    "groups": [
+      1,
+      3
+    ],
+    "friends": [
+      3
+    ]
+  }
+},
+{
+  "model": "club.member",
+  "pk": 2,
+  "fields": {
+    "name": "Bob",
+    "groups": [
+      2
+    ],
+    "friends": [
+      3
+    ]
+  }
+},
+{
+  "model": "club.member",
+  "pk": 3,
+  "fields": {
+    "name": "Cy",
+    "groups": [],
+    "friends": [
+      1,
+      2
+    ]
+  }
+}
+]
+)");
+    EXPECT_EQ(dumpdata({.labels = {"club.member"}, .indent = -1}),
+              R"([{"model": "club.member", "pk": 1, "fields": {"name": "Ann", "groups": [1, 3], )"
+              R"("friends": [3]}}, {"model": "club.member", "pk": 2, "fields": {"name": "Bob", )"
+              R"("groups": [2], "friends": [3]}}, {"model": "club.member", "pk": 3, "fields": )"
+              R"({"name": "Cy", "groups": [], "friends": [1, 2]}}])");
+
+    Author::objects().create({.name = "unrelated"});
+    const auto before = snapshot();
+    ASSERT_EQ(rows("club_member_groups"), 3);
+    ASSERT_EQ(rows("club_member_friends"), 4);
+    const std::string first = dumpdata();
+    wipe();
+    ASSERT_EQ(total_rows(), 0);
+    const auto result = loaddata_json(first, "dump.json");
+    EXPECT_EQ(result.objects, 7U);  // 3 groups, 3 members, 1 author: relation rows are no objects
+    EXPECT_EQ(snapshot(), before);
+    EXPECT_EQ(dumpdata(), first);
+    const std::string compact = dumpdata({.indent = -1});
+    wipe();
+    loaddata_json(compact);
+    EXPECT_EQ(snapshot(), before);
+    EXPECT_EQ(dumpdata({.indent = -1}), compact);
+}
+
+// Django's DeserializedObject.save(): after the raw save, each many-to-many field given is set
+// with the related manager's set(), in the load's transaction — m2m_changed receivers see it:
+// pre_add/post_add for a new object, pre_remove/post_remove of what the fixture drops then
+// pre_add/post_add of what it adds for an existing one. A target may come later in the fixture.
+TEST_F(FixturesTest, ManyToManyChangedIsSentDuringTheLoad) {
+    Group::objects().create({.name = "staff"});
+    Group::objects().create({.name = "admins"});
+    listen_saves();
+    connections.emplace_back(
+        m2m_changed.connect(&Member::groups, [this](ModelBase& m, const M2MChangedEvent& e) {
+            std::string ids;
+            for (const auto id : e.pk_set.value_or(std::set<std::int64_t>{})) {
+                ids += " " + std::to_string(id);
+            }
+            log.push_back(std::string(to_string(e.action)) + " Member " +
+                          std::to_string(m.id.value_or(-1)) + (e.reverse ? " reverse" : "") +
+                          " model=" + e.model->model_name + " pk_set=[" + ids + " ]" +
+                          " in_atomic=" + yes(db::connection().in_atomic_block()));
+        }));
+    loaddata_json(R"([{"model": "club.member", "pk": 1, "fields": {"name": "Ann",
+                                                                   "groups": [2, 1, 2]}}])");
+    EXPECT_EQ(log, (Log{
+                       "pre_save Member 1 raw=true adding=true",
+                       "post_save Member 1 created=true raw=true",
+                       "pre_add Member 1 model=Group pk_set=[ 1 2 ] in_atomic=true",
+                       "post_add Member 1 model=Group pk_set=[ 1 2 ] in_atomic=true",
+                   }));
+    log.clear();
+    loaddata_json(R"([{"model": "club.member", "pk": 1, "fields": {"name": "Ann",
+                                                                   "groups": [2, 3]}},
+                      {"model": "club.group", "pk": 3, "fields": {"name": "late"}}])");
+    EXPECT_EQ(log, (Log{
+                       "pre_save Member 1 raw=true adding=true",
+                       "post_save Member 1 created=false raw=true",
+                       "pre_remove Member 1 model=Group pk_set=[ 1 ] in_atomic=true",
+                       "post_remove Member 1 model=Group pk_set=[ 1 ] in_atomic=true",
+                       "pre_add Member 1 model=Group pk_set=[ 3 ] in_atomic=true",
+                       "post_add Member 1 model=Group pk_set=[ 3 ] in_atomic=true",
+                       "pre_save Group 3 raw=true adding=true",
+                       "post_save Group 3 created=true raw=true",
+                   }));
+    auto ann = Member::objects().get(where(&ModelBase::id) == 1);
+    std::vector<std::int64_t> ids;
+    for (const Group& g : related(ann, &Member::groups).all().order_by(&ModelBase::id)) {
+        ids.push_back(*g.id);
+    }
+    EXPECT_EQ(ids, (std::vector<std::int64_t>{2, 3}));
+}
+
+// Django's deserializer takes a many-to-many value as a list of pks (DeserializationError
+// otherwise); tocsin accepts JSON integers only. The error names the file, the object and the
+// field, and nothing is loaded.
+TEST_F(FixturesTest, ABadManyToManyValueLoadsNothing) {
+    const std::string good = R"({"model": "club.group", "pk": 1, "fields": {"name": "staff"}},)";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {R"(1)", "expected a list of the targets' pks (integers), got number 1"},
+        {R"(null)", "expected a list of the targets' pks (integers), got null"},
+        {R"({"pk": 1})", "expected a list of the targets' pks (integers), got an object"},
+        {R"([1, "2"])",
+         "item 1 of the list: expected the target's pk (an integer, 64-bit), "
+         "got string \"2\""},
+        {R"([1.5])", "item 0 of the list: expected the target's pk"},
+        {R"([null])",
+         "item 0 of the list: expected the target's pk (an integer, 64-bit), got null"},
+        {R"([true])", "item 0 of the list: expected the target's pk"},
+        {R"([18446744073709551615])", "item 0 of the list: expected the target's pk"},
+        {R"([1, ["staff"]])", "item 1 of the list: natural keys are not supported"},
+    };
+    for (const auto& [value, says] : cases) {
+        SCOPED_TRACE(value);
+        const std::string text = "[" + good +
+                                 R"({"model": "club.member", "pk": 5, "fields": {"name": "Ann", )"
+                                 R"("groups": )" +
+                                 value + "}}]";
+        try {
+            static_cast<void>(loaddata_json(text, "club.json"));
+            ADD_FAILURE() << "no FixtureError";
+        } catch (const FixtureError& e) {
+            EXPECT_EQ(e.file(), "club.json");
+            EXPECT_EQ(e.object_index(), std::optional<std::size_t>(1));
+            EXPECT_EQ(e.model(), "club.member");
+            EXPECT_EQ(e.pk(), "5");
+            EXPECT_EQ(e.field(), "groups");
+            EXPECT_TRUE(contains(e.detail(), says));
+            EXPECT_TRUE(contains(e.what(),
+                                 "Problem installing fixture 'club.json': object at "
+                                 "index 1 (club.member pk=5), field 'groups': "));
+        }
+        EXPECT_EQ(total_rows(), 0) << "something was loaded";
+    }
+}
+
+// A many-to-many target that does not exist at the end of the load is an error, like a dangling
+// foreign key (Django's check_constraints after loaddata): nothing is loaded, the relation rows
+// written before the check included.
+TEST_F(FixturesTest, ADanglingManyToManyTargetLoadsNothing) {
+    auto old = Group::objects().create({.name = "old"});
+    const auto before = snapshot();
+    EXPECT_EQ(message_of<FixtureError>([] {
+                  static_cast<void>(loaddata_json(R"([
+                      {"model": "club.group", "pk": 2, "fields": {"name": "staff"}},
+                      {"model": "club.member", "pk": 4, "fields": {"name": "Ann",
+                                                                   "groups": [1, 2, 99]}}
+                  ])",
+                                                  "club.json"));
+              }),
+              "Problem installing fixture 'club.json': object at index 1 (club.member pk=4), "
+              "field 'groups': club.group pk=99 does not exist (dangling many-to-many target)");
+    EXPECT_EQ(snapshot(), before);
+    EXPECT_EQ(rows("club_member_groups"), 0);
+
+    // A symmetrical relation to self: the same check.
+    const auto friends = message_of<FixtureError>([] {
+        static_cast<void>(loaddata_json(R"([
+            {"model": "club.member", "pk": 1, "fields": {"name": "Ann", "friends": [2]}},
+            {"model": "club.member", "pk": 2, "fields": {"name": "Bob", "friends": [1, 7]}}
+        ])"));
+    });
+    EXPECT_TRUE(contains(friends,
+                         "object at index 1 (club.member pk=2), field 'friends': "
+                         "club.member pk=7 does not exist"));
+    EXPECT_EQ(snapshot(), before);
+}
+
+// Django sets only the many-to-many fields present in "fields": an absent one leaves a new
+// object's relation empty and an existing object's relation as it was; [] empties it.
+TEST_F(FixturesTest, AnAbsentManyToManyFieldLeavesTheRelation) {
+    loaddata_json(R"([{"model": "club.group", "pk": 1, "fields": {"name": "staff"}},
+                      {"model": "club.member", "pk": 1, "fields": {"name": "Ann"}}])");
+    EXPECT_EQ(rows("club_member"), 1);
+    EXPECT_EQ(rows("club_member_groups"), 0);
+    EXPECT_EQ(rows("club_member_friends"), 0);
+
+    auto ann = Member::objects().get(where(&ModelBase::id) == 1);
+    related(ann, &Member::groups).add(1);
+    loaddata_json(R"([{"model": "club.member", "pk": 1, "fields": {"name": "Anne"}}])");
+    EXPECT_EQ(related(ann, &Member::groups).count(), 1U);
+    loaddata_json(R"([{"model": "club.member", "pk": 1, "fields": {"name": "Anne",
+                                                                   "groups": []}}])");
+    EXPECT_EQ(related(ann, &Member::groups).count(), 0U);
+}
+
+// A symmetrical relation given on one side only (Django's set() on a symmetrical relation adds
+// the mirror rows): both objects are related, and dumpdata writes both directions.
+TEST_F(FixturesTest, ASymmetricalRelationGivenOnOneSide) {
+    loaddata_json(R"([{"model": "club.member", "pk": 1, "fields": {"name": "Ann", "friends": [2]}},
+                      {"model": "club.member", "pk": 2, "fields": {"name": "Bob"}}])");
+    auto bob = Member::objects().get(where(&ModelBase::id) == 2);
+    EXPECT_EQ(related(bob, &Member::friends).count(), 1U);
+    EXPECT_EQ(dumpdata({.labels = {"club.Member"}, .indent = 0}),
+              R"([{"model": "club.member", "pk": 1, "fields": {"name": "Ann", "groups": [], )"
+              R"("friends": [2]}}, {"model": "club.member", "pk": 2, "fields": {"name": "Bob", )"
+              R"("groups": [], "friends": [1]}}])");
 }
 
 }  // namespace

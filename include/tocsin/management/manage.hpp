@@ -1,5 +1,5 @@
-// tocsin::manage() — the `manage.py` of a tocsin program: `migrate`, `receivers`, and the
-// program's own commands, in one call from main():
+// tocsin::manage() — the `manage.py` of a tocsin program: `migrate`, `loaddata`, `dumpdata`,
+// `receivers`, and the program's own commands, in one call from main():
 //
 //   int main(int argc, char** argv) {
 //       tocsin::setup({.installed_apps = {...}, .databases = {...}});
@@ -32,8 +32,10 @@ class CommandError : public std::runtime_error {
 /// command or option, a missing argument; the parser's message on `err`). `--help` lists the
 /// commands; `<command> --help` describes one. Call it after setup().
 ///
-/// Built-in commands: `migrate [--database ALIAS]`, `receivers [--format text|json]
-/// [--signal NAME]`. See docs/management.md.
+/// Built-in commands: `dumpdata [LABEL...] [--database ALIAS] [--indent N] [--output FILE]`
+/// (tocsin::dumpdata() to `out` or FILE), `loaddata FILE... [--database ALIAS]`
+/// (tocsin::loaddata(), then "Installed N object(s) from M fixture(s)"), `migrate [--database
+/// ALIAS]`, `receivers [--format text|json] [--signal NAME]`. See docs/management.md.
 int manage(int argc, const char* const* argv, std::ostream& out = std::cout,
            std::ostream& err = std::cerr);
 

@@ -20,7 +20,8 @@ namespace tocsin {
 
 /// A fixture cannot be loaded (or a dump cannot be written): bad JSON, not a list, an unknown
 /// model or field, a value of the wrong type, NULL in a non-null field, a missing "fields", a
-/// foreign key to a row that does not exist, a database error while saving. what() names the
+/// foreign key (or many-to-many target) to a row that does not exist, a many-to-many value that
+/// is not a list of integers, a database error while saving. what() names the
 /// file, the object (its index in the list, model label and pk) and the field when known:
 /// "Problem installing fixture 'f.json': object at index 2 (library.book pk=7), field
 /// 'author': library.author pk=99 does not exist".
@@ -74,9 +75,13 @@ LoadResult loaddata(const std::filesystem::path& file, const LoadOptions& option
 /// first; then each object is saved through save() with raw = true (pre_save/post_save see
 /// `raw`; an object whose pk exists updates that row, else it is inserted with that pk, or with
 /// a new id when "pk" is absent or null); then every foreign key written is checked. Foreign
-/// keys between objects may appear in any order. Fields absent from "fields" take the model's
-/// default. Each object is built like a row read from the database: pre_init and post_init are
-/// sent with InitEvent::row = the fixture's values ("id" first, NULL when there is no pk).
+/// keys between objects may appear in any order. A many-to-many field is a list of target pks
+/// (`"groups": [1, 4]`): right after the object's save its relation is set to exactly that list
+/// through the related manager's set() (m2m_changed is sent, as Django's deserializer does);
+/// every target must exist at the end of the load. A many-to-many field absent from "fields"
+/// leaves the relation as it is (empty for a new object). Fields absent from "fields" take the
+/// model's default. Each object is built like a row read from the database: pre_init and post_init
+/// are sent with InitEvent::row = the fixture's values ("id" first, NULL when there is no pk).
 /// Throws FixtureError (nothing loaded, the database as it was) on any problem; an exception
 /// thrown by a signal receiver propagates as is, after the rollback.
 LoadResult loaddata(const std::vector<std::filesystem::path>& files,
@@ -97,7 +102,9 @@ struct DumpOptions {
 
 /// Writes the rows of the models `options` names as a Django JSON fixture that loaddata()
 /// reads back unchanged: models in installed order (or the order labels name them), rows by
-/// pk; keys as the target pk (or null), time points as ISO 8601 UTC ("…T03:04:05.123Z",
+/// pk; keys as the target pk (or null), many-to-many fields after the columns as lists of
+/// target pks ordered by pk (`"groups": [1, 4]`; a symmetrical relation appears on both
+/// sides), time points as ISO 8601 UTC ("…T03:04:05.123Z",
 /// microseconds when not whole milliseconds), booleans true/false, blobs base64, NULL null.
 /// Throws ModelError for an unknown label or a value that JSON cannot carry (text that is not
 /// UTF-8, a year outside 0–9999).
