@@ -355,6 +355,7 @@ std::vector<ReceiverInfo> Registry::receivers() const {
         ReceiverInfo info;
         info.name = s->name();
         info.sender = s->sender;
+        info.also_senders = s->extra_senders;
         info.dispatch_uid = s->dispatch_uid;
         info.priority = s->priority;
         info.tracked = s->tracked;

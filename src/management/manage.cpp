@@ -154,8 +154,14 @@ void write_text(const std::vector<SignalInfo>& signals, std::ostream& out) {
                        : std::to_string(n) + (n == 1 ? " receiver" : " receivers"))
             << ")\n";
         for (const auto& r : signal.receivers) {
-            out << "  " << r.name << "  sender=" << sender_label(r.sender)
-                << "  dispatch_uid=" << (r.dispatch_uid.empty() ? "-" : r.dispatch_uid)
+            out << "  " << r.name << "  sender=" << sender_label(r.sender);
+            if (!r.also_senders.empty()) {
+                out << "  also=";
+                for (std::size_t i = 0; i < r.also_senders.size(); ++i) {
+                    out << (i == 0 ? "" : ",") << sender_label(r.also_senders[i]);
+                }
+            }
+            out << "  dispatch_uid=" << (r.dispatch_uid.empty() ? "-" : r.dispatch_uid)
                 << "  priority=" << r.priority << "  mode=" << delivery_mode(r) << "  at=" << r.file
                 << ":" << r.line << "\n";
         }
@@ -168,7 +174,7 @@ void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
     for (const auto& signal : signals) {
         Json receivers = Json::array();
         for (const auto& r : signal.receivers) {
-            receivers.push_back(Json{
+            Json receiver{
                 {"name", r.name},
                 {"sender", r.sender.is_none() ? Json(nullptr) : Json(sender_label(r.sender))},
                 {"dispatch_uid", r.dispatch_uid.empty() ? Json(nullptr) : Json(r.dispatch_uid)},
@@ -177,7 +183,15 @@ void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
                 {"tracked", r.tracked},
                 {"file", r.file},
                 {"line", r.line},
-            });
+            };
+            if (!r.also_senders.empty()) {  // only for receivers that hear more senders
+                Json also = Json::array();
+                for (const Sender& s : r.also_senders) {
+                    also.push_back(sender_label(s));
+                }
+                receiver["also_senders"] = std::move(also);
+            }
+            receivers.push_back(std::move(receiver));
         }
         list.push_back(Json{
             {"name", signal.name.empty() ? Json(nullptr) : Json(signal.name)},

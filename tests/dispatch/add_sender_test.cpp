@@ -43,6 +43,7 @@ TEST_F(AddSenderTest, TheReceiverHearsTheAddedSenderOnly) {
     EXPECT_EQ(signal.receiver_count(), 1u);
     ASSERT_EQ(signal.receivers().size(), 1u);
     EXPECT_EQ(signal.receivers()[0].sender, Sender::of<Base>());
+    EXPECT_EQ(signal.receivers()[0].also_senders, std::vector<Sender>{Sender::of<Derived>()});
 }
 
 TEST_F(AddSenderTest, RefusedWhenNotConnectedAlreadyHeardOrForEverySender) {

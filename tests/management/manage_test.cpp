@@ -303,6 +303,25 @@ TEST_F(ManageTest, ReceiversListsUnnamedSignalsLast) {
       "signature": "void(const shipping::Order&, int)")j"));
 }
 
+// A receiver that hears more senders than the one it was connected for (with_subclasses adds
+// them) shows them: `also=` in text, "also_senders" in JSON (only for such receivers).
+TEST_F(ManageTest, ReceiversShowTheOtherSendersAReceiverHears) {
+    Signal<void()> sig{"manage.also"};
+    const Connection c =
+        sig.connect([] {}, {.sender = Sender::of<library::Author>(), .name = "also.one"});
+    ASSERT_TRUE(sig.add_sender(c, Sender::of<library::Book>()));
+    const auto text = run({"receivers", "--signal", "manage.also"});
+    EXPECT_EQ(text.code, 0) << text.err;
+    EXPECT_TRUE(contains(text.out,
+                         "  also.one  sender=library.Author  also=library.Book  "
+                         "dispatch_uid=-  priority=0  mode=sync  at="))
+        << text.out;
+    const auto json = run({"receivers", "--signal", "manage.also", "--format", "json"});
+    EXPECT_EQ(json.code, 0) << json.err;
+    EXPECT_TRUE(contains(json.out, R"j("also_senders": [)j")) << json.out;
+    EXPECT_TRUE(contains(json.out, R"j("library.Book")j")) << json.out;
+}
+
 TEST_F(ManageTest, ReceiversOfAnUnknownSignalFail) {
     const auto r = run({"receivers", "--signal", "no.such_signal"});
     EXPECT_EQ(r.code, 1);

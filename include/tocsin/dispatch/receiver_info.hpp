@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tocsin/dispatch/connection.hpp"
 #include "tocsin/dispatch/sender.hpp"
@@ -13,6 +14,8 @@ namespace tocsin {
 struct ReceiverInfo {
     std::string name;  ///< readable name (Connect::name, the function's symbol, or its type)
     Sender sender;     ///< the sender it hears (none = every sender)
+    /// The senders it hears besides `sender` (Signal::add_sender, e.g. a model's subclasses).
+    std::vector<Sender> also_senders;
     std::string dispatch_uid;  ///< "" when not given
     int priority = 0;
     bool tracked = false;    ///< disconnected when a tracked object dies
