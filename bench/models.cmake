@@ -5,6 +5,7 @@
 #   cmake -S . -B build-mbench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTOCSIN_BUILD_TESTS=OFF
 #   cmake --build build-mbench --target models_bench
 #   build-mbench/bench/models_bench --benchmark_repetitions=3
+#   build-mbench/bench/models_bench --django --benchmark_filter=django   # Django side by side
 #   /usr/bin/python3 bench/django_create_users.py -n 100000 -r 3
 
 find_package(benchmark QUIET)  # Debian: libbenchmark-dev
@@ -18,6 +19,9 @@ else()
   add_executable(models_bench ${CMAKE_CURRENT_LIST_DIR}/models_bench.cpp)
   target_link_libraries(models_bench PRIVATE
     tocsin::tocsin tocsin_warnings benchmark::benchmark SQLite::SQLite3)
+  # --django runs this script (Django's side of the create_users pairs).
+  target_compile_definitions(models_bench PRIVATE
+    TOCSIN_DJANGO_SCRIPT="${CMAKE_CURRENT_LIST_DIR}/django_create_users.py")
 
   if(TOCSIN_BUILD_TESTS)
     # Smoke test: every case runs briefly on small counts; exits 1 if a case did not do its work
@@ -25,5 +29,16 @@ else()
     add_test(NAME models_bench_smoke
              COMMAND models_bench --users=200 --saves=50 --pairs=3 --benchmark_min_time=0.01)
     set_tests_properties(models_bench_smoke PROPERTIES LABELS "bench" TIMEOUT 60)
+    # The Django pairs, briefly, when Debian's python3-django is there.
+    execute_process(COMMAND /usr/bin/python3 -c "import django"
+                    RESULT_VARIABLE _tocsin_no_django OUTPUT_QUIET ERROR_QUIET)
+    if(_tocsin_no_django EQUAL 0)
+      add_test(NAME models_bench_django_smoke
+               COMMAND models_bench --users=200 --pairs=1 --django
+                       --benchmark_filter=django_over_tocsin --benchmark_min_time=0.01)
+      set_tests_properties(models_bench_django_smoke PROPERTIES LABELS "bench" TIMEOUT 120)
+    else()
+      message(STATUS "tocsin: no models_bench_django_smoke test, missing: python3-django")
+    endif()
   endif()
 endif()

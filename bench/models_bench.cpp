@@ -20,6 +20,11 @@
 //   save/tocsin/10_receivers       atomic() block; with 0 or 10 no-op post_save receivers
 //   save/tocsin/10_over_0          the two above alternated on one database, 2P times: the
 //                                  medians of the per-pair ratios 10 receivers / 0 receivers
+//   create_users/django_over_tocsin  (only with --django) tocsin's create_users and
+//                                  bench/django_create_users.py's (Django's ORM, the same
+//                                  workload and settings) back to back, P times (alternating
+//                                  which goes first): the medians of the per-pair ratios
+//                                  Django/tocsin (ratio_wall, ratio_cpu)
 //   memory/tocsin                  create_users/tocsin's work repeated for 5 rounds of N users on
 //                                  one database: heap in use and RSS after round 1 and round 5,
 //                                  and the growth per user in between (flat = 0). SQLite's page
@@ -31,8 +36,10 @@
 // (VmRSS, VmHWM) and mallinfo2() (heap in use), in bytes.
 //
 // Options (before the Google Benchmark ones): --users=N (default 100000), --saves=S (default
-// 10000), --pairs=P (default 5). The binary exits with status 1 when a case did not do its work
-// (row counts, receiver calls, pragmas) or when the tables differ from the floor's.
+// 10000), --pairs=P (default 5), --django[=PYTHON] (run the Django pairs with that interpreter,
+// default /usr/bin/python3; needs Debian's python3-django). The binary exits with status 1 when a
+// case did not do its work (row counts, receiver calls, pragmas) or when the tables differ from the
+// floor's.
 
 #include <benchmark/benchmark.h>
 #include <malloc.h>
@@ -53,6 +60,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -469,6 +477,86 @@ void bm_paired(benchmark::State& state) {
     drop_tocsin_database();
 }
 
+// ------------------------------------------------------------------ Django, side by side
+/// The Python interpreter that runs bench/django_create_users.py (--django[=PYTHON]); empty: the
+/// case is not registered.
+std::string g_python;
+
+/// One run of bench/django_create_users.py for n users on a fresh file: its own timing of the
+/// workload (the interpreter's start and Django's setup are outside it), in seconds for n users.
+Timing run_django(std::int64_t n) {
+    const std::string command = g_python + " " + TOCSIN_DJANGO_SCRIPT + " -n " + std::to_string(n) +
+                                " -r 1 --dir " + g_dir.string() + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+        throw std::runtime_error("cannot run: " + command);
+    }
+    std::string output;
+    char buffer[512];
+    std::optional<Timing> result;
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+        output += buffer;
+        double wall_us = 0;
+        double cpu_us = 0;
+        if (std::sscanf(buffer, "repetition 1: %lf us/user (wall), %lf us/user (cpu)", &wall_us,
+                        &cpu_us) == 2) {
+            result = Timing{wall_us * 1e-6 * static_cast<double>(n),
+                            cpu_us * 1e-6 * static_cast<double>(n)};
+        }
+    }
+    const int status = ::pclose(pipe);
+    if (status != 0 || !result) {
+        throw std::runtime_error("Django's run failed (" + command + "):\n" + output);
+    }
+    return *result;
+}
+
+/// tocsin and Django back to back, --pairs times (alternating which goes first), each on a fresh
+/// file: the medians of the per-pair ratios Django / tocsin (ratio_wall, ratio_cpu) and of each
+/// side's wall time per user. Django's side is bench/django_create_users.py (Debian's
+/// python3-django), the same workload and settings.
+void bm_django_paired(benchmark::State& state) {
+    const std::int64_t n = g_users;
+    const tocsin::ScopedConnection receiver = connect_create_profile();
+    for (auto _ : state) {
+        std::vector<double> wall_ratio;
+        std::vector<double> cpu_ratio;
+        std::vector<double> django_wall;
+        std::vector<double> tocsin_wall;
+        try {
+            for (std::int64_t k = 0; k < g_pairs; ++k) {
+                Timing dj;
+                Timing toc;
+                const auto run_tocsin = [&] {
+                    fresh_tocsin_database();
+                    toc = timed([&] { create_users(0, n); });
+                    check_tocsin_counts(n);
+                    drop_tocsin_database();
+                };
+                if (k % 2 == 0) {
+                    dj = run_django(n);
+                    run_tocsin();
+                } else {
+                    run_tocsin();
+                    dj = run_django(n);
+                }
+                wall_ratio.push_back(dj.wall / toc.wall);
+                cpu_ratio.push_back(dj.cpu / toc.cpu);
+                django_wall.push_back(dj.wall);
+                tocsin_wall.push_back(toc.wall);
+            }
+        } catch (const std::exception& e) {
+            fail(state, std::string("django pairs: ") + e.what());
+            break;
+        }
+        state.counters["ratio_wall"] = median(wall_ratio);
+        state.counters["ratio_cpu"] = median(cpu_ratio);
+        state.counters["django_per_user"] = median(django_wall) / static_cast<double>(n);
+        state.counters["tocsin_per_user"] = median(tocsin_wall) / static_cast<double>(n);
+    }
+    drop_tocsin_database();
+}
+
 std::int64_t g_noop_calls = 0;
 template <int I>
 void noop_receiver(User&, const tocsin::SaveEvent&) {
@@ -662,11 +750,19 @@ bool check_schema_and_pragmas() {
     return ok;
 }
 
-/// Takes --users=N, --saves=S and --pairs=P out of argv.
+/// Takes --users=N, --saves=S, --pairs=P and --django[=PYTHON] out of argv.
 bool parse_own_options(int& argc, char** argv) {
     int out = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
+        if (arg == "--django") {
+            g_python = "/usr/bin/python3";
+            continue;
+        }
+        if (arg.rfind("--django=", 0) == 0) {
+            g_python = std::string(arg.substr(9));
+            continue;
+        }
         std::int64_t* target = nullptr;
         std::string_view value;
         if (arg.rfind("--users=", 0) == 0) {
@@ -737,6 +833,12 @@ int main(int argc, char** argv) {
             ->UseRealTime()
             ->Unit(benchmark::kSecond)
             ->Iterations(1);
+        if (!g_python.empty()) {
+            benchmark::RegisterBenchmark("create_users/django_over_tocsin", bm_django_paired)
+                ->UseRealTime()
+                ->Unit(benchmark::kSecond)
+                ->Iterations(1);
+        }
         benchmark::RegisterBenchmark("save/tocsin/0_receivers", bm_save_tocsin, 0)
             ->UseRealTime()
             ->Unit(kMillisecond);

@@ -16,3 +16,4 @@
 #include "tocsin/db/statement.hpp"
 #include "tocsin/db/statement_cache.hpp"
 #include "tocsin/db/value.hpp"
+#include "tocsin/db/value_ref.hpp"

@@ -112,6 +112,18 @@ std::int64_t Database::execute(std::string_view sql, std::span<const Value> para
     }
 }
 
+std::int64_t Database::execute(std::string_view sql, std::span<const ValueRef> params,
+                               tocsin::source_location where) {
+    auto st = statement(sql, where);
+    st->bind_views(params, where);
+    try {
+        return st->run(where);
+    } catch (const DatabaseError&) {
+        note_statement_error();
+        throw;
+    }
+}
+
 std::vector<Row> Database::query(std::string_view sql, std::initializer_list<Value> params,
                                  tocsin::source_location where) {
     return query(sql, std::span<const Value>(params.begin(), params.size()), where);
@@ -333,8 +345,12 @@ struct StringHash {
         return std::hash<std::string_view>{}(s);
     }
 };
-using ThreadConnections =
-    std::unordered_map<std::string, std::unique_ptr<Database>, StringHash, std::equal_to<>>;
+/// A thread's connections by alias, and the one it asked for last (most code asks for the same
+/// alias again and again: a compare instead of a hash).
+struct ThreadConnections {
+    std::unordered_map<std::string, std::unique_ptr<Database>, StringHash, std::equal_to<>> map;
+    Database* last = nullptr;
+};
 
 ThreadConnections& thread_connections() {
     thread_local ThreadConnections connections;
@@ -372,12 +388,18 @@ std::map<std::string, Settings> configuration() {
 }
 
 Database& connection(std::string_view alias, tocsin::source_location where) {
-    auto& local = thread_connections();
+    auto& connections = thread_connections();
+    auto& local = connections.map;
     auto& r = registry();
     const std::uint64_t generation = r.generation.load(std::memory_order_acquire);
+    if (Database* last = connections.last;
+        last != nullptr && last->generation_ == generation && last->alias_ == alias) [[likely]]
+        return *last;
     auto it = local.find(alias);
-    if (it != local.end() && it->second->generation_ == generation) [[likely]]
+    if (it != local.end() && it->second->generation_ == generation) [[likely]] {
+        connections.last = it->second.get();
         return *it->second;
+    }
 
     Settings settings;
     {
@@ -403,6 +425,7 @@ Database& connection(std::string_view alias, tocsin::source_location where) {
         auto db = std::make_unique<Database>(std::string(alias), std::move(settings));
         db->generation_ = generation;
         it = local.emplace(std::string(alias), std::move(db)).first;
+        connections.last = it->second.get();
         return *it->second;
     }
     Database& db = *it->second;
@@ -415,11 +438,12 @@ Database& connection(std::string_view alias, tocsin::source_location where) {
         db.settings_ = std::move(settings);
     }
     db.generation_ = generation;
+    connections.last = &db;
     return db;
 }
 
 void close_all() noexcept {
-    for (auto& [alias, db] : thread_connections())
+    for (auto& [alias, db] : thread_connections().map)
         db->close();
 }
 

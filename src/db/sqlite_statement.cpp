@@ -60,7 +60,7 @@ std::size_t SqliteStatement::do_parameter_count() const {
     return static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt_));
 }
 
-void SqliteStatement::do_bind(std::size_t index, const Value& value, bool borrowed,
+void SqliteStatement::do_bind(std::size_t index, ValueRef value, bool borrowed,
                               tocsin::source_location where) {
     const int i = static_cast<int>(index);
     // SQLITE_STATIC (a null destructor): SQLite reads the caller's bytes until the reset.
@@ -74,7 +74,7 @@ void SqliteStatement::do_bind(std::size_t index, const Value& value, bool borrow
                 return sqlite3_bind_int64(stmt_, i, v);
             } else if constexpr (std::is_same_v<T, double>) {
                 return sqlite3_bind_double(stmt_, i, v);
-            } else if constexpr (std::is_same_v<T, std::string>) {
+            } else if constexpr (std::is_same_v<T, std::string_view>) {
                 return sqlite3_bind_text64(stmt_, i, v.data(), v.size(), lifetime, SQLITE_UTF8);
             } else {
                 if (v.empty())

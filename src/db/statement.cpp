@@ -16,15 +16,8 @@ void Statement::bind(std::size_t index, const Value& value, tocsin::source_locat
     do_bind(index, value, /*borrowed=*/false, where);
 }
 
-void Statement::bind_all(std::span<const Value> values, tocsin::source_location where) {
-    bind_values(values, /*borrowed=*/false, where);
-}
-
-void Statement::bind_all_borrowed(std::span<const Value> values, tocsin::source_location where) {
-    bind_values(values, /*borrowed=*/true, where);
-}
-
-void Statement::bind_values(std::span<const Value> values, bool borrowed,
+template <class V>
+void Statement::bind_values(std::span<const V> values, bool borrowed,
                             tocsin::source_location where) {
     const std::size_t count = do_parameter_count();
     if (values.size() != count) {
@@ -34,6 +27,18 @@ void Statement::bind_values(std::span<const Value> values, bool borrowed,
     }
     for (std::size_t i = 0; i < values.size(); ++i)
         do_bind(i + 1, values[i], borrowed, where);
+}
+
+void Statement::bind_all(std::span<const Value> values, tocsin::source_location where) {
+    bind_values(values, /*borrowed=*/false, where);
+}
+
+void Statement::bind_all_borrowed(std::span<const Value> values, tocsin::source_location where) {
+    bind_values(values, /*borrowed=*/true, where);
+}
+
+void Statement::bind_views(std::span<const ValueRef> views, tocsin::source_location where) {
+    bind_values(views, /*borrowed=*/true, where);
 }
 
 bool Statement::step(tocsin::source_location where) {

@@ -6,49 +6,83 @@ namespace tocsin::db {
 CachedStatement& CachedStatement::operator=(CachedStatement&& other) noexcept {
     if (this != &other) {
         release();
-        node_ = std::move(other.node_);
-        cache_ = other.cache_;
+        statement_ = std::move(other.statement_);
+        slot_ = std::exchange(other.slot_, nullptr);
+        generation_ = other.generation_;
+        cache_ = std::exchange(other.cache_, nullptr);
         keepalive_ = std::move(other.keepalive_);
     }
     return *this;
 }
 
-CachedStatement::~CachedStatement() {
-    release();
+void CachedStatement::release() noexcept {
+    if (!statement_)
+        return;
+    statement_->reset();
+    if (cache_ != nullptr && slot_ != nullptr && generation_ == cache_->generation_) {
+        cache_->give_back(*slot_, std::move(statement_));
+    }
+    statement_.reset();
+    slot_ = nullptr;
+    cache_ = nullptr;
 }
 
-void CachedStatement::release() noexcept {
-    if (node_.empty())
-        return;
-    node_.mapped()->reset();
-    if (cache_ != nullptr) {
-        cache_->give_back(std::move(node_));
-    } else {
-        node_ = Map::node_type();
+detail::StatementSlot& StatementCache::add_slot(std::string_view sql) {
+    auto [it, inserted] = slots_.try_emplace(std::string(sql));
+    (void)inserted;  // a miss: the SQL had no slot
+    if (slots_.size() > capacity_) {
+        // Make room: finalise an idle slot (one with nothing lent out), never the new one.
+        for (auto victim = slots_.begin(); victim != slots_.end(); ++victim) {
+            if (victim != it && victim->second.out == 0) {
+                if (victim->second.idle)
+                    --idle_;
+                forget_recent(&victim->second);
+                slots_.erase(victim);
+                break;
+            }
+        }
+    }
+    return it->second;
+}
+
+void StatementCache::give_back(detail::StatementSlot& slot,
+                               std::unique_ptr<Statement> statement) noexcept {
+    --slot.out;
+    if (!slot.idle) {
+        slot.idle = std::move(statement);
+        ++idle_;
+    }  // else a twin: it dies here, the first one stays
+    if (slot.out == 0 && slots_.size() > capacity_) {
+        // Every slot was lent out when this one was added: shrink back now that one is idle.
+        for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+            if (&it->second == &slot) {
+                --idle_;
+                forget_recent(&slot);
+                slots_.erase(it);
+                break;
+            }
+        }
     }
 }
 
-void StatementCache::give_back(CachedStatement::Map::node_type node) noexcept {
-    if (capacity_ == 0)
-        return;  // the node, and its statement, die here
-    // One hash: a twin that came back first keeps its place and this node dies with `result`.
-    auto result = idle_.insert(std::move(node));
-    if (result.inserted && idle_.size() > capacity_) {
-        auto victim = idle_.begin();
-        if (victim == result.position)
-            ++victim;
-        idle_.erase(victim);
+void StatementCache::forget_recent(const detail::StatementSlot* slot) noexcept {
+    for (auto& recent : recent_) {
+        if (recent.slot == slot)
+            recent = Recent{};
     }
 }
 
 void StatementCache::clear() noexcept {
-    idle_.clear();
+    recent_.fill(Recent{});
+    slots_.clear();
+    idle_ = 0;
+    ++generation_;
     stats_ = Stats{};
 }
 
 StatementCache::Stats StatementCache::stats() const noexcept {
     Stats out = stats_;
-    out.idle = idle_.size();
+    out.idle = idle_;
     return out;
 }
 

@@ -1,9 +1,15 @@
 // save() and refresh_from_db(): Django's save_base order, with the model signals.
 #include <algorithm>
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <new>
 #include <set>
+#include <span>
 #include <typeindex>
 #include <typeinfo>
 #include <unordered_map>
+#include <vector>
 
 #include "tocsin/db/database.hpp"
 #include "tocsin/db/error.hpp"
@@ -79,6 +85,67 @@ const CommonSql& common_sql(const ModelInfo& info, const db::Backend& backend, b
     return entry;
 }
 
+/// The parameters of one write: views of an instance's fields (text and blobs borrowed from the
+/// instance, other values converted into scratch values), with room for 16 on the stack. The
+/// stack's scratch values are constructed only as they are used (a save is the hot path).
+class WriteParams {
+  public:
+    explicit WriteParams(std::size_t capacity) {
+        if (capacity > inline_capacity) {
+            heap_views_.resize(capacity);
+            heap_scratch_.resize(capacity);
+            views_ = heap_views_.data();
+            scratch_ = heap_scratch_.data();
+        }
+    }
+    ~WriteParams() {
+        if (scratch_ != heap_scratch_.data()) {
+            std::destroy_n(scratch_, built_);
+        }
+    }
+    WriteParams(const WriteParams&) = delete;
+    WriteParams& operator=(const WriteParams&) = delete;
+
+    /// Adds field @p f of @p instance.
+    void add_field(const FieldInfo& f, const ModelBase& instance) {
+        db::Value& scratch = scratch_at(size_);
+        put(f.view ? f.view(instance, scratch) : db::ValueRef(scratch = f.get(instance)));
+    }
+    /// Adds an integer (the id).
+    void add(std::int64_t v) noexcept { put(db::ValueRef(v)); }
+    void clear() noexcept { size_ = 0; }
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    [[nodiscard]] std::span<const db::ValueRef> views() const noexcept { return {views_, size_}; }
+
+  private:
+    static constexpr std::size_t inline_capacity = 16;
+    template <class T>
+    struct alignas(T) Raw {
+        std::byte bytes[sizeof(T)];
+    };
+
+    void put(db::ValueRef view) noexcept { views_[size_++] = view; }
+    db::Value& scratch_at(std::size_t i) {
+        if (scratch_ == heap_scratch_.data()) {
+            return scratch_[i];
+        }
+        while (built_ <= i) {
+            ::new (static_cast<void*>(&inline_scratch_[built_])) db::Value();
+            ++built_;
+        }
+        return scratch_[i];
+    }
+
+    std::array<db::ValueRef, inline_capacity> inline_views_;
+    std::array<Raw<db::Value>, inline_capacity> inline_scratch_;  // the first built_ are built
+    std::vector<db::ValueRef> heap_views_;
+    std::vector<db::Value> heap_scratch_;
+    db::ValueRef* views_ = inline_views_.data();
+    db::Value* scratch_ = reinterpret_cast<db::Value*>(inline_scratch_.data());
+    std::size_t built_ = 0;
+    std::size_t size_ = 0;
+};
+
 /// UPDATE then INSERT (or INSERT only) of `info`'s own table; returns whether a row was
 /// inserted. `info` may be an ancestor of the instance's model (then its part of the instance).
 bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
@@ -87,14 +154,13 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
     auto& backend = database.backend();
     const bool returning = !cheap_last_insert_id(backend);
     const CommonSql& common = common_sql(info, backend, returning);
-    std::vector<db::Value> params;
-    params.reserve(info.fields.size() + 1);
+    WriteParams params(info.fields.size() + 1);
     if (instance.id && !force_insert) {
         for (const auto& f : info.fields) {
             if (update_fields && update_fields->count(f.name) == 0) {
                 continue;
             }
-            params.push_back(f.get(instance));
+            params.add_field(f, instance);
         }
         if (params.empty() && update_fields) {
             return false;  // a parent table none of the update_fields is in: nothing to write
@@ -110,9 +176,14 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
                            id)
                     .size());
         } else {
-            params.emplace_back(*instance.id);
+            params.add(*instance.id);
+            std::string some;  // the UPDATE of some fields (not a ?:, which would copy)
+            if (update_fields) {
+                some = update_sql(info, backend, update_fields);
+            }
             matched = database.execute(
-                update_fields ? update_sql(info, backend, update_fields) : common.update, params);
+                update_fields ? std::string_view(some) : std::string_view(common.update),
+                params.views());
         }
         if (matched > 0) {
             return false;
@@ -124,14 +195,19 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
         params.clear();
     }
     if (instance.id) {
-        params.emplace_back(*instance.id);
+        params.add(*instance.id);
     }
     for (const auto& f : info.fields) {
-        params.push_back(f.get(instance));
+        params.add_field(f, instance);
     }
-    auto statement = database.statement(
-        instance.id ? insert_sql(info, backend, /*with_id=*/true, returning) : common.insert);
-    statement->bind_all_borrowed(params);  // params outlive the statement lease
+    // (Not a ?: of the two: that would copy common.insert into a temporary string.)
+    std::string with_id;
+    if (instance.id) {
+        with_id = insert_sql(info, backend, /*with_id=*/true, returning);
+    }
+    auto statement = database.statement(instance.id ? std::string_view(with_id)
+                                                    : std::string_view(common.insert));
+    statement->bind_views(params.views());  // the instance and params outlive the lease
     if (!returning) {
         statement->run();
         instance.id = backend.last_insert_id();

@@ -91,6 +91,55 @@ TEST_F(StatementCacheTest, KeepsAtMostCapacityIdleStatements) {
     EXPECT_EQ(none->statement_cache().stats().hits, 0U);
 }
 
+TEST_F(StatementCacheTest, ATwinDiesOnReturnAndTheFirstStays) {
+    auto db = open();
+    const Statement* first = nullptr;
+    {
+        auto outer = db->cached("SELECT 1");
+        first = &*outer;
+        auto inner = db->cached("SELECT 1");  // the first is lent: a twin is prepared
+        EXPECT_NE(&*inner, first);
+    }
+    EXPECT_EQ(db->statement_cache().stats().idle, 1U);
+    auto again = db->cached("SELECT 1");
+    EXPECT_EQ(db->statement_cache().stats().hits, 1U);
+    ASSERT_TRUE(again->step());
+    EXPECT_EQ(again->column(0), Value(1));
+}
+
+TEST_F(StatementCacheTest, MoreLeasesOutThanCapacityShrinkBackOnReturn) {
+    auto db = open(1);
+    {
+        auto a = db->cached("SELECT 1");
+        auto b = db->cached("SELECT 2");  // a is lent out: it cannot make room
+        ASSERT_TRUE(a->step());
+        ASSERT_TRUE(b->step());
+        EXPECT_EQ(b->column(0), Value(2));
+    }
+    EXPECT_EQ(db->statement_cache().stats().idle, 1U);
+    for (int i = 0; i < 3; ++i) {
+        auto st = db->cached("SELECT 3");
+        ASSERT_TRUE(st->step());
+        EXPECT_EQ(st->column(0), Value(3));
+    }
+    EXPECT_EQ(db->statement_cache().stats().idle, 1U);
+    EXPECT_EQ(db->statement_cache().stats().hits, 2U);
+}
+
+TEST_F(StatementCacheTest, ClearFinalisesALeaseOutWhenItComesBack) {
+    auto db = open();
+    {
+        auto st = db->cached("SELECT 7");
+        db->statement_cache().clear();
+        ASSERT_TRUE(st->step());  // still usable
+        EXPECT_EQ(st->column(0), Value(7));
+    }
+    EXPECT_EQ(db->statement_cache().stats().idle, 0U);  // not taken back
+    auto st = db->cached("SELECT 7");
+    EXPECT_EQ(db->statement_cache().stats().misses, 1U);
+    ASSERT_TRUE(st->step());
+}
+
 TEST_F(StatementCacheTest, ALeaseKeepsItsBackendAlive) {
     auto db = open();
     db->execute_script("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (5)");

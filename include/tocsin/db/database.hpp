@@ -85,6 +85,10 @@ class Database {
     /// As above, with the parameters in a span.
     std::int64_t execute(std::string_view sql, std::span<const Value> params,
                          tocsin::source_location where = tocsin::source_location::current());
+    /// As above, with views of the parameters (see ValueRef): their text and blobs are bound
+    /// without a copy and must stay alive until the call returns.
+    std::int64_t execute(std::string_view sql, std::span<const ValueRef> params,
+                         tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs @p sql and returns every row it yields.
     [[nodiscard]] std::vector<Row> query(

@@ -30,7 +30,7 @@ class SqliteStatement final : public Statement {
 
   protected:
     std::size_t do_parameter_count() const override;
-    void do_bind(std::size_t index, const Value& value, bool borrowed,
+    void do_bind(std::size_t index, ValueRef value, bool borrowed,
                  tocsin::source_location where) override;
     bool do_step(tocsin::source_location where) override;
     std::size_t do_column_count() const override;

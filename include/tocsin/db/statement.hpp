@@ -10,6 +10,7 @@
 #include <tocsin/source_location.hpp>
 
 #include "tocsin/db/value.hpp"
+#include "tocsin/db/value_ref.hpp"
 
 namespace tocsin::db {
 
@@ -47,6 +48,13 @@ class Statement {
     /// execute/query do this; it saves a copy of every string parameter).
     void bind_all_borrowed(std::span<const Value> values,
                            tocsin::source_location where = tocsin::source_location::current());
+
+    /// Binds views[0] to parameter 1, views[1] to parameter 2, ... without copying: the viewed
+    /// text and blobs must stay alive and unchanged until reset() (the model layer binds an
+    /// instance's fields this way). Throws ProgrammingError unless views.size() ==
+    /// parameter_count().
+    void bind_views(std::span<const ValueRef> views,
+                    tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs the statement to its next row: true when a row is available, false when it is done.
     /// A failure (constraint, lock, I/O) throws and leaves the database as the statement found it.
@@ -88,7 +96,7 @@ class Statement {
     virtual std::size_t do_parameter_count() const = 0;
     /// Binds a value; the index is already checked against do_parameter_count(). When
     /// @p borrowed, the value outlives the binding (until do_reset()) and need not be copied.
-    virtual void do_bind(std::size_t index, const Value& value, bool borrowed,
+    virtual void do_bind(std::size_t index, ValueRef value, bool borrowed,
                          tocsin::source_location where) = 0;
     virtual bool do_step(tocsin::source_location where) = 0;
     virtual std::size_t do_column_count() const = 0;
@@ -100,7 +108,8 @@ class Statement {
     virtual void do_reset() noexcept = 0;
 
   private:
-    void bind_values(std::span<const Value> values, bool borrowed, tocsin::source_location where);
+    template <class V>
+    void bind_values(std::span<const V> values, bool borrowed, tocsin::source_location where);
 
     std::string sql_;
     bool has_row_ = false;

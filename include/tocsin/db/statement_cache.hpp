@@ -3,6 +3,7 @@
 /// lease that hands one out and gives it back.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -10,12 +11,22 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "tocsin/db/statement.hpp"
 
 namespace tocsin::db {
 
 class StatementCache;
+
+namespace detail {
+/// One SQL text's place in a StatementCache: its idle statement (null while every statement
+/// for that SQL is lent out) and how many are lent out.
+struct StatementSlot {
+    std::unique_ptr<Statement> idle;
+    std::size_t out = 0;
+};
+}  // namespace detail
 
 /// A statement borrowed from a StatementCache. While the lease lives, nobody else gets that
 /// statement (asking again for the same SQL meanwhile prepares a second one, so re-entrant code,
@@ -26,44 +37,46 @@ class StatementCache;
 class CachedStatement {
   public:
     CachedStatement() noexcept = default;
-    CachedStatement(CachedStatement&& other) noexcept = default;
+    CachedStatement(CachedStatement&& other) noexcept
+        : keepalive_(std::move(other.keepalive_)),
+          cache_(std::exchange(other.cache_, nullptr)),
+          slot_(std::exchange(other.slot_, nullptr)),
+          generation_(other.generation_),
+          statement_(std::move(other.statement_)) {}
     CachedStatement& operator=(CachedStatement&& other) noexcept;
-    ~CachedStatement();
+    ~CachedStatement() { release(); }
 
     /// The statement. Undefined on an empty lease.
-    [[nodiscard]] Statement& operator*() const noexcept { return *node_.mapped(); }
-    [[nodiscard]] Statement* operator->() const noexcept { return node_.mapped().get(); }
-    [[nodiscard]] Statement& get() const noexcept { return *node_.mapped(); }
+    [[nodiscard]] Statement& operator*() const noexcept { return *statement_; }
+    [[nodiscard]] Statement* operator->() const noexcept { return statement_.get(); }
+    [[nodiscard]] Statement& get() const noexcept { return *statement_; }
     /// Whether the lease holds a statement.
-    [[nodiscard]] explicit operator bool() const noexcept { return !node_.empty(); }
+    [[nodiscard]] explicit operator bool() const noexcept { return statement_ != nullptr; }
 
   private:
     friend class StatementCache;
-    struct Hash {
-        using is_transparent = void;
-        // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, so moving a
-        // statement out of the map and back (every use) does not hash the SQL text again.
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    using Map = std::unordered_map<std::string, std::unique_ptr<Statement>, Hash, std::equal_to<>>;
-
     CachedStatement(std::shared_ptr<void> keepalive, StatementCache* cache,
-                    Map::node_type node) noexcept
-        : keepalive_(std::move(keepalive)), cache_(cache), node_(std::move(node)) {}
+                    detail::StatementSlot* slot, std::uint64_t generation,
+                    std::unique_ptr<Statement> statement) noexcept
+        : keepalive_(std::move(keepalive)),
+          cache_(cache),
+          slot_(slot),
+          generation_(generation),
+          statement_(std::move(statement)) {}
     void release() noexcept;
 
     std::shared_ptr<void> keepalive_;  // declared first: destroyed last
     StatementCache* cache_ = nullptr;
-    Map::node_type node_;
+    detail::StatementSlot* slot_ = nullptr;
+    std::uint64_t generation_ = 0;
+    std::unique_ptr<Statement> statement_;
 };
 
 /// Prepared statements keyed by their SQL text, so that code building the same SQL again (the
 /// model layer: one SQL text per model and query shape) prepares it once. Checking a statement
-/// out and giving it back allocate nothing. At most capacity() idle statements are kept; past
-/// that, an arbitrary idle one is finalised to make room. Not thread-safe: it belongs to one
-/// connection.
+/// out costs one lookup of the SQL text; giving it back costs no lookup, and neither allocates.
+/// At most capacity() idle statements are kept; past that, an arbitrary idle one is finalised to
+/// make room. Not thread-safe: it belongs to one connection.
 class StatementCache {
   public:
     /// Counters since construction (or since clear()).
@@ -80,17 +93,36 @@ class StatementCache {
 
     /// Lends the idle statement for @p sql, or one made by @p prepare(sql) when there is none.
     /// @p keepalive is held by the lease (the owner of this cache, so that it outlives the lease).
+    /// When @p prepare throws, the cache is as it was.
     template <class Prepare>
     [[nodiscard]] CachedStatement acquire(std::string_view sql, Prepare&& prepare,
                                           std::shared_ptr<void> keepalive = {}) {
-        if (auto it = idle_.find(sql); it != idle_.end()) {
-            ++stats_.hits;
-            return CachedStatement(std::move(keepalive), this, idle_.extract(it));
+        if (capacity_ == 0) {
+            ++stats_.misses;
+            return CachedStatement(std::move(keepalive), nullptr, nullptr, 0,
+                                   std::forward<Prepare>(prepare)(sql));
+        }
+        if (detail::StatementSlot* found = find_slot(sql)) [[likely]] {
+            detail::StatementSlot& slot = *found;
+            std::unique_ptr<Statement> statement;
+            if (slot.idle) [[likely]] {
+                ++stats_.hits;
+                --idle_;
+                statement = std::move(slot.idle);
+            } else {
+                ++stats_.misses;
+                statement = std::forward<Prepare>(prepare)(sql);  // a twin: the first is lent
+            }
+            ++slot.out;
+            return CachedStatement(std::move(keepalive), this, &slot, generation_,
+                                   std::move(statement));
         }
         ++stats_.misses;
         std::unique_ptr<Statement> statement = std::forward<Prepare>(prepare)(sql);
-        auto it = idle_.emplace(std::string(sql), std::move(statement)).first;
-        return CachedStatement(std::move(keepalive), this, idle_.extract(it));
+        detail::StatementSlot& slot = add_slot(sql);
+        ++slot.out;
+        return CachedStatement(std::move(keepalive), this, &slot, generation_,
+                               std::move(statement));
     }
 
     /// Finalises every idle statement (leases out stay valid and are finalised on return).
@@ -102,11 +134,47 @@ class StatementCache {
 
   private:
     friend class CachedStatement;
-    void give_back(CachedStatement::Map::node_type node) noexcept;
+    struct Hash {
+        using is_transparent = void;
+        // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, so a rehash
+        // does not hash the SQL texts again.
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using Map = std::unordered_map<std::string, detail::StatementSlot, Hash, std::equal_to<>>;
+
+    /// The slot for @p sql, or null. Code that asks for the same SQL again passes the same
+    /// characters (the model layer's SQL is built once): a small table indexed by their address
+    /// remembers recent slots, so a repeat costs a compare of the text instead of a hash.
+    detail::StatementSlot* find_slot(std::string_view sql) noexcept {
+        Recent& recent = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_size];
+        if (recent.slot != nullptr && *recent.key == sql) [[likely]]
+            return recent.slot;
+        auto it = slots_.find(sql);
+        if (it == slots_.end())
+            return nullptr;
+        recent = Recent{&it->first, &it->second};
+        return &it->second;
+    }
+    /// Forgets @p slot in the table of recent slots (it is being erased).
+    void forget_recent(const detail::StatementSlot* slot) noexcept;
+    /// A new slot for @p sql (lent out once the caller counts it), making room when the cache
+    /// holds more than capacity() slots.
+    detail::StatementSlot& add_slot(std::string_view sql);
+    void give_back(detail::StatementSlot& slot, std::unique_ptr<Statement> statement) noexcept;
 
     std::size_t capacity_;
+    std::size_t idle_ = 0;
+    std::uint64_t generation_ = 0;  // bumped by clear(): leases from before do not come back
     Stats stats_;
-    CachedStatement::Map idle_;
+    Map slots_;
+    struct Recent {
+        const std::string* key = nullptr;  // the slot's key in slots_ (nodes do not move)
+        detail::StatementSlot* slot = nullptr;
+    };
+    static constexpr std::size_t recent_size = 8;
+    std::array<Recent, recent_size> recent_{};
 };
 
 }  // namespace tocsin::db

@@ -173,6 +173,10 @@ ModelInfo* build_model_info() {
                             fi.get = [member](const ModelBase& m) {
                                 return db::Value((static_cast<const T&>(m).*member).id());
                             };
+                            fi.view = [member](const ModelBase& m, db::Value&) {
+                                const auto id = (static_cast<const T&>(m).*member).id();
+                                return id ? db::ValueRef(*id) : db::ValueRef(db::null);
+                            };
                             fi.set = [member](ModelBase& m, const db::Value& v) {
                                 (static_cast<T&>(m).*member)
                                     .set_id(v.is_null()
@@ -187,6 +191,9 @@ ModelInfo* build_model_info() {
                             fi.default_value = db::to_value(prototype.*member);
                             fi.get = [member](const ModelBase& m) {
                                 return db::to_value(static_cast<const T&>(m).*member);
+                            };
+                            fi.view = [member](const ModelBase& m, db::Value& scratch) {
+                                return db::view_of(static_cast<const T&>(m).*member, scratch);
                             };
                             fi.set = [member](ModelBase& m, const db::Value& v) {
                                 static_cast<T&>(m).*member = db::from_value<M>(v);

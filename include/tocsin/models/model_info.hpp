@@ -12,6 +12,7 @@
 
 #include "tocsin/apps/model_description.hpp"
 #include "tocsin/db/value.hpp"
+#include "tocsin/db/value_ref.hpp"
 #include "tocsin/models/related.hpp"
 
 namespace tocsin {
@@ -38,6 +39,9 @@ struct FieldInfo {
     // Access.
     std::function<db::Value(const ModelBase&)> get;
     std::function<void(ModelBase&, const db::Value&)> set;
+    /// The field's value as a view for binding without a copy (text and blobs borrowed from the
+    /// instance, other types converted into the scratch value); may be empty, then `get` serves.
+    std::function<db::ValueRef(const ModelBase&, db::Value& scratch)> view;
 };
 
 /// One many-to-many relation (`ManyToMany<Group> groups` of User), as the generic code sees it:
