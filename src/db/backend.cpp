@@ -41,6 +41,11 @@ CachedStatement Backend::cached(std::string_view sql, tocsin::source_location wh
         weak_from_this().lock());
 }
 
+CachedStatement Backend::cached_scoped(std::string_view sql, tocsin::source_location where) {
+    return cache_.acquire(
+        sql, [&](std::string_view text) { return do_prepare(text, /*persistent=*/true, where); });
+}
+
 namespace {
 
 struct Engines {

@@ -95,6 +95,11 @@ CachedStatement Database::statement(std::string_view sql, tocsin::source_locatio
     return backend(where).cached(sql, where);
 }
 
+CachedStatement Database::scoped_statement(std::string_view sql, tocsin::source_location where) {
+    validate_no_broken_transaction(where);
+    return backend(where).cached_scoped(sql, where);
+}
+
 std::int64_t Database::execute(std::string_view sql, std::initializer_list<Value> params,
                                tocsin::source_location where) {
     return execute(sql, std::span<const Value>(params.begin(), params.size()), where);
@@ -102,7 +107,7 @@ std::int64_t Database::execute(std::string_view sql, std::initializer_list<Value
 
 std::int64_t Database::execute(std::string_view sql, std::span<const Value> params,
                                tocsin::source_location where) {
-    auto st = statement(sql, where);
+    auto st = scoped_statement(sql, where);
     st->bind_all_borrowed(params, where);
     try {
         return st->run(where);
@@ -114,7 +119,7 @@ std::int64_t Database::execute(std::string_view sql, std::span<const Value> para
 
 std::int64_t Database::execute(std::string_view sql, std::span<const ValueRef> params,
                                tocsin::source_location where) {
-    auto st = statement(sql, where);
+    auto st = scoped_statement(sql, where);
     st->bind_views(params, where);
     try {
         return st->run(where);
@@ -131,7 +136,7 @@ std::vector<Row> Database::query(std::string_view sql, std::initializer_list<Val
 
 std::vector<Row> Database::query(std::string_view sql, std::span<const Value> params,
                                  tocsin::source_location where) {
-    auto st = statement(sql, where);
+    auto st = scoped_statement(sql, where);
     st->bind_all_borrowed(params, where);
     std::vector<Row> rows;
     try {
@@ -147,7 +152,7 @@ std::vector<Row> Database::query(std::string_view sql, std::span<const Value> pa
 std::optional<Value> Database::query_value(std::string_view sql,
                                            std::initializer_list<Value> params,
                                            tocsin::source_location where) {
-    auto st = statement(sql, where);
+    auto st = scoped_statement(sql, where);
     st->bind_all_borrowed(std::span<const Value>(params.begin(), params.size()), where);
     try {
         if (!st->step(where))

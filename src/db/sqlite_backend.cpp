@@ -1,6 +1,9 @@
 // tocsin::db::SqliteBackend: opening and configuring a SQLite connection.
 #include "tocsin/db/sqlite_backend.hpp"
 
+#include <atomic>
+#include <mutex>
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -103,6 +106,25 @@ void exec(sqlite3* db, const char* sql, const std::string& filename,
 
 }  // namespace
 
+namespace {
+std::atomic<bool> g_keep_memory_statistics{false};
+
+/// Once per process, before SQLite's first use through tocsin: memory statistics off, unless
+/// asked to keep them (sqlite3_config fails harmlessly once SQLite is initialised).
+void configure_sqlite_once() noexcept {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (!g_keep_memory_statistics.load(std::memory_order_relaxed)) {
+            (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        }
+    });
+}
+}  // namespace
+
+void keep_sqlite_memory_statistics(bool keep) noexcept {
+    g_keep_memory_statistics.store(keep, std::memory_order_relaxed);
+}
+
 SqliteBackend::SqliteBackend(const Settings& settings, tocsin::source_location where)
     : Backend(parse_options(settings).statement_cache_size), filename_(settings.name) {
     const SqliteOptions options = parse_options(settings);
@@ -111,6 +133,7 @@ SqliteBackend::SqliteBackend(const Settings& settings, tocsin::source_location w
             "sqlite database name is empty: set Settings::name to a file path or \":memory:\"",
             where);
     }
+    configure_sqlite_once();
     int flags = SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     flags |=
         options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

@@ -87,7 +87,8 @@ const CommonSql& common_sql(const ModelInfo& info, const db::Backend& backend, b
 
 /// The parameters of one write: views of an instance's fields (text and blobs borrowed from the
 /// instance, other values converted into scratch values), with room for 16 on the stack. The
-/// stack's scratch values are constructed only as they are used (a save is the hot path).
+/// stack's views and scratch values are constructed only as they are used (a save is the hot
+/// path: no zeroing of unused slots).
 class WriteParams {
   public:
     explicit WriteParams(std::size_t capacity) {
@@ -124,7 +125,10 @@ class WriteParams {
         std::byte bytes[sizeof(T)];
     };
 
-    void put(db::ValueRef view) noexcept { views_[size_++] = view; }
+    void put(db::ValueRef view) noexcept {
+        ::new (static_cast<void*>(views_ + size_)) db::ValueRef(view);  // trivially destructible
+        ++size_;
+    }
     db::Value& scratch_at(std::size_t i) {
         if (scratch_ == heap_scratch_.data()) {
             return scratch_[i];
@@ -136,11 +140,11 @@ class WriteParams {
         return scratch_[i];
     }
 
-    std::array<db::ValueRef, inline_capacity> inline_views_;
-    std::array<Raw<db::Value>, inline_capacity> inline_scratch_;  // the first built_ are built
+    std::array<Raw<db::ValueRef>, inline_capacity> inline_views_;  // the first size_ are put
+    std::array<Raw<db::Value>, inline_capacity> inline_scratch_;   // the first built_ are built
     std::vector<db::ValueRef> heap_views_;
     std::vector<db::Value> heap_scratch_;
-    db::ValueRef* views_ = inline_views_.data();
+    db::ValueRef* views_ = reinterpret_cast<db::ValueRef*>(inline_views_.data());
     db::Value* scratch_ = reinterpret_cast<db::Value*>(inline_scratch_.data());
     std::size_t built_ = 0;
     std::size_t size_ = 0;
@@ -205,8 +209,8 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
     if (instance.id) {
         with_id = insert_sql(info, backend, /*with_id=*/true, returning);
     }
-    auto statement = database.statement(instance.id ? std::string_view(with_id)
-                                                    : std::string_view(common.insert));
+    auto statement = database.scoped_statement(instance.id ? std::string_view(with_id)
+                                                           : std::string_view(common.insert));
     statement->bind_views(params.views());  // the instance and params outlive the lease
     if (!returning) {
         statement->run();
@@ -303,32 +307,37 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
                              " with update_fields: it has no id yet (never saved).");
         }
     }
-    const std::string alias = !options.database.empty()            ? options.database
-                              : !instance.state().database.empty() ? instance.state().database
-                                                                   : std::string("default");
-    SaveEvent event{false, options.raw, alias, update_fields};
+    const std::string_view chosen = !options.database.empty() ? std::string_view(options.database)
+                                    : !instance.state().database.empty()
+                                        ? std::string_view(instance.state().database)
+                                        : db::default_alias;
+    const std::string alias(chosen);  // a copy: receivers may change the instance's state
+    // The event owns the field names; the save reads them from it.
+    SaveEvent event{false, options.raw, alias, std::move(update_fields)};
     // Changed fields, for the models a receiver tracks: the snapshot before this save stays
     // alive (and is what changes() compares with) until post_save returned.
     std::shared_ptr<const FieldSnapshot> before;
-    SaveChanges changes;
+    std::optional<SaveChanges> changes;  // built only when tracked (no zeroing on the hot path)
     const bool tracked = info.tracks_changes();
     if (tracked) [[unlikely]] {
         before = SnapshotAccess::get(instance);
         if (before && before->model != &info) {
             before.reset();  // taken as another model (an ancestor): not comparable
         }
-        changes = SaveChanges{&instance, &info, before.get(), &event.update_fields};
-        event.tracking = &changes;
+        changes.emplace(SaveChanges{&instance, &info, before.get(), &event.update_fields});
+        event.tracking = &*changes;
     }
     pre_save.send(info.sender, instance, event);
     auto& database = db::connection(alias);
     event.created = database.mark_for_rollback_on_error(
-        [&] { return write(instance, info, options, update_fields, database, alias); });
+        [&] { return write(instance, info, options, event.update_fields, database, alias); });
     instance.state().adding = false;
-    instance.state().database = alias;
+    if (instance.state().database != alias) {
+        instance.state().database = alias;
+    }
     if (tracked) [[unlikely]] {
         SnapshotAccess::set(instance,
-                            snapshot_after_save(instance, info, before.get(), update_fields));
+                            snapshot_after_save(instance, info, before.get(), event.update_fields));
     }
     post_save.send(info.sender, instance, event);
 }

@@ -153,6 +153,22 @@ TEST_F(StatementCacheTest, ALeaseKeepsItsBackendAlive) {
     EXPECT_TRUE(weak.expired());
 }
 
+TEST_F(StatementCacheTest, AScopedLeaseSharesTheCacheButNotTheBackendsLife) {
+    auto db = open();
+    const auto owners = db.use_count();
+    const Statement* first = nullptr;
+    {
+        auto st = db->cached_scoped("SELECT 1");
+        first = &*st;
+        EXPECT_EQ(db.use_count(), owners);  // not kept alive by the lease
+        ASSERT_TRUE(st->step());
+    }
+    auto again = db->cached("SELECT 1");  // the same cached statement
+    EXPECT_EQ(&*again, first);
+    EXPECT_GT(db.use_count(), owners);  // an ordinary lease keeps the backend
+    EXPECT_EQ(db->statement_cache().stats().hits, 1U);
+}
+
 TEST_F(StatementCacheTest, MovingALeaseMovesTheStatement) {
     auto db = open();
     auto a = db->cached("SELECT 1");

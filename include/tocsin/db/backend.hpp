@@ -101,6 +101,11 @@ class Backend : public std::enable_shared_from_this<Backend> {
     /// Lends the cached statement for @p sql, preparing it on first use (see StatementCache).
     [[nodiscard]] CachedStatement cached(
         std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
+    /// Like cached(), but the lease does not keep this backend alive (no reference count
+    /// touched): for a lease given back before anything can drop the backend, such as a
+    /// statement bound, run and returned within one function.
+    [[nodiscard]] CachedStatement cached_scoped(
+        std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
     /// Runs @p sql, which may hold several statements separated by ';' and no parameters
     /// (schema scripts). Stops at the first error and throws it.
     void execute_script(std::string_view sql,

@@ -78,6 +78,11 @@ class Database {
     /// current atomic block requires its rollback first.
     [[nodiscard]] CachedStatement statement(
         std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
+    /// Like statement(), for a lease given back before this connection can be closed or
+    /// dropped (bound, run and returned within one function): cheaper, as it does not keep the
+    /// backend alive. execute(), query() and the model layer's writes use it.
+    [[nodiscard]] CachedStatement scoped_statement(
+        std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
 
     /// Runs @p sql with @p params bound to parameters 1, 2, ...; returns the rows it changed.
     std::int64_t execute(std::string_view sql, std::initializer_list<Value> params = {},

@@ -13,6 +13,14 @@ struct sqlite3;
 
 namespace tocsin::db {
 
+/// SQLite's process-wide memory statistics (sqlite3_memory_used(), sqlite3_status64(), the soft
+/// heap limit) take a global mutex on every allocation SQLite makes. tocsin turns them off
+/// (SQLITE_CONFIG_MEMSTATUS) just before it opens its first SQLite connection, if SQLite has not
+/// been initialised by then: about 12 % off every write. Call this with true before that first
+/// connection to keep them; a program that initialises SQLite itself first keeps them too.
+/// Like sqlite3_config(), the first opening must not race another thread's own SQLite calls.
+void keep_sqlite_memory_statistics(bool keep = true) noexcept;
+
 /// One SQLite connection. Opening it:
 /// - opens (creating if needed) settings.name: a path, ":memory:" (private to this connection)
 ///   or a "file:" URI; a file that cannot be opened, or that the OS lets us read but not write,
