@@ -4,7 +4,7 @@
 #   0. packages (apt-get, only when something is missing) and the clang-format check
 #   1. RelWithDebInfo build in build/,         ctest (everything)
 #   2. ASan+UBSan build in build-asan/,        ctest (everything)
-#   3. TSan build in build-tsan/,              ctest -L concurrency
+#   3. TSan build in build-tsan/ of the binaries labelled concurrency, ctest -L concurrency
 #   4. libFuzzer build in build-fuzz/ (clang), loaddata_fuzz for 30 s on a copy of
 #      fuzz/corpus/loaddata (must exit 0: no crash, leak or sanitizer report)
 #
@@ -163,7 +163,8 @@ step "ctest $PREFIX-asan" ctest --test-dir "$PREFIX-asan" --output-on-failure -j
 step "TSan probe" tsan_probe
 step "configure $PREFIX-tsan" configure "$PREFIX-tsan" -DTOCSIN_SANITIZE=thread \
     -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=OFF
-step "build $PREFIX-tsan" "${TSAN_WRAP[@]}" cmake --build "$PREFIX-tsan" --parallel "$JOBS"
+step "build $PREFIX-tsan (concurrency tests)" "${TSAN_WRAP[@]}" \
+    cmake --build "$PREFIX-tsan" --parallel "$JOBS" --target tocsin_concurrency_tests
 step "ctest $PREFIX-tsan -L concurrency" "${TSAN_WRAP[@]}" \
     ctest --test-dir "$PREFIX-tsan" --output-on-failure -j "$JOBS" -L concurrency --no-tests=error
 
