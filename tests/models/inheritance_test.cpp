@@ -429,6 +429,17 @@ class InheritanceDeleteTest : public InheritanceTest {
         c.save();
         return c;
     }
+    /// Checks one removal that took the Comment `id` and its Event part (the same id) and
+    /// returned `result`: pre_delete for both, the child first (the parent row depends on it),
+    /// then post_delete for both in the same order; two objects removed; no Comment row left.
+    void expect_comment_and_its_event_removed(std::int64_t id, const DeleteResult& result) {
+        const std::string comment = "Comment " + std::to_string(id);
+        const std::string event = "Event " + std::to_string(id);
+        EXPECT_EQ(log, (Log{"pre_delete " + comment, "pre_delete " + event,
+                            "post_delete " + comment, "post_delete " + event}));
+        EXPECT_EQ(result.total, 2u);
+        EXPECT_EQ(rows("events_comment"), 0);
+    }
     std::vector<ScopedConnection> connections;
     Log log;
 };
@@ -441,13 +452,11 @@ TEST_F(InheritanceDeleteTest, RemovingAChildRemovesItsParentRowWithSignalsForBot
     other.user = ann;
     other.save();
     listen();
+    const std::int64_t id = *c.id;
     const auto result = c.remove();
-    EXPECT_EQ(log, (Log{"pre_delete Comment 1", "pre_delete Event 1", "post_delete Comment 1",
-                        "post_delete Event 1"}));
-    EXPECT_EQ(result.total, 2u);
+    expect_comment_and_its_event_removed(id, result);
     EXPECT_EQ(result.per_model,
               (std::map<std::string, std::size_t>{{"events.Comment", 1}, {"events.Event", 1}}));
-    EXPECT_EQ(rows("events_comment"), 0);
     EXPECT_EQ(rows("events_event"), 1);
     EXPECT_FALSE(c.id);
 }
@@ -458,10 +467,7 @@ TEST_F(InheritanceDeleteTest, RemovingTheParentRemovesTheChild) {
     listen();
     Event parent = Event::objects().get(where(&ModelBase::id) == *c.id);
     const auto result = parent.remove();
-    EXPECT_EQ(log, (Log{"pre_delete Comment 1", "pre_delete Event 1", "post_delete Comment 1",
-                        "post_delete Event 1"}));
-    EXPECT_EQ(result.total, 2u);
-    EXPECT_EQ(rows("events_comment"), 0);
+    expect_comment_and_its_event_removed(*c.id, result);
     EXPECT_EQ(rows("events_event"), 0);
 }
 
