@@ -2,10 +2,12 @@
 // fixture with a fresh SQLite file per test (configured as "default", tables made by migrate()),
 // a fixture that sets up installed apps over fresh "default" and "other" files (tables left to
 // the test), a check that no test leaves a model-signal receiver connected (Django's
-// BaseSignalSetup, #9989), and small helpers to describe instances and catch exception messages.
+// BaseSignalSetup, #9989), a lower SQLite parameter limit, and small helpers to describe
+// instances and catch exception messages.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 #include "../support/temp_dir.hpp"
 
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "test_models.hpp"
+#include "tocsin/db/sqlite_backend.hpp"
 #include "tocsin/models.hpp"
 
 namespace tocsin::test {
@@ -123,6 +126,16 @@ class InstalledAppsTest : public ::testing::Test {
   private:
     std::vector<std::size_t> baseline_;
 };
+
+/// Lowers the SQLITE_LIMIT_VARIABLE_NUMBER of `alias`'s connection (of this thread) to `limit`,
+/// until it closes: a statement binding more parameters fails ("too many SQL variables"), as
+/// with SQLite builds older than 3.32 (999), whatever this build allows (Debian's: 250000).
+/// Returns the limit now in force.
+inline int limit_sqlite_parameters(int limit, std::string_view alias = "default") {
+    auto& backend = dynamic_cast<db::SqliteBackend&>(db::connection(alias).backend());
+    sqlite3_limit(backend.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, limit);
+    return sqlite3_limit(backend.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+}
 
 /// The model name ("Book") of a model sender.
 inline std::string model_name(const Sender& sender) {
