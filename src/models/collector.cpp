@@ -2,11 +2,14 @@
 // one transaction: every pre_delete (dependents first, ids ascending), the through rows of the
 // many-to-many relations of the removed objects (no signal, as Django's fast deletes of
 // auto-created models), SET_NULL/SET_DEFAULT updates, then per model the DELETE followed by its
-// post_delete (ids descending).
+// post_delete (ids descending). Every list of ids is read or written a few hundred ids per
+// statement (id_chunks.hpp), inside that transaction.
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 
+#include "id_chunks.hpp"
 #include "tocsin/db/database.hpp"
 #include "tocsin/models/query.hpp"
 
@@ -66,12 +69,7 @@ class Collector {
                     field.on_delete == OnDelete::do_nothing) {
                     continue;
                 }
-                QueryParts q;
-                q.info = related;
-                q.database = alias_;
-                q.condition = Condition(Condition::Leaf{field.column, "IN", ids});
-                q.order = {{"id", false}};
-                const auto rows = fetch_rows(q);
+                const auto rows = rows_where_in(*related, field.column, ids);
                 if (rows.empty()) {
                     continue;
                 }
@@ -126,12 +124,7 @@ class Collector {
         if (missing.empty()) {
             return;
         }
-        QueryParts q;
-        q.info = &child;
-        q.database = alias_;
-        q.condition = Condition(Condition::Leaf{"id", "IN", std::move(missing)});
-        q.order = {{"id", false}};
-        const auto rows = fetch_rows(q);
+        const auto rows = rows_where_in(child, "id", missing);
         if (!rows.empty()) {
             collect(child, load(child, rows), via);
         }
@@ -186,43 +179,33 @@ class Collector {
                 }
             }
             for (const auto& d : through_deletes_) {
-                std::vector<db::Value> params;
-                std::string in;
-                for (const auto& id : d.ids) {
-                    params.push_back(id);
-                    in += (in.empty() ? "" : ", ") + database.backend().placeholder(params.size());
-                }
-                const auto removed =
-                    database.execute("DELETE FROM " + quoted(d.through->table) + " WHERE " +
-                                         quoted(d.column) + " IN (" + in + ")",
-                                     params);
+                const auto removed = execute_in_chunks(database,
+                                                       "DELETE FROM " + quoted(d.through->table) +
+                                                           " WHERE " + quoted(d.column) + " IN ",
+                                                       {}, d.ids);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
                 }
             }
             for (const auto& u : updates_) {
-                std::vector<db::Value> params{u.value};
-                std::string in;
-                for (const auto& id : u.ids) {
-                    params.push_back(id);
-                    in += (in.empty() ? "" : ", ") + database.backend().placeholder(params.size());
-                }
-                database.execute(
-                    "UPDATE " + quoted(u.model->table) + " SET " + quoted(u.field->column) + " = " +
-                        database.backend().placeholder(1) + " WHERE \"id\" IN (" + in + ")",
-                    params);
+                std::vector<db::Value> params;
+                params.push_back(u.value);
+                execute_in_chunks(database,
+                                  "UPDATE " + quoted(u.model->table) + " SET " +
+                                      quoted(u.field->column) + " = " +
+                                      database.backend().placeholder(1) + " WHERE \"id\" IN ",
+                                  params, u.ids);
             }
             for (const ModelInfo* m : models) {
                 auto& objects = data_[m];
-                std::vector<db::Value> params;
-                std::string in;
+                std::vector<db::Value> ids;
+                ids.reserve(objects.size());
                 for (const auto& [id, object] : objects) {
-                    params.emplace_back(id);
-                    in += (in.empty() ? "" : ", ") + database.backend().placeholder(params.size());
+                    ids.emplace_back(id);
                 }
-                const auto removed = database.execute(
-                    "DELETE FROM " + quoted(m->table) + " WHERE \"id\" IN (" + in + ")", params);
+                const auto removed = execute_in_chunks(
+                    database, "DELETE FROM " + quoted(m->table) + " WHERE \"id\" IN ", {}, ids);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[m->label()] += static_cast<std::size_t>(removed);
@@ -256,6 +239,31 @@ class Collector {
     }
 
   private:
+    /// The rows of `info` whose `column` is one of `ids`, ordered by id, as one SELECT would
+    /// return them: one SELECT per chunk of ids.
+    std::vector<db::Row> rows_where_in(const ModelInfo& info, const std::string& column,
+                                       const std::vector<db::Value>& ids) const {
+        const auto chunks = chunked(ids, id_chunk_size(db::connection(alias_).backend()));
+        std::vector<db::Row> rows;
+        for (const auto chunk : chunks) {
+            QueryParts q;
+            q.info = &info;
+            q.database = alias_;
+            q.condition = Condition(
+                Condition::Leaf{column, "IN", std::vector<db::Value>(chunk.begin(), chunk.end())});
+            q.order = {{"id", false}};
+            auto part = fetch_rows(q);
+            rows.insert(rows.end(), std::make_move_iterator(part.begin()),
+                        std::make_move_iterator(part.end()));
+        }
+        if (chunks.size() > 1) {
+            std::sort(rows.begin(), rows.end(), [](const db::Row& a, const db::Row& b) {
+                return a.at(0).as_integer() < b.at(0).as_integer();
+            });
+        }
+        return rows;
+    }
+
     struct Update {
         const ModelInfo* model;
         const FieldInfo* field;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "id_chunks.hpp"
 #include "tocsin/db/database.hpp"
 
 namespace tocsin {
@@ -86,34 +87,6 @@ std::set<std::int64_t> ids_of(const M2MSide& side, const std::vector<M2MItem>& i
     return ids;
 }
 
-/// The ids in chunks small enough for one statement's parameters: `reserved` others, and
-/// `per_id` parameters for each id.
-std::vector<std::vector<std::int64_t>> chunks(const std::set<std::int64_t>& ids,
-                                              std::size_t reserved, std::size_t per_id,
-                                              db::Database& database) {
-    const std::size_t limit = database.backend().features().max_query_parameters;
-    const std::size_t size = std::max<std::size_t>(1, (limit - std::min(limit, reserved)) / per_id);
-    std::vector<std::vector<std::int64_t>> out;
-    for (const auto id : ids) {
-        if (out.empty() || out.back().size() == size) {
-            out.emplace_back();
-        }
-        out.back().push_back(id);
-    }
-    return out;
-}
-
-/// "(?2, ?3, …)" for `ids`, appending them to `params`.
-std::string in_list(const std::vector<std::int64_t>& ids, std::vector<db::Value>& params,
-                    db::Database& database) {
-    std::string sql = "(";
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        params.emplace_back(ids[i]);
-        sql += (i == 0 ? "" : ", ") + database.backend().placeholder(params.size());
-    }
-    return sql + ")";
-}
-
 void send(const M2MSide& side, M2MAction action, const std::optional<std::set<std::int64_t>>& ids) {
     M2MChangedEvent event;
     event.action = action;
@@ -150,13 +123,14 @@ void add_items(const M2MSide& side, const std::string& source, const std::string
         return;
     }
     std::set<std::int64_t> missing = ids;
-    for (const auto& chunk : chunks(ids, 1, 1, database)) {
+    const std::vector<std::int64_t> list(ids.begin(), ids.end());
+    for (const auto chunk : chunked(list, id_chunk_size(database.backend(), 1))) {
         std::vector<db::Value> params;
         params.emplace_back(side.instance_id);
         const std::string sql = "SELECT " + quoted(target) + " FROM " + quoted(through.table) +
                                 " WHERE " + quoted(source) + " = " +
                                 database.backend().placeholder(1) + " AND " + quoted(target) +
-                                " IN " + in_list(chunk, params, database);
+                                " IN " + in_list(chunk, params, database.backend());
         for (const auto& row : database.query(sql, std::span<const db::Value>(params))) {
             missing.erase(row.at(0).as_integer());
         }
@@ -281,15 +255,17 @@ void m2m_remove(const M2MSide& side, const std::vector<M2MItem>& items) {
     atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
         send(side, M2MAction::pre_remove, ids);
         const bool both_ways = side.relation->symmetrical;
-        for (const auto& chunk : chunks(ids, 1, both_ways ? 2 : 1, database)) {
+        const std::vector<std::int64_t> list(ids.begin(), ids.end());
+        for (const auto chunk :
+             chunked(list, id_chunk_size(database.backend(), 1, both_ways ? 2 : 1))) {
             std::vector<db::Value> params;
             params.emplace_back(side.instance_id);
             const std::string me = database.backend().placeholder(1);
             std::string sql = "DELETE FROM " + table + " WHERE (" + source + " = " + me + " AND " +
-                              target + " IN " + in_list(chunk, params, database) + ")";
+                              target + " IN " + in_list(chunk, params, database.backend()) + ")";
             if (both_ways) {
                 sql += " OR (" + target + " = " + me + " AND " + source + " IN " +
-                       in_list(chunk, params, database) + ")";
+                       in_list(chunk, params, database.backend()) + ")";
             }
             database.execute(sql, std::span<const db::Value>(params));
         }

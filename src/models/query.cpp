@@ -4,6 +4,7 @@
 #include <algorithm>
 #include "tocsin/models/bulk_signals.hpp"
 
+#include "id_chunks.hpp"
 #include "tocsin/db/database.hpp"
 
 namespace tocsin {
@@ -227,8 +228,8 @@ std::size_t count_rows(const QueryParts& q) {
 
 namespace {
 /// QuerySet::update on a model extending another: the ids matching first (an assignment may
-/// change what the condition reads), then one UPDATE per table that holds assigned columns.
-/// Returns how many objects matched.
+/// change what the condition reads), then per table that holds assigned columns the UPDATEs of
+/// those ids, a few hundred per statement (id_chunks.hpp). Returns how many objects matched.
 std::int64_t update_inherited_rows(const QueryParts& q,
                                    const std::vector<Assignment>& assignments) {
     auto& database = db::connection(q.database);
@@ -256,29 +257,29 @@ std::int64_t update_inherited_rows(const QueryParts& q,
         if (rows.empty()) {
             return 0;
         }
+        std::vector<db::Value> ids;
+        ids.reserve(rows.size());
+        for (const auto& row : rows) {
+            ids.push_back(row.at(0));
+        }
         for (const ModelInfo* m : chain) {
-            std::vector<db::Value> update_params;
+            std::vector<db::Value> set_params;
             std::string sets;
             for (const auto& a : assignments) {
                 if (std::none_of(m->fields.begin(), m->fields.end(),
                                  [&](const FieldInfo& f) { return f.column == a.column; })) {
                     continue;
                 }
-                update_params.push_back(a.value);
+                set_params.push_back(a.value);
                 sets += (sets.empty() ? "" : ", ") + quoted(a.column) + " = " +
-                        backend.placeholder(update_params.size());
+                        backend.placeholder(set_params.size());
             }
             if (sets.empty()) {
                 continue;
             }
-            std::string in;
-            for (const auto& row : rows) {
-                update_params.push_back(row.at(0));
-                in += (in.empty() ? "" : ", ") + backend.placeholder(update_params.size());
-            }
-            database.execute(
-                "UPDATE " + quoted(m->table) + " SET " + sets + " WHERE \"id\" IN (" + in + ")",
-                update_params);
+            execute_in_chunks(database,
+                              "UPDATE " + quoted(m->table) + " SET " + sets + " WHERE \"id\" IN ",
+                              set_params, ids);
         }
         return static_cast<std::int64_t>(rows.size());
     });

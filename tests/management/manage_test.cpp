@@ -81,61 +81,15 @@ Log signal_lines(const std::string& text) {
     return out;
 }
 
-/// An app whose models are `M...`.
-template <class... M>
-class App : public AppConfig {
-  public:
-    explicit App(std::string label) : AppConfig(std::move(label)) {}
-    [[nodiscard]] std::vector<const apps::ModelDescription*> models() const override {
-        return tocsin::describe<M...>();
-    }
-};
-using LibraryApp = App<library::Author, library::Book, library::Page, library::Bio, library::Loan,
-                       library::Award, library::Note, library::Category>;
-using ShopApp = App<shop::Customer, shop::Order, shop::Payment, shop::Review>;
-
-class ManageTest : public ::testing::Test {
+/// Installs library and shop (InstalledAppsTest).
+class ManageTest : public InstalledAppsTest {
   protected:
-    void SetUp() override {
-        Apps::instance().reset();
-        build_test_models();
-        setup({.installed_apps = {library, shop},
-               .databases = {{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                             {"other", {.engine = "sqlite", .name = dir.file("other.db")}}}});
-        baseline_ = model_receiver_counts();
-    }
-    void TearDown() override {
-        connections.clear();
-        EXPECT_EQ(model_receiver_counts(), baseline_) << "a receiver was left connected";
-        EXPECT_EQ(pre_migrate.receiver_count(), 0U);
-        EXPECT_EQ(post_migrate.receiver_count(), 0U);
-        Apps::instance().reset();
-        db::close_all();
-        db::configure({});
-    }
-
-    static std::int64_t table_count(std::string_view alias = "default") {
-        return db::connection(alias)
-            .query_value(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT "
-                "LIKE 'sqlite_%'")
-            ->as_integer();
-    }
-
     /// Writes `text` to the file `name` of the test's directory; returns its path.
     std::string write(const std::string& name, const std::string& text) {
         const auto path = dir.file(name);
         std::ofstream(path, std::ios::binary) << text;
         return path;
     }
-
-    TempDir dir;
-    std::shared_ptr<LibraryApp> library = std::make_shared<LibraryApp>("library");
-    std::shared_ptr<ShopApp> shop = std::make_shared<ShopApp>("shop");
-    std::vector<ScopedConnection> connections;
-
-  private:
-    std::vector<std::size_t> baseline_;
 };
 
 // ------------------------------------------------------------------------------ receivers

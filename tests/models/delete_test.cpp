@@ -372,6 +372,56 @@ TEST_F(DeleteTest, SetNullAndSetDefaultUpdateWithoutSignals) {
     EXPECT_TRUE(saves.empty());
 }
 
+// tocsin: a removal of more objects than one statement may bind (999 parameters: SQLite's
+// SQLITE_MAX_VARIABLE_NUMBER before 3.32, set on the connection here) reads the referencing rows
+// (CASCADE, PROTECT, SET_NULL), sets the SET_NULL keys and deletes the rows a few hundred ids per
+// statement.
+TEST_F(DeleteTest, RemovalOfMoreObjectsThanOneStatementBinds) {
+    constexpr std::size_t many = 1234;
+    ASSERT_LT(limit_sqlite_parameters(999), static_cast<int>(many));
+    auto ann = Author::objects().create({.name = "Ann"});
+    auto reader = Customer::objects().create({.name = "Default"});
+    std::vector<Book> books(many);
+    atomic([&] {
+        for (std::size_t i = 0; i < many; ++i) {
+            books[i].author = ann;
+            books[i].title = "b" + std::to_string(i);
+        }
+        Book::objects().bulk_create(books);
+        std::vector<Review> reviews(many);
+        for (std::size_t i = 0; i < many; ++i) {
+            reviews[i].book = books[i];
+            reviews[i].customer = reader;
+        }
+        Review::objects().bulk_create(reviews);
+        // Pages of the first, a middle and the last book: found across the chunks.
+        std::vector<Page> pages(3);
+        pages[0].book = books.front();
+        pages[1].book = books[many / 2];
+        pages[2].book = books.back();
+        Page::objects().bulk_create(pages);
+    });
+    auto kept = Book::objects().create({.author = ann, .title = "kept"});
+    auto kept_review = Review::objects().create({.book = kept, .customer = reader, .stars = 5});
+    listen();
+
+    const auto result = Book::objects().filter(where(&Book::title) != "kept").remove();
+    EXPECT_EQ(result.total, many + 3);
+    EXPECT_EQ(result.per_model,
+              (std::map<std::string, std::size_t>{{"library.Book", many}, {"library.Page", 3}}));
+    EXPECT_EQ(log.size(), 2 * (many + 3));
+    EXPECT_TRUE(saves.empty());
+    EXPECT_EQ(rows("library_book"), 1);
+    EXPECT_EQ(rows("library_page"), 0);
+    EXPECT_EQ(rows("shop_review"), static_cast<std::int64_t>(many + 1));
+    EXPECT_EQ(db::connection()
+                  .query_value("SELECT COUNT(*) FROM \"shop_review\" WHERE \"book_id\" IS NULL")
+                  ->as_integer(),
+              static_cast<std::int64_t>(many));
+    kept_review.refresh_from_db();
+    EXPECT_TRUE(kept_review.book == kept);
+}
+
 // Django: delete.tests.OnDeleteTests.test_do_nothing — DO_NOTHING leaves the referencing rows
 // to the database: with the foreign key constraint, the removal fails (IntegrityError, rolled
 // back); a pre_delete receiver that re-points the rows first makes it work.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -429,6 +430,17 @@ class InheritanceDeleteTest : public InheritanceTest {
         c.save();
         return c;
     }
+    /// Checks one removal that took the Comment `id` and its Event part (the same id) and
+    /// returned `result`: pre_delete for both, the child first (the parent row depends on it),
+    /// then post_delete for both in the same order; two objects removed; no Comment row left.
+    void expect_comment_and_its_event_removed(std::int64_t id, const DeleteResult& result) {
+        const std::string comment = "Comment " + std::to_string(id);
+        const std::string event = "Event " + std::to_string(id);
+        EXPECT_EQ(log, (Log{"pre_delete " + comment, "pre_delete " + event,
+                            "post_delete " + comment, "post_delete " + event}));
+        EXPECT_EQ(result.total, 2u);
+        EXPECT_EQ(rows("events_comment"), 0);
+    }
     std::vector<ScopedConnection> connections;
     Log log;
 };
@@ -441,13 +453,11 @@ TEST_F(InheritanceDeleteTest, RemovingAChildRemovesItsParentRowWithSignalsForBot
     other.user = ann;
     other.save();
     listen();
+    const std::int64_t id = *c.id;
     const auto result = c.remove();
-    EXPECT_EQ(log, (Log{"pre_delete Comment 1", "pre_delete Event 1", "post_delete Comment 1",
-                        "post_delete Event 1"}));
-    EXPECT_EQ(result.total, 2u);
+    expect_comment_and_its_event_removed(id, result);
     EXPECT_EQ(result.per_model,
               (std::map<std::string, std::size_t>{{"events.Comment", 1}, {"events.Event", 1}}));
-    EXPECT_EQ(rows("events_comment"), 0);
     EXPECT_EQ(rows("events_event"), 1);
     EXPECT_FALSE(c.id);
 }
@@ -458,10 +468,7 @@ TEST_F(InheritanceDeleteTest, RemovingTheParentRemovesTheChild) {
     listen();
     Event parent = Event::objects().get(where(&ModelBase::id) == *c.id);
     const auto result = parent.remove();
-    EXPECT_EQ(log, (Log{"pre_delete Comment 1", "pre_delete Event 1", "post_delete Comment 1",
-                        "post_delete Event 1"}));
-    EXPECT_EQ(result.total, 2u);
-    EXPECT_EQ(rows("events_comment"), 0);
+    expect_comment_and_its_event_removed(*c.id, result);
     EXPECT_EQ(rows("events_event"), 0);
 }
 
@@ -513,6 +520,147 @@ TEST_F(InheritanceDeleteTest, QuerySetRemovalOfChildren) {
     EXPECT_EQ(result.total, 2u);
     EXPECT_EQ(Comment::objects().count(), 1u);
     EXPECT_EQ(Event::objects().count(), 2u);
+}
+
+// ------------------------------------------------------------------------------ many rows
+
+/// More objects than one statement may bind parameters for once the connection allows 999
+/// (SQLite's SQLITE_MAX_VARIABLE_NUMBER before 3.32), and more than two statements' worth of ids.
+constexpr std::int64_t many = 1234;
+
+class ManyChildrenTest : public InheritanceTest {
+  protected:
+    void SetUp() override {
+        InheritanceTest::SetUp();
+        ASSERT_LT(limit_sqlite_parameters(999), many);
+    }
+
+    /// `many` Comments of ann (kind "comment", text "old"), in one transaction: their Event
+    /// parts with bulk_create, their Comment rows with one INSERT … SELECT (bulk_create refuses
+    /// a child model). Returns the largest id.
+    std::int64_t make_many_comments() {
+        atomic([&] {
+            std::vector<Event> events(static_cast<std::size_t>(many));
+            for (auto& e : events) {
+                e.user = ann;
+                e.kind = "comment";
+            }
+            Event::objects().bulk_create(events);
+            db::connection().execute(
+                "INSERT INTO \"events_comment\" (\"id\", \"text\") SELECT \"id\", 'old' FROM "
+                "\"events_event\"");
+        });
+        EXPECT_EQ(Comment::objects().count(), static_cast<std::size_t>(many));
+        return db::connection()
+            .query_value("SELECT MAX(\"id\") FROM \"events_comment\"")
+            ->as_integer();
+    }
+
+    /// Makes the statement that updates (`op` "UPDATE") or deletes ("DELETE") the events_event
+    /// row `id` fail with "provoked failure" (a trigger: the statements before it succeed).
+    static void fail_on(std::string_view op, std::int64_t id) {
+        db::connection().execute_script(
+            "CREATE TRIGGER \"provoked\" BEFORE " + std::string(op) + " ON \"events_event\" WHEN " +
+            (op == "DELETE" ? "OLD" : "NEW") + ".\"id\" = " + std::to_string(id) +
+            " BEGIN SELECT RAISE(ABORT, 'provoked failure'); END");
+    }
+
+    /// The rows of `table` matching `condition`, with plain SQL.
+    static std::int64_t rows_where(std::string_view table, std::string_view condition) {
+        return db::connection()
+            .query_value("SELECT COUNT(*) FROM \"" + std::string(table) + "\" WHERE " +
+                         std::string(condition))
+            ->as_integer();
+    }
+};
+
+// tocsin: QuerySet::update of a child reads the matching ids, then updates each table by id. More
+// ids than one statement may bind are written a few hundred per statement, every row read back.
+TEST_F(ManyChildrenTest, UpdateOfMoreChildrenThanOneStatementBindsWritesEveryRow) {
+    make_many_comments();
+    Event plain;  // not a Comment: untouched
+    plain.user = ann;
+    plain.kind = "plain";
+    plain.save();
+    const auto n = Comment::objects()
+                       .filter(where(&Comment::text) == "old")
+                       .update({assign(&Comment::kind, "bulk"), assign(&Comment::text, "new")});
+    EXPECT_EQ(n, many);
+    EXPECT_EQ(rows_where("events_comment", "\"text\" = 'new'"), many);
+    EXPECT_EQ(rows_where("events_event", "\"kind\" = 'bulk'"), many);
+    EXPECT_EQ(rows_where("events_event",
+                         "\"kind\" = 'bulk' AND \"id\" IN (SELECT \"id\" FROM "
+                         "\"events_comment\")"),
+              many);
+    EXPECT_EQ(Comment::objects()
+                  .filter(where(&Comment::kind) == "bulk" && where(&Comment::text) == "new")
+                  .count(),
+              static_cast<std::size_t>(many));
+    EXPECT_EQ(Event::objects().get(where(&ModelBase::id) == *plain.id).kind, "plain");
+}
+
+// tocsin: the statements of one update are one transaction — a failure in the last one (the
+// Event part of the last Comment, after every Comment row was written) leaves nothing changed.
+TEST_F(ManyChildrenTest, AFailedUpdateOfManyChildrenLeavesEveryRowAsItWas) {
+    const auto last = make_many_comments();
+    fail_on("UPDATE", last);
+    EXPECT_TRUE(contains(message_of<db::IntegrityError>([] {
+                             Comment::objects().update(
+                                 {assign(&Comment::kind, "bulk"), assign(&Comment::text, "new")});
+                         }),
+                         "provoked failure"));
+    EXPECT_EQ(rows_where("events_comment", "\"text\" = 'old'"), many);
+    EXPECT_EQ(rows_where("events_event", "\"kind\" = 'comment'"), many);
+}
+
+// tocsin: a removal of more children than one statement may bind: the cascades are read, and the
+// rows deleted, a few hundred ids per statement; every object gets its signals.
+TEST_F(ManyChildrenTest, RemovalOfMoreChildrenThanOneStatementBindsRemovesEveryRow) {
+    const auto last = make_many_comments();
+    Event plain;  // not a Comment: kept
+    plain.user = ann;
+    plain.kind = "plain";
+    plain.save();
+    // Reactions to the first, a middle and the last Comment: found across the chunks.
+    std::vector<Reaction> reactions(3);
+    const std::int64_t first = last - many + 1;
+    const std::int64_t targets[] = {first, first + many / 2, last};
+    for (std::size_t i = 0; i < reactions.size(); ++i) {
+        reactions[i].comment.set_id(targets[i]);
+        reactions[i].emoji = "+1";
+    }
+    Reaction::objects().bulk_create(reactions);
+    std::map<std::string, std::int64_t> pre;
+    std::map<std::string, std::int64_t> post;
+    ScopedConnection a = pre_delete.connect(
+        [&](const Sender& s, ModelBase&, const DeleteEvent&) { ++pre[model_name(s)]; });
+    ScopedConnection b = post_delete.connect(
+        [&](const Sender& s, ModelBase&, const DeleteEvent&) { ++post[model_name(s)]; });
+    const auto result = Comment::objects().remove();
+    const std::map<std::string, std::int64_t> expected{
+        {"Comment", many}, {"Event", many}, {"Reaction", 3}};
+    EXPECT_EQ(pre, expected);
+    EXPECT_EQ(post, expected);
+    EXPECT_EQ(result.total, static_cast<std::size_t>(2 * many + 3));
+    EXPECT_EQ(result.per_model, (std::map<std::string, std::size_t>{
+                                    {"events.Comment", static_cast<std::size_t>(many)},
+                                    {"events.Event", static_cast<std::size_t>(many)},
+                                    {"events.Reaction", 3}}));
+    EXPECT_EQ(rows("events_comment"), 0);
+    EXPECT_EQ(rows("events_reaction"), 0);
+    EXPECT_EQ(rows("events_event"), 1);
+    EXPECT_EQ(Event::objects().get().kind, "plain");
+}
+
+// tocsin: the statements of one removal are one transaction — a failure in the last DELETE (the
+// Event part of the last Comment, after every Comment row was deleted) leaves every row.
+TEST_F(ManyChildrenTest, AFailedRemovalOfManyChildrenLeavesEveryRow) {
+    const auto last = make_many_comments();
+    fail_on("DELETE", last);
+    EXPECT_TRUE(contains(message_of<db::IntegrityError>([] { Comment::objects().remove(); }),
+                         "provoked failure"));
+    EXPECT_EQ(rows("events_comment"), many);
+    EXPECT_EQ(rows("events_event"), many);
 }
 
 }  // namespace

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_support.hpp"
@@ -678,6 +680,58 @@ TEST_F(ManyToManyTest, RemovingAnOwnerOrATargetRemovesItsThroughRowsSilently) {
     pre.disconnect();
     post.disconnect();
     EXPECT_TRUE(messages.empty());
+}
+
+// tocsin: relating, unrelating and removing more objects than one statement may bind (999
+// parameters: SQLite's SQLITE_MAX_VARIABLE_NUMBER before 3.32, set on the connection here): the
+// ids are listed a few hundred per statement; the removal takes the through rows of every
+// removed object.
+TEST_F(ManyToManyTest, MoreObjectsThanOneStatementBinds) {
+    constexpr std::size_t many = 1234;
+    ASSERT_LT(limit_sqlite_parameters(999), static_cast<int>(many));
+    std::vector<Part> parts(many);
+    for (std::size_t i = 0; i < many; ++i) {
+        parts[i].name = "p" + std::to_string(i);
+    }
+    atomic([&] { Part::objects().bulk_create(parts); });
+    std::vector<std::int64_t> ids;
+    for (const auto& p : parts) {
+        ids.push_back(*p.id);
+    }
+    std::vector<std::pair<std::string, std::size_t>> heard;
+    ScopedConnection c =
+        m2m_changed.connect(&Car::default_parts, [&](ModelBase&, const M2MChangedEvent& e) {
+            heard.emplace_back(to_string(e.action), e.pk_set ? e.pk_set->size() : 0);
+        });
+    auto vw_parts = related(vw, &Car::default_parts);
+    vw_parts.add(doors, parts[many / 2]);
+    std::vector<std::int64_t> with_doors = ids;
+    with_doors.push_back(*doors.id);
+    vw_parts.add(with_doors);  // the pairs there already are found in their chunks
+    EXPECT_EQ(rows("m2m_signals_car_default_parts"), static_cast<std::int64_t>(many + 1));
+    vw_parts.remove(ids);
+    EXPECT_EQ(heard, (std::vector<std::pair<std::string, std::size_t>>{{"pre_add", 2},
+                                                                       {"post_add", 2},
+                                                                       {"pre_add", many - 1},
+                                                                       {"post_add", many - 1},
+                                                                       {"pre_remove", many},
+                                                                       {"post_remove", many}}));
+    EXPECT_EQ(pairs("m2m_signals_car_default_parts"),
+              (std::vector<std::pair<std::int64_t, std::int64_t>>{{*vw.id, *doors.id}}));
+
+    related(bmw, &Car::optional_parts).add(ids);
+    vw_parts.add(ids.front(), ids.back());
+    EXPECT_EQ(rows("m2m_signals_car_optional_parts"), static_cast<std::int64_t>(many));
+    const auto result = Part::objects().filter(where(&ModelBase::id) >= ids.front()).remove();
+    EXPECT_EQ(result.per_model, (std::map<std::string, std::size_t>{
+                                    {"m2m_signals.Car_default_parts", 2},
+                                    {"m2m_signals.Car_optional_parts", many},
+                                    {"m2m_signals.Part", many},
+                                }));
+    EXPECT_EQ(rows("m2m_signals_car_optional_parts"), 0);
+    EXPECT_EQ(pairs("m2m_signals_car_default_parts"),
+              (std::vector<std::pair<std::int64_t, std::int64_t>>{{*vw.id, *doors.id}}));
+    EXPECT_EQ(Part::objects().count(), 5U);
 }
 
 TEST_F(ManyToManyTest, UsesTheInstancesDatabase) {

@@ -16,54 +16,17 @@ namespace {
 
 using Log = std::vector<std::string>;
 
-/// An app whose models are `M...`.
-template <class... M>
-class App : public AppConfig {
-  public:
-    explicit App(std::string label) : AppConfig(std::move(label)) {}
-    [[nodiscard]] std::vector<const apps::ModelDescription*> models() const override {
-        return tocsin::describe<M...>();
-    }
-};
-
-using LibraryApp = App<library::Author, library::Book, library::Page, library::Bio, library::Loan,
-                       library::Award, library::Note, library::Category>;
-using ShopApp = App<shop::Customer, shop::Order, shop::Payment, shop::Review>;
 /// An app without models: it is sent the signals too.
 using EmptyApp = App<>;
 
-class MigrateSignalsTest : public ::testing::Test {
+/// Installs library, shop and an app without models.
+class MigrateSignalsTest : public InstalledAppsTest {
   protected:
-    void SetUp() override {
-        Apps::instance().reset();
-        build_test_models();
-        setup({.installed_apps = {library, shop, empty},
-               .databases = {{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                             {"other", {.engine = "sqlite", .name = dir.file("other.db")}}}});
-    }
-    void TearDown() override {
-        connections.clear();
-        EXPECT_EQ(pre_migrate.receiver_count(), 0U);
-        EXPECT_EQ(post_migrate.receiver_count(), 0U);
-        Apps::instance().reset();
-        db::close_all();
-        db::configure({});
+    [[nodiscard]] std::vector<std::shared_ptr<AppConfig>> installed_apps() const override {
+        return {library, shop, empty};
     }
 
-    /// The number of tables in `alias`.
-    static std::int64_t table_count(std::string_view alias = "default") {
-        return db::connection(alias)
-            .query_value(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT "
-                "LIKE 'sqlite_%'")
-            ->as_integer();
-    }
-
-    TempDir dir;
-    std::shared_ptr<LibraryApp> library = std::make_shared<LibraryApp>("library");
-    std::shared_ptr<ShopApp> shop = std::make_shared<ShopApp>("shop");
     std::shared_ptr<EmptyApp> empty = std::make_shared<EmptyApp>("empty");
-    std::vector<ScopedConnection> connections;
 };
 
 // Django: migrate_signals.tests.MigrateSignalTests.test_args and test_call_time — each signal is

@@ -1,10 +1,13 @@
-// Helpers shared by the model and apps tests: a private temporary directory, a fixture with a
-// fresh SQLite file per test (configured as "default", tables made by migrate()), a check that
-// no test leaves a model-signal receiver connected (Django's BaseSignalSetup, #9989), and small
-// helpers to describe instances and catch exception messages.
+// Helpers shared by the model, apps and management tests: a private temporary directory, a
+// fixture with a fresh SQLite file per test (configured as "default", tables made by migrate()),
+// a fixture that sets up installed apps over fresh "default" and "other" files (tables left to
+// the test), a check that no test leaves a model-signal receiver connected (Django's
+// BaseSignalSetup, #9989), a lower SQLite parameter limit, and small helpers to describe
+// instances and catch exception messages.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 #include "../support/temp_dir.hpp"
 
@@ -12,11 +15,14 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "test_models.hpp"
+#include "tocsin/db/sqlite_backend.hpp"
 #include "tocsin/models.hpp"
 
 namespace tocsin::test {
@@ -57,6 +63,79 @@ class ModelTest : public ::testing::Test {
   private:
     std::vector<std::size_t> baseline_;
 };
+
+/// An app whose models are `M...`.
+template <class... M>
+class App : public AppConfig {
+  public:
+    explicit App(std::string label) : AppConfig(std::move(label)) {}
+    [[nodiscard]] std::vector<const apps::ModelDescription*> models() const override {
+        return tocsin::describe<M...>();
+    }
+};
+
+/// The apps of the shared test models (test_models.hpp).
+using LibraryApp = App<library::Author, library::Book, library::Page, library::Bio, library::Loan,
+                       library::Award, library::Note, library::Category>;
+using ShopApp = App<shop::Customer, shop::Order, shop::Payment, shop::Review>;
+
+/// A fresh app registry: setup() of installed_apps() with "default" and "other" as fresh SQLite
+/// files, no table made (the test migrates when it needs them). Checks afterwards, once
+/// `connections` are closed, that the test disconnected every model-signal, pre_migrate and
+/// post_migrate receiver it connected; then resets the registry and the databases.
+class InstalledAppsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        Apps::instance().reset();
+        build_test_models();
+        setup({.installed_apps = installed_apps(),
+               .databases = {{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
+                             {"other", {.engine = "sqlite", .name = dir.file("other.db")}}}});
+        baseline_ = model_receiver_counts();
+    }
+    void TearDown() override {
+        connections.clear();
+        EXPECT_EQ(model_receiver_counts(), baseline_) << "a receiver was left connected";
+        EXPECT_EQ(pre_migrate.receiver_count(), 0U);
+        EXPECT_EQ(post_migrate.receiver_count(), 0U);
+        Apps::instance().reset();
+        db::close_all();
+        db::configure({});
+    }
+
+    /// The apps setup() installs, in order: library, then shop.
+    [[nodiscard]] virtual std::vector<std::shared_ptr<AppConfig>> installed_apps() const {
+        return {library, shop};
+    }
+
+    /// The number of tables in `alias`.
+    static std::int64_t table_count(std::string_view alias = "default") {
+        return db::connection(alias)
+            .query_value(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT "
+                "LIKE 'sqlite_%'")
+            ->as_integer();
+    }
+
+    TempDir dir;
+    std::shared_ptr<LibraryApp> library = std::make_shared<LibraryApp>("library");
+    std::shared_ptr<ShopApp> shop = std::make_shared<ShopApp>("shop");
+    /// The test's connections, closed before the checks of TearDown().
+    std::vector<ScopedConnection> connections;
+
+  private:
+    std::vector<std::size_t> baseline_;
+};
+
+/// Lowers the SQLITE_LIMIT_VARIABLE_NUMBER of `alias`'s connection (of this thread) to `limit`,
+/// until it closes: a statement binding more parameters fails ("too many SQL variables"), as
+/// with SQLite builds older than 3.32 (999), whatever this build allows (Debian's: 250000).
+/// Returns the limit now in force.
+inline int limit_sqlite_parameters(int limit, std::string_view alias = "default") {
+    auto& backend = dynamic_cast<db::SqliteBackend&>(db::connection(alias).backend());
+    sqlite3_limit(backend.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, limit);
+    return sqlite3_limit(backend.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+}
 
 /// The model name ("Book") of a model sender.
 inline std::string model_name(const Sender& sender) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "tocsin/dispatch/detail/lazy_signal.hpp"
 #include "tocsin/models/signals.hpp"
 
 namespace tocsin {
@@ -46,19 +47,17 @@ struct commit_copy<BulkCreateEvent> {
 
 /// A signal about many rows of one model at once; the sender is the model. Receivers take
 /// `(const Event&)` (or the sender first). Connecting is what asks for it: with no receiver for
-/// a model, its bulk operations do no extra work.
+/// a model, its bulk operations do no extra work. name(), disconnect(), has_listeners(),
+/// receiver_count(), receivers() and signal() come from detail::LazySignal.
 template <class Event>
-class BulkSignal {
+class BulkSignal : public detail::LazySignal<void(const Event&)> {
   public:
     /// The underlying signal.
     using signal_type = Signal<void(const Event&)>;
 
-    constexpr explicit BulkSignal(std::string_view name) noexcept : name_(name) {}
-    BulkSignal(const BulkSignal&) = delete;
-    BulkSignal& operator=(const BulkSignal&) = delete;
-
-    /// The signal's name ("post_update").
-    [[nodiscard]] std::string_view name() const noexcept { return name_; }
+    constexpr explicit BulkSignal(std::string_view name) noexcept
+        : detail::LazySignal<void(const Event&)>(name) {}
+    using detail::LazySignal<void(const Event&)>::signal;
 
     /// Connects `receiver(const Event&)` for the model `T` only.
     template <class T, class F>
@@ -83,36 +82,12 @@ class BulkSignal {
     requires detail::receiver_for<F, const Event&>
     void connect(std::string_view label, F receiver, Connect options = {},
                  tocsin::source_location where = tocsin::source_location::current()) const {
-        detail::connect_by_label(signal(), name_, label, std::move(receiver), std::move(options),
-                                 where);
+        detail::connect_by_label(signal(), this->name(), label, std::move(receiver),
+                                 std::move(options), where);
     }
 
-    /// Disconnects like Signal::disconnect.
-    template <class... A>
-    bool disconnect(A&&... args) const {
-        return signal().disconnect(std::forward<A>(args)...);
-    }
     /// Sends `event` for the model `sender`.
     void send(const Sender& sender, const Event& event) const { signal().send(sender, event); }
-    /// True when a send for `sender` would call a receiver.
-    [[nodiscard]] bool has_listeners(const Sender& sender = {}) const {
-        return signal().has_listeners(sender);
-    }
-    /// The live receivers.
-    [[nodiscard]] std::size_t receiver_count() const { return signal().receiver_count(); }
-    /// Every receiver, as Signal::receivers() lists them.
-    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return signal().receivers(); }
-
-    /// The underlying signal (created on first use, never destroyed).
-    [[nodiscard]] signal_type& signal() const {
-        std::call_once(once_, [this] { signal_ = new signal_type(std::string(name_)); });
-        return *signal_;
-    }
-
-  private:
-    std::string_view name_;
-    mutable std::once_flag once_{};
-    mutable signal_type* signal_ = nullptr;
 };
 
 /// Sent once per bulk_create() call, after the rows are inserted (inside its transaction).

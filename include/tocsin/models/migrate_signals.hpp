@@ -3,7 +3,6 @@
 // app once every table exists.
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
@@ -12,6 +11,7 @@
 
 #include "tocsin/apps/app_config.hpp"
 #include "tocsin/dispatch.hpp"
+#include "tocsin/dispatch/detail/lazy_signal.hpp"
 
 namespace tocsin {
 
@@ -29,18 +29,16 @@ struct MigrateEvent {
 
 /// A signal sent by migrate() once per installed app, the app being the sender (Django's
 /// pre_migrate / post_migrate). Constant-initialised, so receivers may connect from static
-/// initialisers in any order; the underlying Signal is created on first use.
-class MigrateSignal {
+/// initialisers in any order; the underlying Signal is created on first use. name(),
+/// disconnect(), has_listeners(), receiver_count(), receivers() and signal() come from
+/// detail::LazySignal.
+class MigrateSignal : public detail::LazySignal<void(const MigrateEvent&)> {
   public:
     /// The underlying signal: receivers get the event (and the app's sender first if they ask).
     using signal_type = Signal<void(const MigrateEvent&)>;
 
-    constexpr explicit MigrateSignal(std::string_view name) noexcept : name_(name) {}
-    MigrateSignal(const MigrateSignal&) = delete;
-    MigrateSignal& operator=(const MigrateSignal&) = delete;
-
-    /// The signal's name ("pre_migrate").
-    [[nodiscard]] std::string_view name() const noexcept { return name_; }
+    constexpr explicit MigrateSignal(std::string_view name) noexcept
+        : detail::LazySignal<void(const MigrateEvent&)>(name) {}
 
     /// Connects `receiver(const MigrateEvent&)` (or with the sender first): for every app, or
     /// for one app with `{.sender = app.sender()}`. Options as for Signal::connect.
@@ -50,34 +48,8 @@ class MigrateSignal {
             tocsin::source_location where = tocsin::source_location::current())
     const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
 
-    /// Disconnects like Signal::disconnect.
-    template <class... A>
-    bool disconnect(A&&... args) const {
-        return signal().disconnect(std::forward<A>(args)...);
-    }
-
     /// Sends `event` for its app; the first receiver exception stops the send and propagates.
     void send(const MigrateEvent& event) const { signal().send(event.app_config.sender(), event); }
-
-    /// True when a send for `sender` would call a receiver.
-    [[nodiscard]] bool has_listeners(const Sender& sender = {}) const {
-        return signal().has_listeners(sender);
-    }
-    /// The live receivers.
-    [[nodiscard]] std::size_t receiver_count() const { return signal().receiver_count(); }
-    /// Every receiver, as Signal::receivers() lists them.
-    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return signal().receivers(); }
-
-    /// The underlying signal (created on first use, never destroyed).
-    [[nodiscard]] signal_type& signal() const {
-        std::call_once(once_, [this] { signal_ = new signal_type(std::string(name_)); });
-        return *signal_;
-    }
-
-  private:
-    std::string_view name_;
-    mutable std::once_flag once_{};
-    mutable signal_type* signal_ = nullptr;
 };
 
 /// Sent by migrate() for every installed app, in setup() order, before any table is created.

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -16,6 +15,7 @@
 #include "tocsin/db/on_commit.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/dispatch.hpp"
+#include "tocsin/dispatch/detail/lazy_signal.hpp"
 #include "tocsin/models/changes.hpp"
 #include "tocsin/models/model_info.hpp"
 
@@ -156,8 +156,11 @@ std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& ins
 /// ModelSignal). Connect by type (`post_save.connect<User>(…)`, the receiver gets `User&`), for
 /// every model, or by label (`post_save.connect("auth.User", …)`) before the model is set up.
 /// Constant-initialised, so receivers may connect from static initialisers in any order.
+///
+/// name(), disconnect(), has_listeners(), receiver_count(), receivers() and signal() come from
+/// detail::LazySignal.
 template <class Event>
-class ModelSignal {
+class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
   public:
     /// A receiver of model `T`'s signal: `(T&, const Event&)`, or with the sender first.
     template <class F, class T>
@@ -167,12 +170,9 @@ class ModelSignal {
     /// The underlying signal: receivers get the instance and the event.
     using signal_type = Signal<void(ModelBase&, const Event&)>;
 
-    constexpr explicit ModelSignal(std::string_view name) noexcept : name_(name) {}
-    ModelSignal(const ModelSignal&) = delete;
-    ModelSignal& operator=(const ModelSignal&) = delete;
-
-    /// The signal's name ("post_save").
-    [[nodiscard]] std::string_view name() const noexcept { return name_; }
+    constexpr explicit ModelSignal(std::string_view name) noexcept
+        : detail::LazySignal<void(ModelBase&, const Event&)>(name) {}
+    using detail::LazySignal<void(ModelBase&, const Event&)>::signal;
 
     /// Connects `receiver(T&, const Event&)` (or with the sender first) for the model `T` only.
     template <class T, class F>
@@ -187,7 +187,7 @@ class ModelSignal {
                     DeferredTyped<T, F>{std::make_shared<F>(std::move(receiver))},
                     std::move(options), where);
             } else {
-                throw std::invalid_argument(std::string(name_) +
+                throw std::invalid_argument(std::string(this->name()) +
                                             ": on_commit receivers are not available for this "
                                             "signal or model (its event or instance cannot be "
                                             "copied until the commit)");
@@ -251,38 +251,17 @@ class ModelSignal {
     void connect(std::string_view label, F receiver, Connect options = {},
                  tocsin::source_location where = tocsin::source_location::current()) const {
         if (options.on_commit) {
-            detail::connect_by_label(signal(), name_, label, deferred(std::move(receiver)),
+            detail::connect_by_label(signal(), this->name(), label, deferred(std::move(receiver)),
                                      std::move(options), where);
         } else {
-            detail::connect_by_label(signal(), name_, label, std::move(receiver),
+            detail::connect_by_label(signal(), this->name(), label, std::move(receiver),
                                      std::move(options), where);
         }
-    }
-
-    /// Disconnects like Signal::disconnect.
-    template <class... A>
-    bool disconnect(A&&... args) const {
-        return signal().disconnect(std::forward<A>(args)...);
     }
 
     /// Sends for `instance`, whose model is `sender`.
     void send(const Sender& sender, ModelBase& instance, const Event& event) const {
         signal().send(sender, instance, event);
-    }
-
-    /// True when a send for `sender` would call a receiver.
-    [[nodiscard]] bool has_listeners(const Sender& sender = {}) const {
-        return signal().has_listeners(sender);
-    }
-    /// The live receivers.
-    [[nodiscard]] std::size_t receiver_count() const { return signal().receiver_count(); }
-    /// Every receiver, as Signal::receivers() lists them.
-    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return signal().receivers(); }
-
-    /// The underlying signal (created on first use, never destroyed).
-    [[nodiscard]] signal_type& signal() const {
-        std::call_once(once_, [this] { signal_ = new signal_type(std::string(name_)); });
-        return *signal_;
     }
 
   private:
@@ -358,16 +337,12 @@ class ModelSignal {
         if constexpr (detail::commit_copyable<Event>) {
             return DeferredAny<Fn>{std::make_shared<Fn>(std::forward<F>(receiver))};
         } else {
-            throw std::invalid_argument(std::string(name_) +
+            throw std::invalid_argument(std::string(this->name()) +
                                         ": on_commit receivers are not available for this signal "
                                         "(its event cannot be copied until the commit)");
             return std::forward<F>(receiver);
         }
     }
-
-    std::string_view name_;
-    mutable std::once_flag once_{};
-    mutable signal_type* signal_ = nullptr;
 };
 
 /// Sent when tocsin builds an instance from a row, before its fields are set.
