@@ -281,6 +281,27 @@ std::int64_t update_inherited_rows(const QueryParts& q,
                               "UPDATE " + quoted(m->table) + " SET " + sets + " WHERE \"id\" IN ",
                               set_params, ids);
         }
+        if (post_update.has_listeners(q.info->sender)) {
+            // As for a model without parents: the fields named as declared, the ids in order.
+            UpdateEvent event;
+            event.database = q.database;
+            for (const auto& a : assignments) {
+                std::string name = a.column;
+                for (const ModelInfo* m : chain) {
+                    for (const auto& f : m->fields) {
+                        if (f.column == a.column) {
+                            name = f.name;
+                        }
+                    }
+                }
+                event.fields.push_back(std::move(name));
+            }
+            for (const auto& id : ids) {
+                event.pks.push_back(id.as_integer());
+            }
+            std::sort(event.pks.begin(), event.pks.end());
+            post_update.send(q.info->sender, event);
+        }
         return static_cast<std::int64_t>(rows.size());
     });
 }

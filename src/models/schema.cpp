@@ -40,6 +40,20 @@ std::string create_table_sql(const ModelInfo& model, std::string_view alias) {
     return sql + ")";
 }
 
+std::vector<std::string> create_index_sql(const ModelInfo& model, std::string_view alias) {
+    auto& backend = db::connection(alias).backend();
+    std::vector<std::string> out;
+    for (const auto& f : model.fields) {
+        if (f.is_relation && !f.unique) {
+            out.push_back("CREATE INDEX IF NOT EXISTS " +
+                          backend.quote_name(model.table + "_" + f.column + "_idx") + " ON " +
+                          backend.quote_name(model.table) + " (" + backend.quote_name(f.column) +
+                          ")");
+        }
+    }
+    return out;
+}
+
 std::vector<const ModelInfo*> migration_plan() {
     auto pending = all_models();
     std::vector<const ModelInfo*> ordered;
@@ -83,6 +97,9 @@ void migrate(std::string_view alias) {
         auto& database = db::connection(alias);
         for (const ModelInfo* m : plan) {
             database.execute(create_table_sql(*m, alias));
+            for (const auto& index : create_index_sql(*m, alias)) {
+                database.execute(index);
+            }
         }
     });
     // Django's emit_post_migrate_signal: every app, once every table exists.

@@ -169,6 +169,39 @@ TEST_F(InheritanceTest, SavingAChildUpdatesBothTablesAndRefreshReadsBoth) {
     EXPECT_EQ(again.text, "bulk");
 }
 
+// The opt-in post_update is sent for a child's query-set update too, once, with the fields of
+// both tables and the ids changed, in order (as for a model without parents).
+TEST_F(InheritanceTest, UpdatingAChildsQuerySetSendsPostUpdate) {
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 3; ++i) {
+        Comment c;
+        c.user = ann;
+        c.kind = i < 2 ? "old" : "other";
+        c.text = "t" + std::to_string(i);
+        c.save();
+        ids.push_back(*c.id);
+    }
+    std::vector<UpdateEvent> events;
+    ScopedConnection on_comment =
+        post_update.connect<Comment>([&](const UpdateEvent& e) { events.push_back(e); });
+    int on_event = 0;  // the parent's receivers do not hear a child's update (Django's sender)
+    ScopedConnection parent = post_update.connect<Event>([&](const UpdateEvent&) { ++on_event; });
+    const auto n = Comment::objects()
+                       .filter(where(&Comment::kind) == "old")
+                       .update({assign(&Comment::text, "new"), assign(&Comment::kind, "edited")});
+    EXPECT_EQ(n, 2);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].pks, (std::vector<std::int64_t>{ids[0], ids[1]}));
+    EXPECT_EQ(events[0].fields, (std::vector<std::string>{"text", "kind"}));
+    EXPECT_EQ(events[0].database, "default");
+    EXPECT_EQ(on_event, 0);
+    // Nothing matched: no send.
+    (void)Comment::objects()
+        .filter(where(&Comment::kind) == "none")
+        .update({assign(&Comment::text, "x")});
+    EXPECT_EQ(events.size(), 1u);
+}
+
 TEST_F(InheritanceTest, ThreeLevelsSaveAndLoad) {
     Reply r;
     r.user = ann;

@@ -85,6 +85,28 @@ TEST_F(SchemaTest, CreateTableSql) {
                          "\"ttl\" TEXT NOT NULL)"));
 }
 
+// Django: a ForeignKey has db_index=True, so migrate indexes its column; a OneToOne's UNIQUE is
+// its index already. The removal collector's cascades look rows up by these columns.
+TEST_F(SchemaTest, MigrateIndexesEveryForeignKeyThatIsNotUnique) {
+    EXPECT_EQ(create_index_sql(Book::info()),
+              (std::vector<std::string>{"CREATE INDEX IF NOT EXISTS \"library_book_author_id_idx\" "
+                                        "ON \"library_book\" (\"author_id\")"}));
+    EXPECT_TRUE(create_index_sql(library::Bio::info()).empty());  // one-to-one: UNIQUE
+    EXPECT_TRUE(create_index_sql(Author::info()).empty());        // no key
+    migrate();
+    const auto indexes = db::connection().query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'library_book'");
+    ASSERT_EQ(indexes.size(), 1u);
+    EXPECT_EQ(indexes[0].at(0).as_text(), "library_book_author_id_idx");
+    // SQLite uses it to find an author's books.
+    const auto plan = db::connection().query(
+        "EXPLAIN QUERY PLAN SELECT id FROM library_book WHERE author_id = 1");
+    ASSERT_FALSE(plan.empty());
+    EXPECT_NE(plan[0].back().as_text().find("library_book_author_id_idx"), std::string::npos)
+        << plan[0].back().as_text();
+    migrate();  // idempotent
+}
+
 // Django: migrate creates the referenced tables before the tables that reference them, here
 // even though Page and Book were described before Author.
 TEST_F(SchemaTest, MigrateCreatesReferencedTablesFirst) {

@@ -13,6 +13,12 @@ struct ModelInfo;
 [[nodiscard]] std::string create_table_sql(const ModelInfo& model,
                                            std::string_view alias = "default");
 
+/// The CREATE INDEX statements of `model` on the backend of `alias`: one per foreign key that is
+/// not unique (Django's db_index=True on a ForeignKey; a OneToOne's UNIQUE is its index), named
+/// "<table>_<column>_idx". Cascades and reverse lookups by the key use it.
+[[nodiscard]] std::vector<std::string> create_index_sql(const ModelInfo& model,
+                                                        std::string_view alias = "default");
+
 /// The models whose tables migrate() creates: every model built so far (installed apps' models
 /// are built by setup()), in creation order: referenced models first, then the through model of
 /// each many-to-many relation.
