@@ -59,6 +59,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -426,55 +427,79 @@ double median(std::vector<double> v) {
     return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-/// The floor and tocsin back to back, --pairs times (alternating which goes first), each run
-/// on a fresh file: on a shared machine, the ratio within a pair shifts far less than either
-/// time does from one minute to the next. Counters: the medians of the per-pair ratios (wall and
-/// CPU time) and of each side's wall time per user.
-void bm_paired(benchmark::State& state) {
+/// One timed run of the floor's create_users on a fresh file (checked, then removed).
+Timing time_raw_create(std::int64_t n) {
+    const RawDatabase db;
+    const Timing t = timed([&] { insert_users_raw(db.handle(), n); });
+    db.check(n);
+    return t;
+}
+
+/// One timed run of tocsin's create_users on a fresh database (checked, then removed).
+Timing time_tocsin_create(std::int64_t n) {
+    fresh_tocsin_database();
+    const Timing t = timed([&] { create_users(0, n); });
+    check_tocsin_counts(n);
+    drop_tocsin_database();
+    return t;
+}
+
+/// One side of a paired case: its counter name ("tocsin" gives tocsin_per_user) and one timed
+/// run of n users.
+struct Side {
+    const char* name;
+    std::function<Timing(std::int64_t)> run;
+};
+
+/// Two sides back to back, --pairs times, alternating which goes first (`numerator` first in
+/// the even pairs when `numerator_first`): on a shared machine, the ratio within a pair shifts
+/// far less than either time does from one minute to the next. Counters: the medians of the
+/// per-pair ratios numerator / denominator (ratio_wall, ratio_cpu) and of each side's wall time
+/// per user (<name>_per_user). The workload's receiver is connected throughout.
+void run_pairs(benchmark::State& state, const char* what, const Side& numerator,
+               const Side& denominator, bool numerator_first) {
     const std::int64_t n = g_users;
     const tocsin::ScopedConnection receiver = connect_create_profile();
     for (auto _ : state) {
         std::vector<double> wall_ratio;
         std::vector<double> cpu_ratio;
-        std::vector<double> raw_wall;
-        std::vector<double> tocsin_wall;
+        std::vector<double> numerator_wall;
+        std::vector<double> denominator_wall;
         try {
             for (std::int64_t k = 0; k < g_pairs; ++k) {
-                Timing raw;
-                Timing toc;
-                const auto run_raw = [&] {
-                    const RawDatabase db;
-                    raw = timed([&] { insert_users_raw(db.handle(), n); });
-                    db.check(n);
-                };
-                const auto run_tocsin = [&] {
-                    fresh_tocsin_database();
-                    toc = timed([&] { create_users(0, n); });
-                    check_tocsin_counts(n);
-                    drop_tocsin_database();
-                };
-                if (k % 2 == 0) {
-                    run_raw();
-                    run_tocsin();
+                Timing num;
+                Timing den;
+                if ((k % 2 == 0) == numerator_first) {
+                    num = numerator.run(n);
+                    den = denominator.run(n);
                 } else {
-                    run_tocsin();
-                    run_raw();
+                    den = denominator.run(n);
+                    num = numerator.run(n);
                 }
-                wall_ratio.push_back(toc.wall / raw.wall);
-                cpu_ratio.push_back(toc.cpu / raw.cpu);
-                raw_wall.push_back(raw.wall);
-                tocsin_wall.push_back(toc.wall);
+                wall_ratio.push_back(num.wall / den.wall);
+                cpu_ratio.push_back(num.cpu / den.cpu);
+                numerator_wall.push_back(num.wall);
+                denominator_wall.push_back(den.wall);
             }
         } catch (const std::exception& e) {
-            fail(state, std::string("paired: ") + e.what());
+            fail(state, std::string(what) + ": " + e.what());
             break;
         }
         state.counters["ratio_wall"] = median(wall_ratio);
         state.counters["ratio_cpu"] = median(cpu_ratio);
-        state.counters["raw_per_user"] = median(raw_wall) / static_cast<double>(n);
-        state.counters["tocsin_per_user"] = median(tocsin_wall) / static_cast<double>(n);
+        state.counters[std::string(numerator.name) + "_per_user"] =
+            median(numerator_wall) / static_cast<double>(n);
+        state.counters[std::string(denominator.name) + "_per_user"] =
+            median(denominator_wall) / static_cast<double>(n);
     }
     drop_tocsin_database();
+}
+
+/// The floor and tocsin back to back (the floor first in the even pairs), each on a fresh file:
+/// the medians of the per-pair ratios tocsin / floor.
+void bm_paired(benchmark::State& state) {
+    run_pairs(state, "paired", {"tocsin", time_tocsin_create}, {"raw", time_raw_create},
+              /*numerator_first=*/false);
 }
 
 // ------------------------------------------------------------------ Django, side by side
@@ -511,50 +536,12 @@ Timing run_django(std::int64_t n) {
     return *result;
 }
 
-/// tocsin and Django back to back, --pairs times (alternating which goes first), each on a fresh
-/// file: the medians of the per-pair ratios Django / tocsin (ratio_wall, ratio_cpu) and of each
-/// side's wall time per user. Django's side is bench/django_create_users.py (Debian's
-/// python3-django), the same workload and settings.
+/// tocsin and Django back to back (Django first in the even pairs), each on a fresh file: the
+/// medians of the per-pair ratios Django / tocsin. Django's side is bench/django_create_users.py
+/// (Debian's python3-django), the same workload and settings.
 void bm_django_paired(benchmark::State& state) {
-    const std::int64_t n = g_users;
-    const tocsin::ScopedConnection receiver = connect_create_profile();
-    for (auto _ : state) {
-        std::vector<double> wall_ratio;
-        std::vector<double> cpu_ratio;
-        std::vector<double> django_wall;
-        std::vector<double> tocsin_wall;
-        try {
-            for (std::int64_t k = 0; k < g_pairs; ++k) {
-                Timing dj;
-                Timing toc;
-                const auto run_tocsin = [&] {
-                    fresh_tocsin_database();
-                    toc = timed([&] { create_users(0, n); });
-                    check_tocsin_counts(n);
-                    drop_tocsin_database();
-                };
-                if (k % 2 == 0) {
-                    dj = run_django(n);
-                    run_tocsin();
-                } else {
-                    run_tocsin();
-                    dj = run_django(n);
-                }
-                wall_ratio.push_back(dj.wall / toc.wall);
-                cpu_ratio.push_back(dj.cpu / toc.cpu);
-                django_wall.push_back(dj.wall);
-                tocsin_wall.push_back(toc.wall);
-            }
-        } catch (const std::exception& e) {
-            fail(state, std::string("django pairs: ") + e.what());
-            break;
-        }
-        state.counters["ratio_wall"] = median(wall_ratio);
-        state.counters["ratio_cpu"] = median(cpu_ratio);
-        state.counters["django_per_user"] = median(django_wall) / static_cast<double>(n);
-        state.counters["tocsin_per_user"] = median(tocsin_wall) / static_cast<double>(n);
-    }
-    drop_tocsin_database();
+    run_pairs(state, "django pairs", {"django", run_django}, {"tocsin", time_tocsin_create},
+              /*numerator_first=*/true);
 }
 
 std::int64_t g_noop_calls = 0;

@@ -109,20 +109,19 @@ std::int64_t Database::execute(std::string_view sql, std::span<const Value> para
                                tocsin::source_location where) {
     auto st = scoped_statement(sql, where);
     st->bind_all_borrowed(params, where);
-    try {
-        return st->run(where);
-    } catch (const DatabaseError&) {
-        note_statement_error();
-        throw;
-    }
+    return run_bound(*st, where);
 }
 
 std::int64_t Database::execute(std::string_view sql, std::span<const ValueRef> params,
                                tocsin::source_location where) {
     auto st = scoped_statement(sql, where);
     st->bind_views(params, where);
+    return run_bound(*st, where);
+}
+
+std::int64_t Database::run_bound(Statement& statement, tocsin::source_location where) {
     try {
-        return st->run(where);
+        return statement.run(where);
     } catch (const DatabaseError&) {
         note_statement_error();
         throw;

@@ -193,6 +193,8 @@ class Database {
     void run_and_clear_commit_hooks();
     void reset_transaction_state() noexcept;
     void note_statement_error() noexcept;
+    /// Runs a bound statement of execute(); a failure is noted (note_statement_error) and thrown.
+    std::int64_t run_bound(Statement& statement, tocsin::source_location where);
     static void call_hook(CommitHook& hook, bool during_transaction);
 
     std::string alias_;
