@@ -17,22 +17,26 @@ namespace tocsin::detail {
 
 SlotBase::~SlotBase() = default;
 
-std::string SlotBase::name() const {
+std::string SlotBase::name(bool uid_before_symbol) const {
     return receiver_name(
         custom_name, dispatch_uid, code,
-        is_method ? std::string(type_label) + "::(member function)" : std::string(type_label));
+        is_method ? std::string(type_label) + "::(member function)" : std::string(type_label),
+        uid_before_symbol);
 }
 
 std::string receiver_name(std::string_view custom_name, std::string_view dispatch_uid,
-                          const void* code, std::string_view fallback) {
+                          const void* code, std::string_view fallback, bool uid_before_symbol) {
     if (!custom_name.empty()) {
         return std::string(custom_name);
     }
-    if (!dispatch_uid.empty()) {
+    if (uid_before_symbol && !dispatch_uid.empty()) {
         return std::string(dispatch_uid);
     }
     if (std::string symbol = symbol_name(code); !symbol.empty()) {
         return symbol;
+    }
+    if (!dispatch_uid.empty()) {
+        return std::string(dispatch_uid);
     }
     return std::string(fallback);
 }
@@ -389,7 +393,7 @@ void Registry::set_error_logger(ErrorLogger logger) {
 }
 
 void Registry::report(const SlotBase& slot, const std::exception_ptr& error) const {
-    report(slot.name(), error, "Signal.send_robust()");
+    report(slot.name(/*uid_before_symbol=*/true), error, "Signal.send_robust()");
 }
 
 void Registry::report(std::string_view receiver, const std::exception_ptr& error,

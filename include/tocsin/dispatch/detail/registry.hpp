@@ -82,9 +82,11 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     /// connected for a model and its subclasses). Read and written under the registry's lock.
     std::vector<Sender> extra_senders;
 
-    /// The readable name (see receiver_name): Connect::name, else the dispatch_uid, else the
-    /// function's symbol, else the callable's type. Computed when asked: connect stays cheap.
-    [[nodiscard]] std::string name() const;
+    /// The readable name (see receiver_name): Connect::name, else the function's symbol, else
+    /// the dispatch_uid, else the callable's type (listings, which show the uid apart); with
+    /// `uid_before_symbol` (error messages) the uid comes before the symbol. Computed when
+    /// asked: connect stays cheap.
+    [[nodiscard]] std::string name(bool uid_before_symbol = false) const;
 
     /// Destroys the callable (and what it captured); called once no send can be running it.
     virtual void drop_callable() noexcept {}
@@ -226,10 +228,12 @@ void report_commit_failure(const std::weak_ptr<const Registry>& registry,
 /// The readable name of a function at `address` (its symbol, demangled), or "" if unknown.
 [[nodiscard]] std::string symbol_name(const void* address);
 
-/// How listings and error messages name a receiver: its Connect::name, else its dispatch_uid,
-/// else the symbol of its function at `code` (none for a lambda, nor for a function with
-/// internal linkage), else `fallback` (its type).
+/// How error messages name a receiver: its Connect::name, else its dispatch_uid, else the
+/// symbol of its function at `code` (none for a lambda, nor for a function with internal
+/// linkage), else `fallback` (its type). Without `uid_before_symbol` (listings), the symbol
+/// comes before the dispatch_uid.
 [[nodiscard]] std::string receiver_name(std::string_view custom_name, std::string_view dispatch_uid,
-                                        const void* code, std::string_view fallback);
+                                        const void* code, std::string_view fallback,
+                                        bool uid_before_symbol = true);
 
 }  // namespace tocsin::detail
