@@ -134,6 +134,12 @@ void Apps::note_model_use(std::string_view label, const Sender& model,
         }
         return;
     }
+    if (uses_.size() >= prune_uses_at_) {
+        // Receivers connected and disconnected again without setup(): forget the dead ones, so
+        // that the records stay as many as the live receivers (amortised).
+        std::erase_if(uses_, [](const Use& u) { return u.alive && !u.alive(); });
+        prune_uses_at_ = std::max<std::size_t>(64, 2 * uses_.size());
+    }
     uses_.push_back({std::string(label), model, std::move(who), std::move(alive)});
 }
 

@@ -100,6 +100,7 @@ class Apps {
     std::vector<const apps::ModelDescription*> models_;
     std::vector<Pending> pending_;
     std::vector<Use> uses_;
+    std::size_t prune_uses_at_ = 64;
     bool ready_ = false;
 };
 
