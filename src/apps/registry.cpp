@@ -33,6 +33,25 @@ std::string unresolved_reference(const std::string& who, std::string_view label,
            (app_installed ? "doesn't provide model '" + model_name + "'." : "isn't installed.");
 }
 
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+/// Django's fields.E307, for a relation (or parent link) of an installed model to a model no
+/// installed app lists: "The field blog.Post.tags was declared with a lazy reference to
+/// 'blog.tag', but app 'blog' doesn't provide model 'tag'."
+std::string unresolved_field(const apps::ModelDescription& owner,
+                             const apps::ModelReference& reference, bool app_installed) {
+    auto [app_label, model_name] = apps::split_label(reference.target_label);
+    model_name = lower(model_name);
+    return "The field " + owner.label() + "." + reference.field +
+           " was declared with a lazy reference to '" + app_label + "." + model_name +
+           "', but app '" + app_label + "' " +
+           (app_installed ? "doesn't provide model '" + model_name + "'." : "isn't installed.");
+}
+
 bool iequal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
@@ -94,6 +113,46 @@ bool Apps::ready() const {
     return ready_;
 }
 
+std::string Apps::not_installed(std::string_view label, const Sender& model) const {
+    const auto* found = find_model(label);
+    if (found != nullptr && found->sender == model) {
+        return {};
+    }
+    const auto app_label = apps::split_label(label).first;
+    return "Model class " + std::string(label) + " isn't in an application in INSTALLED_APPS: " +
+           (app(app_label) == nullptr
+                ? "app '" + app_label + "' isn't installed."
+                : "app '" + app_label + "' doesn't list it in its AppConfig::models().");
+}
+
+void Apps::note_model_use(std::string_view label, const Sender& model,
+                          std::function<std::string()> who, std::function<bool()> alive) {
+    std::lock_guard lock(mutex_);
+    if (ready_) {
+        if (auto reason = not_installed(label, model); !reason.empty()) {
+            throw ImproperlyConfigured(reason + " " + who());
+        }
+        return;
+    }
+    if (uses_.size() >= prune_uses_at_) {
+        // Receivers connected and disconnected again without setup(): forget the dead ones, so
+        // that the records stay as many as the live receivers (amortised).
+        std::erase_if(uses_, [](const Use& u) { return u.alive && !u.alive(); });
+        prune_uses_at_ = std::max<std::size_t>(64, 2 * uses_.size());
+    }
+    uses_.push_back({std::string(label), model, std::move(who), std::move(alive)});
+}
+
+void Apps::refuse_if_ready(const apps::ModelDescription& model, std::string_view use) const {
+    std::lock_guard lock(mutex_);
+    if (!ready_) {
+        return;  // before setup(), or a program without apps: every built model may be used
+    }
+    if (auto reason = not_installed(model.label(), model.sender); !reason.empty()) {
+        throw ImproperlyConfigured(reason + " It cannot be " + std::string(use) + ".");
+    }
+}
+
 void Apps::populate(const std::vector<std::shared_ptr<AppConfig>>& apps) {
     std::lock_guard lock(mutex_);
     // 1. Apps and their models.
@@ -127,10 +186,35 @@ void Apps::populate(const std::vector<std::shared_ptr<AppConfig>>& apps) {
             }
         }
     }
-    // 2. Lazy operations waiting for a model.
+    // 2. Every model used, or referred to by an installed model, must be installed.
+    std::string errors;
+    const auto report = [&errors](const std::string& error) {
+        errors += (errors.empty() ? "" : "\n") + error;
+    };
+    for (const auto* model : models_) {
+        for (const auto& reference : model->references) {
+            if (!not_installed(reference.target_label, reference.target).empty()) {
+                report(unresolved_field(
+                    *model, reference,
+                    app(apps::split_label(reference.target_label).first) != nullptr));
+            }
+        }
+    }
+    std::erase_if(uses_, [](const Use& u) { return u.alive && !u.alive(); });
+    for (const auto& use : uses_) {
+        if (auto reason = not_installed(use.label, use.model); !reason.empty()) {
+            const auto error = reason + " " + use.who();
+            if (errors.find(error) == std::string::npos) {
+                report(error);
+            }
+        }
+    }
+    if (!errors.empty()) {
+        throw ImproperlyConfigured(errors);
+    }
+    // 3. Lazy operations waiting for a model.
     std::vector<Pending> waiting = std::move(pending_);
     pending_.clear();
-    std::string errors;
     for (auto& p : waiting) {
         if (const auto* model = find_model(p.label)) {
             p.operation(*model);
@@ -144,7 +228,11 @@ void Apps::populate(const std::vector<std::shared_ptr<AppConfig>>& apps) {
         throw ImproperlyConfigured(errors);
     }
     ready_ = true;
-    // 3. ready(), once per app, in order.
+    uses_.clear();
+    for (const auto* model : models_) {
+        model->installed.store(true, std::memory_order_relaxed);
+    }
+    // 4. ready(), once per app, in order.
     for (const auto& app : apps_) {
         if (!app->ready_) {
             app->ready_ = true;
@@ -172,6 +260,10 @@ void Apps::lazy_model_operation(std::string_view label,
 
 void Apps::reset() {
     std::lock_guard lock(mutex_);
+    for (const auto* model : models_) {
+        model->installed.store(false, std::memory_order_relaxed);
+    }
+    uses_.clear();
     apps_.clear();
     models_.clear();
     pending_.clear();

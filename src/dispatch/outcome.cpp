@@ -19,7 +19,12 @@ std::string describe(const std::exception_ptr& error) {
 
 std::string ReceiverError::message() const {
     std::string m = "Error calling ";
-    m.append(receiver).append(" in Signal.send_robust() (").append(describe(error)).append(")");
+    m.append(receiver)
+        .append(" in ")
+        .append(context)
+        .append(" (")
+        .append(describe(error))
+        .append(")");
     return m;
 }
 

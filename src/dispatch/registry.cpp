@@ -1,5 +1,8 @@
 #include "tocsin/dispatch/detail/registry.hpp"
 
+#include <iostream>
+#include <utility>
+
 #include <cxxabi.h>
 #include <dlfcn.h>
 
@@ -14,14 +17,28 @@ namespace tocsin::detail {
 
 SlotBase::~SlotBase() = default;
 
-std::string SlotBase::name() const {
+std::string SlotBase::name(bool uid_before_symbol) const {
+    return receiver_name(
+        custom_name, dispatch_uid, code,
+        is_method ? std::string(type_label) + "::(member function)" : std::string(type_label),
+        uid_before_symbol);
+}
+
+std::string receiver_name(std::string_view custom_name, std::string_view dispatch_uid,
+                          const void* code, std::string_view fallback, bool uid_before_symbol) {
     if (!custom_name.empty()) {
-        return custom_name;
+        return std::string(custom_name);
+    }
+    if (uid_before_symbol && !dispatch_uid.empty()) {
+        return std::string(dispatch_uid);
     }
     if (std::string symbol = symbol_name(code); !symbol.empty()) {
         return symbol;
     }
-    return is_method ? std::string(type_label) + "::(member function)" : std::string(type_label);
+    if (!dispatch_uid.empty()) {
+        return std::string(dispatch_uid);
+    }
+    return std::string(fallback);
 }
 
 // ------------------------------------------------------------------------------------ Snapshot
@@ -376,21 +393,43 @@ void Registry::set_error_logger(ErrorLogger logger) {
 }
 
 void Registry::report(const SlotBase& slot, const std::exception_ptr& error) const {
+    report(slot.name(/*uid_before_symbol=*/true), error, "Signal.send_robust()");
+}
+
+void Registry::report(std::string_view receiver, const std::exception_ptr& error,
+                      std::string_view context) const {
     std::shared_ptr<const ErrorLogger> logger;
     {
         std::lock_guard lock(mutex_);
         logger = logger_;
     }
-    if (!logger) {
-        std::lock_guard lock(global_logger_mutex());
-        logger = global_logger();
-    }
-    if (logger && *logger) {
-        try {
-            const std::string receiver = slot.name();
-            (*logger)(ReceiverError{name_, receiver, error});
-        } catch (...) {  // NOLINT(bugprone-empty-catch): a logger must not break send_robust
+    report_receiver_error(logger, ReceiverError{name_, receiver, error, context});
+}
+
+void report_receiver_error(const std::shared_ptr<const ErrorLogger>& own,
+                           const ReceiverError& failure) noexcept {
+    try {
+        std::shared_ptr<const ErrorLogger> logger = own;
+        if (!logger) {
+            std::lock_guard lock(global_logger_mutex());
+            logger = global_logger();
         }
+        if (logger && *logger) {
+            (*logger)(failure);
+        } else {
+            std::cerr << "tocsin.dispatch ERROR: " + failure.message() + "\n";
+        }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a logger must not break the caller
+    }
+}
+
+void report_commit_failure(const std::weak_ptr<const Registry>& registry,
+                           std::string_view signal_name, std::string_view receiver,
+                           const std::exception_ptr& error) noexcept {
+    if (const auto r = registry.lock()) {
+        r->report(receiver, error, "on_commit()");
+    } else {
+        report_receiver_error(nullptr, ReceiverError{signal_name, receiver, error, "on_commit()"});
     }
 }
 
@@ -413,10 +452,11 @@ std::string symbol_name(const void* address) {
 
 namespace tocsin {
 
-void set_error_logger(ErrorLogger logger) {
+ErrorLogger set_error_logger(ErrorLogger logger) {
     auto next = logger ? std::make_shared<const ErrorLogger>(std::move(logger)) : nullptr;
     std::lock_guard lock(detail::global_logger_mutex());
-    detail::global_logger() = std::move(next);
+    auto previous = std::exchange(detail::global_logger(), std::move(next));
+    return previous ? *previous : ErrorLogger{};
 }
 
 }  // namespace tocsin

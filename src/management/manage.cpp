@@ -237,8 +237,7 @@ Command migrate_command() {
         .handle =
             [](const Options& o, std::ostream& out) {
                 const auto& alias = o.text("database");
-                migrate(alias);
-                const auto plan = migration_plan();
+                const auto plan = migrate(alias);
                 out << "Migrated database '" << alias << "': " << plan.size()
                     << (plan.size() == 1 ? " model" : " models") << "\n";
                 for (const ModelInfo* m : plan) {

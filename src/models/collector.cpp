@@ -332,6 +332,7 @@ class Collector {
 }  // namespace
 
 DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias) {
+    Apps::instance().require_installed(info, "removed");
     if (!instance.id) {
         throw ModelError(info.model_name +
                          " object can't be deleted because its id attribute is not set.");

@@ -214,6 +214,14 @@ void enable_change_tracking(const ModelInfo& model) {
     model.tracks_changes_.store(true, std::memory_order_relaxed);
 }
 
+std::string parent_link_name(std::string_view parent_model_name) {
+    std::string name;
+    for (const char c : parent_model_name) {
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name + "_ptr";
+}
+
 std::string default_table(std::string_view app_label, std::string_view model_name) {
     std::string table(app_label);
     table += '_';

@@ -281,6 +281,7 @@ std::shared_ptr<const FieldSnapshot> snapshot_after_save(
 }  // namespace
 
 void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options) {
+    Apps::instance().require_installed(info, "saved");
     std::optional<std::set<std::string>> update_fields;
     if (options.update_fields) {
         if (options.update_fields->empty()) {

@@ -55,6 +55,21 @@ std::vector<std::string> create_index_sql(const ModelInfo& model, std::string_vi
 }
 
 std::vector<const ModelInfo*> migration_plan() {
+    // Every model a built model refers to is built first (its description may not be, when only
+    // a relation names it), so that the plan holds every table the statements refer to.
+    for (std::size_t known = 0, now = all_models().size(); known != now;
+         known = now, now = all_models().size()) {
+        for (const ModelInfo* m : all_models()) {
+            for (const auto& f : m->fields) {
+                if (f.is_relation) {
+                    static_cast<void>(f.target());
+                }
+            }
+            for (const auto& relation : m->many_to_many) {
+                static_cast<void>(relation.target());
+            }
+        }
+    }
     auto pending = all_models();
     std::vector<const ModelInfo*> ordered;
     while (!pending.empty()) {
@@ -85,7 +100,7 @@ std::vector<const ModelInfo*> migration_plan() {
     return ordered;
 }
 
-void migrate(std::string_view alias) {
+std::vector<const ModelInfo*> migrate(std::string_view alias) {
     static_cast<void>(db::connection(alias));  // an unknown alias fails before any signal
     const auto plan = migration_plan();
     const auto apps = Apps::instance().app_configs();
@@ -106,6 +121,7 @@ void migrate(std::string_view alias) {
     for (const auto& app : apps) {
         post_migrate.send(MigrateEvent{*app, alias, plan});
     }
+    return plan;
 }
 
 }  // namespace tocsin

@@ -16,6 +16,27 @@ namespace tocsin::test {
 /// A receiver with a symbol of its own: error messages name it (the binary exports symbols).
 void on_invoice_saved(ModelBase& /*instance*/, const SaveEvent& /*event*/) {}
 
+/// What the lazy-disconnect receiver heard (Django's `received` list).
+std::vector<std::string>& received() {
+    static std::vector<std::string> log;
+    return log;
+}
+/// A function receiver of post_init, disconnected by label in the LazyModelRefTests ports.
+void record_init(const Sender& /*sender*/, ModelBase& instance, const InitEvent& /*event*/) {
+    received().push_back("post_init id=" + std::to_string(instance.id.value_or(0)));
+}
+
+/// A model of the same app, listed by no app and used by no one but the tests that use it.
+struct Draft : Model<Draft> {
+    static constexpr std::string_view label = "blog.Draft";
+    std::string text;
+    static auto fields() { return tocsin::fields(tocsin::field("text", &Draft::text)); }
+};
+
+/// A receiver with a symbol of its own (external linkage: Draft is outside the anonymous
+/// namespace), connected by type for a model no app lists.
+void on_draft_saved(Draft& /*draft*/, const SaveEvent& /*event*/) {}
+
 namespace {
 
 using library::Author;
@@ -63,6 +84,29 @@ struct Fresh : Model<Fresh> {
     static auto fields() { return tocsin::fields(tocsin::field("value", &Fresh::value)); }
 };
 
+/// An app "blog" whose models() forgets Tag: Post refers to it (a foreign key and a
+/// many-to-many), Special extends it.
+struct Tag : Model<Tag> {
+    static constexpr std::string_view label = "blog.Tag";
+    std::string name;
+    static auto fields() { return tocsin::fields(tocsin::field("name", &Tag::name)); }
+};
+struct Post : Model<Post> {
+    static constexpr std::string_view label = "blog.Post";
+    std::string title;
+    ForeignKey<Tag> main_tag{on_delete::cascade};
+    ManyToMany<Tag> tags;
+    static auto fields() {
+        return tocsin::fields(tocsin::field("title", &Post::title),
+                              tocsin::field("main_tag", &Post::main_tag),
+                              tocsin::field("tags", &Post::tags));
+    }
+};
+struct Special : Model<Special, Tag> {
+    static constexpr std::string_view label = "blog.Special";
+    int rank = 0;
+    static auto fields() { return tocsin::fields(tocsin::field("rank", &Special::rank)); }
+};
 class SetupTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -174,6 +218,53 @@ TEST_F(SetupTest, LazyLabelConnectsMadeBeforeSetupAreConnectedAtSetup) {
     Book::objects().create({.author = ann, .title = "Dune"});
     Customer::objects().create({.name = "John"});
     EXPECT_EQ(heard, (Log{"post_save Author Ann created", "pre_save Customer John"}));
+}
+
+// Django: signals.tests.LazyModelRefTests.test_disconnect_registered_model — with the model
+// registered, a connect by label then two disconnects by label (each returning nothing, as
+// Django's return None) leave nothing connected: building an instance calls no receiver.
+TEST_F(SetupTest, test_disconnect_registered_model) {
+    setup_with({library_app});
+    received().clear();
+    const auto before = post_init.receiver_count();
+    post_init.connect("library.Author", &record_init);
+    EXPECT_EQ(post_init.receiver_count(), before + 1);
+    static_assert(std::is_void_v<decltype(post_init.disconnect(&record_init, "library.Author"))>);
+    post_init.disconnect(&record_init, "library.Author");
+    post_init.disconnect(&record_init, "library.Author");
+    EXPECT_EQ(post_init.receiver_count(), before);
+    Author::objects().create({.name = "Ann"});
+    static_cast<void>(Author::objects().get());
+    EXPECT_EQ(received(), std::vector<std::string>{});
+}
+
+// Django: signals.tests.LazyModelRefTests.test_disconnect_unregistered_model — before the
+// model is registered, the connect and both disconnects wait, and run in the order asked when
+// setup() registers it: nothing is connected. A dispatch_uid disconnects the same way.
+TEST_F(SetupTest, test_disconnect_unregistered_model) {
+    received().clear();
+    const auto before = post_init.receiver_count();
+    post_init.connect("library.Author", &record_init);
+    post_init.disconnect(&record_init, "library.Author");
+    post_init.disconnect(&record_init, "library.Author");
+    post_init.connect("library.Book",
+                      [](ModelBase&, const InitEvent&) { received().push_back("by uid"); },
+                      {.dispatch_uid = "book.init"});
+    post_init.disconnect("book.init", "library.Book");
+    setup_with({library_app});
+    EXPECT_EQ(post_init.receiver_count(), before);
+    auto ann = Author::objects().create({.name = "Ann"});
+    Book::objects().create({.author = ann, .title = "Dune"});
+    static_cast<void>(Author::objects().get());
+    static_cast<void>(Book::objects().get());
+    EXPECT_EQ(received(), std::vector<std::string>{});
+
+    // A disconnect by a label no installed app defines fails setup() as a connect does.
+    Apps::instance().reset();
+    post_init.disconnect(&record_init, "billing.Invoice");
+    EXPECT_TRUE(contains(message_of<ImproperlyConfigured>([&] { setup_with({library_app}); }),
+                         "' was disconnected from the 'post_init' signal with a lazy reference "
+                         "to the sender 'billing.invoice', but app 'billing' isn't installed."));
 }
 
 // Django: registry.py do_pending_operations — the operations waiting for a model run in the
@@ -366,6 +457,104 @@ TEST_F(SetupTest, LazyLabelConnectOnCommitGetsACopyMadeAtTheSend) {
         EXPECT_TRUE(seen.empty()) << "ran before the commit";
     }
     EXPECT_EQ(seen, std::vector<std::string>{"Ann in default"});
+}
+
+// A model used but listed by no installed app is refused by setup(), with Django's wording:
+// fields.E307 for a relation of an installed model to it ("The field … was declared with a lazy
+// reference to '…', but app '…' doesn't provide model '…'."), one line per field.
+TEST_F(SetupTest, ARelationToAModelNoAppListsIsRefused) {
+    auto blog = std::make_shared<TestConfig<Post>>("blog", journal);
+    const auto message = message_of<ImproperlyConfigured>([&] { setup_with({blog}); });
+    EXPECT_EQ(message,
+              "The field blog.Post.main_tag was declared with a lazy reference to 'blog.tag', but "
+              "app 'blog' doesn't provide model 'tag'.\n"
+              "The field blog.Post.tags was declared with a lazy reference to 'blog.tag', but app "
+              "'blog' doesn't provide model 'tag'.");
+    EXPECT_TRUE(journal.empty()) << "ready() ran";
+    EXPECT_FALSE(Apps::instance().ready());
+}
+
+// The same for the parent of an installed model (Django's parent link "<parent>_ptr"), and
+// for a model of an app that is not installed.
+TEST_F(SetupTest, AParentNoAppListsIsRefused) {
+    auto blog = std::make_shared<TestConfig<Special>>("blog", journal);
+    EXPECT_EQ(message_of<ImproperlyConfigured>([&] { setup_with({blog}); }),
+              "The field blog.Special.tag_ptr was declared with a lazy reference to 'blog.tag', "
+              "but app 'blog' doesn't provide model 'tag'.");
+    Apps::instance().reset();
+    auto other = std::make_shared<TestConfig<Special>>("other", journal);
+    EXPECT_TRUE(contains(message_of<ImproperlyConfigured>([&] { setup_with({other}); }),
+                         "The model 'blog.Special' is listed by the app 'other'"));
+}
+
+// A receiver connected by type for a model no installed app lists: setup() refuses it, naming
+// the model, why, and the receiver (Django's "Model class … isn't in an application in
+// INSTALLED_APPS.").
+TEST_F(SetupTest, AModelConnectedByTypeThatNoAppListsIsRefused) {
+    connections.emplace_back(post_save.connect<Draft>(&on_draft_saved));
+    connections.emplace_back(
+        pre_delete.connect<Draft>([](Draft&, const DeleteEvent&) {}, {.dispatch_uid = "d.uid"}));
+    auto blog = std::make_shared<TestConfig<Post, Tag>>("blog", journal);
+    const auto message = message_of<ImproperlyConfigured>([&] { setup_with({blog}); });
+    EXPECT_TRUE(contains(message,
+                         "Model class blog.Draft isn't in an application in INSTALLED_APPS: app "
+                         "'blog' doesn't list it in its AppConfig::models(). The function "
+                         "'tocsin::test::on_draft_saved"));
+    EXPECT_TRUE(contains(message, "' was connected to the 'post_save' signal for it."));
+    EXPECT_TRUE(contains(message,
+                         "\nModel class blog.Draft isn't in an application in INSTALLED_APPS: app "
+                         "'blog' doesn't list it in its AppConfig::models(). The function "
+                         "'d.uid' was connected to the 'pre_delete' signal for it."));
+    EXPECT_TRUE(journal.empty()) << "ready() ran";
+
+    // An app that is not installed at all.
+    Apps::instance().reset();
+    connections.emplace_back(
+        post_save.connect<Draft>([](Draft&, const SaveEvent&) {}, {.name = "drafts"}));
+    EXPECT_EQ(message_of<ImproperlyConfigured>([&] { setup_with({library_app}); }),
+              "Model class blog.Draft isn't in an application in INSTALLED_APPS: app 'blog' "
+              "isn't installed. The function 'drafts' was connected to the 'post_save' signal "
+              "for it.");
+}
+
+// A receiver disconnected before setup() uses the model no more; once the model is listed,
+// the same connect is accepted.
+TEST_F(SetupTest, AModelUsedOnlyByADisconnectedReceiverIsNotRefused) {
+    post_save.connect<Draft>([](Draft&, const SaveEvent&) {}).disconnect();
+    connections.emplace_back(post_save.connect<Tag>([](Tag&, const SaveEvent&) {}));
+    setup_with({std::make_shared<TestConfig<Post, Tag>>("blog", journal)});
+    EXPECT_EQ(journal, Log{"ready blog"});
+}
+
+// After setup(), connecting by type, saving, querying or removing a model no installed app
+// lists raises the same error at once, and nothing is connected or written.
+TEST_F(SetupTest, AModelNoAppListsCannotBeUsedAfterSetup) {
+    setup_with({std::make_shared<TestConfig<Post, Tag>>("blog", journal)});
+    const auto before = post_save.receiver_count();
+    EXPECT_EQ(message_of<ImproperlyConfigured>([&] {
+                  static_cast<void>(
+                      post_save.connect<Draft>([](Draft&, const SaveEvent&) {}, {.name = "late"}));
+              }),
+              "Model class blog.Draft isn't in an application in INSTALLED_APPS: app 'blog' "
+              "doesn't list it in its AppConfig::models(). The function 'late' was connected to "
+              "the 'post_save' signal for it.");
+    EXPECT_EQ(post_save.receiver_count(), before);
+    Draft d{.text = "x"};
+    const std::string reason =
+        "Model class blog.Draft isn't in an application in INSTALLED_APPS: app 'blog' doesn't "
+        "list it in its AppConfig::models().";
+    EXPECT_EQ(message_of<ImproperlyConfigured>([&] { d.save(); }), reason + " It cannot be saved.");
+    EXPECT_FALSE(d.id.has_value());
+    EXPECT_EQ(
+        message_of<ImproperlyConfigured>([&] { static_cast<void>(Draft::objects().count()); }),
+        reason + " It cannot be queried.");
+    d.id = 1;
+    EXPECT_EQ(message_of<ImproperlyConfigured>([&] { d.remove(); }),
+              reason + " It cannot be removed.");
+    // The installed models work.
+    Tag t{.name = "c++"};
+    t.save();
+    EXPECT_EQ(Tag::objects().count(), 1U);
 }
 
 }  // namespace

@@ -9,6 +9,13 @@
 #include "test_support.hpp"
 
 namespace tocsin::test {
+
+/// A commit-time receiver with a symbol of its own (the binary exports its symbols).
+void failing_after_commit(library::Author& /*author*/, const SaveEvent& /*event*/);
+void failing_after_commit(library::Author& /*author*/, const SaveEvent& /*event*/) {
+    throw std::runtime_error("mail server down");
+}
+
 namespace {
 
 using library::Author;
@@ -124,6 +131,89 @@ TEST_F(CommitTimeReceiversTest, AFailingReceiverIsReportedAndTheOthersRun) {
     }  // the commit does not throw
     EXPECT_EQ(calls, 1);
     EXPECT_EQ(rows("library_author"), 1);
+}
+
+/// Sets the process-wide receiver error hook for one test and records what it is told.
+class HookCapture {
+  public:
+    HookCapture()
+        : previous_(set_receiver_error_handler([this](const ReceiverError& e) {
+              lines_.push_back(std::string(e.signal) + ": " + e.message());
+          })) {}
+    ~HookCapture() { set_receiver_error_handler(std::move(previous_)); }
+    HookCapture(const HookCapture&) = delete;
+    HookCapture& operator=(const HookCapture&) = delete;
+    [[nodiscard]] const std::vector<std::string>& lines() const { return lines_; }
+
+  private:
+    std::vector<std::string> lines_;
+    ErrorLogger previous_;
+};
+
+// A commit-time receiver that throws after the commit is told to the one receiver-error hook
+// (as send_robust's failures are), named by its .name, else its dispatch_uid, else its symbol:
+// never "<callback at …>".
+TEST_F(CommitTimeReceiversTest, AFailingReceiverIsToldToTheHookByName) {
+    const HookCapture hook;
+    ScopedConnection named = post_save.connect<Author>(
+        [](Author&, const SaveEvent&) { throw std::runtime_error("a"); },
+        {.dispatch_uid = "mail.uid", .name = "mail.welcome", .on_commit = true});
+    ScopedConnection by_uid =
+        post_save.connect([](ModelBase&, const SaveEvent&) { throw std::runtime_error("b"); },
+                          {.dispatch_uid = "audit.uid", .on_commit = true});
+    ScopedConnection by_symbol =
+        post_save.connect<Author>(&failing_after_commit, {.on_commit = true});
+    ScopedConnection by_label_uid = post_delete.connect<Author>(
+        [](Author&, const DeleteEvent&) { throw std::runtime_error("c"); },
+        {.dispatch_uid = "delete.uid", .on_commit = true});
+    {
+        auto tx = atomic();
+        Author::objects().create({.name = "Ann"}).remove();
+    }
+    ASSERT_EQ(hook.lines().size(), 4U);
+    EXPECT_EQ(hook.lines()[0], "post_save: Error calling mail.welcome in on_commit() (a)");
+    EXPECT_EQ(hook.lines()[1], "post_save: Error calling audit.uid in on_commit() (b)");
+    EXPECT_TRUE(contains(hook.lines()[2], "post_save: Error calling "));
+    EXPECT_TRUE(contains(hook.lines()[2], "failing_after_commit"));
+    EXPECT_TRUE(contains(hook.lines()[2], " in on_commit() (mail server down)"));
+    EXPECT_EQ(hook.lines()[3], "post_delete: Error calling delete.uid in on_commit() (c)");
+}
+
+// A signal's own error logger hears its commit-time receivers' failures too.
+TEST_F(CommitTimeReceiversTest, TheSignalsOwnLoggerHearsItsCommitTimeFailures) {
+    const HookCapture hook;
+    Signal<void(int)> sig{"store.paid"};
+    std::vector<std::string> own;
+    sig.set_error_logger([&](const ReceiverError& e) { own.push_back(e.message()); });
+    sig.connect([](int) { throw std::runtime_error("x"); }, {.name = "bill", .on_commit = true});
+    {
+        auto tx = atomic();
+        sig.send({}, 1);
+    }
+    EXPECT_EQ(own, std::vector<std::string>{"Error calling bill in on_commit() (x)"});
+    EXPECT_TRUE(hook.lines().empty());
+}
+
+// The default hook writes the message to stderr, for send_robust and commit-time failures
+// alike (Django: logger.error on 'django.dispatch').
+TEST_F(CommitTimeReceiversTest, TheDefaultHookWritesToStderr) {
+    const auto previous = set_receiver_error_handler(nullptr);
+    Signal<void()> sig{"store.audit"};
+    sig.connect([] { throw std::runtime_error("r"); }, {.name = "robust.one"});
+    ScopedConnection late = post_save.connect<Author>(
+        [](Author&, const SaveEvent&) { throw std::runtime_error("late"); },
+        {.dispatch_uid = "late.uid", .on_commit = true});
+    ::testing::internal::CaptureStderr();
+    sig.send_robust({});
+    {
+        auto tx = atomic();
+        Author::objects().create({.name = "Ann"});
+    }
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    set_receiver_error_handler(previous);
+    EXPECT_EQ(err,
+              "tocsin.dispatch ERROR: Error calling robust.one in Signal.send_robust() (r)\n"
+              "tocsin.dispatch ERROR: Error calling late.uid in on_commit() (late)\n");
 }
 
 TEST_F(CommitTimeReceiversTest, IntrospectionShowsTheDeliveryAndIdentityIsKept) {

@@ -18,6 +18,11 @@ void count_author_saves(library::Author&, const SaveEvent&) {
 
 namespace {
 
+/// Internal linkage: no dynamic symbol names it.
+void count_hidden_saves(library::Author& /*author*/, const SaveEvent& /*event*/) {
+    ++calls;
+}
+
 class ReceiverIdentityTest : public ModelTest {};
 
 // Django: test_multiple_registration — connecting the same function again is a no-op.
@@ -41,6 +46,25 @@ TEST_F(ReceiverIdentityTest, ListingNamesTheFunctionBySymbol) {
     ASSERT_EQ(receivers.size(), 1U);
     EXPECT_NE(receivers[0].name.find("count_author_saves"), std::string::npos) << receivers[0].name;
     EXPECT_EQ(receivers[0].sender, Sender::of<library::Author>());
+}
+
+// A function with internal linkage has no symbol to name it: the listing falls back to its
+// dispatch_uid (or its .name, which comes first), never to its type "void (*)(…)".
+TEST_F(ReceiverIdentityTest, ListingNamesAnInternalFunctionByItsUidOrName) {
+    ScopedConnection by_uid =
+        post_save.connect<library::Author>(&count_hidden_saves, {.dispatch_uid = "hidden.uid"});
+    ScopedConnection by_name = pre_save.connect<library::Author>(
+        &count_hidden_saves, {.dispatch_uid = "other.uid", .name = "hidden.name"});
+    const auto saved = post_save.receivers();
+    ASSERT_EQ(saved.size(), 1U);
+    EXPECT_EQ(saved[0].name, "hidden.uid");
+    const auto before = pre_save.receivers();
+    ASSERT_EQ(before.size(), 1U);
+    EXPECT_EQ(before[0].name, "hidden.name");
+    // Without either, the type is all there is.
+    ScopedConnection bare =
+        post_delete.connect<library::Author>([](library::Author&, const DeleteEvent&) {}, {});
+    EXPECT_FALSE(post_delete.receivers().at(0).name.empty());
 }
 
 }  // namespace

@@ -25,6 +25,18 @@ void build_in_reverse_order() {
     build_test_models();
 }
 
+/// A model referred to by a foreign key only: nothing builds its description before migrate().
+struct Referenced : Model<Referenced> {
+    static constexpr std::string_view label = "schema.Referenced";
+    int value = 0;
+    static auto fields() { return tocsin::fields(tocsin::field("value", &Referenced::value)); }
+};
+struct Referring : Model<Referring> {
+    static constexpr std::string_view label = "schema.Referring";
+    ForeignKey<Referenced> target{on_delete::cascade};
+    static auto fields() { return tocsin::fields(tocsin::field("target", &Referring::target)); }
+};
+
 class SchemaTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -153,6 +165,24 @@ TEST_F(SchemaTest, MigrateAnotherAlias) {
     Author eve{.name = "Eve"};
     eve.save({.database = "other"});
     EXPECT_EQ(Author::objects().using_database("other").count(), 1U);
+}
+
+// migrate() creates the table of a model that only a relation names (its description is built
+// by the statement that refers to it), and returns what it created: the plan it worked from.
+TEST_F(SchemaTest, MigrateCreatesTheTableOfAModelOnlyARelationNames) {
+    static_cast<void>(Referring::info());
+    const auto plan = migrate();
+    const auto created = tables();
+    ASSERT_EQ(created.size(), plan.size());
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+        EXPECT_EQ(created[i], plan[i]->table);
+    }
+    EXPECT_LT(position(created, "schema_referenced"), position(created, "schema_referring"));
+    const auto target = Referenced::objects().create({.value = 7});
+    Referring r;
+    r.target = target;
+    r.save();
+    EXPECT_EQ(Referring::objects().get().target.id(), target.id);
 }
 
 }  // namespace

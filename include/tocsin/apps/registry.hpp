@@ -59,10 +59,37 @@ class Apps {
                               std::function<void(const apps::ModelDescription&)> operation,
                               std::string who);
 
-    /// Forgets every app, model and pending operation (tests).
+    /// Records that the model labelled `label` (sender `model`) is used, e.g. a receiver is
+    /// connected for it by type, while `alive()` holds. setup() refuses a model used so that no
+    /// installed app lists ("Model class blog.Tag isn't in an application in INSTALLED_APPS: …"),
+    /// and after setup() such a use is refused at once. `who` says who uses it, as a sentence
+    /// ("The function 'f' was connected to the 'post_save' signal for it."); it is called only
+    /// to build that message.
+    void note_model_use(std::string_view label, const Sender& model,
+                        std::function<std::string()> who, std::function<bool()> alive);
+
+    /// Throws ImproperlyConfigured once setup() has run when no installed app lists `model`;
+    /// `use` says what was attempted ("saved", "queried", "removed"). Cheap when it is listed.
+    void require_installed(const apps::ModelDescription& model, std::string_view use) const {
+        if (!model.installed.load(std::memory_order_relaxed)) [[unlikely]] {
+            refuse_if_ready(model, use);
+        }
+    }
+
+    /// Forgets every app, model, pending operation and recorded model use (tests).
     void reset();
 
   private:
+    void refuse_if_ready(const apps::ModelDescription& model, std::string_view use) const;
+    /// The reason `label` (sender `model`) is not installed, or "" when it is.
+    [[nodiscard]] std::string not_installed(std::string_view label, const Sender& model) const;
+
+    struct Use {
+        std::string label;
+        Sender model;
+        std::function<std::string()> who;
+        std::function<bool()> alive;
+    };
     struct Pending {
         std::string label;
         std::function<void(const apps::ModelDescription&)> operation;
@@ -72,6 +99,8 @@ class Apps {
     std::vector<std::shared_ptr<AppConfig>> apps_;
     std::vector<const apps::ModelDescription*> models_;
     std::vector<Pending> pending_;
+    std::vector<Use> uses_;
+    std::size_t prune_uses_at_ = 64;
     bool ready_ = false;
 };
 

@@ -57,6 +57,11 @@ std::function<void()> make_commit_callback(F&& fn, tocsin::source_location where
         return [shared] { std::invoke(*shared); };
     }
 }
+
+/// tocsin/testing.hpp's CaptureOnCommitCallbacks: takes `fn` (true) when a capture of `alias` is
+/// active on this thread, else leaves it (false).
+bool capture_on_commit(std::string_view alias, std::function<void()>& fn, bool robust,
+                       std::string_view name);
 }  // namespace detail
 
 /// Runs @p fn after the current transaction on options.alias commits:
@@ -74,9 +79,12 @@ template <class F>
 requires std::invocable < std::decay_t<F>
 & > void on_commit(F&& fn, const OnCommitOptions& options,
                    tocsin::source_location where = tocsin::source_location::current()) {
-    connection(options.alias, where)
-        .on_commit(detail::make_commit_callback(std::forward<F>(fn), where), options.robust,
-                   std::string(options.name), where);
+    Database& database = connection(options.alias, where);
+    auto callback = detail::make_commit_callback(std::forward<F>(fn), where);
+    if (detail::capture_on_commit(options.alias, callback, options.robust, options.name)) {
+        return;  // a test captures it (tocsin/testing.hpp)
+    }
+    database.on_commit(std::move(callback), options.robust, std::string(options.name), where);
 }
 
 /// on_commit() on @p alias, not robust.

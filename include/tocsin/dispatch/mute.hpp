@@ -27,6 +27,16 @@ class ScopedMute {
     template <class Sig>
     ScopedMute(const Signal<Sig>& signal, const Sender& sender)
         : ScopedMute(signal.registry(), sender, false) {}
+    /// Mutes every sender of a signal that wraps a Signal (the model, bulk, migrate and
+    /// m2m_changed signals: `ScopedMute mute{tocsin::post_save};`).
+    template <class Wrapper>
+    requires requires(const Wrapper& w) { w.signal(); }
+    explicit ScopedMute(const Wrapper& wrapper) : ScopedMute(wrapper.signal()) {}
+    /// Mutes `sender` of a signal that wraps a Signal (`{tocsin::post_save, Sender::of<User>()}`).
+    template <class Wrapper>
+    requires requires(const Wrapper& w) { w.signal(); }
+    ScopedMute(const Wrapper& wrapper, const Sender& sender)
+        : ScopedMute(wrapper.signal(), sender) {}
     /// Unmutes.
     ~ScopedMute();
     ScopedMute(const ScopedMute&) = delete;

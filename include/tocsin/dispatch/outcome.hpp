@@ -33,22 +33,36 @@ struct Outcome<void> {
     Connection receiver;
 };
 
-/// What an error logger is told when a receiver fails during send_robust / asend_robust.
+/// What an error logger is told when a receiver fails where nothing can throw its exception:
+/// in send_robust / asend_robust, or as a commit-time receiver (Connect::on_commit) after the
+/// commit.
 struct ReceiverError {
-    std::string_view signal;    ///< the signal's name
-    std::string_view receiver;  ///< the failing receiver's readable name
-    std::exception_ptr error;   ///< what it threw
+    std::string_view signal;  ///< the signal's name
+    /// The failing receiver: its Connect::name, else its dispatch_uid, else its function's
+    /// symbol, else its type.
+    std::string_view receiver;
+    std::exception_ptr error;  ///< what it threw
+    /// Where it failed: "Signal.send_robust()" (also asend_robust) or "on_commit()".
+    std::string_view context = "Signal.send_robust()";
 
-    /// Django's log line: "Error calling <receiver> in Signal.send_robust() (<what>)".
+    /// Django's log line: "Error calling <receiver> in Signal.send_robust() (<what>)", or
+    /// "Error calling <receiver> in on_commit() (<what>)" for a commit-time receiver.
     [[nodiscard]] std::string message() const;
 };
 
-/// A callback told about each receiver that failed in a robust send (like Django's
-/// `django.dispatch` logger). It must not throw.
+/// A callback told about each receiver that failed in a robust send or at commit time (like
+/// Django's `django.dispatch` logger). It must not throw; may be called from any thread.
 using ErrorLogger = std::function<void(const ReceiverError&)>;
 
-/// Sets the process-wide error logger, used by signals that have none of their own (empty = none).
-void set_error_logger(ErrorLogger logger);
+/// Sets the process-wide error logger, used by signals that have none of their own, and returns
+/// the previous one. Empty = the default, which writes "tocsin.dispatch ERROR: <message()>" to
+/// std::cerr (Django logs these with logger.error on 'django.dispatch').
+ErrorLogger set_error_logger(ErrorLogger logger);
+
+/// The name tocsin's own docs use for set_error_logger: the one hook for receiver failures.
+inline ErrorLogger set_receiver_error_handler(ErrorLogger logger) {
+    return set_error_logger(std::move(logger));
+}
 
 /// Describes an exception for messages: its what() or "unknown exception".
 [[nodiscard]] std::string describe(const std::exception_ptr& error);

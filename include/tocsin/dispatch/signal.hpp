@@ -215,8 +215,28 @@ concept defers_to_commit = requires {
     requires Fn::defers_to_commit;
 };
 
+/// Who a commit-time receiver is, to name it when it fails after the commit: its signal (whose
+/// error logger is told) and its Connect::name and dispatch_uid.
+struct CommitReceiverName {
+    std::weak_ptr<const Registry> registry;
+    std::string signal;
+    std::string name;
+    std::string dispatch_uid;
+
+    /// Reports the exception being handled, naming the receiver whose function is at `code`
+    /// (of type `type`, see receiver_name).
+    void report(const void* code, std::string_view type) const noexcept {
+        try {
+            report_commit_failure(registry, signal, receiver_name(name, dispatch_uid, code, type),
+                                  std::current_exception());
+        } catch (...) {  // NOLINT(bugprone-empty-catch): naming it failed (out of memory)
+        }
+    }
+};
+
 /// A commit-time receiver (Connect::on_commit): a send copies the arguments and hands the call
-/// to the transaction layer; it keeps the identity and name of what it wraps.
+/// to the transaction layer; it keeps the identity and name of what it wraps. An exception it
+/// throws after the commit is told to the error logger (ReceiverError, "on_commit()").
 template <class Fn, class... Args>
 struct DeferredReceiver {
     using wrapped_type = Fn;
@@ -224,17 +244,22 @@ struct DeferredReceiver {
     std::shared_ptr<Fn> fn;
     std::weak_ptr<const void> track;
     bool tracked = false;
+    std::shared_ptr<const CommitReceiverName> who;
 
     void operator()(const Sender& sender, param_t<Args>... args) const {
         defer_to_commit(
-            [fn = fn, track = track, tracked = tracked, sender,
+            [fn = fn, track = track, tracked = tracked, who = who, sender,
              copies = std::tuple<std::decay_t<Args>...>(
                  commit_copy<std::decay_t<Args>>::make(args)...)]() mutable {
                 std::shared_ptr<const void> keep;
                 if (tracked && !(keep = track.lock())) {
                     return;  // its object died before the commit
                 }
-                std::apply([&](auto&... a) { call_receiver<void>(*fn, sender, a...); }, copies);
+                try {
+                    std::apply([&](auto&... a) { call_receiver<void>(*fn, sender, a...); }, copies);
+                } catch (...) {
+                    who->report(code_of(*fn), type_label_v<Fn>);
+                }
             },
             "default");
     }
@@ -243,6 +268,11 @@ struct DeferredReceiver {
 };
 
 }  // namespace detail
+
+/// True when `F` can be a receiver of a signal whose arguments are `Args`: callable as
+/// `(const Sender&, Args...)` or `(Args...)` (Signal<R(Args...)>::connect requires it).
+template <class F, class... Args>
+concept ReceiverFor = detail::receiver_for<F, Args...>;
 
 template <class Signature>
 class Signal;
@@ -284,7 +314,7 @@ class Signal<R(Args...)> {
     /// the same function pointer, for the same sender — keeps the first receiver and returns a
     /// connection to it. Lambdas and function objects without a uid are always new receivers.
     template <class F>
-    requires detail::receiver_for<F, Args...> Connection
+    requires ReceiverFor<F, Args...> Connection
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current()) {
         using Fn = std::decay_t<F>;
@@ -293,11 +323,10 @@ class Signal<R(Args...)> {
                 if constexpr (std::is_void_v<R> &&
                               (std::is_copy_constructible_v<std::decay_t<Args>> && ...)) {
                     const bool tracked = detail::was_given(options.track);
-                    return connect(
-                        detail::DeferredReceiver<Fn, Args...>{
-                            std::make_shared<Fn>(std::forward<F>(receiver)), options.track,
-                            tracked},
-                        std::move(options), where);
+                    detail::DeferredReceiver<Fn, Args...> deferred{
+                        std::make_shared<Fn>(std::forward<F>(receiver)), options.track, tracked,
+                        commit_receiver_name(options)};
+                    return connect(std::move(deferred), std::move(options), where);
                 } else {
                     throw std::invalid_argument(
                         "Signal '" + std::string(name()) +
@@ -494,6 +523,14 @@ class Signal<R(Args...)> {
 
     /// Sets this signal's error logger (overrides the process-wide one; empty = use that one).
     void set_error_logger(ErrorLogger logger) { registry_->set_error_logger(std::move(logger)); }
+
+    /// Who the commit-time receiver connected with `options` is, to report its failures to this
+    /// signal's error logger (for adapters that defer to commit themselves).
+    [[nodiscard]] std::shared_ptr<const detail::CommitReceiverName> commit_receiver_name(
+        const Connect& options) const {
+        return std::make_shared<const detail::CommitReceiverName>(detail::CommitReceiverName{
+            registry_, std::string(name()), options.name, options.dispatch_uid});
+    }
 
   private:
     friend class ScopedMute;

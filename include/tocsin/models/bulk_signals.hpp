@@ -58,20 +58,39 @@ class BulkSignal : public detail::LazySignal<void(const Event&)> {
     constexpr explicit BulkSignal(std::string_view name) noexcept
         : detail::LazySignal<void(const Event&)>(name) {}
     using detail::LazySignal<void(const Event&)>::signal;
+    using detail::LazySignal<void(const Event&)>::disconnect;
 
-    /// Connects `receiver(const Event&)` for the model `T` only.
+    /// Disconnects `function` (connected without uid) for the model labelled `label`, now or
+    /// once setup() registers it (as ModelSignal's).
+    template <class Fn>
+    requires std::is_function_v<Fn>
+    void disconnect(Fn* function, std::string_view label) const {
+        detail::disconnect_by_label(signal(), this->name(), label, function);
+    }
+    /// Disconnects the receiver connected with `dispatch_uid` for the model labelled `label`.
+    void disconnect(std::string_view dispatch_uid, std::string_view label) const {
+        detail::disconnect_by_label(signal(), this->name(), label, std::string(dispatch_uid));
+    }
+
+    /// Connects `receiver(const Event&)` for the model `T` only (a `T` that is not a model fails
+    /// to compile, saying so).
     template <class T, class F>
-    requires detail::receiver_for<F, const Event&> Connection
+    requires ReceiverFor<F, const Event&> Connection
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
     const {
-        options.sender = Sender::of<T>();
-        return signal().connect(std::forward<F>(receiver), std::move(options), where);
+        if constexpr (!detail::check_model_type<T>()) {
+            return {};
+        } else {
+            options.sender = Sender::of<T>();
+            const auto used = detail::note_model_use<T>(this->name(), receiver, options);
+            return *used = signal().connect(std::forward<F>(receiver), std::move(options), where);
+        }
     }
 
     /// Connects `receiver` for every model, or for `options.sender`.
     template <class F>
-    requires detail::receiver_for<F, const Event&> Connection
+    requires ReceiverFor<F, const Event&> Connection
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
     const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
@@ -79,7 +98,7 @@ class BulkSignal : public detail::LazySignal<void(const Event&)> {
     /// Connects `receiver` for the model labelled `label` ("auth.User"), now or when setup()
     /// registers it (an unknown label makes setup() fail, as for the model signals).
     template <class F>
-    requires detail::receiver_for<F, const Event&>
+    requires ReceiverFor<F, const Event&>
     void connect(std::string_view label, F receiver, Connect options = {},
                  tocsin::source_location where = tocsin::source_location::current()) const {
         detail::connect_by_label(signal(), this->name(), label, std::move(receiver),

@@ -258,7 +258,8 @@ class M2MChangedSignal {
             tocsin::source_location where = tocsin::source_location::current())
     const {
         options.sender = sender(member);
-        return signal_.connect(std::forward<F>(receiver), std::move(options), where);
+        const auto used = detail::note_model_use<C>(name(), receiver, options);
+        return *used = signal_.connect(std::forward<F>(receiver), std::move(options), where);
     }
     /// Connects `receiver` for every relation, or for `options.sender`.
     template <class F>

@@ -121,6 +121,9 @@ struct is_optional : std::false_type {};
 template <class M>
 struct is_optional<std::optional<M>> : std::true_type {};
 
+/// Django's name of the parent link field of a model extending `parent_model_name`: "event_ptr".
+[[nodiscard]] std::string parent_link_name(std::string_view parent_model_name);
+
 /// Builds the description of model `T` from its label and fields().
 template <class T>
 ModelInfo* build_model_info() {
@@ -148,6 +151,9 @@ ModelInfo* build_model_info() {
                         // Not a column: rows of an auto-created through table.
                         using Target = typename M::target_type;
                         const auto& options = (prototype.*(fld.member)).options();
+                        info->references.push_back({std::string(fld.name),
+                                                    std::string(Target::label),
+                                                    Sender::of<Target>()});
                         info->many_to_many.push_back(describe_many_to_many(
                             *info, fld.name, []() -> const ModelInfo& { return T::info(); },
                             Target::label, []() -> const ModelInfo& { return Target::info(); },
@@ -160,6 +166,9 @@ ModelInfo* build_model_info() {
                         const auto member = fld.member;
                         if constexpr (relation_traits<M>::is_relation) {
                             using Target = typename relation_traits<M>::target;
+                            info->references.push_back({std::string(fld.name),
+                                                        std::string(Target::label),
+                                                        Sender::of<Target>()});
                             fi.column = fld.options.db_column.empty()
                                             ? fi.name + "_id"
                                             : std::string(fld.options.db_column);
@@ -279,6 +288,12 @@ class Model : public detail::model_base<Parent>::type {
                 parent = &Parent::info();
             }
             std::unique_ptr<ModelInfo> i(detail::build_model_info<T>());
+            if constexpr (!std::is_void_v<Parent>) {
+                // Django's parent link "<parent>_ptr": the parent must be installed too.
+                i->references.insert(i->references.begin(),
+                                     {detail::parent_link_name(parent->model_name),
+                                      std::string(Parent::label), Sender::of<Parent>()});
+            }
             detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
             const ModelInfo* built_info = i.release();
             detail::register_model_info(built_info);

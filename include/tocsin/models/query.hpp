@@ -371,6 +371,7 @@ class Manager : public QuerySet<T> {
 
 template <class T, class Parent>
 Manager<T> Model<T, Parent>::objects() {
+    Apps::instance().require_installed(T::info(), "queried");
     return Manager<T>("default");
 }
 

@@ -29,6 +29,7 @@ struct ModelInfo;
 /// is created, then creates the tables in one transaction, then sends post_migrate for every
 /// installed app once it has committed. An exception from a pre_migrate receiver stops it before
 /// any table is created; one from a post_migrate receiver propagates with the tables kept.
-void migrate(std::string_view alias = "default");
+/// Returns the models whose tables it created (or found), in order: what it did, to report.
+std::vector<const ModelInfo*> migrate(std::string_view alias = "default");
 
 }  // namespace tocsin

@@ -82,7 +82,73 @@ struct InitEvent {
     const db::Row* row = nullptr;  ///< the column values ("id" first), null when not from a row
 };
 
+/// True when `T` is a model: a class deriving from tocsin::Model<T> (so from ModelBase) that
+/// declares its `label`. What connect<T>() and the other typed model APIs need.
+template <class T>
+concept ModelType = std::is_class_v<T> && std::is_base_of_v<ModelBase, T> && requires {
+    { T::label } -> std::convertible_to<std::string_view>;
+};
+
+/// True when `F` can receive model `T`'s signal carrying `Event`: callable as
+/// `(T&, const Event&)` or `(const Sender&, T&, const Event&)`.
+template <class F, class T, class Event>
+concept ModelReceiverFor = std::is_invocable_v<F&, T&, const Event&> ||
+    std::is_invocable_v<F&, const Sender&, T&, const Event&>;
+
 namespace detail {
+template <class...>
+inline constexpr bool always_false = false;
+
+/// Checks at compile time that `T` is a model; on failure the compiler prints what is expected.
+template <class T>
+constexpr bool check_model_type() {
+    static_assert(ModelType<T>,
+                  "connect<T>(...): T must be a model type (ModelType<T>): a struct T : "
+                  "tocsin::Model<T> declaring `static constexpr std::string_view label = "
+                  "\"app.Model\";` and `static auto fields()`");
+    return ModelType<T>;
+}
+
+/// Checks at compile time that `F` receives `T`'s signal carrying `Event` (T is ModelBase for a
+/// receiver of every model); on failure the compiler prints the signature expected.
+template <class Event, class T, class F>
+constexpr bool check_model_receiver() {
+    constexpr bool ok = ModelReceiverFor<F, T, Event>;
+    constexpr bool any = std::is_same_v<T, ModelBase>;
+    if constexpr (!ok && std::is_same_v<Event, SaveEvent>) {
+        static_assert(ok || any,
+                      "wrong receiver signature for pre_save/post_save connected for model T: "
+                      "expected void(T& instance, const tocsin::SaveEvent& event), or "
+                      "void(const tocsin::Sender& sender, T& instance, const tocsin::SaveEvent&)");
+        static_assert(ok || !any,
+                      "wrong receiver signature for pre_save/post_save: expected "
+                      "void(tocsin::ModelBase& instance, const tocsin::SaveEvent& event), or "
+                      "with const tocsin::Sender& sender first");
+    } else if constexpr (!ok && std::is_same_v<Event, DeleteEvent>) {
+        static_assert(ok || any,
+                      "wrong receiver signature for pre_delete/post_delete connected for model "
+                      "T: expected void(T& instance, const tocsin::DeleteEvent& event), or "
+                      "with const tocsin::Sender& sender first");
+        static_assert(ok || !any,
+                      "wrong receiver signature for pre_delete/post_delete: expected "
+                      "void(tocsin::ModelBase& instance, const tocsin::DeleteEvent& event), or "
+                      "with const tocsin::Sender& sender first");
+    } else if constexpr (!ok && std::is_same_v<Event, InitEvent>) {
+        static_assert(ok,
+                      "wrong receiver signature for pre_init/post_init: expected "
+                      "void(T& instance, const tocsin::InitEvent& event) (T: the model "
+                      "connected for, or tocsin::ModelBase), or with const tocsin::Sender& "
+                      "sender first");
+    } else {
+        static_assert(ok,
+                      "wrong receiver signature for a model signal: expected "
+                      "void(T& instance, const Event& event) (T: the model connected for, "
+                      "or tocsin::ModelBase; Event: the signal's event type), or with "
+                      "const tocsin::Sender& sender first");
+    }
+    return ok;
+}
+
 /// A copy of an event that owns what it refers to, kept for a commit-time receiver; `copy` is
 /// the copy of `original`, the instance sent. Defined for the events that can wait for a commit.
 template <class Event>
@@ -124,20 +190,15 @@ inline constexpr bool commit_copyable = requires {
 
 /// Connects `receiver` to `signal` for the model labelled `label`, now if it is set up, else
 /// when setup() registers it. A label no installed app defines makes setup() fail, naming the
-/// receiver (as Django's signals.E001: its name, else its function's symbol, else its type), the
-/// signal and the label.
+/// receiver (as Django's signals.E001: its name, else its dispatch_uid, else its function's
+/// symbol, else its type), the signal and the label.
 template <class S, class F>
 void connect_by_label(S& signal, std::string_view signal_name, std::string_view label, F receiver,
                       Connect options, tocsin::source_location where) {
-    std::string receiver_name = options.name;
-    if (receiver_name.empty()) {
-        receiver_name = symbol_name(code_of(receiver));
-    }
-    if (receiver_name.empty()) {
-        receiver_name = std::string(type_label_v<F>);
-    }
-    std::string who = "The function '" + receiver_name + "' was connected to the '" +
-                      std::string(signal_name) + "' signal";
+    std::string who =
+        "The function '" +
+        receiver_name(options.name, options.dispatch_uid, code_of(receiver), type_label_v<F>) +
+        "' was connected to the '" + std::string(signal_name) + "' signal";
     Apps::instance().lazy_model_operation(
         label,
         [&signal, f = std::move(receiver), options = std::move(options),
@@ -146,6 +207,43 @@ void connect_by_label(S& signal, std::string_view signal_name, std::string_view 
             signal.connect(std::move(f), std::move(options), where);
         },
         std::move(who));
+}
+
+/// Disconnects what `key` names (a function, or a dispatch_uid) from `signal` for the model
+/// labelled `label`: now if it is set up, else when setup() registers it, after the connects
+/// asked before (Django's lazy disconnect).
+template <class S, class Key>
+void disconnect_by_label(S& signal, std::string_view signal_name, std::string_view label, Key key) {
+    std::string name;
+    if constexpr (std::is_pointer_v<Key>) {
+        name = receiver_name({}, {}, code_of(key), type_label_v<Key>);
+    } else {
+        name = std::string(key);
+    }
+    Apps::instance().lazy_model_operation(
+        label,
+        [&signal, key = std::move(key)](const apps::ModelDescription& model) {
+            signal.disconnect(key, model.sender);
+        },
+        "The function '" + name + "' was disconnected from the '" + std::string(signal_name) +
+            "' signal");
+}
+
+/// Records that a receiver connected to `signal_name` by type uses the model `T`: setup()
+/// refuses `T` unless an installed app lists it (after setup(), this throws at once). Returns
+/// where to store the receiver's Connection once connected (it is used while connected).
+template <class T, class F>
+std::shared_ptr<Connection> note_model_use(std::string_view signal_name, const F& receiver,
+                                           const Connect& options) {
+    auto connection = std::make_shared<Connection>();
+    Apps::instance().note_model_use(
+        T::label, Sender::of<T>(),
+        [signal_name, name = options.name, uid = options.dispatch_uid, code = code_of(receiver)] {
+            return "The function '" + receiver_name(name, uid, code, type_label_v<F>) +
+                   "' was connected to the '" + std::string(signal_name) + "' signal for it.";
+        },
+        [connection] { return connection->connected(); });
+    return connection;
 }
 
 /// A copy of `instance`, an instance of the model `model` (through its description).
@@ -164,8 +262,7 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
   public:
     /// A receiver of model `T`'s signal: `(T&, const Event&)`, or with the sender first.
     template <class F, class T>
-    static constexpr bool typed_receiver = std::is_invocable_v<F&, T&, const Event&> ||
-                                           std::is_invocable_v<F&, const Sender&, T&, const Event&>;
+    static constexpr bool typed_receiver = ModelReceiverFor<F, T, Event>;
 
     /// The underlying signal: receivers get the instance and the event.
     using signal_type = Signal<void(ModelBase&, const Event&)>;
@@ -173,19 +270,50 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
     constexpr explicit ModelSignal(std::string_view name) noexcept
         : detail::LazySignal<void(ModelBase&, const Event&)>(name) {}
     using detail::LazySignal<void(ModelBase&, const Event&)>::signal;
+    using detail::LazySignal<void(ModelBase&, const Event&)>::disconnect;
+
+    /// Disconnects `function` (connected without uid) for the model labelled `label`
+    /// ("auth.User"): now if the model is set up, else once setup() registers it, after the
+    /// connects asked before it (Django's `disconnect(f, sender="auth.User")`, which returns
+    /// None: whether it was connected is not told).
+    template <class Fn>
+    requires std::is_function_v<Fn>
+    void disconnect(Fn* function, std::string_view label) const {
+        detail::disconnect_by_label(signal(), this->name(), label, function);
+    }
+    /// Disconnects the receiver connected with `dispatch_uid` for the model labelled `label`,
+    /// as above.
+    void disconnect(std::string_view dispatch_uid, std::string_view label) const {
+        detail::disconnect_by_label(signal(), this->name(), label, std::string(dispatch_uid));
+    }
 
     /// Connects `receiver(T&, const Event&)` (or with the sender first) for the model `T` only.
+    /// A `T` that is not a model, or a receiver of another signature, fails to compile with a
+    /// message saying what is expected.
     template <class T, class F>
-    requires typed_receiver<F, T> Connection
-    connect(F receiver, Connect options = {},
-            tocsin::source_location where = tocsin::source_location::current())
-    const {
+    Connection connect(F receiver, Connect options = {},
+                       tocsin::source_location where = tocsin::source_location::current()) const {
+        if constexpr (!detail::check_model_type<T>()) {
+            return {};
+        } else if constexpr (!detail::check_model_receiver<Event, T, F>()) {
+            return {};
+        } else {
+            return connect_typed<T>(std::move(receiver), std::move(options), where);
+        }
+    }
+
+  private:
+    template <class T, class F>
+    Connection connect_typed(F receiver, Connect options, tocsin::source_location where) const {
         options.sender = Sender::of<T>();
+        const auto used = detail::note_model_use<T>(this->name(), receiver, options);
         if (options.on_commit) {
             if constexpr (detail::commit_copyable<Event> && std::is_copy_constructible_v<T>) {
-                return signal().connect(
-                    DeferredTyped<T, F>{std::make_shared<F>(std::move(receiver))},
-                    std::move(options), where);
+                auto who = signal().commit_receiver_name(options);
+                return *used = signal().connect(
+                           DeferredTyped<T, F>{std::make_shared<F>(std::move(receiver)),
+                                               std::move(who)},
+                           std::move(options), where);
             } else {
                 throw std::invalid_argument(std::string(this->name()) +
                                             ": on_commit receivers are not available for this "
@@ -193,9 +321,11 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
                                             "copied until the commit)");
             }
         }
-        return signal().connect(Typed<T, F>{std::move(receiver)}, std::move(options), where);
+        return *used =
+                   signal().connect(Typed<T, F>{std::move(receiver)}, std::move(options), where);
     }
 
+  public:
     /// Connects `receiver(T&, const Event&)` (or with the sender first) for the model `T` with
     /// `flags`:
     ///  - with_subclasses: the receiver also hears every model extending T, registered now or
@@ -207,11 +337,21 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
     ///  - track_changes: T (and, with both flags, every model extending T) tracks changed
     ///    fields from now on, for every receiver (SaveEvent::changes()); this stays on.
     template <class T, class F>
-    requires typed_receiver<F, T> Connection
-    connect(ModelFlags flags, F receiver, Connect options = {},
-            tocsin::source_location where = tocsin::source_location::current())
-    const {
-        Connection c = connect<T>(std::move(receiver), std::move(options), where);
+    Connection connect(ModelFlags flags, F receiver, Connect options = {},
+                       tocsin::source_location where = tocsin::source_location::current()) const {
+        if constexpr (!detail::check_model_type<T>() ||
+                      !detail::check_model_receiver<Event, T, F>()) {
+            return {};
+        } else {
+            return connect_with_flags<T>(flags, std::move(receiver), std::move(options), where);
+        }
+    }
+
+  private:
+    template <class T, class F>
+    Connection connect_with_flags(ModelFlags flags, F receiver, Connect options,
+                                  tocsin::source_location where) const {
+        Connection c = connect_typed<T>(std::move(receiver), std::move(options), where);
         if (flags.subclasses || flags.changes) {
             signal_type* sig = &signal();
             const Sender base = Sender::of<T>();
@@ -230,28 +370,34 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
         return c;
     }
 
+  public:
     /// Connects `receiver(ModelBase&, const Event&)` (or with the sender first) for every model,
-    /// or for `options.sender`.
+    /// or for `options.sender`. Another signature fails to compile, saying the one expected.
     template <class F>
-    requires detail::receiver_for<F, ModelBase&, const Event&> Connection
-    connect(F&& receiver, Connect options = {},
-            tocsin::source_location where = tocsin::source_location::current())
-    const {
-        if (options.on_commit) {
-            return signal().connect(deferred(std::forward<F>(receiver)), std::move(options), where);
+    Connection connect(F&& receiver, Connect options = {},
+                       tocsin::source_location where = tocsin::source_location::current()) const {
+        if constexpr (!detail::check_model_receiver<Event, ModelBase, std::decay_t<F>>()) {
+            return {};
+        } else {
+            if (options.on_commit) {
+                auto adapter = deferred(std::forward<F>(receiver), options);
+                return signal().connect(std::move(adapter), std::move(options), where);
+            }
+            return signal().connect(std::forward<F>(receiver), std::move(options), where);
         }
-        return signal().connect(std::forward<F>(receiver), std::move(options), where);
     }
 
     /// Connects `receiver(ModelBase&, const Event&)` for the model labelled `label`
     /// ("auth.User"), now if it is set up, else when setup() registers it. A label that no
     /// installed app defines makes setup() fail, naming this receiver, the signal and the label.
     template <class F>
-    requires detail::receiver_for<F, ModelBase&, const Event&>
     void connect(std::string_view label, F receiver, Connect options = {},
                  tocsin::source_location where = tocsin::source_location::current()) const {
-        if (options.on_commit) {
-            detail::connect_by_label(signal(), this->name(), label, deferred(std::move(receiver)),
+        if constexpr (!detail::check_model_receiver<Event, ModelBase, F>()) {
+            return;
+        } else if (options.on_commit) {
+            auto adapter = deferred(std::move(receiver), options);
+            detail::connect_by_label(signal(), this->name(), label, std::move(adapter),
                                      std::move(options), where);
         } else {
             detail::connect_by_label(signal(), this->name(), label, std::move(receiver),
@@ -289,17 +435,22 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
         using wrapped_type = F;
         static constexpr bool defers_to_commit = true;
         std::shared_ptr<F> f;
+        std::shared_ptr<const detail::CommitReceiverName> who;
         void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
             auto copy = std::make_shared<T>(static_cast<const T&>(instance));
             auto owned =
                 std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
             const std::string_view alias = owned->database;
             db::on_commit(
-                [f = f, sender, copy = std::move(copy), owned = std::move(owned)] {
-                    if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
-                        (*f)(sender, *copy, owned->event);
-                    } else {
-                        (*f)(*copy, owned->event);
+                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned)] {
+                    try {
+                        if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
+                            (*f)(sender, *copy, owned->event);
+                        } else {
+                            (*f)(*copy, owned->event);
+                        }
+                    } catch (...) {
+                        who->report(detail::code_of(*f), detail::type_label_v<F>);
                     }
                 },
                 db::OnCommitOptions{.alias = alias, .robust = true});
@@ -315,14 +466,19 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
         using wrapped_type = F;
         static constexpr bool defers_to_commit = true;
         std::shared_ptr<F> f;
+        std::shared_ptr<const detail::CommitReceiverName> who;
         void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
             std::shared_ptr<ModelBase> copy = detail::clone_model(sender, instance);
             auto owned =
                 std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
             const std::string_view alias = owned->database;
             db::on_commit(
-                [f = f, sender, copy = std::move(copy), owned = std::move(owned)] {
-                    detail::call_receiver<void>(*f, sender, *copy, owned->event);
+                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned)] {
+                    try {
+                        detail::call_receiver<void>(*f, sender, *copy, owned->event);
+                    } catch (...) {
+                        who->report(detail::code_of(*f), detail::type_label_v<F>);
+                    }
                 },
                 db::OnCommitOptions{.alias = alias, .robust = true});
         }
@@ -332,10 +488,11 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
 
     /// `receiver` as a commit-time receiver; std::invalid_argument for an event that cannot wait.
     template <class F>
-    auto deferred(F&& receiver) const {
+    auto deferred(F&& receiver, const Connect& options) const {
         using Fn = std::decay_t<F>;
         if constexpr (detail::commit_copyable<Event>) {
-            return DeferredAny<Fn>{std::make_shared<Fn>(std::forward<F>(receiver))};
+            return DeferredAny<Fn>{std::make_shared<Fn>(std::forward<F>(receiver)),
+                                   signal().commit_receiver_name(options)};
         } else {
             throw std::invalid_argument(std::string(this->name()) +
                                         ": on_commit receivers are not available for this signal "

@@ -34,9 +34,8 @@ class LazySignal {
 
     /// Disconnects like Signal::disconnect.
     template <class... A>
-    bool disconnect(A&&... args) const {
-        return signal().disconnect(std::forward<A>(args)...);
-    }
+    requires requires(signal_type& s, A&&... a) { s.disconnect(std::forward<A>(a)...); }
+    bool disconnect(A&&... args) const { return signal().disconnect(std::forward<A>(args)...); }
 
     /// True when a send for `sender` would call a receiver.
     [[nodiscard]] bool has_listeners(const Sender& sender = {}) const {

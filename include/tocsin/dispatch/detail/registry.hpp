@@ -82,9 +82,11 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     /// connected for a model and its subclasses). Read and written under the registry's lock.
     std::vector<Sender> extra_senders;
 
-    /// The readable name: Connect::name, else the function's symbol, else the callable's type.
-    /// Computed when asked, so that connect stays cheap.
-    [[nodiscard]] std::string name() const;
+    /// The readable name (see receiver_name): Connect::name, else the function's symbol, else
+    /// the dispatch_uid, else the callable's type (listings, which show the uid apart); with
+    /// `uid_before_symbol` (error messages) the uid comes before the symbol. Computed when
+    /// asked: connect stays cheap.
+    [[nodiscard]] std::string name(bool uid_before_symbol = false) const;
 
     /// Destroys the callable (and what it captured); called once no send can be running it.
     virtual void drop_callable() noexcept {}
@@ -182,6 +184,10 @@ class Registry : public std::enable_shared_from_this<Registry> {
     void set_error_logger(ErrorLogger logger);
     /// Tells this signal's (or the process-wide) logger that `slot` failed with `error`.
     void report(const SlotBase& slot, const std::exception_ptr& error) const;
+    /// Tells this signal's error logger (else the process-wide one, else the default) that
+    /// `receiver` failed with `error` in `context` ("on_commit()").
+    void report(std::string_view receiver, const std::exception_ptr& error,
+                std::string_view context) const;
     /// A send met a receiver whose tracked object died: purge it at the next change.
     void note_expired() noexcept { expired_.store(true, std::memory_order_relaxed); }
 
@@ -208,7 +214,26 @@ class Registry : public std::enable_shared_from_this<Registry> {
     std::shared_ptr<const ErrorLogger> logger_;
 };
 
+/// Tells `failure` to `own` (a signal's logger) if set, else to the process-wide logger, else
+/// writes "tocsin.dispatch ERROR: <message>" to std::cerr. Never throws.
+void report_receiver_error(const std::shared_ptr<const ErrorLogger>& own,
+                           const ReceiverError& failure) noexcept;
+
+/// Reports that the commit-time receiver `receiver` of the signal whose registry is `registry`
+/// (named `signal_name`) failed after the commit: to that signal's logger while it lives.
+void report_commit_failure(const std::weak_ptr<const Registry>& registry,
+                           std::string_view signal_name, std::string_view receiver,
+                           const std::exception_ptr& error) noexcept;
+
 /// The readable name of a function at `address` (its symbol, demangled), or "" if unknown.
 [[nodiscard]] std::string symbol_name(const void* address);
+
+/// How error messages name a receiver: its Connect::name, else its dispatch_uid, else the
+/// symbol of its function at `code` (none for a lambda, nor for a function with internal
+/// linkage), else `fallback` (its type). Without `uid_before_symbol` (listings), the symbol
+/// comes before the dispatch_uid.
+[[nodiscard]] std::string receiver_name(std::string_view custom_name, std::string_view dispatch_uid,
+                                        const void* code, std::string_view fallback,
+                                        bool uid_before_symbol = true);
 
 }  // namespace tocsin::detail
