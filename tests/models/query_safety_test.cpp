@@ -65,7 +65,8 @@ using quirk::Tome;
 class QuerySafetyTest : public ModelTest {
   protected:
     void SetUp() override {
-        static_cast<void>(Scroll::info());  // builds Shelf and Tome too: migrate() makes them
+        static_cast<void>(Shelf::info());   // built before migrate() makes the tables
+        static_cast<void>(Scroll::info());  // and Tome, its parent
         ModelTest::SetUp();
     }
 };
@@ -219,8 +220,8 @@ TEST_F(QuerySafetyTest, NamesHoldingDoubleQuotesWorkEverywhere) {
     EXPECT_EQ(removed.per_model.at("quirk.Tome"), 2U);
     EXPECT_EQ(removed.per_model.at("quirk.Scroll"), 1U);
     EXPECT_EQ(Tome::objects().count(), 1U);
-    EXPECT_EQ(Shelf::objects().filter(where(&Shelf::name) == "low").remove().total, 3U);
-    EXPECT_EQ(rows("quirk\" \"tome"), 0);
+    EXPECT_EQ(Shelf::objects().filter(where(&Shelf::name) == "low").remove().total, 2U);
+    EXPECT_EQ(rows("quirk\"\" \"\"tome"), 0);  // the name as quoted by hand
 }
 
 }  // namespace
