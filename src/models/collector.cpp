@@ -179,10 +179,11 @@ class Collector {
                 }
             }
             for (const auto& d : through_deletes_) {
-                const auto removed = execute_in_chunks(database,
-                                                       "DELETE FROM " + quoted(d.through->table) +
-                                                           " WHERE " + quoted(d.column) + " IN ",
-                                                       {}, d.ids);
+                const auto removed = execute_in_chunks(
+                    database,
+                    "DELETE FROM " + quoted(database.backend(), d.through->table) + " WHERE " +
+                        quoted(database.backend(), d.column) + " IN ",
+                    {}, d.ids);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
@@ -192,9 +193,10 @@ class Collector {
                 std::vector<db::Value> params;
                 params.push_back(u.value);
                 execute_in_chunks(database,
-                                  "UPDATE " + quoted(u.model->table) + " SET " +
-                                      quoted(u.field->column) + " = " +
-                                      database.backend().placeholder(1) + " WHERE \"id\" IN ",
+                                  "UPDATE " + quoted(database.backend(), u.model->table) + " SET " +
+                                      quoted(database.backend(), u.field->column) + " = " +
+                                      database.backend().placeholder(1) + " WHERE " +
+                                      quoted(database.backend(), "id") + " IN ",
                                   params, u.ids);
             }
             for (const ModelInfo* m : models) {
@@ -204,8 +206,11 @@ class Collector {
                 for (const auto& [id, object] : objects) {
                     ids.emplace_back(id);
                 }
-                const auto removed = execute_in_chunks(
-                    database, "DELETE FROM " + quoted(m->table) + " WHERE \"id\" IN ", {}, ids);
+                const auto removed =
+                    execute_in_chunks(database,
+                                      "DELETE FROM " + quoted(database.backend(), m->table) +
+                                          " WHERE " + quoted(database.backend(), "id") + " IN ",
+                                      {}, ids);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[m->label()] += static_cast<std::size_t>(removed);
@@ -249,8 +254,8 @@ class Collector {
             QueryParts q;
             q.info = &info;
             q.database = alias_;
-            q.condition = Condition(
-                Condition::Leaf{column, "IN", std::vector<db::Value>(chunk.begin(), chunk.end())});
+            q.condition = column_condition(column, Condition::Op::in,
+                                           std::vector<db::Value>(chunk.begin(), chunk.end()));
             q.order = {{"id", false}};
             auto part = fetch_rows(q);
             rows.insert(rows.end(), std::make_move_iterator(part.begin()),

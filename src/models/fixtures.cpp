@@ -601,11 +601,12 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             }
             std::vector<db::Value> id;
             id.emplace_back(ref.target_id);
-            const bool exists = !database
-                                     .query("SELECT 1 FROM " + detail::quoted(target.table) +
-                                                " WHERE \"id\" = " + backend.placeholder(1),
-                                            id)
-                                     .empty();
+            const bool exists =
+                !database
+                     .query("SELECT 1 FROM " + detail::quoted(backend, target.table) + " WHERE " +
+                                detail::quoted(backend, "id") + " = " + backend.placeholder(1),
+                            id)
+                     .empty();
             if (!exists) {
                 const Parsed& p = *ref.object;
                 throw FixtureError(
@@ -755,11 +756,13 @@ M2MLists m2m_lists(const ModelInfo& info, const std::string& alias) {
     M2MLists out;
     for (const auto& relation : info.many_to_many) {
         auto& lists = out.emplace_back();
-        const std::string source = detail::quoted(relation.source_column);
-        const std::string target = detail::quoted(relation.target_column);
-        for (const auto& row : db::connection(alias).query(
-                 "SELECT " + source + ", " + target + " FROM " +
-                 detail::quoted(relation.through->table) + " ORDER BY " + source + ", " + target)) {
+        auto& database = db::connection(alias);
+        const std::string source = detail::quoted(database.backend(), relation.source_column);
+        const std::string target = detail::quoted(database.backend(), relation.target_column);
+        for (const auto& row :
+             database.query("SELECT " + source + ", " + target + " FROM " +
+                            detail::quoted(database.backend(), relation.through->table) +
+                            " ORDER BY " + source + ", " + target)) {
             lists[row.at(0).as_integer()].push_back(row.at(1).as_integer());
         }
     }

@@ -104,8 +104,9 @@ void add_items(const M2MSide& side, const std::string& source, const std::string
     const std::set<std::int64_t> ids = ids_of(side, items, "add");
     auto& database = db::connection(side.database);
     const auto& through = *side.relation->through;
-    const std::string insert = "INSERT INTO " + quoted(through.table) + " (" + quoted(source) +
-                               ", " + quoted(target) + ") VALUES (" +
+    const std::string insert = "INSERT INTO " + quoted(database.backend(), through.table) + " (" +
+                               quoted(database.backend(), source) + ", " +
+                               quoted(database.backend(), target) + ") VALUES (" +
                                database.backend().placeholder(1) + ", " +
                                database.backend().placeholder(2) + ") ON CONFLICT DO NOTHING";
     const auto insert_all = [&](const std::set<std::int64_t>& targets) {
@@ -127,10 +128,12 @@ void add_items(const M2MSide& side, const std::string& source, const std::string
     for (const auto chunk : chunked(list, id_chunk_size(database.backend(), 1))) {
         std::vector<db::Value> params;
         params.emplace_back(side.instance_id);
-        const std::string sql = "SELECT " + quoted(target) + " FROM " + quoted(through.table) +
-                                " WHERE " + quoted(source) + " = " +
-                                database.backend().placeholder(1) + " AND " + quoted(target) +
-                                " IN " + in_list(chunk, params, database.backend());
+        const std::string sql = "SELECT " + quoted(database.backend(), target) + " FROM " +
+                                quoted(database.backend(), through.table) + " WHERE " +
+                                quoted(database.backend(), source) + " = " +
+                                database.backend().placeholder(1) + " AND " +
+                                quoted(database.backend(), target) + " IN " +
+                                in_list(chunk, params, database.backend());
         for (const auto& row : database.query(sql, std::span<const db::Value>(params))) {
             missing.erase(row.at(0).as_integer());
         }
@@ -147,9 +150,10 @@ std::set<std::int64_t> current_ids(const M2MSide& side) {
     auto& database = db::connection(side.database);
     std::vector<db::Value> params;
     params.emplace_back(side.instance_id);
-    const std::string sql = "SELECT " + quoted(side.target_column) + " FROM " +
-                            quoted(side.relation->through->table) + " WHERE " +
-                            quoted(side.source_column) + " = " + database.backend().placeholder(1);
+    const std::string sql = "SELECT " + quoted(database.backend(), side.target_column) + " FROM " +
+                            quoted(database.backend(), side.relation->through->table) + " WHERE " +
+                            quoted(database.backend(), side.source_column) + " = " +
+                            database.backend().placeholder(1);
     std::set<std::int64_t> ids;
     for (const auto& row : database.query(sql, std::span<const db::Value>(params))) {
         ids.insert(row.at(0).as_integer());
@@ -249,9 +253,9 @@ void m2m_remove(const M2MSide& side, const std::vector<M2MItem>& items) {
     }
     const std::set<std::int64_t> ids = ids_of(side, items, "remove");
     auto& database = db::connection(side.database);
-    const std::string table = quoted(side.relation->through->table);
-    const std::string source = quoted(side.source_column);
-    const std::string target = quoted(side.target_column);
+    const std::string table = quoted(database.backend(), side.relation->through->table);
+    const std::string source = quoted(database.backend(), side.source_column);
+    const std::string target = quoted(database.backend(), side.target_column);
     atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
         send(side, M2MAction::pre_remove, ids);
         const bool both_ways = side.relation->symmetrical;
@@ -280,10 +284,11 @@ void m2m_clear(const M2MSide& side) {
         std::vector<db::Value> params;
         params.emplace_back(side.instance_id);
         const std::string me = database.backend().placeholder(1);
-        std::string sql = "DELETE FROM " + quoted(side.relation->through->table) + " WHERE " +
-                          quoted(side.source_column) + " = " + me;
+        std::string sql = "DELETE FROM " +
+                          quoted(database.backend(), side.relation->through->table) + " WHERE " +
+                          quoted(database.backend(), side.source_column) + " = " + me;
         if (side.relation->symmetrical) {
-            sql += " OR " + quoted(side.target_column) + " = " + me;
+            sql += " OR " + quoted(database.backend(), side.target_column) + " = " + me;
         }
         database.execute(sql, std::span<const db::Value>(params));
         send(side, M2MAction::post_clear, std::nullopt);
@@ -315,21 +320,18 @@ bool m2m_contains(const M2MSide& side, std::int64_t id) {
     std::vector<db::Value> params;
     params.emplace_back(side.instance_id);
     params.emplace_back(id);
-    const std::string sql = "SELECT 1 FROM " + quoted(side.relation->through->table) + " WHERE " +
-                            quoted(side.source_column) + " = " + database.backend().placeholder(1) +
-                            " AND " + quoted(side.target_column) + " = " +
-                            database.backend().placeholder(2) + " LIMIT 1";
+    const std::string sql =
+        "SELECT 1 FROM " + quoted(database.backend(), side.relation->through->table) + " WHERE " +
+        quoted(database.backend(), side.source_column) + " = " + database.backend().placeholder(1) +
+        " AND " + quoted(database.backend(), side.target_column) + " = " +
+        database.backend().placeholder(2) + " LIMIT 1";
     return !database.query(sql, std::span<const db::Value>(params)).empty();
 }
 
 Condition m2m_condition(const M2MSide& side) {
-    Condition::Leaf leaf;
-    leaf.column = "id";
-    leaf.op = "IN SELECT";
-    leaf.values.emplace_back(side.instance_id);
-    leaf.subselect =
-        Condition::Subselect{side.relation->through->table, side.target_column, side.source_column};
-    return Condition(std::move(leaf));
+    return ConditionAccess::subselect(
+        "id", Subselect{side.relation->through->table, side.target_column, side.source_column},
+        db::Value(side.instance_id));
 }
 
 }  // namespace detail

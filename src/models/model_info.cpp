@@ -5,6 +5,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "tocsin/db/backend.hpp"
 #include "tocsin/models/bulk_signals.hpp"
 #include "tocsin/models/many_to_many.hpp"
 #include "tocsin/models/model.hpp"
@@ -40,12 +41,11 @@ const ManyToManyInfo* ModelInfo::relation(std::string_view name) const noexcept 
     return nullptr;
 }
 
-std::string ModelInfo::select_list(std::string_view quote_prefix) const {
-    std::string out = std::string(quote_prefix) + "\"id\"";
+std::string ModelInfo::select_list(const db::Backend& backend) const {
+    std::string out = backend.quote_name("id");
     for (const FieldInfo* f : all_fields) {
         out += ", ";
-        out += quote_prefix;
-        out += "\"" + f->column + "\"";
+        out += backend.quote_name(f->column);
     }
     return out;
 }

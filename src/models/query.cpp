@@ -2,6 +2,8 @@
 #include "tocsin/models/query.hpp"
 
 #include <algorithm>
+#include <cctype>
+
 #include "tocsin/models/bulk_signals.hpp"
 
 #include "id_chunks.hpp"
@@ -14,12 +16,105 @@ namespace tocsin {
 struct Condition::Node {
     enum class Kind { leaf, all_of, any_of, negation };
     Kind kind = Kind::leaf;
-    Leaf leaf;
+    // A leaf: `column op values`, or (Op::raw) the caller's text split at its `?`.
+    std::string column;
+    Op op = Op::eq;
+    std::vector<db::Value> values;
+    detail::Subselect subselect;          ///< Op::in_subselect only
+    std::vector<std::string> raw_pieces;  ///< Op::raw only: the text around each `?`
     std::shared_ptr<const Node> a, b;
 };
 
-Condition::Condition(Leaf leaf)
-    : node_(std::make_shared<const Node>(Node{Node::Kind::leaf, std::move(leaf), {}, {}})) {}
+namespace detail {
+Condition ConditionAccess::leaf(std::string column, Condition::Op op,
+                                std::vector<db::Value> values) {
+    auto node = std::make_shared<Condition::Node>();
+    node->column = std::move(column);
+    node->op = op;
+    node->values = std::move(values);
+    Condition c;
+    c.node_ = std::move(node);
+    return c;
+}
+
+Condition ConditionAccess::subselect(std::string column, Subselect subselect, db::Value value) {
+    auto node = std::make_shared<Condition::Node>();
+    node->column = std::move(column);
+    node->op = Condition::Op::in_subselect;
+    node->values.push_back(std::move(value));
+    node->subselect = std::move(subselect);
+    Condition c;
+    c.node_ = std::move(node);
+    return c;
+}
+
+void refuse_null(const db::Value& value) {
+    if (value.is_null()) {
+        throw ModelError("Cannot use None as a query value");
+    }
+}
+
+Condition ConditionAccess::from_node(std::shared_ptr<const Condition::Node> node) {
+    Condition c;
+    c.node_ = std::move(node);
+    return c;
+}
+}  // namespace detail
+
+Condition raw_sql(std::string_view sql, std::vector<db::Value> params) {
+    const auto fail = [&](const std::string& what) {
+        return ModelError("raw_sql(\"" + std::string(sql) + "\"): " + what);
+    };
+    const auto identifier_char = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '$';
+    };
+    std::vector<std::string> pieces(1);
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        const char c = sql[i];
+        const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
+        std::size_t end = std::string_view::npos;  // the last character of a quoted run
+        if (c == '\'' || c == '"' || c == '`' || c == '[') {
+            end = sql.find(c == '[' ? ']' : c, i + 1);
+            if (end == std::string_view::npos) {
+                throw fail(std::string("unterminated ") + c);
+            }
+        } else if (c == '-' && next == '-') {
+            end = sql.find('\n', i);
+            end = end == std::string_view::npos ? sql.size() - 1 : end;
+        } else if (c == '/' && next == '*') {
+            end = sql.find("*/", i + 2);
+            if (end == std::string_view::npos) {
+                throw fail("unterminated /* comment");
+            }
+            ++end;
+        } else if (c == '?') {
+            if (std::isdigit(static_cast<unsigned char>(next)) != 0) {
+                throw fail("numbered placeholders are not supported: write ? for each parameter");
+            }
+            pieces.emplace_back();
+            continue;
+        } else if ((c == ':' || c == '@' || c == '$') &&
+                   (std::isalpha(static_cast<unsigned char>(next)) != 0 || next == '_') &&
+                   (i == 0 || (!identifier_char(sql[i - 1]) && sql[i - 1] != ':'))) {
+            throw fail("named placeholders are not supported: write ? for each parameter");
+        }
+        if (end != std::string_view::npos) {
+            pieces.back().append(sql.substr(i, end - i + 1));
+            i = end;
+        } else {
+            pieces.back() += c;
+        }
+    }
+    if (pieces.size() - 1 != params.size()) {
+        throw fail(std::to_string(pieces.size() - 1) + " placeholder(s) '?' but " +
+                   std::to_string(params.size()) + " parameter(s)");
+    }
+    auto node = std::make_shared<Condition::Node>();
+    node->op = Condition::Op::raw;
+    node->values = std::move(params);
+    node->raw_pieces = std::move(pieces);
+    return detail::ConditionAccess::from_node(std::move(node));
+}
 
 Condition operator&&(const Condition& a, const Condition& b) {
     if (a.empty()) {
@@ -30,7 +125,7 @@ Condition operator&&(const Condition& a, const Condition& b) {
     }
     Condition c;
     c.node_ = std::make_shared<const Condition::Node>(
-        Condition::Node{Condition::Node::Kind::all_of, {}, a.node_, b.node_});
+        Condition::Node{Condition::Node::Kind::all_of, {}, {}, {}, {}, {}, a.node_, b.node_});
     return c;
 }
 
@@ -40,101 +135,215 @@ Condition operator||(const Condition& a, const Condition& b) {
     }
     Condition c;
     c.node_ = std::make_shared<const Condition::Node>(
-        Condition::Node{Condition::Node::Kind::any_of, {}, a.node_, b.node_});
+        Condition::Node{Condition::Node::Kind::any_of, {}, {}, {}, {}, {}, a.node_, b.node_});
     return c;
 }
 
 Condition operator!(const Condition& a) {
-    Condition c;
     if (a.empty()) {
         // Not everything = nothing.
-        c = Condition(Condition::Leaf{"id", "IN", {}});
-        return c;
+        return detail::column_condition("id", Condition::Op::in, {});
     }
+    Condition c;
     c.node_ = std::make_shared<const Condition::Node>(
-        Condition::Node{Condition::Node::Kind::negation, {}, a.node_, nullptr});
+        Condition::Node{Condition::Node::Kind::negation, {}, {}, {}, {}, {}, a.node_, nullptr});
     return c;
 }
 
 namespace {
-void render_node(const Condition::Node* n, std::string& sql, std::vector<db::Value>& params,
-                 const std::function<std::string(std::size_t)>& placeholder, bool negated);
-}
+/// How one condition is written for one query: the backend's dialect, the model it reads.
+struct Renderer {
+    const db::Backend& backend;
+    const ModelInfo& model;
+    std::string& sql;
+    std::vector<db::Value>& params;
+    bool sqlite = backend.vendor() == "sqlite";
 
-void Condition::render(std::string& sql, std::vector<db::Value>& params,
-                       const std::function<std::string(std::size_t)>& placeholder) const {
-    if (!node_) {
-        sql += "1 = 1";
-        return;
+    /// The next parameter's placeholder, `value` bound to it.
+    std::string bind(db::Value value) {
+        params.push_back(std::move(value));
+        return backend.placeholder(params.size());
     }
-    render_node(node_.get(), sql, params, placeholder, false);
-}
 
-namespace {
-/// `negated`: the node is under a NOT. A comparison with a NULL column is unknown in SQL, and
-/// NOT unknown is unknown: the row would be dropped by the negation too. As Django does, a
-/// comparison under a NOT also requires the column not to be NULL, so that `exclude(c)` keeps
-/// exactly the rows `filter(c)` leaves out.
-void render_node(const Condition::Node* n, std::string& sql, std::vector<db::Value>& params,
-                 const std::function<std::string(std::size_t)>& placeholder, bool negated) {
-    using Kind = Condition::Node::Kind;
-    switch (n->kind) {
-        case Kind::leaf: {
-            const auto& l = n->leaf;
-            const std::string column = "\"" + l.column + "\"";
-            if (l.op == "IN SELECT") {
-                params.push_back(l.values.front());
+    /// `column` quoted, after checking it is "id" or a column of the model's fields.
+    std::string column(const std::string& name) const {
+        if (name != "id" && std::none_of(model.all_fields.begin(), model.all_fields.end(),
+                                         [&](const FieldInfo* f) { return f->column == name; })) {
+            std::vector<std::string> choices{"id"};
+            for (const FieldInfo* f : model.all_fields) {
+                choices.push_back(f->column);
+            }
+            std::sort(choices.begin(), choices.end());
+            std::string list;
+            for (const auto& c : choices) {
+                list += (list.empty() ? "" : ", ") + c;
+            }
+            throw ModelError("Cannot resolve column '" + name + "' into a field of " +
+                             model.label() + ". Choices are: " + list + ".");
+        }
+        return detail::quoted(backend, name);
+    }
+
+    /// `negated`: the node is under a NOT. A comparison with a NULL column is unknown in SQL,
+    /// and NOT unknown is unknown: the row would be dropped by the negation too. As Django does,
+    /// a comparison under a NOT also requires the column not to be NULL, so that `exclude(c)`
+    /// keeps exactly the rows `filter(c)` leaves out.
+    void node(const Condition::Node* n, bool negated) {
+        using Kind = Condition::Node::Kind;
+        switch (n->kind) {
+            case Kind::leaf:
+                leaf(*n, negated);
+                return;
+            case Kind::all_of:
+            case Kind::any_of:
+                sql += "(";
+                node(n->a.get(), negated);
+                sql += n->kind == Kind::all_of ? " AND " : " OR ";
+                node(n->b.get(), negated);
+                sql += ")";
+                return;
+            case Kind::negation:
+                sql += "NOT (";
+                node(n->a.get(), true);
+                sql += ")";
+                return;
+        }
+    }
+
+    void leaf(const Condition::Node& l, bool negated) {
+        using Op = Condition::Op;
+        if (l.op == Op::raw) {
+            sql += "(" + l.raw_pieces.front();
+            for (std::size_t i = 0; i < l.values.size(); ++i) {
+                sql += bind(l.values[i]) + l.raw_pieces[i + 1];
+            }
+            sql += ")";
+            return;
+        }
+        const std::string col = column(l.column);
+        const auto null_checked = [&](const std::string& test) {
+            sql += negated ? "(" + test + " AND " + col + " IS NOT NULL)" : test;
+        };
+        switch (l.op) {
+            case Op::is_null:
+                sql += col + " IS NULL";
+                return;
+            case Op::is_not_null:
+                sql += col + " IS NOT NULL";
+                return;
+            case Op::in_subselect: {
                 const auto& sub = l.subselect;
-                sql += (negated ? "(" : "") + column + " IN (SELECT \"" + sub.select_column +
-                       "\" FROM \"" + sub.table + "\" WHERE \"" + sub.where_column +
-                       "\" = " + placeholder(params.size()) + ")";
-                sql += negated ? " AND " + column + " IS NOT NULL)" : "";
+                null_checked(col + " IN (SELECT " + detail::quoted(backend, sub.select_column) +
+                             " FROM " + detail::quoted(backend, sub.table) + " WHERE " +
+                             detail::quoted(backend, sub.where_column) + " = " +
+                             bind(l.values.front()) + ")");
                 return;
             }
-            if (l.op == "IN") {
+            case Op::in: {
                 if (l.values.empty()) {
                     sql += "1 = 0";
                     return;
                 }
-                sql += (negated ? "(" : "") + column + " IN (";
-                for (std::size_t i = 0; i < l.values.size(); ++i) {
-                    params.push_back(l.values[i]);
-                    sql += (i == 0 ? "" : ", ") + placeholder(params.size());
+                std::string list;
+                for (const auto& v : l.values) {
+                    list += (list.empty() ? "" : ", ") + bind(v);
                 }
-                sql += negated ? ") AND " + column + " IS NOT NULL)" : ")";
+                null_checked(col + " IN (" + list + ")");
                 return;
             }
-            if (l.values.front().is_null() && (l.op == "=" || l.op == "!=")) {
-                sql += column + (l.op == "=" ? " IS NULL" : " IS NOT NULL");
+            case Op::range: {
+                const std::string low = bind(l.values.at(0));
+                null_checked(col + " BETWEEN " + low + " AND " + bind(l.values.at(1)));
                 return;
             }
-            params.push_back(l.values.front());
-            sql += negated ? "(" + column + " " + l.op + " " + placeholder(params.size()) +
-                                 " AND " + column + " IS NOT NULL)"
-                           : column + " " + l.op + " " + placeholder(params.size());
-            return;
+            case Op::eq:
+            case Op::ne:
+                if (l.values.front().is_null()) {
+                    sql += col + (l.op == Op::eq ? " IS NULL" : " IS NOT NULL");
+                    return;
+                }
+                null_checked(col + (l.op == Op::eq ? " = " : " != ") + bind(l.values.front()));
+                return;
+            case Op::lt:
+                null_checked(col + " < " + bind(l.values.front()));
+                return;
+            case Op::le:
+                null_checked(col + " <= " + bind(l.values.front()));
+                return;
+            case Op::gt:
+                null_checked(col + " > " + bind(l.values.front()));
+                return;
+            case Op::ge:
+                null_checked(col + " >= " + bind(l.values.front()));
+                return;
+            default:
+                null_checked(pattern(l.op, col, l.values.front()));
+                return;
         }
-        case Kind::all_of:
-        case Kind::any_of:
-            sql += "(";
-            render_node(n->a.get(), sql, params, placeholder, negated);
-            sql += n->kind == Kind::all_of ? " AND " : " OR ";
-            render_node(n->b.get(), sql, params, placeholder, negated);
-            sql += ")";
-            return;
-        case Kind::negation:
-            sql += "NOT (";
-            render_node(n->a.get(), sql, params, placeholder, true);
-            sql += ")";
-            return;
     }
+
+    /// A text lookup. The `i` forms are `LIKE` with the text's `\`, `%` and `_` escaped (`ESCAPE
+    /// '\'`): SQLite's LIKE folds ASCII letters only; elsewhere both sides are UPPER()ed. The
+    /// case-sensitive forms cannot use LIKE on SQLite (case-insensitive there), so they compare
+    /// the text itself: instr() for contains and startswith, substr() for endswith; elsewhere
+    /// LIKE, case-sensitive in standard SQL.
+    std::string pattern(Condition::Op op, const std::string& col, const db::Value& value) {
+        using Op = Condition::Op;
+        const std::string* text = &value.as_text();  // Column's text lookups bind text
+        if (sqlite) {
+            switch (op) {
+                case Op::contains:
+                    return "instr(" + col + ", " + bind(*text) + ") > 0";
+                case Op::startswith:
+                    return "instr(" + col + ", " + bind(*text) + ") = 1";
+                case Op::endswith: {
+                    // substr(col, length(col) - length(text) + 1): a start before the text's
+                    // first character yields fewer characters than the text, never equal.
+                    const std::string p = bind(*text);
+                    return "substr(" + col + ", length(" + col + ") - length(" + p +
+                           ") + 1) = " + p;
+                }
+                default:
+                    break;
+            }
+        }
+        std::string escaped;
+        for (const char c : *text) {
+            if (c == '\\' || c == '%' || c == '_') {
+                escaped += '\\';
+            }
+            escaped += c;
+        }
+        const bool any_start =
+            op == Op::contains || op == Op::icontains || op == Op::endswith || op == Op::iendswith;
+        const bool any_end = op == Op::contains || op == Op::icontains || op == Op::startswith ||
+                             op == Op::istartswith;
+        const std::string p = bind((any_start ? "%" : "") + escaped + (any_end ? "%" : ""));
+        const bool fold =
+            op == Op::iexact || op == Op::icontains || op == Op::istartswith || op == Op::iendswith;
+        if (fold && !sqlite) {
+            return "UPPER(" + col + ") LIKE UPPER(" + p + ") ESCAPE '\\'";
+        }
+        return col + " LIKE " + p + " ESCAPE '\\'";
+    }
+};
+}  // namespace
+
+void Condition::render(std::string& sql, std::vector<db::Value>& params, const db::Backend& backend,
+                       const ModelInfo& model) const {
+    if (!node_) {
+        sql += "1 = 1";
+        return;
+    }
+    Renderer{backend, model, sql, params}.node(node_.get(), false);
 }
 
+namespace {
 void collect_equalities(const Condition::Node* n,
                         std::vector<std::pair<std::string, db::Value>>& out, bool& ok) {
     using Kind = Condition::Node::Kind;
-    if (n->kind == Kind::leaf && n->leaf.op == "=" && n->leaf.values.size() == 1) {
-        out.emplace_back(n->leaf.column, n->leaf.values.front());
+    if (n->kind == Kind::leaf && n->op == Condition::Op::eq && n->values.size() == 1) {
+        out.emplace_back(n->column, n->values.front());
     } else if (n->kind == Kind::all_of) {
         collect_equalities(n->a.get(), out, ok);
         collect_equalities(n->b.get(), out, ok);
@@ -150,7 +359,7 @@ std::string where_clause(const detail::QueryParts& q, db::Backend& backend,
         return {};
     }
     std::string sql = " WHERE ";
-    q.condition.render(sql, params, [&](std::size_t i) { return backend.placeholder(i); });
+    q.condition.render(sql, params, backend, *q.info);
     return sql;
 }
 }  // namespace
@@ -168,11 +377,12 @@ std::vector<std::pair<std::string, db::Value>> Condition::equalities() const {
 
 namespace detail {
 
-std::string quoted(const std::string& name) {
-    return "\"" + name + "\"";
+std::string quoted(const db::Backend& backend, std::string_view name) {
+    return backend.quote_name(name);
 }
 
-std::string from_clause(const ModelInfo& info) {
+std::string from_clause(const ModelInfo& info, const db::Backend& backend) {
+    const auto quoted = [&](std::string_view name) { return detail::quoted(backend, name); };
     if (info.parent == nullptr) {
         return quoted(info.table);
     }
@@ -182,7 +392,8 @@ std::string from_clause(const ModelInfo& info) {
     std::reverse(chain.begin(), chain.end());
     chain.push_back(&info);
     const std::string self = quoted(info.table);
-    std::string columns = self + ".\"id\" AS \"id\"";
+    const std::string id = quoted("id");
+    std::string columns = self + "." + id + " AS " + id;
     std::string joins;
     for (const ModelInfo* m : chain) {
         const std::string table = quoted(m->table);
@@ -190,7 +401,7 @@ std::string from_clause(const ModelInfo& info) {
             columns += ", " + table + "." + quoted(f.column) + " AS " + quoted(f.column);
         }
         if (m != &info) {
-            joins += " INNER JOIN " + table + " ON " + table + ".\"id\" = " + self + ".\"id\"";
+            joins += " INNER JOIN " + table + " ON " + table + "." + id + " = " + self + "." + id;
         }
     }
     return "(SELECT " + columns + " FROM " + self + joins + ") AS " + self;
@@ -199,12 +410,13 @@ std::string from_clause(const ModelInfo& info) {
 std::vector<db::Row> fetch_rows(const QueryParts& q) {
     auto& database = db::connection(q.database);
     std::vector<db::Value> params;
-    std::string sql = "SELECT " + q.info->select_list() + " FROM " + from_clause(*q.info) +
-                      where_clause(q, database.backend(), params);
+    auto& backend = database.backend();
+    std::string sql = "SELECT " + q.info->select_list(backend) + " FROM " +
+                      from_clause(*q.info, backend) + where_clause(q, backend, params);
     if (!q.order.empty()) {
         sql += " ORDER BY ";
         for (std::size_t i = 0; i < q.order.size(); ++i) {
-            sql += (i == 0 ? "" : ", ") + quoted(q.order[i].first) +
+            sql += (i == 0 ? "" : ", ") + quoted(backend, q.order[i].first) +
                    (q.order[i].second ? " DESC" : " ASC");
         }
     }
@@ -217,11 +429,13 @@ std::vector<db::Row> fetch_rows(const QueryParts& q) {
 std::size_t count_rows(const QueryParts& q) {
     auto& database = db::connection(q.database);
     std::vector<db::Value> params;
-    const std::string from = from_clause(*q.info) + where_clause(q, database.backend(), params);
+    auto& backend = database.backend();
+    const std::string from = from_clause(*q.info, backend) + where_clause(q, backend, params);
     // A sliced query set counts the rows of its slice only, as Django's does.
-    const std::string sql = q.limit ? "SELECT COUNT(*) FROM (SELECT \"id\" FROM " + from +
-                                          " LIMIT " + std::to_string(*q.limit) + ")"
-                                    : "SELECT COUNT(*) FROM " + from;
+    const std::string sql = q.limit
+                                ? "SELECT COUNT(*) FROM (SELECT " + quoted(backend, "id") +
+                                      " FROM " + from + " LIMIT " + std::to_string(*q.limit) + ")"
+                                : "SELECT COUNT(*) FROM " + from;
     const auto rows = database.query(sql, params);
     return static_cast<std::size_t>(rows.at(0).at(0).as_integer());
 }
@@ -238,21 +452,11 @@ std::int64_t update_inherited_rows(const QueryParts& q,
     for (const ModelInfo* m = q.info; m != nullptr; m = m->parent) {
         chain.push_back(m);
     }
-    for (const auto& a : assignments) {
-        const bool known = std::any_of(chain.begin(), chain.end(), [&](const ModelInfo* m) {
-            return std::any_of(m->fields.begin(), m->fields.end(),
-                               [&](const FieldInfo& f) { return f.column == a.column; });
-        });
-        if (!known) {
-            throw ModelError("Cannot update " + q.info->label() + ": it has no column '" +
-                             a.column + "'.");
-        }
-    }
     // One transaction: the tables change together or not at all.
     return atomic(AtomicOptions{.alias = q.database, .savepoint = false}, [&]() -> std::int64_t {
         std::vector<db::Value> params;
-        const std::string select =
-            "SELECT \"id\" FROM " + from_clause(*q.info) + where_clause(q, backend, params);
+        const std::string select = "SELECT " + quoted(backend, "id") + " FROM " +
+                                   from_clause(*q.info, backend) + where_clause(q, backend, params);
         const auto rows = database.query(select, params);
         if (rows.empty()) {
             return 0;
@@ -267,18 +471,19 @@ std::int64_t update_inherited_rows(const QueryParts& q,
             std::string sets;
             for (const auto& a : assignments) {
                 if (std::none_of(m->fields.begin(), m->fields.end(),
-                                 [&](const FieldInfo& f) { return f.column == a.column; })) {
+                                 [&](const FieldInfo& f) { return f.column == a.column(); })) {
                     continue;
                 }
-                set_params.push_back(a.value);
-                sets += (sets.empty() ? "" : ", ") + quoted(a.column) + " = " +
+                set_params.push_back(a.value());
+                sets += (sets.empty() ? "" : ", ") + quoted(backend, a.column()) + " = " +
                         backend.placeholder(set_params.size());
             }
             if (sets.empty()) {
                 continue;
             }
             execute_in_chunks(database,
-                              "UPDATE " + quoted(m->table) + " SET " + sets + " WHERE \"id\" IN ",
+                              "UPDATE " + quoted(backend, m->table) + " SET " + sets + " WHERE " +
+                                  quoted(backend, "id") + " IN ",
                               set_params, ids);
         }
         if (post_update.has_listeners(q.info->sender)) {
@@ -286,10 +491,10 @@ std::int64_t update_inherited_rows(const QueryParts& q,
             UpdateEvent event;
             event.database = q.database;
             for (const auto& a : assignments) {
-                std::string name = a.column;
+                std::string name = a.column();
                 for (const ModelInfo* m : chain) {
                     for (const auto& f : m->fields) {
-                        if (f.column == a.column) {
+                        if (f.column == a.column()) {
                             name = f.name;
                         }
                     }
@@ -314,16 +519,26 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
     if (assignments.empty()) {
         return 0;
     }
+    for (const auto& a : assignments) {
+        // assign() takes declared fields only; one of another model is refused here.
+        const bool known = (a.column() == "id" && q.info->parent == nullptr) ||
+                           std::any_of(q.info->all_fields.begin(), q.info->all_fields.end(),
+                                       [&](const FieldInfo* f) { return f->column == a.column(); });
+        if (!known) {
+            throw ModelError("Cannot update " + q.info->label() + ": it has no column '" +
+                             a.column() + "'.");
+        }
+    }
     if (q.info->parent != nullptr) {
         return update_inherited_rows(q, assignments);
     }
     auto& database = db::connection(q.database);
     auto& backend = database.backend();
     std::vector<db::Value> params;
-    std::string sql = "UPDATE " + quoted(q.info->table) + " SET ";
+    std::string sql = "UPDATE " + quoted(backend, q.info->table) + " SET ";
     for (std::size_t i = 0; i < assignments.size(); ++i) {
-        params.push_back(assignments[i].value);
-        sql += (i == 0 ? "" : ", ") + quoted(assignments[i].column) + " = " +
+        params.push_back(assignments[i].value());
+        sql += (i == 0 ? "" : ", ") + quoted(backend, assignments[i].column()) + " = " +
                backend.placeholder(params.size());
     }
     sql += where_clause(q, backend, params);
@@ -335,17 +550,18 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
         UpdateEvent event;
         event.database = q.database;
         for (const auto& a : assignments) {
-            std::string name = a.column;
+            std::string name = a.column();
             for (const auto& f : q.info->fields) {
-                if (f.column == a.column) {
+                if (f.column == a.column()) {
                     name = f.name;
                 }
             }
             event.fields.push_back(std::move(name));
         }
         std::vector<db::Value> select_params;  // the condition, numbered from 1
-        std::string select = "SELECT \"id\" FROM " + quoted(q.info->table) +
-                             where_clause(q, backend, select_params) + " ORDER BY \"id\"";
+        const std::string id = quoted(backend, "id");
+        std::string select = "SELECT " + id + " FROM " + quoted(backend, q.info->table) +
+                             where_clause(q, backend, select_params) + " ORDER BY " + id;
         for (const auto& row : database.query(select, select_params)) {
             event.pks.push_back(row.at(0).as_integer());
         }
@@ -387,14 +603,14 @@ void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
     std::string columns;
     std::string values;
     for (std::size_t i = 0; i < info.fields.size(); ++i) {
-        columns += (i == 0 ? "" : ", ") + quoted(info.fields[i].column);
+        columns += (i == 0 ? "" : ", ") + quoted(backend, info.fields[i].column);
         values += (i == 0 ? "" : ", ") + backend.placeholder(i + 1);
     }
     const bool returning = !cheap_last_insert_id(backend);
     const std::string sql =
-        "INSERT INTO " + quoted(info.table) +
+        "INSERT INTO " + quoted(backend, info.table) +
         (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")") +
-        (returning ? " RETURNING \"id\"" : "");
+        (returning ? " RETURNING " + quoted(backend, "id") : "");
     atomic(database_alias, [&] {
         for (ModelBase* object : objects) {
             auto statement = database.statement(sql);

@@ -29,13 +29,13 @@ std::string update_sql(const ModelInfo& info, const db::Backend& backend,
             continue;
         }
         ++n;
-        sets += (n == 1 ? "" : ", ") + quoted(f.column) + " = " + backend.placeholder(n);
+        sets += (n == 1 ? "" : ", ") + quoted(backend, f.column) + " = " + backend.placeholder(n);
     }
     if (n == 0) {
         return {};
     }
-    return "UPDATE " + quoted(info.table) + " SET " + sets +
-           " WHERE \"id\" = " + backend.placeholder(n + 1);
+    return "UPDATE " + quoted(backend, info.table) + " SET " + sets + " WHERE " +
+           quoted(backend, "id") + " = " + backend.placeholder(n + 1);
 }
 
 /// `INSERT INTO <table> (["id", ]<every column>) VALUES (?1, ...)`, with `RETURNING "id"` when
@@ -47,19 +47,19 @@ std::string insert_sql(const ModelInfo& info, const db::Backend& backend, bool w
     std::size_t n = 0;
     if (with_id) {
         ++n;
-        columns = "\"id\"";
+        columns = quoted(backend, "id");
         values = backend.placeholder(1);
     }
     for (const auto& f : info.fields) {
         ++n;
-        columns += (n == 1 ? "" : ", ") + quoted(f.column);
+        columns += (n == 1 ? "" : ", ") + quoted(backend, f.column);
         values += (n == 1 ? "" : ", ") + backend.placeholder(n);
     }
     std::string sql =
-        "INSERT INTO " + quoted(info.table) +
+        "INSERT INTO " + quoted(backend, info.table) +
         (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")");
     if (returning) {
-        sql += " RETURNING \"id\"";
+        sql += " RETURNING " + quoted(backend, "id");
     }
     return sql;
 }
@@ -175,8 +175,8 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
             id.emplace_back(*instance.id);
             matched = static_cast<std::int64_t>(
                 database
-                    .query("SELECT 1 FROM " + quoted(info.table) +
-                               " WHERE \"id\" = " + backend.placeholder(1),
+                    .query("SELECT 1 FROM " + quoted(backend, info.table) + " WHERE " +
+                               quoted(backend, "id") + " = " + backend.placeholder(1),
                            id)
                     .size());
         } else {
@@ -350,7 +350,7 @@ void refresh_instance(ModelBase& instance, const ModelInfo& info) {
     QueryParts q;
     q.info = &info;
     q.database = instance.state().database.empty() ? "default" : instance.state().database;
-    q.condition = Condition(Condition::Leaf{"id", "=", {db::Value(*instance.id)}});
+    q.condition = column_condition("id", Condition::Op::eq, {db::Value(*instance.id)});
     const auto rows = fetch_rows(q);
     if (rows.empty()) {
         throw DoesNotExist(info.model_name);

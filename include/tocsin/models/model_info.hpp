@@ -19,6 +19,9 @@ namespace tocsin {
 
 class ModelBase;
 struct ModelInfo;
+namespace db {
+class Backend;
+}
 namespace detail {
 void enable_change_tracking(const ModelInfo& model);
 }
@@ -91,8 +94,8 @@ struct ModelInfo : apps::ModelDescription {
 
     /// The field named `name`, own or inherited, or null.
     [[nodiscard]] const FieldInfo* field(std::string_view name) const noexcept;
-    /// "id", then the column of every field (all_fields), for SELECT.
-    [[nodiscard]] std::string select_list(std::string_view quote_prefix = {}) const;
+    /// "id", then the column of every field (all_fields), quoted by `backend`, for SELECT.
+    [[nodiscard]] std::string select_list(const db::Backend& backend) const;
     /// The many-to-many relation named `name`, or null.
     [[nodiscard]] const ManyToManyInfo* relation(std::string_view name) const noexcept;
     /// The models this one extends, its parent first, the root last (empty without parent).

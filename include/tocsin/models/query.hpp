@@ -8,42 +8,62 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "tocsin/db/atomic.hpp"
+#include "tocsin/db/backend.hpp"
 #include "tocsin/db/error.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/models/model.hpp"
 
 namespace tocsin {
 
+namespace detail {
+struct ConditionAccess;
+}
+
 /// A condition on columns, combined with `&&`, `||` and `!`. Default-constructed = everything.
+///
+/// A condition holds no SQL text of the caller's: its comparison is an Op (each renders to a
+/// fixed SQL form), its column comes from a declared field (`where(&User::username)`), is
+/// checked against the queried model and quoted by the backend, and its values are bound
+/// parameters. The only way to put SQL text in a query is raw_sql(), named for it.
 class Condition {
   public:
-    /// The rows of another table a leaf with op "IN SELECT" matches: `column IN (SELECT
-    /// select_column FROM table WHERE where_column = values[0])` (a many-to-many relation's rows).
-    struct Subselect {
-        std::string table;
-        std::string select_column;
-        std::string where_column;
-    };
-    /// One comparison: `column op value(s)`. `op` is one of = != < <= > >= IN, IN SELECT.
-    struct Leaf {
-        std::string column;
-        std::string op;
-        std::vector<db::Value> values;
-        Subselect subselect{};  ///< for "IN SELECT" only
+    /// What a leaf of a condition compares (Django's lookups).
+    enum class Op : std::uint8_t {
+        eq,            ///< `= v` (`IS NULL` for a null value)
+        ne,            ///< `!= v` (`IS NOT NULL` for a null value)
+        lt,            ///< `< v`
+        le,            ///< `<= v`
+        gt,            ///< `> v`
+        ge,            ///< `>= v`
+        in,            ///< `IN (v…)`; an empty list matches nothing
+        range,         ///< `BETWEEN a AND b` (both included)
+        is_null,       ///< `IS NULL`
+        is_not_null,   ///< `IS NOT NULL`
+        iexact,        ///< equal ignoring case (ASCII letters on SQLite)
+        contains,      ///< holds the text v (case-sensitive)
+        icontains,     ///< holds the text v, ignoring case (ASCII letters on SQLite)
+        startswith,    ///< begins with v (case-sensitive)
+        istartswith,   ///< begins with v, ignoring case
+        endswith,      ///< ends with v (case-sensitive)
+        iendswith,     ///< ends with v, ignoring case
+        in_subselect,  ///< among the rows of a many-to-many relation (internal)
+        raw,           ///< SQL text given to raw_sql()
     };
 
     Condition() = default;
-    explicit Condition(Leaf leaf);
 
     /// True for the condition that matches everything.
     [[nodiscard]] bool empty() const noexcept { return node_ == nullptr; }
-    /// Appends the SQL (parameters as `placeholder(n)`) and its values.
-    void render(std::string& sql, std::vector<db::Value>& params,
-                const std::function<std::string(std::size_t)>& placeholder) const;
+    /// Appends the SQL of the condition on a query of `model` (parameters as
+    /// `backend.placeholder(n)`, identifiers through `backend.quote_name`) and its values.
+    /// Throws ModelError when a column is not one of `model`'s (own or inherited) fields.
+    void render(std::string& sql, std::vector<db::Value>& params, const db::Backend& backend,
+                const ModelInfo& model) const;
     /// The `column = value` terms of a condition made only of `==` joined by `&&` (what
     /// get_or_create copies into a new object); empty otherwise.
     [[nodiscard]] std::vector<std::pair<std::string, db::Value>> equalities() const;
@@ -56,53 +76,170 @@ class Condition {
     struct Node;
 
   private:
+    friend struct detail::ConditionAccess;
     std::shared_ptr<const Node> node_;
 };
+
+/// SQL text written by the caller, as a condition (Django's `RawSQL` / `extra(where=…)`):
+/// `filter(tocsin::raw_sql("lower(\"username\") = ?", {db::Value("bob")}))`.
+///
+/// The text goes into the query as it is, in parentheses: what it does is the caller's
+/// responsibility. Never build it from input; pass every value as a parameter. Each `?` outside
+/// quotes ('…', "…", […], `…`) and comments is a parameter, bound to `params` in order (never
+/// written into the text). Throws ModelError when the number of `?` differs from
+/// `params.size()`, or for a numbered or named placeholder (`?1`, `:name`, `@name`, `$name`).
+/// Under `!` / `exclude()` it is negated as written (no NULL handling is added).
+[[nodiscard]] Condition raw_sql(std::string_view sql, std::vector<db::Value> params = {});
+
+namespace detail {
+/// The rows of another table an Op::in_subselect leaf matches: `column IN (SELECT
+/// select_column FROM table WHERE where_column = value)` (a many-to-many relation's rows).
+struct Subselect {
+    std::string table;
+    std::string select_column;
+    std::string where_column;
+};
+/// The model layer's way to build conditions on a declared column (a field's column or "id"),
+/// never on text from input: the column is checked against the queried model and quoted by the
+/// backend when the query runs.
+struct ConditionAccess {
+    static Condition leaf(std::string column, Condition::Op op, std::vector<db::Value> values);
+    static Condition subselect(std::string column, Subselect subselect, db::Value value);
+    static Condition from_node(std::shared_ptr<const Condition::Node> node);
+};
+/// `column op values` (see ConditionAccess).
+inline Condition column_condition(std::string column, Condition::Op op,
+                                  std::vector<db::Value> values) {
+    return ConditionAccess::leaf(std::move(column), op, std::move(values));
+}
+/// Throws ModelError "Cannot use None as a query value" (Django's ValueError) for a lookup
+/// other than ==, != and iexact given a null value.
+void refuse_null(const db::Value& value);
+}  // namespace detail
 
 /// A column of model `C` (from a member pointer), to build conditions and assignments.
 template <class C, class M>
 class Column {
   public:
+    using Op = Condition::Op;
     explicit Column(std::string column) : column_(std::move(column)) {}
 
     /// `column = v` (`IS NULL` for a null value).
     template <class V>
     Condition operator==(const V& v) const {
-        return leaf("=", {value(v)});
+        return leaf(Op::eq, {value(v)});
     }
+    /// `column != v` (`IS NOT NULL` for a null value).
     template <class V>
     Condition operator!=(const V& v) const {
-        return leaf("!=", {value(v)});
+        return leaf(Op::ne, {value(v)});
     }
     template <class V>
     Condition operator<(const V& v) const {
-        return leaf("<", {value(v)});
+        return compare(Op::lt, v);
     }
     template <class V>
     Condition operator<=(const V& v) const {
-        return leaf("<=", {value(v)});
+        return compare(Op::le, v);
     }
     template <class V>
     Condition operator>(const V& v) const {
-        return leaf(">", {value(v)});
+        return compare(Op::gt, v);
     }
     template <class V>
     Condition operator>=(const V& v) const {
-        return leaf(">=", {value(v)});
+        return compare(Op::ge, v);
     }
-    /// `column IN (…)`; an empty list matches nothing.
+    /// Django's `exact`: the same as `==`.
     template <class V>
-    Condition in(const std::vector<V>& vs) const {
+    [[nodiscard]] Condition exact(const V& v) const {
+        return *this == v;
+    }
+    /// Django's `gt`, `gte`, `lt`, `lte`: the same as `>`, `>=`, `<`, `<=`. A null value throws
+    /// ModelError ("Cannot use None as a query value"), as Django does.
+    template <class V>
+    [[nodiscard]] Condition gt(const V& v) const {
+        return compare(Op::gt, v);
+    }
+    template <class V>
+    [[nodiscard]] Condition gte(const V& v) const {
+        return compare(Op::ge, v);
+    }
+    template <class V>
+    [[nodiscard]] Condition lt(const V& v) const {
+        return compare(Op::lt, v);
+    }
+    template <class V>
+    [[nodiscard]] Condition lte(const V& v) const {
+        return compare(Op::le, v);
+    }
+    /// `column BETWEEN low AND high` (Django's `range`: both ends included).
+    template <class V, class W>
+    [[nodiscard]] Condition range(const V& low, const W& high) const {
+        db::Value a = value(low);
+        db::Value b = value(high);
+        detail::refuse_null(a);
+        detail::refuse_null(b);
+        return leaf(Op::range, {std::move(a), std::move(b)});
+    }
+    /// `column IN (…)`; an empty list matches nothing. Null values are left out (NULL is never
+    /// equal to anything), as Django does.
+    template <class V>
+    [[nodiscard]] Condition in(const std::vector<V>& vs) const {
         std::vector<db::Value> values;
         values.reserve(vs.size());
         for (const auto& v : vs) {
-            values.push_back(value(v));
+            db::Value x = value(v);
+            if (!x.is_null()) {
+                values.push_back(std::move(x));
+            }
         }
-        return leaf("IN", std::move(values));
+        return leaf(Op::in, std::move(values));
+    }
+    /// Django's `in`: the same as in(); also takes a braced list, `in_({1, 2})`.
+    template <class V>
+    [[nodiscard]] Condition in_(const std::vector<V>& vs) const {
+        return in(vs);
+    }
+    template <class V>
+    [[nodiscard]] Condition in_(std::initializer_list<V> vs) const {
+        return in(std::vector<V>(vs));
     }
     /// `column IS NULL`.
-    [[nodiscard]] Condition is_null() const { return leaf("=", {db::Value{}}); }
+    [[nodiscard]] Condition is_null() const { return leaf(Op::is_null, {}); }
+    /// Django's `isnull`: `IS NULL` when `null`, else `IS NOT NULL`.
+    [[nodiscard]] Condition isnull(bool null) const {
+        return leaf(null ? Op::is_null : Op::is_not_null, {});
+    }
+    /// Equal to `text` ignoring case (Django's `iexact`; `%`, `_` and `\` match literally). On
+    /// SQLite only ASCII letters are folded, as with Django on SQLite.
+    [[nodiscard]] Condition iexact(std::string_view text) const {
+        return pattern(Op::iexact, text);
+    }
+    /// Holds `text` (Django's `contains`), case-sensitively on every backend; `%`, `_` and `\`
+    /// match themselves. The `i` forms ignore case (ASCII letters on SQLite).
+    [[nodiscard]] Condition contains(std::string_view text) const {
+        return pattern(Op::contains, text);
+    }
+    [[nodiscard]] Condition icontains(std::string_view text) const {
+        return pattern(Op::icontains, text);
+    }
+    /// Begins with `text` (Django's `startswith`), case-sensitively; `istartswith` ignores case.
+    [[nodiscard]] Condition startswith(std::string_view text) const {
+        return pattern(Op::startswith, text);
+    }
+    [[nodiscard]] Condition istartswith(std::string_view text) const {
+        return pattern(Op::istartswith, text);
+    }
+    /// Ends with `text` (Django's `endswith`), case-sensitively; `iendswith` ignores case.
+    [[nodiscard]] Condition endswith(std::string_view text) const {
+        return pattern(Op::endswith, text);
+    }
+    [[nodiscard]] Condition iendswith(std::string_view text) const {
+        return pattern(Op::iendswith, text);
+    }
 
+    /// The declared column this refers to.
     [[nodiscard]] const std::string& column() const noexcept { return column_; }
 
     /// A value for this column: a related object gives its id.
@@ -119,8 +256,17 @@ class Column {
     }
 
   private:
-    Condition leaf(const char* op, std::vector<db::Value> values) const {
-        return Condition(Condition::Leaf{column_, op, std::move(values)});
+    Condition leaf(Op op, std::vector<db::Value> values) const {
+        return detail::column_condition(column_, op, std::move(values));
+    }
+    template <class V>
+    Condition compare(Op op, const V& v) const {
+        db::Value x = value(v);
+        detail::refuse_null(x);
+        return leaf(op, {std::move(x)});
+    }
+    Condition pattern(Op op, std::string_view text) const {
+        return leaf(op, {db::Value(std::string(text))});
     }
     std::string column_;
 };
@@ -135,11 +281,24 @@ Column<C, M> where(M C::*member) {
     }
 }
 
-/// One `column = value` of QuerySet::update: `assign(&User::email, "new@example.com")`.
-struct Assignment {
-    std::string column;
-    db::Value value;
+/// One `column = value` of QuerySet::update, made by assign() from a declared field:
+/// `assign(&User::email, "new@example.com")` (no column is ever named by a string).
+class Assignment {
+  public:
+    /// The declared column assigned.
+    [[nodiscard]] const std::string& column() const noexcept { return column_; }
+    /// The value assigned (bound as a parameter).
+    [[nodiscard]] const db::Value& value() const noexcept { return value_; }
+
+  private:
+    template <class C, class M, class V>
+    friend Assignment assign(M C::*member, const V& value);
+    Assignment(std::string column, db::Value value)
+        : column_(std::move(column)), value_(std::move(value)) {}
+    std::string column_;
+    db::Value value_;
 };
+/// `member = value` for QuerySet::update().
 template <class C, class M, class V>
 Assignment assign(M C::*member, const V& value) {
     return Assignment{where(member).column(), Column<C, M>::value(value)};
@@ -154,11 +313,12 @@ struct QueryParts {
     std::vector<std::pair<std::string, bool>> order{};  ///< column, descending
     std::optional<std::size_t> limit{};
 };
-/// `name` as a quoted SQL identifier (names come from declarations, never from input).
-std::string quoted(const std::string& name);
+/// `name` as a quoted SQL identifier: the one way the model layer writes a table or column name
+/// (Backend::quote_name, which doubles `"`).
+std::string quoted(const db::Backend& backend, std::string_view name);
 /// What a query on `info` reads FROM: its table, or, for a model extending another, its table
 /// joined with its ancestors' (a derived table with "id" and every field's column).
-std::string from_clause(const ModelInfo& info);
+std::string from_clause(const ModelInfo& info, const db::Backend& backend);
 /// The rows ("id" first, then the fields' columns) that `q` selects.
 std::vector<db::Row> fetch_rows(const QueryParts& q);
 /// How many rows `q` selects.
@@ -324,7 +484,8 @@ class Manager : public QuerySet<T> {
         Condition lookup;
         for (const FieldInfo* f : T::info().all_fields) {
             if (detail::differs_from_default(object, *f)) {
-                lookup = lookup && Condition(Condition::Leaf{f->column, "=", {f->get(object)}});
+                lookup = lookup &&
+                         detail::column_condition(f->column, Condition::Op::eq, {f->get(object)});
             }
         }
         return get_or_create(lookup, object);
