@@ -539,10 +539,9 @@ struct Reference {
 void install(const std::vector<Parsed>& objects, const std::string& alias) {
     auto& database = db::connection(alias);
     atomic(alias, [&] {
-        if (database.backend().vendor() == "sqlite") {
-            // Keys are checked at COMMIT even on tables not declared DEFERRABLE.
-            database.execute("PRAGMA defer_foreign_keys = ON");
-        }
+        // Keys are checked at COMMIT (SQLite: every key; PostgreSQL: DEFERRABLE ones).
+        if (const auto defer = database.backend().defer_constraint_checks_sql(); !defer.empty())
+            database.execute(defer);
         std::map<const ModelInfo*, std::set<std::int64_t>> saved;
         std::vector<Reference> references;
         for (const Parsed& p : objects) {
