@@ -39,12 +39,17 @@ find_bin() {
     return 1
 }
 
+# A port nothing listens on at 127.0.0.1 (pg_ctl start is retried on another one if it is taken
+# meanwhile).
 free_port() {
-    /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
+    local port
+    while true; do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
 }
 
 stop() {
