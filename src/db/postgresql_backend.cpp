@@ -419,6 +419,10 @@ PostgresqlBackend::PostgresqlBackend(const Settings& settings, tocsin::source_lo
         conn_ = nullptr;
         throw OperationalError(std::move(message), std::string(), 0, where);
     }
+    // Server notices ("relation ... already exists, skipping") are not errors: dropped, as
+    // Django drops them (PQsetNoticeProcessor on native_handle() to see them).
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     features_.supports_returning = true;
     features_.supports_savepoints = true;
     features_.statement_error_aborts_transaction = true;
