@@ -570,10 +570,44 @@ void PostgresqlBackend::throw_result_error(const void* raw, std::string_view sql
         details.constraint = field(r, PG_DIAG_CONSTRAINT_NAME);
         if (std::string column = field(r, PG_DIAG_COLUMN_NAME); !column.empty()) {
             details.columns.push_back(std::move(column));
-        } else if (details.kind != IntegrityError::Kind::check) {
+        } else if (details.kind != IntegrityError::Kind::check &&
+                   detail.find("is still referenced") == std::string::npos) {
+            // (A row still referenced: the key named is the referenced table's, not the
+            // constraint's columns.)
             details.columns = key_columns(detail);
         }
-        throw IntegrityError(std::move(message), std::move(details), std::move(text), code, where);
+        // The same summary as SQLite's, "UNIQUE constraint failed: table.column", then the
+        // server's own words.
+        std::string summary;
+        switch (details.kind) {
+            case IntegrityError::Kind::unique:
+                summary = "UNIQUE";
+                break;
+            case IntegrityError::Kind::not_null:
+                summary = "NOT NULL";
+                break;
+            case IntegrityError::Kind::foreign_key:
+                summary = "FOREIGN KEY";
+                break;
+            case IntegrityError::Kind::check:
+                summary = "CHECK";
+                break;
+            case IntegrityError::Kind::other:
+                summary = "integrity";
+                break;
+        }
+        summary += " constraint failed";
+        if (!details.columns.empty()) {
+            summary += ": ";
+            for (std::size_t i = 0; i < details.columns.size(); ++i) {
+                summary += (i == 0 ? "" : ", ") +
+                           (details.table.empty() ? "" : details.table + ".") + details.columns[i];
+            }
+        } else if (!details.constraint.empty()) {
+            summary += ": " + details.constraint;
+        }
+        throw IntegrityError(summary + ": " + message, std::move(details), std::move(text), code,
+                             where);
     }
     if (state == "40001" || state == "40P01") {
         throw OperationalError(message +

@@ -203,6 +203,10 @@ TEST_F(PostgresqlIntegrityTest, UniqueViolation) {
     EXPECT_EQ(e.columns(), std::vector<std::string>{"email"});
     EXPECT_EQ(e.constraint(), "author_email_key");
     EXPECT_EQ(pg_sqlstate(e.native_code()), "23505");
+    // The summary reads as SQLite's, then the server's words.
+    EXPECT_EQ(e.message().rfind("UNIQUE constraint failed: author.email: duplicate key value", 0),
+              0U)
+        << e.what();
     const auto pk = integrity_error([] {
         connection().execute("INSERT INTO author VALUES ($1, $2)", {1, "b@x"});
     });
@@ -227,6 +231,19 @@ TEST_F(PostgresqlIntegrityTest, ForeignKeyViolation) {
     EXPECT_EQ(e.table(), "book");
     EXPECT_EQ(e.columns(), std::vector<std::string>{"author_id"});
     EXPECT_EQ(e.constraint(), "book_author_fk");
+    EXPECT_EQ(e.message().rfind("FOREIGN KEY constraint failed: book.author_id: ", 0), 0U)
+        << e.what();
+    // Removing a row still referenced: the constraint's table, no columns (the key named by
+    // the server is the referenced table's).
+    connection().execute("INSERT INTO author VALUES (5, 'e@x')");
+    connection().execute("INSERT INTO book VALUES (1, 5)");
+    const auto removal =
+        integrity_error([] { connection().execute("DELETE FROM author WHERE id = 5"); });
+    EXPECT_EQ(removal.kind(), IntegrityError::Kind::foreign_key);
+    EXPECT_EQ(removal.table(), "book");
+    EXPECT_TRUE(removal.columns().empty());
+    EXPECT_EQ(removal.message().rfind("FOREIGN KEY constraint failed: book_author_fk: ", 0), 0U)
+        << removal.what();
 }
 
 TEST_F(PostgresqlIntegrityTest, CheckViolation) {
@@ -236,6 +253,8 @@ TEST_F(PostgresqlIntegrityTest, CheckViolation) {
     EXPECT_EQ(e.kind(), IntegrityError::Kind::check);
     EXPECT_EQ(e.table(), "author");
     EXPECT_EQ(e.constraint(), "author_id_positive");
+    EXPECT_EQ(e.message().rfind("CHECK constraint failed: author_id_positive: ", 0), 0U)
+        << e.what();
 }
 
 TEST_F(PostgresqlTest, SerializationFailureSaysItMayBeRetried) {
