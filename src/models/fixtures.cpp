@@ -615,6 +615,14 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             }
             known.insert(ref.target_id);
         }
+        // Explicit ids leave PostgreSQL's id generators behind: move them past the largest id
+        // (Django's sequence_reset_sql after loaddata). Nothing to do on SQLite.
+        for (const auto& entry : saved) {
+            for (const ModelInfo* m = entry.first; m != nullptr; m = m->parent) {
+                if (const auto reset = backend.sequence_reset_sql(m->table, "id"); !reset.empty())
+                    (void)database.query(reset);
+            }
+        }
     });
 }
 

@@ -220,7 +220,7 @@ std::size_t count_rows(const QueryParts& q) {
     const std::string from = from_clause(*q.info) + where_clause(q, database.backend(), params);
     // A sliced query set counts the rows of its slice only, as Django's does.
     const std::string sql = q.limit ? "SELECT COUNT(*) FROM (SELECT \"id\" FROM " + from +
-                                          " LIMIT " + std::to_string(*q.limit) + ")"
+                                          " LIMIT " + std::to_string(*q.limit) + ") AS sliced"
                                     : "SELECT COUNT(*) FROM " + from;
     const auto rows = database.query(sql, params);
     return static_cast<std::size_t>(rows.at(0).at(0).as_integer());
