@@ -3,11 +3,14 @@
 // transactions and the transaction-abort rule, lost connections, and the backend contract.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/postgresql.hpp"
@@ -278,6 +281,50 @@ TEST_F(PostgresqlTest, SerializationFailureSaysItMayBeRetried) {
     }
     tx.rollback();
     EXPECT_EQ(db.query_value("SELECT n FROM counter WHERE id = 1"), Value(std::int64_t{1}));
+}
+
+TEST_F(PostgresqlTest, DeadlockSaysItMayBeRetried) {
+    // Two sessions take two rows in opposite orders: this one (waiting first, so the server's
+    // deadlock check picks it as the victim) and a psql process.
+    Database& db = connection();
+    db.execute_script(
+        "CREATE TABLE counter (id INT PRIMARY KEY, n INT); "
+        "INSERT INTO counter VALUES (1, 0), (2, 0)");
+    const Settings s = pg.settings();
+    const std::string conninfo = "host=" + s.host + " port=" + std::to_string(s.port) +
+                                 " user=" + s.user + " dbname=" + s.name;
+    auto tx = tocsin::atomic();
+    db.execute("UPDATE counter SET n = n + 1 WHERE id = 1");
+    const std::string command =
+        "psql -X -q '" + conninfo +
+        "' -c 'BEGIN' -c 'UPDATE counter SET n = n + 1 WHERE id = 2' "
+        "-c 'SELECT pg_sleep(0.3)' -c 'UPDATE counter SET n = n + 1 WHERE id = 1' -c 'COMMIT' "
+        ">/dev/null 2>&1";
+    FILE* other = ::popen(command.c_str(), "r");
+    ASSERT_NE(other, nullptr);
+    {
+        // Wait until psql holds row 2.
+        PostgresqlBackend watcher(pg.settings());
+        for (int i = 0; i < 200; ++i) {
+            auto st = watcher.cached(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'");
+            ASSERT_TRUE(st->step());
+            if (st->get<std::int64_t>(0) > 0)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    try {
+        db.execute("UPDATE counter SET n = n + 1 WHERE id = 2");
+        ADD_FAILURE() << "no deadlock";
+    } catch (const OperationalError& e) {
+        EXPECT_EQ(pg_sqlstate(e.native_code()), "40P01") << e.what();
+        EXPECT_NE(e.message().find("may be retried"), std::string::npos) << e.what();
+    }
+    tx.rollback();  // releases row 1: psql finishes
+    EXPECT_EQ(::pclose(other), 0);
+    EXPECT_EQ(db.query_value("SELECT string_agg(n::text, ',' ORDER BY id) FROM counter"),
+              Value("1,1"));
 }
 
 // ---------------------------------------------------------------- transactions
