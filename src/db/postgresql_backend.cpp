@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -200,6 +201,12 @@ class PostgresqlStatement final : public Statement {
                     buffer.assign(v);  // text parameters must end with NUL: copied
                     values_[i] = buffer.c_str();
                 } else {
+                    if (v.size() > static_cast<std::size_t>(INT_MAX)) {
+                        throw DataError("blob parameter " + std::to_string(index) + " has " +
+                                            std::to_string(v.size()) +
+                                            " bytes, more than libpq can send (2 GiB)",
+                                        sql(), 0, where);
+                    }
                     formats_[i] = 1;  // bytea in binary: the bytes themselves
                     lengths_[i] = static_cast<int>(v.size());
                     if (borrowed && !v.empty()) {
