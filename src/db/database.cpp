@@ -216,7 +216,7 @@ void Database::run_control(const std::string& sql, tocsin::source_location where
 }
 
 void Database::begin_transaction(tocsin::source_location where) {
-    if (backend_ && backend_->connection_lost())
+    if (backend_ && !backend_->check_usable())
         backend_.reset();  // no transaction is open: a new connection is safe
     run_control(backend(where).begin_sql(), where);
 }

@@ -512,6 +512,22 @@ bool PostgresqlBackend::in_transaction() const noexcept {
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
+bool PostgresqlBackend::check_usable() noexcept {
+    if (connection_lost())
+        return false;
+    // A terminated session has a FATAL message and then the end of the stream waiting: reading
+    // them (twice: the message, then the end) turns the status bad. Never blocks.
+    for (int i = 0; i < 2 && PQstatus(conn_) == CONNECTION_OK; ++i) {
+        if (PQconsumeInput(conn_) == 0)
+            break;
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        set_connection_lost(true);
+        return false;
+    }
+    return true;
+}
+
 std::string PostgresqlBackend::next_statement_name() {
     return "tocsin_" + std::to_string(++statement_counter_);
 }

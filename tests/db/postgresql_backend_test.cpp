@@ -477,6 +477,19 @@ TEST_F(PostgresqlTest, ALostConnectionIsReportedAndReopenedOutsideATransaction) 
     EXPECT_FALSE(db.backend().connection_lost());
 }
 
+TEST_F(PostgresqlTest, AnIdleConnectionTheServerClosedIsReplacedBeforeATransaction) {
+    // Django's CONN_HEALTH_CHECKS: the first transaction after the session ended (a server
+    // restart) runs on a new connection instead of failing.
+    Database& db = connection();
+    db.execute_script("CREATE TABLE item (name TEXT)");
+    const auto pid = db.query_value("SELECT pg_backend_pid()")->as_integer();
+    terminate(pid);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the FATAL message arrives
+    tocsin::atomic([&] { db.execute("INSERT INTO item VALUES ('a')"); });
+    EXPECT_EQ(committed_count("item"), 1);
+    EXPECT_NE(db.query_value("SELECT pg_backend_pid()")->as_integer(), pid);
+}
+
 TEST_F(PostgresqlTest, ALostConnectionInsideATransactionIsNeverRetriedSilently) {
     Database& db = connection();
     db.execute_script("CREATE TABLE item (name TEXT)");

@@ -136,6 +136,12 @@ class Backend : public std::enable_shared_from_this<Backend> {
     [[nodiscard]] virtual std::int64_t last_insert_id() const = 0;
     /// Whether the connection has a transaction open (the database's own view).
     [[nodiscard]] virtual bool in_transaction() const noexcept = 0;
+    /// Checks, without waiting, whether the server is still there (Django's is_usable() for
+    /// CONN_HEALTH_CHECKS): false, with connection_lost() set, when it has closed the
+    /// connection. Database asks before each outermost transaction begins, so that the first
+    /// transaction after a server restart runs on a new connection instead of failing. True by
+    /// default (SQLite has no server).
+    [[nodiscard]] virtual bool check_usable() noexcept { return !connection_lost_; }
 
     /// This connection's prepared-statement cache.
     [[nodiscard]] StatementCache& statement_cache() noexcept { return cache_; }

@@ -83,6 +83,8 @@ class PostgresqlBackend final : public Backend {
     /// Whether the server has a transaction open on this connection (false once the connection
     /// is lost: the server ended it).
     [[nodiscard]] bool in_transaction() const noexcept override;
+    /// Reads what the server sent meanwhile (never blocks): false once it closed the connection.
+    [[nodiscard]] bool check_usable() noexcept override;
 
     // For PostgresqlStatement (implementation details, not for users).
     /// A fresh name for a server-side prepared statement.
