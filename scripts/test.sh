@@ -8,6 +8,11 @@
 #   4. libFuzzer build in build-fuzz/ (clang), loaddata_fuzz for 30 s on a copy of
 #      fuzz/corpus/loaddata (must exit 0: no crash, leak or sanitizer report)
 #
+# Steps 1 and 2 include the tests labelled `postgresql`: their CTest fixture starts a throw-away
+# PostgreSQL cluster (tests/support/pg_cluster.sh; the server from the Debian package postgresql)
+# and removes it at the end. They fail when it cannot start; TOCSIN_SKIP_POSTGRESQL=1 makes them
+# skip instead (for a developer without the server; CI does not set it).
+#
 # Stops at the first failure and prints a summary.
 #
 # Environment:

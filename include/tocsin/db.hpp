@@ -1,7 +1,7 @@
 /// @file db.hpp
 /// @brief The db layer of tocsin: Database and its aliases, the backend interface, the SQLite
-/// backend, atomic() transactions with savepoints, and on_commit(). Depends on the standard
-/// library and SQLite only.
+/// and PostgreSQL backends, atomic() transactions with savepoints, and on_commit(). Depends on the
+/// standard library, SQLite and libpq only.
 #pragma once
 
 #include "tocsin/db/atomic.hpp"
@@ -10,6 +10,7 @@
 #include "tocsin/db/error.hpp"
 #include "tocsin/db/log.hpp"
 #include "tocsin/db/on_commit.hpp"
+#include "tocsin/db/postgresql_backend.hpp"
 #include "tocsin/db/settings.hpp"
 #include "tocsin/db/sqlite_backend.hpp"
 #include "tocsin/db/sqlite_statement.hpp"

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "tocsin/db/error.hpp"
+#include "tocsin/db/postgresql_backend.hpp"
 #include "tocsin/db/sqlite_backend.hpp"
 
 namespace tocsin::db {
@@ -51,7 +52,7 @@ namespace {
 struct Engines {
     std::mutex mutex;
     std::map<std::string, BackendFactory, std::less<>> factories{
-        {"sqlite", &SqliteBackend::create}};
+        {"sqlite", &SqliteBackend::create}, {"postgresql", &PostgresqlBackend::create}};
 };
 
 Engines& engines() {

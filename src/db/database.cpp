@@ -92,12 +92,43 @@ void Database::validate_no_broken_transaction(tocsin::source_location where) con
 
 CachedStatement Database::statement(std::string_view sql, tocsin::source_location where) {
     validate_no_broken_transaction(where);
+    if (backend_ && backend_->needs_attention()) [[unlikely]]
+        attend_to_backend(where);
     return backend(where).cached(sql, where);
 }
 
 CachedStatement Database::scoped_statement(std::string_view sql, tocsin::source_location where) {
     validate_no_broken_transaction(where);
+    if (backend_ && backend_->needs_attention()) [[unlikely]]
+        attend_to_backend(where);
     return backend(where).cached_scoped(sql, where);
+}
+
+void Database::attend_to_backend(tocsin::source_location where) {
+    if (backend_->connection_lost()) {
+        if (in_atomic_block_ || !autocommit_) {
+            // Never a silent retry: the transaction died with the connection.
+            if (in_atomic_block_)
+                needs_rollback_ = true;
+            throw OperationalError(
+                "the connection to " + backend_->display_name() +
+                    " was lost inside a transaction, which the server rolled back; " +
+                    (in_atomic_block_ ? std::string("no query can run until the outermost "
+                                                    "atomic block ends, and the next query after "
+                                                    "it reconnects")
+                                      : std::string("call rollback(), and the next query "
+                                                    "reconnects")),
+                where);
+        }
+        backend_.reset();  // outside a transaction: the next use opens a new connection
+        return;
+    }
+    if (in_atomic_block_ && backend_->transaction_aborted()) {
+        // A statement failed in this block (perhaps one stepped without execute()/query(),
+        // which note_statement_error() did not see): only the block's end may run now.
+        needs_rollback_ = true;
+        validate_no_broken_transaction(where);
+    }
 }
 
 std::int64_t Database::execute(std::string_view sql, std::initializer_list<Value> params,
@@ -172,6 +203,8 @@ void Database::note_statement_error() noexcept {
 
 void Database::execute_script(std::string_view sql, tocsin::source_location where) {
     validate_no_broken_transaction(where);
+    if (backend_ && backend_->needs_attention()) [[unlikely]]
+        attend_to_backend(where);
     backend(where).execute_script(sql, where);
 }
 
@@ -183,6 +216,8 @@ void Database::run_control(const std::string& sql, tocsin::source_location where
 }
 
 void Database::begin_transaction(tocsin::source_location where) {
+    if (backend_ && !backend_->check_usable())
+        backend_.reset();  // no transaction is open: a new connection is safe
     run_control(backend(where).begin_sql(), where);
 }
 
@@ -283,6 +318,8 @@ void Database::set_autocommit(bool autocommit, tocsin::source_location where) {
         autocommit_ = false;
         return;
     }
+    if (backend_ && backend_->connection_lost())
+        attend_to_backend(where);  // the transaction is lost: say so instead of a no-op commit
     if (backend_ && backend_->in_transaction())
         commit_transaction(where);
     restore_autocommit(where);
@@ -290,6 +327,8 @@ void Database::set_autocommit(bool autocommit, tocsin::source_location where) {
 
 void Database::commit(tocsin::source_location where) {
     validate_no_atomic_block(where);
+    if (backend_ && backend_->connection_lost())
+        attend_to_backend(where);  // the transaction is lost: say so instead of a no-op commit
     if (backend_ && backend_->in_transaction())
         commit_transaction(where);
     if (!autocommit_)

@@ -184,6 +184,7 @@ void SqliteBackend::configure_connection(const Settings& settings, tocsin::sourc
     features_.supports_transactional_ddl = true;
     features_.max_query_parameters =
         static_cast<std::size_t>(sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+    features_.prefers_last_insert_id = true;
 }
 
 SqliteBackend::~SqliteBackend() {
@@ -223,6 +224,10 @@ std::string SqliteBackend::column_type(LogicalType type) const {
 
 std::string SqliteBackend::auto_primary_key_type() const {
     return "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT";
+}
+
+std::string SqliteBackend::defer_constraint_checks_sql() const {
+    return "PRAGMA defer_foreign_keys = ON";
 }
 
 std::int64_t SqliteBackend::last_insert_id() const {

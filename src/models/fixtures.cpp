@@ -539,10 +539,9 @@ struct Reference {
 void install(const std::vector<Parsed>& objects, const std::string& alias) {
     auto& database = db::connection(alias);
     atomic(alias, [&] {
-        if (database.backend().vendor() == "sqlite") {
-            // Keys are checked at COMMIT even on tables not declared DEFERRABLE.
-            database.execute("PRAGMA defer_foreign_keys = ON");
-        }
+        // Keys are checked at COMMIT (SQLite: every key; PostgreSQL: DEFERRABLE ones).
+        if (const auto defer = database.backend().defer_constraint_checks_sql(); !defer.empty())
+            database.execute(defer);
         std::map<const ModelInfo*, std::set<std::int64_t>> saved;
         std::vector<Reference> references;
         for (const Parsed& p : objects) {
@@ -616,6 +615,14 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
                                           : " does not exist (dangling foreign key)"));
             }
             known.insert(ref.target_id);
+        }
+        // Explicit ids leave PostgreSQL's id generators behind: move them past the largest id
+        // (Django's sequence_reset_sql after loaddata). Nothing to do on SQLite.
+        for (const auto& entry : saved) {
+            for (const ModelInfo* m = entry.first; m != nullptr; m = m->parent) {
+                if (const auto reset = backend.sequence_reset_sql(m->table, "id"); !reset.empty())
+                    (void)database.query(reset);
+            }
         }
     });
 }

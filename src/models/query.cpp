@@ -432,10 +432,10 @@ std::size_t count_rows(const QueryParts& q) {
     auto& backend = database.backend();
     const std::string from = from_clause(*q.info, backend) + where_clause(q, backend, params);
     // A sliced query set counts the rows of its slice only, as Django's does.
-    const std::string sql = q.limit
-                                ? "SELECT COUNT(*) FROM (SELECT " + quoted(backend, "id") +
-                                      " FROM " + from + " LIMIT " + std::to_string(*q.limit) + ")"
-                                : "SELECT COUNT(*) FROM " + from;
+    const std::string sql = q.limit ? "SELECT COUNT(*) FROM (SELECT " + quoted(backend, "id") +
+                                          " FROM " + from + " LIMIT " + std::to_string(*q.limit) +
+                                          ") AS sliced"
+                                    : "SELECT COUNT(*) FROM " + from;
     const auto rows = database.query(sql, params);
     return static_cast<std::size_t>(rows.at(0).at(0).as_integer());
 }

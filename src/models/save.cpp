@@ -363,7 +363,7 @@ void refresh_instance(ModelBase& instance, const ModelInfo& info) {
 // table (about 5x the cost of the INSERT itself for a small row). Backends without RETURNING
 // have only last_insert_id().
 bool cheap_last_insert_id(db::Backend& backend) {
-    return !backend.features().supports_returning || backend.vendor() == "sqlite";
+    return !backend.features().supports_returning || backend.features().prefers_last_insert_id;
 }
 
 }  // namespace tocsin::detail

@@ -215,6 +215,14 @@ TEST_F(FixturesTest, WithoutPkANewIdAndAbsentFieldsTakeDefaults) {
     EXPECT_EQ(sample.day, defaults.day);
 }
 
+// Django's sequence_reset_sql after loaddata: a new object after fixtures with explicit pks gets
+// the next id (PostgreSQL's identity generator is moved past them; SQLite's AUTOINCREMENT is).
+TEST_F(FixturesTest, ANewObjectAfterExplicitPksGetsTheNextId) {
+    loaddata_json(R"([{"model": "library.author", "pk": 7, "fields": {"name": "Seven"}}])");
+    const auto next = Author::objects().create({.name = "Next"});
+    EXPECT_EQ(next.id, std::optional<std::int64_t>(8));
+}
+
 // tests/fixtures_regress: forward references load (Django disables constraint checks while
 // loading and checks them at the end): a page before its book before its author, a child
 // category before its parent.

@@ -9,11 +9,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
+#include "../support/postgresql.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -35,13 +37,26 @@ inline std::vector<std::size_t> model_receiver_counts() {
             post_save.receiver_count(), pre_delete.receiver_count(), post_delete.receiver_count()};
 }
 
+/// Settings for a fresh test database: the file @p file of @p dir on SQLite; with
+/// TOCSIN_TEST_ENGINE=postgresql, a fresh database of the test cluster instead (kept alive by
+/// @p keep; the cluster's state dir from TOCSIN_TEST_PG_STATE). An experiment for issue 10.
+inline db::Settings test_database(const TempDir& dir, std::string_view file,
+                                  std::vector<std::unique_ptr<test_support::PgDatabase>>& keep) {
+    const char* engine = std::getenv("TOCSIN_TEST_ENGINE");
+    if (engine != nullptr && std::string_view(engine) == "postgresql") {
+        keep.push_back(std::make_unique<test_support::PgDatabase>());
+        return keep.back()->settings();
+    }
+    return {.engine = "sqlite", .name = dir.file(file)};
+}
+
 /// A fresh SQLite file as "default" with every test model's table; checks afterwards that the
 /// test disconnected every receiver it connected.
 class ModelTest : public ::testing::Test {
   protected:
     void SetUp() override {
         build_test_models();
-        db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}}});
+        db::configure({{"default", test_database(dir, "default.db", pg_databases_)}});
         migrate();
         baseline_ = model_receiver_counts();
     }
@@ -62,6 +77,7 @@ class ModelTest : public ::testing::Test {
 
   private:
     std::vector<std::size_t> baseline_;
+    std::vector<std::unique_ptr<test_support::PgDatabase>> pg_databases_;
 };
 
 /// An app whose models are `M...`.
@@ -89,8 +105,8 @@ class InstalledAppsTest : public ::testing::Test {
         Apps::instance().reset();
         build_test_models();
         setup({.installed_apps = installed_apps(),
-               .databases = {{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                             {"other", {.engine = "sqlite", .name = dir.file("other.db")}}}});
+               .databases = {{"default", test_database(dir, "default.db", pg_databases_)},
+                             {"other", test_database(dir, "other.db", pg_databases_)}}});
         baseline_ = model_receiver_counts();
     }
     void TearDown() override {
@@ -125,6 +141,7 @@ class InstalledAppsTest : public ::testing::Test {
 
   private:
     std::vector<std::size_t> baseline_;
+    std::vector<std::unique_ptr<test_support::PgDatabase>> pg_databases_;
 };
 
 /// Lowers the SQLITE_LIMIT_VARIABLE_NUMBER of `alias`'s connection (of this thread) to `limit`,

@@ -44,6 +44,10 @@ struct Features {
     bool supports_transactional_ddl = true;
     /// The most parameters one statement may have.
     std::size_t max_query_parameters = 999;
+    /// last_insert_id() is cheaper than `RETURNING "id"` for reading an inserted row's id
+    /// (SQLite: a field of the connection, while RETURNING fills an ephemeral table).
+    /// PostgreSQL has no last_insert_id(): false.
+    bool prefers_last_insert_id = false;
 };
 
 /// One open connection to a database, plus that engine's SQL dialect. A backend is used by one
@@ -89,6 +93,21 @@ class Backend : public std::enable_shared_from_this<Backend> {
     [[nodiscard]] virtual std::string release_savepoint_sql(std::string_view name) const;
     /// SQL that undoes the work since savepoint @p name (the savepoint stays).
     [[nodiscard]] virtual std::string rollback_to_savepoint_sql(std::string_view name) const;
+    /// SQL that, run inside a transaction, makes foreign-key checks wait for its COMMIT (what
+    /// loading fixtures with forward references needs): `PRAGMA defer_foreign_keys = ON`
+    /// (SQLite, every foreign key), `SET CONSTRAINTS ALL DEFERRED` (PostgreSQL, the constraints
+    /// declared DEFERRABLE). Empty when the backend cannot defer them.
+    [[nodiscard]] virtual std::string defer_constraint_checks_sql() const { return {}; }
+    /// SQL that moves the id generator of @p table's auto-incrementing column @p column past the
+    /// largest id in the table, after rows were inserted with explicit ids (Django's
+    /// sequence_reset_sql); empty when the backend needs none (SQLite's AUTOINCREMENT follows
+    /// explicit ids by itself).
+    [[nodiscard]] virtual std::string sequence_reset_sql(std::string_view table,
+                                                         std::string_view column) const {
+        (void)table;
+        (void)column;
+        return {};
+    }
 
     // ------------------------------------------------------------ execution
 
@@ -117,11 +136,35 @@ class Backend : public std::enable_shared_from_this<Backend> {
     [[nodiscard]] virtual std::int64_t last_insert_id() const = 0;
     /// Whether the connection has a transaction open (the database's own view).
     [[nodiscard]] virtual bool in_transaction() const noexcept = 0;
+    /// Checks, without waiting, whether the server is still there (Django's is_usable() for
+    /// CONN_HEALTH_CHECKS): false, with connection_lost() set, when it has closed the
+    /// connection. Database asks before each outermost transaction begins, so that the first
+    /// transaction after a server restart runs on a new connection instead of failing. True by
+    /// default (SQLite has no server).
+    [[nodiscard]] virtual bool check_usable() noexcept { return !connection_lost_; }
 
     /// This connection's prepared-statement cache.
     [[nodiscard]] StatementCache& statement_cache() noexcept { return cache_; }
 
+    /// Whether the connection to the server was found broken (server restarted, connection
+    /// terminated): no statement can run on it any more. Database then opens a new connection
+    /// at the next use outside a transaction, and refuses the rest of a transaction that was
+    /// open (never a silent retry). Always false for SQLite.
+    [[nodiscard]] bool connection_lost() const noexcept { return connection_lost_; }
+    /// Whether the open transaction is aborted by a failed statement, so that only a rollback
+    /// (to a savepoint) works until it ends (features().statement_error_aborts_transaction).
+    [[nodiscard]] bool transaction_aborted() const noexcept { return transaction_aborted_; }
+    /// connection_lost() || transaction_aborted(): one test on Database's fast path.
+    [[nodiscard]] bool needs_attention() const noexcept {
+        return connection_lost_ || transaction_aborted_;
+    }
+
   protected:
+    /// For backends: records that the connection is broken (see connection_lost()).
+    void set_connection_lost(bool lost) noexcept { connection_lost_ = lost; }
+    /// For backends: records whether the transaction is aborted (see transaction_aborted()).
+    void set_transaction_aborted(bool aborted) noexcept { transaction_aborted_ = aborted; }
+
     /// @p statement_cache_capacity: idle statements kept (see StatementCache).
     explicit Backend(std::size_t statement_cache_capacity) : cache_(statement_cache_capacity) {}
 
@@ -132,6 +175,8 @@ class Backend : public std::enable_shared_from_this<Backend> {
 
   private:
     StatementCache cache_;
+    bool connection_lost_ = false;
+    bool transaction_aborted_ = false;
 };
 
 /// Makes a backend for an engine from its settings (opening the connection); errors carry the
@@ -140,7 +185,8 @@ using BackendFactory =
     std::function<std::shared_ptr<Backend>(const Settings&, tocsin::source_location)>;
 
 /// Registers (or replaces) the factory for @p engine, so that Settings{.engine = engine} can be
-/// configured. "sqlite" is built in. Thread-safe.
+/// configured. "sqlite" and, when tocsin is built with libpq, "postgresql" are built in.
+/// Thread-safe.
 void register_backend(std::string engine, BackendFactory factory);
 /// Whether @p engine has a registered factory.
 [[nodiscard]] bool has_backend(std::string_view engine);

@@ -193,6 +193,9 @@ class Database {
     void run_and_clear_commit_hooks();
     void reset_transaction_state() noexcept;
     void note_statement_error() noexcept;
+    /// The backend's connection is lost or its transaction aborted (Backend::needs_attention):
+    /// reconnects outside a transaction, throws inside one.
+    void attend_to_backend(tocsin::source_location where);
     /// Runs a bound statement of execute(); a failure is noted (note_statement_error) and thrown.
     std::int64_t run_bound(Statement& statement, tocsin::source_location where);
     static void call_hook(CommitHook& hook, bool during_transaction);

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace tocsin::db {
 
@@ -25,6 +27,14 @@ namespace tocsin::db {
 ///
 /// An unknown option, or a value not in the list, is a ConfigurationError naming it.
 /// user, password, host and port are for server databases (PostgreSQL) and ignored by SQLite.
+///
+/// PostgreSQL (engine "postgresql") reads name (the database), user, password, host (a name,
+/// an address, or a directory holding the server's Unix socket; empty: libpq's default) and
+/// port (0: libpq's default, 5432). Its options are libpq's own connection keywords, passed
+/// through (sslmode, connect_timeout, application_name, options, target_session_attrs, ...:
+/// whatever PQconndefaults() lists), plus tocsin's statement_cache_size (default 256). An
+/// unknown keyword is a ConfigurationError naming it. `timeout` is not used (set a lock wait
+/// with options {"options", "-c lock_timeout=5000"}).
 struct Settings {
     std::string engine = "sqlite";                 ///< which backend: "sqlite" (built in)
     std::string name{};                            ///< file path or database name
@@ -37,5 +47,22 @@ struct Settings {
 
     friend bool operator==(const Settings&, const Settings&) = default;
 };
+
+/// Settings from a database URL, the DATABASE_URL convention of dj-database-url:
+/// - `postgresql://user:password@host:port/name?sslmode=require&application_name=app` (also
+///   `postgres://`): every part optional; user, password, host and name percent-decoded; a host
+///   that starts with '/' once decoded (`%2Fvar%2Frun%2Fpostgresql`) is a Unix-socket
+///   directory; `[::1]` is an IPv6 address; query parameters host, port, user, password and
+///   dbname set those fields, the others become options (libpq keywords);
+/// - `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite://:memory:` and
+///   `sqlite://` (in memory); query parameters become options.
+/// A malformed URL is a ConfigurationError naming the part that is wrong (scheme, port,
+/// percent-escape, query parameter); its message never contains the password.
+[[nodiscard]] Settings parse_database_url(std::string_view url);
+
+/// parse_database_url() of environment variable @p variable (default DATABASE_URL), or nullopt
+/// when it is unset or empty.
+[[nodiscard]] std::optional<Settings> settings_from_environment(
+    const char* variable = "DATABASE_URL");
 
 }  // namespace tocsin::db

@@ -61,6 +61,8 @@ class SqliteBackend final : public Backend {
     [[nodiscard]] std::string column_type(LogicalType type) const override;
     [[nodiscard]] std::string auto_primary_key_type() const override;
     [[nodiscard]] std::string begin_sql() const override { return begin_sql_; }
+    /// `PRAGMA defer_foreign_keys = ON`: every foreign key is checked at COMMIT.
+    [[nodiscard]] std::string defer_constraint_checks_sql() const override;
     [[nodiscard]] std::int64_t last_insert_id() const override;
     [[nodiscard]] bool in_transaction() const noexcept override;
 
