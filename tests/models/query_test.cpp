@@ -5,6 +5,8 @@
 // (§2.2 item 12, §2.6).
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -371,6 +373,63 @@ TEST_F(QueryTest, UpdateOrCreate) {
     EXPECT_EQ(eve.name, "Eve");
     EXPECT_EQ(eve.born, 1990);
     EXPECT_EQ(log, (Log{"pre_save Author None", "post_save Author 5 created=true"}));
+}
+
+// Django 4.2: get_or_create.tests.UpdateOrCreateTests.
+// test_update_only_defaults_and_pre_save_fields_when_local_fields — the update path saves with
+// update_fields = the fields it set, so pre_save / post_save see them and a column it did not set
+// is not written (here changed behind its back by a pre_save receiver, and kept).
+TEST_F(QueryTest, test_update_only_defaults_and_pre_save_fields_when_local_fields) {
+    const auto ann = Author::objects().get(where(&Author::name) == "Ann");
+    const auto bob = Author::objects().get(where(&Author::name) == "Bob");
+    Book::objects().create({.author = ann, .title = "Ed & Fred", .pages = 10});
+    std::vector<std::optional<std::set<std::string>>> seen;
+    ScopedConnection pre = pre_save.connect<Book>([&](Book&, const SaveEvent& e) {
+        seen.push_back(e.update_fields);
+        db::connection().execute("UPDATE library_book SET author_id = " + std::to_string(*bob.id));
+    });
+    ScopedConnection post = post_save.connect<Book>(
+        [&](Book&, const SaveEvent& e) { seen.push_back(e.update_fields); });
+
+    // The callback form: the fields it changed.
+    auto [book, created] = Book::objects().update_or_create(where(&Book::title) == "Ed & Fred",
+                                                            [](Book& b) { b.pages = 20; });
+    EXPECT_FALSE(created);
+    const std::set<std::string> pages{"pages"};
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0], pages);
+    EXPECT_EQ(seen[1], pages);
+    auto fresh = Book::objects().get(where(&Book::title) == "Ed & Fred");
+    EXPECT_EQ(fresh.pages, 20);
+    EXPECT_EQ(fresh.author.id(), bob.id);  // not overwritten with the author read before
+
+    // Django's defaults form: the fields assigned, changed or not.
+    seen.clear();
+    db::connection().execute("UPDATE library_book SET author_id = " + std::to_string(*ann.id));
+    auto [again, created_again] =
+        Book::objects().update_or_create(where(&Book::title) == "Ed & Fred",
+                                         {assign(&Book::pages, 20), assign(&Book::title, "E&F")});
+    EXPECT_FALSE(created_again);
+    const std::set<std::string> both{"pages", "title"};
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0], both);
+    fresh = Book::objects().get(where(&ModelBase::id) == *book.id);
+    EXPECT_EQ(fresh.title, "E&F");
+    EXPECT_EQ(fresh.author.id(), bob.id);
+
+    // A callback that changes nothing saves nothing (update_fields = {}), as Django's empty
+    // defaults.
+    seen.clear();
+    static_cast<void>(Book::objects().update_or_create(where(&Book::title) == "E&F", [](Book&) {}));
+    EXPECT_TRUE(seen.empty());
+
+    // The create path saves every field (an INSERT), update_fields = nullopt.
+    auto [made, made_created] = Book::objects().update_or_create(
+        where(&Book::title) == "New", {assign(&Book::author, ann), assign(&Book::pages, 3)});
+    EXPECT_TRUE(made_created);
+    EXPECT_EQ(made.pages, 3);
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_FALSE(seen[0].has_value());
 }
 
 // Django: update_or_create runs in atomic(): an error in the middle leaves nothing changed.

@@ -330,14 +330,30 @@ class Manager : public QuerySet<T> {
         return get_or_create(lookup, object);
     }
     /// Updates the object matching `lookup` with `update` and saves it, or creates one (the
-    /// lookup's `==` terms, then `update`). Returns it and whether it was created.
+    /// lookup's `==` terms, then `update`). Returns it and whether it was created. The update
+    /// saves with `update_fields` = the fields `update` changed (Django 4.2: the fields of
+    /// `defaults`), so receivers see them and a concurrent change to another field is kept; an
+    /// update that changes nothing saves nothing and sends no signal.
     std::pair<T, bool> update_or_create(const Condition& lookup,
                                         const std::function<void(T&)>& update) const {
         return atomic(this->database(), [&]() -> std::pair<T, bool> {
             try {
                 T found = this->get(lookup);
+                const auto& fields = T::info().all_fields;
+                std::vector<db::Value> before;
+                before.reserve(fields.size());
+                for (const FieldInfo* f : fields) {
+                    before.push_back(f->get(found));
+                }
                 update(found);
-                found.save({.database = this->database()});
+                std::vector<std::string> changed;
+                for (std::size_t i = 0; i < fields.size(); ++i) {
+                    if (!(fields[i]->get(found) == before[i])) {
+                        changed.push_back(fields[i]->name);
+                    }
+                }
+                found.save(
+                    SaveOptions{.update_fields = std::move(changed), .database = this->database()});
                 return {std::move(found), false};
             } catch (const DoesNotExist&) {
             }
@@ -346,6 +362,39 @@ class Manager : public QuerySet<T> {
                 apply(fresh, column, value);
             }
             update(fresh);
+            return {create(std::move(fresh)), true};
+        });
+    }
+    /// update_or_create with Django's `defaults`: `update_or_create(where(&User::name) == "bob",
+    /// {assign(&User::email, "b@x.org")})`. The update saves with `update_fields` = the fields
+    /// assigned, changed or not (Django 4.2).
+    std::pair<T, bool> update_or_create(const Condition& lookup,
+                                        std::initializer_list<Assignment> defaults) const {
+        const std::vector<Assignment> assignments(defaults);
+        return atomic(this->database(), [&]() -> std::pair<T, bool> {
+            try {
+                T found = this->get(lookup);
+                std::vector<std::string> names;
+                for (const auto& a : assignments) {
+                    apply(found, a.column, a.value);
+                    for (const FieldInfo* f : T::info().all_fields) {
+                        if (f->column == a.column) {
+                            names.push_back(f->name);
+                        }
+                    }
+                }
+                found.save(
+                    SaveOptions{.update_fields = std::move(names), .database = this->database()});
+                return {std::move(found), false};
+            } catch (const DoesNotExist&) {
+            }
+            T fresh{};
+            for (const auto& [column, value] : lookup.equalities()) {
+                apply(fresh, column, value);
+            }
+            for (const auto& a : assignments) {
+                apply(fresh, a.column, a.value);
+            }
             return {create(std::move(fresh)), true};
         });
     }
