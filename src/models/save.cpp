@@ -299,8 +299,8 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
             update_fields->insert(name);
         }
         if (!unknown.empty()) {
-            throw ModelError("The following fields do not exist in " + info.label() + ": " +
-                             unknown);
+            throw ModelError("The following fields do not exist in this model (" + info.label() +
+                             "), are m2m fields, or are non-concrete fields: " + unknown);
         }
         if (!instance.id) {
             throw ModelError("Cannot save " + info.label() +

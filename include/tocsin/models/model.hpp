@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,11 +41,45 @@ struct ModelState {
     std::string database;  ///< the alias it was saved to or loaded from ("" before)
 };
 
+/// The fields given to save(update_fields=…), by name: `{"slug", "title"}`, or a
+/// `std::vector<std::string>`. Not given (default-constructed, or std::nullopt) = every field; an
+/// empty list (`std::vector<std::string>{}`) = none. Reads like a
+/// `std::optional<std::vector<std::string>>`.
+class UpdateFields {
+  public:
+    /// Not given: every field is saved.
+    UpdateFields() = default;
+    UpdateFields(std::nullopt_t) noexcept {}  // NOLINT(google-explicit-constructor)
+    /// These names: `{"slug", "title"}`.
+    UpdateFields(std::initializer_list<std::string_view> names)  // NOLINT
+        : names_(std::in_place) {
+        names_->reserve(names.size());
+        for (const auto name : names) {
+            names_->emplace_back(name);
+        }
+    }
+    /// These names (a list built at run time).
+    UpdateFields(std::vector<std::string> names)  // NOLINT(google-explicit-constructor)
+        : names_(std::move(names)) {}
+    UpdateFields(std::optional<std::vector<std::string>> names)  // NOLINT
+        : names_(std::move(names)) {}
+
+    /// True when a list was given (possibly empty).
+    [[nodiscard]] bool has_value() const noexcept { return names_.has_value(); }
+    explicit operator bool() const noexcept { return names_.has_value(); }
+    /// The names given (has_value() must be true).
+    [[nodiscard]] const std::vector<std::string>& operator*() const noexcept { return *names_; }
+    [[nodiscard]] const std::vector<std::string>* operator->() const noexcept { return &*names_; }
+
+  protected:
+    std::optional<std::vector<std::string>> names_{};
+};
+
 /// Options of save().
 struct SaveOptions {
     /// Save only these fields (UPDATE of those columns). An empty list saves nothing and sends
     /// no signal, as in Django.
-    std::optional<std::vector<std::string>> update_fields{};
+    UpdateFields update_fields{};
     /// The database alias (default: the instance's, else "default").
     std::string database{};
     bool force_insert = false;  ///< INSERT even when the instance has an id
@@ -239,6 +274,73 @@ std::string column_of(M C::*member) {
 }  // namespace detail
 
 namespace detail {
+/// The declared name of member `member` of model `C` (looked up in C::fields()); ModelError when
+/// the member is not a declared field.
+template <class C, class M>
+std::string field_name_of(M C::*member) {
+    std::string name;
+    std::apply(
+        [&](const auto&... f) {
+            (
+                [&](const auto& fld) {
+                    if constexpr (std::is_same_v<decltype(fld.member), M C::*>) {
+                        if (name.empty() && fld.member == member) {
+                            name = std::string(fld.name);
+                        }
+                    }
+                }(f),
+                ...);
+        },
+        C::fields());
+    if (name.empty()) {
+        throw ModelError("The following fields do not exist in this model (" +
+                         std::string(C::label) +
+                         "), are m2m fields, or are non-concrete fields: the member given is not "
+                         "a declared field");
+    }
+    return name;
+}
+}  // namespace detail
+
+/// True when a `M C::*` names a field of model `T` that save(update_fields=…) can write: a
+/// member of `T` or of a model it extends, not the id, not a many-to-many relation.
+template <class C, class M, class T>
+concept saveable_member_of =
+    std::is_base_of_v<C, T> && !std::is_same_v<C, ModelBase> && !detail::is_many_to_many<M>::value;
+
+/// The fields given to save(update_fields=…) of model `T`: names (`{"slug"}`) or member
+/// pointers of `T` or of a model it extends (`{&Post::slug, &Post::title}`). A member pointer of
+/// another model, the `id`, or a many-to-many member does not compile (saveable_member_of); a
+/// member that is not a declared field is a ModelError.
+template <class T>
+class UpdateFieldsOf : public UpdateFields {
+  public:
+    using UpdateFields::UpdateFields;
+    /// The fields these members hold.
+    template <class... C, class... M>
+    requires(sizeof...(M) > 0 && (saveable_member_of<C, M, T> && ...))
+        UpdateFieldsOf(M C::*... members) {  // NOLINT(google-explicit-constructor)
+        names_.emplace();
+        (names_->push_back(detail::field_name_of<C>(members)), ...);
+    }
+};
+
+/// Options of Model<T>::save(), with update_fields checked against `T` (see UpdateFieldsOf).
+/// Converts to SaveOptions.
+template <class T>
+struct SaveOptionsOf {
+    UpdateFieldsOf<T> update_fields{};  ///< as SaveOptions::update_fields
+    std::string database{};             ///< as SaveOptions::database
+    bool force_insert = false;          ///< as SaveOptions::force_insert
+    bool raw = false;                   ///< as SaveOptions::raw
+
+    /// The untyped options.
+    operator SaveOptions() const {  // NOLINT(google-explicit-constructor)
+        return SaveOptions{update_fields, database, force_insert, raw};
+    }
+};
+
+namespace detail {
 /// What Model<T, Parent> derives from: ModelBase, or the parent model.
 template <class Parent>
 struct model_base {
@@ -292,7 +394,14 @@ class Model : public detail::model_base<Parent>::type {
 
     /// Saves the instance: pre_save, then UPDATE (when it has an id and its row exists) or
     /// INSERT, then post_save with `created`. Throws ModelError for an unknown update_fields name.
-    void save(const SaveOptions& options = {}) { detail::save_instance(*this, info(), options); }
+    /// `save({.update_fields = {"slug"}})` or `save({.update_fields = {&Post::slug}})`.
+    void save(const SaveOptionsOf<T>& options = {}) {
+        detail::save_instance(*this, info(), options);
+    }
+    /// save() with options built beforehand as a SaveOptions.
+    template <class O>
+    requires std::is_same_v<O, SaveOptions>
+    void save(const O& options) { detail::save_instance(*this, info(), options); }
 
     /// Removes the instance and every row its removal cascades to, sending pre_delete and
     /// post_delete for each in Django's order; the id is cleared afterwards. Throws
