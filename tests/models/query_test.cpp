@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "test_support.hpp"
@@ -440,6 +441,37 @@ TEST_F(QueryTest, UpdateOrCreateIsAtomic) {
                      where(&Author::name) == "Bob", [](Author& a) { a.born = 1; })),
                  Boom);
     EXPECT_EQ(Author::objects().get(where(&Author::name) == "Bob").born, 1950);
+}
+
+// Django: `for u in qs: u.save()` — iterating a query set yields objects one may change and
+// save; they stay in its cache (iterating again reads nothing and yields them as changed), and a
+// copy of the query set made before keeps the objects it read.
+TEST_F(QueryTest, IterationYieldsObjectsOneCanChangeAndSave) {
+    int loads = 0;
+    ScopedConnection count_loads =
+        post_init.connect<Author>([&](Author&, const InitEvent&) { ++loads; });
+    auto q = authors().filter(where(&Author::born) == 1950);
+    static_cast<void>(std::as_const(q).begin());  // read once
+    const auto before = q;                        // shares the objects read
+    for (Author& a : q) {
+        a.born = 1951;
+        a.save();
+    }
+    EXPECT_EQ(loads, 2);
+    EXPECT_EQ(names(authors().filter(where(&Author::born) == 1951)), (Log{"Bob", "Cid"}));
+    for (const Author& a : q) {
+        EXPECT_EQ(a.born, 1951);
+    }
+    for (const Author& a : before) {
+        EXPECT_EQ(a.born, 1950);
+    }
+    EXPECT_EQ(loads, 4);  // 2 for `q`, 2 for the names() query; none for the iterations
+    // A temporary query set too.
+    for (Author& a : Author::objects().filter(where(&Author::name) == "Dee")) {
+        a.name = "Di";
+        a.save();
+    }
+    EXPECT_EQ(Author::objects().filter(where(&Author::name) == "Di").count(), 1U);
 }
 
 // Django: a QuerySet is iterable, evaluated once and then cached (query.py _fetch_all); a

@@ -227,6 +227,12 @@ class QuerySet {
     /// Iterates over every matching object (read once, then kept).
     [[nodiscard]] auto begin() const { return cache().begin(); }
     [[nodiscard]] auto end() const { return cache().end(); }
+    /// Iterates over every matching object, which one may change and save (Django's
+    /// `for u in qs: u.save()`): `for (User& u : qs) { u.email = …; u.save(); }`. The objects
+    /// are this query set's own (a copy of the query set made before keeps the objects it read);
+    /// iterating again yields them as changed, without a new query.
+    [[nodiscard]] auto begin() { return own_cache().begin(); }
+    [[nodiscard]] auto end() { return own_cache().end(); }
 
     /// How many rows match.
     [[nodiscard]] std::size_t count() const { return detail::count_rows(parts()); }
@@ -277,6 +283,15 @@ class QuerySet {
     const std::vector<T>& cache() const {
         if (!cache_) {
             cache_ = std::make_shared<std::vector<T>>(all());
+        }
+        return *cache_;
+    }
+    /// The cache, not shared with a copy of this query set (copied on first write).
+    std::vector<T>& own_cache() {
+        if (!cache_) {
+            cache_ = std::make_shared<std::vector<T>>(all());
+        } else if (cache_.use_count() > 1) {
+            cache_ = std::make_shared<std::vector<T>>(*cache_);
         }
         return *cache_;
     }
