@@ -4,6 +4,12 @@
 // auto-created models), SET_NULL/SET_DEFAULT updates, then per model the DELETE followed by its
 // post_delete (ids descending). Every list of ids is read or written a few hundred ids per
 // statement (id_chunks.hpp), inside that transaction.
+//
+// Fast delete (Django's Collector.can_fast_delete): the rows of a model that no pre_delete /
+// post_delete receiver listens to, that extends no model and that no model extends, and that is
+// referenced only through DO_NOTHING keys, are removed by a bare `DELETE … WHERE` without being
+// read: the whole removal for such a model, or, in a cascade, the rows referencing the removed
+// ones (`DELETE … WHERE key IN (…)`, after the pre_delete signals, as Django's fast deletes).
 #include <algorithm>
 #include <iterator>
 #include <map>
@@ -16,6 +22,43 @@
 namespace tocsin::detail {
 
 namespace {
+
+/// Django's Collector.can_fast_delete for the rows of `info`: no delete receiver for the model,
+/// no parent and no model extending it, no many-to-many relation (its through rows cascade), and
+/// every key to it DO_NOTHING. Then removing its rows needs no read: nothing to signal, nothing
+/// to cascade.
+bool can_fast_delete(const ModelInfo& info) {
+    if (info.auto_created || info.parent != nullptr || pre_delete.has_listeners(info.sender) ||
+        post_delete.has_listeners(info.sender)) {
+        return false;
+    }
+    for (const ModelInfo* m : all_models()) {
+        if (m->parent == &info) {
+            return false;
+        }
+        for (const ManyToManyInfo& relation : m->many_to_many) {
+            if (m == &info || &relation.target() == &info) {
+                return false;
+            }
+        }
+        for (const FieldInfo& field : m->fields) {
+            if (field.is_relation && field.on_delete != OnDelete::do_nothing &&
+                &field.target() == &info) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/// The DELETE of the rows of `info` (no parent) whose `column` is one of `ids`, a few hundred
+/// ids per statement; returns how many.
+std::int64_t fast_delete_in(db::Database& database, const ModelInfo& info,
+                            const std::string& column, const std::vector<db::Value>& ids) {
+    return execute_in_chunks(
+        database, "DELETE FROM " + quoted(info.table) + " WHERE " + quoted(column) + " IN ", {},
+        ids);
+}
 
 class Collector {
   public:
@@ -67,6 +110,10 @@ class Collector {
             for (const FieldInfo& field : related->fields) {
                 if (!field.is_relation || &field.target() != &info ||
                     field.on_delete == OnDelete::do_nothing) {
+                    continue;
+                }
+                if (field.on_delete == OnDelete::cascade && can_fast_delete(*related)) {
+                    fast_deletes_.push_back({related, field.column, ids});
                     continue;
                 }
                 const auto rows = rows_where_in(*related, field.column, ids);
@@ -188,6 +235,13 @@ class Collector {
                     result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
                 }
             }
+            for (const auto& d : fast_deletes_) {
+                const auto removed = fast_delete_in(database, *d.through, d.column, d.ids);
+                result.total += static_cast<std::size_t>(removed);
+                if (removed > 0) {
+                    result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
+                }
+            }
             for (const auto& u : updates_) {
                 std::vector<db::Value> params;
                 params.push_back(u.value);
@@ -270,6 +324,7 @@ class Collector {
         db::Value value;
         std::vector<db::Value> ids;
     };
+    /// Rows of `through` (a through table, or a model fast-deleted) whose `column` is in `ids`.
     struct ThroughDelete {
         const ModelInfo* through;
         std::string column;
@@ -325,6 +380,7 @@ class Collector {
     std::vector<const ModelInfo*> order_;
     std::vector<Update> updates_;
     std::vector<ThroughDelete> through_deletes_;
+    std::vector<ThroughDelete> fast_deletes_;  ///< rows of a model removed without reading them
     std::vector<std::string> protected_;
     std::vector<Restricted> restricted_;
 };
@@ -339,6 +395,24 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
     const std::string database = !alias.empty()                       ? std::string(alias)
                                  : !instance.state().database.empty() ? instance.state().database
                                                                       : std::string("default");
+    if (can_fast_delete(info)) {
+        // Django's "a single object and no dependencies": one DELETE, no transaction block.
+        auto& connection = db::connection(database);
+        std::vector<db::Value> id;
+        id.emplace_back(*instance.id);
+        const auto removed = connection.mark_for_rollback_on_error([&] {
+            return connection.execute("DELETE FROM " + quoted(info.table) +
+                                          " WHERE \"id\" = " + connection.backend().placeholder(1),
+                                      id);
+        });
+        instance.id.reset();
+        DeleteResult result;
+        if (removed > 0) {
+            result.total = static_cast<std::size_t>(removed);
+            result.per_model[info.label()] = result.total;
+        }
+        return result;
+    }
     Collector collector(database, Origin{&instance, nullptr, info.sender});
     DeleteResult result;
     atomic(AtomicOptions{.alias = database, .savepoint = false}, [&] {
@@ -353,6 +427,25 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
 DeleteResult remove_rows(const QueryParts& q, const void* origin) {
     if (q.limit) {
         throw ModelError("Cannot use 'limit' or 'offset' with delete().");
+    }
+    if (can_fast_delete(*q.info)) {
+        // Django's fast delete of a query set: one `DELETE … WHERE <its condition>`, nothing read.
+        auto& connection = db::connection(q.database);
+        std::vector<db::Value> params;
+        std::string sql = "DELETE FROM " + quoted(q.info->table);
+        if (!q.condition.empty()) {
+            sql += " WHERE ";
+            q.condition.render(sql, params,
+                               [&](std::size_t i) { return connection.backend().placeholder(i); });
+        }
+        const auto removed =
+            connection.mark_for_rollback_on_error([&] { return connection.execute(sql, params); });
+        DeleteResult result;
+        if (removed > 0) {
+            result.total = static_cast<std::size_t>(removed);
+            result.per_model[q.info->label()] = result.total;
+        }
+        return result;
     }
     Collector collector(q.database, Origin{nullptr, origin, q.info->sender});
     DeleteResult result;
