@@ -67,8 +67,10 @@ class Collector {
     /// Adds `objects` of `info` and everything their removal reaches. `via` names the key the
     /// cascade left the removed model through ("'Book.author'"), empty at the top: a protected
     /// object is reported under it, as Django does.
+    /// `with_parents` false (Django's keep_parents, for the removed model only): the rows of
+    /// the models it extends stay, and so does what references them.
     void collect(const ModelInfo& info, const std::vector<ModelBase*>& objects,
-                 const std::string& via = {}) {
+                 const std::string& via = {}, bool with_parents = true) {
         std::vector<ModelBase*> added;
         auto& mine = data_[&info];
         if (std::find(order_.begin(), order_.end(), &info) == order_.end()) {
@@ -85,7 +87,7 @@ class Collector {
         // Multi-table inheritance (Django's collect_parents): the parent rows go too. The
         // instance serves as its parent's (a Comment is an Event): receivers for the parent get
         // it as the parent type.
-        if (info.parent != nullptr) {
+        if (info.parent != nullptr && with_parents) {
             collect(*info.parent, added, via);
         }
         std::vector<db::Value> ids;
@@ -387,7 +389,8 @@ class Collector {
 
 }  // namespace
 
-DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias) {
+DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                             bool keep_parents) {
     if (!instance.id) {
         throw ModelError(info.model_name +
                          " object can't be deleted because its id attribute is not set.");
@@ -416,7 +419,7 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
     Collector collector(database, Origin{&instance, nullptr, info.sender});
     DeleteResult result;
     atomic(AtomicOptions{.alias = database, .savepoint = false}, [&] {
-        collector.collect(info, {&instance});
+        collector.collect(info, {&instance}, {}, /*with_parents=*/!keep_parents);
         collector.check(info);
         result = collector.run();
     });

@@ -495,6 +495,65 @@ TEST_F(InheritanceDeleteTest, RemovingAChildRemovesItsParentRowWithSignalsForBot
     EXPECT_FALSE(c.id);
 }
 
+// Django: delete.tests.DeletionTests.test_delete_with_keeping_parents — remove({.keep_parents =
+// true}) removes the child's row only: the parent row stays, signals for the child only.
+TEST_F(InheritanceDeleteTest, test_delete_with_keeping_parents) {
+    Comment c = make_comment("bye");
+    const std::int64_t id = *c.id;
+    listen();
+    const auto result = c.remove({.keep_parents = true});
+    EXPECT_EQ(log, (Log{"pre_delete Comment " + std::to_string(id),
+                        "post_delete Comment " + std::to_string(id)}));
+    EXPECT_EQ(result.per_model, (std::map<std::string, std::size_t>{{"events.Comment", 1}}));
+    EXPECT_FALSE(Comment::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_FALSE(c.id);
+}
+
+// Django: delete.tests.DeletionTests.test_delete_with_keeping_parents_relationships — what
+// references a kept parent stays (here a Reaction to the Comment part of a Reply), at every
+// level; what references the removed row goes.
+TEST_F(InheritanceDeleteTest, test_delete_with_keeping_parents_relationships) {
+    Reply r;
+    r.user = ann;
+    r.kind = "reply";
+    r.text = "r";
+    r.save();
+    const std::int64_t id = *r.id;
+    Reaction like;
+    like.comment = Comment::objects().get(where(&ModelBase::id) == id);
+    like.emoji = "+1";
+    like.save();
+    r.remove({.keep_parents = true});
+    EXPECT_FALSE(Reply::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Comment::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_EQ(rows("events_reaction"), 1);
+
+    // Removing the Comment keeping its Event: the Reaction to the Comment goes with it.
+    Comment c = Comment::objects().get(where(&ModelBase::id) == id);
+    const auto result = c.remove({.keep_parents = true});
+    EXPECT_EQ(result.per_model,
+              (std::map<std::string, std::size_t>{{"events.Comment", 1}, {"events.Reaction", 1}}));
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_EQ(rows("events_reaction"), 0);
+}
+
+// Django's collector (keep_parents skips the parents only) — keep_parents on a
+// middle model removes its row and its children's, and keeps the rows of the models above it.
+TEST_F(InheritanceDeleteTest, KeepParentsOnAMiddleModelRemovesItsChildren) {
+    Reply r;
+    r.user = ann;
+    r.kind = "reply";
+    r.save();
+    const std::int64_t id = *r.id;
+    Comment middle = Comment::objects().get(where(&ModelBase::id) == id);
+    middle.remove({.keep_parents = true});
+    EXPECT_FALSE(Reply::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_FALSE(Comment::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+}
+
 // Django: deleting the parent cascades to the child through the parent link.
 TEST_F(InheritanceDeleteTest, RemovingTheParentRemovesTheChild) {
     Comment c = make_comment("bye");

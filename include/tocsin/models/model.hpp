@@ -86,6 +86,15 @@ struct SaveOptions {
     bool raw = false;           ///< a fixture load: receivers see raw = true
 };
 
+/// Options of remove(): `x.remove({.keep_parents = true})`.
+struct RemoveOptions {
+    std::string database{};  ///< the database alias (default: the instance's, else "default")
+    /// For a model extending another (multi-table inheritance): remove the model's own row (and
+    /// what cascades from it) but keep the rows of the models it extends, and what references
+    /// them (Django's `delete(keep_parents=True)`).
+    bool keep_parents = false;
+};
+
 /// What a removal removed: the total and the count per model label (Django's return value).
 struct DeleteResult {
     std::size_t total = 0;
@@ -138,8 +147,10 @@ class QuerySet;
 namespace detail {
 /// Saves `instance` of the model `info` (pre_save, INSERT or UPDATE, post_save).
 void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options);
-/// Removes `instance` and everything its removal cascades to, sending the signals.
-DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias);
+/// Removes `instance` and everything its removal cascades to, sending the signals; with
+/// `keep_parents`, the rows of the models `info` extends stay.
+DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                             bool keep_parents = false);
 /// Reloads every field of `instance` from its row.
 void refresh_instance(ModelBase& instance, const ModelInfo& info);
 
@@ -408,6 +419,11 @@ class Model : public detail::model_base<Parent>::type {
     /// ProtectedError / RestrictedError (nothing removed) and ModelError when never saved.
     DeleteResult remove(std::string_view database = {}) {
         return detail::remove_instance(*this, info(), database);
+    }
+    /// remove() with options: `comment.remove({.keep_parents = true})` removes the Comment row
+    /// only (and what cascades from it), keeping its Event row; the id is cleared afterwards.
+    DeleteResult remove(const RemoveOptions& options) {
+        return detail::remove_instance(*this, info(), options.database, options.keep_parents);
     }
 
     /// Reloads every field from the database (DoesNotExist if the row is gone).
