@@ -32,18 +32,22 @@ bool can_fast_delete(const ModelInfo& info) {
         post_delete.has_listeners(info.sender)) {
         return false;
     }
+    const ModelInfo& concrete = info.concrete();  // a proxy's rows are its concrete model's
     for (const ModelInfo* m : all_models()) {
-        if (m->parent == &info) {
+        if (m->proxy_for != nullptr) {
+            continue;  // its fields are its concrete model's
+        }
+        if (m->parent == &concrete) {
             return false;
         }
         for (const ManyToManyInfo& relation : m->many_to_many) {
-            if (m == &info || &relation.target() == &info) {
+            if (m == &concrete || &relation.target() == &concrete) {
                 return false;
             }
         }
         for (const FieldInfo& field : m->fields) {
             if (field.is_relation && field.on_delete != OnDelete::do_nothing &&
-                &field.target() == &info) {
+                &field.target() == &concrete) {
                 return false;
             }
         }
@@ -95,22 +99,27 @@ class Collector {
         for (const ModelBase* o : added) {
             ids.emplace_back(*o->id);
         }
+        // A proxy's rows are its concrete model's: what references them references that model.
+        const ModelInfo& concrete = info.concrete();
         for (const ModelInfo* related : all_models()) {
+            if (related->proxy_for != nullptr) {
+                continue;  // a proxy's relations are its concrete model's
+            }
             // The through rows naming a removed object go with it, without signals.
             for (const ManyToManyInfo& relation : related->many_to_many) {
-                if (related == &info) {
+                if (related == &concrete) {
                     through_deletes_.push_back({relation.through, relation.source_column, ids});
                 }
-                if (&relation.target() == &info) {
+                if (&relation.target() == &concrete) {
                     through_deletes_.push_back({relation.through, relation.target_column, ids});
                 }
             }
 
-            if (related->parent == &info) {
+            if (related->parent == &concrete) {
                 collect_children(*related, ids, via);
             }
             for (const FieldInfo& field : related->fields) {
-                if (!field.is_relation || &field.target() != &info ||
+                if (!field.is_relation || &field.target() != &concrete ||
                     field.on_delete == OnDelete::do_nothing) {
                     continue;
                 }
@@ -250,7 +259,8 @@ class Collector {
                 execute_in_chunks(database,
                                   "UPDATE " + quoted(u.model->table) + " SET " +
                                       quoted(u.field->column) + " = " +
-                                      database.backend().placeholder(1) + " WHERE \"id\" IN ",
+                                      database.backend().placeholder(1) + " WHERE " +
+                                      quoted(u.model->pk_column) + " IN ",
                                   params, u.ids);
             }
             for (const ModelInfo* m : models) {
@@ -261,7 +271,9 @@ class Collector {
                     ids.emplace_back(id);
                 }
                 const auto removed = execute_in_chunks(
-                    database, "DELETE FROM " + quoted(m->table) + " WHERE \"id\" IN ", {}, ids);
+                    database,
+                    "DELETE FROM " + quoted(m->table) + " WHERE " + quoted(m->pk_column) + " IN ",
+                    {}, ids);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[m->label()] += static_cast<std::size_t>(removed);
@@ -427,7 +439,9 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
     return result;
 }
 
-DeleteResult remove_rows(const QueryParts& q, const void* origin) {
+DeleteResult remove_rows(const QueryParts& deferred_q, const void* origin) {
+    QueryParts q = deferred_q;
+    q.deferred.clear();  // the collector reads whole rows (only() / defer() do not apply)
     if (q.limit) {
         throw ModelError("Cannot use 'limit' or 'offset' with delete().");
     }

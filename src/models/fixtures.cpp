@@ -601,11 +601,12 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             }
             std::vector<db::Value> id;
             id.emplace_back(ref.target_id);
-            const bool exists = !database
-                                     .query("SELECT 1 FROM " + detail::quoted(target.table) +
-                                                " WHERE \"id\" = " + backend.placeholder(1),
-                                            id)
-                                     .empty();
+            const bool exists =
+                !database
+                     .query("SELECT 1 FROM " + detail::quoted(target.table) + " WHERE " +
+                                detail::quoted(target.pk_column) + " = " + backend.placeholder(1),
+                            id)
+                     .empty();
             if (!exists) {
                 const Parsed& p = *ref.object;
                 throw FixtureError(
@@ -689,6 +690,8 @@ std::vector<const ModelInfo*> models_to_dump(const std::vector<std::string>& lab
     if (installed.empty()) {
         installed = built;  // no app installed: every model built so far
     }
+    // A proxy's rows are its concrete model's: Django's dumpdata skips proxies.
+    std::erase_if(installed, [](const ModelInfo* m) { return m->proxy_for != nullptr; });
     if (labels.empty()) {
         return installed;
     }

@@ -39,6 +39,10 @@ namespace tocsin {
 struct ModelState {
     bool adding = true;    ///< true until the instance is saved or loaded
     std::string database;  ///< the alias it was saved to or loaded from ("" before)
+    /// The fields a query with only() / defer() did not load (Django's deferred fields), in
+    /// field order: they hold their default value, not the row's. save() then writes the other
+    /// fields only; refresh_from_db({names}) loads them. Empty for a fully loaded instance.
+    std::vector<std::string> deferred{};
 };
 
 /// The fields given to save(update_fields=…), by name: `{"slug", "title"}`, or a
@@ -151,8 +155,20 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
 /// `keep_parents`, the rows of the models `info` extends stay.
 DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
                              bool keep_parents = false);
-/// Reloads every field of `instance` from its row.
-void refresh_instance(ModelBase& instance, const ModelInfo& info);
+/// Reloads the fields of `instance` from its row: those named by `fields` (and no init signal),
+/// or when null every field it loaded (not the deferred ones, as Django).
+void refresh_instance(ModelBase& instance, const ModelInfo& info,
+                      const std::vector<std::string>* fields = nullptr);
+
+/// True for a proxy model (`static constexpr bool proxy = true;`, Django's Meta.proxy).
+template <class T>
+inline constexpr bool is_proxy = [] {
+    if constexpr (requires { T::proxy; }) {
+        return static_cast<bool>(T::proxy);
+    } else {
+        return false;
+    }
+}();
 
 template <class M>
 constexpr db::LogicalType logical_type_of() {
@@ -367,6 +383,11 @@ struct model_base<void> {
 /// ("app_label.ModelName") and `static auto fields()`; it gets an automatic `id`, save(),
 /// remove(), refresh_from_db(), objects() and its description info().
 ///
+/// A proxy model (Django's `Meta.proxy = True`) names the model it stands for as `Parent` and
+/// declares `static constexpr bool proxy = true;` and no field: it reads and writes the rows of
+/// that model's table (no table of its own), with its own label and sender, so a proxy instance's
+/// signals are sent with the proxy as sender.
+///
 /// `Parent`, when given, is a concrete model that `T` extends (Django's multi-table
 /// inheritance): `struct Comment : tocsin::Model<Comment, Event> { … }`. A Comment is then an
 /// Event (one `id`, Event's fields inherited); its fields() lists its own fields only. Its row
@@ -392,7 +413,16 @@ class Model : public detail::model_base<Parent>::type {
                 parent = &Parent::info();
             }
             std::unique_ptr<ModelInfo> i(detail::build_model_info<T>());
-            detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
+            if constexpr (detail::is_proxy<T>) {
+                static_assert(!std::is_void_v<Parent>,
+                              "a proxy model names the model it stands for as its parent");
+                static_assert(std::tuple_size_v<decltype(T::fields())> == 0,
+                              "a proxy model declares no field (Django: 'Proxy model contains "
+                              "model fields.')");
+                detail::make_proxy_info(*i, *parent);
+            } else {
+                detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
+            }
             const ModelInfo* built_info = i.release();
             detail::register_model_info(built_info);
             return built_info;
@@ -426,8 +456,14 @@ class Model : public detail::model_base<Parent>::type {
         return detail::remove_instance(*this, info(), options.database, options.keep_parents);
     }
 
-    /// Reloads every field from the database (DoesNotExist if the row is gone).
+    /// Reloads every field from the database (DoesNotExist if the row is gone); on an instance
+    /// loaded with only() / defer(), the loaded fields only (Django's).
     void refresh_from_db() { detail::refresh_instance(*this, info()); }
+    /// Reloads the fields named (Django's `refresh_from_db(fields=[…])`), loading deferred ones:
+    /// `u.refresh_from_db({"email"})`. ModelError for an unknown name.
+    void refresh_from_db(const std::vector<std::string>& fields) {
+        detail::refresh_instance(*this, info(), &fields);
+    }
 };
 
 /// The descriptions of models, for an AppConfig's models(): `return tocsin::describe<User>();`.

@@ -2,6 +2,7 @@
 // No SQL string ever comes from the user: columns come from declared fields, values are bound.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -153,6 +154,8 @@ struct QueryParts {
     Condition condition{};
     std::vector<std::pair<std::string, bool>> order{};  ///< column, descending
     std::optional<std::size_t> limit{};
+    /// The fields not read (only() / defer()), by name; empty: every field.
+    std::vector<std::string> deferred{};
 };
 /// `name` as a quoted SQL identifier (names come from declarations, never from input).
 std::string quoted(const std::string& name);
@@ -168,8 +171,9 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
 /// Removes the rows `q` selects through the collector (signals for each).
 DeleteResult remove_rows(const QueryParts& q, const void* origin);
 /// Fills `instance` from `row`, sending pre_init and post_init.
+/// `deferred` (from the QueryParts the row was read with) names the fields the row lacks.
 void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
-              std::string_view database);
+              std::string_view database, const std::vector<std::string>& deferred = {});
 /// INSERTs every object without signals and sets their ids.
 void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
                  std::string_view database);
@@ -207,6 +211,37 @@ class QuerySet {
         q.cache_.reset();
         return q;
     }
+    /// Loads only these fields (and the id), the others are deferred (Django's `only()`):
+    /// `User::objects().only(&User::email)`. A deferred field holds its default value and is
+    /// listed in the instance's `state().deferred`; save() writes the loaded fields only.
+    template <class... C, class... M>
+    requires(sizeof...(M) > 0 && (saveable_member_of<C, M, T> && ...)) [[nodiscard]] QuerySet
+        only(M C::*... members) const {
+        const std::vector<std::string> kept{detail::field_name_of<C>(members)...};
+        QuerySet q = *this;
+        q.parts_.deferred.clear();
+        for (const FieldInfo* f : T::info().all_fields) {
+            if (std::find(kept.begin(), kept.end(), f->name) == kept.end()) {
+                q.parts_.deferred.push_back(f->name);
+            }
+        }
+        q.cache_.reset();
+        return q;
+    }
+    /// Does not load these fields (Django's `defer()`); see only().
+    template <class... C, class... M>
+    requires(sizeof...(M) > 0 && (saveable_member_of<C, M, T> && ...)) [[nodiscard]] QuerySet
+        defer(M C::*... members) const {
+        QuerySet q = *this;
+        for (std::string name : {detail::field_name_of<C>(members)...}) {
+            if (std::find(q.parts_.deferred.begin(), q.parts_.deferred.end(), name) ==
+                q.parts_.deferred.end()) {
+                q.parts_.deferred.push_back(std::move(name));
+            }
+        }
+        q.cache_.reset();
+        return q;
+    }
     /// The same query on another database alias (Django's `using()`).
     [[nodiscard]] QuerySet using_database(std::string alias) const {
         QuerySet q = *this;
@@ -220,7 +255,7 @@ class QuerySet {
         const auto rows = detail::fetch_rows(parts());
         std::vector<T> out(rows.size());
         for (std::size_t i = 0; i < rows.size(); ++i) {
-            detail::load_row(out[i], T::info(), rows[i], parts_.database);
+            detail::load_row(out[i], T::info(), rows[i], parts_.database, parts_.deferred);
         }
         return out;
     }
