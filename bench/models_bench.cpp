@@ -16,6 +16,10 @@
 //                                  first), fresh files each time: the medians of the per-pair
 //                                  ratios tocsin/floor (ratio_wall, ratio_cpu), steadier on a
 //                                  shared machine than the ratio of two separate medians
+//   remove_users/tocsin_over_raw   N users and profiles made untimed, then removed one by one
+//                                  in one transaction: tocsin's user.remove() (the profile
+//                                  cascades) against the floor's two prepared DELETEs per user,
+//                                  back to back, P times: the medians of the per-pair ratios
 //   save/tocsin/0_receivers        save() of each of S existing users (an UPDATE), S saves in one
 //   save/tocsin/10_receivers       atomic() block; with 0 or 10 no-op post_save receivers
 //   save/tocsin/10_over_0          the two above alternated on one database, 2P times: the
@@ -502,6 +506,68 @@ void bm_paired(benchmark::State& state) {
               /*numerator_first=*/false);
 }
 
+// ------------------------------------------------------------------ remove
+/// The floor's timed work of the remove case: per user, the DELETE of its profile then of the
+/// user, two prepared statements, in one transaction.
+[[gnu::noinline]] void remove_users_raw(sqlite3* db, std::int64_t n) {
+    const auto prepare = [db](const char* sql) {
+        sqlite3_stmt* st = nullptr;
+        check_rc(db, sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr),
+                 SQLITE_OK, sql);
+        return std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>(st, sqlite3_finalize);
+    };
+    const auto delete_profile = prepare(R"(DELETE FROM "accounts_profile" WHERE "user_id" = ?1)");
+    const auto delete_user = prepare(R"(DELETE FROM "auth_user" WHERE "id" = ?1)");
+    raw_exec(db, "BEGIN");
+    for (std::int64_t id = 1; id <= n; ++id) {
+        sqlite3_bind_int64(delete_profile.get(), 1, id);
+        check_rc(db, sqlite3_step(delete_profile.get()), SQLITE_DONE, "delete profile");
+        sqlite3_reset(delete_profile.get());
+        sqlite3_bind_int64(delete_user.get(), 1, id);
+        check_rc(db, sqlite3_step(delete_user.get()), SQLITE_DONE, "delete user");
+        sqlite3_reset(delete_user.get());
+    }
+    raw_exec(db, "COMMIT");
+}
+
+/// One timed run of the floor's remove on a fresh file of n users and profiles (made untimed).
+Timing time_raw_remove(std::int64_t n) {
+    const RawDatabase db;
+    insert_users_raw(db.handle(), n);
+    const Timing t = timed([&] { remove_users_raw(db.handle(), n); });
+    db.check(0);
+    return t;
+}
+
+/// tocsin's timed work of the remove case: user.remove() of every user (its profile cascades),
+/// in one atomic block.
+[[gnu::noinline]] void remove_users(std::vector<User>& users) {
+    auto tx = tocsin::atomic();
+    for (auto& user : users) {
+        user.remove();
+    }
+    tx.commit();
+}
+
+/// One timed run of tocsin's remove on a fresh database of n users and profiles (made and read
+/// untimed).
+Timing time_tocsin_remove(std::int64_t n) {
+    fresh_tocsin_database();
+    create_users(0, n);
+    std::vector<User> users = User::objects().all();
+    const Timing t = timed([&] { remove_users(users); });
+    check_tocsin_counts(0);
+    drop_tocsin_database();
+    return t;
+}
+
+/// remove_users/tocsin_over_raw: the floor and tocsin back to back, the medians of the per-pair
+/// ratios tocsin / floor (no delete receiver: tocsin's fast delete of the profiles).
+void bm_remove_paired(benchmark::State& state) {
+    run_pairs(state, "remove pairs", {"tocsin", time_tocsin_remove}, {"raw", time_raw_remove},
+              /*numerator_first=*/false);
+}
+
 // ------------------------------------------------------------------ Django, side by side
 /// The Python interpreter that runs bench/django_create_users.py (--django[=PYTHON]); empty: the
 /// case is not registered.
@@ -822,6 +888,10 @@ int main(int argc, char** argv) {
             ->UseRealTime()
             ->Unit(kMillisecond);
         benchmark::RegisterBenchmark("create_users/tocsin_over_raw", bm_paired)
+            ->UseRealTime()
+            ->Unit(benchmark::kSecond)
+            ->Iterations(1);
+        benchmark::RegisterBenchmark("remove_users/tocsin_over_raw", bm_remove_paired)
             ->UseRealTime()
             ->Unit(benchmark::kSecond)
             ->Iterations(1);

@@ -4,6 +4,12 @@
 // auto-created models), SET_NULL/SET_DEFAULT updates, then per model the DELETE followed by its
 // post_delete (ids descending). Every list of ids is read or written a few hundred ids per
 // statement (id_chunks.hpp), inside that transaction.
+//
+// Fast delete (Django's Collector.can_fast_delete): the rows of a model that no pre_delete /
+// post_delete receiver listens to, that extends no model and that no model extends, and that is
+// referenced only through DO_NOTHING keys, are removed by a bare `DELETE … WHERE` without being
+// read: the whole removal for such a model, or, in a cascade, the rows referencing the removed
+// ones (`DELETE … WHERE key IN (…)`, after the pre_delete signals, as Django's fast deletes).
 #include <algorithm>
 #include <iterator>
 #include <map>
@@ -17,6 +23,49 @@ namespace tocsin::detail {
 
 namespace {
 
+/// Django's Collector.can_fast_delete for the rows of `info`: no delete receiver for the model,
+/// no parent and no model extending it, no many-to-many relation (its through rows cascade), and
+/// every key to it DO_NOTHING. Then removing its rows needs no read: nothing to signal, nothing
+/// to cascade.
+bool can_fast_delete(const ModelInfo& info) {
+    if (info.auto_created || info.parent != nullptr || pre_delete.has_listeners(info.sender) ||
+        post_delete.has_listeners(info.sender)) {
+        return false;
+    }
+    const ModelInfo& concrete = info.concrete();  // a proxy's rows are its concrete model's
+    for (const ModelInfo* m : all_models()) {
+        if (m->proxy_for != nullptr) {
+            continue;  // its fields are its concrete model's
+        }
+        if (m->parent == &concrete) {
+            return false;
+        }
+        for (const ManyToManyInfo& relation : m->many_to_many) {
+            if (m == &concrete || &relation.target() == &concrete) {
+                return false;
+            }
+        }
+        for (const FieldInfo& field : m->fields) {
+            if (field.is_relation && field.on_delete != OnDelete::do_nothing &&
+                &field.target() == &concrete) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/// The DELETE of the rows of `info` (no parent) whose `column` is one of `ids`, a few hundred
+/// ids per statement; returns how many.
+std::int64_t fast_delete_in(db::Database& database, const ModelInfo& info,
+                            const std::string& column, const std::vector<db::Value>& ids) {
+    return execute_in_chunks(
+        database,
+        "DELETE FROM " + quoted(database.backend(), info.table) + " WHERE " +
+            quoted(database.backend(), column) + " IN ",
+        {}, ids);
+}
+
 class Collector {
   public:
     Collector(std::string alias, Origin origin) : alias_(std::move(alias)), origin_(origin) {}
@@ -24,8 +73,10 @@ class Collector {
     /// Adds `objects` of `info` and everything their removal reaches. `via` names the key the
     /// cascade left the removed model through ("'Book.author'"), empty at the top: a protected
     /// object is reported under it, as Django does.
+    /// `with_parents` false (Django's keep_parents, for the removed model only): the rows of
+    /// the models it extends stay, and so does what references them.
     void collect(const ModelInfo& info, const std::vector<ModelBase*>& objects,
-                 const std::string& via = {}) {
+                 const std::string& via = {}, bool with_parents = true) {
         std::vector<ModelBase*> added;
         auto& mine = data_[&info];
         if (std::find(order_.begin(), order_.end(), &info) == order_.end()) {
@@ -42,7 +93,7 @@ class Collector {
         // Multi-table inheritance (Django's collect_parents): the parent rows go too. The
         // instance serves as its parent's (a Comment is an Event): receivers for the parent get
         // it as the parent type.
-        if (info.parent != nullptr) {
+        if (info.parent != nullptr && with_parents) {
             collect(*info.parent, added, via);
         }
         std::vector<db::Value> ids;
@@ -50,23 +101,32 @@ class Collector {
         for (const ModelBase* o : added) {
             ids.emplace_back(*o->id);
         }
+        // A proxy's rows are its concrete model's: what references them references that model.
+        const ModelInfo& concrete = info.concrete();
         for (const ModelInfo* related : all_models()) {
+            if (related->proxy_for != nullptr) {
+                continue;  // a proxy's relations are its concrete model's
+            }
             // The through rows naming a removed object go with it, without signals.
             for (const ManyToManyInfo& relation : related->many_to_many) {
-                if (related == &info) {
+                if (related == &concrete) {
                     through_deletes_.push_back({relation.through, relation.source_column, ids});
                 }
-                if (&relation.target() == &info) {
+                if (&relation.target() == &concrete) {
                     through_deletes_.push_back({relation.through, relation.target_column, ids});
                 }
             }
 
-            if (related->parent == &info) {
+            if (related->parent == &concrete) {
                 collect_children(*related, ids, via);
             }
             for (const FieldInfo& field : related->fields) {
-                if (!field.is_relation || &field.target() != &info ||
+                if (!field.is_relation || &field.target() != &concrete ||
                     field.on_delete == OnDelete::do_nothing) {
+                    continue;
+                }
+                if (field.on_delete == OnDelete::cascade && can_fast_delete(*related)) {
+                    fast_deletes_.push_back({related, field.column, ids});
                     continue;
                 }
                 const auto rows = rows_where_in(*related, field.column, ids);
@@ -189,6 +249,13 @@ class Collector {
                     result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
                 }
             }
+            for (const auto& d : fast_deletes_) {
+                const auto removed = fast_delete_in(database, *d.through, d.column, d.ids);
+                result.total += static_cast<std::size_t>(removed);
+                if (removed > 0) {
+                    result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
+                }
+            }
             for (const auto& u : updates_) {
                 std::vector<db::Value> params;
                 params.push_back(u.value);
@@ -196,7 +263,7 @@ class Collector {
                                   "UPDATE " + quoted(database.backend(), u.model->table) + " SET " +
                                       quoted(database.backend(), u.field->column) + " = " +
                                       database.backend().placeholder(1) + " WHERE " +
-                                      quoted(database.backend(), "id") + " IN ",
+                                      quoted(database.backend(), u.model->pk_column) + " IN ",
                                   params, u.ids);
             }
             for (const ModelInfo* m : models) {
@@ -206,11 +273,11 @@ class Collector {
                 for (const auto& [id, object] : objects) {
                     ids.emplace_back(id);
                 }
-                const auto removed =
-                    execute_in_chunks(database,
-                                      "DELETE FROM " + quoted(database.backend(), m->table) +
-                                          " WHERE " + quoted(database.backend(), "id") + " IN ",
-                                      {}, ids);
+                const auto removed = execute_in_chunks(
+                    database,
+                    "DELETE FROM " + quoted(database.backend(), m->table) + " WHERE " +
+                        quoted(database.backend(), m->pk_column) + " IN ",
+                    {}, ids);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[m->label()] += static_cast<std::size_t>(removed);
@@ -275,6 +342,7 @@ class Collector {
         db::Value value;
         std::vector<db::Value> ids;
     };
+    /// Rows of `through` (a through table, or a model fast-deleted) whose `column` is in `ids`.
     struct ThroughDelete {
         const ModelInfo* through;
         std::string column;
@@ -330,13 +398,15 @@ class Collector {
     std::vector<const ModelInfo*> order_;
     std::vector<Update> updates_;
     std::vector<ThroughDelete> through_deletes_;
+    std::vector<ThroughDelete> fast_deletes_;  ///< rows of a model removed without reading them
     std::vector<std::string> protected_;
     std::vector<Restricted> restricted_;
 };
 
 }  // namespace
 
-DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias) {
+DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                             bool keep_parents) {
     Apps::instance().require_installed(info, "removed");
     if (!instance.id) {
         throw ModelError(info.model_name +
@@ -345,10 +415,30 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
     const std::string database = !alias.empty()                       ? std::string(alias)
                                  : !instance.state().database.empty() ? instance.state().database
                                                                       : std::string("default");
+    if (can_fast_delete(info)) {
+        // Django's "a single object and no dependencies": one DELETE, no transaction block.
+        auto& connection = db::connection(database);
+        std::vector<db::Value> id;
+        id.emplace_back(*instance.id);
+        const auto removed = connection.mark_for_rollback_on_error([&] {
+            const auto& backend = connection.backend();
+            return connection.execute("DELETE FROM " + quoted(backend, info.table) + " WHERE " +
+                                          quoted(backend, info.pk_column) + " = " +
+                                          backend.placeholder(1),
+                                      id);
+        });
+        instance.id.reset();
+        DeleteResult result;
+        if (removed > 0) {
+            result.total = static_cast<std::size_t>(removed);
+            result.per_model[info.label()] = result.total;
+        }
+        return result;
+    }
     Collector collector(database, Origin{&instance, nullptr, info.sender});
     DeleteResult result;
     atomic(AtomicOptions{.alias = database, .savepoint = false}, [&] {
-        collector.collect(info, {&instance});
+        collector.collect(info, {&instance}, {}, /*with_parents=*/!keep_parents);
         collector.check(info);
         result = collector.run();
     });
@@ -356,9 +446,29 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
     return result;
 }
 
-DeleteResult remove_rows(const QueryParts& q, const void* origin) {
+DeleteResult remove_rows(const QueryParts& deferred_q, const void* origin) {
+    QueryParts q = deferred_q;
+    q.deferred.clear();  // the collector reads whole rows (only() / defer() do not apply)
     if (q.limit) {
         throw ModelError("Cannot use 'limit' or 'offset' with delete().");
+    }
+    if (can_fast_delete(*q.info)) {
+        // Django's fast delete of a query set: one `DELETE … WHERE <its condition>`, nothing read.
+        auto& connection = db::connection(q.database);
+        std::vector<db::Value> params;
+        std::string sql = "DELETE FROM " + quoted(connection.backend(), q.info->table);
+        if (!q.condition.empty()) {
+            sql += " WHERE ";
+            q.condition.render(sql, params, connection.backend(), *q.info);
+        }
+        const auto removed =
+            connection.mark_for_rollback_on_error([&] { return connection.execute(sql, params); });
+        DeleteResult result;
+        if (removed > 0) {
+            result.total = static_cast<std::size_t>(removed);
+            result.per_model[q.info->label()] = result.total;
+        }
+        return result;
     }
     Collector collector(q.database, Origin{nullptr, origin, q.info->sender});
     DeleteResult result;

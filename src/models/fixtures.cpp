@@ -603,7 +603,8 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             const bool exists =
                 !database
                      .query("SELECT 1 FROM " + detail::quoted(backend, target.table) + " WHERE " +
-                                detail::quoted(backend, "id") + " = " + backend.placeholder(1),
+                                detail::quoted(backend, target.pk_column) + " = " +
+                                backend.placeholder(1),
                             id)
                      .empty();
             if (!exists) {
@@ -697,6 +698,8 @@ std::vector<const ModelInfo*> models_to_dump(const std::vector<std::string>& lab
     if (installed.empty()) {
         installed = built;  // no app installed: every model built so far
     }
+    // A proxy's rows are its concrete model's: Django's dumpdata skips proxies.
+    std::erase_if(installed, [](const ModelInfo* m) { return m->proxy_for != nullptr; });
     if (labels.empty()) {
         return installed;
     }

@@ -159,6 +159,12 @@ void link_model_info(ModelInfo& info, const ModelInfo* parent) {
     info.parent = parent;
     info.all_fields.clear();
     if (parent != nullptr) {
+        // Django's parent link: a one-to-one field "<parent>_ptr", column "<parent>_ptr_id".
+        info.pk_column.clear();
+        for (const char c : parent->model_name) {
+            info.pk_column += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        info.pk_column += "_ptr_id";
         info.all_fields = parent->all_fields;
         for (const FieldInfo& own : info.fields) {
             for (const FieldInfo* inherited : parent->all_fields) {
@@ -174,6 +180,15 @@ void link_model_info(ModelInfo& info, const ModelInfo* parent) {
     for (const FieldInfo& own : info.fields) {
         info.all_fields.push_back(&own);
     }
+}
+
+void make_proxy_info(ModelInfo& info, const ModelInfo& target) {
+    const ModelInfo& concrete = target.concrete();
+    info.proxy_for = &concrete;
+    info.table = concrete.table;
+    info.fields = concrete.fields;  // the accessors cast to the concrete type, a base of the proxy
+    link_model_info(info, concrete.parent);
+    info.pk_column = concrete.pk_column;
 }
 
 void register_model_info(const ModelInfo* info) {

@@ -386,14 +386,15 @@ std::string from_clause(const ModelInfo& info, const db::Backend& backend) {
     if (info.parent == nullptr) {
         return quoted(info.table);
     }
-    // (SELECT "child"."id" AS "id", "root"."a" AS "a", …, "child"."b" AS "b" FROM "child"
-    //  INNER JOIN "parent" ON "parent"."id" = "child"."id" …) AS "child"
+    // (SELECT "child"."parent_ptr_id" AS "id", "root"."a" AS "a", …, "child"."b" AS "b"
+    //  FROM "child" INNER JOIN "parent" ON "parent"."<its key>" = "child"."parent_ptr_id" …)
+    //  AS "child" (each table's key column is its pk_column)
     auto chain = info.ancestors();
     std::reverse(chain.begin(), chain.end());
     chain.push_back(&info);
     const std::string self = quoted(info.table);
-    const std::string id = quoted("id");
-    std::string columns = self + "." + id + " AS " + id;
+    const std::string self_key = self + "." + quoted(info.pk_column);
+    std::string columns = self_key + " AS " + quoted("id");
     std::string joins;
     for (const ModelInfo* m : chain) {
         const std::string table = quoted(m->table);
@@ -401,7 +402,8 @@ std::string from_clause(const ModelInfo& info, const db::Backend& backend) {
             columns += ", " + table + "." + quoted(f.column) + " AS " + quoted(f.column);
         }
         if (m != &info) {
-            joins += " INNER JOIN " + table + " ON " + table + "." + id + " = " + self + "." + id;
+            joins += " INNER JOIN " + table + " ON " + table + "." + quoted(m->pk_column) +
+                     " = " + self_key;
         }
     }
     return "(SELECT " + columns + " FROM " + self + joins + ") AS " + self;
@@ -411,8 +413,19 @@ std::vector<db::Row> fetch_rows(const QueryParts& q) {
     auto& database = db::connection(q.database);
     std::vector<db::Value> params;
     auto& backend = database.backend();
-    std::string sql = "SELECT " + q.info->select_list(backend) + " FROM " +
-                      from_clause(*q.info, backend) + where_clause(q, backend, params);
+    std::string columns;
+    if (q.deferred.empty()) {
+        columns = q.info->select_list(backend);
+    } else {  // only() / defer(): "id" and the loaded fields' columns, in field order
+        columns = quoted(backend, "id");
+        for (const FieldInfo* f : q.info->all_fields) {
+            if (std::find(q.deferred.begin(), q.deferred.end(), f->name) == q.deferred.end()) {
+                columns += ", " + quoted(backend, f->column);
+            }
+        }
+    }
+    std::string sql = "SELECT " + columns + " FROM " + from_clause(*q.info, backend) +
+                      where_clause(q, backend, params);
     if (!q.order.empty()) {
         sql += " ORDER BY ";
         for (std::size_t i = 0; i < q.order.size(); ++i) {
@@ -483,7 +496,7 @@ std::int64_t update_inherited_rows(const QueryParts& q,
             }
             execute_in_chunks(database,
                               "UPDATE " + quoted(backend, m->table) + " SET " + sets + " WHERE " +
-                                  quoted(backend, "id") + " IN ",
+                                  quoted(backend, m->pk_column) + " IN ",
                               set_params, ids);
         }
         if (post_update.has_listeners(q.info->sender)) {
@@ -574,12 +587,29 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
 }
 
 void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
-              std::string_view database) {
+              std::string_view database, const std::vector<std::string>& deferred) {
     const InitEvent event{&row};
     pre_init.send(info.sender, instance, event);
     instance.id = row.at(0).as_integer();
-    for (std::size_t i = 0; i < info.all_fields.size(); ++i) {
-        info.all_fields[i]->set(instance, row.at(i + 1));
+    if (deferred.empty()) {
+        for (std::size_t i = 0; i < info.all_fields.size(); ++i) {
+            info.all_fields[i]->set(instance, row.at(i + 1));
+        }
+        if (!instance.state().deferred.empty()) {
+            instance.state().deferred.clear();
+        }
+    } else {
+        // The row holds the loaded fields only, in field order; the others keep their value.
+        std::vector<std::string> skipped;
+        std::size_t column = 1;
+        for (const FieldInfo* f : info.all_fields) {
+            if (std::find(deferred.begin(), deferred.end(), f->name) != deferred.end()) {
+                skipped.push_back(f->name);
+                continue;
+            }
+            f->set(instance, row.at(column++));
+        }
+        instance.state().deferred = std::move(skipped);
     }
     if (info.tracks_changes()) [[unlikely]] {
         SnapshotAccess::set(instance, take_snapshot(instance, info));

@@ -35,7 +35,7 @@ std::string update_sql(const ModelInfo& info, const db::Backend& backend,
         return {};
     }
     return "UPDATE " + quoted(backend, info.table) + " SET " + sets + " WHERE " +
-           quoted(backend, "id") + " = " + backend.placeholder(n + 1);
+           quoted(backend, info.pk_column) + " = " + backend.placeholder(n + 1);
 }
 
 /// `INSERT INTO <table> (["id", ]<every column>) VALUES (?1, ...)`, with `RETURNING "id"` when
@@ -47,7 +47,7 @@ std::string insert_sql(const ModelInfo& info, const db::Backend& backend, bool w
     std::size_t n = 0;
     if (with_id) {
         ++n;
-        columns = quoted(backend, "id");
+        columns = quoted(backend, info.pk_column);
         values = backend.placeholder(1);
     }
     for (const auto& f : info.fields) {
@@ -59,7 +59,7 @@ std::string insert_sql(const ModelInfo& info, const db::Backend& backend, bool w
         "INSERT INTO " + quoted(backend, info.table) +
         (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")");
     if (returning) {
-        sql += " RETURNING " + quoted(backend, "id");
+        sql += " RETURNING " + quoted(backend, info.pk_column);
     }
     return sql;
 }
@@ -176,7 +176,7 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
             matched = static_cast<std::int64_t>(
                 database
                     .query("SELECT 1 FROM " + quoted(backend, info.table) + " WHERE " +
-                               quoted(backend, "id") + " = " + backend.placeholder(1),
+                               quoted(backend, info.pk_column) + " = " + backend.placeholder(1),
                            id)
                     .size());
         } else {
@@ -283,6 +283,24 @@ std::shared_ptr<const FieldSnapshot> snapshot_after_save(
 void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options) {
     Apps::instance().require_installed(info, "saved");
     std::optional<std::set<std::string>> update_fields;
+    if (!options.update_fields && !instance.state().deferred.empty() && !options.force_insert &&
+        instance.id &&
+        (options.database.empty() || options.database == instance.state().database)) {
+        // Django: an instance loaded with deferred fields saves the loaded fields only.
+        const auto& deferred = instance.state().deferred;
+        std::vector<std::string> loaded;
+        for (const FieldInfo* f : info.all_fields) {
+            if (std::find(deferred.begin(), deferred.end(), f->name) == deferred.end()) {
+                loaded.push_back(f->name);
+            }
+        }
+        if (!loaded.empty()) {
+            SaveOptions automatic = options;
+            automatic.update_fields = std::move(loaded);
+            save_instance(instance, info, automatic);
+            return;
+        }
+    }
     if (options.update_fields) {
         if (options.update_fields->empty()) {
             return;  // Django: nothing to save, no query and no signal
@@ -300,8 +318,8 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
             update_fields->insert(name);
         }
         if (!unknown.empty()) {
-            throw ModelError("The following fields do not exist in " + info.label() + ": " +
-                             unknown);
+            throw ModelError("The following fields do not exist in this model (" + info.label() +
+                             "), are m2m fields, or are non-concrete fields: " + unknown);
         }
         if (!instance.id) {
             throw ModelError("Cannot save " + info.label() +
@@ -343,7 +361,8 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
     post_save.send(info.sender, instance, event);
 }
 
-void refresh_instance(ModelBase& instance, const ModelInfo& info) {
+void refresh_instance(ModelBase& instance, const ModelInfo& info,
+                      const std::vector<std::string>* fields) {
     if (!instance.id) {
         throw ModelError("Cannot refresh " + info.label() + " from the database: it has no id.");
     }
@@ -351,11 +370,45 @@ void refresh_instance(ModelBase& instance, const ModelInfo& info) {
     q.info = &info;
     q.database = instance.state().database.empty() ? "default" : instance.state().database;
     q.condition = column_condition("id", Condition::Op::eq, {db::Value(*instance.id)});
+    if (fields == nullptr) {
+        q.deferred = instance.state().deferred;  // Django: the deferred fields stay deferred
+        const auto rows = fetch_rows(q);
+        if (rows.empty()) {
+            throw DoesNotExist(info.model_name);
+        }
+        const std::vector<std::string> deferred = q.deferred;
+        load_row(instance, info, rows.front(), q.database, deferred);
+        return;
+    }
+    std::string unknown;
+    for (const auto& name : *fields) {
+        if (info.field(name) == nullptr) {
+            unknown += (unknown.empty() ? "" : ", ") + name;
+        }
+    }
+    if (!unknown.empty()) {
+        throw ModelError("refresh_from_db: " + info.label() + " has no field " + unknown + ".");
+    }
+    if (fields->empty()) {
+        return;
+    }
+    std::vector<const FieldInfo*> named;
+    for (const FieldInfo* f : info.all_fields) {
+        if (std::find(fields->begin(), fields->end(), f->name) == fields->end()) {
+            q.deferred.push_back(f->name);
+        } else {
+            named.push_back(f);
+        }
+    }
     const auto rows = fetch_rows(q);
     if (rows.empty()) {
         throw DoesNotExist(info.model_name);
     }
-    load_row(instance, info, rows.front(), q.database);
+    auto& deferred = instance.state().deferred;
+    for (std::size_t i = 0; i < named.size(); ++i) {
+        named[i]->set(instance, rows.front().at(i + 1));
+        std::erase(deferred, named[i]->name);
+    }
 }
 
 // On SQLite last_insert_id() reads a field of the connection (sqlite3_last_insert_rowid; the id

@@ -13,21 +13,22 @@ namespace tocsin {
 std::string create_table_sql(const ModelInfo& model, std::string_view alias) {
     auto& backend = db::connection(alias).backend();
     std::string sql = "CREATE TABLE IF NOT EXISTS " + backend.quote_name(model.table) + " (" +
-                      backend.quote_name("id") + " ";
+                      backend.quote_name(model.pk_column) + " ";
     if (model.parent == nullptr) {
         sql += backend.auto_primary_key_type();
     } else {
-        // Multi-table inheritance: the id is the parent row's (Django's parent_link key).
+        // Multi-table inheritance: the key is the parent row's (Django's parent_link key,
+        // "<parent>_ptr_id").
         sql += backend.column_type(db::LogicalType::integer) + " NOT NULL PRIMARY KEY REFERENCES " +
-               backend.quote_name(model.parent->table) + " (" + backend.quote_name("id") +
-               ") DEFERRABLE INITIALLY DEFERRED";
+               backend.quote_name(model.parent->table) + " (" +
+               backend.quote_name(model.parent->pk_column) + ") DEFERRABLE INITIALLY DEFERRED";
     }
     for (const auto& f : model.fields) {
         sql += ", " + backend.quote_name(f.column) + " " + backend.column_type(f.type) +
                (f.nullable ? " NULL" : " NOT NULL") + (f.unique ? " UNIQUE" : "");
         if (f.is_relation) {
             sql += " REFERENCES " + backend.quote_name(f.target().table) + " (" +
-                   backend.quote_name("id") + ") DEFERRABLE INITIALLY DEFERRED";
+                   backend.quote_name(f.target().pk_column) + ") DEFERRABLE INITIALLY DEFERRED";
         }
     }
     for (const auto& columns : model.unique_together) {
@@ -71,6 +72,8 @@ std::vector<const ModelInfo*> migration_plan() {
         }
     }
     auto pending = all_models();
+    // A proxy has no table of its own (Django's migrate creates none).
+    std::erase_if(pending, [](const ModelInfo* m) { return m->proxy_for != nullptr; });
     std::vector<const ModelInfo*> ordered;
     while (!pending.empty()) {
         // A model whose referenced models are all created (or that references only itself).

@@ -537,5 +537,74 @@ TEST_F(DeleteTest, StaleInstanceSendsSignalsAndCountsNothing) {
     EXPECT_FALSE(ann.id.has_value());
 }
 
+// Django: delete.tests.FastDeleteTests.test_fast_delete_qs — a query set of a model no delete
+// receiver listens to and nothing cascades to is removed by one DELETE, without reading its rows
+// (no init signal either).
+TEST_F(DeleteTest, test_fast_delete_qs) {
+    make_library();
+    int loads = 0;
+    ScopedConnection count_loads =
+        post_init.connect<Page>([&](Page&, const InitEvent&) { ++loads; });
+    const CapturedQueries queries;
+    const auto result = Page::objects().filter(where(&Page::number) == 1).remove();
+    EXPECT_EQ(queries.sql().size(), 1U) << queries.sql().front();
+    EXPECT_EQ(queries.count("DELETE FROM \"library_page\" WHERE"), 1U);
+    EXPECT_EQ(result.total, 2U);
+    EXPECT_EQ(result.per_model, (std::map<std::string, std::size_t>{{"library.Page", 2}}));
+    EXPECT_EQ(rows("library_page"), 1);
+    EXPECT_EQ(loads, 0);
+}
+
+// Django: delete.tests.FastDeleteTests.test_fast_delete_instance_set_pk_none — one DELETE for
+// an object without dependencies, its id cleared afterwards.
+TEST_F(DeleteTest, test_fast_delete_instance_set_pk_none) {
+    make_library();
+    auto page = Page::objects().filter(where(&Page::number) == 2).get();
+    const CapturedQueries queries;
+    const auto result = page.remove();
+    EXPECT_EQ(queries.sql().size(), 1U);
+    EXPECT_FALSE(page.id.has_value());
+    EXPECT_EQ(result.per_model, (std::map<std::string, std::size_t>{{"library.Page", 1}}));
+    EXPECT_EQ(rows("library_page"), 2);
+}
+
+// Django: delete.tests.FastDeleteTests.test_fast_delete_fk — the rows cascading from a removed
+// object are deleted with `key IN (…)` without being read when they can be fast-deleted (Pages
+// of a Book); those that cannot (Loans, PROTECT, Reviews, SET_NULL) are still read.
+TEST_F(DeleteTest, test_fast_delete_fk) {
+    auto ann = make_library();
+    auto dune = Book::objects().get(where(&Book::title) == "Dune");
+    const CapturedQueries queries;
+    const auto result = dune.remove();
+    EXPECT_EQ(result.per_model,
+              (std::map<std::string, std::size_t>{{"library.Book", 1}, {"library.Page", 2}}));
+    EXPECT_EQ(queries.count("DELETE FROM \"library_page\" WHERE \"book_id\" IN"), 1U);
+    for (const auto& sql : queries.sql()) {
+        EXPECT_EQ(sql.find("FROM \"library_page\" WHERE \"book_id\" IN") != std::string::npos &&
+                      sql.rfind("SELECT", 0) == 0,
+                  false)
+            << sql;
+    }
+    EXPECT_EQ(rows("library_page"), 1);
+    EXPECT_EQ(rows("library_book"), 1);
+}
+
+// Django: delete.tests.FastDeleteTests — with a receiver for the model the fast path is not
+// taken: the rows are read and every object signalled, in Django's order, origin unchanged.
+TEST_F(DeleteTest, FastDeleteNotTakenWhenAReceiverListens) {
+    auto ann = make_library();
+    auto dune = Book::objects().get(where(&Book::title) == "Dune");
+    ScopedConnection pages = post_delete.connect<Page>([&](Page& p, const DeleteEvent& e) {
+        log.push_back("post_delete Page " + std::to_string(*p.id) +
+                      (e.origin.instance == &dune ? " origin=dune" : "") +
+                      (e.origin.queryset != nullptr ? " origin=queryset" : ""));
+    });
+    dune.remove();
+    EXPECT_EQ(log, (Log{"post_delete Page 2 origin=dune", "post_delete Page 1 origin=dune"}));
+    log.clear();
+    Page::objects().remove();
+    EXPECT_EQ(log, (Log{"post_delete Page 3 origin=queryset"}));
+}
+
 }  // namespace
 }  // namespace tocsin::test

@@ -91,7 +91,7 @@ TEST_F(InheritanceTest, ChildIsAParentRowPlusAChildRowWithTheSameId) {
     EXPECT_EQ(rows("events_comment"), 1);
     const auto ids = db::connection().query(
         "SELECT e.\"id\", e.\"kind\", c.\"text\" FROM \"events_event\" e JOIN "
-        "\"events_comment\" c ON c.\"id\" = e.\"id\"");
+        "\"events_comment\" c ON c.\"event_ptr_id\" = e.\"id\"");
     ASSERT_EQ(ids.size(), 1u);
     EXPECT_EQ(ids[0].at(0).as_integer(), *c.id);
     EXPECT_EQ(ids[0].at(1).as_text(), "comment");
@@ -495,6 +495,112 @@ TEST_F(InheritanceDeleteTest, RemovingAChildRemovesItsParentRowWithSignalsForBot
     EXPECT_FALSE(c.id);
 }
 
+// Django: delete.tests.DeletionTests.test_delete_with_keeping_parents — remove({.keep_parents =
+// true}) removes the child's row only: the parent row stays, signals for the child only.
+TEST_F(InheritanceDeleteTest, test_delete_with_keeping_parents) {
+    Comment c = make_comment("bye");
+    const std::int64_t id = *c.id;
+    listen();
+    const auto result = c.remove({.keep_parents = true});
+    EXPECT_EQ(log, (Log{"pre_delete Comment " + std::to_string(id),
+                        "post_delete Comment " + std::to_string(id)}));
+    EXPECT_EQ(result.per_model, (std::map<std::string, std::size_t>{{"events.Comment", 1}}));
+    EXPECT_FALSE(Comment::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_FALSE(c.id);
+}
+
+// Django: delete.tests.DeletionTests.test_delete_with_keeping_parents_relationships — what
+// references a kept parent stays (here a Reaction to the Comment part of a Reply), at every
+// level; what references the removed row goes.
+TEST_F(InheritanceDeleteTest, test_delete_with_keeping_parents_relationships) {
+    Reply r;
+    r.user = ann;
+    r.kind = "reply";
+    r.text = "r";
+    r.save();
+    const std::int64_t id = *r.id;
+    Reaction like;
+    like.comment = Comment::objects().get(where(&ModelBase::id) == id);
+    like.emoji = "+1";
+    like.save();
+    r.remove({.keep_parents = true});
+    EXPECT_FALSE(Reply::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Comment::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_EQ(rows("events_reaction"), 1);
+
+    // Removing the Comment keeping its Event: the Reaction to the Comment goes with it.
+    Comment c = Comment::objects().get(where(&ModelBase::id) == id);
+    const auto result = c.remove({.keep_parents = true});
+    EXPECT_EQ(result.per_model,
+              (std::map<std::string, std::size_t>{{"events.Comment", 1}, {"events.Reaction", 1}}));
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_EQ(rows("events_reaction"), 0);
+}
+
+// Django's collector (keep_parents skips the parents only) — keep_parents on a
+// middle model removes its row and its children's, and keeps the rows of the models above it.
+TEST_F(InheritanceDeleteTest, KeepParentsOnAMiddleModelRemovesItsChildren) {
+    Reply r;
+    r.user = ann;
+    r.kind = "reply";
+    r.save();
+    const std::int64_t id = *r.id;
+    Comment middle = Comment::objects().get(where(&ModelBase::id) == id);
+    middle.remove({.keep_parents = true});
+    EXPECT_FALSE(Reply::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_FALSE(Comment::objects().filter(where(&ModelBase::id) == id).exists());
+    EXPECT_TRUE(Event::objects().filter(where(&ModelBase::id) == id).exists());
+}
+
+// Django: a child's table keys its rows by the parent link "<parent>_ptr_id" (Django 3.2's
+// schema editor on SQLite, for these models: "events_comment" ("event_ptr_id" integer NOT NULL
+// PRIMARY KEY REFERENCES "events_event" ("id") DEFERRABLE INITIALLY DEFERRED, …), "events_reply"
+// ("comment_ptr_id" … REFERENCES "events_comment" ("event_ptr_id") …), and a key to a child
+// references its "event_ptr_id"), so Django and tocsin open each other's databases.
+TEST_F(InheritanceDeleteTest, ChildTablesUseDjangosParentLinkColumn) {
+    EXPECT_EQ(create_table_sql(Comment::info()),
+              "CREATE TABLE IF NOT EXISTS \"events_comment\" (\"event_ptr_id\" INTEGER NOT NULL "
+              "PRIMARY KEY REFERENCES \"events_event\" (\"id\") DEFERRABLE INITIALLY DEFERRED, "
+              "\"text\" TEXT NOT NULL)");
+    EXPECT_EQ(create_table_sql(Reply::info()),
+              "CREATE TABLE IF NOT EXISTS \"events_reply\" (\"comment_ptr_id\" INTEGER NOT NULL "
+              "PRIMARY KEY REFERENCES \"events_comment\" (\"event_ptr_id\") DEFERRABLE "
+              "INITIALLY DEFERRED, \"depth\" INTEGER NOT NULL)");
+    EXPECT_EQ(create_table_sql(Reaction::info()),
+              "CREATE TABLE IF NOT EXISTS \"events_reaction\" (\"id\" INTEGER NOT NULL PRIMARY "
+              "KEY AUTOINCREMENT, \"comment_id\" INTEGER NOT NULL REFERENCES \"events_comment\" "
+              "(\"event_ptr_id\") DEFERRABLE INITIALLY DEFERRED, \"emoji\" TEXT NOT NULL)");
+
+    // The rows as Django writes them: a Reply is read, saved and removed through them.
+    auto& database = db::connection();
+    database.execute("INSERT INTO events_event (id, user_id, kind) VALUES (40, " +
+                     std::to_string(*ann.id) + ", 'reply')");
+    database.execute("INSERT INTO events_comment (event_ptr_id, text) VALUES (40, 'hi')");
+    database.execute("INSERT INTO events_reply (comment_ptr_id, depth) VALUES (40, 2)");
+    Reply r = Reply::objects().get(where(&Reply::depth) == 2);
+    EXPECT_EQ(*r.id, 40);
+    EXPECT_EQ(r.text, "hi");
+    r.text = "edited";
+    r.save();
+    EXPECT_EQ(
+        database.query_value("SELECT text FROM events_comment WHERE event_ptr_id = 40")->as_text(),
+        "edited");
+    Reply fresh;
+    fresh.user = ann;
+    fresh.depth = 3;
+    fresh.save();
+    EXPECT_EQ(database
+                  .query_value("SELECT COUNT(*) FROM events_reply WHERE comment_ptr_id = " +
+                               std::to_string(*fresh.id))
+                  ->as_integer(),
+              1);
+    r.remove();
+    EXPECT_EQ(rows("events_reply"), 1);
+    EXPECT_EQ(rows("events_comment"), 1);
+}
+
 // Django: deleting the parent cascades to the child through the parent link.
 TEST_F(InheritanceDeleteTest, RemovingTheParentRemovesTheChild) {
     Comment c = make_comment("bye");
@@ -580,12 +686,13 @@ class ManyChildrenTest : public InheritanceTest {
             }
             Event::objects().bulk_create(events);
             db::connection().execute(
-                "INSERT INTO \"events_comment\" (\"id\", \"text\") SELECT \"id\", 'old' FROM "
+                "INSERT INTO \"events_comment\" (\"event_ptr_id\", \"text\") SELECT \"id\", 'old' "
+                "FROM "
                 "\"events_event\"");
         });
         EXPECT_EQ(Comment::objects().count(), static_cast<std::size_t>(many));
         return db::connection()
-            .query_value("SELECT MAX(\"id\") FROM \"events_comment\"")
+            .query_value("SELECT MAX(\"event_ptr_id\") FROM \"events_comment\"")
             ->as_integer();
     }
 
@@ -622,7 +729,7 @@ TEST_F(ManyChildrenTest, UpdateOfMoreChildrenThanOneStatementBindsWritesEveryRow
     EXPECT_EQ(rows_where("events_comment", "\"text\" = 'new'"), many);
     EXPECT_EQ(rows_where("events_event", "\"kind\" = 'bulk'"), many);
     EXPECT_EQ(rows_where("events_event",
-                         "\"kind\" = 'bulk' AND \"id\" IN (SELECT \"id\" FROM "
+                         "\"kind\" = 'bulk' AND \"id\" IN (SELECT \"event_ptr_id\" FROM "
                          "\"events_comment\")"),
               many);
     EXPECT_EQ(Comment::objects()

@@ -5,9 +5,12 @@
 // (§2.2 item 12, §2.6).
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "test_support.hpp"
@@ -373,6 +376,63 @@ TEST_F(QueryTest, UpdateOrCreate) {
     EXPECT_EQ(log, (Log{"pre_save Author None", "post_save Author 5 created=true"}));
 }
 
+// Django 4.2: get_or_create.tests.UpdateOrCreateTests.
+// test_update_only_defaults_and_pre_save_fields_when_local_fields — the update path saves with
+// update_fields = the fields it set, so pre_save / post_save see them and a column it did not set
+// is not written (here changed behind its back by a pre_save receiver, and kept).
+TEST_F(QueryTest, test_update_only_defaults_and_pre_save_fields_when_local_fields) {
+    const auto ann = Author::objects().get(where(&Author::name) == "Ann");
+    const auto bob = Author::objects().get(where(&Author::name) == "Bob");
+    Book::objects().create({.author = ann, .title = "Ed & Fred", .pages = 10});
+    std::vector<std::optional<std::set<std::string>>> seen;
+    ScopedConnection pre = pre_save.connect<Book>([&](Book&, const SaveEvent& e) {
+        seen.push_back(e.update_fields);
+        db::connection().execute("UPDATE library_book SET author_id = " + std::to_string(*bob.id));
+    });
+    ScopedConnection post = post_save.connect<Book>(
+        [&](Book&, const SaveEvent& e) { seen.push_back(e.update_fields); });
+
+    // The callback form: the fields it changed.
+    auto [book, created] = Book::objects().update_or_create(where(&Book::title) == "Ed & Fred",
+                                                            [](Book& b) { b.pages = 20; });
+    EXPECT_FALSE(created);
+    const std::set<std::string> pages{"pages"};
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0], pages);
+    EXPECT_EQ(seen[1], pages);
+    auto fresh = Book::objects().get(where(&Book::title) == "Ed & Fred");
+    EXPECT_EQ(fresh.pages, 20);
+    EXPECT_EQ(fresh.author.id(), bob.id);  // not overwritten with the author read before
+
+    // Django's defaults form: the fields assigned, changed or not.
+    seen.clear();
+    db::connection().execute("UPDATE library_book SET author_id = " + std::to_string(*ann.id));
+    auto [again, created_again] =
+        Book::objects().update_or_create(where(&Book::title) == "Ed & Fred",
+                                         {assign(&Book::pages, 20), assign(&Book::title, "E&F")});
+    EXPECT_FALSE(created_again);
+    const std::set<std::string> both{"pages", "title"};
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0], both);
+    fresh = Book::objects().get(where(&ModelBase::id) == *book.id);
+    EXPECT_EQ(fresh.title, "E&F");
+    EXPECT_EQ(fresh.author.id(), bob.id);
+
+    // A callback that changes nothing saves nothing (update_fields = {}), as Django's empty
+    // defaults.
+    seen.clear();
+    static_cast<void>(Book::objects().update_or_create(where(&Book::title) == "E&F", [](Book&) {}));
+    EXPECT_TRUE(seen.empty());
+
+    // The create path saves every field (an INSERT), update_fields = nullopt.
+    auto [made, made_created] = Book::objects().update_or_create(
+        where(&Book::title) == "New", {assign(&Book::author, ann), assign(&Book::pages, 3)});
+    EXPECT_TRUE(made_created);
+    EXPECT_EQ(made.pages, 3);
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_FALSE(seen[0].has_value());
+}
+
 // Django: update_or_create runs in atomic(): an error in the middle leaves nothing changed.
 TEST_F(QueryTest, UpdateOrCreateIsAtomic) {
     ScopedConnection boom =
@@ -381,6 +441,37 @@ TEST_F(QueryTest, UpdateOrCreateIsAtomic) {
                      where(&Author::name) == "Bob", [](Author& a) { a.born = 1; })),
                  Boom);
     EXPECT_EQ(Author::objects().get(where(&Author::name) == "Bob").born, 1950);
+}
+
+// Django: `for u in qs: u.save()` — iterating a query set yields objects one may change and
+// save; they stay in its cache (iterating again reads nothing and yields them as changed), and a
+// copy of the query set made before keeps the objects it read.
+TEST_F(QueryTest, IterationYieldsObjectsOneCanChangeAndSave) {
+    int loads = 0;
+    ScopedConnection count_loads =
+        post_init.connect<Author>([&](Author&, const InitEvent&) { ++loads; });
+    auto q = authors().filter(where(&Author::born) == 1950);
+    static_cast<void>(std::as_const(q).begin());  // read once
+    const auto before = q;                        // shares the objects read
+    for (Author& a : q) {
+        a.born = 1951;
+        a.save();
+    }
+    EXPECT_EQ(loads, 2);
+    EXPECT_EQ(names(authors().filter(where(&Author::born) == 1951)), (Log{"Bob", "Cid"}));
+    for (const Author& a : q) {
+        EXPECT_EQ(a.born, 1951);
+    }
+    for (const Author& a : before) {
+        EXPECT_EQ(a.born, 1950);
+    }
+    EXPECT_EQ(loads, 4);  // 2 for `q`, 2 for the names() query; none for the iterations
+    // A temporary query set too.
+    for (Author& a : Author::objects().filter(where(&Author::name) == "Dee")) {
+        a.name = "Di";
+        a.save();
+    }
+    EXPECT_EQ(Author::objects().filter(where(&Author::name) == "Di").count(), 1U);
 }
 
 // Django: a QuerySet is iterable, evaluated once and then cached (query.py _fetch_all); a

@@ -3,12 +3,15 @@
 // tests/update_only_fields, plus the transaction consequences the notes list (§2.2 item 7, §2.7).
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include "event_models.hpp"
 #include "test_support.hpp"
 
 namespace tocsin::test {
@@ -221,9 +224,73 @@ TEST_F(SaveTest, UnknownUpdateFieldIsAModelErrorNamingIt) {
     });
     EXPECT_TRUE(contains(message, "nickname"));
     EXPECT_TRUE(contains(message, "library.Author"));
+    EXPECT_TRUE(contains(message, "The following fields do not exist in this model"));
+    EXPECT_TRUE(contains(message, "are m2m fields, or are non-concrete fields"));
+    EXPECT_THROW(a.save({.update_fields = {"name", "nickname"}}), ModelError);
     EXPECT_THROW(a.save({.update_fields = std::vector<std::string>{"id"}}), ModelError);
     EXPECT_TRUE(log.empty());
     EXPECT_EQ(author_names(), (Log{"Ann"}));
+}
+
+// update_fields as a braced list of names or of member pointers (Django's
+// `update_fields=["born"]`): the member pointers of another model, the id and a many-to-many member
+// do not compile.
+static_assert(std::is_convertible_v<decltype(&Author::born), UpdateFieldsOf<Author>>);
+static_assert(!std::is_convertible_v<decltype(&Book::pages), UpdateFieldsOf<Author>>);
+static_assert(!std::is_convertible_v<decltype(&ModelBase::id), UpdateFieldsOf<Author>>);
+static_assert(!saveable_member_of<Book, int, Author>);
+
+// Django: update_only_fields.tests.UpdateOnlyFieldsTests.test_update_fields_basic — the fields
+// named by a braced list of names, or of members, are written, the others not.
+TEST_F(SaveTest, test_update_fields_basic) {
+    auto a = Author::objects().create({.name = "Ann", .born = 1900});
+    std::vector<std::optional<std::set<std::string>>> fields;
+    ScopedConnection pre = pre_save.connect<Author>(
+        [&](Author&, const SaveEvent& e) { fields.push_back(e.update_fields); });
+    a.name = "Anne";
+    a.born = 1901;
+    a.save({.update_fields = {"born"}});
+    auto fresh = Author::objects().get(where(&ModelBase::id) == *a.id);
+    EXPECT_EQ(fresh.name, "Ann");
+    EXPECT_EQ(fresh.born, 1901);
+    a.born = 1902;
+    a.save({.update_fields = {&Author::born}});
+    fresh.refresh_from_db();
+    EXPECT_EQ(fresh.name, "Ann");
+    EXPECT_EQ(fresh.born, 1902);
+    a.save({.update_fields = {&Author::name, &Author::born}});
+    fresh.refresh_from_db();
+    EXPECT_EQ(fresh.name, "Anne");
+    const std::set<std::string> born{"born"};
+    const std::set<std::string> both{"born", "name"};
+    EXPECT_EQ(fields, (std::vector<std::optional<std::set<std::string>>>{born, born, both}));
+
+    // Options built beforehand as a SaveOptions.
+    SaveOptions options;
+    options.update_fields = std::vector<std::string>{"name"};
+    a.name = "Annie";
+    a.save(options);
+    fresh.refresh_from_db();
+    EXPECT_EQ(fresh.name, "Annie");
+}
+
+// Django: update_only_fields.tests.UpdateOnlyFieldsTests.test_update_fields_inheritance — a
+// member of the model extended names its field too (`&Comment::kind` is an Event member).
+TEST_F(SaveTest, test_update_fields_inheritance) {
+    events::build_event_models();
+    migrate();
+    const auto ann = Author::objects().create({.name = "Ann"});
+    events::Comment c;
+    c.user = ann;
+    c.kind = "new";
+    c.text = "first";
+    c.save();
+    c.kind = "edited";
+    c.text = "not saved";
+    c.save({.update_fields = {&events::Comment::kind}});
+    const auto fresh = events::Comment::objects().get(where(&ModelBase::id) == *c.id);
+    EXPECT_EQ(fresh.kind, "edited");
+    EXPECT_EQ(fresh.text, "first");
 }
 
 // Django: base.py save() pre-checks — update_fields on an object without primary key ("Cannot

@@ -154,6 +154,40 @@ inline int limit_sqlite_parameters(int limit, std::string_view alias = "default"
     return sqlite3_limit(backend.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
 }
 
+/// The SQL statements run on `alias`'s SQLite connection while it lives, as written (Django's
+/// CaptureQueriesContext), through sqlite3_trace_v2.
+class CapturedQueries {
+  public:
+    explicit CapturedQueries(std::string_view alias = "default")
+        : handle_(
+              dynamic_cast<db::SqliteBackend&>(db::connection(alias).backend()).native_handle()) {
+        sqlite3_trace_v2(handle_, SQLITE_TRACE_STMT, &CapturedQueries::trace, this);
+    }
+    ~CapturedQueries() { sqlite3_trace_v2(handle_, 0, nullptr, nullptr); }
+    CapturedQueries(const CapturedQueries&) = delete;
+    CapturedQueries& operator=(const CapturedQueries&) = delete;
+
+    /// The statements so far.
+    [[nodiscard]] const std::vector<std::string>& sql() const noexcept { return sql_; }
+    /// How many statements start with `prefix` ("SELECT", "DELETE FROM \"library_page\"").
+    [[nodiscard]] std::size_t count(std::string_view prefix) const {
+        std::size_t n = 0;
+        for (const auto& q : sql_) {
+            n += q.rfind(prefix, 0) == 0 ? 1 : 0;
+        }
+        return n;
+    }
+
+  private:
+    static int trace(unsigned /*type*/, void* self, void* /*statement*/, void* text) {
+        const char* sql = static_cast<const char*>(text);
+        static_cast<CapturedQueries*>(self)->sql_.emplace_back(sql != nullptr ? sql : "");
+        return 0;
+    }
+    sqlite3* handle_;
+    std::vector<std::string> sql_;
+};
+
 /// The model name ("Book") of a model sender.
 inline std::string model_name(const Sender& sender) {
     for (const ModelInfo* m : all_models()) {

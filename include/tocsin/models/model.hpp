@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,17 +39,64 @@ namespace tocsin {
 struct ModelState {
     bool adding = true;    ///< true until the instance is saved or loaded
     std::string database;  ///< the alias it was saved to or loaded from ("" before)
+    /// The fields a query with only() / defer() did not load (Django's deferred fields), in
+    /// field order: they hold their default value, not the row's. save() then writes the other
+    /// fields only; refresh_from_db({names}) loads them. Empty for a fully loaded instance.
+    std::vector<std::string> deferred{};
+};
+
+/// The fields given to save(update_fields=…), by name: `{"slug", "title"}`, or a
+/// `std::vector<std::string>`. Not given (default-constructed, or std::nullopt) = every field; an
+/// empty list (`std::vector<std::string>{}`) = none. Reads like a
+/// `std::optional<std::vector<std::string>>`.
+class UpdateFields {
+  public:
+    /// Not given: every field is saved.
+    UpdateFields() = default;
+    UpdateFields(std::nullopt_t) noexcept {}  // NOLINT(google-explicit-constructor)
+    /// These names: `{"slug", "title"}`.
+    UpdateFields(std::initializer_list<std::string_view> names)  // NOLINT
+        : names_(std::in_place) {
+        names_->reserve(names.size());
+        for (const auto name : names) {
+            names_->emplace_back(name);
+        }
+    }
+    /// These names (a list built at run time).
+    UpdateFields(std::vector<std::string> names)  // NOLINT(google-explicit-constructor)
+        : names_(std::move(names)) {}
+    UpdateFields(std::optional<std::vector<std::string>> names)  // NOLINT
+        : names_(std::move(names)) {}
+
+    /// True when a list was given (possibly empty).
+    [[nodiscard]] bool has_value() const noexcept { return names_.has_value(); }
+    explicit operator bool() const noexcept { return names_.has_value(); }
+    /// The names given (has_value() must be true).
+    [[nodiscard]] const std::vector<std::string>& operator*() const noexcept { return *names_; }
+    [[nodiscard]] const std::vector<std::string>* operator->() const noexcept { return &*names_; }
+
+  protected:
+    std::optional<std::vector<std::string>> names_{};
 };
 
 /// Options of save().
 struct SaveOptions {
     /// Save only these fields (UPDATE of those columns). An empty list saves nothing and sends
     /// no signal, as in Django.
-    std::optional<std::vector<std::string>> update_fields{};
+    UpdateFields update_fields{};
     /// The database alias (default: the instance's, else "default").
     std::string database{};
     bool force_insert = false;  ///< INSERT even when the instance has an id
     bool raw = false;           ///< a fixture load: receivers see raw = true
+};
+
+/// Options of remove(): `x.remove({.keep_parents = true})`.
+struct RemoveOptions {
+    std::string database{};  ///< the database alias (default: the instance's, else "default")
+    /// For a model extending another (multi-table inheritance): remove the model's own row (and
+    /// what cascades from it) but keep the rows of the models it extends, and what references
+    /// them (Django's `delete(keep_parents=True)`).
+    bool keep_parents = false;
 };
 
 /// What a removal removed: the total and the count per model label (Django's return value).
@@ -103,10 +151,24 @@ class QuerySet;
 namespace detail {
 /// Saves `instance` of the model `info` (pre_save, INSERT or UPDATE, post_save).
 void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options);
-/// Removes `instance` and everything its removal cascades to, sending the signals.
-DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias);
-/// Reloads every field of `instance` from its row.
-void refresh_instance(ModelBase& instance, const ModelInfo& info);
+/// Removes `instance` and everything its removal cascades to, sending the signals; with
+/// `keep_parents`, the rows of the models `info` extends stay.
+DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                             bool keep_parents = false);
+/// Reloads the fields of `instance` from its row: those named by `fields` (and no init signal),
+/// or when null every field it loaded (not the deferred ones, as Django).
+void refresh_instance(ModelBase& instance, const ModelInfo& info,
+                      const std::vector<std::string>* fields = nullptr);
+
+/// True for a proxy model (`static constexpr bool proxy = true;`, Django's Meta.proxy).
+template <class T>
+inline constexpr bool is_proxy = [] {
+    if constexpr (requires { T::proxy; }) {
+        return static_cast<bool>(T::proxy);
+    } else {
+        return false;
+    }
+}();
 
 template <class M>
 constexpr db::LogicalType logical_type_of() {
@@ -248,6 +310,73 @@ std::string column_of(M C::*member) {
 }  // namespace detail
 
 namespace detail {
+/// The declared name of member `member` of model `C` (looked up in C::fields()); ModelError when
+/// the member is not a declared field.
+template <class C, class M>
+std::string field_name_of(M C::*member) {
+    std::string name;
+    std::apply(
+        [&](const auto&... f) {
+            (
+                [&](const auto& fld) {
+                    if constexpr (std::is_same_v<decltype(fld.member), M C::*>) {
+                        if (name.empty() && fld.member == member) {
+                            name = std::string(fld.name);
+                        }
+                    }
+                }(f),
+                ...);
+        },
+        C::fields());
+    if (name.empty()) {
+        throw ModelError("The following fields do not exist in this model (" +
+                         std::string(C::label) +
+                         "), are m2m fields, or are non-concrete fields: the member given is not "
+                         "a declared field");
+    }
+    return name;
+}
+}  // namespace detail
+
+/// True when a `M C::*` names a field of model `T` that save(update_fields=…) can write: a
+/// member of `T` or of a model it extends, not the id, not a many-to-many relation.
+template <class C, class M, class T>
+concept saveable_member_of =
+    std::is_base_of_v<C, T> && !std::is_same_v<C, ModelBase> && !detail::is_many_to_many<M>::value;
+
+/// The fields given to save(update_fields=…) of model `T`: names (`{"slug"}`) or member
+/// pointers of `T` or of a model it extends (`{&Post::slug, &Post::title}`). A member pointer of
+/// another model, the `id`, or a many-to-many member does not compile (saveable_member_of); a
+/// member that is not a declared field is a ModelError.
+template <class T>
+class UpdateFieldsOf : public UpdateFields {
+  public:
+    using UpdateFields::UpdateFields;
+    /// The fields these members hold.
+    template <class... C, class... M>
+    requires(sizeof...(M) > 0 && (saveable_member_of<C, M, T> && ...))
+        UpdateFieldsOf(M C::*... members) {  // NOLINT(google-explicit-constructor)
+        names_.emplace();
+        (names_->push_back(detail::field_name_of<C>(members)), ...);
+    }
+};
+
+/// Options of Model<T>::save(), with update_fields checked against `T` (see UpdateFieldsOf).
+/// Converts to SaveOptions.
+template <class T>
+struct SaveOptionsOf {
+    UpdateFieldsOf<T> update_fields{};  ///< as SaveOptions::update_fields
+    std::string database{};             ///< as SaveOptions::database
+    bool force_insert = false;          ///< as SaveOptions::force_insert
+    bool raw = false;                   ///< as SaveOptions::raw
+
+    /// The untyped options.
+    operator SaveOptions() const {  // NOLINT(google-explicit-constructor)
+        return SaveOptions{update_fields, database, force_insert, raw};
+    }
+};
+
+namespace detail {
 /// What Model<T, Parent> derives from: ModelBase, or the parent model.
 template <class Parent>
 struct model_base {
@@ -262,6 +391,11 @@ struct model_base<void> {
 /// The base of every model `T` (CRTP). `T` declares `static constexpr std::string_view label`
 /// ("app_label.ModelName") and `static auto fields()`; it gets an automatic `id`, save(),
 /// remove(), refresh_from_db(), objects() and its description info().
+///
+/// A proxy model (Django's `Meta.proxy = True`) names the model it stands for as `Parent` and
+/// declares `static constexpr bool proxy = true;` and no field: it reads and writes the rows of
+/// that model's table (no table of its own), with its own label and sender, so a proxy instance's
+/// signals are sent with the proxy as sender.
 ///
 /// `Parent`, when given, is a concrete model that `T` extends (Django's multi-table
 /// inheritance): `struct Comment : tocsin::Model<Comment, Event> { … }`. A Comment is then an
@@ -294,7 +428,16 @@ class Model : public detail::model_base<Parent>::type {
                                      {detail::parent_link_name(parent->model_name),
                                       std::string(Parent::label), Sender::of<Parent>()});
             }
-            detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
+            if constexpr (detail::is_proxy<T>) {
+                static_assert(!std::is_void_v<Parent>,
+                              "a proxy model names the model it stands for as its parent");
+                static_assert(std::tuple_size_v<decltype(T::fields())> == 0,
+                              "a proxy model declares no field (Django: 'Proxy model contains "
+                              "model fields.')");
+                detail::make_proxy_info(*i, *parent);
+            } else {
+                detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
+            }
             const ModelInfo* built_info = i.release();
             detail::register_model_info(built_info);
             return built_info;
@@ -307,7 +450,14 @@ class Model : public detail::model_base<Parent>::type {
 
     /// Saves the instance: pre_save, then UPDATE (when it has an id and its row exists) or
     /// INSERT, then post_save with `created`. Throws ModelError for an unknown update_fields name.
-    void save(const SaveOptions& options = {}) { detail::save_instance(*this, info(), options); }
+    /// `save({.update_fields = {"slug"}})` or `save({.update_fields = {&Post::slug}})`.
+    void save(const SaveOptionsOf<T>& options = {}) {
+        detail::save_instance(*this, info(), options);
+    }
+    /// save() with options built beforehand as a SaveOptions.
+    template <class O>
+    requires std::is_same_v<O, SaveOptions>
+    void save(const O& options) { detail::save_instance(*this, info(), options); }
 
     /// Removes the instance and every row its removal cascades to, sending pre_delete and
     /// post_delete for each in Django's order; the id is cleared afterwards. Throws
@@ -315,9 +465,20 @@ class Model : public detail::model_base<Parent>::type {
     DeleteResult remove(std::string_view database = {}) {
         return detail::remove_instance(*this, info(), database);
     }
+    /// remove() with options: `comment.remove({.keep_parents = true})` removes the Comment row
+    /// only (and what cascades from it), keeping its Event row; the id is cleared afterwards.
+    DeleteResult remove(const RemoveOptions& options) {
+        return detail::remove_instance(*this, info(), options.database, options.keep_parents);
+    }
 
-    /// Reloads every field from the database (DoesNotExist if the row is gone).
+    /// Reloads every field from the database (DoesNotExist if the row is gone); on an instance
+    /// loaded with only() / defer(), the loaded fields only (Django's).
     void refresh_from_db() { detail::refresh_instance(*this, info()); }
+    /// Reloads the fields named (Django's `refresh_from_db(fields=[…])`), loading deferred ones:
+    /// `u.refresh_from_db({"email"})`. ModelError for an unknown name.
+    void refresh_from_db(const std::vector<std::string>& fields) {
+        detail::refresh_instance(*this, info(), &fields);
+    }
 };
 
 /// The descriptions of models, for an AppConfig's models(): `return tocsin::describe<User>();`.

@@ -73,6 +73,10 @@ struct ModelInfo : apps::ModelDescription {
     ~ModelInfo() = default;
 
     std::string table;  ///< "auth_user"
+    /// The primary key column of `table`: "id", or for a model extending another Django's
+    /// parent link column "<parent model name, lower case>_ptr_id" ("event_ptr_id"), which is
+    /// also a key to the parent's row. Queries read it as "id" (see from_clause).
+    std::string pk_column = "id";
     /// The many-to-many relations the model declares (they are not columns).
     std::vector<ManyToManyInfo> many_to_many;
     /// Sets of columns unique together (an auto-created through table's pair of keys).
@@ -81,8 +85,17 @@ struct ModelInfo : apps::ModelDescription {
     /// Django's `_meta.auto_created`; not listed by all_models().
     bool auto_created = false;
     std::vector<FieldInfo> fields;  ///< the model's own fields: the columns of `table` but "id"
-    /// The concrete model this one extends (multi-table inheritance), or null.
+    /// The concrete model this one extends (multi-table inheritance), or null. A proxy has its
+    /// concrete model's parent.
     const ModelInfo* parent = nullptr;
+    /// For a proxy model (Django's Meta.proxy), the concrete model whose table it uses; null for
+    /// a concrete model. A proxy has that model's table, key and fields (copies), no table of its
+    /// own (migrate skips it), no many-to-many relations of its own, and its own sender.
+    const ModelInfo* proxy_for = nullptr;
+    /// The model whose table holds the rows: proxy_for, else this model.
+    [[nodiscard]] const ModelInfo& concrete() const noexcept {
+        return proxy_for != nullptr ? *proxy_for : *this;
+    }
     /// Every field of an instance, inherited ones first (the root model's first), then `fields`:
     /// the columns a query reads, after "id". Filled when the description is built.
     std::vector<const FieldInfo*> all_fields;
@@ -125,6 +138,9 @@ namespace detail {
 /// Completes a freshly built description: its parent (null for none) and all_fields. Throws
 /// ModelError when an own field's name or column clashes with an inherited one.
 void link_model_info(ModelInfo& info, const ModelInfo* parent);
+/// Completes a freshly built proxy description (its own label, sender, make and clone) from
+/// the model it stands for (itself a proxy or not): table, key, parent and copies of its fields.
+void make_proxy_info(ModelInfo& info, const ModelInfo& target);
 /// Adds a freshly built model description to all_models(), runs the model hooks waiting for it
 /// (watch_models), then sends class_prepared.
 void register_model_info(const ModelInfo* info);

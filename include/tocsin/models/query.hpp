@@ -2,6 +2,7 @@
 // No SQL string ever comes from the user: columns come from declared fields, values are bound.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -312,6 +313,8 @@ struct QueryParts {
     Condition condition{};
     std::vector<std::pair<std::string, bool>> order{};  ///< column, descending
     std::optional<std::size_t> limit{};
+    /// The fields not read (only() / defer()), by name; empty: every field.
+    std::vector<std::string> deferred{};
 };
 /// `name` as a quoted SQL identifier: the one way the model layer writes a table or column name
 /// (Backend::quote_name, which doubles `"`).
@@ -328,8 +331,9 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
 /// Removes the rows `q` selects through the collector (signals for each).
 DeleteResult remove_rows(const QueryParts& q, const void* origin);
 /// Fills `instance` from `row`, sending pre_init and post_init.
+/// `deferred` (from the QueryParts the row was read with) names the fields the row lacks.
 void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
-              std::string_view database);
+              std::string_view database, const std::vector<std::string>& deferred = {});
 /// INSERTs every object without signals and sets their ids.
 void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
                  std::string_view database);
@@ -367,6 +371,37 @@ class QuerySet {
         q.cache_.reset();
         return q;
     }
+    /// Loads only these fields (and the id), the others are deferred (Django's `only()`):
+    /// `User::objects().only(&User::email)`. A deferred field holds its default value and is
+    /// listed in the instance's `state().deferred`; save() writes the loaded fields only.
+    template <class... C, class... M>
+    requires(sizeof...(M) > 0 && (saveable_member_of<C, M, T> && ...)) [[nodiscard]] QuerySet
+        only(M C::*... members) const {
+        const std::vector<std::string> kept{detail::field_name_of<C>(members)...};
+        QuerySet q = *this;
+        q.parts_.deferred.clear();
+        for (const FieldInfo* f : T::info().all_fields) {
+            if (std::find(kept.begin(), kept.end(), f->name) == kept.end()) {
+                q.parts_.deferred.push_back(f->name);
+            }
+        }
+        q.cache_.reset();
+        return q;
+    }
+    /// Does not load these fields (Django's `defer()`); see only().
+    template <class... C, class... M>
+    requires(sizeof...(M) > 0 && (saveable_member_of<C, M, T> && ...)) [[nodiscard]] QuerySet
+        defer(M C::*... members) const {
+        QuerySet q = *this;
+        for (std::string name : {detail::field_name_of<C>(members)...}) {
+            if (std::find(q.parts_.deferred.begin(), q.parts_.deferred.end(), name) ==
+                q.parts_.deferred.end()) {
+                q.parts_.deferred.push_back(std::move(name));
+            }
+        }
+        q.cache_.reset();
+        return q;
+    }
     /// The same query on another database alias (Django's `using()`).
     [[nodiscard]] QuerySet using_database(std::string alias) const {
         QuerySet q = *this;
@@ -380,13 +415,19 @@ class QuerySet {
         const auto rows = detail::fetch_rows(parts());
         std::vector<T> out(rows.size());
         for (std::size_t i = 0; i < rows.size(); ++i) {
-            detail::load_row(out[i], T::info(), rows[i], parts_.database);
+            detail::load_row(out[i], T::info(), rows[i], parts_.database, parts_.deferred);
         }
         return out;
     }
     /// Iterates over every matching object (read once, then kept).
     [[nodiscard]] auto begin() const { return cache().begin(); }
     [[nodiscard]] auto end() const { return cache().end(); }
+    /// Iterates over every matching object, which one may change and save (Django's
+    /// `for u in qs: u.save()`): `for (User& u : qs) { u.email = …; u.save(); }`. The objects
+    /// are this query set's own (a copy of the query set made before keeps the objects it read);
+    /// iterating again yields them as changed, without a new query.
+    [[nodiscard]] auto begin() { return own_cache().begin(); }
+    [[nodiscard]] auto end() { return own_cache().end(); }
 
     /// How many rows match.
     [[nodiscard]] std::size_t count() const { return detail::count_rows(parts()); }
@@ -437,6 +478,15 @@ class QuerySet {
     const std::vector<T>& cache() const {
         if (!cache_) {
             cache_ = std::make_shared<std::vector<T>>(all());
+        }
+        return *cache_;
+    }
+    /// The cache, not shared with a copy of this query set (copied on first write).
+    std::vector<T>& own_cache() {
+        if (!cache_) {
+            cache_ = std::make_shared<std::vector<T>>(all());
+        } else if (cache_.use_count() > 1) {
+            cache_ = std::make_shared<std::vector<T>>(*cache_);
         }
         return *cache_;
     }
@@ -491,14 +541,30 @@ class Manager : public QuerySet<T> {
         return get_or_create(lookup, object);
     }
     /// Updates the object matching `lookup` with `update` and saves it, or creates one (the
-    /// lookup's `==` terms, then `update`). Returns it and whether it was created.
+    /// lookup's `==` terms, then `update`). Returns it and whether it was created. The update
+    /// saves with `update_fields` = the fields `update` changed (Django 4.2: the fields of
+    /// `defaults`), so receivers see them and a concurrent change to another field is kept; an
+    /// update that changes nothing saves nothing and sends no signal.
     std::pair<T, bool> update_or_create(const Condition& lookup,
                                         const std::function<void(T&)>& update) const {
         return atomic(this->database(), [&]() -> std::pair<T, bool> {
             try {
                 T found = this->get(lookup);
+                const auto& fields = T::info().all_fields;
+                std::vector<db::Value> before;
+                before.reserve(fields.size());
+                for (const FieldInfo* f : fields) {
+                    before.push_back(f->get(found));
+                }
                 update(found);
-                found.save({.database = this->database()});
+                std::vector<std::string> changed;
+                for (std::size_t i = 0; i < fields.size(); ++i) {
+                    if (!(fields[i]->get(found) == before[i])) {
+                        changed.push_back(fields[i]->name);
+                    }
+                }
+                found.save(
+                    SaveOptions{.update_fields = std::move(changed), .database = this->database()});
                 return {std::move(found), false};
             } catch (const DoesNotExist&) {
             }
@@ -507,6 +573,39 @@ class Manager : public QuerySet<T> {
                 apply(fresh, column, value);
             }
             update(fresh);
+            return {create(std::move(fresh)), true};
+        });
+    }
+    /// update_or_create with Django's `defaults`: `update_or_create(where(&User::name) == "bob",
+    /// {assign(&User::email, "b@x.org")})`. The update saves with `update_fields` = the fields
+    /// assigned, changed or not (Django 4.2).
+    std::pair<T, bool> update_or_create(const Condition& lookup,
+                                        std::initializer_list<Assignment> defaults) const {
+        const std::vector<Assignment> assignments(defaults);
+        return atomic(this->database(), [&]() -> std::pair<T, bool> {
+            try {
+                T found = this->get(lookup);
+                std::vector<std::string> names;
+                for (const auto& a : assignments) {
+                    apply(found, a.column, a.value);
+                    for (const FieldInfo* f : T::info().all_fields) {
+                        if (f->column == a.column) {
+                            names.push_back(f->name);
+                        }
+                    }
+                }
+                found.save(
+                    SaveOptions{.update_fields = std::move(names), .database = this->database()});
+                return {std::move(found), false};
+            } catch (const DoesNotExist&) {
+            }
+            T fresh{};
+            for (const auto& [column, value] : lookup.equalities()) {
+                apply(fresh, column, value);
+            }
+            for (const auto& a : assignments) {
+                apply(fresh, a.column, a.value);
+            }
             return {create(std::move(fresh)), true};
         });
     }
