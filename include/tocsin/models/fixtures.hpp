@@ -98,6 +98,14 @@ struct DumpOptions {
     std::vector<std::string> labels{};
     std::string database = "default";  ///< the alias to read
     int indent = 2;  ///< spaces per level, in Django's layout; <= 0: everything on one line
+    /// Django's --natural-foreign: a key (or many-to-many target) to a model with a natural key
+    /// is written as that key, `"author": ["Ann"]`, not as the pk; models are then ordered so
+    /// that the models keys are made from come first (Django's sort_dependencies).
+    bool use_natural_foreign_keys = false;
+    /// Django's --natural-primary: an object of a model with a natural key is written without
+    /// "pk" (loaddata finds its row by natural key); a child of a multi-table inheritance then
+    /// writes its link to its parent row first among its fields ("event_ptr").
+    bool use_natural_primary_keys = false;
 };
 
 /// Writes the rows of the models `options` names as a Django JSON fixture that loaddata()
