@@ -774,10 +774,13 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             if (row[0].is_null() && info.natural_key.of && info.natural_key.lookup) {
                 // Django's build_instance: an object without pk whose model has natural keys
                 // is the row with its natural key when there is one (updated), else a new row.
+                // Its natural_key() sees the values given, in the database being loaded.
+                const auto scratch = info.make();
+                scratch->state().database = alias;
                 for (std::size_t i = 0; i < info.all_fields.size(); ++i) {
-                    info.all_fields[i]->set(*instance, row[i + 1]);
+                    info.all_fields[i]->set(*scratch, row[i + 1]);
                 }
-                NaturalKey key{info.natural_key.of(*instance), "["};
+                NaturalKey key{info.natural_key.of(*scratch), "["};
                 for (const auto& v : key.values) {
                     key.text += (key.text.size() > 1 ? ", " : "") + db::to_string(v);
                 }
