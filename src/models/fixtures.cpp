@@ -325,8 +325,6 @@ std::optional<db::Blob> base64_decode(std::string_view text) {
 
 // ------------------------------------------------------------------------------ loading
 
-/// One object of a fixture, validated: its model and its values as a row read from the database
-/// holds them: "id", then every field of the instance (ModelInfo::all_fields, inherited first).
 /// A natural key given in a fixture (Django's natural foreign key): the values, and the JSON
 /// text as written (for messages).
 struct NaturalKey {
@@ -341,6 +339,8 @@ struct GivenKey {
     std::optional<NaturalKey> natural{};
 };
 
+/// One object of a fixture, validated: its model and its values as a row read from the database
+/// holds them: "id", then every field of the instance (ModelInfo::all_fields, inherited first).
 struct Parsed {
     const std::string* source = nullptr;
     std::size_t index = 0;
@@ -552,9 +552,10 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
             p.row.emplace_back();
         } else if (const auto id = json_integer(*pk)) {
             p.pk = std::to_string(*id);
-            if (*id == std::numeric_limits<std::int64_t>::max()) {
+            if (*id == std::numeric_limits<std::int64_t>::max() && info.parent == nullptr) {
                 // SQLite's AUTOINCREMENT never gives an id below the largest one used: after
-                // this pk every insert without one would fail ("database or disk is full").
+                // this pk every insert without one would fail ("database or disk is full"). (A
+                // child's table takes its ids from its parent's rows: it has no sequence.)
                 throw fail("", "\"pk\" " + p.pk +
                                    " is the largest id: the table could take no new row after "
                                    "it (its id sequence would be exhausted); use a smaller pk");
@@ -588,6 +589,9 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
                 // Django writes a child's link to its parent with --natural-primary: the pk.
                 if (const auto id = json_integer(value)) {
                     p.parent_link = GivenKey{*id};
+                    if (p.pk.empty()) {
+                        p.pk = std::to_string(*id);  // for messages
+                    }
                 } else if (value.is_array()) {
                     auto natural = convert_natural_key(*info.parent, value);
                     if (auto* error = std::get_if<std::string>(&natural)) {
