@@ -1,5 +1,7 @@
-// A consumer of an installed tocsin: connect a receiver, send, check that it ran.
+// A consumer of tocsin (installed, or built by FetchContent): connect a receiver, send, check
+// that it ran, and that the headers and the library are the same version.
 #include <tocsin/dispatch.hpp>
+#include <tocsin/version.hpp>
 
 #include <cstdio>
 
@@ -16,6 +18,13 @@ int main() {
         std::fprintf(stderr, "consumer: the receiver did not run (received=%d)\n", received);
         return 1;
     }
-    std::puts("consumer: ok");
+    const tocsin::Version linked = tocsin::library_version();
+    if (linked.major != TOCSIN_VERSION_MAJOR || linked.minor != TOCSIN_VERSION_MINOR ||
+        linked.patch != TOCSIN_VERSION_PATCH) {
+        std::fprintf(stderr, "consumer: headers %s, library %d.%d.%d\n", TOCSIN_VERSION_STRING,
+                     linked.major, linked.minor, linked.patch);
+        return 1;
+    }
+    std::printf("consumer: ok (tocsin %s)\n", TOCSIN_VERSION_STRING);
     return 0;
 }

@@ -1,0 +1,30 @@
+# cmake -P script run by the `tocsin.fetchcontent` test: configure, build and run a project that
+# builds tocsin from this source tree through FetchContent (fetchcontent_consumer/).
+cmake_minimum_required(VERSION 3.25)
+
+foreach(v SOURCE_DIR WORK_DIR CONSUMER_DIR GENERATOR CXX_COMPILER)
+  if(NOT DEFINED ${v} OR "${${v}}" STREQUAL "")
+    message(FATAL_ERROR "run_fetchcontent_test.cmake: -D${v}=... is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE ${WORK_DIR})
+
+function(run what)
+  list(JOIN ARGN " " _cmdline)
+  message(STATUS "[fetchcontent test] ${what}: ${_cmdline}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "[fetchcontent test] FAILED (${rc}): ${what}")
+  endif()
+endfunction()
+
+set(launcher)
+if(COMPILER_LAUNCHER)
+  set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${COMPILER_LAUNCHER})
+endif()
+run("configure" ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR} -G ${GENERATOR}
+  -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release
+  -DTOCSIN_SOURCE_DIR=${SOURCE_DIR} ${launcher})
+run("build" ${CMAKE_COMMAND} --build ${WORK_DIR} --target app)
+run("run" ${WORK_DIR}/app)
+message(STATUS "[fetchcontent test] all checks passed")
