@@ -287,6 +287,8 @@ Command dumpdata_command() {
                 a.integer("indent", "Spaces per indentation level; 0 writes everything on one line",
                           2);
                 a.option("output", "Write to this file instead of the standard output");
+                a.flag("natural-foreign", "Use natural foreign keys if they are available");
+                a.flag("natural-primary", "Use natural primary keys if they are available");
             },
         .handle =
             [](const Options& o, std::ostream& out) {
@@ -300,7 +302,9 @@ Command dumpdata_command() {
                 const std::string text =
                     dumpdata({.labels = o.list("labels"),
                               .database = o.text("database"),
-                              .indent = static_cast<int>(std::max<long long>(indent, 0))});
+                              .indent = static_cast<int>(std::max<long long>(indent, 0)),
+                              .use_natural_foreign_keys = o.flag("natural-foreign"),
+                              .use_natural_primary_keys = o.flag("natural-primary")});
                 const auto& output = o.text("output");
                 if (output.empty()) {
                     out << text;

@@ -325,7 +325,22 @@ std::optional<db::Blob> base64_decode(std::string_view text) {
 
 // ------------------------------------------------------------------------------ loading
 
-/// One object of a fixture, validated: its model and its values in column order ("id" first).
+/// A natural key given in a fixture (Django's natural foreign key): the values, and the JSON
+/// text as written (for messages).
+struct NaturalKey {
+    std::vector<db::Value> values;
+    std::string text;
+};
+
+/// A key given in a fixture: the target's pk, or its natural key (resolved through the target's
+/// get_by_natural_key() when the object is saved).
+struct GivenKey {
+    std::int64_t id = 0;
+    std::optional<NaturalKey> natural{};
+};
+
+/// One object of a fixture, validated: its model and its values as a row read from the database
+/// holds them: "id", then every field of the instance (ModelInfo::all_fields, inherited first).
 struct Parsed {
     const std::string* source = nullptr;
     std::size_t index = 0;
@@ -333,8 +348,13 @@ struct Parsed {
     std::string model;  // as written
     std::string pk;     // as written, "" when none
     db::Row row;
-    /// The many-to-many fields given, each with its list of target pks (in the fixture's order).
-    std::vector<std::pair<const ManyToManyInfo*, std::vector<std::int64_t>>> m2m;
+    /// The many-to-many fields given, each with its list of targets (in the fixture's order).
+    std::vector<std::pair<const ManyToManyInfo*, std::vector<GivenKey>>> m2m;
+    /// The key fields given as natural keys: their position in `row`, and the key.
+    std::vector<std::pair<std::size_t, NaturalKey>> natural_fks;
+    /// A child's link to its parent row given as a field (Django's "event_ptr", written with
+    /// --natural-primary), by pk or natural key; it gives the object's pk.
+    std::optional<GivenKey> parent_link;
 };
 
 /// The field of `info` that the fixture key `key` names: the field name, or (for a key) its
@@ -343,13 +363,34 @@ const FieldInfo* field_for_key(const ModelInfo& info, std::string_view key) {
     if (const FieldInfo* f = info.field(key)) {
         return f;
     }
-    for (const auto& f : info.fields) {
-        if (f.is_relation && key.size() == f.name.size() + 3 &&
-            key.substr(0, f.name.size()) == f.name && key.substr(f.name.size()) == "_id") {
-            return &f;
+    for (const FieldInfo* f : info.all_fields) {
+        if (f->is_relation && key.size() == f->name.size() + 3 &&
+            key.substr(0, f->name.size()) == f->name && key.substr(f->name.size()) == "_id") {
+            return f;
         }
     }
     return nullptr;
+}
+
+/// The position of `field` (one of info.all_fields) in a row: after "id".
+std::size_t row_index(const ModelInfo& info, const FieldInfo* field) {
+    const auto at = std::find(info.all_fields.begin(), info.all_fields.end(), field);
+    return static_cast<std::size_t>(at - info.all_fields.begin()) + 1;
+}
+
+/// The position in a row of the first of `info`'s own fields (they follow the inherited ones).
+std::size_t first_own_index(const ModelInfo& info) {
+    return info.all_fields.size() - info.fields.size() + 1;
+}
+
+/// The name Django gives the key of a child's row that is its parent's row ("event_ptr").
+std::string parent_link_name(const ModelInfo& info) {
+    return lower(info.parent->model_name) + "_ptr";
+}
+
+/// The key column of `info`'s table (where a key to `info` points).
+std::string key_column(const ModelInfo& info) {
+    return info.pk_column;
 }
 
 /// The Value the fixture's `value` stands for in `field`, or an error text.
@@ -361,10 +402,6 @@ std::variant<db::Value, std::string> convert(const FieldInfo& field, const json&
         return db::Value();
     }
     if (field.is_relation) {
-        if (value.is_array()) {
-            return std::string("natural keys are not supported; give the target's pk, not ") +
-                   show(value);
-        }
         if (const auto id = json_integer(value)) {
             return db::Value(*id);
         }
@@ -410,28 +447,63 @@ std::variant<db::Value, std::string> convert(const FieldInfo& field, const json&
     return std::string("unsupported field type");
 }
 
-/// The target pks a many-to-many field's `value` lists (Django: `"groups": [1, 4]`), or an
-/// error text.
-std::variant<std::vector<std::int64_t>, std::string> convert_m2m(const json& value) {
+/// The values of `value`, a natural key of `target` (a JSON list, Django's natural foreign
+/// key), or an error text.
+std::variant<NaturalKey, std::string> convert_natural_key(const ModelInfo& target,
+                                                          const json& value) {
+    const NaturalKeyInfo& natural = target.natural_key;
+    if (!natural.lookup) {
+        return fixture_label(target) +
+               " has no natural key (natural_key() and get_by_natural_key()); give the "
+               "target's pk, not " +
+               show(value);
+    }
+    if (value.size() != natural.parts.size()) {
+        return "expected a natural key of " + fixture_label(target) + " (a list of " +
+               std::to_string(natural.parts.size()) + " value(s)), got " + show(value);
+    }
+    NaturalKey key;
+    key.text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        FieldInfo part;
+        part.type = natural.parts[i].type;
+        part.nullable = natural.parts[i].nullable;
+        auto converted = convert(part, value[i]);
+        if (auto* error = std::get_if<std::string>(&converted)) {
+            return "value " + std::to_string(i) + " of the natural key " + key.text + ": " + *error;
+        }
+        key.values.push_back(std::move(std::get<db::Value>(converted)));
+    }
+    return key;
+}
+
+/// The targets a many-to-many field's `value` lists (Django: `"groups": [1, 4]`, or natural
+/// keys `[["staff"], ["admins"]]`), or an error text.
+std::variant<std::vector<GivenKey>, std::string> convert_m2m(const ManyToManyInfo& relation,
+                                                             const json& value) {
     if (!value.is_array()) {
         return "expected a list of the targets' pks (integers), got " + show(value);
     }
-    std::vector<std::int64_t> ids;
-    ids.reserve(value.size());
+    std::vector<GivenKey> keys;
+    keys.reserve(value.size());
     for (std::size_t i = 0; i < value.size(); ++i) {
         const json& item = value[i];
         if (const auto id = json_integer(item)) {
-            ids.push_back(*id);
+            keys.push_back({*id});
             continue;
         }
         const std::string where = "item " + std::to_string(i) + " of the list: ";
         if (item.is_array()) {
-            return where + "natural keys are not supported; give the target's pk, not " +
-                   show(item);
+            auto natural = convert_natural_key(relation.target(), item);
+            if (auto* error = std::get_if<std::string>(&natural)) {
+                return where + *error;
+            }
+            keys.push_back({0, std::move(std::get<NaturalKey>(natural))});
+            continue;
         }
         return where + "expected the target's pk (an integer, 64-bit), got " + show(item);
     }
-    return ids;
+    return keys;
 }
 
 /// Parses and validates the fixture `text` read from `source`, appending its objects.
@@ -474,12 +546,20 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
             throw fail("", "Invalid model identifier: '" + p.model + "' (no such model)");
         }
         const ModelInfo& info = *p.info;
-        p.row.reserve(info.fields.size() + 1);
+        p.row.reserve(info.all_fields.size() + 1);
         const auto pk = item.find("pk");
         if (pk == item.end() || pk->is_null()) {
             p.row.emplace_back();
         } else if (const auto id = json_integer(*pk)) {
             p.pk = std::to_string(*id);
+            if (*id == std::numeric_limits<std::int64_t>::max() && info.parent == nullptr) {
+                // SQLite's AUTOINCREMENT never gives an id below the largest one used: after
+                // this pk every insert without one would fail ("database or disk is full"). (A
+                // child's table takes its ids from its parent's rows: it has no sequence.)
+                throw fail("", "\"pk\" " + p.pk +
+                                   " is the largest id: the table could take no new row after "
+                                   "it (its id sequence would be exhausted); use a smaller pk");
+            }
             p.row.emplace_back(*id);
         } else {
             throw fail("", "\"pk\" must be an integer or null, not " + show(*pk));
@@ -491,22 +571,52 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
         if (!fields->is_object()) {
             throw fail("", "\"fields\" must be an object, not " + show(*fields));
         }
-        for (const auto& f : info.fields) {
-            p.row.push_back(f.default_value);
+        for (const FieldInfo* f : info.all_fields) {
+            p.row.push_back(f->default_value);
         }
         const auto scratch = info.make();
         for (const auto& [key, value] : fields->items()) {
             if (const ManyToManyInfo* relation = info.relation(key)) {
-                auto ids = convert_m2m(value);
-                if (auto* error = std::get_if<std::string>(&ids)) {
+                auto keys = convert_m2m(*relation, value);
+                if (auto* error = std::get_if<std::string>(&keys)) {
                     throw fail(relation->name, *error);
                 }
-                p.m2m.emplace_back(relation, std::move(std::get<std::vector<std::int64_t>>(ids)));
+                p.m2m.emplace_back(relation, std::move(std::get<std::vector<GivenKey>>(keys)));
+                continue;
+            }
+            if (info.parent != nullptr &&
+                (key == parent_link_name(info) || key == parent_link_name(info) + "_id")) {
+                // Django writes a child's link to its parent with --natural-primary: the pk.
+                if (const auto id = json_integer(value)) {
+                    p.parent_link = GivenKey{*id};
+                    if (p.pk.empty()) {
+                        p.pk = std::to_string(*id);  // for messages
+                    }
+                } else if (value.is_array()) {
+                    auto natural = convert_natural_key(*info.parent, value);
+                    if (auto* error = std::get_if<std::string>(&natural)) {
+                        throw fail(parent_link_name(info), *error);
+                    }
+                    p.parent_link = GivenKey{0, std::move(std::get<NaturalKey>(natural))};
+                } else {
+                    throw fail(
+                        parent_link_name(info),
+                        "expected the parent's pk (an integer) or natural key, got " + show(value));
+                }
                 continue;
             }
             const FieldInfo* field = field_for_key(info, key);
             if (field == nullptr) {
                 throw fail(key, "no such field in " + info.label());
+            }
+            if (field->is_relation && value.is_array()) {
+                auto natural = convert_natural_key(field->target(), value);
+                if (auto* error = std::get_if<std::string>(&natural)) {
+                    throw fail(field->name, *error);
+                }
+                p.natural_fks.emplace_back(row_index(info, field),
+                                           std::move(std::get<NaturalKey>(natural)));
+                continue;
             }
             auto converted = convert(*field, value);
             if (auto* error = std::get_if<std::string>(&converted)) {
@@ -519,7 +629,7 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
                 throw fail(field->name,
                            "the value " + show(value) + " does not fit: " + e.message());
             }
-            p.row[static_cast<std::size_t>(field - info.fields.data()) + 1] = std::move(v);
+            p.row[row_index(info, field)] = std::move(v);
         }
         out.push_back(std::move(p));
     }
@@ -529,10 +639,11 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
 /// checked at the end.
 struct Reference {
     const Parsed* object;
-    const std::string* field;  ///< the field's name
-    const ModelInfo* target;   ///< the model the key points at
+    std::string field;        ///< the field's name
+    const ModelInfo* target;  ///< the model the key points at
     std::int64_t target_id;
     bool many_to_many;
+    bool parent_link = false;  ///< a child's row naming its parent's row
 };
 
 /// Saves the parsed objects in one transaction on `alias`, then checks every key written.
@@ -544,20 +655,32 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             database.execute(defer);
         std::map<const ModelInfo*, std::set<std::int64_t>> saved;
         std::vector<Reference> references;
-        for (const Parsed& p : objects) {
-            const ModelInfo& info = *p.info;
-            const auto instance = info.make();
-            const InitEvent event{&p.row};
-            pre_init.send(info.sender, *instance, event);
-            if (!p.row[0].is_null()) {
-                instance->id = p.row[0].as_integer();
-            }
-            for (std::size_t i = 0; i < info.fields.size(); ++i) {
-                info.fields[i].set(*instance, p.row[i + 1]);
-            }
-            post_init.send(info.sender, *instance, event);
+        // The id of the row of `target` whose natural key is `key` (get_by_natural_key), or
+        // nullopt; a lookup that fails otherwise is the object's error.
+        const auto look_up = [&](const Parsed& p, const std::string& field, const ModelInfo& target,
+                                 const NaturalKey& key) -> std::optional<std::int64_t> {
+            const auto fail = [&](const std::string& why) {
+                return FixtureError(*p.source, p.index, p.model, p.pk, field,
+                                    "the natural key " + key.text + " of " + fixture_label(target) +
+                                        " cannot be looked up: " + why);
+            };
             try {
-                detail::save_instance(*instance, info, SaveOptions{.database = alias, .raw = true});
+                return target.natural_key.lookup(key.values, alias);
+            } catch (const db::Error& e) {
+                throw fail(e.message());
+            } catch (const MultipleObjectsReturned& e) {
+                throw fail(e.what());
+            }
+        };
+        const auto no_row = [](const ModelInfo& target, const NaturalKey& key) {
+            return "no " + fixture_label(target) + " has the natural key " + key.text;
+        };
+        // The saves of Django's DeserializedObject.save(): raw, then each many-to-many field
+        // given set to exactly its list (the related manager's set(): m2m_changed is sent).
+        const auto save = [&](const Parsed& p, ModelBase& instance) {
+            try {
+                detail::save_instance(instance, *p.info,
+                                      SaveOptions{.database = alias, .raw = true});
             } catch (const FixtureError&) {
                 throw;
             } catch (const db::Error& e) {
@@ -567,27 +690,175 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
                 throw FixtureError(*p.source, p.index, p.model, p.pk, "",
                                    std::string("could not save: ") + e.what());
             }
-            saved[&info].insert(*instance->id);
-            for (std::size_t i = 0; i < info.fields.size(); ++i) {
-                const FieldInfo& f = info.fields[i];
-                if (f.is_relation && !p.row[i + 1].is_null()) {
-                    references.push_back(
-                        {&p, &f.name, &f.target(), p.row[i + 1].as_integer(), false});
+            saved[p.info].insert(*instance.id);
+        };
+        const auto set_m2m = [&](const Parsed& p, ModelBase& instance,
+                                 const ManyToManyInfo& relation,
+                                 const std::vector<std::int64_t>& ids) {
+            const auto side = detail::m2m_side(instance, *p.info, relation, false);
+            try {
+                detail::m2m_set(side, std::vector<detail::M2MItem>(ids.begin(), ids.end()), {});
+            } catch (const db::Error& e) {
+                throw FixtureError(*p.source, p.index, p.model, p.pk, relation.name,
+                                   "could not set the relation: " + e.message());
+            }
+            for (const auto id : ids) {
+                references.push_back({&p, relation.name, &relation.target(), id, true});
+            }
+        };
+        // The targets of a many-to-many field, natural keys resolved; nullopt when one of them
+        // names no row yet (Django defers the whole field to the end of the load).
+        const auto m2m_ids =
+            [&](const Parsed& p, const ManyToManyInfo& relation,
+                const std::vector<GivenKey>& keys) -> std::optional<std::vector<std::int64_t>> {
+            std::vector<std::int64_t> ids;
+            ids.reserve(keys.size());
+            for (const GivenKey& k : keys) {
+                if (!k.natural) {
+                    ids.push_back(k.id);
+                } else if (const auto id =
+                               look_up(p, relation.name, relation.target(), *k.natural)) {
+                    ids.push_back(*id);
+                } else {
+                    return std::nullopt;
                 }
             }
-            // Django's DeserializedObject.save(): after the raw save, each many-to-many field
-            // given is set to exactly its list (the related manager's set(): m2m_changed is sent).
-            for (const auto& [relation, ids] : p.m2m) {
-                const auto side = detail::m2m_side(*instance, info, *relation, false);
-                try {
-                    detail::m2m_set(side, std::vector<detail::M2MItem>(ids.begin(), ids.end()), {});
-                } catch (const db::Error& e) {
-                    throw FixtureError(*p.source, p.index, p.model, p.pk, relation->name,
-                                       "could not set the relation: " + e.message());
+            return ids;
+        };
+        // Objects with a natural foreign key to a row not saved yet (Django's deferred fields,
+        // handle_forward_references): saved without it, then set and saved again at the end.
+        struct Deferred {
+            const Parsed* object;
+            std::shared_ptr<ModelBase> instance;
+            std::vector<const std::pair<std::size_t, NaturalKey>*> fks;
+            std::vector<const std::pair<const ManyToManyInfo*, std::vector<GivenKey>>*> m2m;
+        };
+        std::vector<Deferred> deferred;
+        const auto key_references = [&](const Parsed& p, const db::Row& row, std::size_t from) {
+            for (std::size_t i = from; i < row.size(); ++i) {
+                const FieldInfo& f = *p.info->all_fields[i - 1];
+                if (f.is_relation && !row[i].is_null()) {
+                    references.push_back({&p, f.name, &f.target(), row[i].as_integer(), false});
                 }
-                for (const auto id : ids) {
-                    references.push_back({&p, &relation->name, &relation->target(), id, true});
+            }
+        };
+        for (const Parsed& p : objects) {
+            const ModelInfo& info = *p.info;
+            db::Row row = p.row;
+            Deferred later{&p, nullptr, {}, {}};
+            for (const auto& natural_fk : p.natural_fks) {
+                const FieldInfo& f = *info.all_fields[natural_fk.first - 1];
+                if (const auto id = look_up(p, f.name, f.target(), natural_fk.second)) {
+                    row[natural_fk.first] = db::Value(*id);
+                } else if (f.nullable) {
+                    later.fks.push_back(&natural_fk);
+                } else {
+                    throw FixtureError(
+                        *p.source, p.index, p.model, p.pk, f.name,
+                        no_row(f.target(), natural_fk.second) +
+                            " (a natural key to an object saved later must be in a nullable "
+                            "field: it is set at the end of the load, as in Django)");
                 }
+            }
+            if (p.parent_link) {
+                std::optional<std::int64_t> id = p.parent_link->id;
+                if (p.parent_link->natural) {
+                    id = look_up(p, parent_link_name(info), *info.parent, *p.parent_link->natural);
+                    if (!id) {
+                        throw FixtureError(*p.source, p.index, p.model, p.pk,
+                                           parent_link_name(info),
+                                           no_row(*info.parent, *p.parent_link->natural) +
+                                               " (the parent's object comes first)");
+                    }
+                }
+                row[0] = db::Value(*id);
+            }
+            const auto instance = info.make();
+            if (row[0].is_null() && info.natural_key.of && info.natural_key.lookup) {
+                // Django's build_instance: an object without pk whose model has natural keys
+                // is the row with its natural key when there is one (updated), else a new row.
+                // Its natural_key() sees the values given, in the database being loaded.
+                const auto scratch = info.make();
+                scratch->state().database = alias;
+                for (std::size_t i = 0; i < info.all_fields.size(); ++i) {
+                    info.all_fields[i]->set(*scratch, row[i + 1]);
+                }
+                NaturalKey key{info.natural_key.of(*scratch), "["};
+                for (const auto& v : key.values) {
+                    key.text += (key.text.size() > 1 ? ", " : "") + db::to_string(v);
+                }
+                key.text += "]";
+                if (const auto id = look_up(p, "", info, key)) {
+                    row[0] = db::Value(*id);
+                }
+            }
+            const InitEvent event{&row};
+            pre_init.send(info.sender, *instance, event);
+            if (!row[0].is_null()) {
+                instance->id = row[0].as_integer();
+            }
+            for (std::size_t i = 0; i < info.all_fields.size(); ++i) {
+                info.all_fields[i]->set(*instance, row[i + 1]);
+            }
+            post_init.send(info.sender, *instance, event);
+            save(p, *instance);
+            // The keys written: the own fields' (a raw save writes the model's own table only,
+            // as Django's: an inherited field given in a child's object is not written), and a
+            // child's link to its parent's row.
+            key_references(p, row, first_own_index(info));
+            if (info.parent != nullptr) {
+                references.push_back(
+                    {&p, parent_link_name(info), info.parent, *instance->id, false, true});
+            }
+            for (const auto& entry : p.m2m) {
+                if (const auto ids = m2m_ids(p, *entry.first, entry.second)) {
+                    set_m2m(p, *instance, *entry.first, *ids);
+                } else {
+                    later.m2m.push_back(&entry);
+                }
+            }
+            if (!later.fks.empty() || !later.m2m.empty()) {
+                later.instance = instance;
+                deferred.push_back(std::move(later));
+            }
+        }
+        // Django's save_deferred_fields(): every deferred key must name a row now; the object
+        // is saved again (raw) with them, and its deferred many-to-many fields are set.
+        for (const Deferred& d : deferred) {
+            const Parsed& p = *d.object;
+            const ModelInfo& info = *p.info;
+            for (const auto* natural_fk : d.fks) {
+                const FieldInfo& f = *info.all_fields[natural_fk->first - 1];
+                const auto id = look_up(p, f.name, f.target(), natural_fk->second);
+                if (!id) {
+                    throw FixtureError(*p.source, p.index, p.model, p.pk, f.name,
+                                       no_row(f.target(), natural_fk->second));
+                }
+                f.set(*d.instance, db::Value(*id));
+                if (natural_fk->first >= first_own_index(info)) {
+                    references.push_back({&p, f.name, &f.target(), *id, false});
+                }
+            }
+            if (!d.fks.empty()) {
+                save(p, *d.instance);
+            }
+            for (const auto* entry : d.m2m) {
+                const auto ids = m2m_ids(p, *entry->first, entry->second);
+                if (!ids) {
+                    const GivenKey* first_missing = nullptr;
+                    for (const GivenKey& k : entry->second) {
+                        if (first_missing == nullptr && k.natural &&
+                            !look_up(p, entry->first->name, entry->first->target(), *k.natural)) {
+                            first_missing = &k;
+                        }
+                    }
+                    throw FixtureError(
+                        *p.source, p.index, p.model, p.pk, entry->first->name,
+                        first_missing == nullptr
+                            ? std::string("a natural key names no row")
+                            : no_row(entry->first->target(), *first_missing->natural));
+                }
+                set_m2m(p, *d.instance, *entry->first, *ids);
             }
         }
         // Every key must point at a row now (Django checks the constraints after loading).
@@ -603,17 +874,20 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             const bool exists =
                 !database
                      .query("SELECT 1 FROM " + detail::quoted(backend, target.table) + " WHERE " +
-                                detail::quoted(backend, target.pk_column) + " = " +
+                                detail::quoted(backend, key_column(target)) + " = " +
                                 backend.placeholder(1),
                             id)
                      .empty();
             if (!exists) {
                 const Parsed& p = *ref.object;
+                const std::string missing =
+                    fixture_label(target) + " pk=" + std::to_string(ref.target_id);
                 throw FixtureError(
-                    *p.source, p.index, p.model, p.pk, *ref.field,
-                    fixture_label(target) + " pk=" + std::to_string(ref.target_id) +
-                        (ref.many_to_many ? " does not exist (dangling many-to-many target)"
-                                          : " does not exist (dangling foreign key)"));
+                    *p.source, p.index, p.model, p.pk, ref.field,
+                    missing + (ref.parent_link    ? " does not exist (the parent row a child's "
+                                                    "object needs: give its object too)"
+                               : ref.many_to_many ? " does not exist (dangling many-to-many target)"
+                                                  : " does not exist (dangling foreign key)"));
             }
             known.insert(ref.target_id);
         }
@@ -734,29 +1008,141 @@ void newline(std::string& out, int indent, int level) {
     out.append(static_cast<std::size_t>(indent * level), ' ');
 }
 
-/// A many-to-many field's value: the list of target pks, one per line at level 3 when pretty
-/// (Python's json.dump layout), "[]" when empty.
-std::string json_list(const std::vector<std::int64_t>& ids, int indent) {
-    if (ids.empty()) {
+/// A JSON list of the (JSON) `items` whose "[" is at `level`: one item per line at level + 1
+/// when pretty (Python's json.dump layout), "[]" when empty.
+std::string json_list(const std::vector<std::string>& items, int indent, int level) {
+    if (items.empty()) {
         return "[]";
     }
     const bool pretty = indent > 0;
     std::string out = "[";
-    for (std::size_t i = 0; i < ids.size(); ++i) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
         if (i != 0) {
             out += ',';
         }
         if (pretty) {
-            newline(out, indent, 3);
+            newline(out, indent, level + 1);
         } else if (i != 0) {
             out += ' ';
         }
-        out += std::to_string(ids[i]);
+        out += items[i];
     }
     if (pretty) {
-        newline(out, indent, 2);
+        newline(out, indent, level);
     }
     return out + ']';
+}
+
+/// Natural keys as dumpdata writes them (Django's --natural-foreign / --natural-primary).
+class NaturalKeys {
+  public:
+    explicit NaturalKeys(const DumpOptions& options) : options_(options) {}
+
+    /// Whether a key to `target` is written as its natural key.
+    [[nodiscard]] bool foreign(const ModelInfo& target) const {
+        return options_.use_natural_foreign_keys && static_cast<bool>(target.natural_key.of);
+    }
+    /// Whether an object of `info` is written without its pk.
+    [[nodiscard]] bool primary(const ModelInfo& info) const {
+        return options_.use_natural_primary_keys && static_cast<bool>(info.natural_key.of);
+    }
+    /// The natural key of the row `id` of `target` as a JSON list whose "[" is at `level`.
+    std::string of(const ModelInfo& target, std::int64_t id, int level) {
+        auto [entry, fresh] = cache_.try_emplace(&target);
+        auto& keys = entry->second;
+        if (fresh) {
+            detail::QueryParts q;
+            q.info = &target;
+            q.database = options_.database;
+            for (const auto& row : detail::fetch_rows(q)) {
+                const auto instance = target.make();
+                detail::load_row(*instance, target, row, options_.database);
+                keys.emplace(*instance->id, target.natural_key.of(*instance));
+            }
+        }
+        const auto found = keys.find(id);
+        if (found == keys.end()) {
+            throw ModelError("dumpdata: " + fixture_label(target) + " pk=" + std::to_string(id) +
+                             " does not exist: its natural key cannot be written");
+        }
+        std::vector<std::string> items;
+        FieldInfo part;
+        for (std::size_t i = 0; i < found->second.size(); ++i) {
+            part.type = target.natural_key.parts[i].type;
+            items.push_back(json_value(
+                part, found->second[i],
+                "the natural key of " + fixture_label(target) + " pk=" + std::to_string(id)));
+        }
+        return json_list(items, options_.indent, level);
+    }
+
+  private:
+    const DumpOptions& options_;
+    std::map<const ModelInfo*, std::map<std::int64_t, std::vector<db::Value>>> cache_;
+};
+
+/// Django's sort_dependencies(allow_cycles=True), used with natural foreign keys: a model comes
+/// after the models its natural key is made from (natural_key_dependencies) and after the
+/// models with natural keys that it refers to (keys, parents, many-to-many targets); a cycle is
+/// broken by taking the last model left over.
+std::vector<const ModelInfo*> sort_dependencies(const std::vector<const ModelInfo*>& models) {
+    std::vector<std::pair<const ModelInfo*, std::vector<const ModelInfo*>>> pending;
+    for (const ModelInfo* m : models) {
+        std::vector<const ModelInfo*> deps;
+        if (m->natural_key.of) {
+            for (const auto& label : m->natural_key.dependencies) {
+                const ModelInfo* d = find_model(label);
+                if (d == nullptr) {
+                    throw ModelError("dumpdata: " + m->label() +
+                                     "'s natural_key_dependencies name an unknown model: " + label);
+                }
+                deps.push_back(d);
+            }
+        }
+        const auto add = [&](const ModelInfo& target) {
+            if (target.natural_key.of && &target != m) {
+                deps.push_back(&target);
+            }
+        };
+        for (const ModelInfo* ancestor : m->ancestors()) {
+            add(*ancestor);  // the parent link (Django's _meta.fields holds it)
+        }
+        for (const FieldInfo* f : m->all_fields) {
+            if (f->is_relation) {
+                add(f->target());
+            }
+        }
+        for (const auto& relation : m->many_to_many) {
+            add(relation.target());
+        }
+        pending.emplace_back(m, std::move(deps));
+    }
+    std::reverse(pending.begin(), pending.end());
+    std::vector<const ModelInfo*> out;
+    const auto placed = [&](const ModelInfo* d) {
+        return std::find(models.begin(), models.end(), d) == models.end() ||
+               std::find(out.begin(), out.end(), d) != out.end();
+    };
+    while (!pending.empty()) {
+        decltype(pending) skipped;
+        bool changed = false;
+        while (!pending.empty()) {
+            auto entry = std::move(pending.back());
+            pending.pop_back();
+            if (std::all_of(entry.second.begin(), entry.second.end(), placed)) {
+                out.push_back(entry.first);
+                changed = true;
+            } else {
+                skipped.push_back(std::move(entry));
+            }
+        }
+        if (!changed) {
+            out.push_back(skipped.back().first);
+            skipped.pop_back();
+        }
+        pending = std::move(skipped);
+    }
+    return out;
 }
 
 /// For each many-to-many relation of `info` (in declaration order): the target pks of every
@@ -783,11 +1169,17 @@ M2MLists m2m_lists(const ModelInfo& info, const std::string& alias) {
 /// line with ", " and ": " when indent <= 0.
 /// Many-to-many fields follow the columns, as Django's serializer writes local_many_to_many after
 /// local_fields.
+/// Natural keys as `natural` says (Django's serializer): no "pk" for a model with a natural key
+/// (with --natural-primary, where a child also writes its link to its parent row first), keys
+/// and many-to-many targets as natural keys (with --natural-foreign).
 void write_object(std::string& out, const ModelInfo& info, const ModelBase& instance,
-                  const M2MLists& m2m, int indent) {
+                  const M2MLists& m2m, int indent, NaturalKeys& natural, bool natural_primary) {
     const bool pretty = indent > 0;
     const std::string label = fixture_label(info);
     const std::string pk = std::to_string(*instance.id);
+    const auto key_of = [&](const ModelInfo& target, std::int64_t id, int level) {
+        return natural.foreign(target) ? natural.of(target, id, level) : std::to_string(id);
+    };
     const auto item = [&](int level, const std::string& key, const std::string& value, bool first) {
         if (!first) {
             out += ',';
@@ -801,19 +1193,34 @@ void write_object(std::string& out, const ModelInfo& info, const ModelBase& inst
     };
     out += '{';
     item(1, "model", "\"" + label + "\"", true);
-    item(1, "pk", pk, false);
+    if (!natural.primary(info)) {
+        item(1, "pk", pk, false);
+    }
     item(1, "fields", "{", false);
     bool first = true;
-    for (const auto& f : info.fields) {
-        const std::string where = label + " pk=" + pk + ", field '" + f.name + "'";
-        item(2, f.name, json_value(f, f.get(instance), where), first);
+    if (natural_primary && info.parent != nullptr) {
+        item(2, parent_link_name(info), key_of(*info.parent, *instance.id, 2), first);
         first = false;
     }
-    static const std::vector<std::int64_t> none;
+    for (const auto& f : info.fields) {
+        const std::string where = label + " pk=" + pk + ", field '" + f.name + "'";
+        const db::Value v = f.get(instance);
+        item(2, f.name,
+             f.is_relation && !v.is_null() && natural.foreign(f.target())
+                 ? natural.of(f.target(), v.as_integer(), 2)
+                 : json_value(f, v, where),
+             first);
+        first = false;
+    }
     for (std::size_t i = 0; i < info.many_to_many.size(); ++i) {
-        const auto found = m2m[i].find(*instance.id);
-        item(2, info.many_to_many[i].name,
-             json_list(found == m2m[i].end() ? none : found->second, indent), first);
+        const auto& relation = info.many_to_many[i];
+        std::vector<std::string> items;
+        if (const auto found = m2m[i].find(*instance.id); found != m2m[i].end()) {
+            for (const auto id : found->second) {
+                items.push_back(key_of(relation.target(), id, 3));
+            }
+        }
+        item(2, relation.name, json_list(items, indent, 2), first);
         first = false;
     }
     if (pretty && !first) {
@@ -874,7 +1281,12 @@ std::string dumpdata(const DumpOptions& options) {
     const bool pretty = options.indent > 0;
     std::string out = "[";
     bool first = true;
-    for (const ModelInfo* info : models_to_dump(options.labels)) {
+    NaturalKeys natural(options);
+    auto models = models_to_dump(options.labels);
+    if (options.use_natural_foreign_keys) {
+        models = sort_dependencies(models);  // as Django's dumpdata does then
+    }
+    for (const ModelInfo* info : models) {
         detail::QueryParts q;
         q.info = info;
         q.database = options.database;
@@ -894,7 +1306,8 @@ std::string dumpdata(const DumpOptions& options) {
             if (pretty) {
                 out += '\n';
             }
-            write_object(out, *info, *instance, m2m, options.indent);
+            write_object(out, *info, *instance, m2m, options.indent, natural,
+                         options.use_natural_primary_keys);
             first = false;
         }
     }

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "../models/test_support.hpp"
@@ -24,6 +25,26 @@ struct Order {
 };
 void notify_warehouse(const Order& /*order*/) {}
 }  // namespace shipping
+
+// A model with a natural key and one referring to it, for dumpdata's --natural-* flags.
+namespace tags {
+struct Tag : tocsin::Model<Tag> {
+    static constexpr std::string_view label = "tags.Tag";
+    std::string name;
+    static auto fields() {
+        return tocsin::fields(tocsin::field("name", &Tag::name, {.unique = true}));
+    }
+    [[nodiscard]] auto natural_key() const { return std::tuple(name); }
+    static Tag get_by_natural_key(const tocsin::Manager<Tag>& objects, const std::string& name) {
+        return objects.get(tocsin::where(&Tag::name) == name);
+    }
+};
+struct Post : tocsin::Model<Post> {
+    static constexpr std::string_view label = "tags.Post";
+    tocsin::ForeignKey<Tag> tag{tocsin::on_delete::cascade};
+    static auto fields() { return tocsin::fields(tocsin::field("tag", &Post::tag)); }
+};
+}  // namespace tags
 
 namespace tocsin::test {
 namespace {
@@ -627,6 +648,50 @@ TEST_F(ManageTest, DumpdataOfAnUnknownLabelFails) {
     EXPECT_EQ(r.code, 1);
     EXPECT_EQ(r.err, "CommandError: --indent must be at most 100 (got 1000)\n");
     EXPECT_EQ(run({"dumpdata", "--indent", "two"}).code, 2);
+}
+
+/// Installs library, shop and tags (a model with a natural key).
+class ManageNaturalKeysTest : public ManageTest {
+  protected:
+    [[nodiscard]] std::vector<std::shared_ptr<AppConfig>> installed_apps() const override {
+        return {library, shop, std::make_shared<App<tags::Tag, tags::Post>>("tags")};
+    }
+};
+
+// Django's dumpdata --natural-foreign / --natural-primary: the options of tocsin::dumpdata();
+// what they write loads back with loaddata.
+TEST_F(ManageNaturalKeysTest, DumpdataNaturalKeys) {
+    migrate();
+    const auto news = tags::Tag::objects().create({.name = "news"});
+    tags::Post::objects().create({.tag = news});
+    auto r = run({"dumpdata", "tags", "--indent", "0", "--natural-foreign", "--natural-primary"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, R"([{"model": "tags.tag", "fields": {"name": "news"}}, )"
+                     R"({"model": "tags.post", "pk": 1, "fields": {"tag": ["news"]}}])");
+    EXPECT_EQ(r.out, dumpdata({.labels = {"tags"},
+                               .indent = 0,
+                               .use_natural_foreign_keys = true,
+                               .use_natural_primary_keys = true}));
+    r = run({"dumpdata", "tags.post", "--indent", "0", "--natural-foreign"});
+    EXPECT_EQ(r.out, R"([{"model": "tags.post", "pk": 1, "fields": {"tag": ["news"]}}])");
+    r = run({"dumpdata", "tags.tag", "--indent", "0", "--natural-primary"});
+    EXPECT_EQ(r.out, R"([{"model": "tags.tag", "fields": {"name": "news"}}])");
+    r = run({"dumpdata", "tags", "--indent", "0"});
+    EXPECT_EQ(r.out, R"([{"model": "tags.tag", "pk": 1, "fields": {"name": "news"}}, )"
+                     R"({"model": "tags.post", "pk": 1, "fields": {"tag": 1}}])");
+
+    // Into another database: the tag is inserted (no row has its natural key there), the post
+    // refers to it by natural key.
+    const auto path = dir.file("tags.json");
+    r = run({"dumpdata", "tags", "--natural-foreign", "--natural-primary", "--output", path});
+    EXPECT_EQ(r.code, 0) << r.err;
+    migrate("other");
+    r = run({"loaddata", path, "--database", "other"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "Installed 2 object(s) from 1 fixture(s)\n");
+    EXPECT_EQ(dumpdata({.labels = {"tags"}, .database = "other", .indent = 0}),
+              R"([{"model": "tags.tag", "pk": 1, "fields": {"name": "news"}}, )"
+              R"({"model": "tags.post", "pk": 1, "fields": {"tag": 1}}])");
 }
 
 }  // namespace

@@ -20,8 +20,10 @@ namespace tocsin {
 
 /// A fixture cannot be loaded (or a dump cannot be written): bad JSON, not a list, an unknown
 /// model or field, a value of the wrong type, NULL in a non-null field, a missing "fields", a
-/// foreign key (or many-to-many target) to a row that does not exist, a many-to-many value that
-/// is not a list of integers, a database error while saving. what() names the
+/// pk of INT64_MAX, a foreign key (or many-to-many target) to a row that does not exist, a
+/// natural key that is malformed or names no row, a child's object without its parent's row,
+/// a many-to-many value that is not a list of pks or natural keys, a database error while
+/// saving. what() names the
 /// file, the object (its index in the list, model label and pk) and the field when known:
 /// "Problem installing fixture 'f.json': object at index 2 (library.book pk=7), field
 /// 'author': library.author pk=99 does not exist".
@@ -82,6 +84,14 @@ LoadResult loaddata(const std::filesystem::path& file, const LoadOptions& option
 /// leaves the relation as it is (empty for a new object). Fields absent from "fields" take the
 /// model's default. Each object is built like a row read from the database: pre_init and post_init
 /// are sent with InitEvent::row = the fixture's values ("id" first, NULL when there is no pk).
+/// A child's object (multi-table inheritance) may carry inherited fields: they are checked and
+/// set on the instance, but only the child's own table is written (Django's raw save); its
+/// parent's row must exist at the end. Natural keys (see Model): a key or many-to-many target
+/// given as a list is looked up with the target's get_by_natural_key() (one naming an object
+/// saved later is set at the end of the load, the object saved again, as Django's deferred
+/// fields; the key field must then be nullable); an object without pk of a model with a
+/// natural key updates the row with its natural key, if any; a child's "<parent>_ptr" field
+/// gives its pk.
 /// Throws FixtureError (nothing loaded, the database as it was) on any problem; an exception
 /// thrown by a signal receiver propagates as is, after the rollback.
 LoadResult loaddata(const std::vector<std::filesystem::path>& files,
@@ -98,14 +108,23 @@ struct DumpOptions {
     std::vector<std::string> labels{};
     std::string database = "default";  ///< the alias to read
     int indent = 2;  ///< spaces per level, in Django's layout; <= 0: everything on one line
+    /// Django's --natural-foreign: a key (or many-to-many target) to a model with a natural key
+    /// is written as that key, `"author": ["Ann"]`, not as the pk; models are then ordered so
+    /// that the models keys are made from come first (Django's sort_dependencies).
+    bool use_natural_foreign_keys = false;
+    /// Django's --natural-primary: an object of a model with a natural key is written without
+    /// "pk" (loaddata finds its row by natural key); a child of a multi-table inheritance then
+    /// writes its link to its parent row first among its fields ("event_ptr").
+    bool use_natural_primary_keys = false;
 };
 
 /// Writes the rows of the models `options` names as a Django JSON fixture that loaddata()
-/// reads back unchanged: models in installed order (or the order labels name them), rows by
-/// pk; keys as the target pk (or null), many-to-many fields after the columns as lists of
-/// target pks ordered by pk (`"groups": [1, 4]`; a symmetrical relation appears on both
-/// sides), time points as ISO 8601 UTC ("…T03:04:05.123Z",
-/// microseconds when not whole milliseconds), booleans true/false, blobs base64, NULL null.
+/// reads back unchanged: models in installed order (or the order labels name them; with
+/// natural foreign keys, reordered as Django's sort_dependencies), rows by pk; keys as the
+/// target pk (or null), many-to-many fields after the columns as lists of target pks ordered by
+/// pk (`"groups": [1, 4]`; a symmetrical relation appears on both sides; natural keys instead
+/// with the options above), time points as ISO 8601 UTC ("…T03:04:05.123Z", microseconds when
+/// not whole milliseconds), booleans true/false, blobs base64, NULL null.
 /// Throws ModelError for an unknown label or a value that JSON cannot carry (text that is not
 /// UTF-8, a year outside 0–9999).
 void dumpdata(std::ostream& out, const DumpOptions& options = {});

@@ -23,8 +23,10 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "tocsin/db/error.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/models/changes.hpp"
 #include "tocsin/models/errors.hpp"
@@ -185,6 +187,66 @@ struct is_optional<std::optional<M>> : std::true_type {};
 
 /// Django's name of the parent link field of a model extending `parent_model_name`: "event_ptr".
 [[nodiscard]] std::string parent_link_name(std::string_view parent_model_name);
+template <class K>
+concept tuple_like = requires {
+    std::tuple_size<K>::value;
+};
+
+/// Fills `info.natural_key` from T's declarations: `natural_key()` (a std::tuple, std::pair or
+/// std::array of storable values), `static T get_by_natural_key(const Manager<T>&, values...)`
+/// and `natural_key_dependencies` (labels).
+template <class T>
+void describe_natural_key(ModelInfo& info) {
+    if constexpr (requires(const T& t) { t.natural_key(); }) {
+        using Key = std::remove_cvref_t<decltype(std::declval<const T&>().natural_key())>;
+        static_assert(tuple_like<Key>,
+                      "natural_key() returns a std::tuple (or std::pair, std::array) of values: "
+                      "`auto natural_key() const { return std::tuple(name); }`");
+        [&info]<std::size_t... I>(std::index_sequence<I...>) {
+            static_assert((db::Storable<std::remove_cvref_t<std::tuple_element_t<I, Key>>> && ...),
+                          "every value natural_key() returns must be of a type a field can have");
+            info.natural_key.parts = {NaturalKeyInfo::Part{
+                db::value_traits<std::remove_cvref_t<std::tuple_element_t<I, Key>>>::logical_type,
+                db::value_traits<std::remove_cvref_t<std::tuple_element_t<I, Key>>>::nullable}...};
+            info.natural_key.of = [](const ModelBase& m) {
+                const Key key = static_cast<const T&>(m).natural_key();
+                return std::vector<db::Value>{db::to_value(std::get<I>(key))...};
+            };
+            if constexpr (requires(const Manager<T>& objects) {
+                              {
+                                  T::get_by_natural_key(objects,
+                                                        std::declval<const std::remove_cvref_t<
+                                                            std::tuple_element_t<I, Key>>&>()...)
+                                  } -> std::convertible_to<const ModelBase&>;
+                          }) {
+                info.natural_key.lookup =
+                    [](const std::vector<db::Value>& key,
+                       const std::string& database) -> std::optional<std::int64_t> {
+                    if (key.size() != sizeof...(I)) {
+                        throw db::DataError("a natural key of " + std::string(T::label) + " has " +
+                                            std::to_string(sizeof...(I)) + " value(s), not " +
+                                            std::to_string(key.size()));
+                    }
+                    try {
+                        const auto& found = T::get_by_natural_key(
+                            Manager<T>(database),
+                            db::from_value<std::remove_cvref_t<std::tuple_element_t<I, Key>>>(
+                                key[I])...);
+                        return static_cast<const ModelBase&>(found).id;
+                    } catch (const DoesNotExist&) {
+                        return std::nullopt;
+                    }
+                };
+            }
+        }
+        (std::make_index_sequence<std::tuple_size_v<Key>>{});
+    }
+    if constexpr (requires { T::natural_key_dependencies; }) {
+        for (const auto& label : T::natural_key_dependencies) {
+            info.natural_key.dependencies.emplace_back(label);
+        }
+    }
+}
 
 /// Builds the description of model `T` from its label and fields().
 template <class T>
@@ -276,6 +338,7 @@ ModelInfo* build_model_info() {
                 ...);
         },
         T::fields());
+    describe_natural_key<T>(*info);
     return info;
 }
 
@@ -396,6 +459,14 @@ struct model_base<void> {
 /// declares `static constexpr bool proxy = true;` and no field: it reads and writes the rows of
 /// that model's table (no table of its own), with its own label and sender, so a proxy instance's
 /// signals are sent with the proxy as sender.
+/// `T` may declare a natural key, as Django's models do for fixtures (`dumpdata
+/// --natural-foreign / --natural-primary`, read back by loaddata): `auto natural_key() const`
+/// returning a std::tuple (or std::pair, std::array) of field values, and
+/// `static T get_by_natural_key(const tocsin::Manager<T>& objects, values...)` (Django's
+/// manager method; `objects` reads the database being loaded; throws DoesNotExist when no row
+/// has that key), callable as `T::objects().get_by_natural_key(values...)`. Optionally
+/// `static constexpr std::array natural_key_dependencies{std::string_view("app.Model"), …}`:
+/// the models whose rows the key is made from (Django's `natural_key.dependencies`).
 ///
 /// `Parent`, when given, is a concrete model that `T` extends (Django's multi-table
 /// inheritance): `struct Comment : tocsin::Model<Comment, Event> { … }`. A Comment is then an

@@ -61,6 +61,31 @@ struct ManyToManyInfo {
     bool symmetrical = false;   ///< a relation to the same model that goes both ways (friends)
 };
 
+/// A model's natural key (Django's `natural_key()` and its manager's `get_by_natural_key()`), as
+/// the generic code (fixtures) sees it. Filled from the model's declarations (see Model).
+struct NaturalKeyInfo {
+    /// One value of the key: its type, and whether it may be NULL.
+    struct Part {
+        db::LogicalType type = db::LogicalType::text;
+        bool nullable = false;
+    };
+    /// The instance's natural key (the model's natural_key()), one value per part; empty when
+    /// the model declares no natural_key().
+    std::function<std::vector<db::Value>(const ModelBase&)> of;
+    /// The type of each value natural_key() returns, in order.
+    std::vector<Part> parts;
+    /// The id of the row of `database` whose natural key is `key` (one value per part), through
+    /// the model's get_by_natural_key(); nullopt when it throws DoesNotExist. Empty when the
+    /// model declares no get_by_natural_key(). Throws db::DataError when a value does not fit
+    /// its part's C++ type; other exceptions of get_by_natural_key() propagate.
+    std::function<std::optional<std::int64_t>(const std::vector<db::Value>& key,
+                                              const std::string& database)>
+        lookup;
+    /// The labels of the models a natural key is made from ("app.Model"; Django's
+    /// `natural_key.dependencies`): dumped before this one with natural foreign keys.
+    std::vector<std::string> dependencies;
+};
+
 /// A model as the generic code sees it: label, table, fields, and how to make an instance.
 ///
 /// A model extending another concrete model (multi-table inheritance, as in Django) has a
@@ -104,6 +129,8 @@ struct ModelInfo : apps::ModelDescription {
     std::function<std::shared_ptr<ModelBase>()> make;
     /// A copy of an instance of this model (for commit-time receivers).
     std::function<std::shared_ptr<ModelBase>(const ModelBase&)> clone;
+    /// The model's natural key, when it declares one (`natural_key.of` is empty otherwise).
+    NaturalKeyInfo natural_key;
 
     /// The field named `name`, own or inherited, or null.
     [[nodiscard]] const FieldInfo* field(std::string_view name) const noexcept;

@@ -609,6 +609,12 @@ class Manager : public QuerySet<T> {
             return {create(std::move(fresh)), true};
         });
     }
+    /// The object whose natural key is `key` (Django's manager method): the model's
+    /// `static T get_by_natural_key(const Manager<T>&, …)` run on this manager's database.
+    /// Throws DoesNotExist when there is none.
+    template <class... K>
+    requires requires(const Manager<T>& m, const K&... k) { T::get_by_natural_key(m, k...); }
+    T get_by_natural_key(const K&... key) const { return T::get_by_natural_key(*this, key...); }
     /// INSERTs every object in one go, without signals (as in Django), and sets their ids.
     void bulk_create(std::vector<T>& objects) const {
         std::vector<ModelBase*> bases;
