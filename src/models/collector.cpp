@@ -19,7 +19,8 @@ namespace {
 
 class Collector {
   public:
-    Collector(std::string alias, Origin origin) : alias_(std::move(alias)), origin_(origin) {}
+    Collector(std::string alias, Origin origin, tocsin::source_location where)
+        : alias_(std::move(alias)), origin_(origin), where_(where) {}
 
     /// Adds `objects` of `info` and everything their removal reaches. `via` names the key the
     /// cascade left the removed model through ("'Book.author'"), empty at the top: a protected
@@ -171,8 +172,8 @@ class Collector {
         const auto models = sorted();
         DeleteResult result;
         const DeleteEvent event{alias_, origin_};
-        auto& database = db::connection(alias_);
-        atomic(AtomicOptions{.alias = alias_, .savepoint = false}, [&] {
+        auto& database = db::connection(alias_, where_);
+        db::detail::atomic_at(where_, AtomicOptions{.alias = alias_, .savepoint = false}, [&] {
             for (const ModelInfo* m : models) {
                 for (auto& [id, object] : data_[m]) {
                     pre_delete.send(m->sender, *object, event);
@@ -182,7 +183,7 @@ class Collector {
                 const auto removed = execute_in_chunks(database,
                                                        "DELETE FROM " + quoted(d.through->table) +
                                                            " WHERE " + quoted(d.column) + " IN ",
-                                                       {}, d.ids);
+                                                       {}, d.ids, where_);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
@@ -195,7 +196,7 @@ class Collector {
                                   "UPDATE " + quoted(u.model->table) + " SET " +
                                       quoted(u.field->column) + " = " +
                                       database.backend().placeholder(1) + " WHERE \"id\" IN ",
-                                  params, u.ids);
+                                  params, u.ids, where_);
             }
             for (const ModelInfo* m : models) {
                 auto& objects = data_[m];
@@ -205,7 +206,8 @@ class Collector {
                     ids.emplace_back(id);
                 }
                 const auto removed = execute_in_chunks(
-                    database, "DELETE FROM " + quoted(m->table) + " WHERE \"id\" IN ", {}, ids);
+                    database, "DELETE FROM " + quoted(m->table) + " WHERE \"id\" IN ", {}, ids,
+                    where_);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[m->label()] += static_cast<std::size_t>(removed);
@@ -252,6 +254,7 @@ class Collector {
             q.condition = Condition(
                 Condition::Leaf{column, "IN", std::vector<db::Value>(chunk.begin(), chunk.end())});
             q.order = {{"id", false}};
+            q.where = where_;
             auto part = fetch_rows(q);
             rows.insert(rows.end(), std::make_move_iterator(part.begin()),
                         std::make_move_iterator(part.end()));
@@ -320,6 +323,7 @@ class Collector {
 
     std::string alias_;
     Origin origin_;
+    tocsin::source_location where_;  // the caller of the model API, named by errors
     std::vector<std::shared_ptr<ModelBase>> owned_;
     std::map<const ModelInfo*, std::map<std::int64_t, ModelBase*>> data_;
     std::vector<const ModelInfo*> order_;
@@ -331,7 +335,8 @@ class Collector {
 
 }  // namespace
 
-DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias) {
+DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                             tocsin::source_location where) {
     if (!instance.id) {
         throw ModelError(info.model_name +
                          " object can't be deleted because its id attribute is not set.");
@@ -339,9 +344,9 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
     const std::string database = !alias.empty()                       ? std::string(alias)
                                  : !instance.state().database.empty() ? instance.state().database
                                                                       : std::string("default");
-    Collector collector(database, Origin{&instance, nullptr, info.sender});
+    Collector collector(database, Origin{&instance, nullptr, info.sender}, where);
     DeleteResult result;
-    atomic(AtomicOptions{.alias = database, .savepoint = false}, [&] {
+    db::detail::atomic_at(where, AtomicOptions{.alias = database, .savepoint = false}, [&] {
         collector.collect(info, {&instance});
         collector.check(info);
         result = collector.run();
@@ -354,9 +359,9 @@ DeleteResult remove_rows(const QueryParts& q, const void* origin) {
     if (q.limit) {
         throw ModelError("Cannot use 'limit' or 'offset' with delete().");
     }
-    Collector collector(q.database, Origin{nullptr, origin, q.info->sender});
+    Collector collector(q.database, Origin{nullptr, origin, q.info->sender}, q.where);
     DeleteResult result;
-    atomic(AtomicOptions{.alias = q.database, .savepoint = false}, [&] {
+    db::detail::atomic_at(q.where, AtomicOptions{.alias = q.database, .savepoint = false}, [&] {
         const auto objects = collector.load(*q.info, fetch_rows(q));
         if (objects.empty()) {
             return;

@@ -31,6 +31,7 @@
 #include "tocsin/models/model_info.hpp"
 #include "tocsin/models/related.hpp"
 #include "tocsin/models/signals.hpp"
+#include "tocsin/source_location.hpp"
 
 namespace tocsin {
 
@@ -101,12 +102,16 @@ template <class T>
 class QuerySet;
 
 namespace detail {
-/// Saves `instance` of the model `info` (pre_save, INSERT or UPDATE, post_save).
-void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options);
+/// Saves `instance` of the model `info` (pre_save, INSERT or UPDATE, post_save); errors name
+/// `where`, the caller of the model API.
+void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
+                   tocsin::source_location where = tocsin::source_location::current());
 /// Removes `instance` and everything its removal cascades to, sending the signals.
-DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias);
+DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                             tocsin::source_location where = tocsin::source_location::current());
 /// Reloads every field of `instance` from its row.
-void refresh_instance(ModelBase& instance, const ModelInfo& info);
+void refresh_instance(ModelBase& instance, const ModelInfo& info,
+                      tocsin::source_location where = tocsin::source_location::current());
 
 template <class M>
 constexpr db::LogicalType logical_type_of() {
@@ -291,18 +296,26 @@ class Model : public detail::model_base<Parent>::type {
     static Manager<T> objects();
 
     /// Saves the instance: pre_save, then UPDATE (when it has an id and its row exists) or
-    /// INSERT, then post_save with `created`. Throws ModelError for an unknown update_fields name.
-    void save(const SaveOptions& options = {}) { detail::save_instance(*this, info(), options); }
+    /// INSERT, then post_save with `created`. Throws ModelError for an unknown update_fields name,
+    /// db::DataError for a NaN in a floating-point field (SQLite would store NULL), and what the
+    /// database throws, naming `where` (the caller's line).
+    void save(const SaveOptions& options = {},
+              tocsin::source_location where = tocsin::source_location::current()) {
+        detail::save_instance(*this, info(), options, where);
+    }
 
     /// Removes the instance and every row its removal cascades to, sending pre_delete and
     /// post_delete for each in Django's order; the id is cleared afterwards. Throws
     /// ProtectedError / RestrictedError (nothing removed) and ModelError when never saved.
-    DeleteResult remove(std::string_view database = {}) {
-        return detail::remove_instance(*this, info(), database);
+    DeleteResult remove(std::string_view database = {},
+                        tocsin::source_location where = tocsin::source_location::current()) {
+        return detail::remove_instance(*this, info(), database, where);
     }
 
     /// Reloads every field from the database (DoesNotExist if the row is gone).
-    void refresh_from_db() { detail::refresh_instance(*this, info()); }
+    void refresh_from_db(tocsin::source_location where = tocsin::source_location::current()) {
+        detail::refresh_instance(*this, info(), where);
+    }
 };
 
 /// The descriptions of models, for an AppConfig's models(): `return tocsin::describe<User>();`.
