@@ -182,6 +182,22 @@ TEST_F(FieldsTest, ADatabaseErrorNamesTheCallersLine) {
     } catch (const db::IntegrityError& e) {
         EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
     }
+    // Reads too, iteration included (the first begin() runs the query).
+    db::connection().execute_script("DROP TABLE lab_sample");
+    try {
+        for (const Sample& sample : Sample::objects()) {
+            ADD_FAILURE() << *sample.id;
+        }
+        ADD_FAILURE() << "no ProgrammingError";
+    } catch (const db::ProgrammingError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 5)) << e.what();
+    }
+    try {
+        (void)Sample::objects().count();
+        ADD_FAILURE() << "no ProgrammingError";
+    } catch (const db::ProgrammingError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+    }
     // A lock timeout at BEGIN IMMEDIATE names the caller's line too.
     db::configure({{"default",
                     {.name = db::configuration().at("default").name,
