@@ -34,13 +34,15 @@ struct Settings {
     std::string host{};                       ///< server databases only
     int port = 0;                             ///< server databases only; 0 = default
     std::chrono::milliseconds timeout{5000};  ///< lock wait (SQLite busy timeout)
-    /// How the outermost atomic block's BEGIN locks the database (Django 5.1's OPTIONS
-    /// "transaction_mode"; savepoints are unaffected). SQLite: "DEFERRED" (lock at the first
+    /// How the BEGIN of an outermost atomic block (or of a manual transaction) locks the
+    /// database (Django 5.1's OPTIONS "transaction_mode"; savepoints are unaffected). Other
+    /// engines ignore it. SQLite: "DEFERRED" (lock at the first
     /// read, then at the first write: a block that reads before it writes fails at once with
     /// "database is locked" when another connection writes meanwhile, as SQLite cannot wait to
     /// upgrade a read lock), "IMMEDIATE" (take the write lock at BEGIN, waiting up to `timeout`
     /// for it: blocks that write run one at a time, readers are not blocked in WAL mode) or
-    /// "EXCLUSIVE"; any case. Empty: the engine's default, IMMEDIATE for SQLite.
+    /// "EXCLUSIVE"; any case. Empty: the engine's default, IMMEDIATE for SQLite (DEFERRED for a
+    /// read_only connection, which cannot take the write lock).
     std::string transaction_mode{};
     std::map<std::string, std::string> options{};  ///< backend-specific options (see above)
 
