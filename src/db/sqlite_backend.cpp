@@ -11,6 +11,7 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
+#include <filesystem>
 #include <initializer_list>
 #include <utility>
 
@@ -33,13 +34,14 @@ struct SqliteOptions {
     std::string journal_mode = "WAL";
     std::string synchronous = "NORMAL";
     std::string foreign_keys = "ON";
-    std::string transaction_mode = "DEFERRED";
+    std::string transaction_mode = "IMMEDIATE";
     std::size_t statement_cache_size = 256;
     bool read_only = false;
 };
 
 std::string one_of(const std::string& key, std::string_view value,
-                   std::initializer_list<std::string_view> allowed) {
+                   std::initializer_list<std::string_view> allowed,
+                   std::string_view what = "sqlite option ") {
     std::string v = upper(value);
     for (std::string_view a : allowed) {
         if (v == a)
@@ -48,11 +50,11 @@ std::string one_of(const std::string& key, std::string_view value,
     std::string list;
     for (std::string_view a : allowed)
         list += (list.empty() ? "" : ", ") + std::string(a);
-    throw ConfigurationError("sqlite option " + key + "=\"" + std::string(value) +
+    throw ConfigurationError(std::string(what) + key + "=\"" + std::string(value) +
                              "\" is not valid (expected one of: " + list + ")");
 }
 
-SqliteOptions parse_options(const Settings& settings) {
+SqliteOptions read_options(const Settings& settings) {
     SqliteOptions o;
     for (const auto& [key, value] : settings.options) {
         if (key == "journal_mode") {
@@ -63,7 +65,10 @@ SqliteOptions parse_options(const Settings& settings) {
         } else if (key == "foreign_keys") {
             o.foreign_keys = one_of(key, value, {"ON", "OFF"});
         } else if (key == "transaction_mode") {
-            o.transaction_mode = one_of(key, value, {"DEFERRED", "IMMEDIATE", "EXCLUSIVE"});
+            throw ConfigurationError(
+                "sqlite option \"transaction_mode\" is a field of Settings: write "
+                "{.transaction_mode = \"" +
+                value + "\"} instead of an entry of Settings::options");
         } else if (key == "statement_cache_size") {
             std::size_t n = 0;
             const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -77,25 +82,40 @@ SqliteOptions parse_options(const Settings& settings) {
         } else {
             throw ConfigurationError(
                 "unknown sqlite option \"" + key +
-                "\" (known: journal_mode, synchronous, foreign_keys, transaction_mode, "
-                "statement_cache_size, read_only)");
+                "\" (known: journal_mode, synchronous, foreign_keys, statement_cache_size, "
+                "read_only)");
         }
+    }
+    if (o.read_only)
+        o.transaction_mode = "DEFERRED";  // BEGIN IMMEDIATE needs write access
+    if (!settings.transaction_mode.empty()) {
+        o.transaction_mode = one_of("transaction_mode", settings.transaction_mode,
+                                    {"DEFERRED", "IMMEDIATE", "EXCLUSIVE"}, "Settings::");
     }
     return o;
 }
 
-// Runs one statement to completion on a raw handle (used while opening).
-void exec(sqlite3* db, const char* sql, const std::string& filename,
-          tocsin::source_location where) {
+// read_options, its errors located at the caller that opens the connection.
+SqliteOptions parse_options(const Settings& settings, tocsin::source_location where) {
+    try {
+        return read_options(settings);
+    } catch (const ConfigurationError& e) {
+        throw ConfigurationError(e.message(), where);
+    }
+}
+
+// Runs one statement to completion on the backend's handle (used while opening).
+void exec(const SqliteBackend& backend, const char* sql, tocsin::source_location where) {
+    sqlite3* db = backend.native_handle();
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
     if (rc != SQLITE_OK)
-        sqlite_detail::throw_error(db, rc, sql, filename, where);
+        sqlite_detail::throw_error(backend, rc, sql, where);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     }
     if (rc != SQLITE_DONE) {
         try {
-            sqlite_detail::throw_error(db, rc, sql, filename, where);
+            sqlite_detail::throw_error(backend, rc, sql, where);
         } catch (...) {
             sqlite3_finalize(stmt);
             throw;
@@ -126,8 +146,8 @@ void keep_sqlite_memory_statistics(bool keep) noexcept {
 }
 
 SqliteBackend::SqliteBackend(const Settings& settings, tocsin::source_location where)
-    : Backend(parse_options(settings).statement_cache_size), filename_(settings.name) {
-    const SqliteOptions options = parse_options(settings);
+    : Backend(parse_options(settings, where).statement_cache_size), filename_(settings.name) {
+    const SqliteOptions options = parse_options(settings, where);
     if (settings.name.empty()) {
         throw ConfigurationError(
             "sqlite database name is empty: set Settings::name to a file path or \":memory:\"",
@@ -142,7 +162,16 @@ SqliteBackend::SqliteBackend(const Settings& settings, tocsin::source_location w
         if (rc != SQLITE_OK) {
             std::string message = "cannot open sqlite database \"" + filename_ + "\": ";
             message += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-            if (db_ != nullptr) {
+            const std::string path = sqlite_detail::database_path(filename_);
+            std::error_code ec;
+            std::string problem;
+            if (!path.empty() && !std::filesystem::exists(path, ec))
+                problem = sqlite_detail::directory_problem(path);
+            if (!problem.empty()) {
+                // The OS's last word is often about another file (ENOENT for a journal that is
+                // not there): say what is wrong instead.
+                message += " (" + problem + ")";
+            } else if (db_ != nullptr) {
                 if (const int err = sqlite3_system_errno(db_); err != 0) {
                     message += " (";
                     message += std::strerror(err);
@@ -158,15 +187,18 @@ SqliteBackend::SqliteBackend(const Settings& settings, tocsin::source_location w
                                    std::string(), SQLITE_READONLY, where);
         }
         configure_connection(settings, where);
+        if (options.read_only)
+            open_read_only_fallback(where);
+        transaction_mode_ = options.transaction_mode;
         begin_sql_ = "BEGIN " + options.transaction_mode;
         if (!options.read_only) {
             const std::string journal = "PRAGMA journal_mode=" + options.journal_mode;
-            exec(db_, journal.c_str(), filename_, where);
+            exec(*this, journal.c_str(), where);
         }
         const std::string sync = "PRAGMA synchronous=" + options.synchronous;
-        exec(db_, sync.c_str(), filename_, where);
+        exec(*this, sync.c_str(), where);
         const std::string fk = "PRAGMA foreign_keys=" + options.foreign_keys;
-        exec(db_, fk.c_str(), filename_, where);
+        exec(*this, fk.c_str(), where);
     } catch (...) {
         sqlite3_close_v2(db_);
         db_ = nullptr;
@@ -174,8 +206,66 @@ SqliteBackend::SqliteBackend(const Settings& settings, tocsin::source_location w
     }
 }
 
+void SqliteBackend::open_read_only_fallback(tocsin::source_location where) {
+    // A WAL database is read through its -shm file, which SQLite creates next to the database
+    // when it is not there: in a directory this process cannot write, reading fails. SQLite's
+    // answer is to open the file as immutable (no -wal, no -shm, no locks), which is right when
+    // no writer is at work: a writer keeps a -wal file next to the database.
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_schema", -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        sqlite3_finalize(stmt);
+    }
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE || rc == SQLITE_OK)
+        return;
+    if (rc != SQLITE_READONLY_DIRECTORY && (rc & 0xFF) != SQLITE_CANTOPEN &&
+        rc != SQLITE_READONLY_CANTINIT)
+        sqlite_detail::throw_error(*this, rc, "SELECT count(*) FROM sqlite_schema", where);
+    const std::string path = sqlite_detail::database_path(filename_);
+    std::error_code ec;
+    const auto wal_size = std::filesystem::file_size(path + "-wal", ec);
+    if (path.empty() || (!ec && wal_size > 0)) {
+        // A writer is at work (or the last one left its log behind): reading the file alone
+        // would miss its commits.
+        sqlite_detail::throw_error(*this, rc, "SELECT count(*) FROM sqlite_schema", where);
+    }
+    std::string uri;
+    if (filename_.starts_with("file:")) {
+        uri = filename_ + (filename_.find('?') == std::string::npos ? "?" : "&") + "immutable=1";
+    } else {
+        uri = "file:";
+        for (const char c : filename_) {
+            if (c == '%' || c == '?' || c == '#') {
+                static constexpr char hex[] = "0123456789ABCDEF";
+                uri += '%';
+                uri += hex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+                uri += hex[static_cast<unsigned char>(c) & 0xF];
+            } else {
+                uri += c;
+            }
+        }
+        uri += "?immutable=1";
+    }
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    rc = sqlite3_open_v2(
+        uri.c_str(), &db_,
+        SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_READONLY,
+        nullptr);
+    if (rc != SQLITE_OK) {
+        throw OperationalError(
+            "cannot open sqlite database \"" + filename_ + "\" read-only: " + sqlite3_errstr(rc),
+            std::string(), rc, where);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    const auto ms = timeout_.count();
+    sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<decltype(ms)>(ms, 0, INT_MAX)));
+}
+
 void SqliteBackend::configure_connection(const Settings& settings, tocsin::source_location) {
     sqlite3_extended_result_codes(db_, 1);
+    timeout_ = settings.timeout;
     const auto ms = settings.timeout.count();
     sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<decltype(ms)>(ms, 0, INT_MAX)));
     features_.supports_returning = sqlite3_libversion_number() >= 3035000;
@@ -251,8 +341,7 @@ void SqliteBackend::do_execute_script(std::string_view sql, tocsin::source_locat
         const char* next = nullptr;
         int rc = sqlite3_prepare_v2(db_, tail, static_cast<int>(end - tail), &stmt, &next);
         if (rc != SQLITE_OK) {
-            sqlite_detail::throw_error(db_, rc, std::string_view(tail, end - tail), filename_,
-                                       where);
+            sqlite_detail::throw_error(*this, rc, std::string_view(tail, end - tail), where);
         }
         if (stmt == nullptr) {  // only whitespace or comments left
             tail = next;
@@ -262,8 +351,7 @@ void SqliteBackend::do_execute_script(std::string_view sql, tocsin::source_locat
         }
         if (rc != SQLITE_DONE) {
             try {
-                sqlite_detail::throw_error(db_, rc, std::string_view(tail, next - tail), filename_,
-                                           where);
+                sqlite_detail::throw_error(*this, rc, std::string_view(tail, next - tail), where);
             } catch (...) {
                 sqlite3_finalize(stmt);
                 throw;

@@ -39,7 +39,7 @@ SqliteStatement::SqliteStatement(const SqliteBackend& backend, std::string_view 
     const int rc = sqlite3_prepare_v3(db, this->sql().data(), static_cast<int>(this->sql().size()),
                                       flags, &stmt_, &tail);
     if (rc != SQLITE_OK) {
-        sqlite_detail::throw_error(db, rc, this->sql(), backend.filename(), where);
+        sqlite_detail::throw_error(backend, rc, this->sql(), where);
     }
     if (stmt_ == nullptr)
         throw ProgrammingError("empty SQL statement", this->sql(), 0, where);
@@ -84,8 +84,7 @@ void SqliteStatement::do_bind(std::size_t index, ValueRef value, bool borrowed,
         },
         value.storage());
     if (rc != SQLITE_OK) {
-        sqlite_detail::throw_error(sqlite3_db_handle(stmt_), rc, sql(), backend_->filename(),
-                                   where);
+        sqlite_detail::throw_error(*backend_, rc, sql(), where);
     }
 }
 
@@ -99,7 +98,7 @@ bool SqliteStatement::do_step(tocsin::source_location where) {
         return false;
     }
     try {
-        sqlite_detail::throw_error(db, rc, sql(), backend_->filename(), where);
+        sqlite_detail::throw_error(*backend_, rc, sql(), where);
     } catch (...) {
         sqlite3_reset(stmt_);  // ready to run again; the error was captured above
         throw;

@@ -58,17 +58,19 @@ bool can_fast_delete(const ModelInfo& info) {
 /// The DELETE of the rows of `info` (no parent) whose `column` is one of `ids`, a few hundred
 /// ids per statement; returns how many.
 std::int64_t fast_delete_in(db::Database& database, const ModelInfo& info,
-                            const std::string& column, const std::vector<db::Value>& ids) {
+                            const std::string& column, const std::vector<db::Value>& ids,
+                            tocsin::source_location where) {
     return execute_in_chunks(
         database,
         "DELETE FROM " + quoted(database.backend(), info.table) + " WHERE " +
             quoted(database.backend(), column) + " IN ",
-        {}, ids);
+        {}, ids, where);
 }
 
 class Collector {
   public:
-    Collector(std::string alias, Origin origin) : alias_(std::move(alias)), origin_(origin) {}
+    Collector(std::string alias, Origin origin, tocsin::source_location where)
+        : alias_(std::move(alias)), origin_(origin), where_(where) {}
 
     /// Adds `objects` of `info` and everything their removal reaches. `via` names the key the
     /// cascade left the removed model through ("'Book.author'"), empty at the top: a protected
@@ -231,8 +233,8 @@ class Collector {
         const auto models = sorted();
         DeleteResult result;
         const DeleteEvent event{alias_, origin_};
-        auto& database = db::connection(alias_);
-        atomic(AtomicOptions{.alias = alias_, .savepoint = false}, [&] {
+        auto& database = db::connection(alias_, where_);
+        db::detail::atomic_at(where_, AtomicOptions{.alias = alias_, .savepoint = false}, [&] {
             for (const ModelInfo* m : models) {
                 for (auto& [id, object] : data_[m]) {
                     pre_delete.send(m->sender, *object, event);
@@ -243,14 +245,14 @@ class Collector {
                     database,
                     "DELETE FROM " + quoted(database.backend(), d.through->table) + " WHERE " +
                         quoted(database.backend(), d.column) + " IN ",
-                    {}, d.ids);
+                    {}, d.ids, where_);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
                 }
             }
             for (const auto& d : fast_deletes_) {
-                const auto removed = fast_delete_in(database, *d.through, d.column, d.ids);
+                const auto removed = fast_delete_in(database, *d.through, d.column, d.ids, where_);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[d.through->label()] += static_cast<std::size_t>(removed);
@@ -264,7 +266,7 @@ class Collector {
                                       quoted(database.backend(), u.field->column) + " = " +
                                       database.backend().placeholder(1) + " WHERE " +
                                       quoted(database.backend(), u.model->pk_column) + " IN ",
-                                  params, u.ids);
+                                  params, u.ids, where_);
             }
             for (const ModelInfo* m : models) {
                 auto& objects = data_[m];
@@ -277,7 +279,7 @@ class Collector {
                     database,
                     "DELETE FROM " + quoted(database.backend(), m->table) + " WHERE " +
                         quoted(database.backend(), m->pk_column) + " IN ",
-                    {}, ids);
+                    {}, ids, where_);
                 result.total += static_cast<std::size_t>(removed);
                 if (removed > 0) {
                     result.per_model[m->label()] += static_cast<std::size_t>(removed);
@@ -324,6 +326,7 @@ class Collector {
             q.condition = column_condition(column, Condition::Op::in,
                                            std::vector<db::Value>(chunk.begin(), chunk.end()));
             q.order = {{"id", false}};
+            q.where = where_;
             auto part = fetch_rows(q);
             rows.insert(rows.end(), std::make_move_iterator(part.begin()),
                         std::make_move_iterator(part.end()));
@@ -393,6 +396,7 @@ class Collector {
 
     std::string alias_;
     Origin origin_;
+    tocsin::source_location where_;  // the caller of the model API, named by errors
     std::vector<std::shared_ptr<ModelBase>> owned_;
     std::map<const ModelInfo*, std::map<std::int64_t, ModelBase*>> data_;
     std::vector<const ModelInfo*> order_;
@@ -406,7 +410,7 @@ class Collector {
 }  // namespace
 
 DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
-                             bool keep_parents) {
+                             bool keep_parents, tocsin::source_location where) {
     Apps::instance().require_installed(info, "removed");
     if (!instance.id) {
         throw ModelError(info.model_name +
@@ -425,7 +429,7 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
             return connection.execute("DELETE FROM " + quoted(backend, info.table) + " WHERE " +
                                           quoted(backend, info.pk_column) + " = " +
                                           backend.placeholder(1),
-                                      id);
+                                      id, where);
         });
         instance.id.reset();
         DeleteResult result;
@@ -435,9 +439,9 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
         }
         return result;
     }
-    Collector collector(database, Origin{&instance, nullptr, info.sender});
+    Collector collector(database, Origin{&instance, nullptr, info.sender}, where);
     DeleteResult result;
-    atomic(AtomicOptions{.alias = database, .savepoint = false}, [&] {
+    db::detail::atomic_at(where, AtomicOptions{.alias = database, .savepoint = false}, [&] {
         collector.collect(info, {&instance}, {}, /*with_parents=*/!keep_parents);
         collector.check(info);
         result = collector.run();
@@ -462,7 +466,7 @@ DeleteResult remove_rows(const QueryParts& deferred_q, const void* origin) {
             q.condition.render(sql, params, connection.backend(), *q.info);
         }
         const auto removed =
-            connection.mark_for_rollback_on_error([&] { return connection.execute(sql, params); });
+            connection.mark_for_rollback_on_error([&] { return connection.execute(sql, params, q.where); });
         DeleteResult result;
         if (removed > 0) {
             result.total = static_cast<std::size_t>(removed);
@@ -470,9 +474,9 @@ DeleteResult remove_rows(const QueryParts& deferred_q, const void* origin) {
         }
         return result;
     }
-    Collector collector(q.database, Origin{nullptr, origin, q.info->sender});
+    Collector collector(q.database, Origin{nullptr, origin, q.info->sender}, q.where);
     DeleteResult result;
-    atomic(AtomicOptions{.alias = q.database, .savepoint = false}, [&] {
+    db::detail::atomic_at(q.where, AtomicOptions{.alias = q.database, .savepoint = false}, [&] {
         const auto objects = collector.load(*q.info, fetch_rows(q));
         if (objects.empty()) {
             return;

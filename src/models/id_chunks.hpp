@@ -64,15 +64,16 @@ std::string in_list(std::span<const Id> ids, std::vector<db::Value>& params,
 /// Runs `sql` (ending in "IN ") followed by the list of one chunk of `ids`, once per chunk in
 /// order, each time with `params` bound first; returns the rows changed in all. Call it inside
 /// a transaction: a chunk that fails leaves the chunks before it written.
-inline std::int64_t execute_in_chunks(db::Database& database, const std::string& sql,
-                                      const std::vector<db::Value>& params,
-                                      const std::vector<db::Value>& ids) {
+inline std::int64_t execute_in_chunks(
+    db::Database& database, const std::string& sql, const std::vector<db::Value>& params,
+    const std::vector<db::Value>& ids,
+    tocsin::source_location where = tocsin::source_location::current()) {
     auto& backend = database.backend();
     std::int64_t changed = 0;
     for (const auto chunk : chunked(ids, id_chunk_size(backend, params.size()))) {
         std::vector<db::Value> bound = params;
         const std::string in = in_list(chunk, bound, backend);
-        changed += database.execute(sql + in, bound);
+        changed += database.execute(sql + in, bound, where);
     }
     return changed;
 }

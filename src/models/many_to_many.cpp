@@ -97,6 +97,14 @@ void send(const M2MSide& side, M2MAction action, const std::optional<std::set<st
     m2m_changed.send(side.relation->through->sender, *side.instance, event);
 }
 
+/// Runs @p fn in a savepoint-less atomic block on the side's database; its errors name the
+/// side's caller.
+template <class F>
+void in_block(const M2MSide& side, F&& fn) {
+    db::detail::atomic_at(side.where, AtomicOptions{.alias = side.database, .savepoint = false},
+                          std::forward<F>(fn));
+}
+
 /// Django's _add_items: relates `side`'s instance (in `source`) to every item (in `target`).
 /// `primary` is false for the mirror rows of a symmetrical relation, which send nothing.
 void add_items(const M2MSide& side, const std::string& source, const std::string& target,
@@ -114,7 +122,7 @@ void add_items(const M2MSide& side, const std::string& source, const std::string
             std::vector<db::Value> params;
             params.emplace_back(side.instance_id);
             params.emplace_back(id);
-            database.execute(insert, std::span<const db::Value>(params));
+            database.execute(insert, std::span<const db::Value>(params), side.where);
         }
     };
     const bool must_send = primary && m2m_changed.has_listeners(through.sender);
@@ -134,11 +142,12 @@ void add_items(const M2MSide& side, const std::string& source, const std::string
                                 database.backend().placeholder(1) + " AND " +
                                 quoted(database.backend(), target) + " IN " +
                                 in_list(chunk, params, database.backend());
-        for (const auto& row : database.query(sql, std::span<const db::Value>(params))) {
+        for (const auto& row :
+             database.query(sql, std::span<const db::Value>(params), side.where)) {
             missing.erase(row.at(0).as_integer());
         }
     }
-    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+    in_block(side, [&] {
         send(side, M2MAction::pre_add, missing);
         insert_all(missing);
         send(side, M2MAction::post_add, missing);
@@ -155,7 +164,7 @@ std::set<std::int64_t> current_ids(const M2MSide& side) {
                             quoted(database.backend(), side.source_column) + " = " +
                             database.backend().placeholder(1);
     std::set<std::int64_t> ids;
-    for (const auto& row : database.query(sql, std::span<const db::Value>(params))) {
+    for (const auto& row : database.query(sql, std::span<const db::Value>(params), side.where)) {
         ids.insert(row.at(0).as_integer());
     }
     return ids;
@@ -201,7 +210,7 @@ ManyToManyInfo describe_many_to_many(const ModelInfo& owner, std::string_view na
 }
 
 M2MSide m2m_side(ModelBase& instance, const ModelInfo& instance_model,
-                 const ManyToManyInfo& relation, bool reverse) {
+                 const ManyToManyInfo& relation, bool reverse, tocsin::source_location where) {
     if (!instance.id) {
         throw ModelError("\"" + unsaved_repr(instance_model) +
                          "\" needs to have a value for field \"id\" before this many-to-many "
@@ -231,6 +240,7 @@ M2MSide m2m_side(ModelBase& instance, const ModelInfo& instance_model,
     }
     side.database = instance.state().database.empty() ? std::string(db::default_alias)
                                                       : instance.state().database;
+    side.where = where;
     return side;
 }
 
@@ -238,7 +248,7 @@ void m2m_add(const M2MSide& side, const std::vector<M2MItem>& items) {
     if (items.empty()) {
         return;
     }
-    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+    in_block(side, [&] {
         add_items(side, side.source_column, side.target_column, items, true);
         if (side.relation->symmetrical) {
             // The mirror rows, without signals.
@@ -256,7 +266,7 @@ void m2m_remove(const M2MSide& side, const std::vector<M2MItem>& items) {
     const std::string table = quoted(database.backend(), side.relation->through->table);
     const std::string source = quoted(database.backend(), side.source_column);
     const std::string target = quoted(database.backend(), side.target_column);
-    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+    in_block(side, [&] {
         send(side, M2MAction::pre_remove, ids);
         const bool both_ways = side.relation->symmetrical;
         const std::vector<std::int64_t> list(ids.begin(), ids.end());
@@ -271,7 +281,7 @@ void m2m_remove(const M2MSide& side, const std::vector<M2MItem>& items) {
                 sql += " OR (" + target + " = " + me + " AND " + source + " IN " +
                        in_list(chunk, params, database.backend()) + ")";
             }
-            database.execute(sql, std::span<const db::Value>(params));
+            database.execute(sql, std::span<const db::Value>(params), side.where);
         }
         send(side, M2MAction::post_remove, ids);
     });
@@ -279,7 +289,7 @@ void m2m_remove(const M2MSide& side, const std::vector<M2MItem>& items) {
 
 void m2m_clear(const M2MSide& side) {
     auto& database = db::connection(side.database);
-    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+    in_block(side, [&] {
         send(side, M2MAction::pre_clear, std::nullopt);
         std::vector<db::Value> params;
         params.emplace_back(side.instance_id);
@@ -290,13 +300,13 @@ void m2m_clear(const M2MSide& side) {
         if (side.relation->symmetrical) {
             sql += " OR " + quoted(database.backend(), side.target_column) + " = " + me;
         }
-        database.execute(sql, std::span<const db::Value>(params));
+        database.execute(sql, std::span<const db::Value>(params), side.where);
         send(side, M2MAction::post_clear, std::nullopt);
     });
 }
 
 void m2m_set(const M2MSide& side, const std::vector<M2MItem>& items, const M2MSetOptions& options) {
-    atomic(AtomicOptions{.alias = side.database, .savepoint = false}, [&] {
+    in_block(side, [&] {
         if (options.clear) {
             m2m_clear(side);
             m2m_add(side, items);
@@ -325,7 +335,7 @@ bool m2m_contains(const M2MSide& side, std::int64_t id) {
         quoted(database.backend(), side.source_column) + " = " + database.backend().placeholder(1) +
         " AND " + quoted(database.backend(), side.target_column) + " = " +
         database.backend().placeholder(2) + " LIMIT 1";
-    return !database.query(sql, std::span<const db::Value>(params)).empty();
+    return !database.query(sql, std::span<const db::Value>(params), side.where).empty();
 }
 
 Condition m2m_condition(const M2MSide& side) {

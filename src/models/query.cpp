@@ -410,7 +410,7 @@ std::string from_clause(const ModelInfo& info, const db::Backend& backend) {
 }
 
 std::vector<db::Row> fetch_rows(const QueryParts& q) {
-    auto& database = db::connection(q.database);
+    auto& database = db::connection(q.database, q.where);
     std::vector<db::Value> params;
     auto& backend = database.backend();
     std::string columns;
@@ -436,11 +436,11 @@ std::vector<db::Row> fetch_rows(const QueryParts& q) {
     if (q.limit) {
         sql += " LIMIT " + std::to_string(*q.limit);
     }
-    return database.query(sql, params);
+    return database.query(sql, params, q.where);
 }
 
 std::size_t count_rows(const QueryParts& q) {
-    auto& database = db::connection(q.database);
+    auto& database = db::connection(q.database, q.where);
     std::vector<db::Value> params;
     auto& backend = database.backend();
     const std::string from = from_clause(*q.info, backend) + where_clause(q, backend, params);
@@ -449,7 +449,7 @@ std::size_t count_rows(const QueryParts& q) {
                                           " FROM " + from + " LIMIT " + std::to_string(*q.limit) +
                                           ") AS sliced"
                                     : "SELECT COUNT(*) FROM " + from;
-    const auto rows = database.query(sql, params);
+    const auto rows = database.query(sql, params, q.where);
     return static_cast<std::size_t>(rows.at(0).at(0).as_integer());
 }
 
@@ -459,18 +459,19 @@ namespace {
 /// those ids, a few hundred per statement (id_chunks.hpp). Returns how many objects matched.
 std::int64_t update_inherited_rows(const QueryParts& q,
                                    const std::vector<Assignment>& assignments) {
-    auto& database = db::connection(q.database);
-    auto& backend = database.backend();
+    auto& database = db::connection(q.database, q.where);
+    auto& backend = database.backend(q.where);
     std::vector<const ModelInfo*> chain;  // the model, then its ancestors
     for (const ModelInfo* m = q.info; m != nullptr; m = m->parent) {
         chain.push_back(m);
     }
     // One transaction: the tables change together or not at all.
-    return atomic(AtomicOptions{.alias = q.database, .savepoint = false}, [&]() -> std::int64_t {
+    const AtomicOptions block{.alias = q.database, .savepoint = false};
+    return db::detail::atomic_at(q.where, block, [&]() -> std::int64_t {
         std::vector<db::Value> params;
         const std::string select = "SELECT " + quoted(backend, "id") + " FROM " +
                                    from_clause(*q.info, backend) + where_clause(q, backend, params);
-        const auto rows = database.query(select, params);
+        const auto rows = database.query(select, params, q.where);
         if (rows.empty()) {
             return 0;
         }
@@ -497,7 +498,7 @@ std::int64_t update_inherited_rows(const QueryParts& q,
             execute_in_chunks(database,
                               "UPDATE " + quoted(backend, m->table) + " SET " + sets + " WHERE " +
                                   quoted(backend, m->pk_column) + " IN ",
-                              set_params, ids);
+                              set_params, ids, q.where);
         }
         if (post_update.has_listeners(q.info->sender)) {
             // As for a model without parents: the fields named as declared, the ids in order.
@@ -545,8 +546,8 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
     if (q.info->parent != nullptr) {
         return update_inherited_rows(q, assignments);
     }
-    auto& database = db::connection(q.database);
-    auto& backend = database.backend();
+    auto& database = db::connection(q.database, q.where);
+    auto& backend = database.backend(q.where);
     std::vector<db::Value> params;
     std::string sql = "UPDATE " + quoted(backend, q.info->table) + " SET ";
     for (std::size_t i = 0; i < assignments.size(); ++i) {
@@ -556,10 +557,11 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
     }
     sql += where_clause(q, backend, params);
     if (!post_update.has_listeners(q.info->sender)) {
-        return database.mark_for_rollback_on_error([&] { return database.execute(sql, params); });
+        return database.mark_for_rollback_on_error(
+            [&] { return database.execute(sql, params, q.where); });
     }
     // A receiver asked: read the ids the UPDATE will change, in the same transaction.
-    return atomic(q.database, [&] {
+    return db::detail::atomic_at(q.where, AtomicOptions{.alias = q.database}, [&] {
         UpdateEvent event;
         event.database = q.database;
         for (const auto& a : assignments) {
@@ -575,10 +577,10 @@ std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& ass
         const std::string id = quoted(backend, "id");
         std::string select = "SELECT " + id + " FROM " + quoted(backend, q.info->table) +
                              where_clause(q, backend, select_params) + " ORDER BY " + id;
-        for (const auto& row : database.query(select, select_params)) {
+        for (const auto& row : database.query(select, select_params, q.where)) {
             event.pks.push_back(row.at(0).as_integer());
         }
-        const std::int64_t changed = database.execute(sql, params);
+        const std::int64_t changed = database.execute(sql, params, q.where);
         if (!event.pks.empty()) {
             post_update.send(q.info->sender, event);
         }
@@ -620,7 +622,7 @@ void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
 }
 
 void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
-                 std::string_view database_alias) {
+                 std::string_view database_alias, tocsin::source_location where) {
     if (info.parent != nullptr) {
         throw ModelError("Can't bulk create a multi-table inherited model (" + info.label() +
                          " extends " + info.parent->label() + ").");
@@ -628,8 +630,8 @@ void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
     if (objects.empty()) {
         return;
     }
-    auto& database = db::connection(database_alias);
-    auto& backend = database.backend();
+    auto& database = db::connection(database_alias, where);
+    auto& backend = database.backend(where);
     std::string columns;
     std::string values;
     for (std::size_t i = 0; i < info.fields.size(); ++i) {
@@ -641,19 +643,19 @@ void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
         "INSERT INTO " + quoted(backend, info.table) +
         (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")") +
         (returning ? " RETURNING " + quoted(backend, "id") : "");
-    atomic(database_alias, [&] {
+    db::detail::atomic_at(where, AtomicOptions{.alias = database_alias}, [&] {
         for (ModelBase* object : objects) {
-            auto statement = database.statement(sql);
+            auto statement = database.statement(sql, where);
             for (std::size_t i = 0; i < info.fields.size(); ++i) {
-                statement->bind(i + 1, info.fields[i].get(*object));
+                statement->bind(i + 1, info.fields[i].get(*object), where);
             }
             if (returning) {
-                if (!statement->step()) {
-                    throw db::DatabaseError("INSERT INTO " + info.table + " returned no id");
+                if (!statement->step(where)) {
+                    throw db::DatabaseError("INSERT INTO " + info.table + " returned no id", where);
                 }
                 object->id = statement->column(0).as_integer();
             }
-            while (statement->step()) {
+            while (statement->step(where)) {
             }
             if (!returning) {
                 object->id = backend.last_insert_id();

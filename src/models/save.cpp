@@ -1,6 +1,7 @@
 // save() and refresh_from_db(): Django's save_base order, with the model signals.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -107,10 +108,24 @@ class WriteParams {
     WriteParams(const WriteParams&) = delete;
     WriteParams& operator=(const WriteParams&) = delete;
 
-    /// Adds field @p f of @p instance.
-    void add_field(const FieldInfo& f, const ModelBase& instance) {
+    /// Adds field @p f of @p instance (a field of @p info). A NaN is refused with a DataError
+    /// naming the model, the field and the value: SQLite stores NaN as NULL, so it would fail
+    /// as "NOT NULL constraint failed", or come back as a missing value.
+    void add_field(const FieldInfo& f, const ModelBase& instance, const ModelInfo& info,
+                   tocsin::source_location where) {
         db::Value& scratch = scratch_at(size_);
-        put(f.view ? f.view(instance, scratch) : db::ValueRef(scratch = f.get(instance)));
+        const db::ValueRef view =
+            f.view ? f.view(instance, scratch) : db::ValueRef(scratch = f.get(instance));
+        if (view.type() == db::ValueType::real && std::isnan(std::get<double>(view.storage())))
+            [[unlikely]] {
+            throw db::DataError("cannot save " + info.label() + "." + f.name +
+                                    " = NaN: SQLite stores NaN as NULL, which would fail as "
+                                    "\"NOT NULL constraint failed\" or come back as a missing "
+                                    "value (store a number, or make the field a std::optional "
+                                    "and leave it empty)",
+                                where);
+        }
+        put(view);
     }
     /// Adds an integer (the id).
     void add(std::int64_t v) noexcept { put(db::ValueRef(v)); }
@@ -153,9 +168,9 @@ class WriteParams {
 /// UPDATE then INSERT (or INSERT only) of `info`'s own table; returns whether a row was
 /// inserted. `info` may be an ancestor of the instance's model (then its part of the instance).
 bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
-                 const std::optional<std::set<std::string>>& update_fields,
-                 db::Database& database) {
-    auto& backend = database.backend();
+                 const std::optional<std::set<std::string>>& update_fields, db::Database& database,
+                 tocsin::source_location where) {
+    auto& backend = database.backend(where);
     const bool returning = !cheap_last_insert_id(backend);
     const CommonSql& common = common_sql(info, backend, returning);
     WriteParams params(info.fields.size() + 1);
@@ -164,7 +179,7 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
             if (update_fields && update_fields->count(f.name) == 0) {
                 continue;
             }
-            params.add_field(f, instance);
+            params.add_field(f, instance, info, where);
         }
         if (params.empty() && update_fields) {
             return false;  // a parent table none of the update_fields is in: nothing to write
@@ -177,7 +192,7 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
                 database
                     .query("SELECT 1 FROM " + quoted(backend, info.table) + " WHERE " +
                                quoted(backend, info.pk_column) + " = " + backend.placeholder(1),
-                           id)
+                           id, where)
                     .size());
         } else {
             params.add(*instance.id);
@@ -187,14 +202,15 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
             }
             matched = database.execute(
                 update_fields ? std::string_view(some) : std::string_view(common.update),
-                params.views());
+                params.views(), where);
         }
         if (matched > 0) {
             return false;
         }
         if (update_fields) {
             throw db::DatabaseError("Save with update_fields did not affect any rows (" +
-                                    info.label() + " id " + std::to_string(*instance.id) + ")");
+                                        info.label() + " id " + std::to_string(*instance.id) + ")",
+                                    where);
         }
         params.clear();
     }
@@ -202,26 +218,26 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
         params.add(*instance.id);
     }
     for (const auto& f : info.fields) {
-        params.add_field(f, instance);
+        params.add_field(f, instance, info, where);
     }
     // (Not a ?: of the two: that would copy common.insert into a temporary string.)
     std::string with_id;
     if (instance.id) {
         with_id = insert_sql(info, backend, /*with_id=*/true, returning);
     }
-    auto statement = database.scoped_statement(instance.id ? std::string_view(with_id)
-                                                           : std::string_view(common.insert));
-    statement->bind_views(params.views());  // the instance and params outlive the lease
+    auto statement = database.scoped_statement(
+        instance.id ? std::string_view(with_id) : std::string_view(common.insert), where);
+    statement->bind_views(params.views(), where);  // the instance and params outlive the lease
     if (!returning) {
-        statement->run();
+        statement->run(where);
         instance.id = backend.last_insert_id();
         return true;
     }
-    if (!statement->step()) {
-        throw db::DatabaseError("INSERT INTO " + info.table + " returned no id");
+    if (!statement->step(where)) {
+        throw db::DatabaseError("INSERT INTO " + info.table + " returned no id", where);
     }
     instance.id = statement->column(0).as_integer();
-    while (statement->step()) {
+    while (statement->step(where)) {
     }
     return true;
 }
@@ -234,22 +250,22 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
 /// (a fixture) writes the model's own table only, as Django's.
 bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
            const std::optional<std::set<std::string>>& update_fields, db::Database& database,
-           std::string_view alias) {
+           std::string_view alias, tocsin::source_location where) {
     // Django's save_base(raw=True) skips _save_parents: a fixture lists the parent's row as an
     // object of its own, and a child's object holds only the child's fields.
     if (info.parent == nullptr || options.raw) {
-        return write_table(instance, info, options.force_insert, update_fields, database);
+        return write_table(instance, info, options.force_insert, update_fields, database, where);
     }
     auto chain = info.ancestors();
     std::reverse(chain.begin(), chain.end());
     chain.push_back(&info);
     const auto id_before = instance.id;
     try {
-        return atomic(AtomicOptions{.alias = alias, .savepoint = false}, [&] {
+        return db::detail::atomic_at(where, AtomicOptions{.alias = alias, .savepoint = false}, [&] {
             bool inserted = false;
             for (const ModelInfo* m : chain) {
                 inserted = write_table(instance, *m, options.force_insert || inserted,
-                                       update_fields, database);
+                                       update_fields, database, where);
             }
             return inserted;
         });
@@ -280,7 +296,8 @@ std::shared_ptr<const FieldSnapshot> snapshot_after_save(
 }
 }  // namespace
 
-void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options) {
+void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
+                   tocsin::source_location where) {
     Apps::instance().require_installed(info, "saved");
     std::optional<std::set<std::string>> update_fields;
     if (!options.update_fields && !instance.state().deferred.empty() && !options.force_insert &&
@@ -347,9 +364,10 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
         event.tracking = &*changes;
     }
     pre_save.send(info.sender, instance, event);
-    auto& database = db::connection(alias);
-    event.created = database.mark_for_rollback_on_error(
-        [&] { return write(instance, info, options, event.update_fields, database, alias); });
+    auto& database = db::connection(alias, where);
+    event.created = database.mark_for_rollback_on_error([&] {
+        return write(instance, info, options, event.update_fields, database, alias, where);
+    });
     instance.state().adding = false;
     if (instance.state().database != alias) {
         instance.state().database = alias;
@@ -362,7 +380,7 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
 }
 
 void refresh_instance(ModelBase& instance, const ModelInfo& info,
-                      const std::vector<std::string>* fields) {
+                      const std::vector<std::string>* fields, tocsin::source_location where) {
     if (!instance.id) {
         throw ModelError("Cannot refresh " + info.label() + " from the database: it has no id.");
     }
@@ -370,6 +388,7 @@ void refresh_instance(ModelBase& instance, const ModelInfo& info,
     q.info = &info;
     q.database = instance.state().database.empty() ? "default" : instance.state().database;
     q.condition = column_condition("id", Condition::Op::eq, {db::Value(*instance.id)});
+    q.where = where;
     if (fields == nullptr) {
         q.deferred = instance.state().deferred;  // Django: the deferred fields stay deferred
         const auto rows = fetch_rows(q);

@@ -56,12 +56,58 @@ TEST_F(SqliteBackendTest, OpensInWalModeWithNormalSyncAndForeignKeys) {
 TEST_F(SqliteBackendTest, OptionsOverrideTheDefaults) {
     auto db = open("test.db", {.options = {{"journal_mode", "delete"},
                                            {"synchronous", "FULL"},
-                                           {"foreign_keys", "off"},
-                                           {"transaction_mode", "immediate"}}});
+                                           {"foreign_keys", "off"}}});
     EXPECT_EQ(pragma(*db, "journal_mode"), Value("delete"));
     EXPECT_EQ(pragma(*db, "synchronous"), Value(2));  // FULL
     EXPECT_EQ(pragma(*db, "foreign_keys"), Value(0));
+}
+
+TEST_F(SqliteBackendTest, TransactionsBeginImmediateUnlessTransactionModeSaysOtherwise) {
+    EXPECT_EQ(Settings{}.transaction_mode, "");  // the engine's default
+    auto db = open();
     EXPECT_EQ(db->begin_sql(), "BEGIN IMMEDIATE");
+    EXPECT_EQ(std::static_pointer_cast<SqliteBackend>(db)->transaction_mode(), "IMMEDIATE");
+    EXPECT_EQ(open("test.db", {.transaction_mode = "deferred"})->begin_sql(), "BEGIN DEFERRED");
+    EXPECT_EQ(open("test.db", {.transaction_mode = "EXCLUSIVE"})->begin_sql(), "BEGIN EXCLUSIVE");
+    EXPECT_EQ(open("test.db", {.transaction_mode = "Immediate"})->begin_sql(), "BEGIN IMMEDIATE");
+    // Savepoints are unaffected.
+    EXPECT_EQ(open("test.db", {.transaction_mode = "EXCLUSIVE"})->savepoint_sql("s1"),
+              "SAVEPOINT \"s1\"");
+    // BEGIN IMMEDIATE takes the write lock at once: another connection cannot write meanwhile.
+    auto other = open("test.db", {.timeout = 0ms});
+    db->execute_script("CREATE TABLE t (x INTEGER)");
+    db->execute_script(db->begin_sql());
+    EXPECT_THROW(other->execute_script("INSERT INTO t VALUES (1)"), OperationalError);
+    db->execute_script(db->commit_sql());
+    other->execute_script("INSERT INTO t VALUES (1)");
+}
+
+TEST_F(SqliteBackendTest, ABadTransactionModeIsAConfigurationErrorNamingIt) {
+    try {
+        (void)open("test.db", {.transaction_mode = "LAZY"});
+        ADD_FAILURE() << "a bad transaction_mode was accepted";
+    } catch (const ConfigurationError& e) {
+        EXPECT_NE(std::string(e.what()).find("transaction_mode=\"LAZY\" is not valid (expected "
+                                             "one of: DEFERRED, IMMEDIATE, EXCLUSIVE)"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("sqlite_backend_test.cpp:"), std::string::npos)
+            << e.what();
+    }
+    // Settings::options is not where it goes; the error says where it does.
+    try {
+        (void)open("test.db", {.options = {{"transaction_mode", "IMMEDIATE"}}});
+        ADD_FAILURE() << "transaction_mode was accepted as an option";
+    } catch (const ConfigurationError& e) {
+        EXPECT_NE(std::string(e.what()).find("{.transaction_mode = \"IMMEDIATE\"}"),
+                  std::string::npos)
+            << e.what();
+    }
+    // configure() accepts it; the error comes when the connection opens, naming the value.
+    configure({{"default", {.name = dir.file("test.db"), .transaction_mode = "later"}}});
+    EXPECT_THROW((void)connection().backend(), ConfigurationError);
+    close_all();
+    configure({});
 }
 
 TEST_F(SqliteBackendTest, BadOptionsAreConfigurationErrorsNamingThem) {
@@ -103,6 +149,16 @@ TEST_F(SqliteBackendTest, AWriterWaitsForTheBusyTimeoutThenFailsNamingTheFile) {
         EXPECT_NE(std::string(e.what()).find("database is locked"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find(dir.file("test.db")), std::string::npos) << e.what();
         EXPECT_EQ(e.native_code() & 0xFF, 5);  // SQLITE_BUSY
+        // The message says what to change.
+        EXPECT_NE(std::string(e.what()).find("longer than the busy timeout (300 ms)"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("Raise Settings::timeout"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("transactions that write shorter"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("Settings::transaction_mode"), std::string::npos)
+            << e.what();
     }
     holder->execute_script("COMMIT");
 }
@@ -143,7 +199,119 @@ TEST_F(SqliteBackendTest, AnUnopenableFileIsAnOperationalErrorNamingIt) {
         ADD_FAILURE() << "opened a database in a missing directory";
     } catch (const OperationalError& e) {
         EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("directory \"" + dir.file("no-such-dir") +
+                                             "\" does not exist"),
+                  std::string::npos)
+            << e.what();
     }
+}
+
+/// Makes a directory one this process cannot create files in: immutable where the filesystem
+/// allows it (works for root too), read-only permissions otherwise. Undone on destruction.
+class UnwritableDirectory {
+  public:
+    explicit UnwritableDirectory(std::string path) : path_(std::move(path)) {
+        ::chmod(path_.c_str(), 0555);
+        set_immutable(true);
+    }
+    ~UnwritableDirectory() {
+        if (immutable_)
+            set_immutable(false);
+        ::chmod(path_.c_str(), 0755);
+    }
+    UnwritableDirectory(const UnwritableDirectory&) = delete;
+    UnwritableDirectory& operator=(const UnwritableDirectory&) = delete;
+
+    /// Whether this process really cannot create a file in the directory now.
+    [[nodiscard]] bool effective() const {
+        const std::string probe = path_ + "/probe";
+        const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0)
+            return true;
+        ::close(fd);
+        ::unlink(probe.c_str());
+        return false;
+    }
+
+  private:
+    void set_immutable(bool on) {
+        const int fd = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY);
+        if (fd < 0)
+            return;
+        int flags = 0;
+        if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+            flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+            const bool done = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+            if (on)
+                immutable_ = done;
+        }
+        ::close(fd);
+    }
+
+    std::string path_;
+    bool immutable_ = false;
+};
+
+TEST_F(SqliteBackendTest, ANewDatabaseInADirectoryItCannotWriteSaysPermissionDenied) {
+    const std::string locked = dir.file("locked");
+    std::filesystem::create_directory(locked);
+    UnwritableDirectory guard(locked);
+    if (!guard.effective())
+        GTEST_SKIP() << "cannot make a directory unwritable here";
+    const std::string path = locked + "/app.db";
+    try {
+        (void)open_backend({.name = path});
+        ADD_FAILURE() << "created a database in an unwritable directory";
+    } catch (const OperationalError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("\"" + path + "\""), std::string::npos) << what;
+        EXPECT_NE(what.find("permission denied: this process cannot create files in directory "
+                            "\"" +
+                            locked + "\""),
+                  std::string::npos)
+            << what;
+        EXPECT_EQ(what.find("No such file or directory"), std::string::npos) << what;
+    }
+}
+
+TEST_F(SqliteBackendTest, ReadOnlyOpensAWalDatabaseInADirectoryItCannotWrite) {
+    const std::string locked = dir.file("locked");
+    std::filesystem::create_directory(locked);
+    const std::string path = locked + "/app.db";
+    {
+        auto db = open_backend({.name = path});  // WAL
+        db->execute_script("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)");
+    }
+    ASSERT_FALSE(std::filesystem::exists(path + "-wal"));  // removed by the last close
+    UnwritableDirectory guard(locked);
+    if (!guard.effective())
+        GTEST_SKIP() << "cannot make a directory unwritable here";
+    // For writing, the error names the directory.
+    try {
+        (void)open_backend({.name = path});
+        ADD_FAILURE() << "opened a WAL database for writing in an unwritable directory";
+    } catch (const OperationalError& e) {
+        EXPECT_NE(std::string(e.what()).find("permission denied: this process cannot create "
+                                             "files in directory \"" +
+                                             locked + "\""),
+                  std::string::npos)
+            << e.what();
+    }
+    // read_only=true reads it, transactions included.
+    auto db = open_backend({.name = path, .options = {{"read_only", "true"}}});
+    EXPECT_EQ(db->begin_sql(), "BEGIN DEFERRED");  // IMMEDIATE would need to write
+    db->execute_script(db->begin_sql());
+    auto st = db->cached("SELECT x FROM t");
+    ASSERT_TRUE(st->step());
+    EXPECT_EQ(st->column(0), Value(1));
+    st.get().reset();
+    db->execute_script(db->commit_sql());
+    EXPECT_THROW(db->execute_script("INSERT INTO t VALUES (2)"), OperationalError);
+    // A URI works the same way.
+    auto by_uri = open_backend({.name = "file:" + path, .options = {{"read_only", "true"}}});
+    auto again = by_uri->cached("SELECT count(*) FROM t");
+    ASSERT_TRUE(again->step());
+    EXPECT_EQ(again->column(0), Value(1));
 }
 
 /// Makes a file unwritable: immutable where the filesystem allows it (works for root too),

@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <latch>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -141,6 +143,111 @@ TEST_F(FieldsTest, UniqueViolationNamesTheColumnAndChangesNothing) {
     EXPECT_THROW(bob.save(), db::IntegrityError);
     EXPECT_EQ(Author::objects().get(where(&ModelBase::id) == *bob.id).name, "Bob");
     EXPECT_EQ(Author::objects().get(where(&ModelBase::id) == *bob.id).born, 1950);
+}
+
+// docs/db.md: an error's "[at file:line]" is the caller's line, not a line of tocsin's sources
+// (it said src/models/save.cpp:216).
+TEST_F(FieldsTest, ADatabaseErrorNamesTheCallersLine) {
+    const auto at_line = [](const std::exception& e, int line) {
+        return contains(e.what(), "[at ") &&
+               contains(e.what(), std::string("fields_test.cpp:") + std::to_string(line) + "]");
+    };
+    Author::objects().create({.name = "Ann", .born = 1900});
+    Author twin{.name = "Ann", .born = 2000};
+    try {
+        twin.save();
+        ADD_FAILURE() << "no IntegrityError";
+    } catch (const db::IntegrityError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+        EXPECT_FALSE(contains(e.what(), "src/models/")) << e.what();
+    }
+    try {
+        (void)Author::objects().create({.name = "Ann", .born = 2001});
+        ADD_FAILURE() << "no IntegrityError";
+    } catch (const db::IntegrityError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+    }
+    const auto by_born = where(&Author::born) == 1;
+    try {
+        (void)Author::objects().get_or_create(by_born, Author{.name = "Ann"});
+        ADD_FAILURE() << "no IntegrityError";
+    } catch (const db::IntegrityError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+    }
+    auto bob = Author::objects().create({.name = "Bob", .born = 1950});
+    const auto bobs = Author::objects().filter(where(&Author::name) == "Bob");
+    try {
+        (void)bobs.update({assign(&Author::name, "Ann")});
+        ADD_FAILURE() << "no IntegrityError";
+    } catch (const db::IntegrityError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+    }
+    // Reads too, iteration included (the first begin() runs the query).
+    db::connection().execute_script("DROP TABLE lab_sample");
+    try {
+        for (const Sample& sample : Sample::objects()) {
+            ADD_FAILURE() << *sample.id;
+        }
+        ADD_FAILURE() << "no ProgrammingError";
+    } catch (const db::ProgrammingError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 5)) << e.what();
+    }
+    try {
+        (void)Sample::objects().count();
+        ADD_FAILURE() << "no ProgrammingError";
+    } catch (const db::ProgrammingError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+    }
+    // A lock timeout at BEGIN IMMEDIATE names the caller's line too.
+    db::configure({{"default",
+                    {.name = db::configuration().at("default").name,
+                     .timeout = std::chrono::milliseconds(0)}}});
+    std::latch locked(1);
+    std::thread holder([&] {
+        auto& other = db::connection();
+        other.execute_script("BEGIN IMMEDIATE");
+        locked.count_down();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        other.execute_script("COMMIT");
+        db::close_all();
+    });
+    locked.wait();
+    try {
+        (void)bob.remove();
+        ADD_FAILURE() << "no OperationalError";
+    } catch (const db::OperationalError& e) {
+        EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+        EXPECT_TRUE(contains(e.what(), "database is locked")) << e.what();
+    }
+    holder.join();
+}
+
+// SQLite stores NaN as NULL: a NaN reached the database as "NOT NULL constraint failed". It is
+// refused before the write, naming the model, the field and the value. (Django sends it to the
+// database and reports SQLite's IntegrityError.)
+TEST_F(FieldsTest, NaNIsRefusedBeforeTheWriteNamingTheField) {
+    Sample s;
+    s.ratio = std::numeric_limits<double>::quiet_NaN();
+    try {
+        s.save();
+        ADD_FAILURE() << "NaN was saved";
+    } catch (const db::DataError& e) {
+        EXPECT_TRUE(contains(e.what(), "lab.Sample.ratio = NaN")) << e.what();
+        EXPECT_TRUE(contains(e.what(), "SQLite stores NaN as NULL")) << e.what();
+        EXPECT_TRUE(contains(e.what(), "fields_test.cpp:")) << e.what();
+    }
+    EXPECT_FALSE(s.id.has_value());
+    EXPECT_EQ(rows("lab_sample"), 0);
+    // On update too: the row keeps its value.
+    s.ratio = 0.5;
+    s.save();
+    s.ratio = -std::numeric_limits<double>::quiet_NaN();
+    EXPECT_THROW(s.save(), db::DataError);
+    EXPECT_EQ(reload(s).ratio, 0.5);
+    // Infinities are stored as they are.
+    s.ratio = std::numeric_limits<double>::infinity();
+    s.save();
+    EXPECT_EQ(reload(s).ratio, std::numeric_limits<double>::infinity());
 }
 
 // Django: transactions.tests.AtomicErrorsTests.test_atomic_prevents_queries_in_broken_transaction

@@ -330,6 +330,13 @@ TEST_F(QueryTest, GetOrCreateWithAnObjectLooksUpTheFieldsThatDifferFromTheirDefa
 // the row meanwhile, get_or_create gets that row (created = false): pre_save was sent, post_save
 // never was. When no row turns up, the IntegrityError propagates.
 TEST_F(QueryTest, GetOrCreateFallsBackToGetAfterAnIntegrityError) {
+    // The other connection's INSERT is staged by a pre_save receiver, inside the create's block:
+    // under the default transaction_mode IMMEDIATE that block holds the write lock, and the
+    // INSERT would wait for it. DEFERRED takes the lock at the block's first write, after
+    // pre_save, as the race really happens (between the get and the create's BEGIN).
+    db::configure(
+        {{"default",
+          {.name = db::configuration().at("default").name, .transaction_mode = "DEFERRED"}}});
     listen();
     bool raced = false;
     ScopedConnection race = pre_save.connect<Author>([&](Author& a, const SaveEvent&) {

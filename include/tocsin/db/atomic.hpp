@@ -136,6 +136,16 @@ std::invoke_result_t<F&> atomic(
     return db::atomic(AtomicOptions{}, std::forward<F>(fn), where);
 }
 
+namespace detail {
+/// db::atomic(options, fn, where) with the caller's location first, for code whose lambda
+/// comes last (the model layer passes its caller's location through).
+template <std::invocable F>
+std::invoke_result_t<F&> atomic_at(tocsin::source_location where, const AtomicOptions& options,
+                                   F&& fn) {
+    return db::atomic(options, std::forward<F>(fn), where);
+}
+}  // namespace detail
+
 /// Django's mark_for_rollback_on_error on the calling thread's connection for @p alias.
 template <std::invocable F>
 decltype(auto) mark_for_rollback_on_error(std::string_view alias, F&& fn) {

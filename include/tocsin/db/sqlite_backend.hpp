@@ -2,6 +2,7 @@
 /// @brief SqliteBackend: the Backend on the SQLite C library.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <tocsin/source_location.hpp>
@@ -24,12 +25,21 @@ void keep_sqlite_memory_statistics(bool keep = true) noexcept;
 /// One SQLite connection. Opening it:
 /// - opens (creating if needed) settings.name: a path, ":memory:" (private to this connection)
 ///   or a "file:" URI; a file that cannot be opened, or that the OS lets us read but not write,
-///   is an OperationalError naming the file (unless option read_only=true);
+///   is an OperationalError naming the file (unless option read_only=true); a file that is not
+///   there is reported with what is wrong with its directory (missing, not writable);
+/// - with option read_only=true, reads a WAL database even in a directory this process cannot
+///   write (where SQLite cannot create the -shm file it reads through): when no -wal file is
+///   there (no writer at work), the file is opened as immutable (SQLite's `immutable=1`: no
+///   locks, and changes made by others while it is open are not seen); when a -wal file is
+///   there, that is an OperationalError naming the directory;
 /// - sets `PRAGMA journal_mode=WAL` (readers never block the writer), `synchronous=NORMAL`
 ///   (in WAL mode: durable at checkpoints, never corrupt; the last commits may be lost on power
 ///   failure, not on a crash of the program), `foreign_keys=ON`, and the busy timeout from
 ///   settings.timeout (a writer waits that long for the lock before "database is locked");
-///   each can be changed through settings.options (see Settings).
+///   each can be changed through settings.options (see Settings);
+/// - begins transactions with `BEGIN IMMEDIATE` (settings.transaction_mode): a transaction
+///   takes the write lock when it begins, waiting up to the timeout for it, so that one which
+///   reads before it writes never fails at once on the upgrade.
 ///
 /// Errors are classified from SQLite's extended result codes: SQLITE_CONSTRAINT_* ->
 /// IntegrityError (kind, table and columns parsed from "UNIQUE constraint failed: t.c"),
@@ -53,6 +63,10 @@ class SqliteBackend final : public Backend {
     [[nodiscard]] sqlite3* native_handle() const noexcept { return db_; }
     /// The name the database was opened with (settings.name).
     [[nodiscard]] const std::string& filename() const noexcept { return filename_; }
+    /// How BEGIN locks: "DEFERRED", "IMMEDIATE" or "EXCLUSIVE" (settings.transaction_mode).
+    [[nodiscard]] const std::string& transaction_mode() const noexcept { return transaction_mode_; }
+    /// How long a statement waits for a lock (settings.timeout).
+    [[nodiscard]] std::chrono::milliseconds busy_timeout() const noexcept { return timeout_; }
 
     [[nodiscard]] std::string_view vendor() const noexcept override { return "sqlite"; }
     [[nodiscard]] std::string display_name() const override;
@@ -73,10 +87,15 @@ class SqliteBackend final : public Backend {
 
   private:
     void configure_connection(const Settings& settings, tocsin::source_location where);
+    /// With read_only: reopens the file as immutable when its directory keeps SQLite from
+    /// reading it as a WAL database (see the class comment).
+    void open_read_only_fallback(tocsin::source_location where);
 
     sqlite3* db_ = nullptr;
     std::string filename_;
     std::string begin_sql_ = "BEGIN";
+    std::string transaction_mode_ = "DEFERRED";
+    std::chrono::milliseconds timeout_{0};
     Features features_;
 };
 

@@ -72,12 +72,14 @@ struct M2MSide {
     std::string target_column;         ///< the through column naming the other side
     std::string target_field;          ///< the through field naming the other side ("group")
     std::string database;              ///< the alias all operations use
+    tocsin::source_location where{};   ///< the caller, named by the errors of the statements
 };
 
 /// The side of `relation` seen from `instance` of `instance_model`; throws ModelError (Django's
 /// ValueError) when the instance has no id, or for the reverse side of a symmetrical relation.
 [[nodiscard]] M2MSide m2m_side(ModelBase& instance, const ModelInfo& instance_model,
-                               const ManyToManyInfo& relation, bool reverse);
+                               const ManyToManyInfo& relation, bool reverse,
+                               tocsin::source_location where = tocsin::source_location::current());
 /// An item given to add/remove/set: an id, or nullopt for an unsaved object.
 using M2MItem = std::optional<std::int64_t>;
 void m2m_add(const M2MSide& side, const std::vector<M2MItem>& items);
@@ -132,6 +134,10 @@ const ManyToManyInfo& many_to_many_of(ManyToMany<X> C::*member) {
 /// are Groups) or `related_set(group, &User::groups)` (reverse, objects are Users). It refers to
 /// the instance, which must outlive it. Every change sends m2m_changed (sender: the relation's
 /// through model) and runs in one transaction block on the instance's database.
+///
+/// Errors of the statements name the caller's line: each method takes it as a defaulted last
+/// parameter, except the variadic add() and remove(), which name the line of the related() or
+/// related_set() call that made the manager (the same line in `related(u, &User::groups).add(g)`).
 template <class T>
 class RelatedManager {
   public:
@@ -146,9 +152,15 @@ class RelatedManager {
         detail::m2m_add(side_, items(objs...));
     }
     /// add() with a list of objects.
-    void add(const std::vector<T>& objs) { detail::m2m_add(side_, items_of(objs)); }
+    void add(const std::vector<T>& objs,
+             tocsin::source_location where = tocsin::source_location::current()) {
+        detail::m2m_add(at(where), items_of(objs));
+    }
     /// add() with a list of ids.
-    void add(const std::vector<std::int64_t>& ids) { detail::m2m_add(side_, items_of(ids)); }
+    void add(const std::vector<std::int64_t>& ids,
+             tocsin::source_location where = tocsin::source_location::current()) {
+        detail::m2m_add(at(where), items_of(ids));
+    }
 
     /// Unrelates the objects (or ids) given: pre_remove/post_remove report every id given, even
     /// those that were not related. Nothing given: nothing sent.
@@ -157,28 +169,38 @@ class RelatedManager {
         detail::m2m_remove(side_, items(objs...));
     }
     /// remove() with a list of objects.
-    void remove(const std::vector<T>& objs) { detail::m2m_remove(side_, items_of(objs)); }
+    void remove(const std::vector<T>& objs,
+                tocsin::source_location where = tocsin::source_location::current()) {
+        detail::m2m_remove(at(where), items_of(objs));
+    }
     /// remove() with a list of ids.
-    void remove(const std::vector<std::int64_t>& ids) { detail::m2m_remove(side_, items_of(ids)); }
+    void remove(const std::vector<std::int64_t>& ids,
+                tocsin::source_location where = tocsin::source_location::current()) {
+        detail::m2m_remove(at(where), items_of(ids));
+    }
 
     /// Unrelates every object: pre_clear/post_clear with no pk_set, sent even when none was.
-    void clear() { detail::m2m_clear(side_); }
+    void clear(tocsin::source_location where = tocsin::source_location::current()) {
+        detail::m2m_clear(at(where));
+    }
 
     /// Makes the related objects exactly `objs`: removes those not listed (pre/post_remove),
     /// then adds the new ones (pre/post_add), as Django's set(); with `{.clear = true}`, clear()
     /// then add() of every object.
-    void set(const std::vector<T>& objs, M2MSetOptions options = {}) {
-        detail::m2m_set(side_, items_of(objs), options);
+    void set(const std::vector<T>& objs, M2MSetOptions options = {},
+             tocsin::source_location where = tocsin::source_location::current()) {
+        detail::m2m_set(at(where), items_of(objs), options);
     }
     /// set() with a list of ids.
-    void set(const std::vector<std::int64_t>& ids, M2MSetOptions options = {}) {
-        detail::m2m_set(side_, items_of(ids), options);
+    void set(const std::vector<std::int64_t>& ids, M2MSetOptions options = {},
+             tocsin::source_location where = tocsin::source_location::current()) {
+        detail::m2m_set(at(where), items_of(ids), options);
     }
 
     /// Saves `object` as a new row (pre/post_save), then adds it (pre/post_add); returns it.
-    T create(T object) {
-        object.save({.database = side_.database, .force_insert = true});
-        add(object);
+    T create(T object, tocsin::source_location where = tocsin::source_location::current()) {
+        object.save({.database = side_.database, .force_insert = true}, where);
+        detail::m2m_add(at(where), {object.id});
         return object;
     }
 
@@ -187,10 +209,14 @@ class RelatedManager {
         return QuerySet<T>(side_.database).filter(detail::m2m_condition(side_));
     }
     /// How many objects are related.
-    [[nodiscard]] std::size_t count() const { return all().count(); }
+    [[nodiscard]] std::size_t count(
+        tocsin::source_location where = tocsin::source_location::current()) const {
+        return all().count(where);
+    }
     /// Whether `obj` is related (false for an unsaved object).
-    [[nodiscard]] bool contains(const T& obj) const {
-        return obj.id.has_value() && detail::m2m_contains(side_, *obj.id);
+    [[nodiscard]] bool contains(
+        const T& obj, tocsin::source_location where = tocsin::source_location::current()) const {
+        return obj.id.has_value() && detail::m2m_contains(at(where), *obj.id);
     }
 
     /// True for the reverse side (`related_set`).
@@ -199,6 +225,12 @@ class RelatedManager {
     [[nodiscard]] const ManyToManyInfo& relation() const noexcept { return *side_.relation; }
 
   private:
+    /// The side, with the caller's location for the statements' errors.
+    [[nodiscard]] detail::M2MSide at(tocsin::source_location where) const {
+        detail::M2MSide side = side_;
+        side.where = where;
+        return side;
+    }
     template <class... A>
     static std::vector<detail::M2MItem> items(const A&... objs) {
         std::vector<detail::M2MItem> out;
@@ -222,9 +254,10 @@ class RelatedManager {
 /// The objects `instance`'s many-to-many `member` relates it to (Django's `user.groups`):
 /// `related(alice, &User::groups).add(staff)`. Throws ModelError when `instance` was never saved.
 template <class C, class X>
-RelatedManager<X> related(C& instance, ManyToMany<X> C::*member) {
+RelatedManager<X> related(C& instance, ManyToMany<X> C::*member,
+                          tocsin::source_location where = tocsin::source_location::current()) {
     return RelatedManager<X>(
-        detail::m2m_side(instance, C::info(), detail::many_to_many_of(member), false));
+        detail::m2m_side(instance, C::info(), detail::many_to_many_of(member), false, where));
 }
 
 /// The objects whose many-to-many `member` relates them to `target` (Django's reverse manager,
@@ -232,9 +265,10 @@ RelatedManager<X> related(C& instance, ManyToMany<X> C::*member) {
 /// reverse = true. Throws ModelError when `target` was never saved, or for a symmetrical
 /// relation (it has no reverse side: use related()).
 template <class C, class X>
-RelatedManager<C> related_set(X& target, ManyToMany<X> C::*member) {
+RelatedManager<C> related_set(X& target, ManyToMany<X> C::*member,
+                              tocsin::source_location where = tocsin::source_location::current()) {
     return RelatedManager<C>(
-        detail::m2m_side(target, X::info(), detail::many_to_many_of(member), true));
+        detail::m2m_side(target, X::info(), detail::many_to_many_of(member), true, where));
 }
 
 /// The m2m_changed signal: sent by RelatedManager's add, remove, clear and set, with the

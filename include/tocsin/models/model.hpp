@@ -34,6 +34,7 @@
 #include "tocsin/models/model_info.hpp"
 #include "tocsin/models/related.hpp"
 #include "tocsin/models/signals.hpp"
+#include "tocsin/source_location.hpp"
 
 namespace tocsin {
 
@@ -151,16 +152,20 @@ template <class T>
 class QuerySet;
 
 namespace detail {
-/// Saves `instance` of the model `info` (pre_save, INSERT or UPDATE, post_save).
-void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options);
+/// Saves `instance` of the model `info` (pre_save, INSERT or UPDATE, post_save); errors name
+/// `where`, the caller of the model API.
+void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
+                   tocsin::source_location where = tocsin::source_location::current());
 /// Removes `instance` and everything its removal cascades to, sending the signals; with
-/// `keep_parents`, the rows of the models `info` extends stay.
+/// `keep_parents`, the rows of the models `info` extends stay. Errors name `where`.
 DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
-                             bool keep_parents = false);
+                             bool keep_parents = false,
+                             tocsin::source_location where = tocsin::source_location::current());
 /// Reloads the fields of `instance` from its row: those named by `fields` (and no init signal),
-/// or when null every field it loaded (not the deferred ones, as Django).
+/// or when null every field it loaded (not the deferred ones, as Django). Errors name `where`.
 void refresh_instance(ModelBase& instance, const ModelInfo& info,
-                      const std::vector<std::string>* fields = nullptr);
+                      const std::vector<std::string>* fields = nullptr,
+                      tocsin::source_location where = tocsin::source_location::current());
 
 /// True for a proxy model (`static constexpr bool proxy = true;`, Django's Meta.proxy).
 template <class T>
@@ -520,35 +525,46 @@ class Model : public detail::model_base<Parent>::type {
     static Manager<T> objects();
 
     /// Saves the instance: pre_save, then UPDATE (when it has an id and its row exists) or
-    /// INSERT, then post_save with `created`. Throws ModelError for an unknown update_fields name.
+    /// INSERT, then post_save with `created`. Throws ModelError for an unknown update_fields name,
+    /// db::DataError for a NaN in a floating-point field (SQLite would store NULL), and what the
+    /// database throws, naming `where` (the caller's line).
     /// `save({.update_fields = {"slug"}})` or `save({.update_fields = {&Post::slug}})`.
-    void save(const SaveOptionsOf<T>& options = {}) {
-        detail::save_instance(*this, info(), options);
+    void save(const SaveOptionsOf<T>& options = {},
+              tocsin::source_location where = tocsin::source_location::current()) {
+        detail::save_instance(*this, info(), options, where);
     }
     /// save() with options built beforehand as a SaveOptions.
     template <class O>
     requires std::is_same_v<O, SaveOptions>
-    void save(const O& options) { detail::save_instance(*this, info(), options); }
+    void save(const O& options, tocsin::source_location where = tocsin::source_location::current()) {
+        detail::save_instance(*this, info(), options, where);
+    }
 
     /// Removes the instance and every row its removal cascades to, sending pre_delete and
     /// post_delete for each in Django's order; the id is cleared afterwards. Throws
     /// ProtectedError / RestrictedError (nothing removed) and ModelError when never saved.
-    DeleteResult remove(std::string_view database = {}) {
-        return detail::remove_instance(*this, info(), database);
+    DeleteResult remove(std::string_view database = {},
+                        tocsin::source_location where = tocsin::source_location::current()) {
+        return detail::remove_instance(*this, info(), database, false, where);
     }
     /// remove() with options: `comment.remove({.keep_parents = true})` removes the Comment row
     /// only (and what cascades from it), keeping its Event row; the id is cleared afterwards.
-    DeleteResult remove(const RemoveOptions& options) {
-        return detail::remove_instance(*this, info(), options.database, options.keep_parents);
+    DeleteResult remove(const RemoveOptions& options,
+                        tocsin::source_location where = tocsin::source_location::current()) {
+        return detail::remove_instance(*this, info(), options.database, options.keep_parents,
+                                       where);
     }
 
     /// Reloads every field from the database (DoesNotExist if the row is gone); on an instance
-    /// loaded with only() / defer(), the loaded fields only (Django's).
-    void refresh_from_db() { detail::refresh_instance(*this, info()); }
+    /// loaded with only() / defer(), the loaded fields only (Django's). Errors name `where`.
+    void refresh_from_db(tocsin::source_location where = tocsin::source_location::current()) {
+        detail::refresh_instance(*this, info(), nullptr, where);
+    }
     /// Reloads the fields named (Django's `refresh_from_db(fields=[…])`), loading deferred ones:
     /// `u.refresh_from_db({"email"})`. ModelError for an unknown name.
-    void refresh_from_db(const std::vector<std::string>& fields) {
-        detail::refresh_instance(*this, info(), &fields);
+    void refresh_from_db(const std::vector<std::string>& fields,
+                         tocsin::source_location where = tocsin::source_location::current()) {
+        detail::refresh_instance(*this, info(), &fields, where);
     }
 };
 

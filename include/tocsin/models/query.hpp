@@ -315,6 +315,8 @@ struct QueryParts {
     std::optional<std::size_t> limit{};
     /// The fields not read (only() / defer()), by name; empty: every field.
     std::vector<std::string> deferred{};
+    /// The caller of the model API, named by the errors of the statements run.
+    tocsin::source_location where{};
 };
 /// `name` as a quoted SQL identifier: the one way the model layer writes a table or column name
 /// (Backend::quote_name, which doubles `"`).
@@ -335,8 +337,8 @@ DeleteResult remove_rows(const QueryParts& q, const void* origin);
 void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
               std::string_view database, const std::vector<std::string>& deferred = {});
 /// INSERTs every object without signals and sets their ids.
-void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
-                 std::string_view database);
+void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info, std::string_view database,
+                 tocsin::source_location where = tocsin::source_location::current());
 /// Whether an inserted row's id is best read with last_insert_id() rather than RETURNING.
 bool cheap_last_insert_id(db::Backend& backend);
 /// True when `instance` differs from `info`'s defaults in `field`.
@@ -410,41 +412,61 @@ class QuerySet {
         return q;
     }
 
-    /// Every matching object.
-    [[nodiscard]] std::vector<T> all() const {
-        const auto rows = detail::fetch_rows(parts());
+    /// Every matching object. Like every method that runs SQL, it takes the caller's location
+    /// last (defaulted), which the errors of its statements name.
+    [[nodiscard]] std::vector<T> all(
+        tocsin::source_location where = tocsin::source_location::current()) const {
+        const auto rows = detail::fetch_rows(parts(where));
         std::vector<T> out(rows.size());
         for (std::size_t i = 0; i < rows.size(); ++i) {
             detail::load_row(out[i], T::info(), rows[i], parts_.database, parts_.deferred);
         }
         return out;
     }
-    /// Iterates over every matching object (read once, then kept).
-    [[nodiscard]] auto begin() const { return cache().begin(); }
-    [[nodiscard]] auto end() const { return cache().end(); }
+    /// Iterates over every matching object (read once, at the first begin(), then kept).
+    [[nodiscard]] auto begin(
+        tocsin::source_location where = tocsin::source_location::current()) const {
+        return cache(where).begin();
+    }
+    [[nodiscard]] auto end(
+        tocsin::source_location where = tocsin::source_location::current()) const {
+        return cache(where).end();
+    }
     /// Iterates over every matching object, which one may change and save (Django's
     /// `for u in qs: u.save()`): `for (User& u : qs) { u.email = …; u.save(); }`. The objects
     /// are this query set's own (a copy of the query set made before keeps the objects it read);
     /// iterating again yields them as changed, without a new query.
-    [[nodiscard]] auto begin() { return own_cache().begin(); }
-    [[nodiscard]] auto end() { return own_cache().end(); }
+    [[nodiscard]] auto begin(tocsin::source_location where = tocsin::source_location::current()) {
+        return own_cache(where).begin();
+    }
+    [[nodiscard]] auto end(tocsin::source_location where = tocsin::source_location::current()) {
+        return own_cache(where).end();
+    }
 
     /// How many rows match.
-    [[nodiscard]] std::size_t count() const { return detail::count_rows(parts()); }
+    [[nodiscard]] std::size_t count(
+        tocsin::source_location where = tocsin::source_location::current()) const {
+        return detail::count_rows(parts(where));
+    }
     /// Whether any row matches (reads no object: no pre_init/post_init, as in Django).
-    [[nodiscard]] bool exists() const { return !detail::fetch_rows(limit(1).parts()).empty(); }
+    [[nodiscard]] bool exists(
+        tocsin::source_location where = tocsin::source_location::current()) const {
+        return !detail::fetch_rows(limit(1).parts(where)).empty();
+    }
     /// The first matching object (by id unless ordered), or nullopt.
-    [[nodiscard]] std::optional<T> first() const {
+    [[nodiscard]] std::optional<T> first(
+        tocsin::source_location where = tocsin::source_location::current()) const {
         QuerySet q = parts_.order.empty() ? order_by(&ModelBase::id) : *this;
-        auto v = q.limit(1).all();
+        auto v = q.limit(1).all(where);
         if (v.empty()) {
             return std::nullopt;
         }
         return std::move(v.front());
     }
     /// The one object matching `c`: DoesNotExist or MultipleObjectsReturned otherwise.
-    [[nodiscard]] T get(const Condition& c = {}) const {
-        auto v = filter(c).limit(21).all();
+    [[nodiscard]] T get(const Condition& c = {},
+                        tocsin::source_location where = tocsin::source_location::current()) const {
+        auto v = filter(c).limit(21).all(where);
         if (v.empty()) {
             throw DoesNotExist(T::info().model_name);
         }
@@ -454,16 +476,20 @@ class QuerySet {
         return std::move(v.front());
     }
     /// UPDATE of every matching row, without signals (as in Django); returns how many.
-    std::int64_t update(std::initializer_list<Assignment> assignments) const {
-        return detail::update_rows(parts(), std::vector<Assignment>(assignments));
+    std::int64_t update(std::initializer_list<Assignment> assignments,
+                        tocsin::source_location where = tocsin::source_location::current()) const {
+        return detail::update_rows(parts(where), std::vector<Assignment>(assignments));
     }
     /// Removes every matching object and what they cascade to, with signals; origin = this.
-    DeleteResult remove() const { return detail::remove_rows(parts(), this); }
+    DeleteResult remove(tocsin::source_location where = tocsin::source_location::current()) const {
+        return detail::remove_rows(parts(where), this);
+    }
 
   protected:
-    [[nodiscard]] detail::QueryParts parts() const {
+    [[nodiscard]] detail::QueryParts parts(tocsin::source_location where = {}) const {
         detail::QueryParts p = parts_;
         p.info = &T::info();
+        p.where = where;
         return p;
     }
     [[nodiscard]] const std::string& database() const noexcept { return parts_.database; }
@@ -475,16 +501,16 @@ class QuerySet {
         q.cache_.reset();
         return q;
     }
-    const std::vector<T>& cache() const {
+    const std::vector<T>& cache(tocsin::source_location where) const {
         if (!cache_) {
-            cache_ = std::make_shared<std::vector<T>>(all());
+            cache_ = std::make_shared<std::vector<T>>(all(where));
         }
         return *cache_;
     }
     /// The cache, not shared with a copy of this query set (copied on first write).
-    std::vector<T>& own_cache() {
+    std::vector<T>& own_cache(tocsin::source_location where) {
         if (!cache_) {
-            cache_ = std::make_shared<std::vector<T>>(all());
+            cache_ = std::make_shared<std::vector<T>>(all(where));
         } else if (cache_.use_count() > 1) {
             cache_ = std::make_shared<std::vector<T>>(*cache_);
         }
@@ -501,28 +527,31 @@ class Manager : public QuerySet<T> {
     using QuerySet<T>::QuerySet;
 
     /// Saves `object` as a new row (pre_save/post_save with created = true) and returns it.
-    T create(T object) const {
-        object.save({.database = this->database(), .force_insert = true});
+    T create(T object, tocsin::source_location where = tocsin::source_location::current()) const {
+        object.save({.database = this->database(), .force_insert = true}, where);
         return object;
     }
 
     /// The object matching `lookup`, or a new one: `defaults`, then the lookup's `==` terms,
     /// saved. Returns it and whether it was created. Races on a unique column are handled as in
     /// Django: the create runs in a savepoint, and an IntegrityError falls back to get().
-    std::pair<T, bool> get_or_create(const Condition& lookup, T defaults = T{}) const {
+    std::pair<T, bool> get_or_create(
+        const Condition& lookup, T defaults = T{},
+        tocsin::source_location where = tocsin::source_location::current()) const {
         try {
-            return {this->get(lookup), false};
+            return {this->get(lookup, where), false};
         } catch (const DoesNotExist&) {
         }
         for (const auto& [column, value] : lookup.equalities()) {
             apply(defaults, column, value);
         }
         try {
-            T created = atomic(this->database(), [&] { return create(std::move(defaults)); });
+            T created = atomic(
+                this->database(), [&] { return create(std::move(defaults), where); }, where);
             return {std::move(created), true};
         } catch (const db::IntegrityError&) {
             try {
-                return {this->get(lookup), false};
+                return {this->get(lookup, where), false};
             } catch (const DoesNotExist&) {
             }
             throw;
@@ -530,7 +559,8 @@ class Manager : public QuerySet<T> {
     }
     /// get_or_create with the lookup made of the fields of `object` that differ from their
     /// defaults: `Profile::objects().get_or_create({.user = user})`.
-    std::pair<T, bool> get_or_create(const T& object) const {
+    std::pair<T, bool> get_or_create(
+        const T& object, tocsin::source_location where = tocsin::source_location::current()) const {
         Condition lookup;
         for (const FieldInfo* f : T::info().all_fields) {
             if (detail::differs_from_default(object, *f)) {
@@ -538,18 +568,20 @@ class Manager : public QuerySet<T> {
                          detail::column_condition(f->column, Condition::Op::eq, {f->get(object)});
             }
         }
-        return get_or_create(lookup, object);
+        return get_or_create(lookup, object, where);
     }
     /// Updates the object matching `lookup` with `update` and saves it, or creates one (the
     /// lookup's `==` terms, then `update`). Returns it and whether it was created. The update
     /// saves with `update_fields` = the fields `update` changed (Django 4.2: the fields of
     /// `defaults`), so receivers see them and a concurrent change to another field is kept; an
     /// update that changes nothing saves nothing and sends no signal.
-    std::pair<T, bool> update_or_create(const Condition& lookup,
-                                        const std::function<void(T&)>& update) const {
-        return atomic(this->database(), [&]() -> std::pair<T, bool> {
+    std::pair<T, bool> update_or_create(
+        const Condition& lookup, const std::function<void(T&)>& update,
+        tocsin::source_location where = tocsin::source_location::current()) const {
+        const AtomicOptions block{.alias = this->database()};
+        return db::detail::atomic_at(where, block, [&]() -> std::pair<T, bool> {
             try {
-                T found = this->get(lookup);
+                T found = this->get(lookup, where);
                 const auto& fields = T::info().all_fields;
                 std::vector<db::Value> before;
                 before.reserve(fields.size());
@@ -564,7 +596,8 @@ class Manager : public QuerySet<T> {
                     }
                 }
                 found.save(
-                    SaveOptions{.update_fields = std::move(changed), .database = this->database()});
+                    SaveOptions{.update_fields = std::move(changed), .database = this->database()},
+                    where);
                 return {std::move(found), false};
             } catch (const DoesNotExist&) {
             }
@@ -573,7 +606,7 @@ class Manager : public QuerySet<T> {
                 apply(fresh, column, value);
             }
             update(fresh);
-            return {create(std::move(fresh)), true};
+            return {create(std::move(fresh), where), true};
         });
     }
     /// update_or_create with Django's `defaults`: `update_or_create(where(&User::name) == "bob",
@@ -616,13 +649,14 @@ class Manager : public QuerySet<T> {
     requires requires(const Manager<T>& m, const K&... k) { T::get_by_natural_key(m, k...); }
     T get_by_natural_key(const K&... key) const { return T::get_by_natural_key(*this, key...); }
     /// INSERTs every object in one go, without signals (as in Django), and sets their ids.
-    void bulk_create(std::vector<T>& objects) const {
+    void bulk_create(std::vector<T>& objects,
+                     tocsin::source_location where = tocsin::source_location::current()) const {
         std::vector<ModelBase*> bases;
         bases.reserve(objects.size());
         for (auto& o : objects) {
             bases.push_back(&o);
         }
-        detail::bulk_insert(bases, T::info(), this->database());
+        detail::bulk_insert(bases, T::info(), this->database(), where);
     }
 
   private:
@@ -642,11 +676,11 @@ Manager<T> Model<T, Parent>::objects() {
 }
 
 template <class T>
-T ForeignKey<T>::get() const {
+T ForeignKey<T>::get(tocsin::source_location location) const {
     if (!id_) {
         throw ModelError("the foreign key to " + std::string(T::label) + " is NULL");
     }
-    return T::objects().get(where(&ModelBase::id) == *id_);
+    return T::objects().get(where(&ModelBase::id) == *id_, location);
 }
 
 }  // namespace tocsin

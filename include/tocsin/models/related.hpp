@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "tocsin/models/errors.hpp"
+#include "tocsin/source_location.hpp"
 
 namespace tocsin {
 
@@ -56,8 +57,10 @@ class ForeignKey {
     /// The on_delete behaviour this member was declared with.
     [[nodiscard]] OnDelete on_delete() const noexcept { return on_delete_; }
 
-    /// Loads the referenced row (throws DoesNotExist, or ModelError when the key is NULL).
-    [[nodiscard]] T get() const;
+    /// Loads the referenced row (throws DoesNotExist, or ModelError when the key is NULL);
+    /// database errors name @p location, the caller's line.
+    [[nodiscard]] T get(
+        tocsin::source_location location = tocsin::source_location::current()) const;
 
     /// True when it points at `target`'s row.
     friend bool operator==(const ForeignKey& key, const T& target) noexcept {
