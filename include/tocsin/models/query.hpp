@@ -612,23 +612,26 @@ class Manager : public QuerySet<T> {
     /// update_or_create with Django's `defaults`: `update_or_create(where(&User::name) == "bob",
     /// {assign(&User::email, "b@x.org")})`. The update saves with `update_fields` = the fields
     /// assigned, changed or not (Django 4.2).
-    std::pair<T, bool> update_or_create(const Condition& lookup,
-                                        std::initializer_list<Assignment> defaults) const {
+    std::pair<T, bool> update_or_create(
+        const Condition& lookup, std::initializer_list<Assignment> defaults,
+        tocsin::source_location where = tocsin::source_location::current()) const {
         const std::vector<Assignment> assignments(defaults);
-        return atomic(this->database(), [&]() -> std::pair<T, bool> {
+        const AtomicOptions block{.alias = this->database()};
+        return db::detail::atomic_at(where, block, [&]() -> std::pair<T, bool> {
             try {
-                T found = this->get(lookup);
+                T found = this->get(lookup, where);
                 std::vector<std::string> names;
                 for (const auto& a : assignments) {
-                    apply(found, a.column, a.value);
+                    apply(found, a.column(), a.value());
                     for (const FieldInfo* f : T::info().all_fields) {
-                        if (f->column == a.column) {
+                        if (f->column == a.column()) {
                             names.push_back(f->name);
                         }
                     }
                 }
                 found.save(
-                    SaveOptions{.update_fields = std::move(names), .database = this->database()});
+                    SaveOptions{.update_fields = std::move(names), .database = this->database()},
+                    where);
                 return {std::move(found), false};
             } catch (const DoesNotExist&) {
             }
@@ -637,9 +640,9 @@ class Manager : public QuerySet<T> {
                 apply(fresh, column, value);
             }
             for (const auto& a : assignments) {
-                apply(fresh, a.column, a.value);
+                apply(fresh, a.column(), a.value());
             }
-            return {create(std::move(fresh)), true};
+            return {create(std::move(fresh), where), true};
         });
     }
     /// The object whose natural key is `key` (Django's manager method): the model's
