@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lists the public names (classes, structs, enums, concepts, free functions and member functions
-# declared in include/tocsin, outside namespace detail) that no file in docs/ or README.md
+# declared in include/tocsin, outside namespace detail and outside the private/protected part
+# of a class) that no file in docs/ or README.md
 # mentions. Exit 1 when some are missing. Used by the docs check in scripts/test.sh.
 #
 #   bash scripts/undocumented.sh          # names missing from the docs
@@ -31,7 +32,27 @@ for h in sorted(pathlib.Path("include/tocsin").rglob("*.hpp")):
     out.append(text[i:])
     text = "".join(out)
     text = re.sub(r"//.*", "", text)
+    # Access of each position: a type declared in the private or protected part of a class is
+    # not public (statement-cache internals, a spy's state, the registry's bookkeeping).
+    hidden = []  # (start, end) of private/protected stretches
+    stack = []   # per open brace: [is_class_or_struct, access, start of the current stretch]
+    for t in re.finditer(r"\b(class|struct)\s+[A-Za-z_][A-Za-z0-9_]*(?:\s*<[^;{]*?>)?(?:\s+final)?\s*(?::[^;{]*)?\{|\{|\}|\b(public|private|protected)\s*:", text):
+        if t.group(1):
+            stack.append([True, "private" if t.group(1) == "class" else "public", t.end()])
+        elif t.group(0) == "{":
+            stack.append([False, None, t.end()])
+        elif t.group(0) == "}":
+            if stack:
+                top = stack.pop()
+                if top[0] and top[1] != "public":
+                    hidden.append((top[2], t.start()))
+        elif stack and stack[-1][0]:
+            if stack[-1][1] != "public":
+                hidden.append((stack[-1][2], t.start()))
+            stack[-1][1], stack[-1][2] = t.group(2), t.end()
     for m in re.finditer(r"^\s*(?:template\s*<[^;{]*?>\s*)?(?:class|struct|enum class|enum|concept)\s+([A-Z][A-Za-z0-9_]*)\b(?!\s*;)", text, re.M):
+        if any(a <= m.start() < b for a, b in hidden):
+            continue
         names.setdefault(m.group(1), str(h))
 missing = sorted(n for n in names if not re.search(r"\b" + re.escape(n) + r"\b", docs))
 if show_all:
