@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Lists the public names (classes, structs, enums, concepts, free functions and member functions
-# declared in include/tocsin, outside namespace detail and outside the private/protected part
-# of a class) that no file in docs/ or README.md
-# mentions. Exit 1 when some are missing. Used by the docs check in scripts/test.sh.
+# Lists the public types (classes, structs, enums and concepts declared in include/tocsin,
+# outside namespace detail and outside the private/protected part of a class) that no file in
+# docs/ or README.md names. Functions are not checked. Exit 1 when some are missing. Not run by
+# scripts/test.sh (yet).
 #
 #   bash scripts/undocumented.sh          # names missing from the docs
 #   bash scripts/undocumented.sh --all    # every public name found, with its header
