@@ -42,7 +42,10 @@ struct CapturedCallback {
 /// Options of CaptureOnCommitCallbacks (Django's `using` and `execute`).
 struct CaptureOptions {
     std::string alias = "default";  ///< the database whose callbacks are captured
-    bool execute = false;           ///< run them when the block ends (see capture_on_commit…)
+    /// capture_on_commit_callbacks() only: run them when its block returns (Django's
+    /// execute=True). The class never runs callbacks from its destructor (a destructor must not
+    /// throw a callback's exception): call execute() before the capture ends.
+    bool execute = false;
 };
 
 /// While it lives, every on_commit callback registered on this thread for `options.alias` (by

@@ -4,6 +4,8 @@
 // the installed package's tocsinConfigVersion.cmake and tocsin.pc.
 #pragma once
 
+#include <compare>
+
 #define TOCSIN_VERSION_MAJOR 0
 #define TOCSIN_VERSION_MINOR 2
 #define TOCSIN_VERSION_PATCH 0
@@ -23,6 +25,8 @@ struct Version {
     int major;
     int minor;
     int patch;
+    /// Versions compare by major, then minor, then patch: `library_version() == version`.
+    friend constexpr auto operator<=>(const Version&, const Version&) = default;
 };
 
 /// The headers' version ({TOCSIN_VERSION_MAJOR, TOCSIN_VERSION_MINOR, TOCSIN_VERSION_PATCH}).

@@ -19,8 +19,9 @@ int main() {
         return 1;
     }
     const tocsin::Version linked = tocsin::library_version();
-    if (linked.major != TOCSIN_VERSION_MAJOR || linked.minor != TOCSIN_VERSION_MINOR ||
-        linked.patch != TOCSIN_VERSION_PATCH) {
+    static_assert(tocsin::Version{0, 1, 9} < tocsin::Version{0, 2, 0});
+    if (linked != tocsin::version || linked.major != TOCSIN_VERSION_MAJOR ||
+        linked.minor != TOCSIN_VERSION_MINOR || linked.patch != TOCSIN_VERSION_PATCH) {
         std::fprintf(stderr, "consumer: headers %s, library %d.%d.%d\n", TOCSIN_VERSION_STRING,
                      linked.major, linked.minor, linked.patch);
         return 1;
