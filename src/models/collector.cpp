@@ -60,11 +60,10 @@ bool can_fast_delete(const ModelInfo& info) {
 std::int64_t fast_delete_in(db::Database& database, const ModelInfo& info,
                             const std::string& column, const std::vector<db::Value>& ids,
                             tocsin::source_location where) {
-    return execute_in_chunks(
-        database,
-        "DELETE FROM " + quoted(database.backend(), info.table) + " WHERE " +
-            quoted(database.backend(), column) + " IN ",
-        {}, ids, where);
+    return execute_in_chunks(database,
+                             "DELETE FROM " + quoted(database.backend(), info.table) + " WHERE " +
+                                 quoted(database.backend(), column) + " IN ",
+                             {}, ids, where);
 }
 
 class Collector {
@@ -465,8 +464,8 @@ DeleteResult remove_rows(const QueryParts& deferred_q, const void* origin) {
             sql += " WHERE ";
             q.condition.render(sql, params, connection.backend(), *q.info);
         }
-        const auto removed =
-            connection.mark_for_rollback_on_error([&] { return connection.execute(sql, params, q.where); });
+        const auto removed = connection.mark_for_rollback_on_error(
+            [&] { return connection.execute(sql, params, q.where); });
         DeleteResult result;
         if (removed > 0) {
             result.total = static_cast<std::size_t>(removed);

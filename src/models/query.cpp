@@ -402,8 +402,8 @@ std::string from_clause(const ModelInfo& info, const db::Backend& backend) {
             columns += ", " + table + "." + quoted(f.column) + " AS " + quoted(f.column);
         }
         if (m != &info) {
-            joins += " INNER JOIN " + table + " ON " + table + "." + quoted(m->pk_column) +
-                     " = " + self_key;
+            joins += " INNER JOIN " + table + " ON " + table + "." + quoted(m->pk_column) + " = " +
+                     self_key;
         }
     }
     return "(SELECT " + columns + " FROM " + self + joins + ") AS " + self;

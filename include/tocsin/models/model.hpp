@@ -536,7 +536,8 @@ class Model : public detail::model_base<Parent>::type {
     /// save() with options built beforehand as a SaveOptions.
     template <class O>
     requires std::is_same_v<O, SaveOptions>
-    void save(const O& options, tocsin::source_location where = tocsin::source_location::current()) {
+    void save(const O& options,
+              tocsin::source_location where = tocsin::source_location::current()) {
         detail::save_instance(*this, info(), options, where);
     }
 
