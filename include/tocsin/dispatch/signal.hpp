@@ -38,10 +38,19 @@ namespace detail {
 
 /// How a send passes an argument declared as `T`: references as they are, small trivially
 /// copyable values by value, everything else by const reference (one copy for all receivers).
+/// (A reference is never measured: its type may still be incomplete where the signal is named.)
+template <class T, bool = std::is_reference_v<T>>
+struct param_of {
+    using type = T;
+};
 template <class T>
-using param_t = std::conditional_t<std::is_reference_v<T> || (std::is_trivially_copyable_v<T> &&
-                                                              sizeof(T) <= 2 * sizeof(void*)),
-                                   T, const T&>;
+struct param_of<T, false> {
+    using type =
+        std::conditional_t<std::is_trivially_copyable_v<T> && sizeof(T) <= 2 * sizeof(void*), T,
+                           const T&>;
+};
+template <class T>
+using param_t = typename param_of<T>::type;
 
 /// True when `F` can be a receiver of a signal with arguments `Args`.
 template <class F, class... Args>
