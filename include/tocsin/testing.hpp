@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "tocsin/db/default_alias.hpp"
 #include "tocsin/models.hpp"
 
 namespace tocsin::testing {
@@ -41,7 +42,7 @@ struct CapturedCallback {
 
 /// Options of CaptureOnCommitCallbacks (Django's `using` and `execute`).
 struct CaptureOptions {
-    std::string alias = "default";  ///< the database whose callbacks are captured
+    std::string alias{db::default_alias};  ///< the database whose callbacks are captured
     /// capture_on_commit_callbacks() only: run them when its block returns (Django's
     /// execute=True). The class never runs callbacks from its destructor (a destructor must not
     /// throw a callback's exception): call execute() before the capture ends.
@@ -101,7 +102,7 @@ std::vector<CapturedCallback> capture_on_commit_callbacks(F&& block, CaptureOpti
 /// connection. Nests.
 class CaptureQueries {
   public:
-    explicit CaptureQueries(std::string_view alias = "default");
+    explicit CaptureQueries(std::string_view alias = db::default_alias);
     ~CaptureQueries();
     CaptureQueries(const CaptureQueries&) = delete;
     CaptureQueries& operator=(const CaptureQueries&) = delete;
@@ -123,7 +124,8 @@ class CaptureQueries {
 /// (Django's assertNumQueries): "3 != 2 : 3 queries executed, 2 expected\nCaptured queries
 /// were:\n1. …".
 template <class F>
-void assert_num_queries(std::size_t expected, F&& block, std::string_view alias = "default") {
+void assert_num_queries(std::size_t expected, F&& block,
+                        std::string_view alias = db::default_alias) {
     std::string message;
     {
         CaptureQueries queries(alias);

@@ -275,6 +275,7 @@ void SqliteBackend::configure_connection(const Settings& settings, tocsin::sourc
     features_.max_query_parameters =
         static_cast<std::size_t>(sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
     features_.prefers_last_insert_id = true;
+    features_.like_ignores_case = true;
 }
 
 SqliteBackend::~SqliteBackend() {
@@ -314,6 +315,23 @@ std::string SqliteBackend::column_type(LogicalType type) const {
 
 std::string SqliteBackend::auto_primary_key_type() const {
     return "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT";
+}
+
+std::string SqliteBackend::case_sensitive_match_sql(TextMatch match, std::string_view column,
+                                                    std::string_view param) const {
+    const std::string col(column);
+    const std::string p(param);
+    switch (match) {
+        case TextMatch::contains:
+            return "instr(" + col + ", " + p + ") > 0";
+        case TextMatch::startswith:
+            return "instr(" + col + ", " + p + ") = 1";
+        case TextMatch::endswith:
+            // substr(col, length(col) - length(text) + 1): a start before the text's first
+            // character yields fewer characters than the text, never equal.
+            return "substr(" + col + ", length(" + col + ") - length(" + p + ") + 1) = " + p;
+    }
+    return {};
 }
 
 std::string SqliteBackend::defer_constraint_checks_sql() const {

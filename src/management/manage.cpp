@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "tocsin/apps/registry.hpp"
+#include "tocsin/db/default_alias.hpp"
 #include "tocsin/dispatch/signal_registry.hpp"
 #include "tocsin/models/fixtures.hpp"
 #include "tocsin/models/migrate_signals.hpp"
@@ -233,7 +234,10 @@ Command migrate_command() {
         .help =
             "Create the table of every model (existing ones are kept), sending pre_migrate "
             "and post_migrate",
-        .arguments = [](Arguments& a) { a.option("database", "The database alias", "default"); },
+        .arguments =
+            [](Arguments& a) {
+                a.option("database", "The database alias", std::string(db::default_alias));
+            },
         .handle =
             [](const Options& o, std::ostream& out) {
                 const auto& alias = o.text("database");
@@ -256,7 +260,8 @@ Command loaddata_command() {
         .arguments =
             [](Arguments& a) {
                 a.positional("fixtures", "The fixture files, loaded in order", true);
-                a.option("database", "The database alias to load into", "default");
+                a.option("database", "The database alias to load into",
+                         std::string(db::default_alias));
             },
         .handle =
             [](const Options& o, std::ostream& out) {
@@ -283,7 +288,7 @@ Command dumpdata_command() {
                 a.positional("labels",
                              "app_label or app_label.ModelName to dump (default: every installed "
                              "model)");
-                a.option("database", "The database alias to read", "default");
+                a.option("database", "The database alias to read", std::string(db::default_alias));
                 a.integer("indent", "Spaces per indentation level; 0 writes everything on one line",
                           2);
                 a.option("output", "Write to this file instead of the standard output");

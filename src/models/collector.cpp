@@ -32,27 +32,9 @@ bool can_fast_delete(const ModelInfo& info) {
         post_delete.has_listeners(info.sender)) {
         return false;
     }
-    const ModelInfo& concrete = info.concrete();  // a proxy's rows are its concrete model's
-    for (const ModelInfo* m : all_models()) {
-        if (m->proxy_for != nullptr) {
-            continue;  // its fields are its concrete model's
-        }
-        if (m->parent == &concrete) {
-            return false;
-        }
-        for (const ManyToManyInfo& relation : m->many_to_many) {
-            if (m == &concrete || &relation.target() == &concrete) {
-                return false;
-            }
-        }
-        for (const FieldInfo& field : m->fields) {
-            if (field.is_relation && field.on_delete != OnDelete::do_nothing &&
-                &field.target() == &concrete) {
-                return false;
-            }
-        }
-    }
-    return true;
+    // A proxy's rows are its concrete model's: nothing extends it, no relation names it, no key
+    // to it acts on removal.
+    return related_objects(info)->related.empty();
 }
 
 /// The DELETE of the rows of `info` (no parent) whose `column` is one of `ids`, a few hundred
@@ -102,30 +84,27 @@ class Collector {
         for (const ModelBase* o : added) {
             ids.emplace_back(*o->id);
         }
-        // A proxy's rows are its concrete model's: what references them references that model.
-        const ModelInfo& concrete = info.concrete();
-        for (const ModelInfo* related : all_models()) {
-            if (related->proxy_for != nullptr) {
-                continue;  // a proxy's relations are its concrete model's
-            }
+        // A proxy's rows are its concrete model's: what references them references that model
+        // (related_objects() answers for the concrete model).
+        const auto references = related_objects(info);
+        for (const RelatedObjects::Related& entry : references->related) {
+            const ModelInfo* related = entry.model;
             // The through rows naming a removed object go with it, without signals.
-            for (const ManyToManyInfo& relation : related->many_to_many) {
-                if (related == &concrete) {
-                    through_deletes_.push_back({relation.through, relation.source_column, ids});
+            for (const RelatedObjects::Through& t : entry.through) {
+                if (t.as_source) {
+                    through_deletes_.push_back(
+                        {t.relation->through, t.relation->source_column, ids});
                 }
-                if (&relation.target() == &concrete) {
-                    through_deletes_.push_back({relation.through, relation.target_column, ids});
+                if (t.as_target) {
+                    through_deletes_.push_back(
+                        {t.relation->through, t.relation->target_column, ids});
                 }
             }
-
-            if (related->parent == &concrete) {
+            if (entry.is_child) {
                 collect_children(*related, ids, via);
             }
-            for (const FieldInfo& field : related->fields) {
-                if (!field.is_relation || &field.target() != &concrete ||
-                    field.on_delete == OnDelete::do_nothing) {
-                    continue;
-                }
+            for (const FieldInfo* reference : entry.keys) {
+                const FieldInfo& field = *reference;
                 if (field.on_delete == OnDelete::cascade && can_fast_delete(*related)) {
                     fast_deletes_.push_back({related, field.column, ids});
                     continue;
@@ -415,9 +394,10 @@ DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::st
         throw ModelError(info.model_name +
                          " object can't be deleted because its id attribute is not set.");
     }
-    const std::string database = !alias.empty()                       ? std::string(alias)
-                                 : !instance.state().database.empty() ? instance.state().database
-                                                                      : std::string("default");
+    const std::string database = !alias.empty() ? std::string(alias)
+                                 : !instance.state().database.empty()
+                                     ? instance.state().database
+                                     : std::string(db::default_alias);
     if (can_fast_delete(info)) {
         // Django's "a single object and no dependencies": one DELETE, no transaction block.
         auto& connection = db::connection(database);

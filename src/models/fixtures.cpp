@@ -63,17 +63,6 @@ std::string fixture_label(const ModelInfo& info) {
     return lower(info.app_label) + "." + lower(info.model_name);
 }
 
-/// The model whose label is `label`, compared case-insensitively, among every built model.
-const ModelInfo* find_model(std::string_view label) {
-    const std::string wanted = lower(label);
-    for (const ModelInfo* m : all_models()) {
-        if (fixture_label(*m) == wanted) {
-            return m;
-        }
-    }
-    return nullptr;
-}
-
 /// A JSON value for a message: its type and, for a scalar, its text (shortened). Containers are
 /// not printed: a fixture may nest them deeply.
 std::string show(const json& value) {
@@ -541,7 +530,7 @@ void parse_fixture(std::string_view text, const std::string& source, std::vector
                        "\"model\" must be a string \"app_label.modelname\", not " + show(*model));
         }
         p.model = model->get<std::string>();
-        p.info = find_model(p.model);
+        p.info = find_model_info(p.model);
         if (p.info == nullptr) {
             throw fail("", "Invalid model identifier: '" + p.model + "' (no such model)");
         }
@@ -1091,7 +1080,7 @@ std::vector<const ModelInfo*> sort_dependencies(const std::vector<const ModelInf
         std::vector<const ModelInfo*> deps;
         if (m->natural_key.of) {
             for (const auto& label : m->natural_key.dependencies) {
-                const ModelInfo* d = find_model(label);
+                const ModelInfo* d = find_model_info(label);
                 if (d == nullptr) {
                     throw ModelError("dumpdata: " + m->label() +
                                      "'s natural_key_dependencies name an unknown model: " + label);

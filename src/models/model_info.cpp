@@ -4,6 +4,7 @@
 #include <cctype>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "tocsin/db/backend.hpp"
 #include "tocsin/models/bulk_signals.hpp"
@@ -20,6 +21,55 @@ std::mutex& models_mutex() {
 std::vector<const ModelInfo*>& models_list() {
     static auto* v = new std::vector<const ModelInfo*>;
     return *v;
+}
+/// related_objects() of every concrete model, built from models_list() on first use after a
+/// model registers; `built_for` is the number of models it was built from (both guarded by
+/// models_mutex()).
+using RelatedIndex = std::unordered_map<const ModelInfo*, RelatedObjects>;
+struct RelatedCache {
+    std::shared_ptr<const RelatedIndex> index;
+    std::size_t built_for = 0;
+};
+RelatedCache& related_cache() {
+    static auto* cache = new RelatedCache;
+    return *cache;
+}
+
+RelatedIndex build_related_index(const std::vector<const ModelInfo*>& models) {
+    RelatedIndex index;
+    for (const ModelInfo* m : models) {
+        if (m->proxy_for != nullptr) {
+            continue;  // a proxy's relations are its concrete model's
+        }
+        // One entry per (referenced model, m), in the order the collector has always used.
+        std::unordered_map<const ModelInfo*, RelatedObjects::Related*> mine;
+        const auto entry = [&](const ModelInfo* target) -> RelatedObjects::Related& {
+            auto& slot = mine[target];
+            if (slot == nullptr) {
+                auto& list = index[target].related;
+                list.push_back({.model = m});
+                slot = &list.back();
+            }
+            return *slot;
+        };
+        for (const ManyToManyInfo& relation : m->many_to_many) {
+            const ModelInfo* target = &relation.target().concrete();
+            entry(m).through.push_back(
+                {.relation = &relation, .as_source = true, .as_target = target == m});
+            if (target != m) {
+                entry(target).through.push_back({.relation = &relation, .as_target = true});
+            }
+        }
+        if (m->parent != nullptr) {
+            entry(m->parent).is_child = true;
+        }
+        for (const FieldInfo& field : m->fields) {
+            if (field.is_relation && field.on_delete != OnDelete::do_nothing) {
+                entry(&field.target().concrete()).keys.push_back(&field);
+            }
+        }
+    }
+    return index;
 }
 }  // namespace
 
@@ -80,6 +130,54 @@ const ModelInfo* find_model_info(const Sender& model) {
         }
     }
     return nullptr;
+}
+
+const ModelInfo* find_model_info(std::string_view label) {
+    const auto lower = [](std::string_view text) {
+        std::string out(text);
+        for (char& c : out) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        return out;
+    };
+    const std::string wanted = lower(label);
+    std::lock_guard lock(models_mutex());
+    for (const ModelInfo* m : models_list()) {
+        if (lower(m->app_label) + "." + lower(m->model_name) == wanted) {
+            return m;
+        }
+    }
+    return nullptr;
+}
+
+std::shared_ptr<const RelatedObjects> related_objects(const ModelInfo& model) {
+    static const auto* none = new RelatedObjects;
+    std::shared_ptr<const RelatedIndex> index;
+    for (;;) {
+        std::vector<const ModelInfo*> models;
+        {
+            std::lock_guard lock(models_mutex());
+            const auto& cache = related_cache();
+            if (cache.index && cache.built_for == models_list().size()) {
+                index = cache.index;
+                break;
+            }
+            models = models_list();
+        }
+        // Built outside the lock: a relation's target() may build (and register) its model.
+        auto built = std::make_shared<const RelatedIndex>(build_related_index(models));
+        std::lock_guard lock(models_mutex());
+        if (models_list().size() == models.size()) {
+            related_cache() = {built, models.size()};
+            index = std::move(built);
+            break;
+        }  // a model registered meanwhile: build again
+    }
+    const auto found = index->find(&model.concrete());
+    if (found == index->end()) {
+        return {index, none};  // aliasing: nothing to free
+    }
+    return {index, &found->second};
 }
 
 std::vector<const ModelInfo*> subclasses_of(const ModelInfo& model) {

@@ -157,7 +157,6 @@ struct Renderer {
     const ModelInfo& model;
     std::string& sql;
     std::vector<db::Value>& params;
-    bool sqlite = backend.vendor() == "sqlite";
 
     /// The next parameter's placeholder, `value` bound to it.
     std::string bind(db::Value value) {
@@ -283,29 +282,23 @@ struct Renderer {
     }
 
     /// A text lookup. The `i` forms are `LIKE` with the text's `\`, `%` and `_` escaped (`ESCAPE
-    /// '\'`): SQLite's LIKE folds ASCII letters only; elsewhere both sides are UPPER()ed. The
-    /// case-sensitive forms cannot use LIKE on SQLite (case-insensitive there), so they compare
-    /// the text itself: instr() for contains and startswith, substr() for endswith; elsewhere
-    /// LIKE, case-sensitive in standard SQL.
+    /// '\'`), both sides UPPER()ed unless the engine's LIKE ignores case by itself. The
+    /// case-sensitive forms are `LIKE` (case-sensitive in standard SQL) unless the backend writes
+    /// them otherwise (Backend::case_sensitive_match_sql: SQLite, whose LIKE ignores case).
     std::string pattern(Condition::Op op, const std::string& col, const db::Value& value) {
         using Op = Condition::Op;
         const std::string* text = &value.as_text();  // Column's text lookups bind text
-        if (sqlite) {
-            switch (op) {
-                case Op::contains:
-                    return "instr(" + col + ", " + bind(*text) + ") > 0";
-                case Op::startswith:
-                    return "instr(" + col + ", " + bind(*text) + ") = 1";
-                case Op::endswith: {
-                    // substr(col, length(col) - length(text) + 1): a start before the text's
-                    // first character yields fewer characters than the text, never equal.
-                    const std::string p = bind(*text);
-                    return "substr(" + col + ", length(" + col + ") - length(" + p +
-                           ") + 1) = " + p;
-                }
-                default:
-                    break;
+        if (op == Op::contains || op == Op::startswith || op == Op::endswith) {
+            const db::TextMatch match = op == Op::contains     ? db::TextMatch::contains
+                                        : op == Op::startswith ? db::TextMatch::startswith
+                                                               : db::TextMatch::endswith;
+            const std::size_t mark = params.size();
+            std::string own = backend.case_sensitive_match_sql(match, col, bind(*text));
+            if (!own.empty()) {
+                return own;
             }
+            // The backend wants LIKE: bind the escaped pattern instead.
+            params.erase(params.begin() + static_cast<std::ptrdiff_t>(mark), params.end());
         }
         std::string escaped;
         for (const char c : *text) {
@@ -321,7 +314,7 @@ struct Renderer {
         const std::string p = bind((any_start ? "%" : "") + escaped + (any_end ? "%" : ""));
         const bool fold =
             op == Op::iexact || op == Op::icontains || op == Op::istartswith || op == Op::iendswith;
-        if (fold && !sqlite) {
+        if (fold && !backend.features().like_ignores_case) {
             return "UPPER(" + col + ") LIKE UPPER(" + p + ") ESCAPE '\\'";
         }
         return col + " LIKE " + p + " ESCAPE '\\'";

@@ -386,7 +386,8 @@ void refresh_instance(ModelBase& instance, const ModelInfo& info,
     }
     QueryParts q;
     q.info = &info;
-    q.database = instance.state().database.empty() ? "default" : instance.state().database;
+    q.database = instance.state().database.empty() ? std::string(db::default_alias)
+                                                   : instance.state().database;
     q.condition = column_condition("id", Condition::Op::eq, {db::Value(*instance.id)});
     q.where = where;
     if (fields == nullptr) {

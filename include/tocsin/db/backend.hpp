@@ -48,7 +48,15 @@ struct Features {
     /// (SQLite: a field of the connection, while RETURNING fills an ephemeral table).
     /// PostgreSQL has no last_insert_id(): false.
     bool prefers_last_insert_id = false;
+    /// `LIKE` ignores the case of ASCII letters by itself (SQLite), so the case-insensitive
+    /// lookups need no UPPER() and the case-sensitive ones cannot use LIKE (see
+    /// Backend::case_sensitive_match_sql).
+    bool like_ignores_case = false;
 };
+
+/// Which part of a text a case-sensitive text lookup matches (Django's contains, startswith,
+/// endswith).
+enum class TextMatch { contains, startswith, endswith };
 
 /// One open connection to a database, plus that engine's SQL dialect. A backend is used by one
 /// thread at a time (tocsin::db::connection() gives each thread its own). Backends are held by
@@ -106,6 +114,19 @@ class Backend : public std::enable_shared_from_this<Backend> {
                                                          std::string_view column) const {
         (void)table;
         (void)column;
+        return {};
+    }
+
+    /// SQL true when @p column's text, compared case-sensitively, contains / starts with /
+    /// ends with the text bound to the placeholder @p param (unescaped). Empty (the default):
+    /// the caller writes `LIKE` with the text escaped, case-sensitive in standard SQL. SQLite,
+    /// whose LIKE ignores case, compares with instr() and substr().
+    [[nodiscard]] virtual std::string case_sensitive_match_sql(TextMatch match,
+                                                               std::string_view column,
+                                                               std::string_view param) const {
+        (void)match;
+        (void)column;
+        (void)param;
         return {};
     }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "tocsin/db/backend.hpp"
+#include "tocsin/db/default_alias.hpp"
 #include "tocsin/db/settings.hpp"
 #include "tocsin/db/statement_cache.hpp"
 #include "tocsin/db/value.hpp"
@@ -34,9 +35,6 @@
 namespace tocsin::db {
 
 class Atomic;
-
-/// The name of the default database alias.
-inline constexpr std::string_view default_alias = "default";
 
 /// One thread's connection to the database configured under an alias, and the transaction
 /// state of that connection: autocommit, the stack of atomic blocks and savepoints, the

@@ -77,6 +77,9 @@ class SqliteBackend final : public Backend {
     [[nodiscard]] std::string begin_sql() const override { return begin_sql_; }
     /// `PRAGMA defer_foreign_keys = ON`: every foreign key is checked at COMMIT.
     [[nodiscard]] std::string defer_constraint_checks_sql() const override;
+    /// instr() for contains and startswith, substr() for endswith (SQLite's LIKE ignores case).
+    [[nodiscard]] std::string case_sensitive_match_sql(TextMatch match, std::string_view column,
+                                                       std::string_view param) const override;
     [[nodiscard]] std::int64_t last_insert_id() const override;
     [[nodiscard]] bool in_transaction() const noexcept override;
 

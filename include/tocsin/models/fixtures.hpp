@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tocsin/db/default_alias.hpp"
 #include "tocsin/models/errors.hpp"
 
 namespace tocsin {
@@ -61,7 +62,7 @@ class FixtureError : public ModelError {
 
 /// Options of loaddata().
 struct LoadOptions {
-    std::string database = "default";  ///< the alias to load into
+    std::string database{db::default_alias};  ///< the alias to load into
 };
 
 /// What loaddata() installed (Django's "Installed N object(s) from M fixture(s)").
@@ -106,7 +107,7 @@ struct DumpOptions {
     /// What to dump: "auth.User" (one model, case-insensitive) or "auth" (every model of the
     /// app). Empty: every installed model (every model built so far when no app is installed).
     std::vector<std::string> labels{};
-    std::string database = "default";  ///< the alias to read
+    std::string database{db::default_alias};  ///< the alias to read
     int indent = 2;  ///< spaces per level, in Django's layout; <= 0: everything on one line
     /// Django's --natural-foreign: a key (or many-to-many target) to a model with a natural key
     /// is written as that key, `"author": ["Ann"]`, not as the pk; models are then ordered so

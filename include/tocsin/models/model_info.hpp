@@ -160,6 +160,33 @@ struct ModelInfo : apps::ModelDescription {
 [[nodiscard]] const ModelInfo* find_model_info(const Sender& model);
 /// The models registered so far that extend `model`, directly or not, in registration order.
 [[nodiscard]] std::vector<const ModelInfo*> subclasses_of(const ModelInfo& model);
+/// The model labelled `label` ("app.Model"), compared case-insensitively as Django's
+/// apps.get_model() and fixtures do, among every model built; null when none is.
+[[nodiscard]] const ModelInfo* find_model_info(std::string_view label);
+
+/// What references the rows of one concrete model (Django's `_meta.related_objects`): per
+/// referencing model, in registration order, the keys that cascade or act on removal, the
+/// many-to-many relations whose through rows name it, and whether it extends the model.
+/// Computed once for the models registered so far (again only when a model registers).
+struct RelatedObjects {
+    /// A many-to-many relation whose through rows name the model's rows.
+    struct Through {
+        const ManyToManyInfo* relation = nullptr;
+        bool as_source = false;  ///< through rows name it in relation->source_column
+        bool as_target = false;  ///< ... and/or in relation->target_column (both: to itself)
+    };
+    /// One concrete model that references the model.
+    struct Related {
+        const ModelInfo* model = nullptr;
+        std::vector<Through> through;  ///< its relations naming the model's rows
+        bool is_child = false;         ///< it extends the model (multi-table inheritance)
+        /// Its foreign keys to the model whose on_delete is not DO_NOTHING.
+        std::vector<const FieldInfo*> keys;
+    };
+    std::vector<Related> related;  ///< empty: nothing references the model
+};
+/// The related objects of `model`'s concrete model; the pointer stays valid while held.
+[[nodiscard]] std::shared_ptr<const RelatedObjects> related_objects(const ModelInfo& model);
 
 namespace detail {
 /// Completes a freshly built description: its parent (null for none) and all_fields. Throws

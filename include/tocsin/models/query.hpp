@@ -15,6 +15,7 @@
 
 #include "tocsin/db/atomic.hpp"
 #include "tocsin/db/backend.hpp"
+#include "tocsin/db/default_alias.hpp"
 #include "tocsin/db/error.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/models/model.hpp"
@@ -309,7 +310,7 @@ namespace detail {
 /// What a query set asks: the model, the database, the condition, the order, the limit.
 struct QueryParts {
     const ModelInfo* info = nullptr;
-    std::string database = "default";
+    std::string database{db::default_alias};
     Condition condition{};
     std::vector<std::pair<std::string, bool>> order{};  ///< column, descending
     std::optional<std::size_t> limit{};
@@ -349,7 +350,9 @@ bool differs_from_default(const ModelBase& instance, const FieldInfo& field);
 template <class T>
 class QuerySet {
   public:
-    explicit QuerySet(std::string database = "default") { parts_.database = std::move(database); }
+    explicit QuerySet(std::string database = std::string(db::default_alias)) {
+        parts_.database = std::move(database);
+    }
 
     /// The rows matching `c` as well.
     [[nodiscard]] QuerySet filter(const Condition& c) const { return with(parts_.condition && c); }
@@ -675,7 +678,7 @@ class Manager : public QuerySet<T> {
 template <class T, class Parent>
 Manager<T> Model<T, Parent>::objects() {
     Apps::instance().require_installed(T::info(), "queried");
-    return Manager<T>("default");
+    return Manager<T>(std::string(db::default_alias));
 }
 
 template <class T>

@@ -5,19 +5,21 @@
 #include <string_view>
 #include <vector>
 
+#include "tocsin/db/default_alias.hpp"
+
 namespace tocsin {
 
 struct ModelInfo;
 
 /// The CREATE TABLE statement of `model` on the backend of `alias`.
 [[nodiscard]] std::string create_table_sql(const ModelInfo& model,
-                                           std::string_view alias = "default");
+                                           std::string_view alias = db::default_alias);
 
 /// The CREATE INDEX statements of `model` on the backend of `alias`: one per foreign key that is
 /// not unique (Django's db_index=True on a ForeignKey; a OneToOne's UNIQUE is its index), named
 /// "<table>_<column>_idx". Cascades and reverse lookups by the key use it.
 [[nodiscard]] std::vector<std::string> create_index_sql(const ModelInfo& model,
-                                                        std::string_view alias = "default");
+                                                        std::string_view alias = db::default_alias);
 
 /// The models whose tables migrate() creates: every model built so far (installed apps' models
 /// are built by setup()), in creation order: referenced models first, then the through model of
@@ -30,6 +32,6 @@ struct ModelInfo;
 /// installed app once it has committed. An exception from a pre_migrate receiver stops it before
 /// any table is created; one from a post_migrate receiver propagates with the tables kept.
 /// Returns the models whose tables it created (or found), in order: what it did, to report.
-std::vector<const ModelInfo*> migrate(std::string_view alias = "default");
+std::vector<const ModelInfo*> migrate(std::string_view alias = db::default_alias);
 
 }  // namespace tocsin
