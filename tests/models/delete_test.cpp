@@ -607,4 +607,29 @@ TEST_F(DeleteTest, FastDeleteNotTakenWhenAReceiverListens) {
 }
 
 }  // namespace
+/// Django's _meta.related_objects: what the collector follows from a model, computed once.
+TEST_F(DeleteTest, RelatedObjectsListTheKeysThatActOnRemoval) {
+    const auto related = related_objects(Book::info());
+    std::vector<std::string> keys;
+    for (const auto& entry : related->related) {
+        for (const FieldInfo* key : entry.keys) {
+            keys.push_back(entry.model->model_name + "." + key->name);
+        }
+    }
+    EXPECT_EQ(keys,
+              (std::vector<std::string>{"Page.book", "Loan.book", "Award.book", "Review.book"}));
+    // DO_NOTHING keys are not followed: Note.author is absent; Bio.author and Book.author are.
+    std::vector<std::string> to_author;
+    for (const auto& entry : related_objects(Author::info())->related) {
+        for (const FieldInfo* key : entry.keys) {
+            to_author.push_back(entry.model->model_name + "." + key->name);
+        }
+    }
+    EXPECT_EQ(to_author, (std::vector<std::string>{"Book.author", "Bio.author"}));
+    // The same answer object until a model registers.
+    EXPECT_EQ(related_objects(Book::info()).get(), related.get());
+    EXPECT_EQ(find_model_info("LIBRARY.book"), &Book::info());
+    EXPECT_EQ(find_model_info("library.nosuch"), nullptr);
+}
+
 }  // namespace tocsin::test
