@@ -409,6 +409,87 @@ std::string from_clause(const ModelInfo& info, const db::Backend& backend) {
     return "(SELECT " + columns + " FROM " + self + joins + ") AS " + self;
 }
 
+namespace {
+/// select_for_update(of=...)'s names for `model`: "self", then each parent link followed from
+/// it ("event_ptr", "event_ptr__base_ptr"), as Django lists them.
+std::vector<std::string> lock_of_choices(const ModelInfo& model) {
+    std::vector<std::string> choices{"self"};
+    std::string path;
+    for (const ModelInfo* m = &model; m->parent != nullptr; m = m->parent) {
+        std::string link = m->pk_column;  // "<parent>_ptr_id"
+        if (link.size() > 3 && link.compare(link.size() - 3, 3, "_id") == 0) {
+            link.resize(link.size() - 3);
+        }
+        path += (path.empty() ? "" : "__") + link;
+        choices.push_back(path);
+    }
+    return choices;
+}
+
+/// The locking clause of `q` on `database` (" FOR UPDATE ..."), or empty when it locks nothing
+/// or the backend cannot lock rows. Throws TransactionManagementError outside a transaction.
+std::string locking_clause(const QueryParts& q, db::Database& database) {
+    if (!q.lock) {
+        return {};
+    }
+    auto& backend = database.backend(q.where);
+    const db::Features& features = backend.features();
+    if (!features.has_select_for_update) {
+        return {};  // SQLite: accepted, nothing to add (Django's has_select_for_update = False)
+    }
+    if (database.get_autocommit()) {
+        throw db::TransactionManagementError(
+            "select_for_update cannot be used outside of a transaction.", q.where);
+    }
+    const SelectForUpdate& lock = *q.lock;
+    if (lock.nowait && !features.has_select_for_update_nowait) {
+        throw db::NotSupportedError("NOWAIT is not supported on this database backend.", q.where);
+    }
+    if (lock.skip_locked && !features.has_select_for_update_skip_locked) {
+        throw db::NotSupportedError("SKIP LOCKED is not supported on this database backend.",
+                                    q.where);
+    }
+    if (!lock.of.empty() && !features.has_select_for_update_of) {
+        throw db::NotSupportedError("FOR UPDATE OF is not supported on this database backend.",
+                                    q.where);
+    }
+    if (lock.no_key && !features.has_select_for_no_key_update) {
+        throw db::NotSupportedError("FOR NO KEY UPDATE is not supported on this database backend.",
+                                    q.where);
+    }
+    // Every name is the model's table, or (a model extending another) the derived table that
+    // joins its ancestors' under the model's table name: one table to name.
+    const std::string of = lock.of.empty() ? std::string() : quoted(backend, q.info->table);
+    return " " + backend.for_update_sql(lock.nowait, lock.skip_locked, of, lock.no_key);
+}
+}  // namespace
+
+void check_select_for_update(const ModelInfo& model, const SelectForUpdate& options) {
+    if (options.nowait && options.skip_locked) {
+        throw ModelError("The nowait option cannot be used with skip_locked.");
+    }
+    if (options.of.empty()) {
+        return;
+    }
+    const auto choices = lock_of_choices(model);
+    std::string invalid;
+    for (const auto& name : options.of) {
+        if (std::find(choices.begin(), choices.end(), name) == choices.end()) {
+            invalid += (invalid.empty() ? "" : ", ") + name;
+        }
+    }
+    if (!invalid.empty()) {
+        std::string list;
+        for (const auto& c : choices) {
+            list += (list.empty() ? "" : ", ") + c;
+        }
+        throw ModelError("Invalid field name(s) given in select_for_update(of=(...)): " + invalid +
+                         ". Only relational fields followed in the query are allowed. Choices "
+                         "are: " +
+                         list + ".");
+    }
+}
+
 std::vector<db::Row> fetch_rows(const QueryParts& q) {
     auto& database = db::connection(q.database, q.where);
     std::vector<db::Value> params;
@@ -436,6 +517,7 @@ std::vector<db::Row> fetch_rows(const QueryParts& q) {
     if (q.limit) {
         sql += " LIMIT " + std::to_string(*q.limit);
     }
+    sql += locking_clause(q, database);
     return database.query(sql, params, q.where);
 }
 
