@@ -703,6 +703,13 @@ void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
     instance.state().database = std::string(database);
 }
 
+namespace {
+/// The most rows of one multi-row INSERT of bulk_create (fewer when the backend's parameter
+/// limit says so): large enough that the round trips do not count, small enough that the
+/// statement's text and plan stay small.
+constexpr std::size_t bulk_batch_rows = 1000;
+}  // namespace
+
 void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
                  std::string_view database_alias, tocsin::source_location where) {
     if (info.parent != nullptr) {
@@ -725,8 +732,57 @@ void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
         "INSERT INTO " + quoted(backend, info.table) +
         (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")") +
         (returning ? " RETURNING " + quoted(backend, "id") : "");
+    // Backends that read ids with RETURNING (PostgreSQL): multi-row INSERTs, as many rows per
+    // statement as its parameters allow (Django's bulk_create on PostgreSQL), the ids read back
+    // in the order of the rows. One round trip per batch instead of one per row.
+    const std::size_t per_row = info.fields.size();
+    const std::size_t max_params = backend.features().max_query_parameters;
+    const bool multi_row =
+        returning && per_row > 0 && objects.size() > 1 && max_params / per_row > 1;
+    const std::size_t batch_rows =
+        multi_row ? std::min(max_params / per_row, bulk_batch_rows) : std::size_t{1};
+    const auto batch_sql = [&](std::size_t rows) {
+        std::string text =
+            "INSERT INTO " + quoted(backend, info.table) + " (" + columns + ") VALUES ";
+        std::size_t param = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            text += r == 0 ? "(" : ", (";
+            for (std::size_t i = 0; i < per_row; ++i) {
+                text += (i == 0 ? "" : ", ") + backend.placeholder(++param);
+            }
+            text += ")";
+        }
+        return text + " RETURNING " + quoted(backend, "id");
+    };
     db::detail::atomic_at(where, AtomicOptions{.alias = database_alias}, [&] {
+        for (std::size_t first = 0; multi_row && first < objects.size(); first += batch_rows) {
+            const std::size_t rows = std::min(batch_rows, objects.size() - first);
+            auto statement = database.statement(batch_sql(rows), where);
+            std::size_t param = 0;
+            for (std::size_t r = 0; r < rows; ++r) {
+                for (std::size_t i = 0; i < per_row; ++i) {
+                    statement->bind(++param, info.fields[i].get(*objects[first + r]), where);
+                }
+            }
+            for (std::size_t r = 0; r < rows; ++r) {
+                if (!statement->step(where)) {
+                    throw db::DatabaseError("INSERT INTO " + info.table + " returned " +
+                                                std::to_string(r) + " ids for " +
+                                                std::to_string(rows) + " rows",
+                                            where);
+                }
+                ModelBase* object = objects[first + r];
+                object->id = statement->column(0).as_integer();
+                object->state().adding = false;
+                object->state().database = std::string(database_alias);
+            }
+            while (statement->step(where)) {
+            }
+        }
         for (ModelBase* object : objects) {
+            if (multi_row) {
+                break;
+            }
             auto statement = database.statement(sql, where);
             for (std::size_t i = 0; i < info.fields.size(); ++i) {
                 statement->bind(i + 1, info.fields[i].get(*object), where);
