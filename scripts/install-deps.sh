@@ -17,7 +17,7 @@ TOCSIN_APT_PACKAGES=(
     nlohmann-json3-dev libfmt-dev libcli11-dev
     clang-format
     clang libclang-rt-14-dev
-    python3-django
+    python3-django python3-psycopg2
 )
 
 tocsin_install_deps() {

@@ -24,6 +24,22 @@ std::string Backend::quote_name(std::string_view identifier) const {
     return out;
 }
 
+std::string Backend::for_update_sql(bool nowait, bool skip_locked, std::string_view of,
+                                    bool no_key) const {
+    if (!features().has_select_for_update)
+        return {};
+    std::string sql = no_key ? "FOR NO KEY UPDATE" : "FOR UPDATE";
+    if (!of.empty()) {
+        sql += " OF ";
+        sql += of;
+    }
+    if (nowait)
+        sql += " NOWAIT";
+    if (skip_locked)
+        sql += " SKIP LOCKED";
+    return sql;
+}
+
 std::string Backend::savepoint_sql(std::string_view name) const {
     return "SAVEPOINT " + quote_name(name);
 }

@@ -436,6 +436,11 @@ PostgresqlBackend::PostgresqlBackend(const Settings& settings, tocsin::source_lo
     features_.supports_transactional_ddl = true;
     features_.max_query_parameters = 65535;
     features_.prefers_last_insert_id = false;
+    features_.has_select_for_update = true;
+    features_.has_select_for_update_nowait = true;
+    features_.has_select_for_update_skip_locked = true;
+    features_.has_select_for_update_of = true;
+    features_.has_select_for_no_key_update = true;
 }
 
 PostgresqlBackend::~PostgresqlBackend() {
@@ -636,6 +641,13 @@ void PostgresqlBackend::throw_result_error(const void* raw, std::string_view sql
         throw OperationalError(message +
                                    (state == "40001" ? " [serialization failure" : " [deadlock") +
                                    ": the transaction was rolled back and may be retried]",
+                               std::move(text), code, where);
+    }
+    if (state == "55P03") {
+        // SELECT ... FOR UPDATE NOWAIT (or a lock_timeout) met a row another transaction holds.
+        throw OperationalError(message +
+                                   " [lock not available: the row is locked by another "
+                                   "transaction]",
                                std::move(text), code, where);
     }
     if (cls == "42" || cls == "21" || cls == "26" || cls == "34")

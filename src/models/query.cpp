@@ -402,6 +402,87 @@ std::string from_clause(const ModelInfo& info, const db::Backend& backend) {
     return "(SELECT " + columns + " FROM " + self + joins + ") AS " + self;
 }
 
+namespace {
+/// select_for_update(of=...)'s names for `model`: "self", then each parent link followed from
+/// it ("event_ptr", "event_ptr__base_ptr"), as Django lists them.
+std::vector<std::string> lock_of_choices(const ModelInfo& model) {
+    std::vector<std::string> choices{"self"};
+    std::string path;
+    for (const ModelInfo* m = &model; m->parent != nullptr; m = m->parent) {
+        std::string link = m->pk_column;  // "<parent>_ptr_id"
+        if (link.size() > 3 && link.compare(link.size() - 3, 3, "_id") == 0) {
+            link.resize(link.size() - 3);
+        }
+        path += (path.empty() ? "" : "__") + link;
+        choices.push_back(path);
+    }
+    return choices;
+}
+
+/// The locking clause of `q` on `database` (" FOR UPDATE ..."), or empty when it locks nothing
+/// or the backend cannot lock rows. Throws TransactionManagementError outside a transaction.
+std::string locking_clause(const QueryParts& q, db::Database& database) {
+    if (!q.lock) {
+        return {};
+    }
+    auto& backend = database.backend(q.where);
+    const db::Features& features = backend.features();
+    if (!features.has_select_for_update) {
+        return {};  // SQLite: accepted, nothing to add (Django's has_select_for_update = False)
+    }
+    if (database.get_autocommit()) {
+        throw db::TransactionManagementError(
+            "select_for_update cannot be used outside of a transaction.", q.where);
+    }
+    const SelectForUpdate& lock = *q.lock;
+    if (lock.nowait && !features.has_select_for_update_nowait) {
+        throw db::NotSupportedError("NOWAIT is not supported on this database backend.", q.where);
+    }
+    if (lock.skip_locked && !features.has_select_for_update_skip_locked) {
+        throw db::NotSupportedError("SKIP LOCKED is not supported on this database backend.",
+                                    q.where);
+    }
+    if (!lock.of.empty() && !features.has_select_for_update_of) {
+        throw db::NotSupportedError("FOR UPDATE OF is not supported on this database backend.",
+                                    q.where);
+    }
+    if (lock.no_key && !features.has_select_for_no_key_update) {
+        throw db::NotSupportedError("FOR NO KEY UPDATE is not supported on this database backend.",
+                                    q.where);
+    }
+    // Every name is the model's table, or (a model extending another) the derived table that
+    // joins its ancestors' under the model's table name: one table to name.
+    const std::string of = lock.of.empty() ? std::string() : quoted(backend, q.info->table);
+    return " " + backend.for_update_sql(lock.nowait, lock.skip_locked, of, lock.no_key);
+}
+}  // namespace
+
+void check_select_for_update(const ModelInfo& model, const SelectForUpdate& options) {
+    if (options.nowait && options.skip_locked) {
+        throw ModelError("The nowait option cannot be used with skip_locked.");
+    }
+    if (options.of.empty()) {
+        return;
+    }
+    const auto choices = lock_of_choices(model);
+    std::string invalid;
+    for (const auto& name : options.of) {
+        if (std::find(choices.begin(), choices.end(), name) == choices.end()) {
+            invalid += (invalid.empty() ? "" : ", ") + name;
+        }
+    }
+    if (!invalid.empty()) {
+        std::string list;
+        for (const auto& c : choices) {
+            list += (list.empty() ? "" : ", ") + c;
+        }
+        throw ModelError("Invalid field name(s) given in select_for_update(of=(...)): " + invalid +
+                         ". Only relational fields followed in the query are allowed. Choices "
+                         "are: " +
+                         list + ".");
+    }
+}
+
 std::vector<db::Row> fetch_rows(const QueryParts& q) {
     auto& database = db::connection(q.database, q.where);
     std::vector<db::Value> params;
@@ -429,6 +510,7 @@ std::vector<db::Row> fetch_rows(const QueryParts& q) {
     if (q.limit) {
         sql += " LIMIT " + std::to_string(*q.limit);
     }
+    sql += locking_clause(q, database);
     return database.query(sql, params, q.where);
 }
 
@@ -614,6 +696,13 @@ void load_row(ModelBase& instance, const ModelInfo& info, const db::Row& row,
     instance.state().database = std::string(database);
 }
 
+namespace {
+/// The most rows of one multi-row INSERT of bulk_create (fewer when the backend's parameter
+/// limit says so): large enough that the round trips do not count, small enough that the
+/// statement's text and plan stay small.
+constexpr std::size_t bulk_batch_rows = 1000;
+}  // namespace
+
 void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
                  std::string_view database_alias, tocsin::source_location where) {
     if (info.parent != nullptr) {
@@ -636,8 +725,57 @@ void bulk_insert(std::vector<ModelBase*>& objects, const ModelInfo& info,
         "INSERT INTO " + quoted(backend, info.table) +
         (columns.empty() ? " DEFAULT VALUES" : " (" + columns + ") VALUES (" + values + ")") +
         (returning ? " RETURNING " + quoted(backend, "id") : "");
+    // Backends that read ids with RETURNING (PostgreSQL): multi-row INSERTs, as many rows per
+    // statement as its parameters allow (Django's bulk_create on PostgreSQL), the ids read back
+    // in the order of the rows. One round trip per batch instead of one per row.
+    const std::size_t per_row = info.fields.size();
+    const std::size_t max_params = backend.features().max_query_parameters;
+    const bool multi_row =
+        returning && per_row > 0 && objects.size() > 1 && max_params / per_row > 1;
+    const std::size_t batch_rows =
+        multi_row ? std::min(max_params / per_row, bulk_batch_rows) : std::size_t{1};
+    const auto batch_sql = [&](std::size_t rows) {
+        std::string text =
+            "INSERT INTO " + quoted(backend, info.table) + " (" + columns + ") VALUES ";
+        std::size_t param = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+            text += r == 0 ? "(" : ", (";
+            for (std::size_t i = 0; i < per_row; ++i) {
+                text += (i == 0 ? "" : ", ") + backend.placeholder(++param);
+            }
+            text += ")";
+        }
+        return text + " RETURNING " + quoted(backend, "id");
+    };
     db::detail::atomic_at(where, AtomicOptions{.alias = database_alias}, [&] {
+        for (std::size_t first = 0; multi_row && first < objects.size(); first += batch_rows) {
+            const std::size_t rows = std::min(batch_rows, objects.size() - first);
+            auto statement = database.statement(batch_sql(rows), where);
+            std::size_t param = 0;
+            for (std::size_t r = 0; r < rows; ++r) {
+                for (std::size_t i = 0; i < per_row; ++i) {
+                    statement->bind(++param, info.fields[i].get(*objects[first + r]), where);
+                }
+            }
+            for (std::size_t r = 0; r < rows; ++r) {
+                if (!statement->step(where)) {
+                    throw db::DatabaseError("INSERT INTO " + info.table + " returned " +
+                                                std::to_string(r) + " ids for " +
+                                                std::to_string(rows) + " rows",
+                                            where);
+                }
+                ModelBase* object = objects[first + r];
+                object->id = statement->column(0).as_integer();
+                object->state().adding = false;
+                object->state().database = std::string(database_alias);
+            }
+            while (statement->step(where)) {
+            }
+        }
         for (ModelBase* object : objects) {
+            if (multi_row) {
+                break;
+            }
             auto statement = database.statement(sql, where);
             for (std::size_t i = 0; i < info.fields.size(); ++i) {
                 statement->bind(i + 1, info.fields[i].get(*object), where);

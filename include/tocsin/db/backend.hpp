@@ -52,6 +52,19 @@ struct Features {
     /// lookups need no UPPER() and the case-sensitive ones cannot use LIKE (see
     /// Backend::case_sensitive_match_sql).
     bool like_ignores_case = false;
+    /// SELECT ... FOR UPDATE locks the rows read until the transaction ends (Django's
+    /// has_select_for_update). False for SQLite, which locks the whole database on write: the
+    /// model layer then accepts select_for_update() and adds nothing, as Django does.
+    bool has_select_for_update = false;
+    /// FOR UPDATE ... NOWAIT: fail at once when a row is locked (has_select_for_update_nowait).
+    bool has_select_for_update_nowait = false;
+    /// FOR UPDATE ... SKIP LOCKED: leave locked rows out (has_select_for_update_skip_locked).
+    bool has_select_for_update_skip_locked = false;
+    /// FOR UPDATE OF <table>: lock the rows of the tables named only (has_select_for_update_of).
+    bool has_select_for_update_of = false;
+    /// FOR NO KEY UPDATE: a weaker lock that lets other transactions insert rows referencing the
+    /// locked ones (Django's has_select_for_no_key_update).
+    bool has_select_for_no_key_update = false;
 };
 
 /// Which part of a text a case-sensitive text lookup matches (Django's contains, startswith,
@@ -129,6 +142,12 @@ class Backend : public std::enable_shared_from_this<Backend> {
         (void)param;
         return {};
     }
+    /// The locking clause that ends a SELECT (Django's for_update_sql()): "FOR UPDATE", with
+    /// " OF " and @p of (already quoted, comma-separated) when not empty, " NOWAIT" or
+    /// " SKIP LOCKED", and "FOR NO KEY UPDATE" when @p no_key. Empty when the backend cannot
+    /// lock rows (features().has_select_for_update false).
+    [[nodiscard]] virtual std::string for_update_sql(bool nowait, bool skip_locked,
+                                                     std::string_view of, bool no_key) const;
 
     // ------------------------------------------------------------ execution
 

@@ -33,8 +33,9 @@ namespace tocsin::db {
 /// server's error fields), 42 and 21/26/34 -> ProgrammingError, 22 -> DataError, 0A ->
 /// NotSupportedError, 25 and 3B -> TransactionManagementError (25006, read-only, ->
 /// OperationalError), 40001 serialization failure and 40P01 deadlock -> OperationalError saying
-/// the transaction may be retried, everything else -> OperationalError. Every message names the
-/// database. native_code() is the SQLSTATE packed as by pg_sqlstate_code().
+/// the transaction may be retried, 55P03 (a row lock not available: FOR UPDATE NOWAIT) ->
+/// OperationalError saying the row is locked, everything else -> OperationalError. Every message
+/// names the database. native_code() is the SQLSTATE packed as by pg_sqlstate_code().
 ///
 /// After a failed statement inside a transaction, the transaction is aborted until a rollback
 /// (features().statement_error_aborts_transaction): Database then refuses queries with Django's

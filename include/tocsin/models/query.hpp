@@ -306,7 +306,31 @@ Assignment assign(M C::*member, const V& value) {
     return Assignment{where(member).column(), Column<C, M>::value(value)};
 }
 
+/// How QuerySet::select_for_update() locks the rows it reads (Django's arguments):
+/// `qs.select_for_update({.nowait = true})`.
+struct SelectForUpdate {
+    /// Fail at once with an OperationalError ("... the row is locked by another transaction")
+    /// instead of waiting for a row another transaction has locked.
+    bool nowait = false;
+    /// Leave out the rows another transaction has locked instead of waiting for them. Not with
+    /// nowait (ModelError).
+    bool skip_locked = false;
+    /// Which tables to lock, by Django's names: "self" (the model's table) and, for a model
+    /// extending another, its parent links ("event_ptr", "event_ptr__base_ptr"). Empty: every
+    /// table read. tocsin reads a model extending another through one derived table, so naming
+    /// any of them locks the rows of the model and of its ancestors. Another name is a
+    /// ModelError listing the choices.
+    std::vector<std::string> of{};
+    /// FOR NO KEY UPDATE: a weaker lock that still lets other transactions insert rows
+    /// referencing the locked ones (PostgreSQL).
+    bool no_key = false;
+};
+
 namespace detail {
+/// Checks select_for_update()'s options for `model`: nowait with skip_locked, or an `of` name
+/// that is not one of the model's choices, throws ModelError with Django's message.
+void check_select_for_update(const ModelInfo& model, const SelectForUpdate& options);
+
 /// What a query set asks: the model, the database, the condition, the order, the limit.
 struct QueryParts {
     const ModelInfo* info = nullptr;
@@ -316,6 +340,8 @@ struct QueryParts {
     std::optional<std::size_t> limit{};
     /// The fields not read (only() / defer()), by name; empty: every field.
     std::vector<std::string> deferred{};
+    /// select_for_update(): lock the rows read until the transaction ends.
+    std::optional<SelectForUpdate> lock{};
     /// The caller of the model API, named by the errors of the statements run.
     tocsin::source_location where{};
 };
@@ -404,6 +430,22 @@ class QuerySet {
                 q.parts_.deferred.push_back(std::move(name));
             }
         }
+        q.cache_.reset();
+        return q;
+    }
+    /// The same query, locking the rows it reads until the transaction ends (Django's
+    /// `select_for_update()`: `SELECT ... FOR UPDATE`, see SelectForUpdate). Reading it outside
+    /// a transaction (atomic() or set_autocommit(false)) throws db::TransactionManagementError
+    /// "select_for_update cannot be used outside of a transaction."; a row locked by another
+    /// transaction makes it wait, or, with nowait, throw db::OperationalError saying the row is
+    /// locked, or, with skip_locked, leaves the row out. On a backend that cannot lock rows
+    /// (SQLite, which locks the whole database on write) it is accepted and adds nothing, as in
+    /// Django. count() and update() do not lock. Throws ModelError for nowait with skip_locked
+    /// ("The nowait option cannot be used with skip_locked.") and for an unknown `of` name.
+    [[nodiscard]] QuerySet select_for_update(SelectForUpdate options = {}) const {
+        detail::check_select_for_update(T::info(), options);
+        QuerySet q = *this;
+        q.parts_.lock = std::move(options);
         q.cache_.reset();
         return q;
     }
