@@ -43,7 +43,8 @@ std::string encode(const Data& data) {
 
 SessionStore::SessionStore(std::optional<std::string> session_key, std::string database)
     : key_(std::move(session_key)), database_(std::move(database)) {
-    if (key_ && key_->empty()) {
+    // Django's _validate_session_key: a key shorter than 8 characters is no key.
+    if (key_ && key_->size() < 8) {
         key_.reset();
     }
 }

@@ -44,7 +44,8 @@ class SessionStore {
     static constexpr std::string_view key_chars = "abcdefghijklmnopqrstuvwxyz0123456789";
     static constexpr std::size_t key_length = 32;
 
-    /// A store for the session `session_key` (nullopt: a new session) on `database`.
+    /// A store for the session `session_key` (nullopt, or shorter than 8 characters: a new
+    /// session) on `database`.
     explicit SessionStore(std::optional<std::string> session_key = std::nullopt,
                           std::string database = "default");
 

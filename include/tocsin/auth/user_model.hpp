@@ -178,12 +178,13 @@ class UserModelOf final : public UserModel {
             throw std::invalid_argument("The given username must be set");
         }
         T user{};
-        user.*(T::username_field()) = n.username;
         if constexpr (has_email<T>::value) {
             user.email = n.email;
         } else if (!n.email.empty()) {
             throw std::invalid_argument(std::string(T::label) + " has no email field");
         }
+        // After the email: the username field may be the email member.
+        user.*(T::username_field()) = n.username;
         if constexpr (requires {
                           user.is_staff = true;
                           user.is_superuser = true;
