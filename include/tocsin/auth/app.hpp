@@ -38,6 +38,7 @@ class AuthConfig : public AppConfig {
 /// The "sessions" app: the Session model (table django_session) and the clearsessions command.
 class SessionsConfig : public AppConfig {
   public:
+    /// The app, labelled "sessions".
     SessionsConfig();
     /// sessions.Session.
     [[nodiscard]] std::vector<const apps::ModelDescription*> models() const override;
