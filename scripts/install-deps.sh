@@ -13,7 +13,7 @@ TOCSIN_APT_PACKAGES=(
     g++ cmake ninja-build pkg-config
     libgtest-dev libgmock-dev libbenchmark-dev
     libboost-dev libsigc++-3.0-dev
-    libsqlite3-dev sqlite3 libpq-dev postgresql
+    libsqlite3-dev sqlite3 libpq-dev postgresql libssl-dev
     nlohmann-json3-dev libfmt-dev libcli11-dev
     clang-format
     clang libclang-rt-14-dev

@@ -1,15 +1,7 @@
-// accounts/apps.hpp — the two installed apps of the program.
+// accounts/apps.hpp — the program's own app; the "auth" and "sessions" apps are tocsin's.
 #pragma once
 
 #include <tocsin/apps.hpp>
-
-namespace auth {
-/// The "auth" app: users.
-struct AuthConfig : tocsin::AppConfig {
-    AuthConfig();
-    std::vector<const tocsin::apps::ModelDescription*> models() const override;
-};
-}  // namespace auth
 
 namespace accounts {
 /// The "accounts" app: profiles, and the receivers wired in ready().

@@ -1,4 +1,5 @@
-// examples/accounts — Django's first signals tutorial in C++, on SQLite.
+// examples/accounts — Django's first signals tutorial in C++, on SQLite, with tocsin's auth app:
+// users, logins and a lockout after failed logins.
 //
 //   accounts [database file]     (default: accounts.db in the current directory; the example
 //                                 starts from an empty database: the file is recreated)
@@ -14,7 +15,8 @@ int main(int argc, char** argv) {
     for (const char* suffix : {"", "-wal", "-shm"}) {
         std::filesystem::remove(file + suffix);
     }
-    tocsin::setup({.installed_apps = {std::make_shared<auth::AuthConfig>(),
+    tocsin::setup({.installed_apps = {std::make_shared<tocsin::auth::AuthConfig>(),
+                                      std::make_shared<tocsin::auth::SessionsConfig>(),
                                       std::make_shared<accounts::AccountsConfig>()},
                    .databases = {{"default", {.engine = "sqlite", .name = file}}}});
     tocsin::migrate();
@@ -47,5 +49,25 @@ int main(int argc, char** argv) {
 
     std::cout << User::objects().count() << " user(s), " << Profile::objects().count()
               << " profile(s)\n";
+
+    // Logging in (tocsin's auth app): the session remembers alice; last_login is saved.
+    namespace tauth = tocsin::auth;
+    alice.set_password("correct horse");
+    alice.save();
+    tauth::SessionStore session;
+    if (auto user =
+            tauth::authenticate({{"username", "alice"}, {"password", "correct horse"}}, &session)) {
+        tauth::login(session, *user);
+    }
+    std::cout << "session user: " << tauth::get_user(session)->username() << "\n";
+    tauth::logout(session);
+
+    // Three wrong passwords in a row lock the account; the right one no longer opens it.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        static_cast<void>(tauth::authenticate({{"username", "alice"}, {"password", "guess"}}));
+    }
+    if (!tauth::authenticate({{"username", "alice"}, {"password", "correct horse"}})) {
+        std::cout << "alice cannot log in\n";
+    }
     return 0;
 }

@@ -1,5 +1,7 @@
 // accounts/signals.cpp — seeds 000, 001, 003: a Profile for every new User, a welcome notice on
-// registration, an admin notice on removal, and removing a Profile removes its User.
+// registration, an admin notice on removal, and removing a Profile removes its User; seed 004's
+// logins: who logs in and out, and an account locked after 3 failed logins in a row (what
+// django-axes does with user_login_failed).
 #include "signals.hpp"
 
 #include <iostream>
@@ -44,6 +46,49 @@ void remove_user_of_profile(Profile& profile, const tocsin::DeleteEvent& event) 
     }
 }
 
+/// Failed logins in a row before an account is locked.
+constexpr int max_failed_logins = 3;
+
+// user_login_failed: count the failure on the user's profile; lock the account at the limit.
+void lock_after_failures(const tocsin::auth::Credentials& credentials,
+                         tocsin::auth::SessionStore*) {
+    const auto username = credentials.find("username");
+    std::cout << "login failed for "
+              << (username != credentials.end() ? username->second : "(no username)")
+              << " (password " << credentials.at("password") << ")\n";
+    if (username == credentials.end()) {
+        return;
+    }
+    auto user = auth::User::objects()
+                    .filter(tocsin::where(&auth::User::username) == username->second)
+                    .first();
+    if (!user || !user->is_active) {
+        return;
+    }
+    auto [profile, created] = Profile::objects().get_or_create({.user = *user});
+    profile.failed_logins += 1;
+    profile.save({.update_fields = {&Profile::failed_logins}});
+    if (profile.failed_logins >= max_failed_logins) {
+        user->is_active = false;
+        user->save({.update_fields = {&auth::User::is_active}});
+        std::cout << "account " << user->username << " locked after " << profile.failed_logins
+                  << " failed logins\n";
+    }
+}
+
+// user_logged_in: a success ends the run of failures.
+void reset_failures(tocsin::auth::AnyUser& user, tocsin::auth::SessionStore&) {
+    std::cout << user.username() << " logged in\n";
+    Profile::objects()
+        .filter(tocsin::where(&Profile::user) == user.as<auth::User>())
+        .update({tocsin::assign(&Profile::failed_logins, 0)});
+}
+
+// user_logged_out.
+void said_goodbye(tocsin::auth::AnyUser* user, tocsin::auth::SessionStore&) {
+    std::cout << (user != nullptr ? user->username() : "nobody") << " logged out\n";
+}
+
 }  // namespace
 
 void connect_receivers() {
@@ -55,6 +100,11 @@ void connect_receivers() {
                                             {.dispatch_uid = "accounts.notify_admin"});
     tocsin::post_delete.connect<Profile>(remove_user_of_profile,
                                          {.dispatch_uid = "accounts.remove_user_of_profile"});
+    tocsin::auth::user_login_failed.connect(lock_after_failures,
+                                            {.dispatch_uid = "accounts.lock_after_failures"});
+    tocsin::auth::user_logged_in.connect(reset_failures,
+                                         {.dispatch_uid = "accounts.reset_failures"});
+    tocsin::auth::user_logged_out.connect(said_goodbye, {.dispatch_uid = "accounts.said_goodbye"});
 }
 
 }  // namespace accounts
