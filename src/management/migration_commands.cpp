@@ -56,6 +56,86 @@ std::vector<mig::FieldRename> parse_renames(const std::string& text) {
     return out;
 }
 
+/// `text` as a value of a field of `type` (what --default gives).
+db::Value parse_value(const std::string& text, db::LogicalType type, const std::string& item) {
+    try {
+        switch (type) {
+            case db::LogicalType::integer:
+            case db::LogicalType::timestamp: {
+                std::size_t used = 0;
+                const long long v = std::stoll(text, &used);
+                if (used == text.size()) {
+                    return std::int64_t{v};
+                }
+                break;
+            }
+            case db::LogicalType::real: {
+                std::size_t used = 0;
+                const double v = std::stod(text, &used);
+                if (used == text.size()) {
+                    return v;
+                }
+                break;
+            }
+            case db::LogicalType::boolean:
+                if (text == "true" || text == "1") {
+                    return std::int64_t{1};
+                }
+                if (text == "false" || text == "0") {
+                    return std::int64_t{0};
+                }
+                break;
+            case db::LogicalType::text:
+                return text;
+            case db::LogicalType::blob:
+                break;
+        }
+    } catch (const std::exception&) {  // stoll / stod: reported below
+    }
+    throw CommandError("--default " + item + ": '" + text + "' is not a " +
+                       std::string(db::to_string(type)) + " value");
+}
+
+/// Applies `--default app.Model.field=VALUE,...` to the AddField / AlterField operations made.
+void apply_defaults(std::vector<mig::Migration>& changes, const std::string& text) {
+    std::istringstream items(text);
+    for (std::string item; std::getline(items, item, ',');) {
+        if (item.empty()) {
+            continue;
+        }
+        const auto eq = item.find('=');
+        const auto dot = item.rfind('.', eq);
+        const auto first_dot = item.find('.');
+        if (eq == std::string::npos || dot == std::string::npos || first_dot == dot) {
+            throw CommandError("--default takes app.Model.field=VALUE (got '" + item + "')");
+        }
+        const std::string app = item.substr(0, first_dot);
+        const std::string model = item.substr(first_dot + 1, dot - first_dot - 1);
+        const std::string field = item.substr(dot + 1, eq - dot - 1);
+        bool used = false;
+        for (auto& m : changes) {
+            for (auto& op : m.operations) {
+                if (m.app != app) {
+                    continue;
+                }
+                if (auto* a = std::get_if<mig::AddField>(&op);
+                    a != nullptr && a->model == model && a->field.name == field) {
+                    a->one_off_default = parse_value(item.substr(eq + 1), a->field.type, item);
+                    used = true;
+                } else if (auto* c = std::get_if<mig::AlterField>(&op);
+                           c != nullptr && c->model == model && c->field.name == field) {
+                    c->one_off_default = parse_value(item.substr(eq + 1), c->field.type, item);
+                    used = true;
+                }
+            }
+        }
+        if (!used) {
+            throw CommandError("--default " + item +
+                               ": no field added or altered by the new migrations is named so");
+        }
+    }
+}
+
 }  // namespace
 
 Command makemigrations_command() {
@@ -68,6 +148,9 @@ Command makemigrations_command() {
                 a.flag("check", "Exit with 1 when a migration is missing, writing nothing");
                 a.flag("dry-run", "Show the migrations, writing nothing");
                 a.option("name", "The name of the new migrations (after their number)");
+                a.option("default",
+                         "One-off defaults for the rows that exist, comma-separated: "
+                         "app.Model.field=VALUE (a NOT NULL field added without a default)");
                 a.option("rename",
                          "Field renames, comma-separated: app.Model.old_name=new_name (a rename "
                          "is never guessed)");
@@ -104,7 +187,7 @@ Command makemigrations_command() {
                 }
                 options.renames = parse_renames(o.text("rename"));
                 options.name = o.text("name");
-                const auto changes = mig::detect_changes(
+                auto changes = mig::detect_changes(
                     loader.project_state(), mig::ProjectState::from_models(installed), options);
                 if (changes.empty()) {
                     if (o.list("apps").size() == 1) {
@@ -114,12 +197,21 @@ Command makemigrations_command() {
                     }
                     return;
                 }
+                apply_defaults(changes, o.text("default"));
                 const bool write = !o.flag("check") && !o.flag("dry-run");
                 for (const auto& m : changes) {
                     const auto file = loader.directory(m.app) / (m.name + ".json");
                     out << "Migrations for '" << m.app << "':\n  " << file.string() << "\n";
                     for (const auto& op : m.operations) {
                         out << "    - " << mig::describe(op) << "\n";
+                        const auto* add = std::get_if<mig::AddField>(&op);
+                        if (add != nullptr && !add->field.null &&
+                            add->field.default_value.is_null() && !add->one_off_default) {
+                            out << "      (NOT NULL without a default: on a table with rows, "
+                                   "migrate refuses it; give one with --default "
+                                << m.app << "." << add->model << "." << add->field.name
+                                << "=VALUE)\n";
+                        }
                     }
                     if (o.flag("dry-run")) {
                         out << mig::to_json(m);

@@ -28,6 +28,18 @@ bool same_in_database(const FieldState& a, const FieldState& b) {
            a.indexed() == b.indexed() && a.to == b.to;
 }
 
+/// `model` with the default of its field `field` replaced by `one_off` when there is one.
+ModelState with_default(const ModelState& model, const std::string& field,
+                        const std::optional<db::Value>& one_off) {
+    ModelState out = model;
+    if (one_off) {
+        if (auto* f = out.field(field)) {
+            f->default_value = *one_off;
+        }
+    }
+    return out;
+}
+
 std::string label_in(const std::string& app, const std::string& model) {
     return app + "." + model;
 }
@@ -54,8 +66,10 @@ void database_forwards(const Operation& op, const Migration& m, SchemaEditor& ed
             [&](const CreateModel& o) { editor.create_model(to.get(o.model.label()), to); },
             [&](const DeleteModel& o) { editor.delete_model(from.get(label_in(app, o.model))); },
             [&](const AddField& o) {
-                editor.alter_model(from.get(label_in(app, o.model)), to.get(label_in(app, o.model)),
-                                   to);
+                editor.alter_model(
+                    from.get(label_in(app, o.model)),
+                    with_default(to.get(label_in(app, o.model)), o.field.name, o.one_off_default),
+                    to);
             },
             [&](const RemoveField& o) {
                 editor.alter_model(from.get(label_in(app, o.model)), to.get(label_in(app, o.model)),
@@ -64,7 +78,10 @@ void database_forwards(const Operation& op, const Migration& m, SchemaEditor& ed
             [&](const AlterField& o) {
                 const auto& before = from.get(label_in(app, o.model));
                 if (!same_in_database(*before.field(o.field.name), o.field)) {
-                    editor.alter_model(before, to.get(label_in(app, o.model)), to);
+                    editor.alter_model(before,
+                                       with_default(to.get(label_in(app, o.model)), o.field.name,
+                                                    o.one_off_default),
+                                       to);
                 }
             },
             [&](const RenameField& o) {
@@ -154,8 +171,6 @@ ProjectState run_operations(const Migration& m, SchemaEditor& editor, const Proj
             } else {
                 database_forwards(m.operations[i], m, editor, states[i], states[i + 1], alias);
             }
-        } catch (const MigrationError&) {
-            throw;
         } catch (const std::exception& e) {
             throw MigrationError(std::string(backwards ? "Unapplying " : "Applying ") + m.label() +
                                  " failed at operation " + std::to_string(i) + " (" +

@@ -44,12 +44,11 @@ std::string hex(const db::Blob& blob) {
     return out;
 }
 
-Json default_json(const FieldState& f) {
-    const auto& v = f.default_value;
+Json value_json(const db::Value& v, db::LogicalType type) {
     if (v.is_null()) {
         return nullptr;
     }
-    switch (f.type) {
+    switch (type) {
         case db::LogicalType::boolean:
             return v.as_integer() != 0;
         case db::LogicalType::integer:
@@ -75,7 +74,7 @@ Json field_json(const FieldState& f) {
     j["null"] = f.null;
     j["unique"] = f.unique;
     j["db_index"] = f.db_index;
-    j["default"] = default_json(f);
+    j["default"] = value_json(f.default_value, f.type);
     if (!f.to.empty()) {
         j["to"] = f.to;
         for (const auto& [d, n] : on_delete_names) {
@@ -130,12 +129,18 @@ Json operation_json(const Operation& op) {
     } else if (const auto* o3 = std::get_if<AddField>(&op)) {
         j["model"] = o3->model;
         j["field"] = field_json(o3->field);
+        if (o3->one_off_default) {
+            j["one_off_default"] = value_json(*o3->one_off_default, o3->field.type);
+        }
     } else if (const auto* o4 = std::get_if<RemoveField>(&op)) {
         j["model"] = o4->model;
         j["name"] = o4->name;
     } else if (const auto* o5 = std::get_if<AlterField>(&op)) {
         j["model"] = o5->model;
         j["field"] = field_json(o5->field);
+        if (o5->one_off_default) {
+            j["one_off_default"] = value_json(*o5->one_off_default, o5->field.type);
+        }
     } else if (const auto* o6 = std::get_if<RenameField>(&op)) {
         j["model"] = o6->model;
         j["old_name"] = o6->old_name;
@@ -339,14 +344,19 @@ class Reader {
         if (op == "DeleteModel") {
             return DeleteModel{text(j, "name", at)};
         }
-        if (op == "AddField") {
-            return AddField{text(j, "model", at), field(member(j, "field", at), at)};
+        if (op == "AddField" || op == "AlterField") {
+            const auto f = field(member(j, "field", at), at);
+            std::optional<db::Value> one_off;
+            if (j.contains("one_off_default")) {
+                one_off = default_value(j.at("one_off_default"), f.type, at);
+            }
+            if (op == "AddField") {
+                return AddField{text(j, "model", at), f, one_off};
+            }
+            return AlterField{text(j, "model", at), f, one_off};
         }
         if (op == "RemoveField") {
             return RemoveField{text(j, "model", at), text(j, "name", at)};
-        }
-        if (op == "AlterField") {
-            return AlterField{text(j, "model", at), field(member(j, "field", at), at)};
         }
         if (op == "RenameField") {
             return RenameField{text(j, "model", at), text(j, "old_name", at),

@@ -159,10 +159,43 @@ void SchemaEditor::remove_index(const ModelState& model, std::string_view name) 
 void SchemaEditor::alter_model(const ModelState& before, const ModelState& after,
                                const ProjectState& state,
                                const std::vector<std::pair<std::string, std::string>>& renames) {
+    if (!collect_only_) {
+        refuse_not_null_without_default(before, after, renames);
+    }
     if (vendor_ == "postgresql") {
         alter_postgresql(before, after, state, renames);
     } else {
         rebuild(before, after, state, renames);
+    }
+}
+
+void SchemaEditor::refuse_not_null_without_default(
+    const ModelState& before, const ModelState& after,
+    const std::vector<std::pair<std::string, std::string>>& renames) {
+    auto& database = db::connection(alias_);
+    for (const auto& f : after.fields) {
+        if (f.null || !f.default_value.is_null()) {
+            continue;
+        }
+        const FieldState* from = source_of(before, f, renames);
+        if (from != nullptr && !from->null) {
+            continue;
+        }
+        std::string count_sql = "SELECT COUNT(*) FROM " + quote(before.table);
+        if (from != nullptr) {
+            count_sql += " WHERE " + quote(from->column) + " IS NULL";
+        }
+        const auto rows = database.query_value(count_sql)->as_integer();
+        if (rows == 0) {
+            continue;
+        }
+        throw MigrationError(
+            "the column \"" + f.column + "\" of \"" + after.table + "\" becomes NOT NULL without " +
+            "a default, and " + std::to_string(rows) + " row(s) " +
+            (from == nullptr ? std::string("exist") : "hold NULL there") +
+            ": give them a value with makemigrations --default " + after.label() + "." + f.name +
+            "=VALUE (a one-off default written into the migration), or give the field a "
+            "default or null");
     }
 }
 
@@ -256,17 +289,19 @@ void SchemaEditor::alter_postgresql(
             run("ALTER TABLE " + t + " DROP COLUMN " + quote(f.column));
         }
     }
+    // Keys are added last: PostgreSQL refuses an ALTER TABLE while the deferred checks of rows
+    // updated in the same transaction are pending.
+    std::vector<FieldState> foreign_keys;
     for (const auto& f : after.fields) {
         const FieldState* from = source_of(before, f, renames);
         const std::string c = quote(f.column);
         if (from == nullptr) {
             // A new column: added NULL, filled with the default, then made NOT NULL.
-            std::string sql = "ALTER TABLE " + t + " ADD COLUMN " + c + " " +
-                              backend.column_type(f.type) + " NULL";
+            run("ALTER TABLE " + t + " ADD COLUMN " + c + " " + backend.column_type(f.type) +
+                " NULL");
             if (!f.to.empty()) {
-                sql += references(f, state);
+                foreign_keys.push_back(f);
             }
-            run(sql);
             if (!f.default_value.is_null()) {
                 run("UPDATE " + t + " SET " + c + " = " + backend.placeholder(1),
                     {f.default_value});
@@ -328,9 +363,7 @@ void SchemaEditor::alter_postgresql(
                 quote(after.table + "_" + f.column + "_key") + " UNIQUE (" + c + ")");
         }
         if (!f.to.empty() && (from->to != f.to || type_changed)) {
-            run("ALTER TABLE " + t + " ADD CONSTRAINT " +
-                quote(after.table + "_" + f.column + "_fkey") + " FOREIGN KEY (" + c + ")" +
-                references(f, state));
+            foreign_keys.push_back(f);
         }
         if (!from->indexed() && f.indexed()) {
             run("CREATE INDEX " + quote(field_index_name(after.table, f.column)) + " ON " + t +
@@ -352,6 +385,11 @@ void SchemaEditor::alter_postgresql(
         if (std::find(before.indexes.begin(), before.indexes.end(), i) == before.indexes.end()) {
             add_index(after, i);
         }
+    }
+    for (const auto& f : foreign_keys) {
+        run("ALTER TABLE " + t + " ADD CONSTRAINT " +
+            quote(after.table + "_" + f.column + "_fkey") + " FOREIGN KEY (" + quote(f.column) +
+            ")" + references(f, state));
     }
 }
 

@@ -264,6 +264,57 @@ TEST_P(OperationTests, test_add_field_foreign_key_and_rebuild_referenced) {
                  db::IntegrityError);
 }
 
+// tocsin: a NOT NULL column without a default on a table with rows is refused before anything
+// changes, naming the operation, the column, the rows and the flag that gives a one-off default.
+TEST_P(OperationTests, test_add_field_not_null_without_default_is_refused) {
+    const auto owner = make_key("owner", "test_app.Pony");  // NOT NULL, no default
+    write({{mig::AddField{"Pony", owner}}});
+    migrate_to("test_app", "0001");
+    add_ponies();
+    try {
+        migrate_to();
+        FAIL() << "refused";
+    } catch (const mig::MigrationError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("Applying test_app.0002_step failed at operation 0 (AddField: Add "
+                            "field owner to pony): the column \"owner_id\" of \"test_app_pony\" "
+                            "becomes NOT NULL without a default, and 2 row(s) exist: give them a "
+                            "value with makemigrations --default test_app.Pony.owner=VALUE"),
+                  std::string::npos)
+            << what;
+    }
+    EXPECT_EQ(columns("test_app_pony"), (std::vector<std::string>{"id", "pink", "weight"}));
+    // With a one-off default: the rows get it, the state keeps no default.
+    std::filesystem::remove(root() / "test_app" / "0002_step.json");
+    write({{mig::AddField{"Pony", owner, db::Value(1)}}});
+    migrate_to();
+    EXPECT_EQ(values("SELECT owner_id FROM test_app_pony ORDER BY id"), "1 | 1 | ");
+    EXPECT_TRUE(mig::MigrationLoader(root())
+                    .project_state()
+                    .get("test_app.Pony")
+                    .field("owner")
+                    ->default_value.is_null());
+}
+
+TEST_P(OperationTests, test_alter_field_not_null_fills_nulls_or_refuses) {
+    write({{mig::AlterField{"Pony", make_field("pink", LogicalType::integer, 3, true)}},
+           {mig::AlterField{"Pony", make_field("pink", LogicalType::integer, {}, false)}}});
+    migrate_to("test_app", "0002");
+    add_ponies();
+    exec("INSERT INTO test_app_pony (pink, weight) VALUES (NULL, 4)");
+    EXPECT_THROW(migrate_to(), mig::MigrationError);
+    EXPECT_EQ(values("SELECT pink FROM test_app_pony ORDER BY id"), "1 | 7 | NULL | ");
+    std::filesystem::remove(root() / "test_app" / "0003_step.json");
+    write_migration(
+        root(),
+        make_migration("test_app", "0003_step",
+                       {mig::AlterField{"Pony", make_field("pink", LogicalType::integer, {}, false),
+                                        db::Value(42)}},
+                       {{"test_app", "0002_step"}}));
+    migrate_to();
+    EXPECT_EQ(values("SELECT pink FROM test_app_pony ORDER BY id"), "1 | 7 | 42 | ");
+}
+
 // A many-to-many through table, created and removed with its rows.
 TEST_P(OperationTests, test_create_model_m2m) {
     auto stable = make_model("test_app", "Stable", {});

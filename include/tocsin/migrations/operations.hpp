@@ -3,6 +3,7 @@
 // reversible: the state before it tells what to restore.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -23,6 +24,9 @@ struct DeleteModel {
 struct AddField {
     std::string model;
     FieldState field;
+    /// What the rows that exist get instead of the field's default, this once; not kept in the
+    /// state (Django's preserve_default=False): `makemigrations --default`.
+    std::optional<db::Value> one_off_default{};
 };
 /// Drops a column (its values go with it; backwards restores the default).
 struct RemoveField {
@@ -33,6 +37,9 @@ struct RemoveField {
 struct AlterField {
     std::string model;
     FieldState field;  ///< the field as it becomes (found by name)
+    /// What NULLs become when the field becomes NOT NULL, instead of its default, this once
+    /// (see AddField::one_off_default).
+    std::optional<db::Value> one_off_default{};
 };
 /// Renames a field (and its column, when it followed the name); never guessed: asked for.
 struct RenameField {

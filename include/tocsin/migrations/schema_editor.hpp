@@ -37,8 +37,9 @@ class SchemaEditor {
     void delete_model(const ModelState& model);
     /// Makes the table of `before` into the table of `after` (same model; fields matched by name
     /// through `renames` {old name, new name} then by equal names), keeping every row. Columns
-    /// new to `after` get their default; a NOT NULL column without default on a table with rows
-    /// fails (the database says so). `state` is the state after the change.
+    /// new to `after` get their default. A column that becomes NOT NULL without a default while
+    /// rows would need a value is refused before anything changes (MigrationError naming the
+    /// column, the rows and the makemigrations --default flag). `state` is the state after.
     void alter_model(const ModelState& before, const ModelState& after, const ProjectState& state,
                      const std::vector<std::pair<std::string, std::string>>& renames = {});
     /// Creates the named index `index` of `model`.
@@ -57,6 +58,9 @@ class SchemaEditor {
   private:
     void run(std::string sql, std::vector<db::Value> params = {});
     void create_indexes(const ModelState& model);
+    void refuse_not_null_without_default(
+        const ModelState& before, const ModelState& after,
+        const std::vector<std::pair<std::string, std::string>>& renames);
     void rebuild(const ModelState& before, const ModelState& after, const ProjectState& state,
                  const std::vector<std::pair<std::string, std::string>>& renames);
     void alter_postgresql(const ModelState& before, const ModelState& after,
