@@ -183,6 +183,7 @@ write_basic_package_version_file(
 install(FILES
   ${PROJECT_BINARY_DIR}/tocsinConfig.cmake
   ${PROJECT_BINARY_DIR}/tocsinConfigVersion.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/TocsinMigrations.cmake
   DESTINATION ${TOCSIN_INSTALL_CMAKEDIR}
   COMPONENT tocsin_Development)
 

@@ -3,12 +3,14 @@
 //
 //   events [database file]                 runs the scenario (the file is recreated)
 //   events <database file> <command> ...   runs a manage command instead (`receivers`,
-//                                          `migrate`, `loaddata`, `dumpdata`; see --help)
+//                                          `migrate`, `makemigrations`, `showmigrations`,
+//                                          `loaddata`, `dumpdata`; see --help)
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <tocsin/management.hpp>
+#include <tocsin/migrations.hpp>
 #include <vector>
 
 #include "apps.hpp"
@@ -40,7 +42,9 @@ int main(int argc, char** argv) {
         std::filesystem::remove(file + suffix);
     }
     setup(file);
-    tocsin::migrate();
+    // The tables, from the migrations compiled into the program (examples/events/migrations,
+    // tocsin_add_migrations in CMakeLists.txt): `events <file> migrate` does the same.
+    tocsin::migrations::migrate(tocsin::migrations::MigrationLoader());
 
     using auth::User;
     using events::Comment;

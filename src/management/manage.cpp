@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "migration_commands.hpp"
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/db/default_alias.hpp"
 #include "tocsin/dispatch/signal_registry.hpp"
@@ -228,29 +229,6 @@ Command receivers_command() {
     };
 }
 
-Command migrate_command() {
-    return Command{
-        .name = "migrate",
-        .help =
-            "Create the table of every model (existing ones are kept), sending pre_migrate "
-            "and post_migrate",
-        .arguments =
-            [](Arguments& a) {
-                a.option("database", "The database alias", std::string(db::default_alias));
-            },
-        .handle =
-            [](const Options& o, std::ostream& out) {
-                const auto& alias = o.text("database");
-                const auto plan = migrate(alias);
-                out << "Migrated database '" << alias << "': " << plan.size()
-                    << (plan.size() == 1 ? " model" : " models") << "\n";
-                for (const ModelInfo* m : plan) {
-                    out << "  " << m->label() << " -> " << m->table << "\n";
-                }
-            },
-    };
-}
-
 Command loaddata_command() {
     return Command{
         .name = "loaddata",
@@ -333,8 +311,11 @@ std::vector<Command> builtin_commands() {
     std::vector<Command> commands;
     commands.push_back(dumpdata_command());
     commands.push_back(loaddata_command());
-    commands.push_back(migrate_command());
+    commands.push_back(detail::makemigrations_command());
+    commands.push_back(detail::migrate_command());
     commands.push_back(receivers_command());
+    commands.push_back(detail::showmigrations_command());
+    commands.push_back(detail::sqlmigrate_command());
     return commands;
 }
 

@@ -38,6 +38,15 @@ std::string create_table_sql(const ModelInfo& model, std::string_view alias) {
         }
         sql += ")";
     }
+    for (const auto& constraint : model.constraints) {
+        sql += ", CONSTRAINT " + backend.quote_name(constraint.name) + " UNIQUE (";
+        for (std::size_t i = 0; i < constraint.fields.size(); ++i) {
+            const FieldInfo* f = model.field(constraint.fields[i]);
+            sql += (i == 0 ? "" : ", ") +
+                   backend.quote_name(f != nullptr ? f->column : constraint.fields[i]);
+        }
+        sql += ")";
+    }
     return sql + ")";
 }
 
@@ -45,12 +54,22 @@ std::vector<std::string> create_index_sql(const ModelInfo& model, std::string_vi
     auto& backend = db::connection(alias).backend();
     std::vector<std::string> out;
     for (const auto& f : model.fields) {
-        if (f.is_relation && !f.unique) {
+        if (f.db_index || (f.is_relation && !f.unique)) {
             out.push_back("CREATE INDEX IF NOT EXISTS " +
                           backend.quote_name(model.table + "_" + f.column + "_idx") + " ON " +
                           backend.quote_name(model.table) + " (" + backend.quote_name(f.column) +
                           ")");
         }
+    }
+    for (const auto& index : model.indexes) {
+        std::string sql = "CREATE INDEX IF NOT EXISTS " + backend.quote_name(index.name) + " ON " +
+                          backend.quote_name(model.table) + " (";
+        for (std::size_t i = 0; i < index.fields.size(); ++i) {
+            const FieldInfo* f = model.field(index.fields[i]);
+            sql += (i == 0 ? "" : ", ") +
+                   backend.quote_name(f != nullptr ? f->column : index.fields[i]);
+        }
+        out.push_back(sql + ")");
     }
     return out;
 }
@@ -109,7 +128,7 @@ std::vector<const ModelInfo*> migrate(std::string_view alias) {
     const auto apps = Apps::instance().app_configs();
     // Django's emit_pre_migrate_signal: every app, before any table is created.
     for (const auto& app : apps) {
-        pre_migrate.send(MigrateEvent{*app, alias, plan});
+        pre_migrate.send(MigrateEvent{*app, alias, plan, {}});
     }
     atomic(alias, [&] {
         auto& database = db::connection(alias);
@@ -122,7 +141,7 @@ std::vector<const ModelInfo*> migrate(std::string_view alias) {
     });
     // Django's emit_post_migrate_signal: every app, once every table exists.
     for (const auto& app : apps) {
-        post_migrate.send(MigrateEvent{*app, alias, plan});
+        post_migrate.send(MigrateEvent{*app, alias, plan, {}});
     }
     return plan;
 }

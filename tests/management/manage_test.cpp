@@ -473,7 +473,8 @@ TEST_F(ManageTest, ProgramsAddTheirOwnCommands) {
             },
     });
     EXPECT_EQ(management::command_names(),
-              (Log{"dumpdata", "loaddata", "migrate", "receivers", "greet"}));
+              (Log{"dumpdata", "loaddata", "makemigrations", "migrate", "receivers",
+                   "showmigrations", "sqlmigrate", "greet"}));
     EXPECT_TRUE(contains(run({"--help"}).out, "greet"));
 
     auto r = run({"greet", "ann", "bob"});

@@ -17,6 +17,14 @@ namespace tocsin {
 
 struct ModelInfo;
 
+/// One step of a migration plan: a migration applied (or unapplied, `backwards`).
+struct MigrationStep {
+    std::string app;         ///< "blog"
+    std::string name;        ///< "0002_post_views"
+    bool backwards = false;  ///< unapplied
+    bool operator==(const MigrationStep&) const = default;
+};
+
 /// What pre_migrate and post_migrate tell their receivers (Django's keyword arguments; Django's
 /// `verbosity`, `interactive` and `apps` have no counterpart).
 struct MigrateEvent {
@@ -25,6 +33,9 @@ struct MigrateEvent {
     /// Every model whose table migrate() creates unless it exists, in creation order (referenced
     /// models first): the same list for every app of one migrate (Django's `plan`).
     const std::vector<const ModelInfo*>& plan;
+    /// The migrations `manage migrate` applies (or unapplies), in order (Django's `plan`: a list
+    /// of (migration, backwards)); empty for tocsin::migrate(), which has no migrations.
+    std::vector<MigrationStep> migration_plan{};
 };
 
 /// A signal sent by migrate() once per installed app, the app being the sender (Django's

@@ -292,6 +292,7 @@ ModelInfo* build_model_info() {
                         fi.name = std::string(fld.name);
                         fi.type = logical_type_of<M>();
                         fi.unique = fld.options.unique;
+                        fi.db_index = fld.options.db_index;
                         const auto member = fld.member;
                         if constexpr (relation_traits<M>::is_relation) {
                             using Target = typename relation_traits<M>::target;
@@ -343,6 +344,12 @@ ModelInfo* build_model_info() {
                 ...);
         },
         T::fields());
+    if constexpr (requires { T::indexes(); }) {
+        info->indexes = T::indexes();
+    }
+    if constexpr (requires { T::constraints(); }) {
+        info->constraints = T::constraints();
+    }
     describe_natural_key<T>(*info);
     return info;
 }

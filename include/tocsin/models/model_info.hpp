@@ -13,6 +13,7 @@
 #include "tocsin/apps/model_description.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/db/value_ref.hpp"
+#include "tocsin/models/fields.hpp"
 #include "tocsin/models/related.hpp"
 
 namespace tocsin {
@@ -33,6 +34,7 @@ struct FieldInfo {
     db::LogicalType type = db::LogicalType::text;
     bool nullable = false;
     bool unique = false;
+    bool db_index = false;    ///< an index on the column was asked for (FieldOptions::db_index)
     db::Value default_value;  ///< from the member's default initializer
     // Relations.
     bool is_relation = false;
@@ -106,6 +108,11 @@ struct ModelInfo : apps::ModelDescription {
     std::vector<ManyToManyInfo> many_to_many;
     /// Sets of columns unique together (an auto-created through table's pair of keys).
     std::vector<std::vector<std::string>> unique_together;
+    /// The indexes the model declares (`static std::vector<tocsin::Index> indexes()`).
+    std::vector<Index> indexes;
+    /// The unique constraints the model declares (`static std::vector<tocsin::UniqueConstraint>
+    /// constraints()`).
+    std::vector<UniqueConstraint> constraints;
     /// True for a model tocsin made itself (a through table): no save or delete signals, as
     /// Django's `_meta.auto_created`; not listed by all_models().
     bool auto_created = false;

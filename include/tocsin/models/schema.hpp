@@ -15,9 +15,10 @@ struct ModelInfo;
 [[nodiscard]] std::string create_table_sql(const ModelInfo& model,
                                            std::string_view alias = db::default_alias);
 
-/// The CREATE INDEX statements of `model` on the backend of `alias`: one per foreign key that is
-/// not unique (Django's db_index=True on a ForeignKey; a OneToOne's UNIQUE is its index), named
-/// "<table>_<column>_idx". Cascades and reverse lookups by the key use it.
+/// The CREATE INDEX statements of `model` on the backend of `alias`: one per field declared with
+/// db_index and per foreign key that is not unique (Django's db_index=True on a ForeignKey; a
+/// OneToOne's UNIQUE is its index), named "<table>_<column>_idx" (cascades and reverse lookups
+/// by the key use it), then one per index the model declares (Model::indexes()).
 [[nodiscard]] std::vector<std::string> create_index_sql(const ModelInfo& model,
                                                         std::string_view alias = db::default_alias);
 
