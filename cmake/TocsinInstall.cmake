@@ -1,11 +1,12 @@
-# Install rules for tocsin: the library, its headers, a CMake package (tocsinConfig.cmake,
-# tocsinConfigVersion.cmake, tocsinTargets.cmake) and a pkg-config file (tocsin.pc).
+# Install rules for tocsin: the libraries (tocsin and tocsin_dispatch), their headers, a CMake
+# package (tocsinConfig.cmake, tocsinConfigVersion.cmake, tocsinTargets.cmake) and pkg-config
+# files (tocsin.pc, tocsin-dispatch.pc).
 #
 # Consumers:
 #   find_package(tocsin CONFIG REQUIRED)
-#   target_link_libraries(app PRIVATE tocsin::tocsin)
+#   target_link_libraries(app PRIVATE tocsin::tocsin)     # or tocsin::dispatch: signals only
 # or
-#   g++ -std=c++20 main.cpp $(pkg-config --cflags --libs tocsin)
+#   g++ -std=c++20 main.cpp $(pkg-config --cflags --libs tocsin)   # or tocsin-dispatch
 #
 # How later layers (db, apps, ...) declare their dependencies, so that the installed package
 # finds them again in a consumer's build:
@@ -31,7 +32,8 @@ include_guard(GLOBAL)
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-option(TOCSIN_INSTALL "Generate tocsin's install rules" ON)
+# Off by default when tocsin is built inside another project (add_subdirectory, FetchContent).
+option(TOCSIN_INSTALL "Generate tocsin's install rules" ${PROJECT_IS_TOP_LEVEL})
 if(NOT TOCSIN_INSTALL)
   return()
 endif()
@@ -42,7 +44,7 @@ set(TOCSIN_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
     CACHE STRING "Where tocsin.pc is installed (relative to the prefix)")
 
 # ---------------------------------------------------------------- targets and headers
-install(TARGETS tocsin
+install(TARGETS tocsin tocsin_dispatch
   EXPORT tocsinTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tocsin_Runtime
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Runtime
@@ -80,7 +82,7 @@ list(REMOVE_DUPLICATES _tocsin_all_links)
 # reaches a consumer. (Linking them as $<BUILD_INTERFACE:...> keeps them out of the export.)
 set(_tocsin_internal_deps)
 foreach(_item IN LISTS _tocsin_all_links)
-  if(TARGET "${_item}" AND NOT _item STREQUAL "tocsin")
+  if(TARGET "${_item}" AND NOT _item STREQUAL "tocsin" AND NOT _item STREQUAL "tocsin_dispatch")
     get_target_property(_imported "${_item}" IMPORTED)
     get_target_property(_aliased "${_item}" ALIASED_TARGET)
     if(NOT _imported AND NOT _aliased)
@@ -179,7 +181,8 @@ configure_package_config_file(
 write_basic_package_version_file(
   ${PROJECT_BINARY_DIR}/tocsinConfigVersion.cmake
   VERSION ${PROJECT_VERSION}
-  COMPATIBILITY SameMajorVersion)
+  # 0.x: a minor version may break the API (CHANGELOG.md), so 0.2 accepts 0.2.* only.
+  COMPATIBILITY SameMinorVersion)
 install(FILES
   ${PROJECT_BINARY_DIR}/tocsinConfig.cmake
   ${PROJECT_BINARY_DIR}/tocsinConfigVersion.cmake
@@ -207,7 +210,18 @@ else()
 endif()
 _tocsin_pc_path(TOCSIN_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 _tocsin_pc_path(TOCSIN_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
+# Definitions a user's compile needs (TOCSIN_PORTABLE_BARRIER: the read side must match).
+set(TOCSIN_PC_CFLAGS "")
+if(TOCSIN_PORTABLE_BARRIER)
+  set(TOCSIN_PC_CFLAGS " -DTOCSIN_PORTABLE_BARRIER=1")
+endif()
+set(TOCSIN_PC_DISPATCH_LIBS "-pthread")
+foreach(_lib IN LISTS CMAKE_DL_LIBS)
+  string(APPEND TOCSIN_PC_DISPATCH_LIBS " -l${_lib}")
+endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tocsin.pc.in ${PROJECT_BINARY_DIR}/tocsin.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/tocsin.pc
+configure_file(${PROJECT_SOURCE_DIR}/cmake/tocsin-dispatch.pc.in
+               ${PROJECT_BINARY_DIR}/tocsin-dispatch.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/tocsin.pc ${PROJECT_BINARY_DIR}/tocsin-dispatch.pc
   DESTINATION ${TOCSIN_INSTALL_PKGCONFIGDIR}
   COMPONENT tocsin_Development)

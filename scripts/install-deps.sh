@@ -16,7 +16,7 @@ TOCSIN_APT_PACKAGES=(
     libsqlite3-dev sqlite3 libpq-dev postgresql libssl-dev
     nlohmann-json3-dev libfmt-dev libcli11-dev
     clang-format
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev lld
     python3-django python3-psycopg2
 )
 

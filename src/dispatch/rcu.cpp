@@ -1,10 +1,12 @@
 // The writer side of tocsin's RCU domain: reader registry, retirement, grace periods.
 #include "tocsin/dispatch/detail/rcu.hpp"
 
+#if !TOCSIN_RCU_FENCED_READS
 #include <linux/membarrier.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -55,14 +57,17 @@ Domain& domain() {
     return *d;
 }
 
-[[maybe_unused]] long membarrier(int cmd) {
+#if !TOCSIN_RCU_FENCED_READS
+long membarrier(int cmd) {
     return syscall(__NR_membarrier, cmd, 0, 0);
 }
+#endif
 
 /// Forces every running thread of the process through a full memory barrier, so that the
-/// compiler-only fences of readers order their accesses against this thread's.
+/// compiler-only fences of readers order their accesses against this thread's. With fenced
+/// reads (rcu.hpp) the readers' own barrier pairs with a fence here instead.
 void heavy_barrier() {
-#if defined(TOCSIN_TSAN) || defined(__SANITIZE_THREAD__)
+#if TOCSIN_RCU_FENCED_READS
     full_fence();
 #else
     Domain& d = domain();

@@ -53,6 +53,8 @@ else()
   message(FATAL_ERROR "[install test] FAILED: consumer executable not found in ${consumer_build}")
 endif()
 run("run consumer (find_package)" ${app})
+get_filename_component(app_dir ${app} DIRECTORY)
+run("run consumer of tocsin::dispatch (find_package)" ${app_dir}/app_dispatch)
 
 # 3. The same main.cpp through pkg-config.
 if(NOT PKG_CONFIG OR NOT EXISTS "${PKG_CONFIG}")
@@ -71,4 +73,20 @@ separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
 run("compile with pkg-config flags"
   ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/main.cpp -o ${WORK_DIR}/app-pkgconfig ${pc_flags})
 run("run consumer (pkg-config)" ${WORK_DIR}/app-pkgconfig)
+
+# 4. The signals alone through pkg-config: tocsin-dispatch, with no SQLite or libpq.
+execute_process(COMMAND ${PKG_CONFIG} --cflags --libs tocsin-dispatch
+  RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "[install test] FAILED (${rc}): pkg-config --cflags --libs tocsin-dispatch")
+endif()
+message(STATUS "[install test] pkg-config --cflags --libs tocsin-dispatch: ${pc_flags}")
+if(pc_flags MATCHES "sqlite|-lpq|-ltocsin( |$)")
+  message(FATAL_ERROR "[install test] FAILED: tocsin-dispatch brings more than the signals")
+endif()
+separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+run("compile with pkg-config flags (tocsin-dispatch)"
+  ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/main.cpp -o ${WORK_DIR}/app-dispatch-pkgconfig
+  ${pc_flags})
+run("run consumer of tocsin-dispatch (pkg-config)" ${WORK_DIR}/app-dispatch-pkgconfig)
 message(STATUS "[install test] all checks passed")

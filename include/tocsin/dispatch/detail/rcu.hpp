@@ -5,10 +5,23 @@
 // new immutable snapshot, then `retire` the old one; it is freed once every reader that could have
 // seen it has left its read-side section. The reader's only ordering cost is a compiler barrier:
 // the writer pays for a process-wide memory barrier (Linux `membarrier`) before it scans readers.
+//
+// Without `membarrier` (systems other than Linux, or the CMake option TOCSIN_PORTABLE_BARRIER,
+// which defines the macro of that name for tocsin and its users) and under ThreadSanitizer,
+// readers mark themselves with a seq_cst exchange (a full barrier on the hardware) and the
+// writer with a seq_cst fence: portable C++, at the price of that barrier on every send.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+
+#if defined(TOCSIN_PORTABLE_BARRIER) || !defined(__linux__) || defined(TOCSIN_TSAN) || \
+    defined(__SANITIZE_THREAD__)
+/// 1 when readers order themselves with a full barrier (no process-wide barrier is used).
+#define TOCSIN_RCU_FENCED_READS 1
+#else
+#define TOCSIN_RCU_FENCED_READS 0
+#endif
 
 namespace tocsin::detail::rcu {
 
@@ -64,9 +77,9 @@ class ReadGuard {
             return;  // nested: the outer section protects us
         }
         outer_ = r;
-#if defined(TOCSIN_TSAN) || defined(__SANITIZE_THREAD__)
-        // ThreadSanitizer models neither membarrier nor fences: a seq_cst exchange (a full
-        // barrier on the hardware) orders this side instead.
+#if TOCSIN_RCU_FENCED_READS
+        // No membarrier from the writer (and ThreadSanitizer models neither membarrier nor
+        // fences): a seq_cst exchange (a full barrier on the hardware) orders this side instead.
         r->period.exchange(current_period.load(std::memory_order_acquire),
                            std::memory_order_seq_cst);
 #else
