@@ -14,6 +14,10 @@ namespace {
 
 using library::Author;
 
+std::string engine_name(const ::testing::TestParamInfo<std::string>& param) {
+    return param.param;
+}
+
 class BulkCreateTest : public ::testing::TestWithParam<std::string> {
   protected:
     void SetUp() override {
@@ -86,9 +90,7 @@ TEST_P(BulkCreateTest, OneObjectAndNone) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, BulkCreateTest,
                          ::testing::Values(std::string("sqlite"), std::string("postgresql")),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                             return info.param;
-                         });
+                         engine_name);
 
 }  // namespace
 }  // namespace tocsin::test
