@@ -168,7 +168,8 @@ std::vector<std::string> MigrationLoader::apps() const {
 
 std::vector<MigrationKey> MigrationLoader::leaf_nodes(std::string_view app) const {
     std::vector<MigrationKey> out;
-    for (const auto& [key, m] : migrations_) {
+    for (const auto& entry : migrations_) {
+        const MigrationKey& key = entry.first;
         if (key.first != app) {
             continue;
         }

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <string>
 
@@ -241,7 +243,11 @@ class Reader {
                 }
                 break;
             case db::LogicalType::blob:
-                if (v.is_string() && v.get<std::string>().size() % 2 == 0) {
+                if (v.is_string() && v.get_ref<const std::string&>().size() % 2 == 0 &&
+                    std::all_of(v.get_ref<const std::string&>().begin(),
+                                v.get_ref<const std::string&>().end(), [](char c) {
+                                    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                                })) {
                     db::Blob blob;
                     const auto s = v.get<std::string>();
                     for (std::size_t i = 0; i < s.size(); i += 2) {

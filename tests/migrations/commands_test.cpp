@@ -272,6 +272,44 @@ TEST_P(CommandTests, ChangedModelsGetTheNextMigration) {
               5);
 }
 
+// A NOT NULL key added to a table with rows: makemigrations says it needs a default, migrate
+// refuses it naming the flag, and --default writes a one-off default that migrate uses.
+TEST_P(CommandTests, ANotNullFieldWithoutDefaultAsksForOne) {
+    ASSERT_EQ(run({"makemigrations"}).code, 0);
+    mig::MigrationLoader loader(root());
+    auto initial = loader.get({"blog", "0001_initial"});
+    for (auto& op : initial.operations) {
+        if (auto* c = std::get_if<mig::CreateModel>(&op); c != nullptr && c->model.name == "Post") {
+            std::erase_if(c->model.fields,
+                          [](const mig::FieldState& f) { return f.name == "author"; });
+            c->model.constraints.clear();
+        }
+    }
+    write_migration(root(), initial);
+    const auto first = run({"migrate", "blog"});
+    ASSERT_EQ(first.code, 0) << first.err;
+    exec("INSERT INTO blog_author (name) VALUES ('ann')");
+    exec("INSERT INTO blog_post (title, views) VALUES ('hello', 0)");
+    auto r = run({"makemigrations", "blog"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(contains(r.out,
+                         "(NOT NULL without a default: on a table with rows, migrate "
+                         "refuses it; give one with --default blog.Post.author=VALUE)"))
+        << r.out;
+    r = run({"migrate", "blog"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "makemigrations --default blog.Post.author=VALUE")) << r.err;
+    std::filesystem::remove(root() / "blog" / "0002_post_author_post_post_title_author_uniq.json");
+    r = run({"makemigrations", "blog", "--default", "blog.Post.author=1"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run({"migrate", "blog"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(rows("SELECT author_id FROM blog_post"), (std::vector<db::Row>{{db::Value(1)}}));
+    EXPECT_EQ(run({"makemigrations", "blog", "--check"}).code, 0) << "the default is not kept";
+    r = run({"makemigrations", "blog", "--default", "blog.Post.nope=1"});
+    EXPECT_EQ(r.code, 0) << "no changes: nothing to give a default to";
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, CommandTests, ::testing::Values("sqlite", "postgresql"),
                          engine_name);
 

@@ -81,6 +81,14 @@ TEST(MigrationFileTests, BadFilesSayWhatAndWhere) {
               "not fit the type integer");
     EXPECT_EQ(error_of([&] {
                   static_cast<void>(mig::parse_migration(
+                      head + R"("operations": [{"op": "AddField", "model": "M", "field":
+                         {"name": "b", "type": "blob", "default": "zz"}}]})",
+                      "a.json"));
+              }),
+              "migration 'a.json', operation 0 (AddField), field 'b': \"default\" \"zz\" does "
+              "not fit the type blob");
+    EXPECT_EQ(error_of([&] {
+                  static_cast<void>(mig::parse_migration(
                       R"({"tocsin_migration": 2, "app": "a", "name": "x", "dependencies": [],
                           "operations": []})",
                       "a.json"));
