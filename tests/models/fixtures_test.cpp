@@ -598,8 +598,8 @@ TEST_F(FixturesTest, TimePointFormats) {
 
 // loaddata on another alias writes there only.
 TEST_F(FixturesTest, AnotherDatabase) {
-    db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                   {"other", {.engine = "sqlite", .name = dir.file("other.db")}}});
+    db::configure({{"default", db::configuration().at("default")},
+                   {"other", test_database(dir, "other.db", databases)}});
     migrate("other");
     loaddata_json(R"([{"model": "library.author", "pk": 5, "fields": {"name": "O"}}])", "o.json",
                   {.database = "other"});

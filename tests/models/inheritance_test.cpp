@@ -671,7 +671,9 @@ class ManyChildrenTest : public InheritanceTest {
   protected:
     void SetUp() override {
         InheritanceTest::SetUp();
-        ASSERT_LT(limit_sqlite_parameters(999), many);
+        if (!on_postgresql()) {  // PostgreSQL binds 65535 parameters: no lower limit to set
+            ASSERT_LT(limit_sqlite_parameters(999), many);
+        }
     }
 
     /// `many` Comments of ann (kind "comment", text "old"), in one transaction: their Event
