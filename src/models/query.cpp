@@ -286,9 +286,11 @@ struct Renderer {
     /// '\'`): SQLite's LIKE folds ASCII letters only; elsewhere both sides are UPPER()ed. The
     /// case-sensitive forms cannot use LIKE on SQLite (case-insensitive there), so they compare
     /// the text itself: instr() for contains and startswith, substr() for endswith; elsewhere
-    /// LIKE, case-sensitive in standard SQL.
-    std::string pattern(Condition::Op op, const std::string& col, const db::Value& value) {
+    /// LIKE, case-sensitive in standard SQL, on the column cast to text (Django's lookup_cast
+    /// on PostgreSQL: `"id"::text`), since an integer column has no LIKE or UPPER() there.
+    std::string pattern(Condition::Op op, const std::string& column, const db::Value& value) {
         using Op = Condition::Op;
+        const std::string col = sqlite ? column : "CAST(" + column + " AS TEXT)";
         const std::string* text = &value.as_text();  // Column's text lookups bind text
         if (sqlite) {
             switch (op) {

@@ -4,6 +4,7 @@
 // These helpers give a test its databases and look at their schema the same way on both.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -95,6 +96,23 @@ class TestDatabases {
   private:
     std::vector<std::unique_ptr<PgSchema>> keep_;
 };
+
+/// Under TOCSIN_TEST_ENGINE=postgresql without a test cluster: every test of the binary is
+/// skipped when TOCSIN_SKIP_POSTGRESQL=1 (a developer without the server), fails otherwise.
+class PgClusterCheck : public ::testing::Environment {
+  public:
+    void SetUp() override {
+        if (!testing_postgresql() || pg_cluster_settings())
+            return;
+        if (pg_skip_allowed())
+            GTEST_SKIP() << "no PostgreSQL test cluster (TOCSIN_SKIP_POSTGRESQL=1)";
+        FAIL() << "TOCSIN_TEST_ENGINE=postgresql but no PostgreSQL test cluster: run the tests "
+                  "with ctest (the fixture `postgresql` starts one; needs the Debian package "
+                  "postgresql), or set TOCSIN_SKIP_POSTGRESQL=1 to skip them";
+    }
+};
+inline ::testing::Environment* const pg_cluster_check =
+    ::testing::AddGlobalTestEnvironment(new PgClusterCheck);
 
 /// The tables of @p db, in the order they were created.
 inline std::vector<std::string> table_names(db::Database& db) {
