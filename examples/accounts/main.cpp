@@ -3,6 +3,8 @@
 //
 //   accounts [database file]     (default: accounts.db in the current directory; the example
 //                                 starts from an empty database: the file is recreated)
+//   TOCSIN_DATABASE_URL=postgresql://user@host:port/name accounts
+//                                (that database instead, which must be empty)
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -10,15 +12,28 @@
 #include "apps.hpp"
 #include "models.hpp"
 
+namespace {
+
+/// The example's database: TOCSIN_DATABASE_URL when set (`postgresql://user@host:port/name`, an
+/// empty database), else the SQLite file @p file, removed first when @p fresh.
+tocsin::db::Settings database(const std::string& file, bool fresh) {
+    if (auto url = tocsin::db::settings_from_environment("TOCSIN_DATABASE_URL"))
+        return *url;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        if (fresh)
+            std::filesystem::remove(file + suffix);
+    }
+    return {.engine = "sqlite", .name = file};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "accounts.db";
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-        std::filesystem::remove(file + suffix);
-    }
     tocsin::setup({.installed_apps = {std::make_shared<tocsin::auth::AuthConfig>(),
                                       std::make_shared<tocsin::auth::SessionsConfig>(),
                                       std::make_shared<accounts::AccountsConfig>()},
-                   .databases = {{"default", {.engine = "sqlite", .name = file}}}});
+                   .databases = {{"default", database(file, /*fresh=*/true)}}});
     tocsin::migrate();
 
     using accounts::Profile;

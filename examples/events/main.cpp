@@ -5,6 +5,8 @@
 //   events <database file> <command> ...   runs a manage command instead (`receivers`,
 //                                          `migrate`, `makemigrations`, `showmigrations`,
 //                                          `loaddata`, `dumpdata`; see --help)
+//   With TOCSIN_DATABASE_URL=postgresql://user@host:port/name set, the scenario and the commands
+//   use that database instead of the file (the scenario needs it empty).
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -22,10 +24,22 @@
 
 namespace {
 
-void setup(const std::string& file) {
+/// The example's database: TOCSIN_DATABASE_URL when set (`postgresql://user@host:port/name`, an
+/// empty database), else the SQLite file @p file, removed first when @p fresh.
+tocsin::db::Settings database(const std::string& file, bool fresh) {
+    if (auto url = tocsin::db::settings_from_environment("TOCSIN_DATABASE_URL"))
+        return *url;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        if (fresh)
+            std::filesystem::remove(file + suffix);
+    }
+    return {.engine = "sqlite", .name = file};
+}
+
+void setup(const std::string& file, bool fresh) {
     tocsin::setup({.installed_apps = {std::make_shared<auth::AuthConfig>(),
                                       std::make_shared<events::EventsConfig>()},
-                   .databases = {{"default", {.engine = "sqlite", .name = file}}}});
+                   .databases = {{"default", database(file, fresh)}}});
 }
 
 }  // namespace
@@ -33,15 +47,12 @@ void setup(const std::string& file) {
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "events.db";
     if (argc > 2) {  // `events app.db receivers --format json`: the manage command line
-        setup(file);
+        setup(file, /*fresh=*/false);
         std::vector<const char*> args{argv[0]};
         args.insert(args.end(), argv + 2, argv + argc);
         return tocsin::manage(static_cast<int>(args.size()), args.data());
     }
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-        std::filesystem::remove(file + suffix);
-    }
-    setup(file);
+    setup(file, /*fresh=*/true);
     // The tables, from the migrations compiled into the program (examples/events/migrations,
     // tocsin_add_migrations in CMakeLists.txt): `events <file> migrate` does the same.
     tocsin::migrations::migrate(tocsin::migrations::MigrationLoader());

@@ -2,7 +2,9 @@
 // turns a cart into an order in one transaction and tells the rest of the shop through the custom
 // signal customer_order_created, sent with send_robust.
 //
-//   store [database file]     (default: store.db in the current directory)
+//   store [database file]     (default: store.db in the current directory, recreated)
+//   TOCSIN_DATABASE_URL=postgresql://user@host:port/name store
+//                             (that database instead, which must be empty)
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -100,16 +102,26 @@ void print_counts() {
               << CartItem::objects().count() << " cart item(s)\n";
 }
 
+/// The example's database: TOCSIN_DATABASE_URL when set (`postgresql://user@host:port/name`, an
+/// empty database), else the SQLite file @p file, removed first when @p fresh.
+tocsin::db::Settings database(const std::string& file, bool fresh) {
+    if (auto url = tocsin::db::settings_from_environment("TOCSIN_DATABASE_URL"))
+        return *url;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        if (fresh)
+            std::filesystem::remove(file + suffix);
+    }
+    return {.engine = "sqlite", .name = file};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "store.db";
-    for (const char* suffix : {"", "-wal", "-shm"}) {  // the example starts from an empty database
-        std::filesystem::remove(file + suffix);
-    }
+    // The example starts from an empty database.
     tocsin::setup({.installed_apps = {std::make_shared<auth::AuthConfig>(),
                                       std::make_shared<store::StoreConfig>()},
-                   .databases = {{"default", {.engine = "sqlite", .name = file}}}});
+                   .databases = {{"default", database(file, /*fresh=*/true)}}});
     tocsin::migrate();
 
     using auth::User;

@@ -881,12 +881,15 @@ void install(const std::vector<Parsed>& objects, const std::string& alias) {
             known.insert(ref.target_id);
         }
         // Explicit ids leave PostgreSQL's id generators behind: move them past the largest id
-        // (Django's sequence_reset_sql after loaddata). Nothing to do on SQLite.
+        // (Django's sequence_reset_sql after loaddata). Nothing to do on SQLite. Only the root
+        // of a model's parents has a generated id: a child's key is its parent link.
         for (const auto& entry : saved) {
-            for (const ModelInfo* m = entry.first; m != nullptr; m = m->parent) {
-                if (const auto reset = backend.sequence_reset_sql(m->table, "id"); !reset.empty())
-                    (void)database.query(reset);
-            }
+            const ModelInfo* root = entry.first;
+            while (root->parent != nullptr)
+                root = root->parent;
+            if (const auto reset = backend.sequence_reset_sql(root->table, root->pk_column);
+                !reset.empty())
+                (void)database.query(reset);
         }
     });
 }

@@ -284,9 +284,12 @@ struct Renderer {
     /// A text lookup. The `i` forms are `LIKE` with the text's `\`, `%` and `_` escaped (`ESCAPE
     /// '\'`), both sides UPPER()ed unless the engine's LIKE ignores case by itself. The
     /// case-sensitive forms are `LIKE` (case-sensitive in standard SQL) unless the backend writes
-    /// them otherwise (Backend::case_sensitive_match_sql: SQLite, whose LIKE ignores case).
-    std::string pattern(Condition::Op op, const std::string& col, const db::Value& value) {
+    /// them otherwise (Backend::case_sensitive_match_sql: SQLite, whose LIKE ignores case). The
+    /// column is read as text as the backend says (Backend::lookup_cast_text, Django's
+    /// lookup_cast: `CAST("id" AS TEXT)` on PostgreSQL, where an integer has no LIKE or UPPER()).
+    std::string pattern(Condition::Op op, const std::string& column, const db::Value& value) {
         using Op = Condition::Op;
+        const std::string col = backend.lookup_cast_text(column);
         const std::string* text = &value.as_text();  // Column's text lookups bind text
         if (op == Op::contains || op == Op::startswith || op == Op::endswith) {
             const db::TextMatch match = op == Op::contains     ? db::TextMatch::contains

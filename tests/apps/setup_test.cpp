@@ -122,14 +122,15 @@ class SetupTest : public ::testing::Test {
         EXPECT_EQ(model_receiver_counts(), baseline_) << "a receiver was left connected";
     }
 
-    /// setup() with `apps` on a fresh SQLite file, then migrate().
+    /// setup() with `apps` on a fresh database (test_database()), then migrate().
     void setup_with(std::vector<std::shared_ptr<AppConfig>> apps) {
         setup({.installed_apps = std::move(apps),
-               .databases = {{"default", {.engine = "sqlite", .name = dir.file("default.db")}}}});
+               .databases = {{"default", test_database(dir, "default.db", databases)}}});
         migrate();
     }
 
     TempDir dir;
+    test_support::TestDatabases databases;
     Log journal;
     std::shared_ptr<LibraryConfig> library_app =
         std::make_shared<LibraryConfig>("library", journal);

@@ -22,12 +22,13 @@ class AtomicTest : public DbTest {
   protected:
     void SetUp() override {
         DbTest::SetUp();
-        connection().execute_script(
-            "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
+        connection().execute_script("CREATE TABLE item (id " +
+                                    connection().backend().auto_primary_key_type() +
+                                    ", name TEXT NOT NULL UNIQUE)");
     }
 
     static void insert(const std::string& name) {
-        connection().execute("INSERT INTO item (name) VALUES (?1)", {name});
+        connection().execute(params("INSERT INTO item (name) VALUES (?1)"), {name});
     }
 
     static std::vector<std::string> names() {
@@ -37,10 +38,10 @@ class AtomicTest : public DbTest {
         return out;
     }
 
-    /// What a second, independent connection to the same file sees (committed data only).
+    /// What a second, independent connection to the same database sees (committed data only).
     std::vector<std::string> committed_names() {
-        SqliteBackend other(Settings{.name = dir.file("default.db")});
-        auto st = other.cached("SELECT name FROM item ORDER BY name");
+        const auto other = open_backend(default_settings);
+        auto st = other->cached("SELECT name FROM item ORDER BY name");
         std::vector<std::string> out;
         while (st->step())
             out.push_back(st->column(0).as_text());
@@ -320,10 +321,9 @@ TEST_F(AtomicTest, MarkForRollbackOnErrorMarksTheBlock) {
 TEST_F(AtomicTest, CommitFailureRollsBackAndThrows) {
     // A deferred foreign key is checked at COMMIT: the commit fails.
     Database& db = connection();
-    db.execute_script(
-        "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
-        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER "
-        "  REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+    const std::string key = db.backend().auto_primary_key_type();
+    db.execute_script("CREATE TABLE parent (id " + key + "); CREATE TABLE child (id " + key +
+                      ", parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
     bool hook_ran = false;
     try {
         auto tx = tocsin::atomic();
@@ -345,10 +345,9 @@ TEST_F(AtomicTest, CommitFailureRollsBackAndThrows) {
 
 TEST_F(AtomicTest, CommitFailureAtScopeExitThrowsFromTheDestructor) {
     Database& db = connection();
-    db.execute_script(
-        "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
-        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER "
-        "  REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+    const std::string key = db.backend().auto_primary_key_type();
+    db.execute_script("CREATE TABLE parent (id " + key + "); CREATE TABLE child (id " + key +
+                      ", parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
     EXPECT_THROW(
         {
             auto tx = tocsin::atomic();

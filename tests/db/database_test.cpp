@@ -24,19 +24,20 @@ TEST_F(DatabaseTest, ConnectionsByAlias) {
     EXPECT_EQ(other.alias(), "other");
     EXPECT_NE(&def, &other);
     EXPECT_EQ(&connection("default"), &def);  // the same object for the same thread
-    EXPECT_EQ(def.settings().name, dir.file("default.db"));
-    EXPECT_EQ(other.settings().engine, "sqlite");
+    EXPECT_EQ(def.settings(), configuration().at("default"));
+    EXPECT_EQ(other.settings().engine,
+              test_support::testing_postgresql() ? "postgresql" : "sqlite");
 
     def.execute_script("CREATE TABLE t (x INTEGER)");
     other.execute_script("CREATE TABLE u (y INTEGER)");
-    EXPECT_EQ(def.query_value("SELECT count(*) FROM sqlite_schema WHERE name = 'u'"), Value(0));
-    EXPECT_EQ(other.query_value("SELECT count(*) FROM sqlite_schema WHERE name = 'u'"), Value(1));
+    EXPECT_EQ(test_support::table_names(def), std::vector<std::string>{"t"});
+    EXPECT_EQ(test_support::table_names(other), std::vector<std::string>{"u"});
 }
 
 TEST_F(DatabaseTest, ConfigurationIsReadable) {
     const auto config = configuration();
     ASSERT_EQ(config.size(), 2U);
-    EXPECT_EQ(config.at("other").name, dir.file("other.db"));
+    EXPECT_EQ(config.at("other"), other_settings);
 }
 
 TEST_F(DatabaseTest, AnUnknownAliasIsAConfigurationErrorNamingIt) {
@@ -74,15 +75,20 @@ TEST_F(DatabaseTest, AnUnknownEngineIsRejectedByConfigure) {
 }
 
 TEST_F(DatabaseTest, TheFileIsOpenedOnFirstUse) {
-    configure({{"default", {.name = dir.file("missing-dir/x.db")}}});
+    // SQLite: a file in a directory that does not exist; PostgreSQL: a database that does not.
+    Settings missing{.name = dir.file("missing-dir/x.db")};
+    if (test_support::testing_postgresql()) {
+        missing = default_settings;
+        missing.name = "missing_database";
+    }
+    configure({{"default", missing}});
     Database& db = connection();  // no error yet
     EXPECT_FALSE(db.is_connected());
     try {
-        db.execute("CREATE TABLE t (x)");
+        db.execute("CREATE TABLE t (x INTEGER)");
         ADD_FAILURE();
     } catch (const OperationalError& e) {
-        EXPECT_NE(std::string(e.what()).find(dir.file("missing-dir/x.db")), std::string::npos)
-            << e.what();
+        EXPECT_NE(std::string(e.what()).find(missing.name), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("database_test.cpp:"), std::string::npos) << e.what();
     }
 }
@@ -90,7 +96,7 @@ TEST_F(DatabaseTest, TheFileIsOpenedOnFirstUse) {
 TEST_F(DatabaseTest, CloseAndReopen) {
     Database& db = connection();
     db.execute_script("CREATE TABLE t (x INTEGER)");
-    db.execute("INSERT INTO t VALUES (?1)", {1});
+    db.execute(params("INSERT INTO t VALUES (?1)"), {1});
     EXPECT_TRUE(db.is_connected());
     db.close();
     EXPECT_FALSE(db.is_connected());
@@ -104,23 +110,23 @@ TEST_F(DatabaseTest, CloseAndReopen) {
 TEST_F(DatabaseTest, ExecuteAndQueryHelpers) {
     Database& db = connection();
     db.execute_script("CREATE TABLE t (x INTEGER, y TEXT)");
-    EXPECT_EQ(db.execute("INSERT INTO t VALUES (?1, ?2), (?3, ?4)", {1, "a", 2, null}), 2);
-    EXPECT_EQ(db.execute("UPDATE t SET y = 'z' WHERE x >= ?1", {0}), 2);
+    EXPECT_EQ(db.execute(params("INSERT INTO t VALUES (?1, ?2), (?3, ?4)"), {1, "a", 2, null}), 2);
+    EXPECT_EQ(db.execute(params("UPDATE t SET y = 'z' WHERE x >= ?1"), {0}), 2);
     const auto rows = db.query("SELECT x, y FROM t ORDER BY x");
     ASSERT_EQ(rows.size(), 2U);
     EXPECT_EQ(rows[0], (Row{1, "z"}));
-    EXPECT_EQ(db.query_value("SELECT y FROM t WHERE x = ?1", {2}), Value("z"));
-    EXPECT_EQ(db.query_value("SELECT y FROM t WHERE x = ?1", {3}), std::nullopt);
-    const std::vector<Value> params{5, "five"};
-    EXPECT_EQ(db.execute("INSERT INTO t VALUES (?1, ?2)", params), 1);
-    EXPECT_THROW(db.execute("INSERT INTO t VALUES (?1, ?2)", {1}), ProgrammingError);
+    EXPECT_EQ(db.query_value(params("SELECT y FROM t WHERE x = ?1"), {2}), Value("z"));
+    EXPECT_EQ(db.query_value(params("SELECT y FROM t WHERE x = ?1"), {3}), std::nullopt);
+    const std::vector<Value> values{5, "five"};
+    EXPECT_EQ(db.execute(params("INSERT INTO t VALUES (?1, ?2)"), values), 1);
+    EXPECT_THROW(db.execute(params("INSERT INTO t VALUES (?1, ?2)"), {1}), ProgrammingError);
 }
 
 TEST_F(DatabaseTest, StatementsAreCachedPerConnection) {
     Database& db = connection();
     const auto before = db.backend().statement_cache().stats();
     for (int i = 0; i < 10; ++i)
-        (void)db.query_value("SELECT ?1", {i});
+        (void)db.query_value(params("SELECT ?1"), {i});
     const auto after = db.backend().statement_cache().stats();
     EXPECT_EQ(after.misses - before.misses, 1U);
     EXPECT_EQ(after.hits - before.hits, 9U);
@@ -159,7 +165,7 @@ TEST_F(DatabaseTest, ConcurrentWritersOnOneFile) {
             try {
                 for (int i = 0; i < per_thread; ++i) {
                     tocsin::atomic([&] {
-                        connection().execute("INSERT INTO t VALUES (?1, ?2)", {t, i});
+                        connection().execute(params("INSERT INTO t VALUES (?1, ?2)"), {t, i});
                     });
                 }
             } catch (const Error& e) {
@@ -181,7 +187,9 @@ TEST_F(DatabaseTest, AThreadsConnectionClosesWhenTheThreadEnds) {
         db.set_autocommit(false);  // a manual transaction holding the write lock...
         db.execute("INSERT INTO t VALUES (1)");
     }).join();  // ...rolled back and released when the thread's connection closed
-    configure({{"default", {.name = dir.file("default.db"), .timeout = 100ms}}});
+    Settings quick = default_settings;
+    quick.timeout = 100ms;
+    configure({{"default", quick}});
     EXPECT_EQ(connection().execute("INSERT INTO t VALUES (2)"), 1);
     EXPECT_EQ(connection().query_value("SELECT sum(x) FROM t"), Value(2));
 }
@@ -189,26 +197,27 @@ TEST_F(DatabaseTest, AThreadsConnectionClosesWhenTheThreadEnds) {
 TEST_F(DatabaseTest, ReconfigurationReopensWithTheNewSettings) {
     Database& db = connection();
     db.execute_script("CREATE TABLE first (x INTEGER)");
-    configure({{"default", {.name = dir.file("second.db")}}});
+    const Settings second = databases.database(dir, "second.db");
+    configure({{"default", second}});
     Database& again = connection();
     EXPECT_EQ(&again, &db);  // references stay valid
-    EXPECT_EQ(again.settings().name, dir.file("second.db"));
-    EXPECT_EQ(again.query_value("SELECT count(*) FROM sqlite_schema WHERE name = 'first'"),
-              Value(0));
+    EXPECT_EQ(again.settings(), second);
+    EXPECT_TRUE(test_support::table_names(again).empty());
 }
 
 TEST_F(DatabaseTest, ReconfigurationWaitsForTheOpenTransaction) {
+    const Settings second = databases.database(dir, "second.db");
     Database& db = connection();
     db.execute_script("CREATE TABLE t (x INTEGER)");
     {
         auto tx = tocsin::atomic();
         db.execute("INSERT INTO t VALUES (1)");
-        configure({{"default", {.name = dir.file("second.db")}}});
-        EXPECT_EQ(connection().settings().name, dir.file("default.db"));
+        configure({{"default", second}});
+        EXPECT_EQ(connection().settings(), default_settings);
         db.execute("INSERT INTO t VALUES (2)");
     }
-    EXPECT_EQ(connection().settings().name, dir.file("second.db"));
-    configure({{"default", {.name = dir.file("default.db")}}});
+    EXPECT_EQ(connection().settings(), second);
+    configure({{"default", default_settings}});
     EXPECT_EQ(connection().query_value("SELECT count(*) FROM t"), Value(2));
 }
 
@@ -231,15 +240,18 @@ TEST_F(DatabaseTest, ClosingInsideABlockLosesTheTransaction) {
 
 TEST_F(DatabaseTest, CustomEnginesCanBeRegistered) {
     std::atomic<int> opened{0};
+    const std::string engine = default_settings.engine;
     register_backend("counting-sqlite",
-                     [&opened](const Settings& settings, tocsin::source_location where) {
+                     [&opened, engine](const Settings& settings, tocsin::source_location where) {
                          ++opened;
                          Settings s = settings;
-                         s.engine = "sqlite";
-                         return SqliteBackend::create(s, where);
+                         s.engine = engine;
+                         return open_backend(s, where);
                      });
     EXPECT_TRUE(has_backend("counting-sqlite"));
-    configure({{"default", {.engine = "counting-sqlite", .name = dir.file("custom.db")}}});
+    Settings custom = databases.database(dir, "custom.db");
+    custom.engine = "counting-sqlite";
+    configure({{"default", custom}});
     EXPECT_EQ(connection().query_value("SELECT 40 + 2"), Value(42));
     EXPECT_EQ(opened.load(), 1);
     close_all();
@@ -249,8 +261,9 @@ TEST_F(DatabaseTest, CustomEnginesCanBeRegistered) {
     });
 }
 
-/// A backend written outside the library, on the public interface only: it forwards to a
-/// SqliteBackend but reports PostgreSQL's rule that a failed statement aborts the transaction.
+/// A backend written outside the library, on the public interface only: it forwards to the
+/// test's engine (SQLite or PostgreSQL) but reports PostgreSQL's rule that a failed statement
+/// aborts the transaction.
 class AbortingBackend final : public Backend {
   public:
     explicit AbortingBackend(std::shared_ptr<Backend> inner)
@@ -282,12 +295,15 @@ class AbortingBackend final : public Backend {
 };
 
 TEST_F(DatabaseTest, OnBackendsWhereAnErrorAbortsTheTransactionTheNextQueryIsRefusedClearly) {
-    register_backend("aborting", [](const Settings& settings, tocsin::source_location where) {
+    const std::string engine = default_settings.engine;
+    register_backend("aborting", [engine](const Settings& settings, tocsin::source_location where) {
         Settings s = settings;
-        s.engine = "sqlite";
-        return std::make_shared<AbortingBackend>(SqliteBackend::create(s, where));
+        s.engine = engine;
+        return std::make_shared<AbortingBackend>(open_backend(s, where));
     });
-    configure({{"default", {.engine = "aborting", .name = dir.file("aborting.db")}}});
+    Settings aborting = databases.database(dir, "aborting.db");
+    aborting.engine = "aborting";
+    configure({{"default", aborting}});
     Database& db = connection();
     EXPECT_EQ(db.backend().vendor(), "aborting");
     db.execute_script("CREATE TABLE t (x INTEGER UNIQUE)");

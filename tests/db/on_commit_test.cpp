@@ -26,15 +26,16 @@ class OnCommitTest : public DbTest {
   protected:
     void SetUp() override {
         DbTest::SetUp();
-        connection().execute_script(
-            "CREATE TABLE thing (id INTEGER PRIMARY KEY AUTOINCREMENT, num INTEGER NOT NULL)");
+        connection().execute_script("CREATE TABLE thing (id " +
+                                    connection().backend().auto_primary_key_type() +
+                                    ", num INTEGER NOT NULL)");
     }
 
     void notify(int id) { notified.push_back(id); }
 
     /// Creates a Thing and registers a callback notifying about it.
     void do_thing(int num) {
-        connection().execute("INSERT INTO thing (num) VALUES (?1)", {num});
+        connection().execute(params("INSERT INTO thing (num) VALUES (?1)"), {num});
         tocsin::on_commit([this, num] { notify(num); });
     }
 
@@ -309,7 +310,7 @@ TEST_F(OnCommitTest, HookInHook) {
         auto tx = tocsin::atomic();
         if (add_hook)
             tocsin::on_commit([&hook, i] { hook(i + 10, false); });
-        connection().execute("INSERT INTO thing (num) VALUES (?1)", {i});
+        connection().execute(params("INSERT INTO thing (num) VALUES (?1)"), {i});
         notify(i);
     };
     {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include "../support/engine.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <atomic>
@@ -20,20 +21,31 @@ namespace tocsin::db::test {
 
 using TempDir = tocsin::test_support::TempDir;
 
-/// Configures "default" and "other" on two files of a fresh TempDir; closes this thread's
-/// connections and clears the configuration afterwards.
+/// Configures "default" and "other" on two fresh databases: files of a fresh TempDir, or with
+/// TOCSIN_TEST_ENGINE=postgresql (the `pg.` registration) two databases of the test cluster;
+/// closes this thread's connections and clears the configuration afterwards.
 class DbTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        configure({{"default", {.name = dir.file("default.db")}},
-                   {"other", {.name = dir.file("other.db")}}});
+        default_settings = databases.database(dir, "default.db");
+        other_settings = databases.database(dir, "other.db");
+        configure({{"default", default_settings}, {"other", other_settings}});
     }
     void TearDown() override {
         close_all();
         configure({});
     }
 
+    /// `sql` with parameters written `?1`, `?2`... in `alias`'s placeholder syntax.
+    static std::string params(std::string_view sql, std::string_view alias = "default") {
+        return test_support::params(connection(alias), sql);
+    }
+
     TempDir dir;
+    /// The test's databases: `databases.database(dir, "x.db")` gives one more fresh one.
+    test_support::TestDatabases databases;
+    Settings default_settings;  ///< what "default" was configured with
+    Settings other_settings;    ///< what "other" was configured with
 };
 
 /// Captures the db layer's log records while alive.

@@ -72,7 +72,9 @@ TEST_F(FieldsTest, EveryTypeRoundTrips) {
     EXPECT_EQ(r2.note, std::optional<std::string>("set"));
     // NULL is stored as NULL, not as a value.
     EXPECT_TRUE(db::connection()
-                    .query_value("SELECT maybe IS NULL FROM lab_sample WHERE id = ?1", {*s.id})
+                    .query_value(params("SELECT CASE WHEN maybe IS NULL THEN 1 ELSE 0 END FROM "
+                                        "lab_sample WHERE id = ?1"),
+                                 {*s.id})
                     ->as_integer());
 }
 
@@ -197,6 +199,9 @@ TEST_F(FieldsTest, ADatabaseErrorNamesTheCallersLine) {
         ADD_FAILURE() << "no ProgrammingError";
     } catch (const db::ProgrammingError& e) {
         EXPECT_TRUE(at_line(e, __LINE__ - 3)) << e.what();
+    }
+    if (on_postgresql()) {  // the rest waits on SQLite's database-wide write lock
+        return;
     }
     // A lock timeout at BEGIN IMMEDIATE names the caller's line too.
     db::configure({{"default",

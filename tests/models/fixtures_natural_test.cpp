@@ -229,7 +229,6 @@ class NaturalKeysTest : public ModelTest {
 // natural_key_serializer_test: keys to a model with a natural key are written as that key and
 // read back; a NULL key stays null.
 TEST_F(NaturalKeysTest, NaturalKeySerializer) {
-    db::connection().execute("PRAGMA foreign_keys = OFF");
     NaturalKeyAnchor anchor;
     anchor.id = 1100;
     anchor.data = "Natural Key Anghor";
@@ -241,7 +240,6 @@ TEST_F(NaturalKeysTest, NaturalKeySerializer) {
     FKDataNaturalKey without;
     without.id = 1102;
     without.save();
-    db::connection().execute("PRAGMA foreign_keys = ON");
     const std::string dump =
         dumpdata({.labels = {"serializers.NaturalKeyAnchor", "serializers.FKDataNaturalKey"},
                   .use_natural_foreign_keys = true});
@@ -561,8 +559,8 @@ TEST_F(NaturalKeysTest, DependencySorting) {
 // NaturalKeyFixtureOnOtherDatabaseTests.test_natural_key_dependencies: a natural key made with
 // a foreign key's, loaded into another database (its natural_key() reads that database).
 TEST_F(NaturalKeysTest, NaturalKeyDependencies) {
-    db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                   {"other", {.engine = "sqlite", .name = dir.file("other.db")}}});
+    db::configure({{"default", db::configuration().at("default")},
+                   {"other", test_database(dir, "other.db", databases)}});
     migrate("other");
     const std::string fixture = R"([
         {"model": "fixtures_regress.person", "fields": {"name": "J.R.R. Tolkien"}},

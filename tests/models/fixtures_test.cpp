@@ -92,8 +92,8 @@ class FixturesTest : public ModelTest {
     static std::map<std::string, std::vector<db::Row>> snapshot() {
         std::map<std::string, std::vector<db::Row>> out;
         for (const ModelInfo* m : all_models()) {
-            out[m->table] =
-                db::connection().query("SELECT * FROM \"" + m->table + "\" ORDER BY \"id\"");
+            out[m->table] = db::connection().query("SELECT * FROM \"" + m->table +
+                                                   "\" ORDER BY \"" + m->pk_column + "\"");
         }
         for (const ManyToManyInfo* r : relations()) {
             out[r->through->table] = db::connection().query(
@@ -390,6 +390,11 @@ TEST_F(FixturesTest, DumpdataRefusesValuesItCannotWriteBack) {
                          "lab.sample pk=1, field 'day'"));
     s.day = {};
     s.text = std::string("\xff\xfe");
+    if (on_postgresql()) {  // PostgreSQL refuses text that is not UTF-8 when it is written
+        EXPECT_TRUE(contains(message_of<db::DataError>([&] { s.save(); }),
+                             "invalid byte sequence for encoding \"UTF8\""));
+        return;
+    }
     s.save();
     EXPECT_TRUE(contains(message_of<ModelError>([] { static_cast<void>(dumpdata()); }),
                          "field 'text' holds text that is not valid UTF-8"));
@@ -598,8 +603,8 @@ TEST_F(FixturesTest, TimePointFormats) {
 
 // loaddata on another alias writes there only.
 TEST_F(FixturesTest, AnotherDatabase) {
-    db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                   {"other", {.engine = "sqlite", .name = dir.file("other.db")}}});
+    db::configure({{"default", db::configuration().at("default")},
+                   {"other", test_database(dir, "other.db", databases)}});
     migrate("other");
     loaddata_json(R"([{"model": "library.author", "pk": 5, "fields": {"name": "O"}}])", "o.json",
                   {.database = "other"});

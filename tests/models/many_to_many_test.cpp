@@ -688,7 +688,9 @@ TEST_F(ManyToManyTest, RemovingAnOwnerOrATargetRemovesItsThroughRowsSilently) {
 // removed object.
 TEST_F(ManyToManyTest, MoreObjectsThanOneStatementBinds) {
     constexpr std::size_t many = 1234;
-    ASSERT_LT(limit_sqlite_parameters(999), static_cast<int>(many));
+    if (!on_postgresql()) {  // PostgreSQL binds 65535 parameters: no lower limit to set
+        ASSERT_LT(limit_sqlite_parameters(999), static_cast<int>(many));
+    }
     std::vector<Part> parts(many);
     for (std::size_t i = 0; i < many; ++i) {
         parts[i].name = "p" + std::to_string(i);
@@ -735,19 +737,19 @@ TEST_F(ManyToManyTest, MoreObjectsThanOneStatementBinds) {
 }
 
 TEST_F(ManyToManyTest, UsesTheInstancesDatabase) {
-    db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                   {"other", {.engine = "sqlite", .name = dir.file("other.db")}}});
+    db::configure({{"default", db::configuration().at("default")},
+                   {"other", test_database(dir, "other.db", databases)}});
     migrate("other");
     auto user = Manager<User>("other").create({.username = "alice"});
     auto group = Manager<Group>("other").create({.name = "staff"});
     EXPECT_EQ(user.state().database, "other");
-    std::vector<std::string> databases;
+    std::vector<std::string> written_to;
     auto c = m2m_changed.connect(&User::groups, [&](ModelBase&, const M2MChangedEvent& e) {
-        databases.emplace_back(e.database);
+        written_to.emplace_back(e.database);
     });
     related(user, &User::groups).add(group);
     c.disconnect();
-    EXPECT_EQ(databases, (std::vector<std::string>{"other", "other"}));
+    EXPECT_EQ(written_to, (std::vector<std::string>{"other", "other"}));
     EXPECT_EQ(rows("auth_user_groups", "other"), 1);
     EXPECT_EQ(rows("auth_user_groups", "default"), 0);
     EXPECT_EQ(related(user, &User::groups).all().get().name, "staff");

@@ -334,9 +334,9 @@ TEST_F(QueryTest, GetOrCreateFallsBackToGetAfterAnIntegrityError) {
     // under the default transaction_mode IMMEDIATE that block holds the write lock, and the
     // INSERT would wait for it. DEFERRED takes the lock at the block's first write, after
     // pre_save, as the race really happens (between the get and the create's BEGIN).
-    db::configure(
-        {{"default",
-          {.name = db::configuration().at("default").name, .transaction_mode = "DEFERRED"}}});
+    db::Settings deferred = db::configuration().at("default");
+    deferred.transaction_mode = "DEFERRED";  // SQLite's; PostgreSQL ignores it
+    db::configure({{"default", deferred}});
     listen();
     bool raced = false;
     ScopedConnection race = pre_save.connect<Author>([&](Author& a, const SaveEvent&) {
@@ -517,8 +517,8 @@ TEST_F(QueryTest, IterationReadsOnceAndDerivedQuerySetsReadTheirOwnRows) {
 
 // Django: QuerySet.using() — the same query on another database alias.
 TEST_F(QueryTest, UsingAnotherDatabase) {
-    db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                   {"other", {.engine = "sqlite", .name = dir.file("other.db")}}});
+    db::configure({{"default", db::configuration().at("default")},
+                   {"other", test_database(dir, "other.db", databases)}});
     migrate("other");
     Author eve{.name = "Eve"};
     eve.save({.database = "other"});

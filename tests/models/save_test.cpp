@@ -441,8 +441,8 @@ TEST_F(SaveTest, ReceiversDisconnectingThemselvesDuringTheSendBothRun) {
 // Django: notes §2.2 item 10 — `using` is the alias written to: save(using=…), or the
 // instance's own database (_state.db) for a later save.
 TEST_F(SaveTest, DatabaseIsTheAliasWrittenTo) {
-    db::configure({{"default", {.engine = "sqlite", .name = dir.file("default.db")}},
-                   {"other", {.engine = "sqlite", .name = dir.file("other.db")}}});
+    db::configure({{"default", db::configuration().at("default")},
+                   {"other", test_database(dir, "other.db", databases)}});
     migrate("other");
     ScopedConnection pre = pre_save.connect<Author>(
         [&](Author&, const SaveEvent& e) { log.push_back("pre_save " + std::string(e.database)); });

@@ -1,14 +1,15 @@
 // Helpers shared by the model, apps and management tests: a private temporary directory, a
-// fixture with a fresh SQLite file per test (configured as "default", tables made by migrate()),
-// a fixture that sets up installed apps over fresh "default" and "other" files (tables left to
-// the test), a check that no test leaves a model-signal receiver connected (Django's
-// BaseSignalSetup, #9989), a lower SQLite parameter limit, and small helpers to describe
-// instances and catch exception messages.
+// fixture with a fresh database per test (SQLite file; PostgreSQL schema under `pg.`) (configured
+// as "default", tables made by migrate()), a fixture that sets up installed apps over fresh
+// "default" and "other" files (tables left to the test), a check that no test leaves a model-signal
+// receiver connected (Django's BaseSignalSetup, #9989), a lower SQLite parameter limit, and small
+// helpers to describe instances and catch exception messages.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
+#include "../support/engine.hpp"
 #include "../support/postgresql.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -38,25 +39,36 @@ inline std::vector<std::size_t> model_receiver_counts() {
 }
 
 /// Settings for a fresh test database: the file @p file of @p dir on SQLite; with
-/// TOCSIN_TEST_ENGINE=postgresql, a fresh database of the test cluster instead (kept alive by
-/// @p keep; the cluster's state dir from TOCSIN_TEST_PG_STATE). An experiment for issue 10.
+/// TOCSIN_TEST_ENGINE=postgresql (the `pg.` registration of the test), a fresh schema of the
+/// test cluster instead, which the test sees as an empty database (kept alive by @p keep).
 inline db::Settings test_database(const TempDir& dir, std::string_view file,
-                                  std::vector<std::unique_ptr<test_support::PgDatabase>>& keep) {
-    const char* engine = std::getenv("TOCSIN_TEST_ENGINE");
-    if (engine != nullptr && std::string_view(engine) == "postgresql") {
-        keep.push_back(std::make_unique<test_support::PgDatabase>());
-        return keep.back()->settings();
-    }
-    return {.engine = "sqlite", .name = dir.file(file)};
+                                  test_support::TestDatabases& keep) {
+    return keep.database(dir, file);
 }
 
-/// A fresh SQLite file as "default" with every test model's table; checks afterwards that the
-/// test disconnected every receiver it connected.
+/// Whether the test runs on PostgreSQL (the `pg.` registration).
+inline bool on_postgresql() {
+    return test_support::testing_postgresql();
+}
+
+/// The tables of `alias`, in the order they were created (either engine).
+inline std::vector<std::string> table_names(std::string_view alias = "default") {
+    return test_support::table_names(db::connection(alias));
+}
+
+/// `sql` with parameters written `?1`, `?2`... in `alias`'s placeholder syntax.
+inline std::string params(std::string_view sql, std::string_view alias = "default") {
+    return test_support::params(db::connection(alias), sql);
+}
+
+/// A fresh database (test_database(): a SQLite file, or a schema on PostgreSQL) as "default" with
+/// every test model's table; checks afterwards that the test disconnected every receiver it
+/// connected.
 class ModelTest : public ::testing::Test {
   protected:
     void SetUp() override {
         build_test_models();
-        db::configure({{"default", test_database(dir, "default.db", pg_databases_)}});
+        db::configure({{"default", test_database(dir, "default.db", databases)}});
         migrate();
         baseline_ = model_receiver_counts();
     }
@@ -74,10 +86,11 @@ class ModelTest : public ::testing::Test {
     }
 
     TempDir dir;
+    /// The test's databases: `databases.database(dir, "x.db")` gives one more fresh one.
+    test_support::TestDatabases databases;
 
   private:
     std::vector<std::size_t> baseline_;
-    std::vector<std::unique_ptr<test_support::PgDatabase>> pg_databases_;
 };
 
 /// An app whose models are `M...`.
@@ -95,18 +108,18 @@ using LibraryApp = App<library::Author, library::Book, library::Page, library::B
                        library::Award, library::Note, library::Category>;
 using ShopApp = App<shop::Customer, shop::Order, shop::Payment, shop::Review>;
 
-/// A fresh app registry: setup() of installed_apps() with "default" and "other" as fresh SQLite
-/// files, no table made (the test migrates when it needs them). Checks afterwards, once
-/// `connections` are closed, that the test disconnected every model-signal, pre_migrate and
-/// post_migrate receiver it connected; then resets the registry and the databases.
+/// A fresh app registry: setup() of installed_apps() with "default" and "other" as fresh
+/// databases (test_database()), no table made (the test migrates when it needs them). Checks
+/// afterwards, once `connections` are closed, that the test disconnected every model-signal,
+/// pre_migrate and post_migrate receiver it connected; then resets the registry and the databases.
 class InstalledAppsTest : public ::testing::Test {
   protected:
     void SetUp() override {
         Apps::instance().reset();
         build_test_models();
         setup({.installed_apps = installed_apps(),
-               .databases = {{"default", test_database(dir, "default.db", pg_databases_)},
-                             {"other", test_database(dir, "other.db", pg_databases_)}}});
+               .databases = {{"default", test_database(dir, "default.db", databases)},
+                             {"other", test_database(dir, "other.db", databases)}}});
         baseline_ = model_receiver_counts();
     }
     void TearDown() override {
@@ -126,11 +139,7 @@ class InstalledAppsTest : public ::testing::Test {
 
     /// The number of tables in `alias`.
     static std::int64_t table_count(std::string_view alias = "default") {
-        return db::connection(alias)
-            .query_value(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT "
-                "LIKE 'sqlite_%'")
-            ->as_integer();
+        return static_cast<std::int64_t>(table_names(alias).size());
     }
 
     TempDir dir;
@@ -138,10 +147,11 @@ class InstalledAppsTest : public ::testing::Test {
     std::shared_ptr<ShopApp> shop = std::make_shared<ShopApp>("shop");
     /// The test's connections, closed before the checks of TearDown().
     std::vector<ScopedConnection> connections;
+    /// The test's databases: `databases.database(dir, "x.db")` gives one more fresh one.
+    test_support::TestDatabases databases;
 
   private:
     std::vector<std::size_t> baseline_;
-    std::vector<std::unique_ptr<test_support::PgDatabase>> pg_databases_;
 };
 
 /// Lowers the SQLITE_LIMIT_VARIABLE_NUMBER of `alias`'s connection (of this thread) to `limit`,

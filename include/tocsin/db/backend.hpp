@@ -149,6 +149,13 @@ class Backend : public std::enable_shared_from_this<Backend> {
     [[nodiscard]] virtual std::string for_update_sql(bool nowait, bool skip_locked,
                                                      std::string_view of, bool no_key) const;
 
+    /// @p column (quoted SQL) read as text for a text lookup (Django's lookup_cast):
+    /// `CAST(column AS TEXT)`, so that a lookup such as contains also works on a number column.
+    /// SQLite, whose text functions take any value, returns the column as it is.
+    [[nodiscard]] virtual std::string lookup_cast_text(std::string_view column) const {
+        return "CAST(" + std::string(column) + " AS TEXT)";
+    }
+
     // ------------------------------------------------------------ execution
 
     /// Prepares @p sql (one statement) without caching it. The statement must not outlive this

@@ -77,6 +77,10 @@ class SqliteBackend final : public Backend {
     [[nodiscard]] std::string begin_sql() const override { return begin_sql_; }
     /// `PRAGMA defer_foreign_keys = ON`: every foreign key is checked at COMMIT.
     [[nodiscard]] std::string defer_constraint_checks_sql() const override;
+    /// The column as it is: SQLite's LIKE, instr() and substr() take any value.
+    [[nodiscard]] std::string lookup_cast_text(std::string_view column) const override {
+        return std::string(column);
+    }
     /// instr() for contains and startswith, substr() for endswith (SQLite's LIKE ignores case).
     [[nodiscard]] std::string case_sensitive_match_sql(TextMatch match, std::string_view column,
                                                        std::string_view param) const override;
