@@ -11,6 +11,9 @@
 //   connect/<lib>, disconnect/<lib> batches of 100 on a signal that already holds 10 receivers;
 //                                   manual time of the timed half only, per_op = time per operation
 //   filtered/<lib>/<hits>of1000     1,000 receivers over 100 senders, one send from one sender
+//   connect_pair/<lib>/<N>          one connect + disconnect of a receiver for one sender, on a
+//                                   signal holding N receivers spread over 1,000 object senders
+//                                   (peers: one signal holding N receivers), CPU time per pair
 //   emit_mt/<lib>/10                one shared signal, 10 receivers, emitted from 1 and 2 threads
 //                                   (real time per emission of the whole process = 1/throughput)
 //
@@ -523,6 +526,56 @@ void bm_filtered_peer(benchmark::State& state) {
     }
 }
 
+// ------------------------------------------------------------------ 3b. connect + disconnect pair
+// A signal holding N receivers, receiver j for sender object j % 1,000 (so at N = 10 ten senders
+// have receivers, from N = 1,000 every one). Each iteration connects one more receiver for one
+// of those senders (rotating) and disconnects it: what a program that connects per object pays.
+// Peers have no sender filtering: one signal holding the N receivers.
+constexpr std::size_t kPairSenders = 1000;
+
+void bm_pair_tocsin(benchmark::State& state, std::size_t n) {
+    std::vector<Model> senders(kPairSenders);
+    std::vector<Receiver> receivers(n);
+    tocsin::Signal<void(int)> sig("pair");
+    for (std::size_t j = 0; j < n; ++j) {
+        sig.connect(&Receiver::on, &receivers[j],
+                    {.sender = tocsin::Sender::object(&senders[j % kPairSenders])});
+    }
+    const std::size_t used = std::min(n, kPairSenders);
+    Receiver extra;
+    std::size_t k = 0;
+    for (auto _ : state) {
+        const tocsin::Sender from = tocsin::Sender::object(&senders[k]);
+        const tocsin::Connection c = sig.connect(&Receiver::on, &extra, {.sender = from});
+        c.disconnect();
+        k = k + 1 == used ? 0 : k + 1;
+    }
+    sig.send(tocsin::Sender::object(&senders[0]), 1);
+    if (extra.calls != 0 || receivers[0].calls != 1 || sig.receiver_count() != n) {
+        fail(state, "connect/disconnect pairs left the signal in a wrong state", true);
+    }
+}
+
+template <class Sig>
+void bm_pair_peer(benchmark::State& state, std::size_t n) {
+    std::vector<Receiver> receivers(n);
+    Sig sig;
+    for (auto& r : receivers) {
+        Receiver* p = &r;
+        sig.connect([p](int v) { p->on(v); });
+    }
+    Receiver extra;
+    Receiver* e = &extra;
+    for (auto _ : state) {
+        auto c = sig.connect([e](int v) { e->on(v); });
+        c.disconnect();
+    }
+    sig(1);
+    if (extra.calls != 0 || receivers[0].calls != 1) {
+        fail(state, "connect/disconnect pairs left the signal in a wrong state", true);
+    }
+}
+
 // ------------------------------------------------------------------ 4. 1 vs 2 threads
 // One signal per library, shared by the threads, built once (thread-safe static) and kept.
 template <class Lib>
@@ -611,6 +664,15 @@ void register_all() {
     reg("filtered/tocsin/0of1000", [](benchmark::State& s) { bm_filtered_tocsin(s, false); });
     reg("filtered/boost_per_sender/10of1000", bm_filtered_peer<boost::signals2::signal<void(int)>>);
     reg("filtered/sigc_per_sender/10of1000", bm_filtered_peer<sigc::signal<void(int)>>);
+
+    for (std::size_t n : {10, 1000, 10000}) {
+        const std::string tail = "/" + std::to_string(n);
+        reg("connect_pair/boost" + tail,
+            [n](benchmark::State& s) { bm_pair_peer<boost::signals2::signal<void(int)>>(s, n); });
+        reg("connect_pair/sigc" + tail,
+            [n](benchmark::State& s) { bm_pair_peer<sigc::signal<void(int)>>(s, n); });
+        reg("connect_pair/tocsin" + tail, [n](benchmark::State& s) { bm_pair_tocsin(s, n); });
+    }
 
     using M = MtReceiver;
     register_emit_mt<Direct<M>, StdFunction<M>, Boost<M>, Tocsin<M>>();

@@ -1,6 +1,7 @@
 // tocsin::Signal — Django's Signal: receivers connected by sender, sent to in order.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -429,7 +430,7 @@ class Signal<R(Args...)> {
                     R value = invoke(s, sender, args...);
                     out.push_back(Response<R>{std::move(value), connection_of(s)});
                 },
-                [&](std::span<const detail::Entry> all) {
+                [&](const detail::View& all) {
                     const auto targets = async_targets(all);
                     std::vector<std::optional<R>> values(targets.size());
                     const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
@@ -468,7 +469,7 @@ class Signal<R(Args...)> {
                 }
                 out.push_back(std::move(o));
             },
-            [&](std::span<const detail::Entry> all) {
+            [&](const detail::View& all) {
                 const auto targets = async_targets(all);
                 std::vector<Outcome<R>> results(targets.size());
                 const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
@@ -516,12 +517,10 @@ class Signal<R(Args...)> {
         if (snap == nullptr) {
             return false;
         }
-        for (const detail::Entry& e : snap->for_sender(sender)) {
-            if (e.slot->alive()) {
-                return true;
-            }
-        }
-        return false;
+        const detail::View v = snap->view(sender);
+        const auto live = [](const detail::Entry& e) { return e.slot->alive(); };
+        return std::any_of(v.own.begin(), v.own.end(), live) ||
+               std::any_of(v.any.begin(), v.any.end(), live);
     }
 
     /// The number of live receivers (tracked receivers whose object died are not counted).
@@ -626,8 +625,8 @@ class Signal<R(Args...)> {
             [[unlikely]] {
             return;
         }
-        const auto receivers = snap->for_sender(sender);
-        for (const detail::Entry& e : receivers) {
+        const detail::View receivers = snap->view(sender);
+        receivers.for_each([&](const detail::Entry& e) {
             detail::SlotBase* s = e.slot;
             const std::uint8_t state = s->state.load(std::memory_order_acquire);
             if (state == 0) [[likely]] {
@@ -637,8 +636,8 @@ class Signal<R(Args...)> {
                     sync(s);
                 }
             }
-        }
-        if (snap->has_async()) [[unlikely]] {
+        });
+        if (receivers.has_async) [[unlikely]] {
             async(receivers);
         }
     }
@@ -653,15 +652,15 @@ class Signal<R(Args...)> {
                 return;
             }
         }
-        const auto receivers = snap->for_sender(sender);
-        for (const detail::Entry& e : receivers) {
+        const detail::View receivers = snap->view(sender);
+        receivers.for_each([&](const detail::Entry& e) {
             if (e.slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
                 reinterpret_cast<Thunk>(e.call)(e.slot, sender, args...);
             } else {
                 call_special(e.slot, sender, args...);
             }
-        }
-        if (snap->has_async()) [[unlikely]] {
+        });
+        if (receivers.has_async) [[unlikely]] {
             send_async(receivers, sender, args...);
         }
     }
@@ -678,7 +677,7 @@ class Signal<R(Args...)> {
     }
 
     /// Runs the async receivers of a void send on their executors and waits for them.
-    void send_async(std::span<const detail::Entry> all, const Sender& sender,
+    void send_async(const detail::View& all, const Sender& sender,
                     detail::param_t<Args>... args) const {
         const auto targets = async_targets(all);
         const auto errors = run_async(
@@ -686,13 +685,13 @@ class Signal<R(Args...)> {
         rethrow_first(errors);
     }
 
-    static std::vector<detail::SlotBase*> async_targets(std::span<const detail::Entry> all) {
+    static std::vector<detail::SlotBase*> async_targets(const detail::View& all) {
         std::vector<detail::SlotBase*> targets;
-        for (const detail::Entry& e : all) {
+        all.for_each([&](const detail::Entry& e) {
             if (e.slot->async) {
                 targets.push_back(e.slot);
             }
-        }
+        });
         return targets;
     }
 
@@ -769,12 +768,12 @@ class Signal<R(Args...)> {
             dispatch(
                 sender,
                 [&](detail::SlotBase* s) { state->receivers.push_back(s->shared_from_this()); },
-                [&](std::span<const detail::Entry> all) {
-                    for (const detail::Entry& e : all) {
+                [&](const detail::View& all) {
+                    all.for_each([&](const detail::Entry& e) {
                         if (e.slot->async && e.slot->alive()) {
                             async.push_back(e.slot->shared_from_this());
                         }
-                    }
+                    });
                 });
             state->sync_count = state->receivers.size();
             state->receivers.insert(state->receivers.end(), async.begin(), async.end());
