@@ -14,6 +14,10 @@
 //   connect_pair/<lib>/<N>          one connect + disconnect of a receiver for one sender, on a
 //                                   signal holding N receivers spread over 1,000 object senders
 //                                   (peers: one signal holding N receivers), CPU time per pair
+//   model_signal/<receiver>         the model layer's shape without a database: a LazySignal of
+//                                   void(ModelBase&, const Event&) sent from a model type, one
+//                                   receiver: plain_any (no sender), plain_model (for the model)
+//                                   or typed (ModelSignal's adapter: cast to the model, then call)
 //   emit_mt/<lib>/10                one shared signal, 10 receivers, emitted from 1 and 2 threads
 //                                   (real time per emission of the whole process = 1/throughput)
 //
@@ -27,6 +31,7 @@
 #include <boost/signals2/signal.hpp>
 
 #include <tocsin/dispatch.hpp>
+#include <tocsin/dispatch/detail/lazy_signal.hpp>
 
 #include <algorithm>
 #include <array>
@@ -576,6 +581,73 @@ void bm_pair_peer(benchmark::State& state, std::size_t n) {
     }
 }
 
+// ------------------------------------------------------------------ 3c. model-signal shape
+// What a typed model-signal receiver (post_save.connect<User>(f), f taking User&) costs over a
+// plain one, with the model layer's shapes but no database: a lazily created signal of
+// void(ModelBase&, const Event&), sent from the model's type, and ModelSignal's adapter.
+struct ModelBaseLike {
+    virtual ~ModelBaseLike() = default;
+    std::int64_t id = 0;
+};
+struct UserLike : ModelBaseLike {
+    std::int64_t saves = 0;
+};
+struct EventLike {
+    bool created = false;
+};
+struct LazyModelSignal : tocsin::detail::LazySignal<void(ModelBaseLike&, const EventLike&)> {
+    constexpr LazyModelSignal() : LazySignal("bench.post_save") {}
+};
+constinit LazyModelSignal g_model_signal;
+
+[[gnu::noinline]] void plain_model_receiver(ModelBaseLike& m, const EventLike&) {
+    ++static_cast<UserLike&>(m).saves;
+}
+[[gnu::noinline]] void typed_model_receiver(UserLike& u, const EventLike&) {
+    ++u.saves;
+}
+template <class T, class F>
+struct TypedLike {  // ModelSignal's Typed<T, F>
+    F f;
+    void operator()(const tocsin::Sender&, ModelBaseLike& instance, const EventLike& event) {
+        f(static_cast<T&>(instance), event);
+    }
+};
+
+enum class ModelCase { plain_any, plain_model, typed };
+
+void bm_model_signal(benchmark::State& state, ModelCase which) {
+    auto& sig = g_model_signal.signal();
+    const tocsin::Sender user_type = tocsin::Sender::of<UserLike>();
+    tocsin::ScopedConnection c;
+    switch (which) {
+        case ModelCase::plain_any:
+            c = sig.connect(&plain_model_receiver);
+            break;
+        case ModelCase::plain_model:
+            c = sig.connect(&plain_model_receiver, {.sender = user_type});
+            break;
+        case ModelCase::typed:
+            c = sig.connect(
+                TypedLike<UserLike, void (*)(UserLike&, const EventLike&)>{&typed_model_receiver},
+                {.sender = user_type});
+            break;
+    }
+    UserLike user;
+    const EventLike event{true};
+    const std::uint64_t allocs_before = t_allocs;
+    for (auto _ : state) {
+        g_model_signal.signal().send(user_type, user, event);
+        benchmark::ClobberMemory();
+    }
+    const std::uint64_t allocs = t_allocs - allocs_before;
+    if (user.saves != state.iterations()) {
+        fail(state, "wrong number of receiver calls", true);
+        return;
+    }
+    report_allocs(state, allocs, true);
+}
+
 // ------------------------------------------------------------------ 4. 1 vs 2 threads
 // One signal per library, shared by the threads, built once (thread-safe static) and kept.
 template <class Lib>
@@ -673,6 +745,12 @@ void register_all() {
             [n](benchmark::State& s) { bm_pair_peer<sigc::signal<void(int)>>(s, n); });
         reg("connect_pair/tocsin" + tail, [n](benchmark::State& s) { bm_pair_tocsin(s, n); });
     }
+
+    reg("model_signal/plain_any",
+        [](benchmark::State& s) { bm_model_signal(s, ModelCase::plain_any); });
+    reg("model_signal/plain_model",
+        [](benchmark::State& s) { bm_model_signal(s, ModelCase::plain_model); });
+    reg("model_signal/typed", [](benchmark::State& s) { bm_model_signal(s, ModelCase::typed); });
 
     using M = MtReceiver;
     register_emit_mt<Direct<M>, StdFunction<M>, Boost<M>, Tocsin<M>>();

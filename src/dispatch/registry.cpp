@@ -11,6 +11,7 @@
 #include <bit>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <unordered_map>
 #include <vector>
@@ -202,8 +203,9 @@ struct Registry::Group {
     }
 };
 
-/// Everything the writers edit, under the registry's lock.
+/// The registry's lock and everything the writers edit under it.
 struct Registry::Index {
+    std::mutex mutex;
     Group any;                                 ///< receivers without sender
     std::unordered_map<Sender, Group> groups;  ///< receivers for (or hearing) each sender
     Table* table = nullptr;                    ///< the published index (null: no sender)
@@ -310,7 +312,7 @@ std::shared_ptr<SlotBase> Registry::connect(std::shared_ptr<SlotBase> slot) {
     Garbage garbage;
     std::shared_ptr<SlotBase> kept;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         if (head_ == nullptr) {  // cannot happen while the Signal lives; be safe anyway
             slot->kill();
             return slot;
@@ -385,7 +387,7 @@ bool Registry::remove_first(const Sender& sender, Match match) {
     Garbage garbage;
     bool removed = false;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         if (head_ == nullptr) {
             return false;
         }
@@ -407,7 +409,7 @@ bool Registry::add_sender(const SlotBase* slot, const Sender& sender) {
     Garbage garbage;
     bool added = false;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         if (head_ == nullptr || sender.is_none() || slot->sender.is_none() ||
             slot->sender == sender) {
             return false;
@@ -477,7 +479,7 @@ std::size_t Registry::remove_all(bool detach) {
     Garbage garbage;
     std::size_t count = 0;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         if (head_ == nullptr) {
             return 0;
         }
@@ -617,7 +619,7 @@ void Registry::publish_snapshot(Garbage& garbage) {
 }
 
 std::size_t Registry::receiver_count() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(index_->mutex);
     const auto live = [](const Group& g) {
         return static_cast<std::size_t>(
             std::count_if(g.own.begin(), g.own.end(), [](const auto& s) { return s->alive(); }));
@@ -630,7 +632,7 @@ std::size_t Registry::receiver_count() const {
 }
 
 std::vector<ReceiverInfo> Registry::receivers() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(index_->mutex);
     std::vector<SlotBase*> all;
     const auto add = [&](const Group& g) {
         for (const auto& s : g.own) {
@@ -667,7 +669,7 @@ std::vector<ReceiverInfo> Registry::receivers() const {
 
 void Registry::set_error_logger(ErrorLogger logger) {
     auto next = logger ? std::make_shared<const ErrorLogger>(std::move(logger)) : nullptr;
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(index_->mutex);
     logger_ = std::move(next);
 }
 
@@ -679,7 +681,7 @@ void Registry::report(std::string_view receiver, const std::exception_ptr& error
                       std::string_view context) const {
     std::shared_ptr<const ErrorLogger> logger;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         logger = logger_;
     }
     report_receiver_error(logger, ReceiverError{name_, receiver, error, context});

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -285,7 +284,7 @@ class Registry : public std::enable_shared_from_this<Registry> {
   private:
     struct Garbage;  ///< what a change leaves behind, retired after the lock is released
     struct Group;    ///< the receivers of one sender (or of none), in call order
-    struct Index;    ///< every group, the published table, the tracked receivers
+    struct Index;    ///< its lock, every group, the published table, the tracked receivers
     Group* find_group(const Sender& sender);
     template <class Match>
     bool remove_first(const Sender& sender, Match match);
@@ -299,7 +298,6 @@ class Registry : public std::enable_shared_from_this<Registry> {
     void publish_snapshot(Garbage& garbage);
     static void dispose(Garbage& garbage);
 
-    mutable std::mutex mutex_;
     std::atomic<const Snapshot*>* head_;  ///< null once detached
     std::string name_;
     std::unique_ptr<Index> index_;
