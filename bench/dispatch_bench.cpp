@@ -11,6 +11,13 @@
 //   connect/<lib>, disconnect/<lib> batches of 100 on a signal that already holds 10 receivers;
 //                                   manual time of the timed half only, per_op = time per operation
 //   filtered/<lib>/<hits>of1000     1,000 receivers over 100 senders, one send from one sender
+//   connect_pair/<lib>/<N>          one connect + disconnect of a receiver for one sender, on a
+//                                   signal holding N receivers spread over 1,000 object senders
+//                                   (peers: one signal holding N receivers), CPU time per pair
+//   model_signal/<receiver>         the model layer's shape without a database: a LazySignal of
+//                                   void(ModelBase&, const Event&) sent from a model type, one
+//                                   receiver: plain_any (no sender), plain_model (for the model)
+//                                   or typed (ModelSignal's adapter: cast to the model, then call)
 //   emit_mt/<lib>/10                one shared signal, 10 receivers, emitted from 1 and 2 threads
 //                                   (real time per emission of the whole process = 1/throughput)
 //
@@ -24,6 +31,7 @@
 #include <boost/signals2/signal.hpp>
 
 #include <tocsin/dispatch.hpp>
+#include <tocsin/dispatch/detail/lazy_signal.hpp>
 
 #include <algorithm>
 #include <array>
@@ -523,6 +531,123 @@ void bm_filtered_peer(benchmark::State& state) {
     }
 }
 
+// ------------------------------------------------------------------ 3b. connect + disconnect pair
+// A signal holding N receivers, receiver j for sender object j % 1,000 (so at N = 10 ten senders
+// have receivers, from N = 1,000 every one). Each iteration connects one more receiver for one
+// of those senders (rotating) and disconnects it: what a program that connects per object pays.
+// Peers have no sender filtering: one signal holding the N receivers.
+constexpr std::size_t kPairSenders = 1000;
+
+void bm_pair_tocsin(benchmark::State& state, std::size_t n) {
+    std::vector<Model> senders(kPairSenders);
+    std::vector<Receiver> receivers(n);
+    tocsin::Signal<void(int)> sig("pair");
+    for (std::size_t j = 0; j < n; ++j) {
+        sig.connect(&Receiver::on, &receivers[j],
+                    {.sender = tocsin::Sender::object(&senders[j % kPairSenders])});
+    }
+    const std::size_t used = std::min(n, kPairSenders);
+    Receiver extra;
+    std::size_t k = 0;
+    for (auto _ : state) {
+        const tocsin::Sender from = tocsin::Sender::object(&senders[k]);
+        const tocsin::Connection c = sig.connect(&Receiver::on, &extra, {.sender = from});
+        c.disconnect();
+        k = k + 1 == used ? 0 : k + 1;
+    }
+    sig.send(tocsin::Sender::object(&senders[0]), 1);
+    if (extra.calls != 0 || receivers[0].calls != 1 || sig.receiver_count() != n) {
+        fail(state, "connect/disconnect pairs left the signal in a wrong state", true);
+    }
+}
+
+template <class Sig>
+void bm_pair_peer(benchmark::State& state, std::size_t n) {
+    std::vector<Receiver> receivers(n);
+    Sig sig;
+    for (auto& r : receivers) {
+        Receiver* p = &r;
+        sig.connect([p](int v) { p->on(v); });
+    }
+    Receiver extra;
+    Receiver* e = &extra;
+    for (auto _ : state) {
+        auto c = sig.connect([e](int v) { e->on(v); });
+        c.disconnect();
+    }
+    sig(1);
+    if (extra.calls != 0 || receivers[0].calls != 1) {
+        fail(state, "connect/disconnect pairs left the signal in a wrong state", true);
+    }
+}
+
+// ------------------------------------------------------------------ 3c. model-signal shape
+// What a typed model-signal receiver (post_save.connect<User>(f), f taking User&) costs over a
+// plain one, with the model layer's shapes but no database: a lazily created signal of
+// void(ModelBase&, const Event&), sent from the model's type, and ModelSignal's adapter.
+struct ModelBaseLike {
+    virtual ~ModelBaseLike() = default;
+    std::int64_t id = 0;
+};
+struct UserLike : ModelBaseLike {
+    std::int64_t saves = 0;
+};
+struct EventLike {
+    bool created = false;
+};
+struct LazyModelSignal : tocsin::detail::LazySignal<void(ModelBaseLike&, const EventLike&)> {
+    constexpr LazyModelSignal() : LazySignal("bench.post_save") {}
+};
+constinit LazyModelSignal g_model_signal;
+
+[[gnu::noinline]] void plain_model_receiver(ModelBaseLike& m, const EventLike&) {
+    ++static_cast<UserLike&>(m).saves;
+}
+[[gnu::noinline]] void typed_model_receiver(UserLike& u, const EventLike&) {
+    ++u.saves;
+}
+template <class T, class F>
+struct TypedLike {  // ModelSignal's Typed<T, F>
+    F f;
+    void operator()(const tocsin::Sender&, ModelBaseLike& instance, const EventLike& event) {
+        f(static_cast<T&>(instance), event);
+    }
+};
+
+enum class ModelCase { plain_any, plain_model, typed };
+
+void bm_model_signal(benchmark::State& state, ModelCase which) {
+    auto& sig = g_model_signal.signal();
+    const tocsin::Sender user_type = tocsin::Sender::of<UserLike>();
+    tocsin::ScopedConnection c;
+    switch (which) {
+        case ModelCase::plain_any:
+            c = sig.connect(&plain_model_receiver);
+            break;
+        case ModelCase::plain_model:
+            c = sig.connect(&plain_model_receiver, {.sender = user_type});
+            break;
+        case ModelCase::typed:
+            c = sig.connect(
+                TypedLike<UserLike, void (*)(UserLike&, const EventLike&)>{&typed_model_receiver},
+                {.sender = user_type});
+            break;
+    }
+    UserLike user;
+    const EventLike event{true};
+    const std::uint64_t allocs_before = t_allocs;
+    for (auto _ : state) {
+        g_model_signal.signal().send(user_type, user, event);
+        benchmark::ClobberMemory();
+    }
+    const std::uint64_t allocs = t_allocs - allocs_before;
+    if (user.saves != state.iterations()) {
+        fail(state, "wrong number of receiver calls", true);
+        return;
+    }
+    report_allocs(state, allocs, true);
+}
+
 // ------------------------------------------------------------------ 4. 1 vs 2 threads
 // One signal per library, shared by the threads, built once (thread-safe static) and kept.
 template <class Lib>
@@ -611,6 +736,21 @@ void register_all() {
     reg("filtered/tocsin/0of1000", [](benchmark::State& s) { bm_filtered_tocsin(s, false); });
     reg("filtered/boost_per_sender/10of1000", bm_filtered_peer<boost::signals2::signal<void(int)>>);
     reg("filtered/sigc_per_sender/10of1000", bm_filtered_peer<sigc::signal<void(int)>>);
+
+    for (std::size_t n : {10, 1000, 10000}) {
+        const std::string tail = "/" + std::to_string(n);
+        reg("connect_pair/boost" + tail,
+            [n](benchmark::State& s) { bm_pair_peer<boost::signals2::signal<void(int)>>(s, n); });
+        reg("connect_pair/sigc" + tail,
+            [n](benchmark::State& s) { bm_pair_peer<sigc::signal<void(int)>>(s, n); });
+        reg("connect_pair/tocsin" + tail, [n](benchmark::State& s) { bm_pair_tocsin(s, n); });
+    }
+
+    reg("model_signal/plain_any",
+        [](benchmark::State& s) { bm_model_signal(s, ModelCase::plain_any); });
+    reg("model_signal/plain_model",
+        [](benchmark::State& s) { bm_model_signal(s, ModelCase::plain_model); });
+    reg("model_signal/typed", [](benchmark::State& s) { bm_model_signal(s, ModelCase::typed); });
 
     using M = MtReceiver;
     register_emit_mt<Direct<M>, StdFunction<M>, Boost<M>, Tocsin<M>>();

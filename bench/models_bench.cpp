@@ -29,6 +29,10 @@
 //                                  workload and settings) back to back, P times (alternating
 //                                  which goes first): the medians of the per-pair ratios
 //                                  Django/tocsin (ratio_wall, ratio_cpu)
+//   model_signal/<receiver>        one post_save.send(Sender::of<User>(), user, event) with one
+//                                  no-op receiver: none, plain_any (ModelBase&, no sender),
+//                                  plain_user (ModelBase&, connected for User on the signal) or
+//                                  typed (post_save.connect<User>(f), f taking User&); CPU ns
 //   memory/tocsin                  create_users/tocsin's work repeated for 5 rounds of N users on
 //                                  one database: heap in use and RSS after round 1 and round 5,
 //                                  and the growth per user in between (flat = 0). SQLite's page
@@ -627,6 +631,44 @@ void connect_noops(std::vector<tocsin::ScopedConnection>& out, int count,
         ...);
 }
 
+void plain_noop_receiver(tocsin::ModelBase&, const tocsin::SaveEvent&) {
+    ++g_noop_calls;
+}
+
+enum class ModelReceiver { none, plain_any, plain_user, typed };
+
+/// The cost of one model-signal send with one no-op receiver of each kind: what a typed
+/// receiver (connect<User>) adds over a plain one.
+void bm_model_signal(benchmark::State& state, ModelReceiver kind) {
+    tocsin::ScopedConnection c;
+    switch (kind) {
+        case ModelReceiver::none:
+            break;
+        case ModelReceiver::plain_any:
+            c = tocsin::post_save.signal().connect(&plain_noop_receiver);
+            break;
+        case ModelReceiver::plain_user:
+            c = tocsin::post_save.signal().connect(&plain_noop_receiver,
+                                                   {.sender = tocsin::Sender::of<User>()});
+            break;
+        case ModelReceiver::typed:
+            c = tocsin::post_save.connect<User>(noop_receiver<0>);
+            break;
+    }
+    User user{.username = "u", .email = "u@example.com"};
+    const tocsin::SaveEvent event{.created = true, .database = "default"};
+    g_noop_calls = 0;
+    for (auto _ : state) {
+        tocsin::post_save.send(tocsin::Sender::of<User>(), user, event);
+        benchmark::ClobberMemory();
+    }
+    const std::int64_t expected = kind == ModelReceiver::none ? 0 : state.iterations();
+    if (g_noop_calls != expected) {
+        fail(state, "model_signal: expected " + std::to_string(expected) + " receiver calls, got " +
+                        std::to_string(g_noop_calls));
+    }
+}
+
 /// Users 0..n-1, not saved.
 std::vector<User> make_users(std::int64_t n) {
     std::vector<User> users;
@@ -911,6 +953,13 @@ int main(int argc, char** argv) {
             ->UseRealTime()
             ->Unit(benchmark::kSecond)
             ->Iterations(1);
+        for (const auto& [name, kind] : {std::pair{"none", ModelReceiver::none},
+                                         {"plain_any", ModelReceiver::plain_any},
+                                         {"plain_user", ModelReceiver::plain_user},
+                                         {"typed", ModelReceiver::typed}}) {
+            benchmark::RegisterBenchmark((std::string("model_signal/") + name).c_str(),
+                                         bm_model_signal, kind);
+        }
         benchmark::RegisterBenchmark("memory/tocsin", bm_memory_tocsin)
             ->UseRealTime()
             ->Unit(kMillisecond)

@@ -1,6 +1,11 @@
 #include "tocsin/dispatch/executor.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace tocsin {
 
@@ -14,33 +19,45 @@ bool Executor::runs_on_current_thread() const noexcept {
     return false;
 }
 
-ThreadPool::ThreadPool(std::size_t threads) {
+struct ThreadPool::State {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<std::function<void()>> tasks;
+    bool stopping = false;
+    std::vector<std::thread> workers;
+};
+
+ThreadPool::ThreadPool(std::size_t threads) : state_(std::make_unique<State>()) {
     if (threads == 0) {
         threads = std::max(1u, std::thread::hardware_concurrency());
     }
-    workers_.reserve(threads);
+    state_->workers.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) {
-        workers_.emplace_back([this] { work(); });
+        state_->workers.emplace_back([this] { work(); });
     }
 }
 
 ThreadPool::~ThreadPool() {
     {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
+        std::lock_guard lock(state_->mutex);
+        state_->stopping = true;
     }
-    ready_.notify_all();
-    for (auto& w : workers_) {
+    state_->ready.notify_all();
+    for (auto& w : state_->workers) {
         w.join();
     }
 }
 
 void ThreadPool::execute(std::function<void()> task) {
     {
-        std::lock_guard lock(mutex_);
-        tasks_.push_back(std::move(task));
+        std::lock_guard lock(state_->mutex);
+        state_->tasks.push_back(std::move(task));
     }
-    ready_.notify_one();
+    state_->ready.notify_one();
+}
+
+std::size_t ThreadPool::size() const noexcept {
+    return state_->workers.size();
 }
 
 bool ThreadPool::runs_on_current_thread() const noexcept {
@@ -52,13 +69,14 @@ void ThreadPool::work() {
     for (;;) {
         std::function<void()> task;
         {
-            std::unique_lock lock(mutex_);
-            ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-            if (tasks_.empty()) {
+            State& st = *state_;
+            std::unique_lock lock(st.mutex);
+            st.ready.wait(lock, [&st] { return st.stopping || !st.tasks.empty(); });
+            if (st.tasks.empty()) {
                 return;
             }
-            task = std::move(tasks_.front());
-            tasks_.pop_front();
+            task = std::move(st.tasks.front());
+            st.tasks.pop_front();
         }
         try {
             task();

@@ -7,9 +7,14 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <new>
 #include <unordered_map>
+#include <vector>
 
 #include "tocsin/dispatch/detail/rcu.hpp"
 
@@ -54,98 +59,192 @@ bool same_receiver(const SlotBase& a, const SlotBase& b) {
     return a.identity.kind != Identity::Kind::unique && a.identity == b.identity;
 }
 
-/// In the receivers of `sender`, drops those that hear it as an extra sender when the same
-/// receiver is there already: connected for `sender` itself, or an extra one connected earlier.
-/// A send calls each receiver once per sender, as Django's lookup keys make it.
-void drop_duplicate_extras(const Sender& sender, std::vector<Entry>& group) {
-    const auto extra = [&](const SlotBase* s) { return !(s->sender == sender); };
-    if (std::none_of(group.begin(), group.end(), [&](const Entry& e) { return extra(e.slot); })) {
-        return;
-    }
-    std::vector<Entry> kept;
-    kept.reserve(group.size());
-    for (const Entry& e : group) {
-        const bool duplicate =
-            extra(e.slot) && std::any_of(group.begin(), group.end(), [&](const Entry& other) {
-                return other.slot != e.slot && same_receiver(*other.slot, *e.slot) &&
-                       (!extra(other.slot) || other.slot->order < e.slot->order);
-            });
-        if (!duplicate) {
-            kept.push_back(e);
+/// A hash of what same_receiver() compares: equal for the same receiver, 0 for one that has no
+/// identity (a lambda without uid), so that a connect compares few slots.
+std::uint64_t key_of(const SlotBase& s) noexcept {
+    std::uint64_t h = 0;
+    if (!s.dispatch_uid.empty()) {
+        h = std::hash<std::string>{}(s.dispatch_uid);
+    } else if (s.identity.kind != Identity::Kind::unique) {
+        h = static_cast<std::uint64_t>(s.identity.kind);
+        for (const std::uintptr_t b : s.identity.bits) {
+            h = (h ^ b) * 0x9E3779B97F4A7C15ULL;
         }
+        h ^= reinterpret_cast<std::uintptr_t>(s.identity.type);
+    } else {
+        return 0;
     }
-    group = std::move(kept);
+    return h | 1U;
+}
+
+Rank rank_of(const SlotBase& s) noexcept {
+    return Rank{s.priority, s.order};
+}
+
+/// A tracked receiver whose object died.
+bool expired(const SlotBase& s) noexcept {
+    return s.tracked && s.track.expired();
+}
+
+/// What a bucket holds once its sender has no receivers left: it matches no sender, and keeps
+/// the probe chains of the others whole.
+const List* tombstone() {
+    static const List* t = List::make(Sender{}, {}, {}, false);
+    return t;
 }
 
 }  // namespace
 
-Snapshot::Snapshot(const std::vector<std::shared_ptr<SlotBase>>& slots) {
-    const bool filtered =
-        std::any_of(slots.begin(), slots.end(), [](const auto& s) { return !s->sender.is_none(); });
-    if (!filtered) {  // the common case: one list, no index
-        entries_.reserve(slots.size());
-        for (const auto& s : slots) {
-            has_async_ = has_async_ || s->async;
-            entries_.push_back(Entry{s->call, s.get()});
-        }
-        any_count_ = entries_.size();
-        pool_ = entries_.data();
-        return;
-    }
-    // Group the sender receivers by sender, keeping call order inside each group.
-    std::vector<Entry> any;
-    std::unordered_map<Sender, std::vector<Entry>> groups;
-    std::vector<Sender> sender_order;
-    for (const auto& s : slots) {
-        has_async_ = has_async_ || s->async;
-        const Entry e{s->call, s.get()};
-        if (s->sender.is_none()) {
-            any.push_back(e);
-            continue;
-        }
-        const auto add_to = [&](const Sender& sender) {
-            auto [it, inserted] = groups.try_emplace(sender);
-            if (inserted) {
-                sender_order.push_back(sender);
-            }
-            it->second.push_back(e);
-        };
-        add_to(s->sender);
-        for (const Sender& extra : s->extra_senders) {
-            add_to(extra);
-        }
-    }
-    for (auto& [sender, group] : groups) {
-        drop_duplicate_extras(sender, group);
-    }
-    any_count_ = any.size();
-    entries_ = any;
-    if (!groups.empty()) {
-        // Each sender's list is its own receivers merged with the sender-less ones, in call order.
-        const auto before = [](const Entry& a, const Entry& b) {
-            return a.slot->priority != b.slot->priority ? a.slot->priority > b.slot->priority
-                                                        : a.slot->order < b.slot->order;
-        };
-        bucket_storage_.resize(std::bit_ceil(2 * groups.size()));
-        mask_ = bucket_storage_.size() - 1;
-        for (const Sender& sender : sender_order) {
-            const auto& mine = groups[sender];
-            const auto begin = static_cast<std::uint32_t>(entries_.size());
-            std::merge(mine.begin(), mine.end(), any.begin(), any.end(),
-                       std::back_inserter(entries_), before);
-            std::size_t i = std::hash<Sender>{}(sender)&mask_;
-            while (bucket_storage_[i].id != nullptr) {
-                i = (i + 1) & mask_;
-            }
-            bucket_storage_[i] = Bucket{sender.id(), sender.kind(), begin,
-                                        static_cast<std::uint32_t>(entries_.size() - begin)};
-        }
-    }
-    pool_ = entries_.data();
-    buckets_ = bucket_storage_.data();
+List* List::make(const Sender& sender, std::span<const Entry> entries, std::span<const Rank> ranks,
+                 bool has_async) {
+    static_assert(sizeof(List) % alignof(Rank) == 0 && sizeof(Entry) % alignof(Rank) == 0);
+    const std::size_t n = entries.size();
+    void* block = ::operator new(sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
+    auto* list = new (block) List;
+    auto* e = reinterpret_cast<Entry*>(static_cast<char*>(block) + sizeof(List));
+    auto* r = reinterpret_cast<Rank*>(e + n);
+    std::uninitialized_copy(entries.begin(), entries.end(), e);
+    std::uninitialized_copy(ranks.begin(), ranks.end(), r);
+    list->sender = sender;
+    list->has_async = has_async;
+    list->count = n;
+    list->entries = e;
+    list->ranks = r;
+    return list;
+}
+
+void List::destroy(void* list) noexcept {
+    static_cast<List*>(list)->~List();
+    ::operator delete(list);
 }
 
 // ------------------------------------------------------------------------------------ Registry
+
+/// The receivers of one sender (or of none), in call order, with what its list is made of kept
+/// beside them (contiguous), so that a change reads no other receiver's slot.
+struct Registry::Group {
+    std::vector<std::shared_ptr<SlotBase>> own;  ///< connected for this sender
+    std::vector<Entry> entries;                  ///< parallel to own
+    std::vector<Rank> ranks;                     ///< parallel to own
+    std::vector<std::uint64_t> keys;             ///< parallel to own: key_of()
+    std::size_t async_count = 0;                 ///< in own
+    std::vector<SlotBase*> extras;               ///< connected for another, hearing this one
+    const List* list = nullptr;                  ///< published in the table (sender groups)
+
+    void insert(std::shared_ptr<SlotBase> slot) {
+        // After every receiver of the same or a higher priority: connection order within one.
+        const auto at = static_cast<std::size_t>(
+            std::find_if(ranks.begin(), ranks.end(),
+                         [&](const Rank& r) { return r.priority < slot->priority; }) -
+            ranks.begin());
+        const auto d = static_cast<std::ptrdiff_t>(at);
+        entries.insert(entries.begin() + d, Entry{slot->call, slot.get()});
+        ranks.insert(ranks.begin() + d, rank_of(*slot));
+        keys.insert(keys.begin() + d, key_of(*slot));
+        async_count += slot->async ? 1 : 0;
+        own.insert(own.begin() + d, std::move(slot));
+    }
+    /// The index of `slot` in own, or own.size().
+    [[nodiscard]] std::size_t find(const SlotBase* slot) const noexcept {
+        std::size_t i = 0;
+        while (i < entries.size() && entries[i].slot != slot) {
+            ++i;
+        }
+        return i;
+    }
+    std::shared_ptr<SlotBase> erase(std::size_t i) {
+        const auto d = static_cast<std::ptrdiff_t>(i);
+        std::shared_ptr<SlotBase> slot = std::move(own[i]);
+        own.erase(own.begin() + d);
+        entries.erase(entries.begin() + d);
+        ranks.erase(ranks.begin() + d);
+        keys.erase(keys.begin() + d);
+        async_count -= slot->async ? 1 : 0;
+        return slot;
+    }
+    [[nodiscard]] bool empty() const noexcept { return own.empty() && extras.empty(); }
+
+    /// The list of `sender`'s receivers: own merged in call order with extras (connected for
+    /// another sender, hearing this one), dropping an extra when the same receiver is there
+    /// already: connected for `sender` itself, or an extra connected earlier. A send calls each
+    /// receiver once per sender, as Django's lookup keys make it.
+    [[nodiscard]] List* make_list(const Sender& sender) const {
+        if (extras.empty()) {
+            return List::make(sender, entries, ranks, async_count != 0);
+        }
+        std::vector<SlotBase*> all;
+        all.reserve(own.size() + extras.size());
+        std::size_t a = 0;
+        std::size_t b = 0;
+        while (a < own.size() || b < extras.size()) {
+            if (b == extras.size() || (a < own.size() && ranks[a] < rank_of(*extras[b]))) {
+                all.push_back(own[a++].get());
+            } else {
+                all.push_back(extras[b++]);
+            }
+        }
+        const auto extra = [&](const SlotBase* s) { return !(s->sender == sender); };
+        std::vector<Entry> e;
+        std::vector<Rank> r;
+        bool async = false;
+        for (SlotBase* s : all) {
+            const bool duplicate =
+                extra(s) && std::any_of(all.begin(), all.end(), [&](const SlotBase* other) {
+                    return other != s && same_receiver(*other, *s) &&
+                           (!extra(other) || other->order < s->order);
+                });
+            if (!duplicate) {
+                e.push_back(Entry{s->call, s});
+                r.push_back(rank_of(*s));
+                async = async || s->async;
+            }
+        }
+        return List::make(sender, e, r, async);
+    }
+};
+
+/// The registry's lock and everything the writers edit under it.
+struct Registry::Index {
+    std::mutex mutex;
+    Group any;                                 ///< receivers without sender
+    std::unordered_map<Sender, Group> groups;  ///< receivers for (or hearing) each sender
+    Table* table = nullptr;                    ///< the published index (null: no sender)
+    std::vector<SlotBase*> tracked;            ///< tracked receivers, to purge dead ones
+    std::size_t scan = 0;                      ///< where the next partial purge starts
+
+    Group* find(const Sender& sender) {
+        if (sender.is_none()) {
+            return &any;
+        }
+        const auto it = groups.find(sender);
+        return it == groups.end() ? nullptr : &it->second;
+    }
+};
+
+/// What a change leaves behind, retired (or freed) after the registry's lock is released. The
+/// few items of one connect or disconnect fit without allocating.
+struct Registry::Garbage {
+    struct Item {
+        void* object;
+        void (*deleter)(void*);
+    };
+    std::array<Item, 4> few{};
+    std::size_t count = 0;
+    std::vector<Item> more;
+    std::vector<std::shared_ptr<SlotBase>> slots;
+
+    void retire(void* object, void (*deleter)(void*)) {
+        if (count < few.size()) {
+            few[count++] = Item{object, deleter};
+        } else {
+            more.push_back(Item{object, deleter});
+        }
+    }
+    void add(std::shared_ptr<SlotBase> slot) {
+        slot->kill();
+        slots.push_back(std::move(slot));
+    }
+};
 
 namespace {
 
@@ -158,8 +257,9 @@ std::mutex& global_logger_mutex() {
     return *m;
 }
 
-void delete_snapshot(void* p) {
-    delete static_cast<const Snapshot*>(p);
+template <class T>
+void delete_as(void* p) {
+    delete static_cast<T*>(p);
 }
 
 /// After the grace period: destroy the receiver's callable and drop the registry's reference.
@@ -172,20 +272,18 @@ void release_slot(void* p) {
     slot->retired_self.reset();  // may destroy *slot: touch nothing after this
 }
 
-bool same_key(const SlotBase& a, const SlotBase& b) {
-    return a.sender == b.sender && same_receiver(a, b);
-}
+/// A change looks for dead tracked receivers among this many (all of them when a send met a
+/// dead one), so that it costs the same however many receivers are tracked.
+constexpr std::size_t purge_window = 32;
 
 }  // namespace
 
-void Registry::Garbage::add(std::shared_ptr<SlotBase> slot) {
-    slot->kill();
-    slots.push_back(std::move(slot));
-}
-
-void Registry::dispose(Garbage garbage) {
-    if (garbage.snapshot != nullptr) {
-        rcu::retire(const_cast<Snapshot*>(garbage.snapshot), delete_snapshot);
+void Registry::dispose(Garbage& garbage) {
+    for (std::size_t i = 0; i < garbage.count; ++i) {
+        rcu::retire(garbage.few[i].object, garbage.few[i].deleter);
+    }
+    for (const auto& item : garbage.more) {
+        rcu::retire(item.object, item.deleter);
     }
     if (garbage.slots.empty()) {
         return;
@@ -203,64 +301,107 @@ void Registry::dispose(Garbage garbage) {
 }
 
 Registry::Registry(std::atomic<const Snapshot*>& head, std::string name)
-    : head_(&head), name_(std::move(name)) {}
+    : head_(&head), name_(std::move(name)), index_(std::make_unique<Index>()) {}
 
-Registry::~Registry() = default;
+Registry::~Registry() {
+    // detach() ran (the Signal's destructor): everything published is retired already.
+    delete index_->table;
+}
 
 std::shared_ptr<SlotBase> Registry::connect(std::shared_ptr<SlotBase> slot) {
     Garbage garbage;
     std::shared_ptr<SlotBase> kept;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         if (head_ == nullptr) {  // cannot happen while the Signal lives; be safe anyway
             slot->kill();
             return slot;
         }
         purge_expired(garbage);
-        for (const auto& s : slots_) {
-            if (same_key(*s, *slot)) {
-                kept = s;  // Django: the first registration stays, the second is a no-op
-                break;
+        if (const std::uint64_t key = key_of(*slot); key != 0) {
+            if (Group* g = index_->find(slot->sender)) {
+                for (std::size_t i = 0; i < g->keys.size(); ++i) {
+                    if (g->keys[i] == key && same_receiver(*g->own[i], *slot)) {
+                        kept = g->own[i];  // Django: the first registration stays
+                        break;
+                    }
+                }
+                if (kept && expired(*kept)) {  // its object died: purged, and this one connects
+                    remove_slot(kept.get(), garbage);
+                    kept.reset();
+                }
             }
         }
         if (!kept) {
             slot->order = next_order_++;
             slot->registry = weak_from_this();
-            // After every receiver of the same or a higher priority: connection order within one.
-            const auto at = std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) {
-                return s->priority < slot->priority;
-            });
-            slots_.insert(at, slot);
-            kept = std::move(slot);
+            if (slot->tracked) {
+                slot->tracked_index = index_->tracked.size();
+                index_->tracked.push_back(slot.get());
+            }
+            const Sender sender = slot->sender;
+            kept = slot;
+            (sender.is_none() ? index_->any : index_->groups[sender]).insert(std::move(slot));
+            republish(sender, garbage);
         }
-        publish(garbage);
     }
-    dispose(std::move(garbage));
+    dispose(garbage);
     return kept;
 }
 
+void Registry::untrack(SlotBase* slot) {
+    if (!slot->tracked) {
+        return;
+    }
+    auto& tracked = index_->tracked;
+    const std::size_t i = slot->tracked_index;
+    if (i < tracked.size() && tracked[i] == slot) {
+        tracked[i] = tracked.back();
+        tracked[i]->tracked_index = i;
+        tracked.pop_back();
+    }
+}
+
+void Registry::remove_slot(SlotBase* slot, Garbage& garbage) {
+    Group* g = index_->find(slot->sender);
+    if (g == nullptr) {
+        return;
+    }
+    const std::size_t i = g->find(slot);
+    if (i == g->own.size()) {
+        return;
+    }
+    untrack(slot);
+    garbage.add(g->erase(i));
+    for (const Sender& extra : slot->extra_senders) {
+        if (Group* e = index_->find(extra)) {
+            e->extras.erase(std::remove(e->extras.begin(), e->extras.end(), slot), e->extras.end());
+            republish(extra, garbage);
+        }
+    }
+    republish(slot->sender, garbage);
+}
+
 template <class Match>
-bool Registry::remove_first(Match match) {
+bool Registry::remove_first(const Sender& sender, Match match) {
     Garbage garbage;
     bool removed = false;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         if (head_ == nullptr) {
             return false;
         }
         purge_expired(garbage);
-        const auto it =
-            std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return match(*s); });
-        if (it != slots_.end()) {
-            garbage.add(std::move(*it));
-            slots_.erase(it);
-            removed = true;
-        }
-        if (removed || !garbage.slots.empty()) {
-            publish(garbage);
+        if (Group* g = index_->find(sender)) {
+            const std::size_t i = match(*g);
+            if (i < g->own.size()) {
+                // A tracked receiver whose object died is purged, but was not connected any more.
+                removed = !expired(*g->own[i]);
+                remove_slot(g->own[i].get(), garbage);
+            }
         }
     }
-    dispose(std::move(garbage));
+    dispose(garbage);
     return removed;
 }
 
@@ -268,40 +409,61 @@ bool Registry::add_sender(const SlotBase* slot, const Sender& sender) {
     Garbage garbage;
     bool added = false;
     {
-        std::lock_guard lock(mutex_);
-        if (head_ == nullptr || sender.is_none()) {
+        std::lock_guard lock(index_->mutex);
+        if (head_ == nullptr || sender.is_none() || slot->sender.is_none() ||
+            slot->sender == sender) {
             return false;
         }
-        const auto it = std::find_if(slots_.begin(), slots_.end(),
-                                     [&](const auto& s) { return s.get() == slot; });
-        if (it == slots_.end() || (*it)->sender.is_none() || (*it)->sender == sender ||
-            std::find((*it)->extra_senders.begin(), (*it)->extra_senders.end(), sender) !=
-                (*it)->extra_senders.end()) {
+        Group* g = index_->find(slot->sender);
+        if (g == nullptr) {
             return false;
         }
-        (*it)->extra_senders.push_back(sender);
+        const std::size_t i = g->find(slot);
+        if (i == g->own.size()) {
+            return false;
+        }
+        SlotBase* s = g->own[i].get();
+        if (std::find(s->extra_senders.begin(), s->extra_senders.end(), sender) !=
+            s->extra_senders.end()) {
+            return false;
+        }
+        s->extra_senders.push_back(sender);
+        Group& target = index_->groups[sender];
+        const auto at = std::find_if(target.extras.begin(), target.extras.end(),
+                                     [&](const SlotBase* e) { return rank_of(*s) < rank_of(*e); });
+        target.extras.insert(at, s);
         added = true;
-        publish(garbage);
+        republish(sender, garbage);
     }
-    dispose(std::move(garbage));
+    dispose(garbage);
     return added;
 }
 
 bool Registry::disconnect(const SlotBase* slot) {
-    return remove_first([slot](const SlotBase& s) { return &s == slot; });
+    return remove_first(slot->sender, [slot](const Group& g) { return g.find(slot); });
 }
 
 bool Registry::disconnect_uid(std::string_view uid, const Sender& sender) {
     if (uid.empty()) {
         return false;
     }
-    return remove_first(
-        [&](const SlotBase& s) { return s.sender == sender && s.dispatch_uid == uid; });
+    return remove_first(sender, [&](const Group& g) {
+        std::size_t i = 0;
+        while (i < g.own.size() && g.own[i]->dispatch_uid != uid) {
+            ++i;
+        }
+        return i;
+    });
 }
 
 bool Registry::disconnect_identity(const Identity& identity, const Sender& sender) {
-    return remove_first([&](const SlotBase& s) {
-        return s.sender == sender && s.dispatch_uid.empty() && s.identity == identity;
+    return remove_first(sender, [&](const Group& g) {
+        std::size_t i = 0;
+        while (i < g.own.size() &&
+               !(g.own[i]->dispatch_uid.empty() && g.own[i]->identity == identity)) {
+            ++i;
+        }
+        return i;
     });
 }
 
@@ -317,58 +479,177 @@ std::size_t Registry::remove_all(bool detach) {
     Garbage garbage;
     std::size_t count = 0;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         if (head_ == nullptr) {
             return 0;
         }
-        for (auto& s : slots_) {
-            count += s->alive() ? 1 : 0;
-            garbage.add(std::move(s));
+        const auto take = [&](Group& g) {
+            for (auto& s : g.own) {
+                count += s->alive() ? 1 : 0;
+                garbage.add(std::move(s));
+            }
+            if (g.list != nullptr) {
+                garbage.retire(const_cast<List*>(g.list), List::destroy);
+            }
+        };
+        take(index_->any);
+        for (auto& [sender, g] : index_->groups) {
+            take(g);
         }
-        slots_.clear();
-        publish(garbage);
+        index_->any = Group{};
+        index_->groups.clear();
+        index_->tracked.clear();
+        if (index_->table != nullptr) {
+            garbage.retire(index_->table, delete_as<Table>);
+            index_->table = nullptr;
+        }
+        publish_snapshot(garbage);
         if (detach) {
             head_ = nullptr;
         }
     }
-    dispose(std::move(garbage));
+    dispose(garbage);
     return count;
 }
 
 void Registry::purge_expired(Garbage& garbage) {
-    if (!expired_.exchange(false, std::memory_order_relaxed) &&
-        std::none_of(slots_.begin(), slots_.end(),
-                     [](const auto& s) { return s->tracked && s->track.expired(); })) {
+    const bool seen = expired_.exchange(false, std::memory_order_relaxed);
+    auto& tracked = index_->tracked;
+    if (tracked.empty()) {
         return;
     }
-    const auto dead = std::stable_partition(slots_.begin(), slots_.end(), [](const auto& s) {
-        return !(s->tracked && s->track.expired());
-    });
-    for (auto it = dead; it != slots_.end(); ++it) {
-        garbage.add(std::move(*it));
+    const std::size_t n = seen ? tracked.size() : std::min(tracked.size(), purge_window);
+    std::vector<SlotBase*> dead;
+    for (std::size_t k = 0; k < n; ++k) {
+        SlotBase* s = tracked[(index_->scan + k) % tracked.size()];
+        if (s->track.expired()) {
+            dead.push_back(s);
+        }
     }
-    slots_.erase(dead, slots_.end());
+    index_->scan = (index_->scan + n) % tracked.size();
+    for (SlotBase* s : dead) {
+        remove_slot(s, garbage);
+    }
 }
 
-void Registry::publish(Garbage& garbage) {
-    const Snapshot* next = slots_.empty() ? nullptr : new Snapshot(slots_);
-    garbage.snapshot = head_->exchange(next, std::memory_order_seq_cst);
+void Registry::republish(const Sender& sender, Garbage& garbage) {
+    if (sender.is_none()) {
+        publish_snapshot(garbage);
+        return;
+    }
+    const auto it = index_->groups.find(sender);
+    if (it == index_->groups.end()) {
+        return;
+    }
+    Group& g = it->second;
+    const List* next = g.empty() ? nullptr : g.make_list(sender);
+    const List* old = g.list;
+    g.list = next;
+    if (old != nullptr) {
+        table_replace(old, next != nullptr ? next : tombstone());
+        garbage.retire(const_cast<List*>(old), List::destroy);
+    } else if (next != nullptr) {
+        table_insert(next, garbage);
+    }
+    if (next == nullptr) {
+        index_->groups.erase(it);
+        if (old != nullptr && --index_->table->live_ == 0) {
+            // No receiver for any sender: sends need no lookup.
+            garbage.retire(index_->table, delete_as<Table>);
+            index_->table = nullptr;
+            publish_snapshot(garbage);
+        }
+    }
+}
+
+void Registry::table_replace(const List* old, const List* next) {
+    Table& t = *index_->table;
+    std::size_t i = std::hash<Sender>{}(old->sender) & t.mask_;
+    while (t.buckets_[i].load(std::memory_order_relaxed) != old) {
+        i = (i + 1) & t.mask_;
+    }
+    t.buckets_[i].store(next, std::memory_order_release);
+}
+
+void Registry::table_insert(const List* list, Garbage& garbage) {
+    Table* table = index_->table;
+    if (table == nullptr || 2 * (table->used_ + 1) > table->mask_ + 1) {
+        // Grow (or clear the tombstones): a new table of the live lists, published with a new
+        // snapshot; the lists themselves are shared, not copied.
+        const std::size_t live = table == nullptr ? 0 : table->live_;
+        auto* next = new Table(std::max<std::size_t>(8, std::bit_ceil(4 * (live + 1))));
+        if (table != nullptr) {
+            for (const auto& b : table->buckets_) {
+                const List* l = b.load(std::memory_order_relaxed);
+                if (l != nullptr && l != tombstone()) {
+                    std::size_t i = std::hash<Sender>{}(l->sender) & next->mask_;
+                    while (next->buckets_[i].load(std::memory_order_relaxed) != nullptr) {
+                        i = (i + 1) & next->mask_;
+                    }
+                    next->buckets_[i].store(l, std::memory_order_relaxed);
+                }
+            }
+            next->live_ = next->used_ = live;
+            garbage.retire(table, delete_as<Table>);
+        }
+        index_->table = table = next;
+        publish_snapshot(garbage);  // publishes the filled table (release)
+    }
+    std::size_t i = std::hash<Sender>{}(list->sender) & table->mask_;
+    for (;;) {
+        const List* l = table->buckets_[i].load(std::memory_order_relaxed);
+        if (l == nullptr || l == tombstone()) {
+            table->used_ += l == nullptr ? 1 : 0;
+            break;
+        }
+        i = (i + 1) & table->mask_;
+    }
+    ++table->live_;
+    table->buckets_[i].store(list, std::memory_order_release);
+}
+
+void Registry::publish_snapshot(Garbage& garbage) {
+    const Snapshot* next = nullptr;
+    if (!index_->any.own.empty() || index_->table != nullptr) {
+        next = new Snapshot(index_->any.make_list(Sender{}), index_->table);
+    }
+    if (const Snapshot* old = head_->exchange(next, std::memory_order_seq_cst)) {
+        garbage.retire(const_cast<Snapshot*>(old), delete_as<Snapshot>);
+    }
 }
 
 std::size_t Registry::receiver_count() const {
-    std::lock_guard lock(mutex_);
-    return static_cast<std::size_t>(
-        std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->alive(); }));
+    std::lock_guard lock(index_->mutex);
+    const auto live = [](const Group& g) {
+        return static_cast<std::size_t>(
+            std::count_if(g.own.begin(), g.own.end(), [](const auto& s) { return s->alive(); }));
+    };
+    std::size_t n = live(index_->any);
+    for (const auto& [sender, g] : index_->groups) {
+        n += live(g);
+    }
+    return n;
 }
 
 std::vector<ReceiverInfo> Registry::receivers() const {
-    std::lock_guard lock(mutex_);
-    std::vector<ReceiverInfo> out;
-    out.reserve(slots_.size());
-    for (const auto& s : slots_) {
-        if (!s->alive()) {
-            continue;
+    std::lock_guard lock(index_->mutex);
+    std::vector<SlotBase*> all;
+    const auto add = [&](const Group& g) {
+        for (const auto& s : g.own) {
+            if (s->alive()) {
+                all.push_back(s.get());
+            }
         }
+    };
+    add(index_->any);
+    for (const auto& [sender, g] : index_->groups) {
+        add(g);
+    }
+    std::sort(all.begin(), all.end(),
+              [](const SlotBase* a, const SlotBase* b) { return rank_of(*a) < rank_of(*b); });
+    std::vector<ReceiverInfo> out;
+    out.reserve(all.size());
+    for (SlotBase* s : all) {
         ReceiverInfo info;
         info.name = s->name();
         info.sender = s->sender;
@@ -380,7 +661,7 @@ std::vector<ReceiverInfo> Registry::receivers() const {
         info.on_commit = s->on_commit;
         info.file = s->where.file_name();
         info.line = s->where.line();
-        info.connection = Connection(s);
+        info.connection = Connection(s->shared_from_this());
         out.push_back(std::move(info));
     }
     return out;
@@ -388,7 +669,7 @@ std::vector<ReceiverInfo> Registry::receivers() const {
 
 void Registry::set_error_logger(ErrorLogger logger) {
     auto next = logger ? std::make_shared<const ErrorLogger>(std::move(logger)) : nullptr;
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(index_->mutex);
     logger_ = std::move(next);
 }
 
@@ -400,7 +681,7 @@ void Registry::report(std::string_view receiver, const std::exception_ptr& error
                       std::string_view context) const {
     std::shared_ptr<const ErrorLogger> logger;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(index_->mutex);
         logger = logger_;
     }
     report_receiver_error(logger, ReceiverError{name_, receiver, error, context});

@@ -2,6 +2,7 @@
 // Connect{.executor}, send()/send_robust() with async receivers, asend()/asend_robust().
 // Django: notes §1.7 item 26, §1.9, and tests/signals AsyncReceiversTests.
 #include <tocsin/dispatch.hpp>
+#include <tocsin/dispatch/async.hpp>
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,9 @@ namespace tocsin {
 
 namespace detail {
 struct SlotBase;
-}
+template <class Signature>
+struct AsyncSends;
+}  // namespace detail
 template <class Signature>
 class Signal;
 
@@ -39,6 +41,8 @@ class Connection {
   private:
     template <class Signature>
     friend class Signal;
+    template <class Signature>
+    friend struct detail::AsyncSends;
     std::shared_ptr<detail::SlotBase> slot_;
 };
 

@@ -1,14 +1,9 @@
 // tocsin::Executor — where an async receiver runs; tocsin::ThreadPool, the default one.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 namespace tocsin {
 
@@ -38,16 +33,13 @@ class ThreadPool final : public Executor {
     void execute(std::function<void()> task) override;
     [[nodiscard]] bool runs_on_current_thread() const noexcept override;
     /// The number of worker threads.
-    [[nodiscard]] std::size_t size() const noexcept { return workers_.size(); }
+    [[nodiscard]] std::size_t size() const noexcept;
 
   private:
+    struct State;  ///< the queue and the workers (out of line: no <thread> in this header)
     void work();
 
-    std::mutex mutex_;
-    std::condition_variable ready_;
-    std::deque<std::function<void()>> tasks_;
-    bool stopping_ = false;
-    std::vector<std::thread> workers_;
+    std::unique_ptr<State> state_;
 };
 
 /// The process-wide pool that asend() runs synchronous receivers on (created on first use).

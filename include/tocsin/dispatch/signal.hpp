@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <future>
+#include <initializer_list>
 #include <latch>
 #include <memory>
 #include <optional>
@@ -286,6 +286,12 @@ concept ReceiverFor = detail::receiver_for<F, Args...>;
 template <class Signature>
 class Signal;
 
+namespace detail {
+/// asend and asend_robust, defined by <tocsin/dispatch/async.hpp>.
+template <class Signature>
+struct AsyncSends;
+}  // namespace detail
+
 /// A signal whose receivers return `R` and get `Args` after the sender (Django's `Signal`).
 ///
 /// Receivers are any callables taking `(const Sender&, Args...)` or just `(Args...)`. Sends are
@@ -429,7 +435,7 @@ class Signal<R(Args...)> {
                     R value = invoke(s, sender, args...);
                     out.push_back(Response<R>{std::move(value), connection_of(s)});
                 },
-                [&](std::span<const detail::Entry> all) {
+                [&](const detail::View& all) {
                     const auto targets = async_targets(all);
                     std::vector<std::optional<R>> values(targets.size());
                     const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
@@ -468,7 +474,7 @@ class Signal<R(Args...)> {
                 }
                 out.push_back(std::move(o));
             },
-            [&](std::span<const detail::Entry> all) {
+            [&](const detail::View& all) {
                 const auto targets = async_targets(all);
                 std::vector<Outcome<R>> results(targets.size());
                 const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
@@ -490,20 +496,17 @@ class Signal<R(Args...)> {
         return out;
     }
 
-    /// Django's `asend`: copies the arguments and returns at once. The synchronous receivers run
-    /// in order as one task on the default executor, each async receiver on its own executor,
-    /// all concurrently. The future holds the responses (synchronous ones first, as Django
-    /// orders them); `get()` rethrows the first receiver exception instead.
-    std::future<asend_result> asend(const Sender& sender, detail::param_t<Args>... args) const {
-        return start_async<false>(sender, args...);
-    }
+    /// Django's `asend`: copies the arguments and returns a `std::future` at once. The
+    /// synchronous receivers run in order as one task on the default executor, each async
+    /// receiver on its own executor, all concurrently. The future holds the responses
+    /// (synchronous ones first, as Django orders them); `get()` rethrows the first receiver
+    /// exception instead. Defined by `<tocsin/dispatch/async.hpp>`: include it to call asend.
+    auto asend(const Sender& sender, detail::param_t<Args>... args) const;
 
     /// Django's `asend_robust`: like asend, but every receiver runs and the future holds one
-    /// outcome per receiver; it never holds a receiver's exception.
-    std::future<std::vector<Outcome<R>>> asend_robust(const Sender& sender,
-                                                      detail::param_t<Args>... args) const {
-        return start_async<true>(sender, args...);
-    }
+    /// outcome per receiver; it never holds a receiver's exception. Defined by
+    /// `<tocsin/dispatch/async.hpp>`.
+    auto asend_robust(const Sender& sender, detail::param_t<Args>... args) const;
 
     /// True when a send from `sender` would call a receiver. Receivers without a sender hear
     /// every sender; a receiver for one sender is not heard by `has_listeners()` without one.
@@ -516,9 +519,12 @@ class Signal<R(Args...)> {
         if (snap == nullptr) {
             return false;
         }
-        for (const detail::Entry& e : snap->for_sender(sender)) {
-            if (e.slot->alive()) {
-                return true;
+        const detail::View v = snap->view(sender);
+        for (const auto list : {v.own, v.any}) {
+            for (const detail::Entry& e : list) {
+                if (e.slot->alive()) {
+                    return true;
+                }
             }
         }
         return false;
@@ -543,6 +549,7 @@ class Signal<R(Args...)> {
 
   private:
     friend class ScopedMute;
+    friend struct detail::AsyncSends<R(Args...)>;
     using Thunk = R (*)(detail::SlotBase*, const Sender&, detail::param_t<Args>...);
 
     [[nodiscard]] const detail::Registry* registry() const noexcept { return registry_.get(); }
@@ -626,8 +633,8 @@ class Signal<R(Args...)> {
             [[unlikely]] {
             return;
         }
-        const auto receivers = snap->for_sender(sender);
-        for (const detail::Entry& e : receivers) {
+        const detail::View receivers = snap->view(sender);
+        receivers.for_each([&](const detail::Entry& e) {
             detail::SlotBase* s = e.slot;
             const std::uint8_t state = s->state.load(std::memory_order_acquire);
             if (state == 0) [[likely]] {
@@ -637,8 +644,8 @@ class Signal<R(Args...)> {
                     sync(s);
                 }
             }
-        }
-        if (snap->has_async()) [[unlikely]] {
+        });
+        if (receivers.has_async) [[unlikely]] {
             async(receivers);
         }
     }
@@ -653,15 +660,15 @@ class Signal<R(Args...)> {
                 return;
             }
         }
-        const auto receivers = snap->for_sender(sender);
-        for (const detail::Entry& e : receivers) {
+        const detail::View receivers = snap->view(sender);
+        receivers.for_each([&](const detail::Entry& e) {
             if (e.slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
                 reinterpret_cast<Thunk>(e.call)(e.slot, sender, args...);
             } else {
                 call_special(e.slot, sender, args...);
             }
-        }
-        if (snap->has_async()) [[unlikely]] {
+        });
+        if (receivers.has_async) [[unlikely]] {
             send_async(receivers, sender, args...);
         }
     }
@@ -678,7 +685,7 @@ class Signal<R(Args...)> {
     }
 
     /// Runs the async receivers of a void send on their executors and waits for them.
-    void send_async(std::span<const detail::Entry> all, const Sender& sender,
+    void send_async(const detail::View& all, const Sender& sender,
                     detail::param_t<Args>... args) const {
         const auto targets = async_targets(all);
         const auto errors = run_async(
@@ -686,13 +693,13 @@ class Signal<R(Args...)> {
         rethrow_first(errors);
     }
 
-    static std::vector<detail::SlotBase*> async_targets(std::span<const detail::Entry> all) {
+    static std::vector<detail::SlotBase*> async_targets(const detail::View& all) {
         std::vector<detail::SlotBase*> targets;
-        for (const detail::Entry& e : all) {
+        all.for_each([&](const detail::Entry& e) {
             if (e.slot->async) {
                 targets.push_back(e.slot);
             }
-        }
+        });
         return targets;
     }
 
@@ -735,151 +742,6 @@ class Signal<R(Args...)> {
         for (const auto& e : errors) {
             if (e) {
                 std::rethrow_exception(e);
-            }
-        }
-    }
-
-    /// Shared state of one asend: the copied arguments, the receivers and their outcomes.
-    struct AsyncSend {
-        Sender sender;
-        std::tuple<std::decay_t<Args>...> args;
-        std::shared_ptr<detail::Registry> registry;
-        std::vector<std::shared_ptr<detail::SlotBase>> receivers;  ///< sync ones first
-        std::size_t sync_count = 0;
-        std::vector<Outcome<R>> outcomes;
-        std::vector<char> ran;
-        std::atomic<std::size_t> remaining{0};
-    };
-
-    template <bool Robust>
-    using async_future_t = std::conditional_t<Robust, std::vector<Outcome<R>>, asend_result>;
-
-    template <bool Robust>
-    std::future<async_future_t<Robust>> start_async(const Sender& sender,
-                                                    detail::param_t<Args>... args) const {
-        using Result = async_future_t<Robust>;
-        auto state = std::make_shared<AsyncSend>();
-        auto promise = std::make_shared<std::promise<Result>>();
-        auto future = promise->get_future();
-        state->sender = sender;
-        state->args = std::tuple<std::decay_t<Args>...>(args...);
-        state->registry = registry_;
-        {
-            std::vector<std::shared_ptr<detail::SlotBase>> async;
-            dispatch(
-                sender,
-                [&](detail::SlotBase* s) { state->receivers.push_back(s->shared_from_this()); },
-                [&](std::span<const detail::Entry> all) {
-                    for (const detail::Entry& e : all) {
-                        if (e.slot->async && e.slot->alive()) {
-                            async.push_back(e.slot->shared_from_this());
-                        }
-                    }
-                });
-            state->sync_count = state->receivers.size();
-            state->receivers.insert(state->receivers.end(), async.begin(), async.end());
-        }
-        const std::size_t n = state->receivers.size();
-        state->outcomes.resize(n);
-        state->ran.assign(n, 0);
-        const std::size_t tasks = n - state->sync_count + (state->sync_count > 0 ? 1 : 0);
-        if (tasks == 0) {
-            finish<Robust>(*state, *promise);
-            return future;
-        }
-        state->remaining.store(tasks, std::memory_order_relaxed);
-        auto done = [state, promise] {
-            if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                finish<Robust>(*state, *promise);
-            }
-        };
-        if (state->sync_count > 0) {
-            submit(*default_executor(), [state, done] {
-                for (std::size_t i = 0; i < state->sync_count; ++i) {
-                    if (!run_one(*state, i) && !Robust) {
-                        break;  // asend: the first exception stops the synchronous receivers
-                    }
-                }
-                done();
-            });
-        }
-        for (std::size_t i = state->sync_count; i < n; ++i) {
-            submit(*state->receivers[i]->executor, [state, done, i] {
-                run_one(*state, i);
-                done();
-            });
-        }
-        return future;
-    }
-
-    /// Hands `task` to `executor`, or runs it here if the executor refuses it.
-    template <class Task>
-    static void submit(Executor& executor, Task task) {
-        try {
-            executor.execute(task);
-        } catch (...) {
-            task();
-        }
-    }
-
-    /// Runs receiver `i` of an asend; false if it threw.
-    static bool run_one(AsyncSend& st, std::size_t i) {
-        detail::SlotBase* s = st.receivers[i].get();
-        Outcome<R>& o = st.outcomes[i];
-        o.receiver = Connection(st.receivers[i]);
-        std::shared_ptr<const void> keep;
-        if (!s->is_live() || (s->tracked && !(keep = s->track.lock()))) {
-            return true;  // disconnected or expired before its turn: not called
-        }
-        st.ran[i] = 1;
-        try {
-            std::apply(
-                [&](auto&... a) {
-                    if constexpr (std::is_void_v<R>) {
-                        invoke(s, st.sender, a...);
-                    } else {
-                        o.value.emplace(invoke(s, st.sender, a...));
-                    }
-                },
-                st.args);
-            return true;
-        } catch (...) {
-            o.error = std::current_exception();
-            return false;
-        }
-    }
-
-    template <bool Robust>
-    static void finish(AsyncSend& st, std::promise<async_future_t<Robust>>& promise) {
-        std::vector<Outcome<R>> outcomes;
-        for (std::size_t i = 0; i < st.outcomes.size(); ++i) {
-            if (st.ran[i] != 0) {
-                outcomes.push_back(std::move(st.outcomes[i]));
-            }
-        }
-        if constexpr (Robust) {
-            for (std::size_t i = 0; i < outcomes.size(); ++i) {
-                if (outcomes[i].error) {
-                    st.registry->report(*outcomes[i].receiver.slot_, outcomes[i].error);
-                }
-            }
-            promise.set_value(std::move(outcomes));
-        } else {
-            for (const auto& o : outcomes) {
-                if (o.error) {
-                    promise.set_exception(o.error);
-                    return;
-                }
-            }
-            if constexpr (std::is_void_v<R>) {
-                promise.set_value();
-            } else {
-                std::vector<Response<R>> responses;
-                responses.reserve(outcomes.size());
-                for (auto& o : outcomes) {
-                    responses.push_back(Response<R>{std::move(*o.value), std::move(o.receiver)});
-                }
-                promise.set_value(std::move(responses));
             }
         }
     }

@@ -2,6 +2,7 @@
 // signals (ModelSignal, BulkSignal, MigrateSignal): a name and a Signal created on first use.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -46,19 +47,29 @@ class LazySignal {
     /// Every receiver, as Signal::receivers() lists them.
     [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return signal().receivers(); }
 
-    /// The underlying signal (created on first use, never destroyed).
+    /// The underlying signal (created on first use, never destroyed). After the first use, one
+    /// load and a branch (every model-signal send goes through here).
     [[nodiscard]] signal_type& signal() const {
-        std::call_once(once_, [this] { signal_ = new signal_type(std::string(name_)); });
-        return *signal_;
+        if (signal_type* s = signal_.load(std::memory_order_acquire)) [[likely]] {
+            return *s;
+        }
+        return create();
     }
 
   protected:
     ~LazySignal() = default;
 
   private:
+    [[gnu::noinline]] signal_type& create() const {
+        std::call_once(once_, [this] {
+            signal_.store(new signal_type(std::string(name_)), std::memory_order_release);
+        });
+        return *signal_.load(std::memory_order_acquire);
+    }
+
     std::string_view name_;
     mutable std::once_flag once_{};
-    mutable signal_type* signal_ = nullptr;
+    mutable std::atomic<signal_type*> signal_{nullptr};
 };
 
 }  // namespace tocsin::detail

@@ -1,19 +1,21 @@
 // tocsin::detail — the receiver registry behind every Signal (the non-template half).
 //
-// Writers (connect, disconnect) take the registry's mutex, edit the list of slots, and publish an
-// immutable Snapshot that senders read without locks (see rcu.hpp). A Snapshot indexes the
-// receivers per sender, so a send costs in proportion to the receivers that hear it.
+// Writers (connect, disconnect) take the registry's mutex and publish, for the sender they change,
+// a new immutable List of its receivers, which senders read without locks (see rcu.hpp): a
+// connect or disconnect costs in proportion to the receivers of that one sender. A Snapshot holds
+// the sender-less receivers and the per-sender index, so a send costs in proportion to the
+// receivers that hear it.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
+#include <utility>
 #include <vector>
 
 #include "tocsin/dispatch/connect.hpp"
@@ -81,6 +83,7 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     /// Senders it hears besides `sender` (Registry::add_sender; the model layer's receivers
     /// connected for a model and its subclasses). Read and written under the registry's lock.
     std::vector<Sender> extra_senders;
+    std::size_t tracked_index = 0;  ///< its place in the registry's list of tracked receivers
 
     /// The readable name (see receiver_name): Connect::name, else the function's symbol, else
     /// the dispatch_uid, else the callable's type (listings, which show the uid apart); with
@@ -102,51 +105,138 @@ struct Entry {
     SlotBase* slot;
 };
 
-/// An immutable view of the receivers, indexed by sender. Published by the registry.
-class Snapshot {
-  public:
-    /// The receivers that a send from `sender` calls, in call order.
-    [[nodiscard]] std::span<const Entry> for_sender(const Sender& sender) const noexcept {
-        if (mask_ == 0 || sender.is_none()) {
-            return {pool_, any_count_};
+/// Where a receiver stands in call order: higher priority first, then connection order.
+struct Rank {
+    int priority = 0;
+    std::uint64_t order = 0;
+
+    /// True when the receiver ranked `a` is called before the one ranked `b`.
+    friend bool operator<(const Rank& a, const Rank& b) noexcept {
+        return a.priority != b.priority ? a.priority > b.priority : a.order < b.order;
+    }
+};
+
+/// An immutable list of receivers in call order: those connected for one sender (and those
+/// that hear it through add_sender), or those connected without sender. Replaced, never edited;
+/// one allocation holds it and its arrays.
+struct List {
+    Sender sender;  ///< whose receivers these are (none: the sender-less ones)
+    bool has_async = false;
+    std::size_t count = 0;
+    const Entry* entries = nullptr;
+    const Rank* ranks = nullptr;  ///< parallel to entries, to merge two lists in call order
+
+    /// A list of `sender` holding copies of `entries` and their `ranks`.
+    static List* make(const Sender& sender, std::span<const Entry> entries,
+                      std::span<const Rank> ranks, bool has_async);
+    /// Frees a list made by make() (a deleter for rcu::retire).
+    static void destroy(void* list) noexcept;
+};
+
+/// The receivers of one send: the sender's own list and the sender-less one, called merged in
+/// call order.
+struct View {
+    std::span<const Entry> own;
+    const Rank* own_ranks = nullptr;
+    std::span<const Entry> any;
+    const Rank* any_ranks = nullptr;
+    bool has_async = false;
+
+    /// Calls `f(entry)` for every receiver, in call order.
+    template <class F>
+    void for_each(F&& f) const {
+        if (own.empty()) {
+            for (const Entry& e : any) {
+                f(e);
+            }
+            return;
         }
+        std::size_t a = 0;
+        std::size_t b = 0;
+        while (a < own.size() && b < any.size()) {
+            if (own_ranks[a] < any_ranks[b]) {
+                f(own[a++]);
+            } else {
+                f(any[b++]);
+            }
+        }
+        for (; a < own.size(); ++a) {
+            f(own[a]);
+        }
+        for (; b < any.size(); ++b) {
+            f(any[b]);
+        }
+    }
+};
+
+/// The per-sender index: open addressing on the sender, one list pointer per bucket. The
+/// registry edits a bucket in place (a send sees the old list or the new one, both whole) and
+/// replaces the table only to grow it, so that a connect for one sender copies that sender's
+/// list only.
+class Table {
+  public:
+    /// An empty table of `capacity` buckets (a power of two).
+    explicit Table(std::size_t capacity) : mask_(capacity - 1), buckets_(capacity) {}
+
+    /// The list of `sender` (not none), or null.
+    [[nodiscard]] const List* find(const Sender& sender) const noexcept {
         std::size_t i = std::hash<Sender>{}(sender)&mask_;
         for (;;) {
-            const Bucket& b = buckets_[i];
-            if (b.id == sender.id() && b.kind == sender.kind()) {
-                return {pool_ + b.begin, b.count};
-            }
-            if (b.id == nullptr) {
-                return {pool_, any_count_};
+            const List* l = buckets_[i].load(std::memory_order_acquire);
+            if (l == nullptr || l->sender == sender) {
+                return l;
             }
             i = (i + 1) & mask_;
         }
     }
-    /// True when some receiver runs on an executor.
-    [[nodiscard]] bool has_async() const noexcept { return has_async_; }
-
-    /// Builds the index of `slots` (sorted in call order).
-    explicit Snapshot(const std::vector<std::shared_ptr<SlotBase>>& slots);
-    Snapshot(const Snapshot&) = delete;
-    Snapshot& operator=(const Snapshot&) = delete;
-    ~Snapshot() = default;
 
   private:
-    struct Bucket {
-        const void* id = nullptr;
-        Sender::Kind kind = Sender::Kind::none;
-        std::uint32_t begin = 0;
-        std::uint32_t count = 0;
-    };
+    friend class Registry;
+    std::size_t mask_;
+    std::vector<std::atomic<const List*>> buckets_;
+    // The writer's counts (under the registry's lock).
+    std::size_t live_ = 0;  ///< buckets holding a sender's list
+    std::size_t used_ = 0;  ///< live ones and tombstones
+};
+
+/// What a send reads first: the sender-less receivers and the per-sender index. Immutable; a
+/// change of the sender-less receivers, or a new table, publishes a new one.
+class Snapshot {
+  public:
+    /// The receivers that a send from `sender` calls.
+    [[nodiscard]] View view(const Sender& sender) const noexcept {
+        View v{{}, nullptr, {any_begin_, any_count_}, any_ranks_, any_async_};
+        if (table_ != nullptr && !sender.is_none()) {
+            if (const List* own = table_->find(sender)) {
+                v.own = {own->entries, own->count};
+                v.own_ranks = own->ranks;
+                v.has_async = v.has_async || own->has_async;
+            }
+        }
+        return v;
+    }
+
+    /// Publishes `any` (the sender-less receivers; it takes ownership) with the index `table`
+    /// (may be null).
+    Snapshot(const List* any, const Table* table) noexcept
+        : any_begin_(any->entries),
+          any_count_(any->count),
+          table_(table),
+          any_ranks_(any->ranks),
+          any_async_(any->has_async),
+          any_(any) {}
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+    ~Snapshot() { List::destroy(const_cast<List*>(any_)); }
+
+  private:
     // What a send reads first, on one cache line.
-    const Entry* pool_ = nullptr;
+    const Entry* any_begin_ = nullptr;
     std::size_t any_count_ = 0;
-    std::size_t mask_ = 0;  ///< buckets_.size() - 1, or 0 without sender receivers
-    const Bucket* buckets_ = nullptr;
-    bool has_async_ = false;
-    // Storage.
-    std::vector<Entry> entries_;          ///< [sender-less receivers][receivers of sender 1]…
-    std::vector<Bucket> bucket_storage_;  ///< open addressing on the sender
+    const Table* table_ = nullptr;
+    const Rank* any_ranks_ = nullptr;
+    bool any_async_ = false;
+    const List* any_;  ///< owned
 };
 
 /// The mutable side of one signal: its receivers, their keys, its name and error logger.
@@ -192,23 +282,25 @@ class Registry : public std::enable_shared_from_this<Registry> {
     void note_expired() noexcept { expired_.store(true, std::memory_order_relaxed); }
 
   private:
-    /// What a change leaves behind, freed after the registry's lock is released.
-    struct Garbage {
-        const Snapshot* snapshot = nullptr;
-        std::vector<std::shared_ptr<SlotBase>> slots;
-        void add(std::shared_ptr<SlotBase> slot);
-    };
+    struct Garbage;  ///< what a change leaves behind, retired after the lock is released
+    struct Group;    ///< the receivers of one sender (or of none), in call order
+    struct Index;    ///< its lock, every group, the published table, the tracked receivers
+    Group* find_group(const Sender& sender);
     template <class Match>
-    bool remove_first(Match match);
+    bool remove_first(const Sender& sender, Match match);
     std::size_t remove_all(bool detach);
+    void remove_slot(SlotBase* slot, Garbage& garbage);
     void purge_expired(Garbage& garbage);
-    void publish(Garbage& garbage);
-    static void dispose(Garbage garbage);
+    void untrack(SlotBase* slot);
+    void republish(const Sender& sender, Garbage& garbage);
+    void table_insert(const List* list, Garbage& garbage);
+    void table_replace(const List* old, const List* next);
+    void publish_snapshot(Garbage& garbage);
+    static void dispose(Garbage& garbage);
 
-    mutable std::mutex mutex_;
     std::atomic<const Snapshot*>* head_;  ///< null once detached
     std::string name_;
-    std::vector<std::shared_ptr<SlotBase>> slots_;  ///< call order: priority desc, order asc
+    std::unique_ptr<Index> index_;
     std::uint64_t next_order_ = 0;
     std::atomic<bool> expired_{false};
     std::shared_ptr<const ErrorLogger> logger_;

@@ -1,0 +1,201 @@
+// The per-sender index: each sender's receivers are a list of their own, replaced (copy on
+// write) when that sender's receivers change, in a table that grows and forgets emptied senders.
+// What is checked: after any history of connects and disconnects over many senders, a send from
+// each sender calls exactly its receivers and the sender-less ones, merged in call order; dead
+// tracked receivers are purged however many are tracked; sends on one thread stay exact while
+// another thread churns receivers of other senders (run under TSan: label concurrency).
+#include <tocsin/dispatch.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+using tocsin::Connection;
+using tocsin::Sender;
+using tocsin::Signal;
+using tocsin_test::Strings;
+
+struct Thing {
+    int id = 0;
+};
+
+// Receivers append their name to the log passed by the send.
+using LogSignal = Signal<void(Strings&)>;
+
+Connection add(LogSignal& sig, const std::string& name, Sender sender, int priority = 0) {
+    return sig.connect([name](Strings& log) { log.push_back(name); },
+                       {.sender = sender, .priority = priority});
+}
+
+Strings heard(const LogSignal& sig, Sender sender) {
+    Strings log;
+    sig.send(sender, log);
+    return log;
+}
+
+TEST(SenderIndex, ManySendersKeepTheirOwnReceiversThroughChurn) {
+    constexpr std::size_t kThings = 300;  // enough for the table to grow several times
+    std::vector<Thing> things(kThings);
+    LogSignal sig;
+    add(sig, "any-high", Sender{}, 5);
+    std::vector<std::vector<Connection>> conns(kThings);
+    for (std::size_t i = 0; i < kThings; ++i) {
+        for (int k = 0; k < 3; ++k) {
+            conns[i].push_back(
+                add(sig, std::to_string(i) + "." + std::to_string(k), Sender::object(&things[i])));
+        }
+    }
+    add(sig, "any-low", Sender{}, -5);
+    // Empty every third sender, disconnect the middle receiver of the others, then reconnect the
+    // emptied ones (their buckets were tombstones meanwhile).
+    for (std::size_t i = 0; i < kThings; ++i) {
+        if (i % 3 == 0) {
+            for (const auto& c : conns[i]) {
+                EXPECT_TRUE(c.disconnect());
+            }
+        } else {
+            EXPECT_TRUE(conns[i][1].disconnect());
+        }
+    }
+    for (std::size_t i = 0; i < kThings; i += 3) {
+        EXPECT_EQ(heard(sig, Sender::object(&things[i])), (Strings{"any-high", "any-low"}));
+        if (i % 2 == 0) {
+            add(sig, std::to_string(i) + ".again", Sender::object(&things[i]));
+        }
+    }
+    for (std::size_t i = 0; i < kThings; ++i) {
+        const std::string n = std::to_string(i);
+        Strings want{"any-high"};
+        if (i % 3 != 0) {
+            want.insert(want.end(), {n + ".0", n + ".2"});
+        } else if (i % 2 == 0) {
+            want.push_back(n + ".again");
+        }
+        want.push_back("any-low");
+        EXPECT_EQ(heard(sig, Sender::object(&things[i])), want) << "sender " << i;
+    }
+    Thing stranger;
+    EXPECT_EQ(heard(sig, Sender::object(&stranger)), (Strings{"any-high", "any-low"}));
+    EXPECT_EQ(heard(sig, Sender{}), (Strings{"any-high", "any-low"}));
+    EXPECT_EQ(sig.receiver_count(), 2 + (kThings - kThings / 3) * 2 + kThings / 6);
+}
+
+TEST(SenderIndex, SenderLessReceiversChangedLaterStillMergeInCallOrder) {
+    Thing a;
+    Thing b;
+    LogSignal sig;
+    add(sig, "a1", Sender::object(&a));
+    add(sig, "b1", Sender::object(&b), 2);
+    const Connection any1 = add(sig, "any1", Sender{});
+    add(sig, "a2", Sender::object(&a), 1);
+    add(sig, "any2", Sender{}, 1);
+    add(sig, "a3", Sender::object(&a));
+    EXPECT_EQ(heard(sig, Sender::object(&a)), (Strings{"a2", "any2", "a1", "any1", "a3"}));
+    EXPECT_EQ(heard(sig, Sender::object(&b)), (Strings{"b1", "any2", "any1"}));
+    EXPECT_TRUE(any1.disconnect());
+    add(sig, "any3", Sender{}, 3);
+    EXPECT_EQ(heard(sig, Sender::object(&a)), (Strings{"any3", "a2", "any2", "a1", "a3"}));
+    EXPECT_EQ(heard(sig, Sender{}), (Strings{"any3", "any2"}));
+}
+
+TEST(SenderIndex, EmptiedSignalForgetsItsSendersAndStartsAgain) {
+    std::vector<Thing> things(40);
+    LogSignal sig;
+    std::vector<Connection> conns;
+    for (auto& t : things) {
+        conns.push_back(add(sig, "r", Sender::object(&t)));
+    }
+    for (const auto& c : conns) {
+        EXPECT_TRUE(c.disconnect());
+    }
+    EXPECT_EQ(sig.receiver_count(), 0U);
+    for (auto& t : things) {
+        EXPECT_FALSE(sig.has_listeners(Sender::object(&t)));
+        EXPECT_TRUE(heard(sig, Sender::object(&t)).empty());
+    }
+    add(sig, "back", Sender::object(&things[7]));
+    EXPECT_EQ(heard(sig, Sender::object(&things[7])), (Strings{"back"}));
+    EXPECT_TRUE(heard(sig, Sender::object(&things[8])).empty());
+}
+
+struct Token {};
+
+TEST(SenderIndex, DeadTrackedReceiversAmongManyArePurgedByLaterChanges) {
+    constexpr int kTracked = 200;
+    Signal<void()> sig;
+    std::vector<std::shared_ptr<int>> owners;
+    std::vector<std::weak_ptr<Token>> watches;
+    for (int i = 0; i < kTracked; ++i) {
+        owners.push_back(std::make_shared<int>(i));
+        auto token = std::make_shared<Token>();
+        watches.push_back(token);
+        sig.connect([token] {}, {.track = owners.back()});
+    }
+    for (int i = 0; i < kTracked; i += 2) {
+        owners[static_cast<std::size_t>(i)].reset();
+    }
+    // Without a send meeting them, each change looks at a window of the tracked receivers: a
+    // bounded number of changes releases every dead one.
+    for (int change = 0; change < kTracked; ++change) {
+        sig.connect([] {}).disconnect();
+    }
+    for (int i = 0; i < kTracked; ++i) {
+        EXPECT_EQ(watches[static_cast<std::size_t>(i)].expired(), i % 2 == 0) << i;
+    }
+    EXPECT_EQ(sig.receiver_count(), static_cast<std::size_t>(kTracked / 2));
+    // A send that meets a dead one makes the next change purge them all.
+    owners[1].reset();
+    owners[3].reset();
+    sig.send({});
+    sig.connect([] {}).disconnect();
+    EXPECT_TRUE(watches[1].expired());
+    EXPECT_TRUE(watches[3].expired());
+}
+
+TEST(SenderIndex, SendsStayExactWhileAnotherThreadChurnsOtherSenders) {
+    constexpr int kStable = 16;
+    std::vector<Thing> stable(kStable);
+    std::vector<std::atomic<int>> calls(kStable);
+    Signal<void(int)> sig;
+    for (int i = 0; i < kStable; ++i) {
+        sig.connect(
+            [&calls, i](int who) { calls[static_cast<std::size_t>(i)] += who == i ? 1 : 1000; },
+            {.sender = Sender::object(&stable[static_cast<std::size_t>(i)])});
+    }
+    std::atomic<bool> stop{false};
+    std::thread churner([&] {
+        std::vector<Thing> others(200);
+        std::vector<Connection> conns;
+        while (!stop.load()) {
+            for (auto& t : others) {  // many new senders: the table grows and is rebuilt
+                conns.push_back(sig.connect([](int) {}, {.sender = Sender::object(&t)}));
+            }
+            for (const auto& c : conns) {
+                c.disconnect();
+            }
+            conns.clear();
+        }
+    });
+    constexpr int kRounds = 2000;
+    for (int round = 0; round < kRounds; ++round) {
+        for (int i = 0; i < kStable; ++i) {
+            sig.send(Sender::object(&stable[static_cast<std::size_t>(i)]), i);
+        }
+    }
+    stop = true;
+    churner.join();
+    for (int i = 0; i < kStable; ++i) {
+        EXPECT_EQ(calls[static_cast<std::size_t>(i)].load(), kRounds) << i;
+    }
+}
+
+}  // namespace
