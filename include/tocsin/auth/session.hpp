@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tocsin/db/default_alias.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/models.hpp"
 
@@ -47,7 +48,7 @@ class SessionStore {
     /// A store for the session `session_key` (nullopt, or shorter than 8 characters: a new
     /// session) on `database`.
     explicit SessionStore(std::optional<std::string> session_key = std::nullopt,
-                          std::string database = "default");
+                          std::string database = std::string(db::default_alias));
 
     /// The key: nullopt for a new session until save(), and after flush().
     [[nodiscard]] const std::optional<std::string>& session_key() const noexcept { return key_; }
@@ -86,7 +87,7 @@ class SessionStore {
     [[nodiscard]] bool accessed() const noexcept { return accessed_; }
 
     /// Removes every expired session of `database` (Django's clear_expired); how many.
-    static std::size_t clear_expired(const std::string& database = "default");
+    static std::size_t clear_expired(const std::string& database = std::string(db::default_alias));
 
   private:
     std::map<std::string, std::string, std::less<>>& data();

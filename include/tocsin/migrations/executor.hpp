@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tocsin/db/default_alias.hpp"
 #include "tocsin/migrations/loader.hpp"
 #include "tocsin/migrations/schema_editor.hpp"
 #include "tocsin/models/migrate_signals.hpp"
@@ -19,7 +20,7 @@ namespace tocsin::migrations {
 
 /// What to migrate.
 struct MigrateOptions {
-    std::string database = "default";  ///< the alias
+    std::string database{db::default_alias};  ///< the alias
     /// The app to migrate ("" = every app with migrations, to its latest migration).
     std::string app{};
     /// With `app`: the migration to end at (its name, or an unambiguous prefix: "0002"), "zero"
@@ -63,8 +64,8 @@ MigrateResult migrate(const MigrationLoader& loader, const MigrateOptions& optio
 
 /// The SQL of migration `key` (unapplied, with `backwards`) for the database `alias`, without
 /// running it (Django's sqlmigrate); parameters are written as literals.
-[[nodiscard]] std::vector<std::string> sql_migrate(const MigrationLoader& loader,
-                                                   const MigrationKey& key, bool backwards = false,
-                                                   const std::string& alias = "default");
+[[nodiscard]] std::vector<std::string> sql_migrate(
+    const MigrationLoader& loader, const MigrationKey& key, bool backwards = false,
+    const std::string& alias = std::string(db::default_alias));
 
 }  // namespace tocsin::migrations
