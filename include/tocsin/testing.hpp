@@ -98,8 +98,8 @@ std::vector<CapturedCallback> capture_on_commit_callbacks(F&& block, CaptureOpti
 /// While it lives, counts every SQL statement run on this thread's connection to `alias` and
 /// keeps its SQL (with the values bound), for the failure message of assert_num_queries (Django's
 /// CaptureQueriesContext). Statements run by triggers are not counted; BEGIN, SAVEPOINT and
-/// COMMIT are. SQLite connections only (std::invalid_argument otherwise); it opens the
-/// connection. Nests.
+/// COMMIT are. Every engine (db::Backend::set_statement_observer); it opens the connection.
+/// Nests. The connection must outlive it.
 class CaptureQueries {
   public:
     explicit CaptureQueries(std::string_view alias = db::default_alias);
@@ -116,7 +116,7 @@ class CaptureQueries {
 
   private:
     friend struct QueryTraceAccess;
-    void* handle_ = nullptr;  // the sqlite3 connection traced
+    void* handle_ = nullptr;  // the db::Backend observed
     std::vector<std::string> queries_;
 };
 

@@ -157,6 +157,7 @@ class PostgresqlStatement final : public Statement {
         values_.assign(n, nullptr);
         lengths_.assign(n, 0);
         formats_.assign(n, 0);
+        quoted_.assign(n, false);
     }
 
     ~PostgresqlStatement() override { deallocate(); }
@@ -170,6 +171,7 @@ class PostgresqlStatement final : public Statement {
         std::string& buffer = buffers_[i];
         formats_[i] = 0;
         lengths_[i] = 0;
+        quoted_[i] = std::holds_alternative<std::string_view>(value.storage());
         std::visit(
             [&](const auto& v) {
                 using T = std::decay_t<decltype(v)>;
@@ -223,6 +225,8 @@ class PostgresqlStatement final : public Statement {
     bool do_step(tocsin::source_location where) override {
         if (!executed_) {
             executed_ = true;
+            if (backend_->observed())
+                backend_->observe_statement(with_parameters());
             result_.reset(PQexecPrepared(conn_, name_.c_str(), static_cast<int>(values_.size()),
                                          values_.data(), lengths_.data(), formats_.data(), 0));
             const ExecStatusType status =
@@ -319,6 +323,50 @@ class PostgresqlStatement final : public Statement {
         Result ignored(PQexec(conn_, sql.c_str()));
     }
 
+    /// The SQL with each `$n` replaced by its value as a literal (what psycopg2's mogrify shows
+    /// Django): NULL, numbers as they are, text and bytea quoted.
+    std::string with_parameters() const {
+        const std::string& text = sql();
+        std::string out;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const char c = text[i];
+            if (c != '$' || i + 1 >= text.size() || text[i + 1] < '0' || text[i + 1] > '9') {
+                out += c;
+                continue;
+            }
+            std::size_t n = 0;
+            std::size_t j = i + 1;
+            while (j < text.size() && text[j] >= '0' && text[j] <= '9')
+                n = n * 10 + static_cast<std::size_t>(text[j++] - '0');
+            if (n == 0 || n > values_.size()) {
+                out.append(text, i, j - i);
+            } else if (values_[n - 1] == nullptr) {
+                out += "NULL";
+            } else if (formats_[n - 1] == 1) {
+                static constexpr char hex[] = "0123456789abcdef";
+                out += "'\\x";
+                for (int k = 0; k < lengths_[n - 1]; ++k) {
+                    const auto byte = static_cast<unsigned char>(values_[n - 1][k]);
+                    out += hex[byte >> 4];
+                    out += hex[byte & 15];
+                }
+                out += '\'';
+            } else if (quoted_[n - 1]) {
+                out += '\'';
+                for (const char* p = values_[n - 1]; *p != '\0'; ++p) {
+                    out += *p;
+                    if (*p == '\'')
+                        out += '\'';
+                }
+                out += '\'';
+            } else {
+                out += values_[n - 1];
+            }
+            i = j - 1;
+        }
+        return out;
+    }
+
     PostgresqlBackend* backend_;
     PGconn* conn_;
     std::string name_;
@@ -333,6 +381,7 @@ class PostgresqlStatement final : public Statement {
     std::vector<const char*> values_;
     std::vector<int> lengths_;
     std::vector<int> formats_;
+    std::vector<bool> quoted_;  // text parameters, written quoted by with_parameters()
 };
 
 // ---------------------------------------------------------------- settings
@@ -548,6 +597,7 @@ std::unique_ptr<Statement> PostgresqlBackend::do_prepare(std::string_view sql, b
 
 void PostgresqlBackend::do_execute_script(std::string_view sql, tocsin::source_location where) {
     const std::string text(sql);
+    observe(text);
     Result result(PQexec(conn_, text.c_str()));
     const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY)

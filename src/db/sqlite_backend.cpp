@@ -317,6 +317,31 @@ std::string SqliteBackend::auto_primary_key_type() const {
     return "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT";
 }
 
+void SqliteBackend::set_statement_observer(std::function<void(const std::string&)> observer) {
+    const bool on = static_cast<bool>(observer);
+    Backend::set_statement_observer(std::move(observer));
+    if (!on) {
+        sqlite3_trace_v2(db_, 0, nullptr, nullptr);
+        return;
+    }
+    const auto trace = [](unsigned type, void* context, void* statement, void* text) -> int {
+        const auto* sql = static_cast<const char*>(text);
+        if (type != SQLITE_TRACE_STMT || (sql != nullptr && sql[0] == '-' && sql[1] == '-')) {
+            return 0;  // a statement of a trigger
+        }
+        std::string query;
+        if (char* expanded = sqlite3_expanded_sql(static_cast<sqlite3_stmt*>(statement))) {
+            query = expanded;
+            sqlite3_free(expanded);
+        } else if (sql != nullptr) {
+            query = sql;
+        }
+        static_cast<const SqliteBackend*>(context)->observe(query);
+        return 0;
+    };
+    sqlite3_trace_v2(db_, SQLITE_TRACE_STMT, trace, this);
+}
+
 std::string SqliteBackend::case_sensitive_match_sql(TextMatch match, std::string_view column,
                                                     std::string_view param) const {
     const std::string col(column);

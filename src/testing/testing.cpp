@@ -75,40 +75,25 @@ thread_local std::vector<CaptureQueries*> active_counters;
 }  // namespace
 
 struct QueryTraceAccess {
-    static int trace(unsigned type, void* context, void* statement, void* text) {
-        if (type != SQLITE_TRACE_STMT) {
-            return 0;
-        }
-        const auto* sql = static_cast<const char*>(text);
-        if (sql != nullptr && sql[0] == '-' && sql[1] == '-') {
-            return 0;  // a statement of a trigger
-        }
-        std::string query;
-        if (char* expanded = sqlite3_expanded_sql(static_cast<sqlite3_stmt*>(statement))) {
-            query = expanded;
-            sqlite3_free(expanded);
-        } else if (sql != nullptr) {
-            query = sql;
-        }
+    /// The observer of one connection: every active counter of that connection gets the SQL.
+    static void observe(const void* backend, const std::string& sql) {
         for (CaptureQueries* counter : active_counters) {
-            if (counter->handle_ == context) {
-                counter->queries_.push_back(query);
+            if (counter->handle_ == backend) {
+                counter->queries_.push_back(sql);
             }
         }
-        return 0;
     }
 };
 
 CaptureQueries::CaptureQueries(std::string_view alias) {
-    auto* backend = dynamic_cast<db::SqliteBackend*>(&db::connection(alias).backend());
-    if (backend == nullptr) {
-        throw std::invalid_argument("CaptureQueries: the database '" + std::string(alias) +
-                                    "' is not SQLite (only SQLite connections are counted)");
-    }
-    sqlite3* handle = backend->native_handle();
-    handle_ = handle;
+    db::Backend& backend = db::connection(alias).backend();
+    handle_ = &backend;
     active_counters.push_back(this);
-    sqlite3_trace_v2(handle, SQLITE_TRACE_STMT, &QueryTraceAccess::trace, handle);
+    if (!backend.observed()) {
+        const void* key = &backend;
+        backend.set_statement_observer(
+            [key](const std::string& sql) { QueryTraceAccess::observe(key, sql); });
+    }
 }
 
 CaptureQueries::~CaptureQueries() {
@@ -116,7 +101,7 @@ CaptureQueries::~CaptureQueries() {
     const bool still_counted = std::any_of(active_counters.begin(), active_counters.end(),
                                            [this](auto* c) { return c->handle_ == handle_; });
     if (!still_counted) {
-        sqlite3_trace_v2(static_cast<sqlite3*>(handle_), 0, nullptr, nullptr);
+        static_cast<db::Backend*>(handle_)->set_statement_observer({});
     }
 }
 

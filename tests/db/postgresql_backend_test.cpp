@@ -106,6 +106,26 @@ TEST_F(PostgresqlTest, ValuesRoundTrip) {
               Value(std::numeric_limits<double>::infinity()));
 }
 
+// The statement observer (what testing::CaptureQueries counts) sees each statement once, its
+// parameters written in as literals: NULL, numbers bare, text quoted with ' doubled, bytea hex.
+TEST_F(PostgresqlTest, StatementObserverSeesTheSqlWithItsValues) {
+    Database& db = connection();
+    db.execute_script("CREATE TABLE o (i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA)");
+    std::vector<std::string> seen;
+    db.backend().set_statement_observer([&](const std::string& sql) { seen.push_back(sql); });
+    db.execute("INSERT INTO o (i, r, t, b) VALUES ($1, $2, $3, $4)",
+               {Value(std::int64_t{-12}), Value(0.5), Value("it's"),
+                Value(Blob{std::byte{0}, std::byte{0xab}})});
+    db.execute("INSERT INTO o (i, r, t, b) VALUES ($1, $2, $3, $4)", {null, null, null, null});
+    db.execute_script("DELETE FROM o WHERE i IS NULL");
+    db.backend().set_statement_observer({});
+    db.execute("DELETE FROM o");
+    ASSERT_EQ(seen.size(), 3U);
+    EXPECT_EQ(seen[0], "INSERT INTO o (i, r, t, b) VALUES (-12, 0.5, 'it''s', '\\x00ab')");
+    EXPECT_EQ(seen[1], "INSERT INTO o (i, r, t, b) VALUES (NULL, NULL, NULL, NULL)");
+    EXPECT_EQ(seen[2], "DELETE FROM o WHERE i IS NULL");
+}
+
 TEST_F(PostgresqlTest, InsertReturningGivesTheId) {
     Database& db = connection();
     db.execute_script(

@@ -547,7 +547,6 @@ TEST_F(DeleteTest, test_fast_delete_qs) {
     int loads = 0;
     ScopedConnection count_loads =
         post_init.connect<Page>([&](Page&, const InitEvent&) { ++loads; });
-    TOCSIN_SQLITE_ONLY("CapturedQueries traces SQLite's statements (sqlite3_trace_v2)");
     const CapturedQueries queries;
     const auto result = Page::objects().filter(where(&Page::number) == 1).remove();
     EXPECT_EQ(queries.sql().size(), 1U) << queries.sql().front();
@@ -563,7 +562,6 @@ TEST_F(DeleteTest, test_fast_delete_qs) {
 TEST_F(DeleteTest, test_fast_delete_instance_set_pk_none) {
     make_library();
     auto page = Page::objects().filter(where(&Page::number) == 2).get();
-    TOCSIN_SQLITE_ONLY("CapturedQueries traces SQLite's statements (sqlite3_trace_v2)");
     const CapturedQueries queries;
     const auto result = page.remove();
     EXPECT_EQ(queries.sql().size(), 1U);
@@ -578,7 +576,6 @@ TEST_F(DeleteTest, test_fast_delete_instance_set_pk_none) {
 TEST_F(DeleteTest, test_fast_delete_fk) {
     auto ann = make_library();
     auto dune = Book::objects().get(where(&Book::title) == "Dune");
-    TOCSIN_SQLITE_ONLY("CapturedQueries traces SQLite's statements (sqlite3_trace_v2)");
     const CapturedQueries queries;
     const auto result = dune.remove();
     EXPECT_EQ(result.per_model,

@@ -27,6 +27,7 @@
 #include "test_models.hpp"
 #include "tocsin/db/sqlite_backend.hpp"
 #include "tocsin/models.hpp"
+#include "tocsin/testing.hpp"
 
 namespace tocsin::test {
 
@@ -164,38 +165,27 @@ inline int limit_sqlite_parameters(int limit, std::string_view alias = "default"
     return sqlite3_limit(backend.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
 }
 
-/// The SQL statements run on `alias`'s SQLite connection while it lives, as written (Django's
-/// CaptureQueriesContext), through sqlite3_trace_v2.
+/// The SQL statements run on `alias`'s connection while it lives (Django's
+/// CaptureQueriesContext), through tocsin::testing::CaptureQueries: either engine.
 class CapturedQueries {
   public:
-    explicit CapturedQueries(std::string_view alias = "default")
-        : handle_(
-              dynamic_cast<db::SqliteBackend&>(db::connection(alias).backend()).native_handle()) {
-        sqlite3_trace_v2(handle_, SQLITE_TRACE_STMT, &CapturedQueries::trace, this);
-    }
-    ~CapturedQueries() { sqlite3_trace_v2(handle_, 0, nullptr, nullptr); }
-    CapturedQueries(const CapturedQueries&) = delete;
-    CapturedQueries& operator=(const CapturedQueries&) = delete;
+    explicit CapturedQueries(std::string_view alias = "default") : capture_(alias) {}
 
-    /// The statements so far.
-    [[nodiscard]] const std::vector<std::string>& sql() const noexcept { return sql_; }
+    /// The statements so far, their values written in.
+    [[nodiscard]] const std::vector<std::string>& sql() const noexcept {
+        return capture_.queries();
+    }
     /// How many statements start with `prefix` ("SELECT", "DELETE FROM \"library_page\"").
     [[nodiscard]] std::size_t count(std::string_view prefix) const {
         std::size_t n = 0;
-        for (const auto& q : sql_) {
+        for (const auto& q : sql()) {
             n += q.rfind(prefix, 0) == 0 ? 1 : 0;
         }
         return n;
     }
 
   private:
-    static int trace(unsigned /*type*/, void* self, void* /*statement*/, void* text) {
-        const char* sql = static_cast<const char*>(text);
-        static_cast<CapturedQueries*>(self)->sql_.emplace_back(sql != nullptr ? sql : "");
-        return 0;
-    }
-    sqlite3* handle_;
-    std::vector<std::string> sql_;
+    tocsin::testing::CaptureQueries capture_;
 };
 
 /// The model name ("Book") of a model sender.

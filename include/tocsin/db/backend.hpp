@@ -206,7 +206,23 @@ class Backend : public std::enable_shared_from_this<Backend> {
         return connection_lost_ || transaction_aborted_;
     }
 
+    /// Calls @p observer with the SQL of every statement this connection runs from now on, its
+    /// parameters written in as literals (Django's `connection.queries`; what
+    /// tocsin::testing::CaptureQueries counts): those of triggers excepted, BEGIN, SAVEPOINT
+    /// and COMMIT included. An empty function stops it. One observer per connection.
+    virtual void set_statement_observer(std::function<void(const std::string&)> observer) {
+        observer_ = std::move(observer);
+    }
+    /// Whether an observer is set.
+    [[nodiscard]] bool observed() const noexcept { return static_cast<bool>(observer_); }
+
   protected:
+    /// For backends: passes one statement's SQL to the observer (see set_statement_observer).
+    void observe(const std::string& sql) const {
+        if (observer_) {
+            observer_(sql);
+        }
+    }
     /// For backends: records that the connection is broken (see connection_lost()).
     void set_connection_lost(bool lost) noexcept { connection_lost_ = lost; }
     /// For backends: records whether the transaction is aborted (see transaction_aborted()).
@@ -222,6 +238,7 @@ class Backend : public std::enable_shared_from_this<Backend> {
 
   private:
     StatementCache cache_;
+    std::function<void(const std::string&)> observer_;
     bool connection_lost_ = false;
     bool transaction_aborted_ = false;
 };

@@ -96,6 +96,8 @@ class PostgresqlBackend final : public Backend {
                                          tocsin::source_location where);
     /// Notes the transaction status after a successful command.
     void note_success() noexcept;
+    /// Passes a statement's SQL, its parameters written in, to the statement observer.
+    void observe_statement(const std::string& sql) const { observe(sql); }
     /// Whether the destructor is running (statements then skip DEALLOCATE).
     [[nodiscard]] bool closing() const noexcept { return closing_; }
 

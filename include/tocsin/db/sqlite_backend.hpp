@@ -77,6 +77,8 @@ class SqliteBackend final : public Backend {
     [[nodiscard]] std::string begin_sql() const override { return begin_sql_; }
     /// `PRAGMA defer_foreign_keys = ON`: every foreign key is checked at COMMIT.
     [[nodiscard]] std::string defer_constraint_checks_sql() const override;
+    /// Traces statements with sqlite3_trace_v2 (their SQL expanded with the values bound).
+    void set_statement_observer(std::function<void(const std::string&)> observer) override;
     /// The column as it is: SQLite's LIKE, instr() and substr() take any value.
     [[nodiscard]] std::string lookup_cast_text(std::string_view column) const override {
         return std::string(column);
