@@ -143,12 +143,15 @@ std::vector<std::string> tables() {
     return out;
 }
 
-/// Empties every table (one transaction: keys are checked at its end).
+/// Empties every table (one transaction: keys are checked at its end) and resets the id
+/// sequences, so that no input sees the ids an earlier one used up (an earlier pk near INT64_MAX
+/// would make the next automatic id one that a reload refuses).
 void wipe() {
     tocsin::atomic([] {
         for (const auto& table : tables()) {
             tocsin::db::connection().execute("DELETE FROM \"" + table + "\"");
         }
+        tocsin::db::connection().execute("DELETE FROM sqlite_sequence");
     });
 }
 
