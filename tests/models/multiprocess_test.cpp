@@ -451,8 +451,10 @@ TEST(ServerRestart, MidRunGivesConnectionLostErrorsAndTheNextTransactionSucceeds
     // may report the loss once, and the one after it runs on a new connection.
     std::optional<std::string> idle_error;
     bool idle_then_ok = false;
+    std::atomic<bool> idle_connected{false};
     std::thread idle([&] {
         (void)Parent::objects().count();
+        idle_connected = true;
         while (!restarted) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
@@ -469,6 +471,12 @@ TEST(ServerRestart, MidRunGivesConnectionLostErrorsAndTheNextTransactionSucceeds
         }
         db::close_all();
     });
+
+    // The idle thread's connection must exist before the restart (under TSan a thread starts
+    // slowly enough for the restart to come first).
+    while (!idle_connected) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 
     // The main thread: a transaction open across the restart.
     std::optional<std::string> in_block;
