@@ -3,11 +3,18 @@
 //
 //   accounts [database file]     (default: accounts.db in the current directory; the example
 //                                 starts from an empty database: the file is recreated)
+//   accounts <database file> <command> ...
+//                                runs a manage command instead (`migrate`, `makemigrations`,
+//                                `showmigrations`, `createsuperuser`, ...; see --help)
 //   TOCSIN_DATABASE_URL=postgresql://user@host:port/name accounts
-//                                (that database instead, which must be empty)
+//                                (that database instead; the scenario needs it empty)
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <tocsin/management.hpp>
+#include <tocsin/migrations.hpp>
+#include <vector>
 
 #include "apps.hpp"
 #include "models.hpp"
@@ -30,11 +37,23 @@ tocsin::db::Settings database(const std::string& file, bool fresh) {
 
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "accounts.db";
+    const bool command = argc > 2;  // `accounts accounts.db showmigrations`: a manage command
     tocsin::setup({.installed_apps = {std::make_shared<tocsin::auth::AuthConfig>(),
                                       std::make_shared<tocsin::auth::SessionsConfig>(),
                                       std::make_shared<accounts::AccountsConfig>()},
-                   .databases = {{"default", database(file, /*fresh=*/true)}}});
-    tocsin::migrate();
+                   .databases = {{"default", database(file, /*fresh=*/!command)}}});
+    if (command) {
+        std::vector<const char*> args{argv[0]};
+        args.insert(args.end(), argv + 2, argv + argc);
+        return tocsin::manage(static_cast<int>(args.size()), args.data());
+    }
+    // The tables, from the migrations compiled into the program (examples/accounts/migrations,
+    // made by `accounts <file> makemigrations --migrations-dir examples/accounts/migrations` and
+    // embedded by tocsin_add_migrations in CMakeLists.txt): what `manage migrate` prints.
+    tocsin::migrations::MigrateOptions migrate_options;
+    migrate_options.log = &std::cout;
+    std::cout << "Running migrations on database 'default':\n";
+    tocsin::migrations::migrate(tocsin::migrations::MigrationLoader(), migrate_options);
 
     using accounts::Profile;
     using auth::User;
