@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "../remote/commands.hpp"
 #include "migration_commands.hpp"
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/db/default_alias.hpp"
@@ -148,6 +149,13 @@ std::string sender_label(const Sender& sender) {
     return sender.name();
 }
 
+/// A receiver's mode for `receivers`: "remote:<queue>" for the local half of a remote receiver,
+/// else delivery_mode().
+std::string mode_of(std::string_view signal, const ReceiverInfo& r) {
+    std::string remote = detail::remote_mode(signal, r.dispatch_uid);
+    return remote.empty() ? std::string(delivery_mode(r)) : remote;
+}
+
 void write_text(const std::vector<SignalInfo>& signals, std::ostream& out) {
     for (const auto& signal : signals) {
         const auto n = signal.receivers.size();
@@ -164,8 +172,8 @@ void write_text(const std::vector<SignalInfo>& signals, std::ostream& out) {
                 }
             }
             out << "  dispatch_uid=" << (r.dispatch_uid.empty() ? "-" : r.dispatch_uid)
-                << "  priority=" << r.priority << "  mode=" << delivery_mode(r) << "  at=" << r.file
-                << ":" << r.line << "\n";
+                << "  priority=" << r.priority << "  mode=" << mode_of(signal.name, r)
+                << "  at=" << r.file << ":" << r.line << "\n";
         }
     }
 }
@@ -176,12 +184,13 @@ void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
     for (const auto& signal : signals) {
         Json receivers = Json::array();
         for (const auto& r : signal.receivers) {
+            const std::string remote = detail::remote_mode(signal.name, r.dispatch_uid);
             Json receiver{
                 {"name", r.name},
                 {"sender", r.sender.is_none() ? Json(nullptr) : Json(sender_label(r.sender))},
                 {"dispatch_uid", r.dispatch_uid.empty() ? Json(nullptr) : Json(r.dispatch_uid)},
                 {"priority", r.priority},
-                {"mode", delivery_mode(r)},
+                {"mode", remote.empty() ? std::string(delivery_mode(r)) : std::string("remote")},
                 {"tracked", r.tracked},
                 {"file", r.file},
                 {"line", r.line},
@@ -192,6 +201,9 @@ void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
                     also.push_back(sender_label(s));
                 }
                 receiver["also_senders"] = std::move(also);
+            }
+            if (!remote.empty()) {  // only for remote receivers: their queue
+                receiver["queue"] = remote.substr(std::string_view("remote:").size());
             }
             receivers.push_back(std::move(receiver));
         }
@@ -313,9 +325,11 @@ std::vector<Command> builtin_commands() {
     commands.push_back(loaddata_command());
     commands.push_back(detail::makemigrations_command());
     commands.push_back(detail::migrate_command());
+    commands.push_back(detail::outbox_command());
     commands.push_back(receivers_command());
     commands.push_back(detail::showmigrations_command());
     commands.push_back(detail::sqlmigrate_command());
+    commands.push_back(detail::worker_command());
     return commands;
 }
 

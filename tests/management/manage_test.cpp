@@ -471,8 +471,8 @@ TEST_F(ManageTest, ProgramsAddTheirOwnCommands) {
             },
     });
     EXPECT_EQ(management::command_names(),
-              (Log{"dumpdata", "loaddata", "makemigrations", "migrate", "receivers",
-                   "showmigrations", "sqlmigrate", "greet"}));
+              (Log{"dumpdata", "loaddata", "makemigrations", "migrate", "outbox", "receivers",
+                   "showmigrations", "sqlmigrate", "worker", "greet"}));
     EXPECT_TRUE(contains(run({"--help"}).out, "greet"));
 
     auto r = run({"greet", "ann", "bob"});
