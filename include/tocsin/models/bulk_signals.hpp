@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "tocsin/dispatch/detail/lazy_signal.hpp"
+#include "tocsin/models/signal_base.hpp"
 #include "tocsin/models/signals.hpp"
 
 namespace tocsin {
@@ -47,30 +47,20 @@ struct commit_copy<BulkCreateEvent> {
 
 /// A signal about many rows of one model at once; the sender is the model. Receivers take
 /// `(const Event&)` (or the sender first). Connecting is what asks for it: with no receiver for
-/// a model, its bulk operations do no extra work. name(), disconnect(), has_listeners(),
-/// receiver_count(), receivers() and signal() come from detail::LazySignal.
+/// a model, its bulk operations do no extra work. name(), disconnect() (also by label),
+/// has_listeners(), receiver_count(), receivers() and signal() come from
+/// detail::ModelLayerSignal.
 template <class Event>
-class BulkSignal : public detail::LazySignal<void(const Event&)> {
+class BulkSignal : public detail::ModelLayerSignal<void(const Event&)> {
+    using Base = detail::ModelLayerSignal<void(const Event&)>;
+
   public:
     /// The underlying signal.
     using signal_type = Signal<void(const Event&)>;
 
-    constexpr explicit BulkSignal(std::string_view name) noexcept
-        : detail::LazySignal<void(const Event&)>(name) {}
-    using detail::LazySignal<void(const Event&)>::signal;
-    using detail::LazySignal<void(const Event&)>::disconnect;
-
-    /// Disconnects `function` (connected without uid) for the model labelled `label`, now or
-    /// once setup() registers it (as ModelSignal's).
-    template <class Fn>
-    requires std::is_function_v<Fn>
-    void disconnect(Fn* function, std::string_view label) const {
-        detail::disconnect_by_label(signal(), this->name(), label, function);
-    }
-    /// Disconnects the receiver connected with `dispatch_uid` for the model labelled `label`.
-    void disconnect(std::string_view dispatch_uid, std::string_view label) const {
-        detail::disconnect_by_label(signal(), this->name(), label, std::string(dispatch_uid));
-    }
+    constexpr explicit BulkSignal(std::string_view name) noexcept : Base(name) {}
+    using Base::disconnect;
+    using Base::signal;
 
     /// Connects `receiver(const Event&)` for the model `T` only (a `T` that is not a model fails
     /// to compile, saying so).
@@ -82,9 +72,8 @@ class BulkSignal : public detail::LazySignal<void(const Event&)> {
         if constexpr (!detail::check_model_type<T>()) {
             return {};
         } else {
-            options.sender = Sender::of<T>();
-            const auto used = detail::note_model_use<T>(this->name(), receiver, options);
-            return *used = signal().connect(std::forward<F>(receiver), std::move(options), where);
+            return this->template connect_for_model<T>(Sender::of<T>(), std::forward<F>(receiver),
+                                                       std::move(options), where);
         }
     }
 
@@ -93,7 +82,7 @@ class BulkSignal : public detail::LazySignal<void(const Event&)> {
     requires ReceiverFor<F, const Event&> Connection
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
-    const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
+    const { return this->connect_receiver(std::forward<F>(receiver), std::move(options), where); }
 
     /// Connects `receiver` for the model labelled `label` ("auth.User"), now or when setup()
     /// registers it (an unknown label makes setup() fail, as for the model signals).
@@ -101,12 +90,11 @@ class BulkSignal : public detail::LazySignal<void(const Event&)> {
     requires ReceiverFor<F, const Event&>
     void connect(std::string_view label, F receiver, Connect options = {},
                  tocsin::source_location where = tocsin::source_location::current()) const {
-        detail::connect_by_label(signal(), this->name(), label, std::move(receiver),
-                                 std::move(options), where);
+        this->connect_for_label(label, std::move(receiver), std::move(options), where);
     }
 
     /// Sends `event` for the model `sender`.
-    void send(const Sender& sender, const Event& event) const { signal().send(sender, event); }
+    void send(const Sender& sender, const Event& event) const { this->send_from(sender, event); }
 };
 
 /// Sent once per bulk_create() call, after the rows are inserted (inside its transaction).

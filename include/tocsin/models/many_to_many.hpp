@@ -276,14 +276,13 @@ RelatedManager<C> related_set(X& target, ManyToMany<X> C::*member,
 /// "auth.User_groups"). Connect for one relation with `m2m_changed.connect(&User::groups, f)`,
 /// or for every relation with `m2m_changed.connect(f)`; receivers take
 /// `(ModelBase& instance, const M2MChangedEvent&)`. Constant-initialised.
-class M2MChangedSignal {
+class M2MChangedSignal : public detail::ModelLayerSignal<void(ModelBase&, const M2MChangedEvent&)> {
+    using Base = detail::ModelLayerSignal<void(ModelBase&, const M2MChangedEvent&)>;
+
   public:
-    using signal_type = ModelSignal<M2MChangedEvent>::signal_type;
+    using signal_type = Base::signal_type;
 
-    constexpr explicit M2MChangedSignal(std::string_view name) noexcept : signal_(name) {}
-
-    /// The signal's name ("m2m_changed").
-    [[nodiscard]] std::string_view name() const noexcept { return signal_.name(); }
+    constexpr explicit M2MChangedSignal(std::string_view name) noexcept : Base(name) {}
 
     /// Connects `receiver` for the relation `member` only (its through model as sender).
     template <class C, class X, class F>
@@ -291,22 +290,15 @@ class M2MChangedSignal {
     connect(ManyToMany<X> C::*member, F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
     const {
-        options.sender = sender(member);
-        const auto used = detail::note_model_use<C>(name(), receiver, options);
-        return *used = signal_.connect(std::forward<F>(receiver), std::move(options), where);
+        return this->template connect_for_model<C>(sender(member), std::forward<F>(receiver),
+                                                   std::move(options), where);
     }
     /// Connects `receiver` for every relation, or for `options.sender`.
     template <class F>
     requires detail::receiver_for<F, ModelBase&, const M2MChangedEvent&> Connection
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
-    const { return signal_.connect(std::forward<F>(receiver), std::move(options), where); }
-
-    /// Disconnects like Signal::disconnect (give `sender(&User::groups)` for one relation).
-    template <class... A>
-    bool disconnect(A&&... args) const {
-        return signal_.disconnect(std::forward<A>(args)...);
-    }
+    const { return this->connect_receiver(std::forward<F>(receiver), std::move(options), where); }
 
     /// The sender for relation `member`: its through model.
     template <class C, class X>
@@ -316,21 +308,8 @@ class M2MChangedSignal {
 
     /// Sends for `instance`, whose relation `sender` names changes.
     void send(const Sender& sender, ModelBase& instance, const M2MChangedEvent& event) const {
-        signal_.send(sender, instance, event);
+        this->send_from(sender, instance, event);
     }
-    /// True when a send for `sender` would call a receiver.
-    [[nodiscard]] bool has_listeners(const Sender& sender = {}) const {
-        return signal_.has_listeners(sender);
-    }
-    /// The live receivers.
-    [[nodiscard]] std::size_t receiver_count() const { return signal_.receiver_count(); }
-    /// Every receiver, as Signal::receivers() lists them.
-    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return signal_.receivers(); }
-    /// The underlying signal.
-    [[nodiscard]] signal_type& signal() const { return signal_.signal(); }
-
-  private:
-    ModelSignal<M2MChangedEvent> signal_;
 };
 
 /// Sent before and after a many-to-many relation changes (see M2MChangedSignal).

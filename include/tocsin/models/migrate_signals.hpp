@@ -11,7 +11,7 @@
 
 #include "tocsin/apps/app_config.hpp"
 #include "tocsin/dispatch.hpp"
-#include "tocsin/dispatch/detail/lazy_signal.hpp"
+#include "tocsin/models/signal_base.hpp"
 
 namespace tocsin {
 
@@ -42,14 +42,14 @@ struct MigrateEvent {
 /// pre_migrate / post_migrate). Constant-initialised, so receivers may connect from static
 /// initialisers in any order; the underlying Signal is created on first use. name(),
 /// disconnect(), has_listeners(), receiver_count(), receivers() and signal() come from
-/// detail::LazySignal.
-class MigrateSignal : public detail::LazySignal<void(const MigrateEvent&)> {
+/// detail::ModelLayerSignal.
+class MigrateSignal : public detail::ModelLayerSignal<void(const MigrateEvent&)> {
   public:
     /// The underlying signal: receivers get the event (and the app's sender first if they ask).
     using signal_type = Signal<void(const MigrateEvent&)>;
 
     constexpr explicit MigrateSignal(std::string_view name) noexcept
-        : detail::LazySignal<void(const MigrateEvent&)>(name) {}
+        : detail::ModelLayerSignal<void(const MigrateEvent&)>(name) {}
 
     /// Connects `receiver(const MigrateEvent&)` (or with the sender first): for every app, or
     /// for one app with `{.sender = app.sender()}`. Options as for Signal::connect.
@@ -57,10 +57,10 @@ class MigrateSignal : public detail::LazySignal<void(const MigrateEvent&)> {
     requires detail::receiver_for<F, const MigrateEvent&> Connection
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current())
-    const { return signal().connect(std::forward<F>(receiver), std::move(options), where); }
+    const { return this->connect_receiver(std::forward<F>(receiver), std::move(options), where); }
 
     /// Sends `event` for its app; the first receiver exception stops the send and propagates.
-    void send(const MigrateEvent& event) const { signal().send(event.app_config.sender(), event); }
+    void send(const MigrateEvent& event) const { send_from(event.app_config.sender(), event); }
 };
 
 /// Sent by migrate() for every installed app, in setup() order, before any table is created.

@@ -18,6 +18,7 @@
 #include "tocsin/dispatch/detail/lazy_signal.hpp"
 #include "tocsin/models/changes.hpp"
 #include "tocsin/models/model_info.hpp"
+#include "tocsin/models/signal_base.hpp"
 
 namespace tocsin {
 
@@ -188,64 +189,6 @@ inline constexpr bool commit_copyable = requires {
     sizeof(CommitCopy<Event>);
 };
 
-/// Connects `receiver` to `signal` for the model labelled `label`, now if it is set up, else
-/// when setup() registers it. A label no installed app defines makes setup() fail, naming the
-/// receiver (as Django's signals.E001: its name, else its dispatch_uid, else its function's
-/// symbol, else its type), the signal and the label.
-template <class S, class F>
-void connect_by_label(S& signal, std::string_view signal_name, std::string_view label, F receiver,
-                      Connect options, tocsin::source_location where) {
-    std::string who =
-        "The function '" +
-        receiver_name(options.name, options.dispatch_uid, code_of(receiver), type_label_v<F>) +
-        "' was connected to the '" + std::string(signal_name) + "' signal";
-    Apps::instance().lazy_model_operation(
-        label,
-        [&signal, f = std::move(receiver), options = std::move(options),
-         where](const apps::ModelDescription& model) mutable {
-            options.sender = model.sender;
-            signal.connect(std::move(f), std::move(options), where);
-        },
-        std::move(who));
-}
-
-/// Disconnects what `key` names (a function, or a dispatch_uid) from `signal` for the model
-/// labelled `label`: now if it is set up, else when setup() registers it, after the connects
-/// asked before (Django's lazy disconnect).
-template <class S, class Key>
-void disconnect_by_label(S& signal, std::string_view signal_name, std::string_view label, Key key) {
-    std::string name;
-    if constexpr (std::is_pointer_v<Key>) {
-        name = receiver_name({}, {}, code_of(key), type_label_v<Key>);
-    } else {
-        name = std::string(key);
-    }
-    Apps::instance().lazy_model_operation(
-        label,
-        [&signal, key = std::move(key)](const apps::ModelDescription& model) {
-            signal.disconnect(key, model.sender);
-        },
-        "The function '" + name + "' was disconnected from the '" + std::string(signal_name) +
-            "' signal");
-}
-
-/// Records that a receiver connected to `signal_name` by type uses the model `T`: setup()
-/// refuses `T` unless an installed app lists it (after setup(), this throws at once). Returns
-/// where to store the receiver's Connection once connected (it is used while connected).
-template <class T, class F>
-std::shared_ptr<Connection> note_model_use(std::string_view signal_name, const F& receiver,
-                                           const Connect& options) {
-    auto connection = std::make_shared<Connection>();
-    Apps::instance().note_model_use(
-        T::label, Sender::of<T>(),
-        [signal_name, name = options.name, uid = options.dispatch_uid, code = code_of(receiver)] {
-            return "The function '" + receiver_name(name, uid, code, type_label_v<F>) +
-                   "' was connected to the '" + std::string(signal_name) + "' signal for it.";
-        },
-        [connection] { return connection->connected(); });
-    return connection;
-}
-
 /// A copy of `instance`, an instance of the model `model` (through its description).
 std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& instance);
 }  // namespace detail
@@ -255,10 +198,12 @@ std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& ins
 /// every model, or by label (`post_save.connect("auth.User", …)`) before the model is set up.
 /// Constant-initialised, so receivers may connect from static initialisers in any order.
 ///
-/// name(), disconnect(), has_listeners(), receiver_count(), receivers() and signal() come from
-/// detail::LazySignal.
+/// name(), disconnect() (also by label), has_listeners(), receiver_count(), receivers() and
+/// signal() come from detail::ModelLayerSignal.
 template <class Event>
-class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
+class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event&)> {
+    using Base = detail::ModelLayerSignal<void(ModelBase&, const Event&)>;
+
   public:
     /// A receiver of model `T`'s signal: `(T&, const Event&)`, or with the sender first.
     template <class F, class T>
@@ -267,25 +212,9 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
     /// The underlying signal: receivers get the instance and the event.
     using signal_type = Signal<void(ModelBase&, const Event&)>;
 
-    constexpr explicit ModelSignal(std::string_view name) noexcept
-        : detail::LazySignal<void(ModelBase&, const Event&)>(name) {}
-    using detail::LazySignal<void(ModelBase&, const Event&)>::signal;
-    using detail::LazySignal<void(ModelBase&, const Event&)>::disconnect;
-
-    /// Disconnects `function` (connected without uid) for the model labelled `label`
-    /// ("auth.User"): now if the model is set up, else once setup() registers it, after the
-    /// connects asked before it (Django's `disconnect(f, sender="auth.User")`, which returns
-    /// None: whether it was connected is not told).
-    template <class Fn>
-    requires std::is_function_v<Fn>
-    void disconnect(Fn* function, std::string_view label) const {
-        detail::disconnect_by_label(signal(), this->name(), label, function);
-    }
-    /// Disconnects the receiver connected with `dispatch_uid` for the model labelled `label`,
-    /// as above.
-    void disconnect(std::string_view dispatch_uid, std::string_view label) const {
-        detail::disconnect_by_label(signal(), this->name(), label, std::string(dispatch_uid));
-    }
+    constexpr explicit ModelSignal(std::string_view name) noexcept : Base(name) {}
+    using Base::disconnect;
+    using Base::signal;
 
     /// Connects `receiver(T&, const Event&)` (or with the sender first) for the model `T` only.
     /// A `T` that is not a model, or a receiver of another signature, fails to compile with a
@@ -305,15 +234,13 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
   private:
     template <class T, class F>
     Connection connect_typed(F receiver, Connect options, tocsin::source_location where) const {
-        options.sender = Sender::of<T>();
-        const auto used = detail::note_model_use<T>(this->name(), receiver, options);
         if (options.on_commit) {
             if constexpr (detail::commit_copyable<Event> && std::is_copy_constructible_v<T>) {
                 auto who = signal().commit_receiver_name(options);
-                return *used = signal().connect(
-                           DeferredTyped<T, F>{std::make_shared<F>(std::move(receiver)),
-                                               std::move(who)},
-                           std::move(options), where);
+                return this->template connect_for_model<T>(
+                    Sender::of<T>(),
+                    DeferredTyped<T, F>{std::make_shared<F>(std::move(receiver)), std::move(who)},
+                    std::move(options), where);
             } else {
                 throw std::invalid_argument(std::string(this->name()) +
                                             ": on_commit receivers are not available for this "
@@ -321,8 +248,8 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
                                             "copied until the commit)");
             }
         }
-        return *used =
-                   signal().connect(Typed<T, F>{std::move(receiver)}, std::move(options), where);
+        return this->template connect_for_model<T>(
+            Sender::of<T>(), Typed<T, F>{std::move(receiver)}, std::move(options), where);
     }
 
   public:
@@ -381,9 +308,9 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
         } else {
             if (options.on_commit) {
                 auto adapter = deferred(std::forward<F>(receiver), options);
-                return signal().connect(std::move(adapter), std::move(options), where);
+                return this->connect_receiver(std::move(adapter), std::move(options), where);
             }
-            return signal().connect(std::forward<F>(receiver), std::move(options), where);
+            return this->connect_receiver(std::forward<F>(receiver), std::move(options), where);
         }
     }
 
@@ -397,17 +324,15 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
             return;
         } else if (options.on_commit) {
             auto adapter = deferred(std::move(receiver), options);
-            detail::connect_by_label(signal(), this->name(), label, std::move(adapter),
-                                     std::move(options), where);
+            this->connect_for_label(label, std::move(adapter), std::move(options), where);
         } else {
-            detail::connect_by_label(signal(), this->name(), label, std::move(receiver),
-                                     std::move(options), where);
+            this->connect_for_label(label, std::move(receiver), std::move(options), where);
         }
     }
 
     /// Sends for `instance`, whose model is `sender`.
     void send(const Sender& sender, ModelBase& instance, const Event& event) const {
-        signal().send(sender, instance, event);
+        this->send_from(sender, instance, event);
     }
 
   private:
