@@ -94,13 +94,24 @@ int main(int argc, char** argv) {
         tauth::login(session, *user);
     }
     std::cout << "session user: " << tauth::get_user(session)->username() << "\n";
+
+    // alice logs in on her phone too, then changes her password here: this session stays logged
+    // in (update_session_auth_hash), the phone's is out (Django's session auth hash).
+    tauth::SessionStore phone;
+    tauth::login(phone, alice);
+    alice.set_password("battery staple");
+    alice.save();
+    tauth::update_session_auth_hash(session, alice);
+    std::cout << "after the password change: this session "
+              << (tauth::get_user(session) ? "stays logged in" : "is out") << ", the phone's "
+              << (tauth::get_user(phone) ? "stays logged in" : "is out") << "\n";
     tauth::logout(session);
 
     // Three wrong passwords in a row lock the account; the right one no longer opens it.
     for (int attempt = 0; attempt < 3; ++attempt) {
         static_cast<void>(tauth::authenticate({{"username", "alice"}, {"password", "guess"}}));
     }
-    if (!tauth::authenticate({{"username", "alice"}, {"password", "correct horse"}})) {
+    if (!tauth::authenticate({{"username", "alice"}, {"password", "battery staple"}})) {
         std::cout << "alice cannot log in\n";
     }
     return 0;
