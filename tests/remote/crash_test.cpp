@@ -217,11 +217,18 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchLosesNothingAndAppliesNothingT
         auto slow =
             start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout", "2"},
                          {"TOCSIN_REMOTE_TEST_SLEEP_US=2000"});
-        ASSERT_TRUE(wait_for([] {
-            return scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'") >= 100;
-        }));
-        slow->signal(SIGKILL);  // in the middle of a batch: it claims the next one at once
+        // Its receiver prints "applying <id>" before each event: the 120th is the 20th of its
+        // third batch (of 50), which commits after the 50th.
+        for (int applying = 0; applying < 120;) {
+            const auto line = slow->read_line(30s);
+            ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
+            applying += line->rfind("applying ", 0) == 0 ? 1 : 0;
+        }
+        slow->signal(SIGKILL);  // in the middle of its third batch
         EXPECT_EQ(slow->wait(), -SIGKILL);
+        // The two batches it committed are there; nothing of the third.
+        EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), 100);
+        EXPECT_EQ(count("receiver = 'crash.apply' AND status = 'done'"), 100);
     }
     auto worker = start_worker({"--queue", "apply", "--visibility-timeout", "2"});
     ASSERT_TRUE(wait_for([] {
