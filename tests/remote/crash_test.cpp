@@ -359,9 +359,9 @@ TEST_F(CrashTest, APostgresqlRestartInTheMiddleOfARunLosesNothingAndAppliesNothi
 
     constexpr int events = 600;
     produce(events);
-    auto worker = start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout",
-                                "2"},
-                               {"TOCSIN_REMOTE_TEST_SLEEP_US=1000"});
+    auto worker =
+        start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout", "2"},
+                     {"TOCSIN_REMOTE_TEST_SLEEP_US=1000"});
     for (int applying = 0; applying < 120;) {  // inside its third batch
         const auto line = worker->read_line(30s);
         ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
