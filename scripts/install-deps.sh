@@ -18,6 +18,7 @@ TOCSIN_APT_PACKAGES=(
     clang-format
     clang libclang-rt-14-dev lld
     python3-django python3-psycopg2 python3-argon2
+    python3-celery python3-redis redis-server
 )
 
 tocsin_install_deps() {

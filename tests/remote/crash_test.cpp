@@ -19,12 +19,16 @@
 #include <thread>
 #include <vector>
 
+#include "../support/postgresql.hpp"
 #include "remote_support.hpp"
 
 extern char** environ;
 
 #ifndef TOCSIN_REMOTE_CRASH_WORKER
 #define TOCSIN_REMOTE_CRASH_WORKER ""
+#endif
+#ifndef TOCSIN_PG_CLUSTER_SCRIPT
+#define TOCSIN_PG_CLUSTER_SCRIPT ""
 #endif
 
 namespace tocsin::test::remote_test {
@@ -217,11 +221,18 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchLosesNothingAndAppliesNothingT
         auto slow =
             start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout", "2"},
                          {"TOCSIN_REMOTE_TEST_SLEEP_US=2000"});
-        ASSERT_TRUE(wait_for([] {
-            return scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'") >= 100;
-        }));
-        slow->signal(SIGKILL);  // in the middle of a batch: it claims the next one at once
+        // Its receiver prints "applying <id>" before each event: the 120th is the 20th of its
+        // third batch (of 50), which commits after the 50th.
+        for (int applying = 0; applying < 120;) {
+            const auto line = slow->read_line(30s);
+            ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
+            applying += line->rfind("applying ", 0) == 0 ? 1 : 0;
+        }
+        slow->signal(SIGKILL);  // in the middle of its third batch
         EXPECT_EQ(slow->wait(), -SIGKILL);
+        // The two batches it committed are there; nothing of the third.
+        EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), 100);
+        EXPECT_EQ(count("receiver = 'crash.apply' AND status = 'done'"), 100);
     }
     auto worker = start_worker({"--queue", "apply", "--visibility-timeout", "2"});
     ASSERT_TRUE(wait_for([] {
@@ -280,6 +291,99 @@ TEST_F(CrashTest, AReceiverThatFailsTwiceSucceedsAndOnlyTheOneThatAlwaysFailsIsD
               events);
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'broken:%'"), 0);
     EXPECT_EQ(count("status = 'dead' AND receiver <> 'crash.broken'"), 0);
+}
+
+/// A PostgreSQL cluster of the test's own (a restart would disturb the tests sharing the run's
+/// cluster), stopped and removed at the end.
+class OwnCluster {
+  public:
+    OwnCluster() { started_ = std::system(command("start").c_str()) == 0; }
+    ~OwnCluster() { (void)std::system(command("stop").c_str()); }
+    OwnCluster(const OwnCluster&) = delete;
+    OwnCluster& operator=(const OwnCluster&) = delete;
+
+    [[nodiscard]] bool started() const { return started_; }
+    /// Its "postgres" database.
+    [[nodiscard]] db::Settings settings() const {
+        db::Settings s{.engine = "postgresql"};
+        std::istringstream words(test_support::read_first_line(state_.file("conninfo")));
+        std::string word;
+        while (words >> word) {
+            const auto eq = word.find('=');
+            const std::string key = word.substr(0, eq);
+            const std::string value = word.substr(eq + 1);
+            if (key == "host") {
+                s.host = value;
+            } else if (key == "port") {
+                s.port = std::stoi(value);
+            } else if (key == "user") {
+                s.user = value;
+            } else if (key == "dbname") {
+                s.name = value;
+            }
+        }
+        return s;
+    }
+    /// pg_ctl restart (fast: sessions are terminated), waiting until it accepts connections.
+    [[nodiscard]] bool restart() const {
+        const std::string bin = test_support::read_first_line(state_.file("pgbin"));
+        const std::string dir = test_support::read_first_line(state_.file("pgdir"));
+        std::string cmd = bin + "/pg_ctl -D " + dir + "/data -l " + dir +
+                          "/server.log -m fast -w -t 30 restart >/dev/null";
+        if (::geteuid() == 0) {
+            cmd = "runuser -u postgres -- " + cmd;
+        }
+        return std::system(cmd.c_str()) == 0;
+    }
+
+  private:
+    [[nodiscard]] std::string command(const char* action) const {
+        return std::string("bash ") + TOCSIN_PG_CLUSTER_SCRIPT + " " + action + " " +
+               state_.path().string() + " >/dev/null";
+    }
+    test_support::TempDir state_;
+    bool started_ = false;
+};
+
+TEST_F(CrashTest, APostgresqlRestartInTheMiddleOfARunLosesNothingAndAppliesNothingTwice) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (a server restart)";
+    }
+    OwnCluster cluster;
+    ASSERT_TRUE(cluster.started());
+    connections.clear();
+    remote::detail::clear_receivers();
+    setup_outbox_app(cluster.settings());
+    connections = connect_crash_receivers();
+    settings_ = cluster.settings();
+
+    constexpr int events = 600;
+    produce(events);
+    auto worker =
+        start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout", "2"},
+                     {"TOCSIN_REMOTE_TEST_SLEEP_US=1000"});
+    for (int applying = 0; applying < 120;) {  // inside its third batch
+        const auto line = worker->read_line(30s);
+        ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
+        applying += line->rfind("applying ", 0) == 0 ? 1 : 0;
+    }
+    ASSERT_TRUE(cluster.restart());
+    // This process's connection was lost too: its next statement says so once, then reconnects.
+    const auto done = [] {
+        try {
+            return count("receiver = 'crash.apply' AND status = 'done'");
+        } catch (const db::OperationalError&) {
+            return std::int64_t{-1};
+        }
+    };
+    ASSERT_TRUE(wait_for([&] { return done() == events; })) << done() << " done";
+    const Stopped s = stop(*worker);  // the worker carried on: exit 0
+    EXPECT_EQ(s.lost, 0);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), events);
+    EXPECT_EQ(count("receiver = 'crash.apply' AND last_error IS NOT NULL"), 0);
+    // The batch the restart broke was claimed again after its visibility timeout.
+    EXPECT_GT(count("receiver = 'crash.apply' AND attempts = 2"), 0);
+    db::close_all();
 }
 
 }  // namespace

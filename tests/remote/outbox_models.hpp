@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -65,10 +66,12 @@ inline void apply_effect(std::string_view receiver, const Item& item) {
 }
 
 /// The crash tests' receivers: "crash.apply" (queue apply; sleeps TOCSIN_REMOTE_TEST_SLEEP_US
-/// microseconds first when set), "crash.flaky" (queue flaky; fails at attempts 1 and 2) and
-/// "crash.broken" (queue broken; always fails, dead after 3 attempts).
+/// microseconds first when set, printing "applying <id>"), "crash.flaky" (queue flaky; fails at
+/// attempts 1 and 2) and "crash.broken" (queue broken; always fails, dead after 3 attempts).
 inline void crash_apply(Item& item, const SaveEvent&) {
     if (const char* sleep = std::getenv("TOCSIN_REMOTE_TEST_SLEEP_US"); sleep != nullptr) {
+        std::printf("applying %lld\n", static_cast<long long>(*item.id));  // the test reads it
+        std::fflush(stdout);
         std::this_thread::sleep_for(std::chrono::microseconds(std::atoll(sleep)));
     }
     apply_effect("apply", item);
