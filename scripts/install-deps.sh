@@ -18,6 +18,7 @@ TOCSIN_APT_PACKAGES=(
     clang-format
     clang libclang-rt-14-dev lld
     python3-django python3-psycopg2
+    libcpp-httplib-dev chromium chromium-driver python3-selenium
 )
 
 tocsin_install_deps() {

@@ -1,0 +1,35 @@
+// The admin's signals pages: the panel (live log of sends), the receivers table (what `manage
+// receivers` prints) and the signal graph (SVG). Internal to src/admin.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "internal.hpp"
+#include "tocsin/dispatch/signal_registry.hpp"
+
+namespace httplib {
+struct Response;
+}
+
+namespace tocsin::admin::detail {
+
+/// The page under /admin/signals/ named by `rest` ("", "receivers/", "graph/", "graph.svg").
+[[nodiscard]] Response signals_page(const Request& request, Context& context,
+                                    std::string_view rest);
+/// Streams the live log of sends to `out` as server-sent events.
+void stream_events(httplib::Response& out);
+/// Ends every open stream (the server stops).
+void stop_streams();
+
+/// The signal graph of `signals` as an SVG document: senders on the left, signals in the
+/// middle, receivers on the right, an edge for each (sender, signal) and (signal, receiver).
+/// Every label is escaped.
+[[nodiscard]] std::string signal_graph_svg(const std::vector<SignalInfo>& signals);
+
+/// The text of a receiver's sender as `manage receivers` writes it: "(any)", a model's label,
+/// "app:<label>", or Sender::name().
+[[nodiscard]] std::string sender_text(const Sender& sender);
+
+}  // namespace tocsin::admin::detail
