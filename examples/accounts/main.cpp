@@ -3,11 +3,22 @@
 //
 //   accounts [database file]     (default: accounts.db in the current directory; the example
 //                                 starts from an empty database: the file is recreated)
+//   accounts <database file> <command> ...
+//                                a manage command on that database, kept, its tables made
+//                                first: `createsuperuser --username admin` (password from
+//                                TOCSIN_SUPERUSER_PASSWORD), `runserver [addr:port]` (the admin,
+//                                http://127.0.0.1:8000/admin/), `receivers`, ...
 //   TOCSIN_DATABASE_URL=postgresql://user@host:port/name accounts
 //                                (that database instead, which must be empty)
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <tocsin/management.hpp>
+#include <vector>
+#ifdef ACCOUNTS_WITH_ADMIN
+#include <tocsin/admin.hpp>
+#endif
 
 #include "apps.hpp"
 #include "models.hpp"
@@ -30,11 +41,21 @@ tocsin::db::Settings database(const std::string& file, bool fresh) {
 
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "accounts.db";
-    tocsin::setup({.installed_apps = {std::make_shared<tocsin::auth::AuthConfig>(),
-                                      std::make_shared<tocsin::auth::SessionsConfig>(),
-                                      std::make_shared<accounts::AccountsConfig>()},
-                   .databases = {{"default", database(file, /*fresh=*/true)}}});
+    const bool command = argc > 2;
+    std::vector<std::shared_ptr<tocsin::AppConfig>> apps{
+        std::make_shared<tocsin::auth::AuthConfig>(),
+        std::make_shared<tocsin::auth::SessionsConfig>(),
+        std::make_shared<accounts::AccountsConfig>()};
+#ifdef ACCOUNTS_WITH_ADMIN
+    apps.push_back(std::make_shared<tocsin::admin::AdminConfig>());
+#endif
+    tocsin::setup({.installed_apps = apps, .databases = {{"default", database(file, !command)}}});
     tocsin::migrate();
+    if (command) {  // `accounts app.db runserver`: the manage command line, on a kept database
+        std::vector<const char*> args{argv[0]};
+        args.insert(args.end(), argv + 2, argv + argc);
+        return tocsin::manage(static_cast<int>(args.size()), args.data());
+    }
 
     using accounts::Profile;
     using auth::User;

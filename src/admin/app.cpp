@@ -25,6 +25,8 @@ void runserver(const AdminSettings& settings, const management::Options& options
     const std::string address = given.empty() ? settings.address : given.front();
     const auto [host, port] = parse_address(address, "127.0.0.1");
     Server server(settings);
+    // A development server's output is read while it runs: what the receivers print too.
+    out << std::unitbuf;
     const int bound = server.bind(host, port);
     out << "Starting the tocsin admin at http://" << host << ":" << bound << "/admin/\n"
         << "Quit the server with CONTROL-C.\n"

@@ -5,6 +5,7 @@
 // post_save and m2m_changed fire as in Django's admin.
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
@@ -120,12 +121,21 @@ Form form_from_object(const ModelInfo& info, const ModelBase* object, const std:
             }
         } else if (field->type == db::LogicalType::boolean) {
             f.checked = !value.is_null() && value.as_integer() != 0;
+        } else if (field->type == db::LogicalType::timestamp && !object->id &&
+                   (value.is_null() || value.as_integer() == 0)) {
+            // A new object's unset time: now for a required one (Django's default=now), else
+            // empty.
+            if (!field->nullable) {
+                const auto now =
+                    std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+                f.text = format_timestamp(static_cast<std::int64_t>(
+                    std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch())
+                        .count()));
+            }
         } else if (!value.is_null()) {
-            f.text =
-                field->type == db::LogicalType::timestamp
-                    ? (object->id || value.as_integer() != 0 ? format_timestamp(value.as_integer())
-                                                             : std::string())
-                    : display_value(*field, *object, database);
+            f.text = field->type == db::LogicalType::timestamp
+                         ? format_timestamp(value.as_integer())
+                         : display_value(*field, *object, database);
         }
         form.fields.push_back(std::move(f));
     }
