@@ -8,10 +8,8 @@
 namespace tocsin::admin::detail {
 
 namespace {
-/// Django's CSRF_SECRET_LENGTH.
-constexpr std::size_t token_length = 32;
-/// Django's CSRF_COOKIE_AGE: a year.
-constexpr long long token_age = 31449600;
+constexpr std::size_t token_length = csrf_token_length;
+constexpr long long token_age = csrf_token_age;
 
 bool well_formed(std::string_view token) {
     if (token.size() != token_length) {

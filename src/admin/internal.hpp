@@ -82,6 +82,9 @@ struct Context {
 /// The cookie holding the CSRF token and the form field carrying it (Django's names).
 inline constexpr std::string_view csrf_cookie_name = "csrftoken";
 inline constexpr std::string_view csrf_field_name = "csrfmiddlewaretoken";
+/// Characters of a token (Django's CSRF_SECRET_LENGTH) and the cookie's age (a year).
+inline constexpr std::size_t csrf_token_length = 32;
+inline constexpr long long csrf_token_age = 31449600;
 /// The request's CSRF token (from its cookie), or a new one to set on the response.
 [[nodiscard]] std::string csrf_token_of(const Request& request, Response& response);
 /// Why a POST fails the CSRF check ("" when it passes): the form's token must equal the
@@ -116,10 +119,12 @@ void add_message(Context& context, const std::string& text);
 [[nodiscard]] std::optional<Response> asset(std::string_view name);
 
 // ---------------------------------------------------------------- objects.cpp
-/// The installed models the admin shows (not auto-created), in app order.
-[[nodiscard]] std::vector<const ModelInfo*> admin_models();
-/// The installed model of app `app` whose lower-cased name is `model`, or null.
-[[nodiscard]] const ModelInfo* find_admin_model(std::string_view app, std::string_view model);
+/// The installed models the admin shows (not auto-created, not excluded by `settings`), in app
+/// order.
+[[nodiscard]] std::vector<const ModelInfo*> admin_models(const AdminSettings& settings);
+/// The model the admin shows of app `app` whose lower-cased name is `model`, or null.
+[[nodiscard]] const ModelInfo* find_admin_model(const AdminSettings& settings, std::string_view app,
+                                                std::string_view model);
 /// "/admin/<app>/<model>/".
 [[nodiscard]] std::string model_url(const ModelInfo& info);
 /// The object of `info` with `id`, or null.

@@ -287,7 +287,7 @@ Response index_page(const Request&, Context& context) {
     h << Raw("<h1>Site administration</h1>");
     for (const auto& app : Apps::instance().app_configs()) {
         std::vector<const ModelInfo*> models;
-        for (const ModelInfo* info : admin_models()) {
+        for (const ModelInfo* info : admin_models(*context.settings)) {
             if (info->app_label == app->label()) {
                 models.push_back(info);
             }

@@ -1,6 +1,7 @@
 // The admin's view of the models: which ones it shows, how it loads an object of any model by
 // id (the model layer's type-erased description, ModelInfo), and how it names objects and shows
 // values.
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -22,12 +23,14 @@ std::string lower(std::string_view s) {
 }
 }  // namespace
 
-std::vector<const ModelInfo*> admin_models() {
+std::vector<const ModelInfo*> admin_models(const AdminSettings& settings) {
     std::vector<const ModelInfo*> out;
     for (const auto& app : Apps::instance().app_configs()) {
         for (const auto* description : app->models()) {
             const ModelInfo* info = find_model_info(description->sender);
-            if (info != nullptr && !info->auto_created) {
+            if (info != nullptr && !info->auto_created &&
+                std::find(settings.exclude.begin(), settings.exclude.end(), info->label()) ==
+                    settings.exclude.end()) {
                 out.push_back(info);
             }
         }
@@ -35,8 +38,9 @@ std::vector<const ModelInfo*> admin_models() {
     return out;
 }
 
-const ModelInfo* find_admin_model(std::string_view app, std::string_view model) {
-    for (const ModelInfo* info : admin_models()) {
+const ModelInfo* find_admin_model(const AdminSettings& settings, std::string_view app,
+                                  std::string_view model) {
+    for (const ModelInfo* info : admin_models(settings)) {
         if (info->app_label == app && lower(info->model_name) == model) {
             return info;
         }

@@ -72,7 +72,8 @@ Response route(const Request& request, Context& context) {
     if (s2 == std::string_view::npos) {
         return error_page(context, 404, "Page not found.");
     }
-    const ModelInfo* info = find_admin_model(rest.substr(0, s1), rest.substr(s1 + 1, s2 - s1 - 1));
+    const ModelInfo* info =
+        find_admin_model(*context.settings, rest.substr(0, s1), rest.substr(s1 + 1, s2 - s1 - 1));
     if (info == nullptr) {
         return error_page(context, 404, "Page not found.");
     }

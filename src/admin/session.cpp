@@ -106,6 +106,9 @@ Response login_page(const Request& request, Context& context) {
     auth::login(*context.session, *user);
     context.user = std::move(user);
     auto response = redirect(next);
+    // A new CSRF token for the new session (Django's rotate_token on login).
+    response.set_cookies.push_back(
+        cookie(csrf_cookie_name, auth::random_string(csrf_token_length), csrf_token_age));
     response.set_cookies.push_back(cookie(session_cookie_name,
                                           context.session->session_key().value_or(""),
                                           context.session->expiry_age().count()));

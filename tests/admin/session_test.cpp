@@ -128,6 +128,19 @@ TEST_F(AdminSessionTest, NextLeadsOnlyToThisSite) {
     EXPECT_EQ(page.body.find("\"><script>"), std::string::npos);
 }
 
+TEST_F(AdminSessionTest, LoginGivesANewCsrfToken) {
+    Browser b(port_);
+    static_cast<void>(b.get("/admin/login/"));
+    const auto before = b.cookies["csrftoken"];
+    ASSERT_EQ(b.login("admin", "secret").status, 302);
+    EXPECT_NE(b.cookies["csrftoken"], before);
+    EXPECT_EQ(b.cookies["csrftoken"].size(), 32U);
+    // The forms of the next pages carry the new token, and posts with it work.
+    EXPECT_NE(b.get("/admin/").body.find("value=\"" + b.cookies["csrftoken"] + "\""),
+              std::string::npos);
+    EXPECT_EQ(b.post("/admin/library/tag/add/", {{"name", "x"}}).status, 302);
+}
+
 TEST_F(AdminSessionTest, ASessionKeyMadeUpByTheClientIsNotUsed) {
     Browser b(port_);
     b.cookies["sessionid"] = "abcdefghijklmnopqrstuvwxyz012345";

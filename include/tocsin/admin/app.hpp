@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "tocsin/apps/app_config.hpp"
 
@@ -24,6 +25,9 @@ struct AdminSettings {
     std::size_t max_choices = 1000;
     /// The database alias the admin works on.
     std::string database = "default";
+    /// Models the admin does not show, by label (as Django's admin does not register the
+    /// sessions: their keys would let a staff user take over another's session).
+    std::vector<std::string> exclude = {"sessions.Session"};
 };
 
 /// The "admin" app: no models of its own; ready() adds the `runserver` command of manage().
