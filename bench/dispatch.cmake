@@ -36,7 +36,7 @@ else()
   endif()
   add_executable(dispatch_bench ${CMAKE_CURRENT_LIST_DIR}/dispatch_bench.cpp)
   target_link_libraries(dispatch_bench PRIVATE
-    tocsin::tocsin tocsin_warnings benchmark::benchmark Boost::headers PkgConfig::TOCSIN_SIGC)
+    tocsin::dispatch tocsin_warnings benchmark::benchmark Boost::headers PkgConfig::TOCSIN_SIGC)
 
   if(TOCSIN_BUILD_TESTS)
     # Smoke test: every case runs briefly; exits 1 if a library called the wrong receivers or if

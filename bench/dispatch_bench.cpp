@@ -19,6 +19,14 @@
 //                                   receiver: plain_any (no sender), plain_model (for the model)
 //                                   or typed (ModelSignal's adapter: cast to the model, then call)
 //   emit_mt/<lib>/10                one shared signal, 10 receivers, emitted from 1 and 2 threads
+//   emit_paired/<a>_over_<b>/<N>    a and b emitting to N receivers in alternating blocks of
+//                                   sends (a first, then b first), the ratio taken per pair of
+//                                   blocks; counters: ratio = median of those ratios, a_ns and
+//                                   b_ns = each side's median ns per send (CPU time). Steadier
+//                                   than two separate medians on a loaded machine.
+//   emit_observed/<observer>/<N>    emit/tocsin_lambda/<N> with a send observer set
+//                                   (tocsin::set_send_observer): noop (a SendObserver that
+//                                   does nothing: the probe's own cost) or stats (ReceiverStats)
 //                                   (real time per emission of the whole process = 1/throughput)
 //
 // Counters: allocs_per_send = heap allocations per emission on the emitting thread (global
@@ -32,6 +40,7 @@
 
 #include <tocsin/dispatch.hpp>
 #include <tocsin/dispatch/detail/lazy_signal.hpp>
+#include <tocsin/dispatch/profiler.hpp>
 
 #include <algorithm>
 #include <array>
@@ -41,6 +50,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -696,6 +706,112 @@ void bm_emit_mt(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 
+// ------------------------------------------------------------------ paired emit
+// Each iteration times one block of kPairBlock sends of A and one of B (CPU time of this thread),
+// alternating which goes first; the counters are the medians over the iterations.
+constexpr int kPairBlock = 20000;
+
+double thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+template <class Lib>
+double time_block(Lib& lib, int& value) {
+    const double t0 = thread_cpu_ns();
+    for (int k = 0; k < kPairBlock; ++k) {
+        lib.emit(value++);
+        benchmark::ClobberMemory();
+    }
+    return (thread_cpu_ns() - t0) / kPairBlock;
+}
+
+double median_of(std::vector<double> v) {
+    if (v.empty()) {
+        return 0.0;
+    }
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size() / 2;
+    return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2.0;
+}
+
+template <class A, class B>
+void bm_emit_paired(benchmark::State& state, std::size_t n) {
+    std::vector<Receiver> ra(n);
+    std::vector<Receiver> rb(n);
+    A a;
+    B b;
+    for (std::size_t j = 0; j < n; ++j) {
+        a.connect(&ra[j]);
+        b.connect(&rb[j]);
+    }
+    int value = 0;
+    (void)time_block(a, value);  // warm-up
+    (void)time_block(b, value);
+    reset_calls(ra);
+    reset_calls(rb);
+    std::vector<double> a_ns;
+    std::vector<double> b_ns;
+    std::vector<double> ratios;
+    bool a_first = true;
+    for (auto _ : state) {
+        double ta = 0;
+        double tb = 0;
+        if (a_first) {
+            ta = time_block(a, value);
+            tb = time_block(b, value);
+        } else {
+            tb = time_block(b, value);
+            ta = time_block(a, value);
+        }
+        a_first = !a_first;
+        a_ns.push_back(ta);
+        b_ns.push_back(tb);
+        ratios.push_back(tb > 0 ? ta / tb : 0.0);
+    }
+    const auto sends = static_cast<std::uint64_t>(state.iterations()) * kPairBlock * n;
+    if (total_calls(ra) != sends || total_calls(rb) != sends) {
+        fail(state, "wrong number of receiver calls", true);
+        return;
+    }
+    state.counters["ratio"] = median_of(ratios);
+    state.counters["a_ns"] = median_of(a_ns);
+    state.counters["b_ns"] = median_of(b_ns);
+}
+
+// ------------------------------------------------------------------ observed emit
+// emit/tocsin_lambda/<n> while a send observer is set: what the profiler costs when on. A send
+// then allocates (the sender's and receivers' names in the events): not checked.
+enum class ObserverCase { noop, stats };
+
+void bm_emit_observed(benchmark::State& state, ObserverCase which, std::size_t n) {
+    std::vector<Receiver> receivers(n);
+    TocsinLambda<Receiver> lib;
+    for (auto& r : receivers) {
+        lib.connect(&r);
+    }
+    std::shared_ptr<tocsin::SendObserver> observer;
+    if (which == ObserverCase::noop) {
+        observer = std::make_shared<tocsin::SendObserver>();
+    } else {
+        observer = std::make_shared<tocsin::ReceiverStats>();
+    }
+    tocsin::set_send_observer(observer);
+    lib.emit(-1);
+    reset_calls(receivers);
+    int i = 0;
+    for (auto _ : state) {
+        lib.emit(i);
+        ++i;
+        benchmark::ClobberMemory();
+    }
+    tocsin::set_send_observer(nullptr);
+    if (total_calls(receivers) != static_cast<std::uint64_t>(state.iterations()) * n) {
+        fail(state, "wrong number of receiver calls", true);
+    }
+}
+
 // ------------------------------------------------------------------ registration
 template <class... Libs>
 void register_emit(std::size_t n) {
@@ -751,6 +867,23 @@ void register_all() {
     reg("model_signal/plain_model",
         [](benchmark::State& s) { bm_model_signal(s, ModelCase::plain_model); });
     reg("model_signal/typed", [](benchmark::State& s) { bm_model_signal(s, ModelCase::typed); });
+
+    for (std::size_t n : {0, 1, 10, 100}) {
+        const std::string tail = "/" + std::to_string(n);
+        reg("emit_paired/tocsin_lambda_over_std_function" + tail, [n](benchmark::State& s) {
+            bm_emit_paired<TocsinLambda<R>, StdFunction<R>>(s, n);
+        })->Iterations(21);
+        reg("emit_paired/boost_over_tocsin_lambda" + tail, [n](benchmark::State& s) {
+            bm_emit_paired<Boost<R>, TocsinLambda<R>>(s, n);
+        })->Iterations(21);
+    }
+
+    for (std::size_t n : {1, 10}) {
+        reg("emit_observed/noop/" + std::to_string(n),
+            [n](benchmark::State& s) { bm_emit_observed(s, ObserverCase::noop, n); });
+        reg("emit_observed/stats/" + std::to_string(n),
+            [n](benchmark::State& s) { bm_emit_observed(s, ObserverCase::stats, n); });
+    }
 
     using M = MtReceiver;
     register_emit_mt<Direct<M>, StdFunction<M>, Boost<M>, Tocsin<M>>();

@@ -13,11 +13,11 @@ TOCSIN_APT_PACKAGES=(
     g++ cmake ninja-build pkg-config
     libgtest-dev libgmock-dev libbenchmark-dev
     libboost-dev libsigc++-3.0-dev
-    libsqlite3-dev sqlite3 libpq-dev postgresql libssl-dev
+    libsqlite3-dev sqlite3 libpq-dev postgresql libssl-dev libargon2-dev
     nlohmann-json3-dev libfmt-dev libcli11-dev
     clang-format
     clang libclang-rt-14-dev lld
-    python3-django python3-psycopg2
+    python3-django python3-psycopg2 python3-argon2
     libcpp-httplib-dev chromium chromium-driver python3-selenium
 )
 

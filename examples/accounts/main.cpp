@@ -4,17 +4,17 @@
 //   accounts [database file]     (default: accounts.db in the current directory; the example
 //                                 starts from an empty database: the file is recreated)
 //   accounts <database file> <command> ...
-//                                a manage command on that database, kept, its tables made
-//                                first: `createsuperuser --username admin` (password from
-//                                TOCSIN_SUPERUSER_PASSWORD), `runserver [addr:port]` (the admin,
-//                                http://127.0.0.1:8000/admin/), `receivers`, ...
+//                                runs a manage command instead (`migrate`, `makemigrations`,
+//                                `showmigrations`, `createsuperuser`, `runserver [addr:port]`:
+//                                the admin at http://127.0.0.1:8000/admin/, ...; see --help)
 //   TOCSIN_DATABASE_URL=postgresql://user@host:port/name accounts
-//                                (that database instead, which must be empty)
+//                                (that database instead; the scenario needs it empty)
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <tocsin/management.hpp>
+#include <tocsin/migrations.hpp>
 #include <vector>
 #ifdef ACCOUNTS_WITH_ADMIN
 #include <tocsin/admin.hpp>
@@ -41,21 +41,28 @@ tocsin::db::Settings database(const std::string& file, bool fresh) {
 
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "accounts.db";
-    const bool command = argc > 2;
+    const bool command = argc > 2;  // `accounts accounts.db showmigrations`: a manage command
     std::vector<std::shared_ptr<tocsin::AppConfig>> apps{
         std::make_shared<tocsin::auth::AuthConfig>(),
         std::make_shared<tocsin::auth::SessionsConfig>(),
         std::make_shared<accounts::AccountsConfig>()};
 #ifdef ACCOUNTS_WITH_ADMIN
-    apps.push_back(std::make_shared<tocsin::admin::AdminConfig>());
+    apps.push_back(std::make_shared<tocsin::admin::AdminConfig>());  // `runserver`
 #endif
-    tocsin::setup({.installed_apps = apps, .databases = {{"default", database(file, !command)}}});
-    tocsin::migrate();
-    if (command) {  // `accounts app.db runserver`: the manage command line, on a kept database
+    tocsin::setup(
+        {.installed_apps = apps, .databases = {{"default", database(file, /*fresh=*/!command)}}});
+    if (command) {
         std::vector<const char*> args{argv[0]};
         args.insert(args.end(), argv + 2, argv + argc);
         return tocsin::manage(static_cast<int>(args.size()), args.data());
     }
+    // The tables, from the migrations compiled into the program (examples/accounts/migrations,
+    // made by `accounts <file> makemigrations --migrations-dir examples/accounts/migrations` and
+    // embedded by tocsin_add_migrations in CMakeLists.txt): what `manage migrate` prints.
+    tocsin::migrations::MigrateOptions migrate_options;
+    migrate_options.log = &std::cout;
+    std::cout << "Running migrations on database 'default':\n";
+    tocsin::migrations::migrate(tocsin::migrations::MigrationLoader(), migrate_options);
 
     using accounts::Profile;
     using auth::User;

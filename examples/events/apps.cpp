@@ -3,13 +3,6 @@
 #include "models.hpp"
 #include "signals.hpp"
 
-namespace auth {
-AuthConfig::AuthConfig() : tocsin::AppConfig("auth") {}
-std::vector<const tocsin::apps::ModelDescription*> AuthConfig::models() const {
-    return tocsin::describe<User>();
-}
-}  // namespace auth
-
 namespace events {
 EventsConfig::EventsConfig() : tocsin::AppConfig("events") {}
 std::vector<const tocsin::apps::ModelDescription*> EventsConfig::models() const {

@@ -1,15 +1,7 @@
-// events/apps.hpp — the two installed apps of the program.
+// events/apps.hpp — the program's own app (it installs tocsin's auth app besides).
 #pragma once
 
 #include <tocsin/apps.hpp>
-
-namespace auth {
-/// The "auth" app: users.
-struct AuthConfig : tocsin::AppConfig {
-    AuthConfig();
-    std::vector<const tocsin::apps::ModelDescription*> models() const override;
-};
-}  // namespace auth
 
 namespace events {
 /// The "events" app: events and their kinds, and the receivers wired in ready().

@@ -37,7 +37,7 @@ tocsin::db::Settings database(const std::string& file, bool fresh) {
 }
 
 void setup(const std::string& file, bool fresh) {
-    tocsin::setup({.installed_apps = {std::make_shared<auth::AuthConfig>(),
+    tocsin::setup({.installed_apps = {std::make_shared<tocsin::auth::AuthConfig>(),
                                       std::make_shared<events::EventsConfig>()},
                    .databases = {{"default", database(file, fresh)}}});
 }

@@ -1,20 +1,15 @@
-// events/models.hpp — seed 004: users, and an Event model extended by StatusChange and Comment
-// (Django's multi-table inheritance: `class Comment(Event)`).
+// events/models.hpp — seed 004: users (tocsin's auth app), and an Event model extended by
+// StatusChange and Comment (Django's multi-table inheritance: `class Comment(Event)`).
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <tocsin/auth.hpp>
 #include <tocsin/models.hpp>
 
 namespace auth {
-/// A user (the "auth" app).
-struct User : tocsin::Model<User> {
-    static constexpr std::string_view label = "auth.User";
-    std::string username;
-    static auto fields() {
-        return tocsin::fields(tocsin::field("username", &User::username, {.unique = true}));
-    }
-};
+/// A user: Django's auth.User, from tocsin's auth app.
+using User = tocsin::auth::User;
 }  // namespace auth
 
 namespace events {

@@ -3,13 +3,6 @@
 #include "models.hpp"
 #include "signals.hpp"
 
-namespace auth {
-AuthConfig::AuthConfig() : tocsin::AppConfig("auth") {}
-std::vector<const tocsin::apps::ModelDescription*> AuthConfig::models() const {
-    return tocsin::describe<User>();
-}
-}  // namespace auth
-
 namespace store {
 StoreConfig::StoreConfig() : tocsin::AppConfig("store") {}
 std::vector<const tocsin::apps::ModelDescription*> StoreConfig::models() const {

@@ -2,14 +2,19 @@
 // turns a cart into an order in one transaction and tells the rest of the shop through the custom
 // signal customer_order_created, sent with send_robust.
 //
-//   store [database file]     (default: store.db in the current directory, recreated)
+//   store [database file]                 runs the scenario (default: store.db in the current
+//                                         directory, recreated)
+//   store <database file> <command> ...   runs a manage command instead (`migrate`,
+//                                         `makemigrations`, `showmigrations`, ...; see --help)
 //   TOCSIN_DATABASE_URL=postgresql://user@host:port/name store
-//                             (that database instead, which must be empty)
+//                             (that database instead; the scenario needs it empty)
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tocsin/management.hpp>
+#include <tocsin/migrations.hpp>
 #include <vector>
 
 #include "apps.hpp"
@@ -118,11 +123,19 @@ tocsin::db::Settings database(const std::string& file, bool fresh) {
 
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "store.db";
-    // The example starts from an empty database.
-    tocsin::setup({.installed_apps = {std::make_shared<auth::AuthConfig>(),
+    const bool command = argc > 2;  // `store store.db showmigrations`: the manage command line
+    // Users are those of tocsin's auth app (Django's django.contrib.auth).
+    tocsin::setup({.installed_apps = {std::make_shared<tocsin::auth::AuthConfig>(),
                                       std::make_shared<store::StoreConfig>()},
-                   .databases = {{"default", database(file, /*fresh=*/true)}}});
-    tocsin::migrate();
+                   .databases = {{"default", database(file, /*fresh=*/!command)}}});
+    if (command) {
+        std::vector<const char*> args{argv[0]};
+        args.insert(args.end(), argv + 2, argv + argc);
+        return tocsin::manage(static_cast<int>(args.size()), args.data());
+    }
+    // The tables, from the migrations compiled into the program (examples/store/migrations,
+    // tocsin_add_migrations in CMakeLists.txt): `store <file> migrate` does the same.
+    tocsin::migrations::migrate(tocsin::migrations::MigrationLoader());
 
     using auth::User;
 

@@ -1,26 +1,16 @@
-// store/models.hpp — a User (the "auth" app) and the shop around it (the "store" app): customers,
+// store/models.hpp — the shop (the "store" app) around the users of tocsin's auth app: customers,
 // products, carts and orders, as in the Django storefront of seed 002.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include <tocsin/auth.hpp>
 #include <tocsin/models.hpp>
 
 namespace auth {
-
-/// Someone who can sign in.
-struct User : tocsin::Model<User> {
-    static constexpr std::string_view label = "auth.User";
-    std::string username;
-    std::string email;
-
-    static auto fields() {
-        return tocsin::fields(tocsin::field("username", &User::username, {.unique = true}),
-                              tocsin::field("email", &User::email));
-    }
-};
-
+/// Someone who can sign in: Django's auth.User, from tocsin's auth app.
+using User = tocsin::auth::User;
 }  // namespace auth
 
 namespace store {

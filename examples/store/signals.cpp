@@ -14,7 +14,7 @@ namespace store {
 
 tocsin::Signal<void(const Order&)> customer_order_created{"store.customer_order_created"};
 
-// post_save(sender="auth.User"): a new user becomes a customer (seed 002's
+// post_save(sender=settings.AUTH_USER_MODEL): a new user becomes a customer (seed 002's
 // create_refer_in_customer_with_userid). Connected by label, so the receiver gets the instance
 // as a ModelBase; the label guarantees it is a User. A fixture load (raw) creates nothing.
 void create_customer(tocsin::ModelBase& instance, const tocsin::SaveEvent& event) {
@@ -62,8 +62,9 @@ void award_loyalty_points(const Order& order) {
 }
 
 void connect_receivers() {
-    // By label: "auth.User" is resolved when the apps are set up, whichever app defines it.
-    tocsin::post_save.connect("auth.User", create_customer,
+    // By label, lazily: "the user model" (Django's settings.AUTH_USER_MODEL, here tocsin's
+    // auth.User) is resolved when the apps are set up.
+    tocsin::post_save.connect(tocsin::auth::user_model_label(), create_customer,
                               {.dispatch_uid = "store.create_customer"});
     customer_order_created.connect(notify_warehouse, {.dispatch_uid = "store.notify_warehouse"});
     customer_order_created.connect(send_order_confirmation,

@@ -58,6 +58,8 @@ struct Context {
     std::unique_ptr<auth::SessionStore> session;
     std::optional<auth::AnyUser> user;  ///< a logged-in, active staff user, or none
     std::string csrf_token;             ///< the token every form of the page carries
+    /// The observer of the sends (the signals panel), or null when the live log is off.
+    class SignalMonitor* monitor = nullptr;
 };
 
 // ---------------------------------------------------------------- http.cpp

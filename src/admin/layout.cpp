@@ -56,9 +56,8 @@ constexpr std::string_view script = R"js(
       if (cls) td.className = cls;
       row.appendChild(td);
     }
-    cell(send.signal);
+    cell(send.signal + (send.after_commit ? ' (after commit)' : ''));
     cell(send.sender);
-    cell(send.instance);
     var list = document.createElement('td');
     send.receivers.forEach(function (r) {
       var div = document.createElement('div');

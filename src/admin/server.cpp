@@ -11,6 +11,7 @@
 #include <string>
 
 #include "internal.hpp"
+#include "monitor.hpp"
 #include "signals_panel.hpp"
 
 namespace tocsin::admin {
@@ -109,12 +110,14 @@ struct Server::Impl {
     httplib::Server http;
     std::mutex pages;  // one page at a time: pages share the database
     bool bound = false;
+    std::shared_ptr<detail::SignalMonitor> monitor;  // null: the live log is off
 
     void handle(const httplib::Request& in, httplib::Response& out) {
         detail::Request request = detail::parse(in);
         detail::Response response;
         detail::Context context;
         context.settings = &settings;
+        context.monitor = monitor.get();
         if (request.path.starts_with("/admin/static/")) {
             if (auto a = detail::asset(request.path.substr(14))) {
                 a->set_cookies.clear();
@@ -130,7 +133,7 @@ struct Server::Impl {
             detail::load_user(request, context);
             if (context.user) {
                 lock.unlock();
-                detail::stream_events(out);
+                detail::stream_events(out, monitor);
                 return;
             }
         }
@@ -168,6 +171,10 @@ struct Server::Impl {
 };
 
 Server::Server(AdminSettings settings) : impl_(std::make_unique<Impl>(std::move(settings))) {
+    if (impl_->settings.observe_sends) {
+        impl_->monitor = std::make_shared<detail::SignalMonitor>(send_observer());
+        set_send_observer(impl_->monitor);
+    }
     auto& http = impl_->http;
     http.set_payload_max_length(impl_->settings.max_body_bytes);
     http.set_read_timeout(10, 0);
@@ -192,6 +199,9 @@ Server::Server(AdminSettings settings) : impl_(std::make_unique<Impl>(std::move(
 
 Server::~Server() {
     stop();
+    if (impl_->monitor && send_observer() == impl_->monitor) {
+        set_send_observer(impl_->monitor->next());
+    }
 }
 
 int Server::bind(const std::string& host, int port) {
@@ -222,7 +232,9 @@ void Server::listen() {
 }
 
 void Server::stop() {
-    detail::stop_streams();
+    if (impl_->monitor) {
+        impl_->monitor->stop();  // the live logs' streams end
+    }
     impl_->http.stop();
 }
 

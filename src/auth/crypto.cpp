@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -95,6 +96,38 @@ std::string base64_encode(std::string_view bytes) {
                                         reinterpret_cast<const unsigned char*>(bytes.data()),
                                         static_cast<int>(bytes.size()));
     out.resize(static_cast<std::size_t>(written));
+    return out;
+}
+
+std::string salted_hmac(std::string_view key_salt, std::string_view value, std::string_view secret,
+                        Digest digest) {
+    const EVP_MD* md = digest == Digest::sha256 ? EVP_sha256() : EVP_sha1();
+    std::string material(key_salt);
+    material += secret;
+    std::array<unsigned char, EVP_MAX_MD_SIZE> key{};
+    unsigned int key_length = 0;
+    if (EVP_Digest(material.data(), material.size(), key.data(), &key_length, md, nullptr) != 1) {
+        throw std::runtime_error("tocsin::auth::salted_hmac: libcrypto's digest failed");
+    }
+    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+    unsigned int mac_length = 0;
+    if (HMAC(md, key.data(), static_cast<int>(key_length),
+             reinterpret_cast<const unsigned char*>(value.data()), value.size(), mac.data(),
+             &mac_length) == nullptr) {
+        throw std::runtime_error("tocsin::auth::salted_hmac: libcrypto's HMAC failed");
+    }
+    return {reinterpret_cast<const char*>(mac.data()), mac_length};
+}
+
+std::string hex_encode(std::string_view bytes) {
+    static constexpr std::string_view digits = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        out += digits[b >> 4U];
+        out += digits[b & 15U];
+    }
     return out;
 }
 

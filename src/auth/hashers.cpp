@@ -37,7 +37,8 @@ struct Registry {
 Registry& registry() {
     static Registry r{.mutex = {},
                       .hashers = {std::make_shared<const Pbkdf2PasswordHasher>(),
-                                  std::make_shared<const Pbkdf2Sha1PasswordHasher>()}};
+                                  std::make_shared<const Pbkdf2Sha1PasswordHasher>(),
+                                  std::make_shared<const Argon2PasswordHasher>()}};
     return r;
 }
 

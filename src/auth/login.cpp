@@ -1,8 +1,13 @@
 #include "tocsin/auth/login.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
+
+#include "tocsin/apps/registry.hpp"
+#include "tocsin/auth/app.hpp"
+#include "tocsin/auth/crypto.hpp"
 
 namespace tocsin::auth {
 
@@ -22,7 +27,51 @@ std::optional<std::int64_t> session_user_id(SessionStore& session) {
     return id;
 }
 
+/// Django's key salt of get_session_auth_hash (its class path), so that the hash is Django's.
+constexpr std::string_view session_hash_salt =
+    "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash";
+
+/// Whether `session`'s auth hash is `user`'s current one (constant time).
+bool session_hash_matches(SessionStore& session, const AnyUser& user) {
+    const auto stored = session.get(session_hash_key);
+    return stored && !stored->empty() &&
+           constant_time_compare(*stored, get_session_auth_hash(user));
+}
+
 }  // namespace
+
+std::string secret_key() {
+    if (const auto* app = dynamic_cast<const AuthConfig*>(Apps::instance().app("auth"))) {
+        if (!app->settings().secret_key.empty()) {
+            return app->settings().secret_key;
+        }
+    }
+    if (const char* env = std::getenv("TOCSIN_SECRET_KEY"); env != nullptr && *env != '\0') {
+        return env;
+    }
+    // 50 characters as Django's get_random_secret_key, made once (thread-safe static).
+    static const std::string per_process = random_string(50);
+    return per_process;
+}
+
+namespace detail {
+std::string session_auth_hash(std::string_view encoded_password) {
+    return hex_encode(salted_hmac(session_hash_salt, encoded_password, secret_key()));
+}
+}  // namespace detail
+
+std::string get_session_auth_hash(const AnyUser& user) {
+    return detail::session_auth_hash(user.password());
+}
+
+void update_session_auth_hash(SessionStore& session, const AnyUser& user) {
+    session.cycle_key();
+    const auto id = session_user_id(session);
+    if (user.id() && id && *id == *user.id()) {
+        session.set(std::string(session_hash_key), get_session_auth_hash(user));
+        session.save();
+    }
+}
 
 std::optional<AnyUser> authenticate(const Credentials& credentials, SessionStore* session) {
     const auto username = credentials.find("username");
@@ -48,9 +97,12 @@ void login(SessionStore& session, AnyUser& user) {
         throw std::invalid_argument("tocsin::auth::login: the user is not saved (no id)");
     }
     const std::string id = std::to_string(*user.id());
+    const std::string hash = get_session_auth_hash(user);
     if (session.contains(session_user_id_key)) {
-        if (session.get(session_user_id_key) != id) {
-            // Another user's session is never reused.
+        if (session.get(session_user_id_key) != id ||
+            !constant_time_compare(session.get(session_hash_key).value_or(""), hash)) {
+            // Another user's session, or this user's from before a password change, is never
+            // reused.
             session.flush();
         }
     } else {
@@ -58,6 +110,7 @@ void login(SessionStore& session, AnyUser& user) {
     }
     session.set(std::string(session_user_id_key), id);
     session.set(std::string(session_backend_key), std::string(model_backend));
+    session.set(std::string(session_hash_key), hash);
     session.save();
     user_logged_in.send(user.sender(), user, session);
 }
@@ -69,6 +122,11 @@ std::optional<AnyUser> get_user(SessionStore& session) {
     }
     auto user = get_user_model().get(*id);
     if (!user || !user->is_active()) {
+        return std::nullopt;
+    }
+    if (!session_hash_matches(session, *user)) {
+        // The password changed since this session logged in (or it predates the hash): out.
+        session.flush();
         return std::nullopt;
     }
     return user;

@@ -20,7 +20,22 @@
 
 namespace tocsin::detail {
 
-SlotBase::~SlotBase() = default;
+SlotBase::~SlotBase() {
+    delete listed_name_.load(std::memory_order_acquire);
+}
+
+const std::string& SlotBase::listed_name() const {
+    if (const std::string* known = listed_name_.load(std::memory_order_acquire)) {
+        return *known;
+    }
+    auto made = std::make_unique<std::string>(name());
+    const std::string* expected = nullptr;
+    if (listed_name_.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+        return *made.release();
+    }
+    return *expected;  // another thread made it first
+}
 
 std::string SlotBase::name(bool uid_before_symbol) const {
     return receiver_name(

@@ -1,10 +1,12 @@
 #include "tocsin/migrations/executor.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/db/atomic.hpp"
 #include "tocsin/db/database.hpp"
+#include "tocsin/db/error.hpp"
 #include "tocsin/migrations/errors.hpp"
 #include "tocsin/migrations/recorder.hpp"
 #include "tocsin/migrations/run_python.hpp"
@@ -54,7 +56,62 @@ void run_python(const std::string& name, const std::string& migration, const std
         throw MigrationError("the migration " + migration + " runs the C++ function '" + name +
                              "', which is not registered (tocsin::migrations::register_python)");
     }
-    (*f)(RunPythonContext{alias, state, backwards});
+    const RunPythonContext context{alias, state, backwards, {}};
+    try {
+        (*f)(context);
+    } catch (const std::exception& e) {
+        if (context.current_row.empty()) {
+            throw;
+        }
+        throw MigrationError(context.current_row + ": " + e.what());
+    }
+}
+
+/// The table of the model `op` works on (in the state before or after it), or "" (RunPython).
+std::string operation_table(const Operation& op, const std::string& app, const ProjectState& before,
+                            const ProjectState& after) {
+    const std::string label =
+        std::visit(overloaded{[](const CreateModel& o) { return o.model.label(); },
+                              [](const RunPython&) { return std::string(); },
+                              [&](const auto& o) { return label_in(app, o.model); }},
+                   op);
+    if (label.empty()) {
+        return {};
+    }
+    const ModelState* model = after.find(label);
+    if (model == nullptr) {
+        model = before.find(label);
+    }
+    return model == nullptr ? std::string() : model->table;
+}
+
+/// Which operation of `m` a foreign key broken at the end of the migration comes from: the last
+/// one run on the table of the row (`child`), else on the table it refers to (`parent`), else
+/// the last RunPython; nullopt when none fits.
+std::optional<std::size_t> breaking_operation(const Migration& m, const ProjectState& before,
+                                              bool backwards, const std::string& child,
+                                              const std::string& parent) {
+    std::vector<std::string> tables;
+    ProjectState state = before;
+    for (const auto& op : m.operations) {
+        ProjectState next = state;
+        apply(op, m.app, next);
+        tables.push_back(operation_table(op, m.app, state, next));
+        state = std::move(next);
+    }
+    std::vector<std::size_t> run_order;
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        run_order.push_back(backwards ? tables.size() - 1 - i : i);
+    }
+    for (const auto& wanted : {child, parent, std::string()}) {
+        for (auto it = run_order.rbegin(); it != run_order.rend(); ++it) {
+            if (tables[*it] == wanted &&
+                (!wanted.empty() || std::holds_alternative<RunPython>(m.operations[*it]))) {
+                return *it;
+            }
+        }
+    }
+    return std::nullopt;
 }
 
 /// Makes the database change of `op` (from state `from` to state `to`).
@@ -226,6 +283,58 @@ bool soft_applied(const Migration& m, const ProjectState& before, const std::str
     return found_create;
 }
 
+/// A row of SQLite's `PRAGMA foreign_key_check` (table, rowid, parent, fkid) as a sentence: its
+/// pk, the key column and value, and the table it refers to.
+std::string breaking_key_row(const db::Row& row, const std::string& alias) {
+    auto& database = db::connection(alias);
+    auto& backend = database.backend();
+    const std::string table = row.at(0).as_text();
+    std::string out = "the row with pk " + db::to_string(row.at(1)) + " of \"" + table + "\"";
+    try {
+        for (const auto& key :
+             database.query("PRAGMA foreign_key_list(" + backend.quote_name(table) + ")")) {
+            if (key.at(0) == row.at(3)) {
+                const std::string column = key.at(3).as_text();
+                const auto value =
+                    database.query_value("SELECT " + backend.quote_name(column) + " FROM " +
+                                             backend.quote_name(table) + " WHERE rowid = ?",
+                                         {row.at(1)});
+                out += " has " + column + " = " + (value ? db::to_string(*value) : "?");
+                break;
+            }
+        }
+    } catch (const db::Error&) {
+        // the row as SQLite names it is enough
+    }
+    return out + ", which is no row of \"" + row.at(2).as_text() + "\"";
+}
+
+/// What the foreign keys that `PRAGMA foreign_key_check` found broken at the end of `m` (run
+/// backwards or not from `before`, the state of the migrations applied before) say: the
+/// migration, the operation they most likely come from, the first row, how many.
+std::string broken_key_message(const Migration& m, const ProjectState& before, bool backwards,
+                               const std::vector<db::Row>& broken, const std::string& alias) {
+    const auto& first = broken.front();
+    std::string out = std::string(backwards ? "Unapplying " : "Applying ") + m.label();
+    std::optional<std::size_t> op;
+    try {
+        op = breaking_operation(m, before, backwards, first.at(0).as_text(), first.at(2).as_text());
+    } catch (const std::exception&) {
+        // no operation to name
+    }
+    if (op) {
+        out += " failed at operation " + std::to_string(*op) + " (" +
+               operation_name(m.operations[*op]) + ": " + describe(m.operations[*op]) + ")";
+    } else {
+        out += " failed";
+    }
+    out += ": it breaks a foreign key: " + breaking_key_row(first, alias) + " (" +
+           std::to_string(broken.size()) +
+           " row(s) in all; SQLite checks the keys at the end of each migration); the migration "
+           "was rolled back";
+    return out;
+}
+
 MigrationKey resolve(const MigrationLoader& loader, const std::string& app,
                      const std::string& name) {
     std::vector<MigrationKey> matches;
@@ -368,8 +477,11 @@ MigrateResult migrate(const MigrationLoader& loader, const MigrateOptions& optio
         }
         try {
             atomic(alias, [&] {
+                // The state the operations start from: the migrations applied before this one.
+                auto without = applied;
+                without.erase(key);
+                const ProjectState before = loader.project_state(without);
                 if (!step.backwards) {
-                    const ProjectState before = loader.project_state(applied);
                     if (!faked && options.fake_initial && m.initial &&
                         soft_applied(m, before, alias)) {
                         faked = true;
@@ -380,26 +492,17 @@ MigrateResult migrate(const MigrationLoader& loader, const MigrateOptions& optio
                     }
                     recorder.record_applied(key);
                 } else {
-                    auto without = applied;
-                    without.erase(key);
                     if (!faked) {
                         SchemaEditor editor(alias);
-                        static_cast<void>(
-                            run_operations(m, editor, loader.project_state(without), true, alias));
+                        static_cast<void>(run_operations(m, editor, before, true, alias));
                     }
                     recorder.record_unapplied(key);
                 }
                 if (sqlite) {
                     const auto broken = database.query("PRAGMA foreign_key_check");
                     if (!broken.empty()) {
-                        const auto& row = broken.front();
                         throw MigrationError(
-                            std::string(step.backwards ? "Unapplying " : "Applying ") + m.label() +
-                            " breaks a foreign key: the row with rowid " +
-                            db::to_string(row.at(1)) + " of table " + db::to_string(row.at(0)) +
-                            " refers to a row of " + db::to_string(row.at(2)) +
-                            " that does not exist (" + std::to_string(broken.size()) +
-                            " row(s) in all); the migration was rolled back");
+                            broken_key_message(m, before, step.backwards, broken, alias));
                     }
                 }
             });

@@ -17,6 +17,12 @@ std::map<std::string, PythonFunction, std::less<>>& functions() {
 }
 }  // namespace
 
+void RunPythonContext::at_row(std::string_view table, const db::Value& pk) const {
+    current_row = "the row with pk " + db::to_string(pk) + " of \"";
+    current_row += table;
+    current_row += "\"";
+}
+
 void register_python(std::string name, PythonFunction function) {
     if (name.empty() || name == "noop" || !function) {
         throw std::invalid_argument(

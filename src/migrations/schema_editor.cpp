@@ -5,7 +5,9 @@
 #include <map>
 #include <set>
 
+#include "tocsin/db/atomic.hpp"
 #include "tocsin/db/database.hpp"
+#include "tocsin/db/error.hpp"
 #include "tocsin/migrations/errors.hpp"
 
 namespace tocsin::migrations {
@@ -159,13 +161,158 @@ void SchemaEditor::remove_index(const ModelState& model, std::string_view name) 
 void SchemaEditor::alter_model(const ModelState& before, const ModelState& after,
                                const ProjectState& state,
                                const std::vector<std::pair<std::string, std::string>>& renames) {
-    if (!collect_only_) {
-        refuse_not_null_without_default(before, after, renames);
+    const auto change = [&] {
+        if (vendor_ == "postgresql") {
+            alter_postgresql(before, after, state, renames);
+        } else {
+            rebuild(before, after, state, renames);
+        }
+    };
+    if (collect_only_) {
+        change();
+        return;
     }
-    if (vendor_ == "postgresql") {
-        alter_postgresql(before, after, state, renames);
-    } else {
-        rebuild(before, after, state, renames);
+    refuse_not_null_without_default(before, after, renames);
+    try {
+        // In a savepoint of its own: when the database refuses the rows, the transaction is still
+        // usable (PostgreSQL aborts it otherwise) to find the row it refused.
+        db::atomic(alias_, change);
+    } catch (const db::DatabaseError& e) {
+        const std::string row = refused_row(before, after, state, renames);
+        if (row.empty()) {
+            throw;
+        }
+        throw MigrationError(row + ": " + e.what());
+    }
+}
+
+std::string SchemaEditor::refused_row(
+    const ModelState& before, const ModelState& after, const ProjectState& state,
+    const std::vector<std::pair<std::string, std::string>>& renames) const {
+    auto& database = db::connection(alias_);
+    const std::string t = quote(before.table);
+    const std::string pk = quote(before.pk_column);
+    const std::string where = "the row with pk ";
+    const std::string of = " of \"" + before.table + "\"";
+    // The first duplicate of `columns` (of `before`): the later row, its values, the earlier row.
+    const auto duplicate = [&](const std::vector<std::string>& columns) -> std::string {
+        std::string select = "SELECT a." + pk;
+        std::string join;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            select += ", a." + quote(columns[i]);
+            join += " AND b." + quote(columns[i]) + " = a." + quote(columns[i]);
+        }
+        const auto rows = database.query(
+            select + ", (SELECT MIN(b." + pk + ") FROM " + t + " b WHERE b." + pk + " < a." + pk +
+            join + ") FROM " + t + " a WHERE EXISTS (SELECT 1 FROM " + t + " b WHERE b." + pk +
+            " < a." + pk + join + ") ORDER BY a." + pk + " LIMIT 1");
+        if (rows.empty()) {
+            return {};
+        }
+        const auto& row = rows.front();
+        std::string out = where + db::to_string(row.at(0)) + of + " has ";
+        std::string values;
+        std::string fields;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            fields += (i == 0 ? "" : ", ") + columns[i];
+            values += (i == 0 ? "" : ", ") + db::to_string(row.at(i + 1));
+        }
+        if (columns.size() == 1) {
+            out += fields + " = " + values;
+        } else {
+            out += "(" + fields + ") = (" + values + ")";
+        }
+        return out + ", as the row with pk " + db::to_string(row.at(columns.size() + 1)) +
+               " has (unique in " + after.label() + ")";
+    };
+    try {
+        return db::atomic(alias_, [&]() -> std::string {
+            for (const auto& f : after.fields) {
+                const FieldState* from = source_of(before, f, renames);
+                if (from == nullptr) {
+                    // A new column: every row gets its default.
+                    const auto* target = f.to.empty() ? nullptr : state.find(f.to);
+                    if (target != nullptr && !f.default_value.is_null()) {
+                        const auto first = database.query_value(
+                            "SELECT " + pk + " FROM " + t + " WHERE NOT EXISTS (SELECT 1 FROM " +
+                                quote(target->table) + " WHERE " + quote(target->pk_column) +
+                                " = " + database.backend().placeholder(1) + ") ORDER BY " + pk +
+                                " LIMIT 1",
+                            {f.default_value});
+                        if (first) {
+                            return where + db::to_string(*first) + of + " would get " + f.column +
+                                   " = " + db::to_string(f.default_value) +
+                                   " (the default), which is no row of \"" + target->table + "\"";
+                        }
+                    }
+                    if (f.unique && !f.default_value.is_null()) {
+                        const auto rows = database.query("SELECT " + pk + " FROM " + t +
+                                                         " ORDER BY " + pk + " LIMIT 2");
+                        if (rows.size() > 1) {
+                            return where + db::to_string(rows[1].at(0)) + of + " would get " +
+                                   f.column + " = " + db::to_string(f.default_value) +
+                                   " (the default), as the row with pk " +
+                                   db::to_string(rows[0].at(0)) + " (unique in " + after.label() +
+                                   ")";
+                        }
+                    }
+                    continue;
+                }
+                const std::string c = quote(from->column);
+                if (!f.null && f.default_value.is_null()) {
+                    if (const auto v =
+                            database.query_value("SELECT " + pk + " FROM " + t + " WHERE " + c +
+                                                 " IS NULL ORDER BY " + pk + " LIMIT 1")) {
+                        return where + db::to_string(*v) + of + " holds NULL in " + from->column +
+                               ", which becomes NOT NULL";
+                    }
+                }
+                if (f.unique && !from->unique) {
+                    if (auto row = duplicate({from->column}); !row.empty()) {
+                        return row;
+                    }
+                }
+                if (const auto* target = f.to.empty() ? nullptr : state.find(f.to)) {
+                    const auto rows = database.query(
+                        "SELECT a." + pk + ", a." + c + " FROM " + t + " a WHERE a." + c +
+                        " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM " + quote(target->table) +
+                        " b WHERE b." + quote(target->pk_column) + " = a." + c + ") ORDER BY a." +
+                        pk + " LIMIT 1");
+                    if (!rows.empty()) {
+                        return where + db::to_string(rows.front().at(0)) + of + " has " +
+                               from->column + " = " + db::to_string(rows.front().at(1)) +
+                               ", which is no row of \"" + target->table + "\"";
+                    }
+                }
+            }
+            // Unique constraints over several fields (by field name), and unique_together (by
+            // column), read from the columns the fields come from.
+            std::vector<std::vector<std::string>> sets;
+            for (const auto& constraint : after.constraints) {
+                sets.emplace_back();
+                for (const auto& name : constraint.fields) {
+                    const auto* f = after.field(name);
+                    const FieldState* from =
+                        f == nullptr ? nullptr : source_of(before, *f, renames);
+                    if (from == nullptr) {
+                        sets.pop_back();
+                        break;
+                    }
+                    sets.back().push_back(from->column);
+                }
+            }
+            for (const auto& columns : after.unique_together) {
+                sets.push_back(columns);
+            }
+            for (const auto& columns : sets) {
+                if (auto row = duplicate(columns); !row.empty()) {
+                    return row;
+                }
+            }
+            return {};
+        });
+    } catch (const db::Error&) {
+        return {};  // the table cannot be read as `before` says: no row to name
     }
 }
 
@@ -189,11 +336,19 @@ void SchemaEditor::refuse_not_null_without_default(
         if (rows == 0) {
             continue;
         }
+        std::string first_sql =
+            "SELECT " + quote(before.pk_column) + " FROM " + quote(before.table);
+        if (from != nullptr) {
+            first_sql += " WHERE " + quote(from->column) + " IS NULL";
+        }
+        first_sql += " ORDER BY " + quote(before.pk_column) + " LIMIT 1";
+        const auto first = database.query_value(first_sql);
         throw MigrationError(
             "the column \"" + f.column + "\" of \"" + after.table + "\" becomes NOT NULL without " +
             "a default, and " + std::to_string(rows) + " row(s) " +
-            (from == nullptr ? std::string("exist") : "hold NULL there") +
-            ": give them a value with makemigrations --default " + after.label() + "." + f.name +
+            (from == nullptr ? std::string("exist") : "hold NULL there") + " (the first: the row " +
+            "with pk " + (first ? db::to_string(*first) : std::string("?")) +
+            "): give them a value with makemigrations --default " + after.label() + "." + f.name +
             "=VALUE (a one-off default written into the migration), or give the field a "
             "default or null");
     }

@@ -143,6 +143,9 @@ def main():
     else:
         env.pop("TOCSIN_DATABASE_URL", None)
 
+    migrated = subprocess.run([args.exe, db, "migrate"], env=env, capture_output=True, text=True)
+    if migrated.returncode != 0:
+        fail("migrate: %s%s" % (migrated.stdout, migrated.stderr))
     env["TOCSIN_SUPERUSER_PASSWORD"] = SUPERUSER_PASSWORD
     made = subprocess.run([args.exe, db, "createsuperuser", "--username", "admin"], env=env,
                           capture_output=True, text=True)

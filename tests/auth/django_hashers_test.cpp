@@ -1,7 +1,9 @@
 // Django 3.2 (Debian's python3-django) and tocsin check each other's password hashes: hashes
 // Django makes now, with its own salt and iteration count (260000), verify in tocsin (and ask for
 // an upgrade to tocsin's count); tocsin's verify in Django. Passwords include "", non-ASCII,
-// bytes that are not UTF-8, a NUL and a long one. Skipped without python3-django.
+// bytes that are not UTF-8, a NUL and a long one. Skipped without python3-django. The same for
+// argon2 (Django's Argon2PasswordHasher through python3-argon2; skipped without it): Django's
+// argon2 hashes verify in tocsin with its default costs (Django's), tocsin's in Django.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -133,6 +135,67 @@ TEST_F(DjangoHashersTest, DjangoChecksPasswordsTocsinHashed) {
         // Wrong ones (each hardened by Django to its own count when the hash has fewer).
         out << hex("lètmeinz") << ' ' << cases[0].second << '\n';
         out << hex("lètmeinz") << ' ' << cases[2].second << '\n';
+    }
+    const std::string verdicts = dir.file("verdicts.txt");
+    ASSERT_EQ(django("verify '" + in + "' '" + verdicts + "'"), 0);
+    const auto results = read_lines(verdicts);
+    ASSERT_EQ(results.size(), cases.size() + 2);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        EXPECT_EQ(results[i], "1") << cases[i].second;
+    }
+    EXPECT_EQ(results[cases.size()], "0");
+    EXPECT_EQ(results[cases.size() + 1], "0");
+}
+
+TEST_F(DjangoHashersTest, TocsinChecksArgon2PasswordsDjangoHashed) {
+    if (django("check-argon2") != 0) {
+        GTEST_SKIP() << "python3-argon2 is not installed";
+    }
+    // Django's argon2 hashes str passwords only: UTF-8 ones, a NUL included.
+    const std::vector<std::string> pws{"lètmein", "", "correct horse battery staple",
+                                       "nul\0inside"s};
+    const std::string in = dir.file("make.txt");
+    {
+        std::ofstream out(in);
+        for (const auto& pw : pws) {
+            out << "argon2 " << hex(pw) << '\n';
+        }
+    }
+    const std::string made = dir.file("made.txt");
+    ASSERT_EQ(django("make '" + in + "' '" + made + "'"), 0);
+    const auto encoded = read_lines(made);
+    ASSERT_EQ(encoded.size(), pws.size());
+    const Argon2PasswordHasher tocsin_default;
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        SCOPED_TRACE("password " + std::to_string(i) + ", " + encoded[i]);
+        EXPECT_TRUE(encoded[i].starts_with("argon2$argon2id$v=19$m=102400,t=2,p=8$"));
+        EXPECT_TRUE(tocsin_default.verify(pws[i], encoded[i]));
+        EXPECT_FALSE(tocsin_default.verify(pws[i] + "z", encoded[i]));
+        // Django's costs are tocsin's: nothing to upgrade.
+        EXPECT_FALSE(tocsin_default.must_update(encoded[i]));
+        EXPECT_TRUE(check_password(pws[i], encoded[i]));
+    }
+}
+
+TEST_F(DjangoHashersTest, DjangoChecksArgon2PasswordsTocsinHashed) {
+    if (django("check-argon2") != 0) {
+        GTEST_SKIP() << "python3-argon2 is not installed";
+    }
+    const auto pws = passwords();
+    std::vector<std::pair<std::string, std::string>> cases;  // password, encoded
+    cases.emplace_back(pws[0], make_password(pws[0], {}, Argon2PasswordHasher()));
+    const Argon2PasswordHasher cheap(1, 64, 2);
+    for (const auto& pw : pws) {
+        cases.emplace_back(pw, make_password(pw, {}, cheap));
+    }
+    const std::string in = dir.file("verify.txt");
+    {
+        std::ofstream out(in);
+        for (const auto& [pw, encoded] : cases) {
+            out << hex(pw) << ' ' << encoded << '\n';
+        }
+        out << hex("lètmeinz") << ' ' << cases[0].second << '\n';
+        out << hex("lètmeinz") << ' ' << cases[1].second << '\n';
     }
     const std::string verdicts = dir.file("verdicts.txt");
     ASSERT_EQ(django("verify '" + in + "' '" + verdicts + "'"), 0);

@@ -353,5 +353,170 @@ TEST(Crypto, ConstantTimeCompareAndRandomString) {
     EXPECT_THROW(static_cast<void>(pbkdf2("p", "s", 0)), std::invalid_argument);
 }
 
+// ---------------------------------------------------------------------------------- argon2
+// Django's TestUtilsHashPassArgon2. The expected hashes were made by Django 3.2's
+// Argon2PasswordHasher (Debian python3-django 3.2.25 with python3-argon2 21.1.0, argon2-cffi over
+// the reference implementation) and by argon2-cffi's low-level hash_secret (argon2i, argon2d,
+// v=16); auth_django_hashers_test checks fresh ones both ways.
+
+/// Argon2 with Django's costs (the default) and a cheap one, for one test.
+ScopedHashers argon2_hashers() {
+    return ScopedHashers({std::make_shared<const Argon2PasswordHasher>(),
+                          std::make_shared<const Pbkdf2PasswordHasher>(1000)});
+}
+
+TEST(TestUtilsHashPassArgon2, test_argon2) {
+    const auto hashers = argon2_hashers();
+    const std::string encoded = make_password("lètmein", "seasaltseasaltseasalt", "argon2");
+    EXPECT_EQ(encoded,
+              "argon2$argon2id$v=19$m=102400,t=2,p=8$c2Vhc2FsdHNlYXNhbHRzZWFzYWx0$"
+              "Zoc4oWNbTIhBDF422P2BEQ");
+    EXPECT_TRUE(is_password_usable(encoded));
+    EXPECT_TRUE(check_password("lètmein", encoded));
+    EXPECT_FALSE(check_password("lètmeinz", encoded));
+    EXPECT_EQ(identify_hasher(encoded)->algorithm(), "argon2");
+    // Blank passwords.
+    const std::string blank = make_password("", "seasaltseasaltseasalt", "argon2");
+    EXPECT_TRUE(blank.starts_with("argon2$"));
+    EXPECT_TRUE(check_password("", blank));
+    EXPECT_FALSE(check_password(" ", blank));
+    // Other costs, as Django writes them: verified with their own parameters.
+    const Argon2PasswordHasher cheap(1, 64, 2);
+    EXPECT_EQ(
+        cheap.encode("secret", "seasaltseasaltseasalt"),
+        "argon2$argon2id$v=19$m=64,t=1,p=2$c2Vhc2FsdHNlYXNhbHRzZWFzYWx0$QOJRzw/z40FFGBsMIaBntA");
+    EXPECT_TRUE(check_password(
+        "secret",
+        "argon2$argon2id$v=19$m=64,t=1,p=2$c2Vhc2FsdHNlYXNhbHRzZWFzYWx0$QOJRzw/z40FFGBsMIaBntA"));
+    // Older varieties and versions (Django before 3.2 wrote argon2i; the oldest had no v=).
+    for (const char* old :
+         {"argon2$argon2i$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$6HRLOY6DqhnllRqS0FJ+vg",
+          "argon2$argon2i$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
+          "qbTlbPLSAv7tpFqKiyeJ8fRVBjxcUSVtiAwiKRwP/pU",
+          "argon2$argon2i$v=16$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
+          "qbTlbPLSAv7tpFqKiyeJ8fRVBjxcUSVtiAwiKRwP/pU",
+          "argon2$argon2d$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$oeUkOKVfZ8p2IrnF/qjmJg"}) {
+        SCOPED_TRACE(old);
+        EXPECT_TRUE(check_password("secret", old));
+        EXPECT_FALSE(check_password("wrong", old));
+    }
+    // Salt entropy check.
+    const auto hasher = get_hasher("argon2");
+    EXPECT_TRUE(hasher->must_update(make_password("lètmein", "iodizedsalt", "argon2")));
+    EXPECT_FALSE(hasher->must_update(make_password("lètmein", hasher->salt(), "argon2")));
+}
+
+TEST(TestUtilsHashPassArgon2, test_argon2_decode) {
+    const Argon2PasswordHasher hasher(1, 64, 2);
+    const std::string encoded = hasher.encode("lètmein", "seasaltseasaltseasalt");
+    const DecodedPassword d = hasher.decode(encoded);
+    EXPECT_EQ(d.algorithm, "argon2");
+    EXPECT_EQ(d.variety, "argon2id");
+    EXPECT_EQ(d.version, 19);
+    EXPECT_EQ(d.memory_cost, 64U);
+    EXPECT_EQ(d.iterations, 1);
+    EXPECT_EQ(d.parallelism, 2U);
+    EXPECT_EQ(d.salt, "seasaltseasaltseasalt");
+    EXPECT_EQ(d.hash, encoded.substr(encoded.rfind('$') + 1));
+    const auto summary = hasher.safe_summary(encoded);
+    EXPECT_EQ(summary.at("variety"), "argon2id");
+    EXPECT_EQ(summary.at("memory cost"), "64");
+    EXPECT_EQ(summary.at("salt"), "seasal***************");
+}
+
+TEST(TestUtilsHashPassArgon2, test_argon2_upgrade) {
+    const auto hashers = argon2_hashers();
+    // A hash with other costs matches and is upgraded to the preferred hasher's.
+    const std::string old =
+        Argon2PasswordHasher(1, 64, 2).encode("lètmein", "seasaltseasaltseasalt");
+    std::string upgraded;
+    EXPECT_TRUE(check_password(
+        "lètmein", old, [&](std::string_view raw) { upgraded = make_password(raw, {}, "argon2"); },
+        "argon2"));
+    EXPECT_TRUE(upgraded.starts_with("argon2$argon2id$v=19$m=102400,t=2,p=8$")) << upgraded;
+    EXPECT_FALSE(get_hasher("argon2")->must_update(upgraded));
+    // No upgrade for a wrong password, nor for a hash with the current costs.
+    bool called = false;
+    EXPECT_FALSE(check_password(
+        "wrong", old, [&](std::string_view) { called = true; }, "argon2"));
+    EXPECT_TRUE(check_password(
+        "lètmein", upgraded, [&](std::string_view) { called = true; }, "argon2"));
+    EXPECT_FALSE(called);
+}
+
+TEST(TestUtilsHashPassArgon2, test_argon2_version_upgrade) {
+    const auto hashers = argon2_hashers();
+    // argon2i (Django before 3.2) with the current costs: upgraded to argon2id.
+    std::string argon2i_current = Argon2PasswordHasher().encode("secret", "seasaltseasaltseasalt");
+    argon2i_current.replace(argon2i_current.find("argon2id"), 8, "argon2i");
+    EXPECT_TRUE(get_hasher("argon2")->must_update(argon2i_current));
+    EXPECT_TRUE(
+        get_hasher("argon2")->must_update("argon2$argon2i$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                          "qbTlbPLSAv7tpFqKiyeJ8fRVBjxcUSVtiAwiKRwP/pU"));
+    std::string upgraded;
+    EXPECT_TRUE(check_password(
+        "secret", "argon2$argon2i$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$6HRLOY6DqhnllRqS0FJ+vg",
+        [&](std::string_view raw) { upgraded = make_password(raw, {}, "argon2"); }, "argon2"));
+    EXPECT_TRUE(upgraded.starts_with("argon2$argon2id$v=19$")) << upgraded;
+}
+
+// tocsin: a malformed argon2 hash is a PasswordFormatError saying what is wrong (never the hash),
+// including costs that would make the program allocate without bound; bad costs for a hasher are
+// refused when it is made.
+TEST(Hashers, MalformedArgon2Hashes) {
+    const Argon2PasswordHasher hasher(1, 64, 2);
+    // Built by append: g++ 12 at -O2 warns falsely on `"…" + std::string`.
+    const auto with_salt_hash = [](const char* params) {
+        std::string out = params;
+        out += "$c29tZXNhbHRzb21lc2FsdA$6HRLOY6DqhnllRqS0FJ+vg";
+        return out;
+    };
+    for (const std::string& bad : std::vector<std::string>{
+             "argon2"s, "argon2$argon2id"s, with_salt_hash("argon2$argon2x$v=19$m=8,t=1,p=1"),
+             with_salt_hash("argon2$argon2id$v=18$m=8,t=1,p=1"),
+             with_salt_hash("argon2$argon2id$v=19$m=8,t=1"),
+             with_salt_hash("argon2$argon2id$v=19$m=8,t=1,p=1,x=2"),
+             with_salt_hash("argon2$argon2id$v=19$m=x,t=1,p=1"),
+             with_salt_hash("argon2$argon2id$v=19$m=4294967295,t=1,p=1"),
+             with_salt_hash("argon2$argon2id$v=19$m=99999999999,t=1,p=1"),
+             with_salt_hash("argon2$argon2id$v=19$m=8,t=0,p=1"),
+             with_salt_hash("argon2$argon2id$v=19$m=8,t=1,p=0"),
+             with_salt_hash("argon2$argon2id$v=19$m=8,t=1,p=2"),
+             "argon2$argon2id$v=19$m=8,t=1,p=1$c2FsdA$6HRLOY6DqhnllRqS0FJ+vg",
+             "argon2$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$!!",
+             "argon2$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$"s,
+             "argon2$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$6HRLOY6Dq$x"}) {
+        SCOPED_TRACE(bad);
+        try {
+            static_cast<void>(hasher.verify("secret", bad));
+            ADD_FAILURE() << "accepted";
+        } catch (const PasswordFormatError& e) {
+            if (bad.size() > 20) {  // the message never holds the hash
+                EXPECT_EQ(std::string(e.what()).find(bad.substr(7)), std::string::npos) << e.what();
+            }
+        }
+    }
+    {
+        const auto hashers = argon2_hashers();
+        EXPECT_THROW(static_cast<void>(check_password(
+                         "secret", with_salt_hash("argon2$argon2id$v=19$m=4294967295,t=1,p=1"))),
+                     PasswordFormatError);
+    }
+    EXPECT_THROW(Argon2PasswordHasher(0, 64, 1), std::invalid_argument);
+    EXPECT_THROW(Argon2PasswordHasher(1, 64, 0), std::invalid_argument);
+    EXPECT_THROW(Argon2PasswordHasher(1, 7, 1), std::invalid_argument);
+    EXPECT_THROW(Argon2PasswordHasher(1, Argon2PasswordHasher::max_memory_cost + 1, 1),
+                 std::invalid_argument);
+    EXPECT_THROW(static_cast<void>(hasher.encode("x", "short")), std::invalid_argument);
+    EXPECT_THROW(static_cast<void>(hasher.encode("x", "with$dollar")), std::invalid_argument);
+    // Any bytes are a password: empty, not UTF-8, a NUL, a megabyte.
+    for (const std::string& pw :
+         {""s, "\xff\xfe not UTF-8"s, "nul\0inside"s, std::string(1 << 20, 'x')}) {
+        const std::string encoded = hasher.encode(pw, "seasaltseasaltseasalt");
+        EXPECT_TRUE(hasher.verify(pw, encoded));
+        EXPECT_FALSE(hasher.verify(pw + "z", encoded));
+    }
+}
+
 }  // namespace
 }  // namespace tocsin::auth

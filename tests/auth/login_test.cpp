@@ -187,5 +187,115 @@ TEST_P(SignalTestCase, AuthenticateUpgradesAnOutdatedHash) {
 
 TOCSIN_AUTH_ON_BOTH_ENGINES(SignalTestCase);
 
+// The session auth hash (Django's get_session_auth_hash and update_session_auth_hash): a password
+// change logs the user's other sessions out. After Django's tests/auth_tests/test_middleware.py
+// (TestAuthenticationMiddleware) and test_views.py (SessionAuthenticationTests).
+class SessionAuthHashTest : public AuthTest {
+  protected:
+    std::vector<std::shared_ptr<AppConfig>> installed_apps() override {
+        return {std::make_shared<AuthConfig>(AuthSettings{.secret_key = "tocsin-test-secret"}),
+                std::make_shared<SessionsConfig>()};
+    }
+    /// A new session logged in as `user`, saved.
+    static SessionStore logged_in(User& user) {
+        SessionStore session;
+        login(session, user);
+        return session;
+    }
+};
+
+TEST_P(SessionAuthHashTest, test_changed_password_invalidates_session) {
+    auto user = make_user("test_user", "test_password");
+    auto session = logged_in(user);
+    const auto key = *session.session_key();
+    EXPECT_EQ(session.get(session_hash_key), get_session_auth_hash(user));
+    user.set_password("new_password");
+    user.save();
+    SessionStore again(key);
+    EXPECT_FALSE(get_user(again));
+    // The session is flushed: its row is gone and its key dropped.
+    EXPECT_FALSE(again.session_key());
+    EXPECT_FALSE(SessionStore().exists(key));
+}
+
+TEST_P(SessionAuthHashTest, test_no_password_change_doesnt_invalidate_session) {
+    auto user = make_user("test_user", "test_password");
+    auto session = logged_in(user);
+    user.first_name = "Test";
+    user.save();
+    SessionStore again(session.session_key());
+    const auto current = get_user(again);
+    ASSERT_TRUE(current);
+    EXPECT_EQ(current->username(), "test_user");
+}
+
+// Django's test_user_password_change_updates_session (#21649): the session the password was
+// changed in stays logged in, under a new key; every other session of the user is out.
+TEST_P(SessionAuthHashTest, test_user_password_change_updates_session) {
+    auto user = make_user("test_user", "test_password");
+    auto here = logged_in(user);
+    auto elsewhere = logged_in(user);
+    const auto old_key = *here.session_key();
+    user.set_password("password1");
+    user.save();
+    update_session_auth_hash(here, user);
+    EXPECT_NE(*here.session_key(), old_key);
+    EXPECT_FALSE(SessionStore().exists(old_key));
+    SessionStore here_again(here.session_key());
+    ASSERT_TRUE(get_user(here_again));
+    EXPECT_EQ(get_user(here_again)->username(), "test_user");
+    SessionStore elsewhere_again(elsewhere.session_key());
+    EXPECT_FALSE(get_user(elsewhere_again));
+
+    // Another user's session is cycled but not given this user's hash.
+    auto other = make_user("other", "password");
+    auto theirs = logged_in(other);
+    update_session_auth_hash(theirs, user);
+    SessionStore theirs_again(theirs.session_key());
+    ASSERT_TRUE(get_user(theirs_again));
+    EXPECT_EQ(get_user(theirs_again)->username(), "other");
+}
+
+// A session of this user from before a password change is not reused by a new login (Django's
+// login flushes it); a session without a hash (made before tocsin stored one) gives no user.
+TEST_P(SessionAuthHashTest, LoginFlushesASessionWithAnotherHash) {
+    auto user = make_user("test_user", "test_password");
+    auto session = logged_in(user);
+    session.set("cart", "3 books");
+    session.save();
+    user.set_password("new_password");
+    user.save();
+    login(session, user);
+    EXPECT_FALSE(session.get("cart"));
+    EXPECT_EQ(get_user(session)->username(), "test_user");
+
+    SessionStore legacy;
+    legacy.set(std::string(session_user_id_key), std::to_string(*user.id));
+    legacy.set(std::string(session_backend_key), std::string(model_backend));
+    legacy.save();
+    EXPECT_FALSE(get_user(legacy));
+    EXPECT_FALSE(legacy.session_key());
+}
+
+// The hash is Django's: the same SECRET_KEY and password hash give the value Django 3.2 gives
+// (salted_hmac("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash", password,
+// algorithm="sha256").hexdigest(), computed with Debian's python3-django 3.2.25 and
+// SECRET_KEY = "tocsin-test-secret"); another secret gives another hash.
+TEST_P(SessionAuthHashTest, TheHashIsDjangos) {
+    User user{.username = "u"};
+    user.password = "pbkdf2_sha256$1000$salt$abc";
+    EXPECT_EQ(get_session_auth_hash(user),
+              "3b18e75c67b55110d3a25c50337f8d2762d6b85f839ec6325c6e93313c493a06");
+    EXPECT_EQ(get_session_auth_hash(AnyUser::ref(user)), get_session_auth_hash(user));
+    EXPECT_EQ(secret_key(), "tocsin-test-secret");
+    EXPECT_EQ(hex_encode(salted_hmac("salt", "value", "other secret")).size(), 64U);
+    EXPECT_NE(hex_encode(salted_hmac("django.contrib.auth.models.AbstractBaseUser."
+                                     "get_session_auth_hash",
+                                     user.password, "other secret")),
+              get_session_auth_hash(user));
+}
+
+TOCSIN_AUTH_ON_BOTH_ENGINES(SessionAuthHashTest);
+
 }  // namespace
 }  // namespace tocsin::auth::test

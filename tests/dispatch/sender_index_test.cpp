@@ -5,6 +5,7 @@
 // tracked receivers are purged however many are tracked; sends on one thread stay exact while
 // another thread churns receivers of other senders (run under TSan: label concurrency).
 #include <tocsin/dispatch.hpp>
+#include <tocsin/dispatch/async.hpp>
 
 #include <gtest/gtest.h>
 
@@ -159,6 +160,32 @@ TEST(SenderIndex, DeadTrackedReceiversAmongManyArePurgedByLaterChanges) {
     sig.connect([] {}).disconnect();
     EXPECT_TRUE(watches[1].expired());
     EXPECT_TRUE(watches[3].expired());
+}
+
+TEST(SenderIndex, AnAsendThatMeetsDeadTrackedReceiversMakesTheNextChangePurgeThemAll) {
+    constexpr int kTracked = 200;
+    Signal<void()> sig;
+    std::vector<std::shared_ptr<int>> owners;
+    std::vector<std::weak_ptr<Token>> watches;
+    // Runs first, and lets every other tracked object die before its receiver's turn.
+    sig.connect(
+        [&owners] {
+            for (std::size_t i = 0; i < owners.size(); i += 2) {
+                owners[i].reset();
+            }
+        },
+        {.priority = 1});
+    for (int i = 0; i < kTracked; ++i) {
+        owners.push_back(std::make_shared<int>(i));
+        auto token = std::make_shared<Token>();
+        watches.push_back(token);
+        sig.connect([token] {}, {.track = owners.back()});
+    }
+    sig.asend({}).get();
+    sig.connect([] {}).disconnect();
+    for (int i = 0; i < kTracked; ++i) {
+        EXPECT_EQ(watches[static_cast<std::size_t>(i)].expired(), i % 2 == 0) << i;
+    }
 }
 
 TEST(SenderIndex, SendsStayExactWhileAnotherThreadChurnsOtherSenders) {

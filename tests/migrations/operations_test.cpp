@@ -156,15 +156,24 @@ TEST_P(OperationTests, test_alter_field_unique) {
     migrate_to("test_app", "0001");
     exec("INSERT INTO test_app_pony (pink, weight) VALUES (1, 1)");
     EXPECT_EQ(values("SELECT COUNT(*) FROM test_app_pony WHERE pink = 1"), "2 | ");
-    // Forwards again fails on the duplicate: rolled back, and says which operation.
+    // The new row's pk: 3 on SQLite, 4 on PostgreSQL (whose sequence the refused insert used).
+    const std::string duplicate = db::to_string(
+        *db::connection().query_value("SELECT MAX(id) FROM test_app_pony WHERE pink = 1"));
+    // Forwards again fails on the duplicate: rolled back, and says which operation and which row
+    // (on SQLite while copying the rows into the rebuilt table, on PostgreSQL at ADD CONSTRAINT).
     try {
         migrate_to();
         FAIL() << "a unique column over duplicates";
     } catch (const mig::MigrationError& e) {
-        EXPECT_NE(std::string(e.what()).find("Applying test_app.0002_step failed at operation 0 "
-                                             "(AlterField: Alter field pink on pony)"),
+        const std::string what = e.what();
+        EXPECT_NE(what.find("Applying test_app.0002_step failed at operation 0 (AlterField: Alter "
+                            "field pink on pony): the row with pk " +
+                            duplicate +
+                            " of \"test_app_pony\" has pink = 1, as the row with pk 1 has "
+                            "(unique in test_app.Pony): "),
                   std::string::npos)
-            << e.what();
+            << what;
+        EXPECT_NE(what.find("; the migration was rolled back"), std::string::npos) << what;
     }
     EXPECT_EQ(mig::MigrationRecorder("default").applied().count({"test_app", "0002_step"}), 0U);
     EXPECT_EQ(values("SELECT COUNT(*) FROM test_app_pony"), "3 | ");
@@ -278,8 +287,9 @@ TEST_P(OperationTests, test_add_field_not_null_without_default_is_refused) {
         const std::string what = e.what();
         EXPECT_NE(what.find("Applying test_app.0002_step failed at operation 0 (AddField: Add "
                             "field owner to pony): the column \"owner_id\" of \"test_app_pony\" "
-                            "becomes NOT NULL without a default, and 2 row(s) exist: give them a "
-                            "value with makemigrations --default test_app.Pony.owner=VALUE"),
+                            "becomes NOT NULL without a default, and 2 row(s) exist (the first: "
+                            "the row with pk 1): give them a value with makemigrations --default "
+                            "test_app.Pony.owner=VALUE"),
                   std::string::npos)
             << what;
     }
@@ -302,7 +312,18 @@ TEST_P(OperationTests, test_alter_field_not_null_fills_nulls_or_refuses) {
     migrate_to("test_app", "0002");
     add_ponies();
     exec("INSERT INTO test_app_pony (pink, weight) VALUES (NULL, 4)");
-    EXPECT_THROW(migrate_to(), mig::MigrationError);
+    try {
+        migrate_to();
+        FAIL() << "a NULL in a column that becomes NOT NULL";
+    } catch (const mig::MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find("Applying test_app.0003_step failed at operation 0 "
+                                             "(AlterField: Alter field pink on pony): the column "
+                                             "\"pink\" of \"test_app_pony\" becomes NOT NULL "
+                                             "without a default, and 1 row(s) hold NULL there "
+                                             "(the first: the row with pk 3)"),
+                  std::string::npos)
+            << e.what();
+    }
     EXPECT_EQ(values("SELECT pink FROM test_app_pony ORDER BY id"), "1 | 7 | NULL | ");
     std::filesystem::remove(root() / "test_app" / "0003_step.json");
     write_migration(
@@ -313,6 +334,105 @@ TEST_P(OperationTests, test_alter_field_not_null_fills_nulls_or_refuses) {
                        {{"test_app", "0002_step"}}));
     migrate_to();
     EXPECT_EQ(values("SELECT pink FROM test_app_pony ORDER BY id"), "1 | 7 | 42 | ");
+}
+
+// tocsin: a migration the rows refuse names the row, on both engines: a unique constraint over
+// two fields, a new unique column whose default every row would get, and the failure of
+// unapplying (the rows are those of the table as the operation found it).
+TEST_P(OperationTests, test_failed_migration_names_the_row) {
+    write({{mig::AddConstraint{"Pony", {"pony_pink_weight_uniq", {"pink", "weight"}}}}});
+    migrate_to("test_app", "0001");
+    add_ponies();
+    exec("INSERT INTO test_app_pony (pink, weight) VALUES (7, 0.5)");
+    try {
+        migrate_to();
+        FAIL() << "a unique constraint over duplicates";
+    } catch (const mig::MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find(
+                      "Applying test_app.0002_step failed at operation 0 (AddConstraint: Create "
+                      "constraint pony_pink_weight_uniq on model pony): the row with pk 3 of "
+                      "\"test_app_pony\" has (pink, weight) = (7, 0.5), as the row with pk 2 "
+                      "has (unique in test_app.Pony): "),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(values("SELECT COUNT(*) FROM test_app_pony"), "3 | ");
+    EXPECT_EQ(mig::MigrationRecorder("default").applied().size(), 1U);
+
+    // A new unique column with a default: the second row would repeat the first's value.
+    std::filesystem::remove(root() / "test_app" / "0002_step.json");
+    auto code = make_field("code", LogicalType::text, "x");
+    code.unique = true;
+    write({{mig::AddField{"Pony", code}}});
+    try {
+        migrate_to();
+        FAIL() << "a unique column whose default every row gets";
+    } catch (const mig::MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find(
+                      "Applying test_app.0002_step failed at operation 0 (AddField: Add field code "
+                      "to pony): the row with pk 2 of \"test_app_pony\" would get code = 'x' "
+                      "(the default), as the row with pk 1 (unique in test_app.Pony): "),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(columns("test_app_pony"), (std::vector<std::string>{"id", "pink", "weight"}));
+}
+
+// Unapplying is refused by the rows too: a column that was unique before 0002 and repeats values
+// since.
+TEST_P(OperationTests, test_unapplying_names_the_row) {
+    auto unique = make_field("pink", LogicalType::integer, 3);
+    unique.unique = true;
+    write({{mig::AlterField{"Pony", make_field("pink", LogicalType::integer, 3)}}},
+          {mig::CreateModel{make_model("test_app", "Pony",
+                                       {unique, make_field("weight", LogicalType::real, 1.0)})}});
+    migrate_to();
+    add_ponies();
+    exec("INSERT INTO test_app_pony (pink, weight) VALUES (7, 9)");
+    try {
+        migrate_to("test_app", "0001");
+        FAIL() << "a unique column again over duplicates";
+    } catch (const mig::MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find(
+                      "Unapplying test_app.0002_step failed at operation 0 (AlterField: Alter "
+                      "field pink on pony): the row with pk 3 of \"test_app_pony\" has pink = 7, "
+                      "as the row with pk 2 has (unique in test_app.Pony): "),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(mig::MigrationRecorder("default").applied().size(), 2U);
+    EXPECT_EQ(values("SELECT COUNT(*) FROM test_app_pony"), "3 | ");
+}
+
+// tocsin: a key that refers to no row names the row: on PostgreSQL the ALTER TABLE refuses it at
+// its operation; on SQLite the keys are checked at the end of the migration, which names the
+// operation that last changed the table.
+TEST_P(OperationTests, test_failed_migration_names_the_row_of_a_broken_key) {
+    auto rider = make_model("test_app", "Rider", {make_field("name", LogicalType::text, "")});
+    write({{mig::AddField{"Rider", make_key("pony", "test_app.Pony"), db::Value(99)}}},
+          {mig::CreateModel{pony()}, mig::CreateModel{rider}});
+    migrate_to("test_app", "0001");
+    add_ponies();
+    exec("INSERT INTO test_app_rider (name) VALUES ('ann')");
+    try {
+        migrate_to();
+        FAIL() << "a key to no row";
+    } catch (const mig::MigrationError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("Applying test_app.0002_step failed at operation 0 (AddField: Add "
+                            "field pony to rider): "),
+                  std::string::npos)
+            << what;
+        // SQLite finds the row after the copy, PostgreSQL before the ALTER TABLE that refused it.
+        EXPECT_TRUE(what.find("the row with pk 1 of \"test_app_rider\" has pony_id = 99, which is "
+                              "no row of \"test_app_pony\"") != std::string::npos ||
+                    what.find("the row with pk 1 of \"test_app_rider\" would get pony_id = 99 "
+                              "(the default), which is no row of \"test_app_pony\"") !=
+                        std::string::npos)
+            << what;
+    }
+    EXPECT_EQ(columns("test_app_rider"), (std::vector<std::string>{"id", "name"}));
+    EXPECT_EQ(values("SELECT name FROM test_app_rider"), "'ann' | ");
 }
 
 // A many-to-many through table, created and removed with its rows.
@@ -358,6 +478,61 @@ TEST_P(OperationTests, test_run_python) {
     EXPECT_EQ(columns("test_app_pony"), (std::vector<std::string>{"id", "pink", "weight"}));
     migrate_to("test_app", "0001");
     EXPECT_EQ(values("SELECT pink FROM test_app_pony ORDER BY id"), "1 | 7 | ");
+}
+
+// tocsin: a data migration that throws names the migration, the operation and, when the
+// function said which row it was working on (RunPythonContext::at_row), that row; the whole
+// migration is rolled back.
+TEST_P(OperationTests, test_run_python_failure_names_the_row) {
+    mig::register_python("test_app.check_pink", [](const mig::RunPythonContext& c) {
+        auto& database = db::connection(c.database);
+        for (const auto& row : database.query("SELECT id, pink FROM test_app_pony ORDER BY id")) {
+            c.at_row("test_app_pony", row.at(0));
+            if (row.at(1).as_integer() > 5) {
+                throw std::runtime_error("pink " + db::to_string(row.at(1)) + " is too pink");
+            }
+            database.execute("UPDATE test_app_pony SET pink = pink + 1 WHERE id = " +
+                                 database.backend().placeholder(1),
+                             {row.at(0)});
+        }
+    });
+    mig::register_python("test_app.fails_anywhere", [](const mig::RunPythonContext&) {
+        throw std::runtime_error("no row involved");
+    });
+    write({{mig::AddField{"Pony", make_field("height", LogicalType::real, 5.0)},
+            mig::RunPython{"test_app.check_pink", "noop"}},
+           {mig::RunPython{"test_app.fails_anywhere", "noop"}}});
+    migrate_to("test_app", "0001");
+    add_ponies();
+    try {
+        migrate_to();
+        FAIL() << "the function threw";
+    } catch (const mig::MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find(
+                      "Applying test_app.0002_step failed at operation 1 (RunPython: Raw C++ "
+                      "operation test_app.check_pink): the row with pk 2 of \"test_app_pony\": "
+                      "pink 7 is too pink; "
+                      "the migration was rolled back"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(values("SELECT pink FROM test_app_pony ORDER BY id"), "1 | 7 | ");
+    EXPECT_EQ(columns("test_app_pony"), (std::vector<std::string>{"id", "pink", "weight"}));
+
+    exec("UPDATE test_app_pony SET pink = 2 WHERE id = 2");
+    try {
+        migrate_to();
+        FAIL() << "the second function threw";
+    } catch (const mig::MigrationError& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("Applying test_app.0003_step failed at operation 0 "
+                                       "(RunPython: Raw C++ operation test_app.fails_anywhere): "
+                                       "no row involved; "
+                                       "the migration was rolled back"),
+            std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(values("SELECT pink FROM test_app_pony ORDER BY id"), "2 | 3 | ");
 }
 
 // A migration whose RunPython has no reverse cannot be unapplied.

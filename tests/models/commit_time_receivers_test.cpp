@@ -1,7 +1,10 @@
 // Commit-time receivers (Connect::on_commit): run after the outermost transaction commits, never
 // after a rollback, with the data captured when the signal was sent.
 #include <gtest/gtest.h>
+#include <tocsin/dispatch/profiler.hpp>
 
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -295,6 +298,57 @@ TEST_F(CommitTimeReceiversTest, ATrackedReceiverWhoseObjectDiesBeforeTheCommitDo
         owner.reset();
     }
     EXPECT_EQ(calls, 0);
+}
+
+/// Records the send observer's receiver events as lines.
+class ReceiverLines : public SendObserver {
+  public:
+    void on_receiver(const ReceiverEvent& e) noexcept override {
+        const std::lock_guard lock(mutex_);
+        lines_.push_back(std::string(e.deferred_to_commit ? "defer " : "run ") +
+                         std::string(e.signal_name) + " " + e.receiver + (e.ok ? "" : " failed"));
+        ids_.push_back(e.send_id);
+    }
+    void on_send_done(std::uint64_t /*id*/) noexcept override {
+        const std::lock_guard lock(mutex_);
+        lines_.emplace_back("done");
+    }
+    std::vector<std::string> lines() const {
+        const std::lock_guard lock(mutex_);
+        return lines_;
+    }
+    std::vector<std::uint64_t> ids() const {
+        const std::lock_guard lock(mutex_);
+        return ids_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+    std::vector<std::uint64_t> ids_;
+};
+
+TEST_F(CommitTimeReceiversTest, TheSendObserverSeesTheDeferralThenTheRunAtCommit) {
+    ScopedConnection typed = post_save.connect<Author>([](Author&, const SaveEvent&) {},
+                                                       {.name = "typed", .on_commit = true});
+    ScopedConnection any =
+        post_save.connect([](ModelBase&, const SaveEvent&) {}, {.name = "any", .on_commit = true});
+    auto lines = std::make_shared<ReceiverLines>();
+    set_send_observer(lines);
+    {
+        auto tx = atomic();
+        Author::objects().create({.name = "Ann"});
+        EXPECT_EQ(lines->lines(), (std::vector<std::string>{"defer post_save typed",
+                                                            "defer post_save any", "done"}));
+    }
+    set_send_observer(nullptr);
+    EXPECT_EQ(lines->lines(),
+              (std::vector<std::string>{"defer post_save typed", "defer post_save any", "done",
+                                        "run post_save typed", "run post_save any"}));
+    const auto ids = lines->ids();
+    ASSERT_EQ(ids.size(), 4U);
+    EXPECT_EQ(ids[0], ids[2]);
+    EXPECT_EQ(ids[1], ids[3]);
 }
 
 }  // namespace

@@ -25,6 +25,10 @@ struct AdminSettings {
     std::size_t max_choices = 1000;
     /// The database alias the admin works on.
     std::string database = "default";
+    /// While a Server lives, observe every send of the process (tocsin::set_send_observer): the
+    /// signals panel's live log and the receivers' statistics. The observer set before is kept
+    /// informed and set again when the server is destroyed.
+    bool observe_sends = true;
     /// Models the admin does not show, by label (as Django's admin does not register the
     /// sessions: their keys would let a staff user take over another's session).
     std::vector<std::string> exclude = {"sessions.Session"};

@@ -15,6 +15,10 @@ struct AuthSettings {
     /// listed by an installed app and made known with register_user_model<T>(); auth.User's
     /// table is then not created (Django's swappable model).
     std::string auth_user_model = "auth.User";
+    /// The secret the session auth hashes are keyed with (Django's SECRET_KEY; see
+    /// tocsin::auth::secret_key()). Keep it out of the sources: read it from the environment or
+    /// a file. Empty: the environment variable TOCSIN_SECRET_KEY, else a random key per process.
+    std::string secret_key{};
 };
 
 /// The "auth" app: auth.User (unless swapped), the update_last_login receiver of

@@ -34,4 +34,13 @@ enum class Digest { sha256, sha1 };
 /// Standard base64 (RFC 4648, with `=` padding, no line breaks) of `bytes`.
 [[nodiscard]] std::string base64_encode(std::string_view bytes);
 
+/// Django's salted_hmac(key_salt, value, secret, algorithm): the HMAC of `value` keyed with the
+/// digest of `key_salt + secret`, as raw bytes (hex_encode() gives Django's hexdigest()). Throws
+/// std::runtime_error if libcrypto fails.
+[[nodiscard]] std::string salted_hmac(std::string_view key_salt, std::string_view value,
+                                      std::string_view secret, Digest digest = Digest::sha256);
+
+/// Lower-case hexadecimal of `bytes`, two digits a byte.
+[[nodiscard]] std::string hex_encode(std::string_view bytes);
+
 }  // namespace tocsin::auth

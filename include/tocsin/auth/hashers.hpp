@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,9 +41,14 @@ class PasswordFormatError : public std::invalid_argument {
 /// The parts of an encoded password.
 struct DecodedPassword {
     std::string algorithm;
-    int iterations = 0;
-    std::string salt;
-    std::string hash;
+    int iterations = 0;  ///< PBKDF2's iterations; argon2's time cost
+    std::string salt;    ///< as given to the hash function (argon2: the decoded bytes)
+    std::string hash;    ///< as encoded
+    // argon2 only (Django's decode() of Argon2PasswordHasher):
+    std::string variety{};          ///< "argon2id", "argon2i" or "argon2d"
+    int version = 0;                ///< 19 (0x13), or 16 (0x10) for a hash without "v="
+    std::uint32_t memory_cost = 0;  ///< KiB
+    std::uint32_t parallelism = 0;  ///< lanes
 };
 
 /// One password hashing algorithm (Django's BasePasswordHasher). Immutable once made; used from
@@ -132,9 +138,61 @@ class Pbkdf2Sha1PasswordHasher : public Pbkdf2PasswordHasher {
     explicit Pbkdf2Sha1PasswordHasher(int iterations = default_iterations);
 };
 
+/// Argon2 (Django's Argon2PasswordHasher) through libargon2, the reference implementation
+/// (Debian's libargon2-dev): "argon2$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>",
+/// salt and hash in base64 without padding, a 16-byte hash: what Django writes through
+/// argon2-cffi, so that each verifies the other's. It verifies argon2id, argon2i (Django before
+/// 3.2) and argon2d hashes, with "v=19" or without a version (0x10, the oldest format).
+class Argon2PasswordHasher : public PasswordHasher {
+  public:
+    /// Django's work factors: 2 passes over 100 MiB in 8 lanes.
+    static constexpr std::uint32_t default_time_cost = 2;
+    static constexpr std::uint32_t default_memory_cost = 102'400;  ///< KiB
+    static constexpr std::uint32_t default_parallelism = 8;
+    /// The hash length new passwords get (argon2-cffi's DEFAULT_HASH_LENGTH, as Django).
+    static constexpr std::uint32_t hash_length = 16;
+    /// The most memory a hash may ask for (KiB, 4 GiB): a stored hash asking for more is a
+    /// PasswordFormatError rather than an allocation without bound.
+    static constexpr std::uint32_t max_memory_cost = 4U * 1024U * 1024U;
+
+    /// A hasher encoding with these costs. Throws std::invalid_argument for a time cost or
+    /// parallelism of 0, a parallelism above 2^24 - 1, or a memory cost below 8 KiB per lane or
+    /// above max_memory_cost.
+    explicit Argon2PasswordHasher(std::uint32_t time_cost = default_time_cost,
+                                  std::uint32_t memory_cost = default_memory_cost,
+                                  std::uint32_t parallelism = default_parallelism);
+
+    [[nodiscard]] std::string_view algorithm() const override { return "argon2"; }
+    /// argon2id of `password` with the bytes of `salt` (at least 8, without '$'; else
+    /// std::invalid_argument).
+    [[nodiscard]] std::string encode(std::string_view password,
+                                     std::string_view salt) const override;
+    [[nodiscard]] DecodedPassword decode(std::string_view encoded) const override;
+    /// Hashes `password` with the parameters, salt and hash length of `encoded` and compares in
+    /// constant time.
+    [[nodiscard]] bool verify(std::string_view password, std::string_view encoded) const override;
+    /// True when the variety, version, costs or hash length differ from this hasher's, or the
+    /// salt is too short (Django's).
+    [[nodiscard]] bool must_update(std::string_view encoded) const override;
+    /// Nothing, as Django ("the runtime for Argon2 is too complicated").
+    void harden_runtime(std::string_view password, std::string_view encoded) const override;
+    [[nodiscard]] std::map<std::string, std::string> safe_summary(
+        std::string_view encoded) const override;
+
+    [[nodiscard]] std::uint32_t time_cost() const noexcept { return time_cost_; }
+    [[nodiscard]] std::uint32_t memory_cost() const noexcept { return memory_cost_; }
+    [[nodiscard]] std::uint32_t parallelism() const noexcept { return parallelism_; }
+
+  private:
+    std::uint32_t time_cost_;
+    std::uint32_t memory_cost_;
+    std::uint32_t parallelism_;
+};
+
 /// Installs the password hashers (Django's PASSWORD_HASHERS): the first is the default, every
 /// one can verify. Throws std::invalid_argument for an empty list, a null entry or two hashers
-/// with one algorithm. Default: {Pbkdf2PasswordHasher, Pbkdf2Sha1PasswordHasher}.
+/// with one algorithm. Default: {Pbkdf2PasswordHasher, Pbkdf2Sha1PasswordHasher,
+/// Argon2PasswordHasher} (Django's default list but bcrypt).
 void set_password_hashers(std::vector<std::shared_ptr<const PasswordHasher>> hashers);
 /// The installed hashers, the default first.
 [[nodiscard]] std::vector<std::shared_ptr<const PasswordHasher>> password_hashers();

@@ -38,6 +38,9 @@ struct AsyncSends<R(Args...)> {
         std::vector<Outcome<R>> outcomes;
         std::vector<char> ran;
         std::atomic<std::size_t> remaining{0};
+        /// Reports the send to the send observer while it is set (its last event when the
+        /// send's state goes, after every receiver ran).
+        std::shared_ptr<const SendProbe> probe;
     };
 
     template <bool Robust>
@@ -55,9 +58,12 @@ struct AsyncSends<R(Args...)> {
         state->registry = sig.registry_;
         {
             std::vector<std::shared_ptr<SlotBase>> async;
-            sig.dispatch(
-                sender, [&](SlotBase* s) { state->receivers.push_back(s->shared_from_this()); },
-                [&](const View& all) {
+            sig.template dispatch<false>(
+                sender,
+                [&](SlotBase* s, const SendProbe*) {
+                    state->receivers.push_back(s->shared_from_this());
+                },
+                [&](const View& all, const SendProbe*) {
                     all.for_each([&](const Entry& e) {
                         if (e.slot->async && e.slot->alive()) {
                             async.push_back(e.slot->shared_from_this());
@@ -68,6 +74,9 @@ struct AsyncSends<R(Args...)> {
             state->receivers.insert(state->receivers.end(), async.begin(), async.end());
         }
         const std::size_t n = state->receivers.size();
+        if (n > 0 && observing()) [[unlikely]] {
+            state->probe = std::make_shared<const SendProbe>(sig.name(), sender);
+        }
         state->outcomes.resize(n);
         state->ran.assign(n, 0);
         const std::size_t tasks = n - state->sync_count + (state->sync_count > 0 ? 1 : 0);
@@ -116,7 +125,7 @@ struct AsyncSends<R(Args...)> {
         Outcome<R>& o = st.outcomes[i];
         o.receiver = Connection(st.receivers[i]);
         std::shared_ptr<const void> keep;
-        if (!s->is_live() || (s->tracked && !(keep = s->track.lock()))) {
+        if (!pin(*s, keep, *st.registry)) {
             return true;  // disconnected or expired before its turn: not called
         }
         st.ran[i] = 1;
@@ -124,9 +133,9 @@ struct AsyncSends<R(Args...)> {
             std::apply(
                 [&](auto&... a) {
                     if constexpr (std::is_void_v<R>) {
-                        Sig::invoke(s, st.sender, a...);
+                        Sig::observed_invoke(st.probe.get(), s, st.sender, a...);
                     } else {
-                        o.value.emplace(Sig::invoke(s, st.sender, a...));
+                        o.value.emplace(Sig::observed_invoke(st.probe.get(), s, st.sender, a...));
                     }
                 },
                 st.args);

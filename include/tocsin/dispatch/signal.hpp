@@ -22,6 +22,7 @@
 #include "tocsin/dispatch/commit_deferrer.hpp"
 #include "tocsin/dispatch/connect.hpp"
 #include "tocsin/dispatch/connection.hpp"
+#include "tocsin/dispatch/detail/observe.hpp"
 #include "tocsin/dispatch/detail/rcu.hpp"
 #include "tocsin/dispatch/detail/registry.hpp"
 #include "tocsin/dispatch/detail/type_name.hpp"
@@ -258,6 +259,7 @@ struct DeferredReceiver {
     void operator()(const Sender& sender, param_t<Args>... args) const {
         defer_to_commit(
             [fn = fn, track = track, tracked = tracked, who = who, sender,
+             run = DeferredRun::capture(),
              copies = std::tuple<std::decay_t<Args>...>(
                  commit_copy<std::decay_t<Args>>::make(args)...)]() mutable {
                 std::shared_ptr<const void> keep;
@@ -265,7 +267,10 @@ struct DeferredReceiver {
                     return;  // its object died before the commit
                 }
                 try {
-                    std::apply([&](auto&... a) { call_receiver<void>(*fn, sender, a...); }, copies);
+                    run.run([&] {
+                        std::apply([&](auto&... a) { call_receiver<void>(*fn, sender, a...); },
+                                   copies);
+                    });
                 } catch (...) {
                     who->report(code_of(*fn), type_label_v<Fn>);
                 }
@@ -431,15 +436,15 @@ class Signal<R(Args...)> {
             std::vector<Response<R>> out;
             dispatch(
                 sender,
-                [&](detail::SlotBase* s) {
-                    R value = invoke(s, sender, args...);
+                [&](detail::SlotBase* s, const detail::SendProbe* probe) {
+                    R value = observed_invoke(probe, s, sender, args...);
                     out.push_back(Response<R>{std::move(value), connection_of(s)});
                 },
-                [&](const detail::View& all) {
+                [&](const detail::View& all, const detail::SendProbe* probe) {
                     const auto targets = async_targets(all);
                     std::vector<std::optional<R>> values(targets.size());
                     const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
-                        values[i].emplace(invoke(s, sender, args...));
+                        values[i].emplace(observed_invoke(probe, s, sender, args...));
                     });
                     rethrow_first(errors);
                     for (std::size_t i = 0; i < targets.size(); ++i) {
@@ -459,14 +464,14 @@ class Signal<R(Args...)> {
         std::vector<Outcome<R>> out;
         dispatch(
             sender,
-            [&](detail::SlotBase* s) {
+            [&](detail::SlotBase* s, const detail::SendProbe* probe) {
                 Outcome<R> o;
                 o.receiver = connection_of(s);
                 try {
                     if constexpr (std::is_void_v<R>) {
-                        invoke(s, sender, args...);
+                        observed_invoke(probe, s, sender, args...);
                     } else {
-                        o.value.emplace(invoke(s, sender, args...));
+                        o.value.emplace(observed_invoke(probe, s, sender, args...));
                     }
                 } catch (...) {
                     o.error = std::current_exception();
@@ -474,14 +479,14 @@ class Signal<R(Args...)> {
                 }
                 out.push_back(std::move(o));
             },
-            [&](const detail::View& all) {
+            [&](const detail::View& all, const detail::SendProbe* probe) {
                 const auto targets = async_targets(all);
                 std::vector<Outcome<R>> results(targets.size());
                 const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
                     if constexpr (std::is_void_v<R>) {
-                        invoke(s, sender, args...);
+                        observed_invoke(probe, s, sender, args...);
                     } else {
-                        results[i].value.emplace(invoke(s, sender, args...));
+                        results[i].value.emplace(observed_invoke(probe, s, sender, args...));
                     }
                 });
                 for (std::size_t i = 0; i < targets.size(); ++i) {
@@ -604,22 +609,51 @@ class Signal<R(Args...)> {
                                                 std::forward<detail::param_t<Args>>(args)...);
     }
 
+    /// Calls receiver `s`, through `probe` when the send is observed (null: it is not).
+    static R observed_invoke(const detail::SendProbe* probe, detail::SlotBase* s,
+                             const Sender& sender, detail::param_t<Args>... args) {
+        if (probe == nullptr) [[likely]] {
+            return invoke(s, sender, std::forward<detail::param_t<Args>>(args)...);
+        }
+        return probe->call(s, [&]() -> R {
+            return invoke(s, sender, std::forward<detail::param_t<Args>>(args)...);
+        });
+    }
+
     static Connection connection_of(detail::SlotBase* s) {
         return Connection(s->shared_from_this());
     }
 
-    /// Keeps a tracked receiver's object alive for a call; null when it is gone.
-    std::shared_ptr<const void> lock_tracked(detail::SlotBase* s) const {
-        auto keep = s->track.lock();
-        if (!keep) {
-            registry_->note_expired();
-        }
-        return keep;
+    /// The one loop of every send: calls `visit(entry)` for each synchronous receiver of
+    /// `receivers`, in call order, that is live; a tracked one while its object is kept alive
+    /// (see detail::pin). Async receivers are left to the caller. Allocates nothing.
+    template <class Visit>
+    void for_each_sync(const detail::View& receivers, Visit&& visit) const {
+        receivers.for_each([&](const detail::Entry& e) {
+            const std::uint8_t state = e.slot->state.load(std::memory_order_acquire);
+            if (state == 0) [[likely]] {
+                visit(e);
+            } else if ((state & detail::SlotBase::async_bit) == 0) {
+                visit_pinned(e, visit);
+            }
+        });
     }
 
-    /// The heart of every send: calls `sync(slot)` for each synchronous receiver in order, then
-    /// `async(receivers)` once if some receiver is async. Lock-free; allocates nothing.
-    template <class Sync, class Async>
+    /// for_each_sync's slow path: a tracked receiver (called while its object is kept alive) or
+    /// a disconnected one (skipped). Out of line, to keep the loop of plain receivers small.
+    template <class Visit>
+    [[gnu::noinline]] void visit_pinned(const detail::Entry& e, Visit& visit) const {
+        std::shared_ptr<const void> keep;
+        if (detail::pin(*e.slot, keep, *registry_)) {
+            visit(e);
+        }
+    }
+
+    /// The heart of every send but the void one: calls `sync(slot, probe)` for each synchronous
+    /// receiver in order, then `async(receivers, probe)` once if some receiver is async. `probe`
+    /// is the send's observer probe, null when the send is not observed (always with `Observe`
+    /// false: asend observes its sends itself). Lock-free; allocates nothing.
+    template <bool Observe = true, class Sync, class Async>
     void dispatch(const Sender& sender, Sync&& sync, Async&& async) const {
         if (head_.load(std::memory_order_relaxed) == nullptr) {
             return;
@@ -634,19 +668,23 @@ class Signal<R(Args...)> {
             return;
         }
         const detail::View receivers = snap->view(sender);
-        receivers.for_each([&](const detail::Entry& e) {
-            detail::SlotBase* s = e.slot;
-            const std::uint8_t state = s->state.load(std::memory_order_acquire);
-            if (state == 0) [[likely]] {
-                sync(s);
-            } else if (state == detail::SlotBase::tracked_bit) {
-                if (const auto keep = lock_tracked(s)) {
-                    sync(s);
-                }
+        if constexpr (Observe) {
+            if (detail::observing() && !receivers.empty()) [[unlikely]] {
+                const detail::SendProbe probe(name(), sender);
+                run_view(receivers, &probe, sync, async);
+                return;
             }
-        });
+        }
+        run_view(receivers, nullptr, sync, async);
+    }
+
+    /// The receivers of one send (dispatch's second half).
+    template <class Sync, class Async>
+    void run_view(const detail::View& receivers, const detail::SendProbe* probe, Sync& sync,
+                  Async& async) const {
+        for_each_sync(receivers, [&](const detail::Entry& e) { sync(e.slot, probe); });
         if (receivers.has_async) [[unlikely]] {
-            async(receivers);
+            async(receivers, probe);
         }
     }
 
@@ -661,35 +699,40 @@ class Signal<R(Args...)> {
             }
         }
         const detail::View receivers = snap->view(sender);
-        receivers.for_each([&](const detail::Entry& e) {
-            if (e.slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
-                reinterpret_cast<Thunk>(e.call)(e.slot, sender, args...);
-            } else {
-                call_special(e.slot, sender, args...);
-            }
+        if (detail::observing()) [[unlikely]] {
+            send_void_observed(receivers, sender, args...);
+            return;
+        }
+        for_each_sync(receivers, [&](const detail::Entry& e) {
+            reinterpret_cast<Thunk>(e.call)(e.slot, sender, args...);
         });
         if (receivers.has_async) [[unlikely]] {
-            send_async(receivers, sender, args...);
+            send_async(receivers, nullptr, sender, args...);
         }
     }
 
-    /// A tracked receiver (called while its object is kept alive), an async one (skipped: it
-    /// runs after the others) or a disconnected one (skipped).
-    void call_special(detail::SlotBase* s, const Sender& sender,
-                      detail::param_t<Args>... args) const {
-        if (s->state.load(std::memory_order_acquire) == detail::SlotBase::tracked_bit) {
-            if (const auto keep = lock_tracked(s)) {
-                invoke(s, sender, std::forward<detail::param_t<Args>>(args)...);
-            }
+    /// send_void while a send observer is set.
+    [[gnu::noinline]] void send_void_observed(const detail::View& receivers, const Sender& sender,
+                                              detail::param_t<Args>... args) const {
+        if (receivers.empty()) {
+            return;
+        }
+        const detail::SendProbe probe(name(), sender);
+        for_each_sync(receivers, [&](const detail::Entry& e) {
+            observed_invoke(&probe, e.slot, sender, args...);
+        });
+        if (receivers.has_async) {
+            send_async(receivers, &probe, sender, args...);
         }
     }
 
     /// Runs the async receivers of a void send on their executors and waits for them.
-    void send_async(const detail::View& all, const Sender& sender,
+    void send_async(const detail::View& all, const detail::SendProbe* probe, const Sender& sender,
                     detail::param_t<Args>... args) const {
         const auto targets = async_targets(all);
-        const auto errors = run_async(
-            targets, [&](detail::SlotBase* s, std::size_t) { invoke(s, sender, args...); });
+        const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t) {
+            observed_invoke(probe, s, sender, args...);
+        });
         rethrow_first(errors);
     }
 
@@ -715,7 +758,7 @@ class Signal<R(Args...)> {
             auto task = [&, s, i] {
                 try {
                     std::shared_ptr<const void> keep;
-                    if (s->is_live() && (!s->tracked || (keep = lock_tracked(s)))) {
+                    if (detail::pin(*s, keep, *registry_)) {
                         call(s, i);
                     }
                 } catch (...) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "tocsin/db/value.hpp"
 #include "tocsin/migrations/state.hpp"
 
 namespace tocsin::migrations {
@@ -17,6 +18,13 @@ struct RunPythonContext {
     /// and columns, not the compiled models', which may be newer (Django's historical models).
     const ProjectState& state;
     bool backwards = false;  ///< running the reverse
+    /// The row the function said it works on (at_row()), as the error names it; "" for none.
+    mutable std::string current_row{};
+
+    /// Says which row the function works on now: its table and primary key. If the function
+    /// then throws, the migration's error names that row ("the row with pk 7 of
+    /// \"blog_post\": …") after the operation. Optional; the last call counts.
+    void at_row(std::string_view table, const db::Value& pk) const;
 };
 
 /// A data migration function. It runs inside the migration's transaction: an exception rolls

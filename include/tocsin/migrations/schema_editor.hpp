@@ -39,9 +39,20 @@ class SchemaEditor {
     /// through `renames` {old name, new name} then by equal names), keeping every row. Columns
     /// new to `after` get their default. A column that becomes NOT NULL without a default while
     /// rows would need a value is refused before anything changes (MigrationError naming the
-    /// column, the rows and the makemigrations --default flag). `state` is the state after.
+    /// column, the rows, the first row's pk and the makemigrations --default flag). `state` is
+    /// the state after. The change runs in a savepoint: when the database refuses it, the
+    /// savepoint is rolled back and, if refused_row() finds the row, a MigrationError names it
+    /// before the database's message; otherwise the database's error propagates.
     void alter_model(const ModelState& before, const ModelState& after, const ProjectState& state,
                      const std::vector<std::pair<std::string, std::string>>& renames = {});
+    /// A row of `before`'s table that the table of `after` refuses, as a sentence ("the row with
+    /// pk 3 of \"blog_post\" has slug = 'a', as the row with pk 1 has (unique in blog.Post)"):
+    /// a NULL in a column that becomes NOT NULL without a default, a value a new unique column
+    /// or constraint finds twice (the later row named), a key that refers to no row. "" when
+    /// there is none or the table cannot be read (its queries run in a savepoint of their own).
+    [[nodiscard]] std::string refused_row(
+        const ModelState& before, const ModelState& after, const ProjectState& state,
+        const std::vector<std::pair<std::string, std::string>>& renames = {}) const;
     /// Creates the named index `index` of `model`.
     void add_index(const ModelState& model, const IndexState& index);
     /// Drops the index named `name`.

@@ -442,13 +442,17 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
                 std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
             const std::string_view alias = owned->database;
             db::on_commit(
-                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned)] {
+                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned),
+                 run = detail::DeferredRun::capture()] {
                     try {
-                        if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
-                            (*f)(sender, *copy, owned->event);
-                        } else {
-                            (*f)(*copy, owned->event);
-                        }
+                        run.run([&] {
+                            if constexpr (std::is_invocable_v<F&, const Sender&, T&,
+                                                              const Event&>) {
+                                (*f)(sender, *copy, owned->event);
+                            } else {
+                                (*f)(*copy, owned->event);
+                            }
+                        });
                     } catch (...) {
                         who->report(detail::code_of(*f), detail::type_label_v<F>);
                     }
@@ -473,9 +477,11 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
                 std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
             const std::string_view alias = owned->database;
             db::on_commit(
-                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned)] {
+                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned),
+                 run = detail::DeferredRun::capture()] {
                     try {
-                        detail::call_receiver<void>(*f, sender, *copy, owned->event);
+                        run.run(
+                            [&] { detail::call_receiver<void>(*f, sender, *copy, owned->event); });
                     } catch (...) {
                         who->report(detail::code_of(*f), detail::type_label_v<F>);
                     }

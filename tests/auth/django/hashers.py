@@ -1,9 +1,11 @@
 """Django 3.2's password hashers for tests/auth/django_hashers_test.cpp (Debian python3-django).
 
     hashers.py check                 exit 0 when Django can be imported
+    hashers.py check-argon2          exit 0 when Django's argon2 hasher can run (python3-argon2)
     hashers.py make <in> <out>       each line of <in> "<algorithm> <password as hex>": the line
                                      "<encoded>" made by Django's make_password (Django's own
-                                     iteration count and a fresh salt)
+                                     iteration count and a fresh salt; argon2: Django's costs,
+                                     the password decoded as UTF-8, as Django's argon2 needs str)
     hashers.py verify <in> <out>     each line of <in> "<password as hex> <encoded>": "1" when
                                      Django's check_password accepts it, else "0"
 
@@ -18,6 +20,7 @@ settings.configure(
     PASSWORD_HASHERS=[
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
     ],
 )
 django.setup()
@@ -33,12 +36,18 @@ def lines(path):
 def main(argv):
     if argv[1] == "check":
         return 0
+    if argv[1] == "check-argon2":
+        import argon2  # noqa: F401  (python3-argon2)
+        return 0
     source, target = argv[2], argv[3]
     out = []
     if argv[1] == "make":
         for line in lines(source):
             algorithm, _, hexed = line.partition(" ")
-            out.append(make_password(bytes.fromhex(hexed), hasher=algorithm))
+            password = bytes.fromhex(hexed)
+            if algorithm == "argon2":
+                password = password.decode("utf-8")
+            out.append(make_password(password, hasher=algorithm))
     elif argv[1] == "verify":
         for line in lines(source):
             hexed, _, encoded = line.partition(" ")

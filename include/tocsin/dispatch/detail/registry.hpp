@@ -84,12 +84,15 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     /// connected for a model and its subclasses). Read and written under the registry's lock.
     std::vector<Sender> extra_senders;
     std::size_t tracked_index = 0;  ///< its place in the registry's list of tracked receivers
+    mutable std::atomic<const std::string*> listed_name_{nullptr};  ///< listed_name(), once made
 
     /// The readable name (see receiver_name): Connect::name, else the function's symbol, else
     /// the dispatch_uid, else the callable's type (listings, which show the uid apart); with
     /// `uid_before_symbol` (error messages) the uid comes before the symbol. Computed when
     /// asked: connect stays cheap.
     [[nodiscard]] std::string name(bool uid_before_symbol = false) const;
+    /// name() as listings show it, computed once (the send observer names receivers with it).
+    [[nodiscard]] const std::string& listed_name() const;
 
     /// Destroys the callable (and what it captured); called once no send can be running it.
     virtual void drop_callable() noexcept {}
@@ -141,6 +144,9 @@ struct View {
     std::span<const Entry> any;
     const Rank* any_ranks = nullptr;
     bool has_async = false;
+
+    /// True when no receiver hears the send.
+    [[nodiscard]] bool empty() const noexcept { return own.empty() && any.empty(); }
 
     /// Calls `f(entry)` for every receiver, in call order.
     template <class F>
@@ -305,6 +311,25 @@ class Registry : public std::enable_shared_from_this<Registry> {
     std::atomic<bool> expired_{false};
     std::shared_ptr<const ErrorLogger> logger_;
 };
+
+/// True when `slot` may be called now: connected and, if tracked, its object alive, then held
+/// in `keep` for the call. A tracked object found dead is noted for `registry` to purge. Every
+/// send (sync, async, asend) asks this before calling a receiver that is not plain.
+inline bool pin(const SlotBase& slot, std::shared_ptr<const void>& keep, Registry& registry) {
+    const std::uint8_t state = slot.state.load(std::memory_order_acquire);
+    if ((state & SlotBase::dead_bit) != 0) {
+        return false;
+    }
+    if ((state & SlotBase::tracked_bit) == 0) {
+        return true;
+    }
+    keep = slot.track.lock();
+    if (!keep) {
+        registry.note_expired();
+        return false;
+    }
+    return true;
+}
 
 /// Tells `failure` to `own` (a signal's logger) if set, else to the process-wide logger, else
 /// writes "tocsin.dispatch ERROR: <message>" to std::cerr. Never throws.

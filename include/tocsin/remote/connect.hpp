@@ -1,0 +1,279 @@
+/// @file connect.hpp
+/// @brief remote::connect: a receiver that runs in a worker process instead of the sender's.
+///
+///     void welcome_mail(User& user, const tocsin::SaveEvent& e);   // an ordinary receiver
+///
+///     tocsin::remote::connect<User>(tocsin::post_save, &welcome_mail,
+///                                   {.queue = "mail", .dispatch_uid = "accounts.welcome"});
+///
+/// Sending the signal then writes one outbox row (in the sender's transaction); a Worker of the
+/// same program (`manage worker --queue mail`) finds the receiver by its dispatch_uid and runs it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tocsin/source_location.hpp>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tocsin/dispatch.hpp"
+#include "tocsin/models/model.hpp"
+#include "tocsin/models/query.hpp"
+#include "tocsin/models/signals.hpp"
+#include "tocsin/remote/codec.hpp"
+
+namespace tocsin::remote {
+
+/// How a worker retries a remote receiver that threw: attempt n waits `delay * 2^(n-1)` (at most
+/// `max_delay`), shortened by a random jitter of up to half of it; after `max_attempts` failed
+/// attempts the row is dead, keeping the last error.
+struct RetryPolicy {
+    int max_attempts = 5;
+    std::chrono::milliseconds delay{1000};
+    std::chrono::milliseconds max_delay{std::chrono::minutes(10)};
+};
+
+/// Options of remote::connect. An aggregate: `{.queue = "mail", .dispatch_uid =
+/// "accounts.welcome"}`.
+struct RemoteOptions {
+    /// The queue its rows go to; a worker serves some queues (`manage worker --queue mail`).
+    std::string queue = "default";
+    /// Required: the receiver's name across processes. A worker of the same program finds the
+    /// function by it; connecting it again is a no-op (Django's dispatch_uid).
+    std::string dispatch_uid{};
+    /// Custom signals: hear this sender only (none: every sender). Model signals: the model.
+    Sender sender{};
+    /// Custom signals: the database alias whose outbox the rows go to (and whose transaction
+    /// they join); "" = "default". Model signals use the event's database.
+    std::string database{};
+    RetryPolicy retry{};
+    /// Receivers with a higher priority are enqueued first (Connect::priority).
+    int priority = 0;
+};
+
+/// The outbox row a worker is running a receiver for: what `current_delivery()` returns.
+struct Delivery {
+    std::int64_t id = 0;          ///< the row's id
+    std::string queue;            ///< its queue
+    std::string receiver;         ///< the receiver's dispatch_uid
+    std::string idempotency_key;  ///< unique per row, the same at every attempt
+    int attempt = 0;              ///< 1 at the first attempt
+    std::int64_t created_at = 0;  ///< when the row was written (µs since the epoch)
+    std::string database;         ///< the alias the worker reads and writes
+};
+
+/// The delivery being run on this thread, or null outside a worker's call of a remote receiver.
+/// Receivers with outside effects (a mail) pass `idempotency_key` on, so that a retry after a
+/// crash is recognised.
+[[nodiscard]] const Delivery* current_delivery() noexcept;
+
+/// What introspection (`manage receivers`, `manage outbox`) tells of one remote receiver.
+struct RemoteReceiverInfo {
+    std::string dispatch_uid;
+    std::string queue;
+    std::string signal;  ///< the signal's name
+    std::string sender;  ///< the model's label or the sender's name; "" for any sender
+    RetryPolicy retry{};
+};
+
+/// Every remote receiver registered in this process, by dispatch_uid.
+[[nodiscard]] std::vector<RemoteReceiverInfo> remote_receivers();
+/// The remote receiver registered under @p dispatch_uid for the signal named @p signal, if any.
+[[nodiscard]] std::optional<RemoteReceiverInfo> find_remote_receiver(std::string_view signal,
+                                                                     std::string_view dispatch_uid);
+
+namespace detail {
+
+/// What running one outbox row came to: ran, or skipped with the reason.
+struct RunResult {
+    bool skipped = false;
+    std::string note{};
+};
+
+/// A registered remote receiver: its description and how to run it from a payload on a database.
+struct RemoteReceiver {
+    RemoteReceiverInfo info;
+    std::function<RunResult(const nlohmann::json& payload, std::string_view database)> run;
+};
+
+/// Registers @p receiver under its dispatch_uid, process-wide; returns what is registered (the
+/// earlier one for the same uid and signal: connecting again is a no-op). The same uid on another
+/// signal or queue is an std::invalid_argument.
+std::shared_ptr<const RemoteReceiver> register_receiver(RemoteReceiver receiver);
+/// The receiver registered under @p dispatch_uid, or null.
+std::shared_ptr<const RemoteReceiver> find_receiver(std::string_view dispatch_uid);
+/// Removes every registration (tests).
+void clear_receivers() noexcept;
+
+/// Refuses options without dispatch_uid or queue (std::invalid_argument naming the signal).
+void check_options(const RemoteOptions& options, std::string_view signal);
+
+/// Writes the outbox row of one send to @p receiver on @p alias: in the transaction open there,
+/// else in its own autocommit write; on PostgreSQL with a NOTIFY delivered at commit.
+void enqueue(const RemoteReceiver& receiver, std::string_view alias, const std::string& payload);
+
+/// Creates the outbox on every migrate() (post_migrate), once per process.
+void connect_outbox_migration();
+
+/// The local receiver of a remote model-signal receiver: writes the row. Named after the
+/// function it stands for.
+template <class F>
+struct ModelEnqueue {
+    using wrapped_type = F;
+    std::shared_ptr<const RemoteReceiver> receiver;
+    std::shared_ptr<F> fn;
+    void operator()(ModelBase& instance, const SaveEvent& event) const {
+        if (!instance.id) {
+            throw std::logic_error("remote receiver '" + receiver->info.dispatch_uid +
+                                   "': the instance sent has no primary key");
+        }
+        enqueue(*receiver, event.database.empty() ? db::default_alias : event.database,
+                encode_save(*instance.id, event));
+    }
+    [[nodiscard]] const void* code() const noexcept { return ::tocsin::detail::code_of(*fn); }
+};
+
+/// The local receiver of a remote custom-signal receiver.
+template <class F, class... Args>
+struct SignalEnqueue {
+    using wrapped_type = F;
+    std::shared_ptr<const RemoteReceiver> receiver;
+    std::shared_ptr<F> fn;
+    std::string database;
+    void operator()(const std::remove_cvref_t<Args>&... args) const {
+        enqueue(*receiver, database, encode_arguments(args...));
+    }
+    [[nodiscard]] const void* code() const noexcept { return ::tocsin::detail::code_of(*fn); }
+};
+
+/// Loads the instance a post_save payload names, fresh, and calls @p fn with it and the event.
+template <class T, class F>
+RunResult run_model_receiver(F& fn, const nlohmann::json& payload, std::string_view database) {
+    const DecodedSave save = decode_save(payload);
+    std::optional<T> instance = T::objects()
+                                    .using_database(std::string(database))
+                                    .filter(where(&ModelBase::id) == save.pk)
+                                    .first();
+    if (!instance) {
+        return {true, std::string(T::label) + " pk=" + std::to_string(save.pk) +
+                          " no longer exists (removed after the send)"};
+    }
+    SaveEvent event{.created = save.created,
+                    .raw = save.raw,
+                    .database = database,
+                    .update_fields = save.update_fields};
+    if constexpr (std::is_invocable_v<F&, const Sender&, T&, const SaveEvent&>) {
+        fn(Sender::of<T>(), *instance, event);
+    } else {
+        fn(*instance, event);
+    }
+    return {};
+}
+
+template <class Event>
+inline constexpr bool is_save_event = std::is_same_v<Event, SaveEvent>;
+
+}  // namespace detail
+
+/// Connects @p receiver (an ordinary receiver of model `T`'s post_save: `(T&, const SaveEvent&)`,
+/// or with the sender first) to run in a worker. The sender's process connects a local receiver
+/// under the same dispatch_uid that writes one outbox row per save: `T`'s primary key and the
+/// event's created, raw and update_fields, in the save's transaction (its own autocommit write
+/// outside one). The worker loads the row fresh by primary key (skipping it when it was removed
+/// since) and calls @p receiver inside a transaction that also marks the outbox row done.
+///
+/// Only post_save can be remote: pre_save's "before the write" is gone by the time a worker runs
+/// (std::invalid_argument), and the delete signals' rows are gone (a compile error: send a
+/// custom signal carrying the data instead). `options.dispatch_uid` is required
+/// (std::invalid_argument).
+template <class T, class F, class Event>
+Connection connect(const ModelSignal<Event>& signal, F receiver, RemoteOptions options,
+                   tocsin::source_location where = tocsin::source_location::current()) {
+    static_assert(detail::is_save_event<Event>,
+                  "tocsin::remote::connect: of the model signals only post_save can be remote "
+                  "(a worker loads the instance by primary key; after a removal there is nothing "
+                  "to load): send a custom signal carrying the data the receiver needs");
+    if constexpr (!detail::is_save_event<Event>) {
+        return {};
+    } else if constexpr (!::tocsin::detail::check_model_type<T>() ||
+                         !::tocsin::detail::check_model_receiver<Event, T, F>()) {
+        return {};
+    } else {
+        detail::check_options(options, signal.name());
+        if (signal.name() != "post_save") {
+            throw std::invalid_argument(
+                "remote receiver '" + options.dispatch_uid + "' of " + std::string(signal.name()) +
+                ": only post_save can be remote (a worker runs after the commit, when the state "
+                "before the write is gone)");
+        }
+        auto fn = std::make_shared<F>(std::move(receiver));
+        detail::RemoteReceiver remote{
+            {options.dispatch_uid, options.queue, std::string(signal.name()), std::string(T::label),
+             options.retry},
+            [fn](const nlohmann::json& payload, std::string_view database) {
+                return detail::run_model_receiver<T>(*fn, payload, database);
+            }};
+        auto registered = detail::register_receiver(std::move(remote));
+        detail::connect_outbox_migration();
+        return signal.template connect<T>(
+            detail::ModelEnqueue<F>{std::move(registered), std::move(fn)},
+            Connect{.dispatch_uid = options.dispatch_uid,
+                    .priority = options.priority,
+                    .name = options.dispatch_uid},
+            where);
+    }
+}
+
+/// Connects @p receiver of a custom signal to run in a worker: each send writes one outbox row
+/// holding the arguments as JSON (every argument type must be a RemoteArgument: a compile error
+/// otherwise), in the transaction open on `options.database`, else in its own write. The worker
+/// reads them back as values and calls @p receiver (with `options.sender` first when it takes a
+/// sender). The signal must return void. `options.dispatch_uid` is required.
+template <class F, class... Args>
+requires ReceiverFor<F, Args...> Connection
+connect(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
+        tocsin::source_location where = tocsin::source_location::current()) {
+    static_assert((RemoteArgument<std::remove_cvref_t<Args>> && ...),
+                  "tocsin::remote::connect: every argument of the signal must travel as data "
+                  "(RemoteArgument<T>): give its type nlohmann JSON to_json(json&, const T&) and "
+                  "from_json(const json&, T&), found by ADL");
+    if constexpr ((RemoteArgument<std::remove_cvref_t<Args>> && ...)) {
+        detail::check_options(options, signal.name());
+        auto fn = std::make_shared<F>(std::move(receiver));
+        const Sender sender = options.sender;
+        detail::RemoteReceiver remote{
+            {options.dispatch_uid, options.queue, std::string(signal.name()),
+             sender.is_none() ? std::string() : sender.name(), options.retry},
+            [fn, sender](const nlohmann::json& payload, std::string_view) {
+                auto values = detail::decode_arguments<std::remove_cvref_t<Args>...>(payload);
+                std::apply(
+                    [&](auto&... a) { ::tocsin::detail::call_receiver<void>(*fn, sender, a...); },
+                    values);
+                return detail::RunResult{};
+            }};
+        auto registered = detail::register_receiver(std::move(remote));
+        detail::connect_outbox_migration();
+        std::string database =
+            options.database.empty() ? std::string(db::default_alias) : options.database;
+        return signal.connect(detail::SignalEnqueue<F, Args...>{std::move(registered),
+                                                                std::move(fn), std::move(database)},
+                              Connect{.sender = options.sender,
+                                      .dispatch_uid = options.dispatch_uid,
+                                      .priority = options.priority,
+                                      .name = options.dispatch_uid},
+                              where);
+    } else {
+        return {};
+    }
+}
+
+}  // namespace tocsin::remote

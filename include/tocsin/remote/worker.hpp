@@ -1,0 +1,96 @@
+/// @file worker.hpp
+/// @brief Worker: runs the remote receivers of the outbox rows of some queues, in this process
+/// (any process of the same program, on any machine that reaches the database).
+///
+///     tocsin::remote::handle_stop_signals();                   // SIGTERM/SIGINT stop gracefully
+///     tocsin::remote::Worker({.queues = {"mail"}, .concurrency = 2}).run();
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tocsin/db/default_alias.hpp"
+
+namespace tocsin::remote {
+
+/// How a Worker works.
+struct WorkerOptions {
+    /// The queues it serves; empty: every queue.
+    std::vector<std::string> queues{};
+    /// Threads claiming and running batches, each on its own connection.
+    int concurrency = 1;
+    /// The database alias of the outbox (and of the receivers' transactions).
+    std::string database{db::default_alias};
+    /// Rows claimed at once by a thread (one transaction runs them all, each in a savepoint).
+    int batch_size = 100;
+    /// How often a waiting worker looks at the outbox without being woken (SQLite always polls;
+    /// PostgreSQL is woken by NOTIFY and polls as a fallback).
+    std::chrono::milliseconds poll_interval{500};
+    /// How long a claim holds its rows: a row claimed by a worker that died (or is still busy)
+    /// is claimed again after this long.
+    std::chrono::milliseconds visibility_timeout{std::chrono::seconds(30)};
+    /// Names the worker in the rows it claims (locked_by); default "<host>:<pid>".
+    std::string name{};
+    /// PostgreSQL: LISTEN for the sends' NOTIFY on a connection of its own.
+    bool listen = true;
+};
+
+/// What a Worker did, counted since it was made.
+struct WorkerStats {
+    std::uint64_t claimed = 0;  ///< rows claimed
+    std::uint64_t done = 0;     ///< receivers that ran and committed
+    std::uint64_t failed = 0;   ///< attempts that threw (the row waits for its retry)
+    std::uint64_t dead = 0;     ///< rows that became dead
+    std::uint64_t skipped = 0;  ///< rows whose model instance was removed since the send
+    std::uint64_t lost = 0;     ///< rows another worker had claimed again meanwhile (rolled back)
+};
+
+/// Claims outbox rows of its queues and runs their remote receivers (registered in this process
+/// by remote::connect, found by dispatch_uid). Delivery is at least once; the effect is exactly
+/// once for receivers that write through tocsin to the worker's database: a batch runs in one
+/// transaction, each row in a savepoint holding the receiver's writes and the row's "done"
+/// mark, which is refused (and the savepoint rolled back) when the claim was taken over.
+///
+/// A receiver that throws is retried after its RetryPolicy's backoff and is dead after
+/// max_attempts; a row whose receiver is not registered in this program fails the same way.
+/// run() and drain() may be called from one thread at a time; stop() and stats() from any.
+class Worker {
+  public:
+    /// A worker (nothing runs until run() or drain()).
+    explicit Worker(WorkerOptions options = {});
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    /// Creates the outbox if missing, then runs `concurrency` threads claiming batches until
+    /// stop() (or a stop signal after handle_stop_signals()): each thread finishes its batch and
+    /// claims no more. Returns when all have ended. A database error is reported on std::cerr
+    /// and the thread tries again after poll_interval.
+    void run();
+    /// Runs every row that is ready now in the calling thread, batch after batch, until none is
+    /// left (rows waiting for a retry stay); returns how many rows it claimed. For tests and
+    /// cron-like use.
+    std::size_t drain();
+    /// Asks run() to stop after the current batches. Thread-safe; may be called before run().
+    void stop() noexcept;
+    /// The counts so far.
+    [[nodiscard]] WorkerStats stats() const noexcept;
+    /// The name written to locked_by.
+    [[nodiscard]] const std::string& name() const noexcept;
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+/// Installs handlers for SIGTERM and SIGINT that make every Worker of the process stop
+/// gracefully (finish the batch, claim no more). Idempotent.
+void handle_stop_signals();
+/// Whether a stop signal was received since handle_stop_signals().
+[[nodiscard]] bool stop_signal_received() noexcept;
+
+}  // namespace tocsin::remote

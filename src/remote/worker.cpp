@@ -1,0 +1,449 @@
+// Worker: claims outbox rows (FOR UPDATE SKIP LOCKED on PostgreSQL, under BEGIN IMMEDIATE on
+// SQLite), runs their receivers in one transaction per batch and one savepoint per row, retries
+// with backoff, buries the dead; woken by LISTEN on PostgreSQL, polling otherwise.
+#include "tocsin/remote/worker.hpp"
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "remote_internal.hpp"
+#include "tocsin/db/atomic.hpp"
+#include "tocsin/db/database.hpp"
+#include "tocsin/db/postgresql_backend.hpp"
+#include "tocsin/remote/connect.hpp"
+#include "tocsin/remote/outbox.hpp"
+
+namespace tocsin::remote {
+
+namespace {
+
+// ---------------------------------------------------------------- stop signals
+
+std::atomic<bool> stop_signal{false};
+std::atomic<int> signal_pipe_read{-1};
+std::atomic<int> signal_pipe_write{-1};
+
+extern "C" void on_stop_signal(int /*signal*/) {
+    stop_signal.store(true);
+    const int fd = signal_pipe_write.load();
+    if (fd >= 0) {
+        const char byte = 1;
+        [[maybe_unused]] const auto n = ::write(fd, &byte, 1);
+    }
+}
+
+// ---------------------------------------------------------------- rows
+
+/// A claimed row.
+struct Claimed {
+    std::int64_t id = 0;
+    std::string queue;
+    std::string signal;
+    std::string receiver;
+    std::string payload;
+    std::string idempotency_key;
+    int attempts = 0;
+    std::int64_t created_at = 0;
+};
+
+/// Thrown when the row's claim was taken over by another worker: the savepoint rolls back.
+struct LeaseLost {};
+
+/// Resets current_delivery() when it goes.
+struct CurrentDelivery {
+    explicit CurrentDelivery(const Delivery& d) { detail::set_current_delivery(&d); }
+    ~CurrentDelivery() { detail::set_current_delivery(nullptr); }
+    CurrentDelivery(const CurrentDelivery&) = delete;
+    CurrentDelivery& operator=(const CurrentDelivery&) = delete;
+};
+
+std::string default_name() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) {
+        host[0] = '\0';
+    }
+    return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+/// The wait before the attempt after failed attempt @p attempts: delay * 2^(attempts-1), at most
+/// max_delay, less a random jitter of up to half of it.
+std::int64_t backoff_us(const RetryPolicy& policy, int attempts) {
+    thread_local std::mt19937_64 generator{std::random_device{}()};
+    const double base = static_cast<double>(policy.delay.count()) * 1000.0;
+    const double cap = static_cast<double>(policy.max_delay.count()) * 1000.0;
+    double wait = base;
+    for (int i = 1; i < attempts && wait < cap; ++i) {
+        wait *= 2;
+    }
+    wait = std::min(wait, cap);
+    std::uniform_real_distribution<double> jitter(0.0, wait / 2);
+    return static_cast<std::int64_t>(wait - jitter(generator));
+}
+
+}  // namespace
+
+void handle_stop_signals() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        int fds[2];
+        if (::pipe(fds) == 0) {
+            for (const int fd : fds) {
+                ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+                ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+            }
+            signal_pipe_read.store(fds[0]);
+            signal_pipe_write.store(fds[1]);
+        }
+        struct sigaction action {};
+        action.sa_handler = &on_stop_signal;
+        sigemptyset(&action.sa_mask);
+        ::sigaction(SIGTERM, &action, nullptr);
+        ::sigaction(SIGINT, &action, nullptr);
+    });
+}
+
+bool stop_signal_received() noexcept {
+    return stop_signal.load();
+}
+
+// ---------------------------------------------------------------- the worker
+
+struct Worker::State {
+    WorkerOptions options;
+    std::string name;
+    std::atomic<bool> stopping{false};
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::uint64_t generation = 0;
+    std::atomic<std::uint64_t> claim_counter{0};
+    int stop_pipe[2] = {-1, -1};
+
+    std::atomic<std::uint64_t> claimed{0};
+    std::atomic<std::uint64_t> done{0};
+    std::atomic<std::uint64_t> failed{0};
+    std::atomic<std::uint64_t> dead{0};
+    std::atomic<std::uint64_t> skipped{0};
+    std::atomic<std::uint64_t> lost{0};
+
+    [[nodiscard]] bool should_stop() const noexcept {
+        return stopping.load() || stop_signal.load();
+    }
+
+    void bump() {
+        {
+            std::lock_guard lock(mutex);
+            ++generation;
+        }
+        wake.notify_all();
+    }
+
+    std::vector<Claimed> claim(db::Database& database, const std::string& token) {
+        const std::int64_t now = detail::now_us();
+        std::vector<db::Value> params{
+            db::Value(token), db::Value(now + options.visibility_timeout.count() * 1000),
+            db::Value(now), db::Value(static_cast<std::int64_t>(options.batch_size))};
+        std::string select =
+            "SELECT id FROM tocsin_outbox WHERE status = 'pending' AND available_at <= ?3 AND "
+            "(locked_until IS NULL OR locked_until <= ?3)";
+        if (!options.queues.empty()) {
+            select += " AND queue IN (";
+            for (std::size_t i = 0; i < options.queues.size(); ++i) {
+                params.emplace_back(options.queues[i]);
+                select += (i == 0 ? "?" : ", ?") + std::to_string(params.size());
+            }
+            select += ")";
+        }
+        select += " ORDER BY id LIMIT ?4";
+        const bool pg = detail::is_postgresql(database);
+        const std::string text =
+            "UPDATE tocsin_outbox SET locked_by = ?1, locked_until = ?2, attempts = attempts + 1 "
+            "WHERE id " +
+            (pg ? "= ANY(ARRAY(" + select + " FOR UPDATE SKIP LOCKED))" : "IN (" + select + ")") +
+            " RETURNING id, queue, signal, receiver, payload, idempotency_key, attempts, "
+            "created_at";
+        const std::string statement = detail::sql(database, text);
+        std::vector<db::Row> rows =
+            db::atomic(options.database, [&] { return database.query(statement, params); });
+        std::vector<Claimed> out;
+        out.reserve(rows.size());
+        for (const auto& row : rows) {
+            out.push_back(Claimed{row.at(0).as_integer(), row.at(1).as_text(), row.at(2).as_text(),
+                                  row.at(3).as_text(), row.at(4).as_text(), row.at(5).as_text(),
+                                  static_cast<int>(row.at(6).as_integer()),
+                                  row.at(7).as_integer()});
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const Claimed& a, const Claimed& b) { return a.id < b.id; });
+        return out;
+    }
+
+    /// Records a failed attempt: pending again after the backoff, or dead.
+    void fail(db::Database& database, const Claimed& row, const std::string& token,
+              const RetryPolicy& policy, const std::string& error, bool force_dead = false) {
+        const std::int64_t now = detail::now_us();
+        const bool is_dead = force_dead || row.attempts >= policy.max_attempts;
+        const std::vector<db::Value> params{
+            db::Value(std::string(is_dead ? "dead" : "pending")),
+            db::Value(is_dead ? now : now + backoff_us(policy, row.attempts)),
+            db::Value(error),
+            is_dead ? db::Value(now) : db::Value(db::null),
+            db::Value(row.id),
+            db::Value(token)};
+        const std::int64_t changed = database.execute(
+            detail::sql(database,
+                        "UPDATE tocsin_outbox SET status = ?1, available_at = ?2, last_error = ?3, "
+                        "finished_at = ?4, locked_by = NULL, locked_until = NULL WHERE id = ?5 "
+                        "AND locked_by = ?6"),
+            params);
+        if (changed == 0) {
+            ++lost;
+            return;
+        }
+        if (!force_dead) {
+            ++failed;
+        }
+        if (is_dead) {
+            ++dead;
+        }
+    }
+
+    void handle(db::Database& database, const Claimed& row, const std::string& token) {
+        const auto receiver = detail::find_receiver(row.receiver);
+        if (!receiver) {
+            fail(database, row, token, RetryPolicy{},
+                 "no remote receiver '" + row.receiver + "' (signal " + row.signal +
+                     ") is registered in this program: remote::connect it before the worker "
+                     "runs");
+            return;
+        }
+        if (row.attempts > receiver->info.retry.max_attempts) {
+            fail(database, row, token, receiver->info.retry,
+                 "attempt " + std::to_string(row.attempts) + " of " +
+                     std::to_string(receiver->info.retry.max_attempts) +
+                     " was claimed but its worker stopped before finishing (it died, or ran "
+                     "longer than the visibility timeout)",
+                 true);
+            return;
+        }
+        const Delivery delivery{row.id,       row.queue,      row.receiver,    row.idempotency_key,
+                                row.attempts, row.created_at, options.database};
+        try {
+            db::Atomic savepoint(options.database);
+            detail::RunResult result;
+            {
+                const CurrentDelivery current(delivery);
+                result = receiver->run(nlohmann::json::parse(row.payload), options.database);
+            }
+            const std::vector<db::Value> params{
+                db::Value(std::string(result.skipped ? "skipped" : "done")),
+                db::Value(detail::now_us()),
+                result.skipped ? db::Value(result.note) : db::Value(db::null), db::Value(row.id),
+                db::Value(token)};
+            const std::int64_t changed = database.execute(
+                detail::sql(database,
+                            "UPDATE tocsin_outbox SET status = ?1, finished_at = ?2, last_error "
+                            "= ?3, locked_by = NULL, locked_until = NULL WHERE id = ?4 AND "
+                            "locked_by = ?5"),
+                params);
+            if (changed == 0) {
+                throw LeaseLost{};
+            }
+            savepoint.commit();
+            ++(result.skipped ? skipped : done);
+        } catch (const LeaseLost&) {
+            ++lost;
+        } catch (const std::exception& e) {
+            fail(database, row, token, receiver->info.retry, e.what());
+        } catch (...) {
+            fail(database, row, token, receiver->info.retry,
+                 "the receiver threw something that is not a std::exception");
+        }
+    }
+
+    /// Claims one batch and runs it; returns how many rows it claimed.
+    std::size_t process_batch() {
+        db::Database& database = db::connection(options.database);
+        const std::string token = name + "#" + std::to_string(++claim_counter);
+        const std::vector<Claimed> rows = claim(database, token);
+        if (rows.empty()) {
+            return 0;
+        }
+        claimed += rows.size();
+        db::Atomic batch(options.database);
+        for (const Claimed& row : rows) {
+            handle(database, row, token);
+        }
+        batch.commit();
+        return rows.size();
+    }
+
+    void thread_loop() {
+        while (!should_stop()) {
+            std::uint64_t seen = 0;
+            {
+                std::lock_guard lock(mutex);
+                seen = generation;
+            }
+            std::size_t n = 0;
+            bool error = false;
+            try {
+                n = process_batch();
+            } catch (const std::exception& e) {
+                error = true;
+                std::cerr << "tocsin.remote worker " << name << ": " << e.what() << std::endl;
+            }
+            if (!error && n >= static_cast<std::size_t>(options.batch_size)) {
+                continue;  // probably more
+            }
+            std::unique_lock lock(mutex);
+            if (error) {
+                wake.wait_for(lock, options.poll_interval, [&] { return should_stop(); });
+            } else {
+                wake.wait(lock, [&] { return generation != seen || should_stop(); });
+            }
+        }
+        db::close_all();
+    }
+
+    /// Wakes the threads: on a NOTIFY (PostgreSQL), a stop, or every poll_interval.
+    void waker_loop() {
+        db::Settings settings;
+        {
+            const auto all = db::configuration();
+            const auto it = all.find(options.database);
+            if (it != all.end()) {
+                settings = it->second;
+            }
+        }
+        const bool pg = options.listen && settings.engine == "postgresql";
+        std::unique_ptr<db::PostgresqlBackend> listener;
+        const auto connect_listener = [&] {
+            try {
+                listener = std::make_unique<db::PostgresqlBackend>(settings);
+                listener->execute_script("LISTEN " + std::string(notify_channel));
+            } catch (const std::exception& e) {
+                listener.reset();
+                std::cerr << "tocsin.remote worker " << name << ": LISTEN failed, polling ("
+                          << e.what() << ")" << std::endl;
+            }
+        };
+        if (pg) {
+            connect_listener();
+        }
+        while (!should_stop()) {
+            std::vector<pollfd> fds;
+            fds.push_back(pollfd{stop_pipe[0], POLLIN, 0});
+            if (const int fd = signal_pipe_read.load(); fd >= 0) {
+                fds.push_back(pollfd{fd, POLLIN, 0});
+            }
+            const int listen_fd = listener ? PQsocket(listener->native_handle()) : -1;
+            if (listen_fd >= 0) {
+                fds.push_back(pollfd{listen_fd, POLLIN, 0});
+            }
+            const int ready =
+                ::poll(fds.data(), fds.size(), static_cast<int>(options.poll_interval.count()));
+            if (ready > 0 && listen_fd >= 0 &&
+                (fds.back().revents & (POLLIN | POLLERR | POLLHUP))) {
+                PGconn* conn = listener->native_handle();
+                if (PQconsumeInput(conn) == 0) {
+                    listener.reset();  // lost: poll until it is back
+                } else {
+                    while (PGnotify* n = PQnotifies(conn)) {
+                        PQfreemem(n);
+                    }
+                }
+            }
+            if (pg && !listener && !should_stop()) {
+                connect_listener();
+            }
+            bump();
+        }
+        bump();
+    }
+};
+
+Worker::Worker(WorkerOptions options) : state_(std::make_unique<State>()) {
+    if (options.concurrency < 1) {
+        throw std::invalid_argument("remote::Worker: concurrency must be at least 1");
+    }
+    if (options.batch_size < 1) {
+        throw std::invalid_argument("remote::Worker: batch_size must be at least 1");
+    }
+    state_->name = options.name.empty() ? default_name() : options.name;
+    state_->options = std::move(options);
+    if (::pipe(state_->stop_pipe) != 0) {
+        throw std::runtime_error("remote::Worker: pipe() failed");
+    }
+    for (const int fd : state_->stop_pipe) {
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+}
+
+Worker::~Worker() {
+    for (const int fd : state_->stop_pipe) {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+}
+
+void Worker::run() {
+    create_outbox(state_->options.database);
+    std::vector<std::thread> threads;
+    threads.reserve(static_cast<std::size_t>(state_->options.concurrency));
+    for (int i = 0; i < state_->options.concurrency; ++i) {
+        threads.emplace_back([this] { state_->thread_loop(); });
+    }
+    state_->waker_loop();
+    for (auto& t : threads) {
+        t.join();
+    }
+}
+
+std::size_t Worker::drain() {
+    create_outbox(state_->options.database);
+    std::size_t total = 0;
+    for (;;) {
+        const std::size_t n = state_->process_batch();
+        if (n == 0) {
+            return total;
+        }
+        total += n;
+    }
+}
+
+void Worker::stop() noexcept {
+    state_->stopping.store(true);
+    const char byte = 1;
+    [[maybe_unused]] const auto n = ::write(state_->stop_pipe[1], &byte, 1);
+    {
+        std::lock_guard lock(state_->mutex);
+        ++state_->generation;
+    }
+    state_->wake.notify_all();
+}
+
+WorkerStats Worker::stats() const noexcept {
+    return WorkerStats{state_->claimed.load(), state_->done.load(),    state_->failed.load(),
+                       state_->dead.load(),    state_->skipped.load(), state_->lost.load()};
+}
+
+const std::string& Worker::name() const noexcept {
+    return state_->name;
+}
+
+}  // namespace tocsin::remote

@@ -1,0 +1,286 @@
+// Crash tests with real processes (crash_worker.cpp, running `manage worker`): a worker killed
+// with SIGKILL in the middle of a batch, 4 workers on one queue, a receiver that fails twice then
+// succeeds and one that always fails. Every event's effect is applied exactly once (the Effect's
+// unique key would refuse a second one), none is lost, and only the receiver that always fails
+// leaves dead rows. Workers stop gracefully on SIGTERM (exit 0, "Stopped: ..." printed).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "remote_support.hpp"
+
+extern char** environ;
+
+#ifndef TOCSIN_REMOTE_CRASH_WORKER
+#define TOCSIN_REMOTE_CRASH_WORKER ""
+#endif
+
+namespace tocsin::test::remote_test {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// A child process with its standard output on a pipe; killed when it goes.
+class Process {
+  public:
+    Process(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+        int fds[2];
+        if (::pipe(fds) != 0) {
+            throw std::runtime_error("pipe failed");
+        }
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+        posix_spawn_file_actions_addclose(&actions, fds[0]);
+        posix_spawn_file_actions_addclose(&actions, fds[1]);
+        std::vector<char*> argv;
+        for (const auto& a : args) {
+            argv.push_back(const_cast<char*>(a.c_str()));
+        }
+        argv.push_back(nullptr);
+        std::vector<std::string> environment(env);
+        for (char** e = environ; *e != nullptr; ++e) {
+            environment.emplace_back(*e);
+        }
+        std::vector<char*> envp;
+        for (auto& e : environment) {
+            envp.push_back(e.data());
+        }
+        envp.push_back(nullptr);
+        const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
+        posix_spawn_file_actions_destroy(&actions);
+        ::close(fds[1]);
+        out_ = fds[0];
+        if (rc != 0) {
+            ::close(out_);
+            throw std::runtime_error("cannot start " + args[0] + ": " + std::to_string(rc));
+        }
+    }
+    ~Process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            (void)wait();
+        }
+        ::close(out_);
+    }
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+    /// The next line of its output, or nullopt at its end or after @p timeout.
+    std::optional<std::string> read_line(std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
+                std::string line = buffer_.substr(0, nl);
+                buffer_.erase(0, nl + 1);
+                return line;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                return std::nullopt;
+            }
+            pollfd p{out_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+                continue;
+            }
+            char chunk[512];
+            const ssize_t n = ::read(out_, chunk, sizeof chunk);
+            if (n <= 0) {
+                return std::nullopt;
+            }
+            buffer_.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+    void signal(int sig) const { ::kill(pid_, sig); }
+    /// Its exit status, or -signal.
+    int wait() {
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    }
+
+  private:
+    pid_t pid_ = -1;
+    int out_ = -1;
+    std::string buffer_;
+};
+
+/// What a worker printed when it stopped.
+struct Stopped {
+    long claimed = -1;
+    long done = -1;
+    long failed = -1;
+    long dead = -1;
+    long skipped = -1;
+    long lost = -1;
+};
+
+class CrashTest : public RemoteTest {
+  protected:
+    void SetUp() override {
+        RemoteTest::SetUp();
+        settings_ = db::configuration().at("default");
+        connections = connect_crash_receivers();
+    }
+
+    /// A worker process running `manage worker` with @p arguments; waits until it started.
+    std::unique_ptr<Process> start_worker(const std::vector<std::string>& arguments,
+                                          const std::vector<std::string>& env = {}) {
+        const auto opt = settings_.options.find("options");
+        std::vector<std::string> args{TOCSIN_REMOTE_CRASH_WORKER,
+                                      settings_.engine,
+                                      settings_.name,
+                                      settings_.host.empty() ? "-" : settings_.host,
+                                      std::to_string(settings_.port),
+                                      settings_.user.empty() ? "-" : settings_.user,
+                                      opt == settings_.options.end() ? "-" : opt->second,
+                                      "worker",
+                                      "--poll-interval",
+                                      "20"};
+        args.insert(args.end(), arguments.begin(), arguments.end());
+        auto p = std::make_unique<Process>(args, env);
+        const auto line = p->read_line(30s);
+        EXPECT_TRUE(line && line->rfind("Worker ", 0) == 0) << line.value_or("(nothing)");
+        return p;
+    }
+
+    /// Sends SIGTERM and reads its "Stopped: ..." line; expects exit status 0.
+    static Stopped stop(Process& p) {
+        p.signal(SIGTERM);
+        Stopped s;
+        while (const auto line = p.read_line(60s)) {
+            if (line->rfind("Stopped:", 0) == 0) {
+                std::string text = *line;
+                for (char& c : text) {
+                    c = c == ',' ? ' ' : c;
+                }
+                std::istringstream in(text);
+                std::string w;
+                in >> w >> w >> s.claimed >> w >> s.done >> w >> s.failed >> w >> s.dead >> w >>
+                    s.skipped >> w >> s.lost;
+            }
+        }
+        EXPECT_EQ(p.wait(), 0);
+        return s;
+    }
+
+    /// @p items Items saved in transactions of 100.
+    static void produce(int items) {
+        for (int done = 0; done < items;) {
+            tocsin::atomic([&] {
+                for (int i = 0; i < 100 && done < items; ++i, ++done) {
+                    Item::objects().create({.name = "item" + std::to_string(done)});
+                }
+            });
+        }
+    }
+
+    static std::int64_t count(const std::string& where) {
+        return scalar("SELECT COUNT(*) FROM tocsin_outbox WHERE " + where);
+    }
+
+    /// Waits until @p done holds (60 s at most).
+    template <class F>
+    static bool wait_for(F done) {
+        const auto deadline = std::chrono::steady_clock::now() + 120s;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                return false;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        return true;
+    }
+
+    db::Settings settings_;
+};
+
+TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchLosesNothingAndAppliesNothingTwice) {
+    constexpr int events = 600;
+    produce(events);
+    {
+        auto slow =
+            start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout", "2"},
+                         {"TOCSIN_REMOTE_TEST_SLEEP_US=2000"});
+        ASSERT_TRUE(wait_for([] {
+            return scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'") >= 100;
+        }));
+        slow->signal(SIGKILL);  // in the middle of a batch: it claims the next one at once
+        EXPECT_EQ(slow->wait(), -SIGKILL);
+    }
+    auto worker = start_worker({"--queue", "apply", "--visibility-timeout", "2"});
+    ASSERT_TRUE(wait_for([] {
+        return count("receiver = 'crash.apply' AND status = 'done'") == events;
+    })) << count("receiver = 'crash.apply' AND status = 'done'")
+        << " done";
+    const Stopped s = stop(*worker);
+    EXPECT_EQ(s.lost, 0);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), events);
+    EXPECT_EQ(count("receiver = 'crash.apply' AND last_error IS NOT NULL"), 0);
+    // The killed worker's last batch was claimed again after its visibility timeout.
+    EXPECT_GT(count("receiver = 'crash.apply' AND attempts = 2"), 0);
+    // The other queues were not served.
+    EXPECT_EQ(count("receiver <> 'crash.apply' AND status = 'pending' AND attempts = 0"),
+              2 * events);
+}
+
+TEST_F(CrashTest, FourWorkersOnOneQueueApplyEveryEventOnce) {
+    constexpr int events = 1000;
+    produce(events);
+    std::vector<std::unique_ptr<Process>> workers;
+    for (int i = 0; i < 4; ++i) {
+        workers.push_back(start_worker({"--queue", "apply", "--batch-size", "20"}));
+    }
+    ASSERT_TRUE(
+        wait_for([] { return count("receiver = 'crash.apply' AND status = 'done'") == events; }));
+    long done = 0;
+    for (auto& w : workers) {
+        const Stopped s = stop(*w);
+        EXPECT_EQ(s.lost, 0);
+        EXPECT_EQ(s.failed, 0);
+        done += s.done;
+    }
+    EXPECT_EQ(done, events);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), events);
+    EXPECT_EQ(count("receiver = 'crash.apply' AND attempts <> 1"), 0);
+}
+
+TEST_F(CrashTest, AReceiverThatFailsTwiceSucceedsAndOnlyTheOneThatAlwaysFailsIsDead) {
+    constexpr int events = 30;
+    produce(events);
+    auto a = start_worker({"--queue", "flaky,broken"});
+    auto b = start_worker({"--queue", "flaky,broken", "--concurrency", "2"});
+    ASSERT_TRUE(wait_for([] {
+        return count("receiver = 'crash.flaky' AND status = 'done'") == events &&
+               count("receiver = 'crash.broken' AND status = 'dead'") == events;
+    }));
+    stop(*a);
+    stop(*b);
+    EXPECT_EQ(count("receiver = 'crash.flaky' AND attempts = 3"), events);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'flaky:%' AND "
+                     "attempt = 3"),
+              events);
+    EXPECT_EQ(count("receiver = 'crash.broken' AND attempts = 3 AND last_error = 'broken "
+                    "receiver'"),
+              events);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'broken:%'"), 0);
+    EXPECT_EQ(count("status = 'dead' AND receiver <> 'crash.broken'"), 0);
+}
+
+}  // namespace
+}  // namespace tocsin::test::remote_test

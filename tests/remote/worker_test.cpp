@@ -1,0 +1,286 @@
+// The worker: claims the outbox rows of its queues, runs each receiver once in a transaction that
+// also marks the row done, loads model instances fresh, skips removed ones, retries failures
+// with backoff, buries what always fails, takes over claims whose visibility timeout expired,
+// rolls back a receiver whose claim was taken over, runs in threads until stopped, and (on
+// PostgreSQL) is woken by the NOTIFY of a send.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "remote_support.hpp"
+
+namespace tocsin::test::remote_test {
+namespace {
+
+using namespace std::chrono_literals;
+
+void apply(Item& item, const SaveEvent&) {
+    apply_effect("apply", item);
+}
+void audit(Item& item, const SaveEvent&) {
+    apply_effect("audit", item);
+}
+void flaky(Item& item, const SaveEvent&) {
+    const remote::Delivery* d = remote::current_delivery();
+    if (d->attempt <= 2) {
+        throw std::runtime_error("flaky at attempt " + std::to_string(d->attempt));
+    }
+    apply_effect("flaky", item);
+}
+void broken(Item& item, const SaveEvent&) {
+    apply_effect("broken", item);  // rolled back with the failure
+    throw std::runtime_error("broken receiver");
+}
+void thief(Item& item, const SaveEvent&) {
+    apply_effect("thief", item);
+    // What another worker's claim does once this one's visibility timeout expired.
+    db::connection().execute("UPDATE tocsin_outbox SET locked_by = 'another worker' WHERE id = " +
+                             std::to_string(remote::current_delivery()->id));
+}
+
+std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class WorkerTest : public RemoteTest {
+  protected:
+    template <class F>
+    void connect(F f, std::string uid, std::string queue, remote::RetryPolicy retry = {}) {
+        connections.emplace_back(remote::connect<Item>(
+            post_save, f,
+            {.queue = std::move(queue), .dispatch_uid = std::move(uid), .retry = retry}));
+    }
+    /// Drains until @p done holds or 10 s passed.
+    template <class Done>
+    static bool drain_until(remote::Worker& worker, Done done) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                return false;
+            }
+            worker.drain();
+            std::this_thread::sleep_for(2ms);
+        }
+        return true;
+    }
+};
+
+TEST_F(WorkerTest, DrainRunsEachReceiverOnceAndMarksItsRowDone) {
+    connect(&apply, "outboxtest.apply", "q");
+    tocsin::atomic([] {
+        for (int i = 0; i < 5; ++i) {
+            Item::objects().create({.name = "i" + std::to_string(i)});
+        }
+    });
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 5U);
+    EXPECT_EQ(effects(), 5);
+    EXPECT_EQ(rows_in("done"), 5);
+    EXPECT_EQ(worker.stats().done, 5U);
+    EXPECT_EQ(worker.stats().claimed, 5U);
+    EXPECT_EQ(worker.drain(), 0U);
+    for (const auto& row : remote::outbox_rows()) {
+        EXPECT_EQ(row.attempts, 1);
+        EXPECT_FALSE(row.locked_by);
+        EXPECT_TRUE(row.finished_at);
+        const Effect e = Effect::objects().get(where(&Effect::idempotency_key) ==
+                                               row.idempotency_key);  // the row's key was given
+        EXPECT_EQ(e.attempt, 1);
+    }
+}
+
+TEST_F(WorkerTest, TheInstanceIsLoadedFreshWhenTheReceiverRuns) {
+    connect(&apply, "outboxtest.apply", "q");
+    Item item = Item::objects().create({.name = "old"});
+    Item::objects().filter(where(&Item::name) == "old").update({assign(&Item::name, "new")});
+    remote::Worker worker;
+    worker.drain();
+    EXPECT_EQ(Effect::objects().get().seen_name, "new");
+}
+
+TEST_F(WorkerTest, ARemovedInstanceIsSkippedSayingWhy) {
+    connect(&apply, "outboxtest.apply", "q");
+    Item item = Item::objects().create({.name = "gone"});
+    const auto pk = *item.id;
+    item.remove();
+    remote::Worker worker;
+    worker.drain();
+    EXPECT_EQ(effects(), 0);
+    EXPECT_EQ(worker.stats().skipped, 1U);
+    const auto rows = remote::outbox_rows();
+    ASSERT_EQ(rows.size(), 1U);
+    EXPECT_EQ(rows[0].status, remote::Status::skipped);
+    EXPECT_EQ(rows[0].last_error, "outboxtest.Item pk=" + std::to_string(pk) +
+                                      " no longer exists (removed after the send)");
+}
+
+TEST_F(WorkerTest, AFailingReceiverIsRetriedAfterItsBackoffUntilItSucceeds) {
+    connect(&flaky, "outboxtest.flaky", "q", {.max_attempts = 5, .delay = 200ms});
+    Item::objects().create({.name = "x"});
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 1U);
+    auto row = remote::outbox_rows().at(0);
+    EXPECT_EQ(row.status, remote::Status::pending);
+    EXPECT_EQ(row.last_error, "flaky at attempt 1");
+    EXPECT_FALSE(row.locked_by);
+    // The backoff: 200 ms less a jitter of up to half.
+    EXPECT_GE(row.available_at - now_us(), 50'000);
+    EXPECT_LE(row.available_at - now_us(), 200'000);
+    EXPECT_EQ(worker.drain(), 0U);  // not before its time
+    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 1; }));
+    row = remote::outbox_rows().at(0);
+    EXPECT_EQ(row.attempts, 3);
+    EXPECT_FALSE(row.last_error);
+    EXPECT_EQ(effects(), 1);
+    EXPECT_EQ(Effect::objects().get().attempt, 3);
+    EXPECT_EQ(worker.stats().failed, 2U);
+    EXPECT_EQ(worker.stats().done, 1U);
+}
+
+TEST_F(WorkerTest, AnAlwaysFailingReceiverIsDeadAfterMaxAttemptsKeepingItsLastError) {
+    connect(&broken, "outboxtest.broken", "q", {.max_attempts = 3, .delay = 1ms});
+    connect(&apply, "outboxtest.apply", "q");
+    Item::objects().create({.name = "x"});
+    remote::Worker worker;
+    ASSERT_TRUE(drain_until(worker, [] { return rows_in("dead") == 1; }));
+    const auto dead = remote::outbox_rows({.status = remote::Status::dead});
+    ASSERT_EQ(dead.size(), 1U);
+    EXPECT_EQ(dead[0].receiver, "outboxtest.broken");
+    EXPECT_EQ(dead[0].attempts, 3);
+    EXPECT_EQ(dead[0].last_error, "broken receiver");
+    EXPECT_TRUE(dead[0].finished_at);
+    // Its writes were rolled back each time; the other receiver's effect is there once.
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'broken:%'"), 0);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), 1);
+    EXPECT_EQ(worker.stats().failed, 3U);
+    EXPECT_EQ(worker.stats().dead, 1U);
+
+    EXPECT_EQ(remote::retry_dead(), 1);  // manage outbox --retry
+    EXPECT_EQ(worker.drain(), 1U);
+    EXPECT_EQ(remote::outbox_rows({.receiver = "outboxtest.broken"}).at(0).attempts, 1);
+}
+
+TEST_F(WorkerTest, AClaimWhoseVisibilityTimeoutExpiredIsTakenAgain) {
+    connect(&apply, "outboxtest.apply", "q");
+    Item::objects().create({.name = "x"});
+    auto& db = db::connection();
+    // A worker claimed it an hour ago and died: its claim holds until locked_until.
+    db.execute("UPDATE tocsin_outbox SET locked_by = 'dead worker', attempts = 1, locked_until = " +
+               std::to_string(now_us() + 3'600'000'000));
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 0U);  // still held
+    db.execute("UPDATE tocsin_outbox SET locked_until = " + std::to_string(now_us() - 1));
+    EXPECT_EQ(worker.drain(), 1U);
+    const auto row = remote::outbox_rows().at(0);
+    EXPECT_EQ(row.status, remote::Status::done);
+    EXPECT_EQ(row.attempts, 2);
+    EXPECT_EQ(effects(), 1);
+}
+
+TEST_F(WorkerTest, TheLastAttemptOfAWorkerThatDiedMakesTheRowDead) {
+    connect(&apply, "outboxtest.apply", "q", {.max_attempts = 2});
+    Item::objects().create({.name = "x"});
+    db::connection().execute(
+        "UPDATE tocsin_outbox SET locked_by = 'dead worker', attempts = 2, locked_until = " +
+        std::to_string(now_us() - 1));
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 1U);
+    const auto row = remote::outbox_rows().at(0);
+    EXPECT_EQ(row.status, remote::Status::dead);
+    EXPECT_EQ(row.last_error,
+              "attempt 3 of 2 was claimed but its worker stopped before finishing (it died, or "
+              "ran longer than the visibility timeout)");
+    EXPECT_EQ(effects(), 0);
+}
+
+TEST_F(WorkerTest, AReceiverWhoseClaimWasTakenOverIsRolledBack) {
+    connect(&thief, "outboxtest.thief", "q");
+    Item::objects().create({.name = "x"});
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 1U);
+    EXPECT_EQ(worker.stats().lost, 1U);
+    EXPECT_EQ(worker.stats().done, 0U);
+    EXPECT_EQ(effects(), 0);
+    const auto row = remote::outbox_rows().at(0);
+    EXPECT_EQ(row.status, remote::Status::pending);
+    EXPECT_TRUE(row.locked_by);  // still this worker's claim, until its visibility timeout
+}
+
+TEST_F(WorkerTest, ARowWhoseReceiverThisProgramLacksFails) {
+    connect(&apply, "outboxtest.apply", "q");
+    Item::objects().create({.name = "x"});
+    remote::detail::clear_receivers();  // a worker built without it
+    remote::Worker worker;
+    worker.drain();
+    const auto row = remote::outbox_rows().at(0);
+    EXPECT_EQ(row.status, remote::Status::pending);
+    EXPECT_EQ(row.last_error,
+              "no remote receiver 'outboxtest.apply' (signal post_save) is registered in this "
+              "program: remote::connect it before the worker runs");
+    EXPECT_EQ(effects(), 0);
+}
+
+TEST_F(WorkerTest, AWorkerServesItsQueuesOnly) {
+    connect(&apply, "outboxtest.apply", "mail");
+    connect(&audit, "outboxtest.audit", "audit");
+    Item::objects().create({.name = "x"});
+    remote::Worker mail({.queues = {"mail"}});
+    EXPECT_EQ(mail.drain(), 1U);
+    EXPECT_EQ(rows_in("pending"), 1);
+    remote::Worker all;
+    EXPECT_EQ(all.drain(), 1U);
+    EXPECT_EQ(effects(), 2);
+}
+
+TEST_F(WorkerTest, ThreadsRunEveryEventOnceAndStopGracefully) {
+    connect(&apply, "outboxtest.apply", "q");
+    remote::Worker worker({.concurrency = 2, .batch_size = 20, .poll_interval = 20ms});
+    std::thread runner([&] { worker.run(); });
+    constexpr int events = 300;
+    for (int t = 0; t < events / 100; ++t) {
+        tocsin::atomic([&] {
+            for (int i = 0; i < 100; ++i) {
+                Item::objects().create({.name = "i"});
+            }
+        });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (rows_in("done") < events && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    worker.stop();
+    runner.join();
+    EXPECT_EQ(rows_in("done"), events);
+    EXPECT_EQ(effects(), events);
+    EXPECT_EQ(worker.stats().done, static_cast<std::uint64_t>(events));
+    EXPECT_EQ(worker.stats().lost, 0U);
+}
+
+TEST_F(WorkerTest, OnPostgresqlTheNotifyOfASendWakesAWaitingWorker) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (LISTEN/NOTIFY)";
+    }
+    connect(&apply, "outboxtest.apply", "q");
+    remote::Worker worker({.poll_interval = 60s});
+    std::thread runner([&] { worker.run(); });
+    std::this_thread::sleep_for(300ms);  // it has looked and waits
+    const auto sent = std::chrono::steady_clock::now();
+    tocsin::atomic([] { Item::objects().create({.name = "x"}); });
+    while (rows_in("done") < 1 && std::chrono::steady_clock::now() - sent < 10s) {
+        std::this_thread::sleep_for(5ms);
+    }
+    const auto waited = std::chrono::steady_clock::now() - sent;
+    worker.stop();
+    runner.join();
+    EXPECT_EQ(rows_in("done"), 1);
+    EXPECT_LT(waited, 5s);  // far less than the 60 s poll
+}
+
+}  // namespace
+}  // namespace tocsin::test::remote_test
