@@ -19,6 +19,7 @@ TOCSIN_APT_PACKAGES=(
     clang libclang-rt-14-dev lld
     python3-django python3-psycopg2 python3-argon2
     python3-celery python3-redis redis-server
+    libcpp-httplib-dev chromium chromium-driver python3-selenium
 )
 
 tocsin_install_deps() {

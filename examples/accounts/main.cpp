@@ -5,7 +5,8 @@
 //                                 starts from an empty database: the file is recreated)
 //   accounts <database file> <command> ...
 //                                runs a manage command instead (`migrate`, `makemigrations`,
-//                                `showmigrations`, `createsuperuser`, ...; see --help)
+//                                `showmigrations`, `createsuperuser`, `runserver [addr:port]`:
+//                                the admin at http://127.0.0.1:8000/admin/, ...; see --help)
 //   TOCSIN_DATABASE_URL=postgresql://user@host:port/name accounts
 //                                (that database instead; the scenario needs it empty)
 #include <filesystem>
@@ -15,6 +16,9 @@
 #include <tocsin/management.hpp>
 #include <tocsin/migrations.hpp>
 #include <vector>
+#ifdef ACCOUNTS_WITH_ADMIN
+#include <tocsin/admin.hpp>
+#endif
 
 #include "apps.hpp"
 #include "models.hpp"
@@ -38,10 +42,15 @@ tocsin::db::Settings database(const std::string& file, bool fresh) {
 int main(int argc, char** argv) {
     const std::string file = argc > 1 ? argv[1] : "accounts.db";
     const bool command = argc > 2;  // `accounts accounts.db showmigrations`: a manage command
-    tocsin::setup({.installed_apps = {std::make_shared<tocsin::auth::AuthConfig>(),
-                                      std::make_shared<tocsin::auth::SessionsConfig>(),
-                                      std::make_shared<accounts::AccountsConfig>()},
-                   .databases = {{"default", database(file, /*fresh=*/!command)}}});
+    std::vector<std::shared_ptr<tocsin::AppConfig>> apps{
+        std::make_shared<tocsin::auth::AuthConfig>(),
+        std::make_shared<tocsin::auth::SessionsConfig>(),
+        std::make_shared<accounts::AccountsConfig>()};
+#ifdef ACCOUNTS_WITH_ADMIN
+    apps.push_back(std::make_shared<tocsin::admin::AdminConfig>());  // `runserver`
+#endif
+    tocsin::setup(
+        {.installed_apps = apps, .databases = {{"default", database(file, /*fresh=*/!command)}}});
     if (command) {
         std::vector<const char*> args{argv[0]};
         args.insert(args.end(), argv + 2, argv + argc);

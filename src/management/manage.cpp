@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "migration_commands.hpp"
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/db/default_alias.hpp"
+#include "tocsin/dispatch/profiler.hpp"
 #include "tocsin/dispatch/signal_registry.hpp"
 #include "tocsin/models/fixtures.hpp"
 #include "tocsin/models/migrate_signals.hpp"
@@ -216,6 +219,51 @@ void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
     out << Json{{"version", 1}, {"signals", std::move(list)}}.dump(2) << "\n";
 }
 
+/// `receivers --stats`: the statistics of the ReceiverStats that observes the sends.
+void write_stats(const std::vector<ReceiverStat>& stats, const std::string& format,
+                 std::ostream& out) {
+    const auto us = [](std::chrono::nanoseconds d) {
+        return static_cast<double>(d.count()) / 1000.0;
+    };
+    if (format == "json") {
+        using Json = nlohmann::ordered_json;
+        Json list = Json::array();
+        for (const auto& s : stats) {
+            list.push_back(Json{
+                {"signal", s.signal},
+                {"receiver", s.receiver},
+                {"calls", s.calls},
+                {"errors", s.errors},
+                {"deferred", s.deferred},
+                {"total_ns", s.total.count()},
+                {"p50_ns", s.p50.count()},
+                {"p99_ns", s.p99.count()},
+                {"last_error", s.last_error.empty() ? Json(nullptr) : Json(s.last_error)},
+            });
+        }
+        out << Json{{"version", 1}, {"stats", std::move(list)}}.dump(2) << "\n";
+        return;
+    }
+    if (stats.empty()) {
+        out << "No receiver has run since the statistics began.\n";
+    }
+    char line[256];
+    for (const auto& s : stats) {
+        out << s.signal << "  " << s.receiver;
+        std::snprintf(
+            line, sizeof line,
+            "  calls=%llu  errors=%llu  deferred=%llu  total=%.1fus  p50=%.1fus  "
+            "p99=%.1fus",
+            static_cast<unsigned long long>(s.calls), static_cast<unsigned long long>(s.errors),
+            static_cast<unsigned long long>(s.deferred), us(s.total), us(s.p50), us(s.p99));
+        out << line;
+        if (!s.last_error.empty()) {
+            out << "  last_error=" << s.last_error;
+        }
+        out << "\n";
+    }
+}
+
 Command receivers_command() {
     return Command{
         .name = "receivers",
@@ -224,10 +272,29 @@ Command receivers_command() {
             [](Arguments& a) {
                 a.option("format", "Output format", "text", {"text", "json"});
                 a.option("signal", "Only the signal of this name");
+                a.flag("stats",
+                       "Each receiver's calls, errors and times, from the ReceiverStats set as "
+                       "the send observer");
             },
         .handle =
             [](const Options& o, std::ostream& out) {
                 const auto& name = o.text("signal");
+                if (o.flag("stats")) {
+                    const auto stats = std::dynamic_pointer_cast<ReceiverStats>(send_observer());
+                    if (!stats) {
+                        throw CommandError(
+                            "No statistics: the send observer is not a tocsin::ReceiverStats "
+                            "(call tocsin::set_send_observer(std::make_shared<tocsin::"
+                            "ReceiverStats>()) before the sends to measure).");
+                    }
+                    auto snapshot = stats->snapshot();
+                    if (!name.empty()) {
+                        std::erase_if(snapshot,
+                                      [&](const ReceiverStat& s) { return s.signal != name; });
+                    }
+                    write_stats(snapshot, o.text("format"), out);
+                    return;
+                }
                 const auto signals = name.empty() ? all_signals() : find_signals(name);
                 if (!name.empty() && signals.empty()) {
                     throw CommandError("No signal is named '" + name + "'.");

@@ -17,6 +17,7 @@
 
 #include "id_chunks.hpp"
 #include "tocsin/db/database.hpp"
+#include "tocsin/models/deletion.hpp"
 #include "tocsin/models/query.hpp"
 
 namespace tocsin::detail {
@@ -52,6 +53,10 @@ class Collector {
   public:
     Collector(std::string alias, Origin origin, tocsin::source_location where)
         : alias_(std::move(alias)), origin_(origin), where_(where) {}
+
+    /// A collector that only looks (preview_removal): it reads the rows fast deletes would
+    /// remove unread, and records each row that blocks the removal.
+    void set_preview() noexcept { preview_ = true; }
 
     /// Adds `objects` of `info` and everything their removal reaches. `via` names the key the
     /// cascade left the removed model through ("'Book.author'"), empty at the top: a protected
@@ -105,7 +110,8 @@ class Collector {
             }
             for (const FieldInfo* reference : entry.keys) {
                 const FieldInfo& field = *reference;
-                if (field.on_delete == OnDelete::cascade && can_fast_delete(*related)) {
+                if (field.on_delete == OnDelete::cascade && !preview_ &&
+                    can_fast_delete(*related)) {
                     fast_deletes_.push_back({related, field.column, ids});
                     continue;
                 }
@@ -123,6 +129,11 @@ class Collector {
                         if (std::find(protected_.begin(), protected_.end(), key) ==
                             protected_.end()) {
                             protected_.push_back(key);
+                        }
+                        if (preview_) {
+                            for (const auto& row : rows) {
+                                protected_rows_.push_back({related, row.at(0).as_integer()});
+                            }
                         }
                         break;
                     case OnDelete::restrict:
@@ -204,6 +215,34 @@ class Collector {
                                   "keys: " +
                                   join(keys) + ".");
         }
+    }
+
+    /// What preview_removal() reports: the collected objects in collection order, the rows that
+    /// block the removal, and check()'s message.
+    RemovalPreview preview(const ModelInfo& origin_model) const {
+        RemovalPreview out;
+        for (const ModelInfo* m : order_) {
+            const auto it = data_.find(m);
+            if (it == data_.end()) {
+                continue;
+            }
+            for (const auto& [id, object] : it->second) {
+                out.objects.push_back({m, id});
+            }
+        }
+        out.blocking = protected_rows_;
+        for (const auto& r : restricted_) {
+            const auto it = data_.find(r.model);
+            if (it == data_.end() || it->second.count(r.id) == 0) {
+                out.blocking.push_back({r.model, r.id});
+            }
+        }
+        try {
+            check(origin_model);
+        } catch (const std::exception& e) {
+            out.blocked = e.what();
+        }
+        return out;
     }
 
     /// Sends the signals and deletes, in one transaction (a savepoint-less block).
@@ -383,6 +422,8 @@ class Collector {
     std::vector<ThroughDelete> fast_deletes_;  ///< rows of a model removed without reading them
     std::vector<std::string> protected_;
     std::vector<Restricted> restricted_;
+    bool preview_ = false;
+    std::vector<RemovalPreview::Object> protected_rows_;  ///< preview only
 };
 
 }  // namespace
@@ -470,3 +511,24 @@ DeleteResult remove_rows(const QueryParts& deferred_q, const void* origin) {
 }
 
 }  // namespace tocsin::detail
+
+namespace tocsin {
+
+RemovalPreview preview_removal(ModelBase& instance, const ModelInfo& info,
+                               std::string_view database) {
+    Apps::instance().require_installed(info, "removed");
+    if (!instance.id) {
+        throw ModelError(info.model_name +
+                         " object can't be deleted because its id attribute is not set.");
+    }
+    const std::string alias = !database.empty()                    ? std::string(database)
+                              : !instance.state().database.empty() ? instance.state().database
+                                                                   : std::string(db::default_alias);
+    detail::Collector collector(alias, Origin{&instance, nullptr, info.sender},
+                                tocsin::source_location::current());
+    collector.set_preview();
+    collector.collect(info, {&instance});
+    return collector.preview(info);
+}
+
+}  // namespace tocsin

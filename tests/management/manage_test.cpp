@@ -2,6 +2,7 @@
 // its receivers, as text or JSON), `migrate` (tables, pre_migrate/post_migrate), `loaddata` and
 // `dumpdata` (Django's fixture commands), the program's own commands, and the exit codes: 0
 // done, 1 the command failed, 2 a usage error.
+#include <tocsin/dispatch/profiler.hpp>
 #include <tocsin/management.hpp>
 
 #include <gtest/gtest.h>
@@ -156,6 +157,46 @@ TEST_F(ManageTest, ReceiversTextForOneSignal) {
                   "\n"
                   "  shipping.audit  sender=app:shop  dispatch_uid=-  priority=0  mode=async  at=" +
                   here(line3) + "\n");
+}
+
+// tocsin: `receivers --stats` prints what the ReceiverStats set as the send observer collected:
+// per receiver its calls, errors, deferrals, total, p50 and p99 times, and the last error.
+TEST_F(ManageTest, ReceiversStatsFromTheSendObserver) {
+    Signal<void(int)> paid{"billing.paid"};
+    connections.emplace_back(paid.connect([](int) {}, {.name = "billing.receipt"}));
+    connections.emplace_back(paid.connect(
+        [](int n) {
+            if (n == 2) {
+                throw std::runtime_error("card declined");
+            }
+        },
+        {.name = "billing.charge"}));
+    // Without a ReceiverStats: a clear failure.
+    const auto previous = set_send_observer(nullptr);
+    const auto none = run({"receivers", "--stats"});
+    EXPECT_EQ(none.code, 1);
+    EXPECT_NE(none.err.find("No statistics: the send observer is not a tocsin::ReceiverStats"),
+              std::string::npos)
+        << none.err;
+    auto stats = std::make_shared<ReceiverStats>();
+    set_send_observer(stats);
+    paid.send(Sender{}, 1);
+    static_cast<void>(paid.send_robust(Sender{}, 2));
+    const auto text = run({"receivers", "--stats", "--signal", "billing.paid"});
+    const auto json = run({"receivers", "--stats", "--format", "json"});
+    set_send_observer(previous);
+    EXPECT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("billing.paid  billing.charge  calls=2  errors=1  deferred=0  total="),
+              std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find("last_error="), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("card declined"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("billing.paid  billing.receipt  calls=2  errors=0"), std::string::npos)
+        << text.out;
+    EXPECT_EQ(json.code, 0) << json.err;
+    EXPECT_NE(json.out.find("\"receiver\": \"billing.receipt\",\n      \"calls\": 2,"),
+              std::string::npos)
+        << json.out;
 }
 
 // tocsin: the JSON schema (docs/management.md): {"version": 1, "signals": [{"name", "signature",

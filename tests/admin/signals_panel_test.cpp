@@ -1,0 +1,127 @@
+// The signals pages: the receivers table and the panel.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "admin_support.hpp"
+#include "tocsin/dispatch/profiler.hpp"
+
+namespace tocsin::admin::test {
+namespace {
+
+using AdminSignalsPanelTest = AdminTest;
+
+void remember_author(Author&, const SaveEvent&) {}
+
+TEST_F(AdminSignalsPanelTest, TheReceiversPageListsEveryReceiver) {
+    ScopedConnection receiver = post_save.connect<Author>(
+        &remember_author,
+        {.dispatch_uid = "library.remember_author", .name = "library.<remember>"});
+    auto b = staff();
+    const auto page = b.get("/admin/signals/receivers/");
+    ASSERT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("<td>post_save</td><td>library.&lt;remember&gt;</td><td>library.Author"
+                             "</td><td>library.remember_author</td><td>0</td><td>sync</td>"),
+              std::string::npos);
+    // The auth app's receiver of user_logged_in.
+    EXPECT_NE(page.body.find("update_last_login"), std::string::npos);
+    EXPECT_NE(page.body.find("<td>pre_delete</td><td colspan=\"12\" class=\"help\">no receivers"),
+              std::string::npos);
+}
+
+/// Reads the live log until `done(text so far)`, or 20 s.
+std::string read_live_log(int port, const std::string& cookies,
+                          const std::function<bool(const std::string&)>& done) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(20, 0);
+    std::string text;
+    static_cast<void>(client.Get("/admin/signals/events/", httplib::Headers{{"Cookie", cookies}},
+                                 [&](const char* data, std::size_t size) {
+                                     text.append(data, size);
+                                     return !done(text);
+                                 }));
+    return text;
+}
+
+TEST_F(AdminSignalsPanelTest, TheLiveLogShowsEachSendWithItsReceivers) {
+    ScopedConnection slow = post_save.connect<Author>(
+        [](Author&, const SaveEvent&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        },
+        {.dispatch_uid = "library.slow", .name = "library.slow"});
+    Signal<void(int)> custom{"library.custom"};
+    ScopedConnection failing = custom.connect([](int) { throw std::runtime_error("boom <b>"); },
+                                              {.name = "library.failing"});
+    auto b = staff();
+    const auto panel = b.get("/admin/signals/");
+    ASSERT_EQ(panel.status, 200);
+    EXPECT_NE(panel.body.find("<table id=\"signal-log\">"), std::string::npos);
+    const std::string cookies = "sessionid=" + b.cookies["sessionid"];
+    std::string log;
+    std::thread reader([&] {
+        log = read_live_log(port_, cookies, [](const std::string& text) {
+            return text.find("library.failing") != std::string::npos;
+        });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the stream is open
+    Author::objects().create({.name = "Ann"});
+    for (const auto& outcome : custom.send_robust(Sender{}, 1)) {
+        EXPECT_TRUE(outcome.error);
+    }
+    reader.join();
+    // One event per finished send: the signal, the receivers with outcome and duration.
+    const auto save = log.find("\"signal\":\"post_save\"");
+    ASSERT_NE(save, std::string::npos) << log;
+    const auto slow_at =
+        log.find("{\"name\":\"library.slow\",\"outcome\":\"ok\",\"duration_us\":", save);
+    ASSERT_NE(slow_at, std::string::npos) << log;
+    const auto us = std::stoll(log.substr(log.find("duration_us\":", slow_at) + 13));
+    EXPECT_GE(us, 3000);
+    EXPECT_NE(log.find("{\"name\":\"library.failing\",\"outcome\":\"error\""), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("boom \\u003cb>"), std::string::npos) << log;  // '<' never raw
+    EXPECT_NE(log.find("data: {"), std::string::npos);
+    // The receivers page shows what each receiver cost.
+    const auto receivers = b.get("/admin/signals/receivers/");
+    const auto row = receivers.body.find("<td>library.slow</td>");
+    ASSERT_NE(row, std::string::npos);
+    EXPECT_NE(receivers.body.find("<td class=\"calls\">1</td>", row), std::string::npos);
+    const auto failing_row = receivers.body.find("<td>library.failing</td>");
+    ASSERT_NE(failing_row, std::string::npos);
+    EXPECT_NE(receivers.body.find("boom &lt;b&gt;", failing_row), std::string::npos);
+}
+
+TEST(AdminSignalsMonitor, ObservesWhileTheServerLivesAndKeepsTheProgramsObserver) {
+    auto mine = std::make_shared<ReceiverStats>();
+    const auto before = set_send_observer(mine);
+    Signal<void()> ping{"library.ping"};
+    ScopedConnection r = ping.connect([] {}, {.name = "library.pong"});
+    {
+        Server server;
+        EXPECT_NE(send_observer(), mine);  // the admin's, forwarding to mine
+        ping.send(Sender{});
+    }
+    EXPECT_EQ(send_observer(), mine);  // set again when the server goes
+    ping.send(Sender{});
+    const auto stats = mine->snapshot();
+    ASSERT_EQ(stats.size(), 1U);
+    EXPECT_EQ(stats[0].receiver, "library.pong");
+    EXPECT_EQ(stats[0].calls, 2U);
+    {
+        Server quiet(AdminSettings{.observe_sends = false});
+        EXPECT_EQ(send_observer(), mine);
+    }
+    set_send_observer(before);
+}
+
+TEST_F(AdminSignalsPanelTest, ThePanelIsBehindTheLogin) {
+    Browser anonymous(port_);
+    EXPECT_EQ(anonymous.get("/admin/signals/").status, 302);
+    EXPECT_EQ(anonymous.get("/admin/signals/events/").status, 302);
+    auto b = staff();
+    EXPECT_EQ(b.get("/admin/signals/").status, 200);
+    EXPECT_EQ(b.get("/admin/signals/nothing/").status, 404);
+}
+
+}  // namespace
+}  // namespace tocsin::admin::test
