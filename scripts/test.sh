@@ -64,6 +64,7 @@ CURRENT=""
 STARTED_AT=$SECONDS
 print_summary() {
     local rc=$?
+    rm -f "${CPU_TIMES_FILE:-}"
     echo
     echo "================================ tocsin test summary"
     local line
@@ -79,12 +80,17 @@ print_summary() {
 }
 trap print_summary EXIT
 
-# children_cpu: the CPU seconds (user+sys) used so far by this shell's finished children.
+# children_cpu: sets CHILDREN_CPU_MS to the CPU time (user+sys, milliseconds) used so far by
+# this shell's finished children (and theirs, when waited for: ninja's compilers, ctest's
+# tests). `times` must run in this shell itself: in a command substitution it would report a
+# new subshell, whose children's times start at zero (the bug that printed "cpu 0s").
+CPU_TIMES_FILE=$(mktemp)
 children_cpu() {
-    times | tail -n 1 | awk '{
+    times >"$CPU_TIMES_FILE"
+    CHILDREN_CPU_MS=$(tail -n 1 "$CPU_TIMES_FILE" | awk '{
         t = 0
         for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
-        printf "%d", t }'
+        printf "%d", t * 1000 + 0.5 }')
 }
 
 # step <description> <command...>: run one step, record its wall and CPU time.
@@ -95,9 +101,11 @@ step() {
     echo
     echo "==> $what"
     local t0=$SECONDS c0
-    c0=$(children_cpu)
+    children_cpu
+    c0=$CHILDREN_CPU_MS
     "$@"
-    SUMMARY+=("ok      $what ($((SECONDS - t0))s, cpu $(($(children_cpu) - c0))s)")
+    children_cpu
+    SUMMARY+=("ok      $what ($((SECONDS - t0))s, cpu $(((CHILDREN_CPU_MS - c0 + 500) / 1000))s)")
     CURRENT=""
 }
 
