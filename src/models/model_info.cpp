@@ -197,20 +197,6 @@ Signal<void(const ModelInfo&)>& class_prepared() {
 
 namespace detail {
 
-std::shared_ptr<Connection> note_model_use(std::string_view signal_name, std::string_view label,
-                                           const Sender& model, const Connect& options,
-                                           const void* code, std::string_view type) {
-    auto connection = std::make_shared<Connection>();
-    Apps::instance().note_model_use(
-        label, model,
-        [signal_name, name = options.name, uid = options.dispatch_uid, code, type] {
-            return "The function '" + receiver_name(name, uid, code, type) +
-                   "' was connected to the '" + std::string(signal_name) + "' signal for it.";
-        },
-        [connection] { return connection->connected(); });
-    return connection;
-}
-
 std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& instance) {
     const ModelInfo* info = find_model_info(model);
     if (info == nullptr || !info->clone) {

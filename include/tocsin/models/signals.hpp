@@ -229,20 +229,21 @@ void disconnect_by_label(S& signal, std::string_view signal_name, std::string_vi
             "' signal");
 }
 
-/// note_model_use's work, out of line (its closures are compiled once, not for every receiver
-/// type): `code` and `type` name the receiver (receiver_name).
-std::shared_ptr<Connection> note_model_use(std::string_view signal_name, std::string_view label,
-                                           const Sender& model, const Connect& options,
-                                           const void* code, std::string_view type);
-
 /// Records that a receiver connected to `signal_name` by type uses the model `T`: setup()
 /// refuses `T` unless an installed app lists it (after setup(), this throws at once). Returns
 /// where to store the receiver's Connection once connected (it is used while connected).
 template <class T, class F>
 std::shared_ptr<Connection> note_model_use(std::string_view signal_name, const F& receiver,
                                            const Connect& options) {
-    return note_model_use(signal_name, T::label, Sender::of<T>(), options, code_of(receiver),
-                          type_label_v<F>);
+    auto connection = std::make_shared<Connection>();
+    Apps::instance().note_model_use(
+        T::label, Sender::of<T>(),
+        [signal_name, name = options.name, uid = options.dispatch_uid, code = code_of(receiver)] {
+            return "The function '" + receiver_name(name, uid, code, type_label_v<F>) +
+                   "' was connected to the '" + std::string(signal_name) + "' signal for it.";
+        },
+        [connection] { return connection->connected(); });
+    return connection;
 }
 
 /// A copy of `instance`, an instance of the model `model` (through its description).
@@ -415,10 +416,6 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
     template <class T, class F>
     struct Typed {
         using wrapped_type = F;
-        /// connect_typed connects a Typed only without on_commit (DeferredTyped is the commit-time
-        /// route): this spares Signal::connect instantiating its own commit-time adapter around
-        /// it for every receiver type, which would never run.
-        static constexpr bool defers_to_commit = true;
         F f;
         void operator()(const Sender& sender, ModelBase& instance, const Event& event) {
             if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
@@ -431,45 +428,6 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
         [[nodiscard]] const void* code() const noexcept { return detail::code_of(f); }
     };
 
-    /// Calls the receiver of type F behind `f` with `instance` as a T (the one place that knows
-    /// F: the commit-time adapters below hand the rest of their work to code compiled once per
-    /// model or once per signal, not once per receiver type).
-    template <class T, class F>
-    static void call_as(void* f, const Sender& sender, ModelBase& instance, const Event& event) {
-        F& fn = *static_cast<F*>(f);
-        if constexpr (std::is_same_v<T, ModelBase>) {
-            detail::call_receiver<void>(fn, sender, instance, event);
-        } else if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
-            fn(sender, static_cast<T&>(instance), event);
-        } else {
-            fn(static_cast<T&>(instance), event);
-        }
-    }
-    using ErasedReceiver = void (*)(void*, const Sender&, ModelBase&, const Event&);
-
-    /// What a commit-time adapter does at a send: copies the event (and `copy`, the instance)
-    /// and asks the transaction layer to call `call(f, …)` after the commit of the event's
-    /// database. An exception it throws then is reported, naming the receiver (`code`, `type`).
-    static void defer_call(std::shared_ptr<void> f, ErasedReceiver call,
-                           std::shared_ptr<const detail::CommitReceiverName> who, const void* code,
-                           std::string_view type, const Sender& sender,
-                           std::shared_ptr<ModelBase> copy, const ModelBase& instance,
-                           const Event& event) {
-        auto owned =
-            std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
-        const std::string_view alias = owned->database;
-        db::on_commit(
-            [f = std::move(f), call, who = std::move(who), code, type, sender,
-             copy = std::move(copy), owned = std::move(owned)] {
-                try {
-                    call(f.get(), sender, *copy, owned->event);
-                } catch (...) {
-                    who->report(code, type);
-                }
-            },
-            db::OnCommitOptions{.alias = alias, .robust = true});
-    }
-
     /// Adapts `receiver(T&, const Event&)` into a commit-time receiver: a send copies the
     /// instance and the event, the call waits for the commit of the event's database.
     template <class T, class F>
@@ -479,8 +437,23 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
         std::shared_ptr<F> f;
         std::shared_ptr<const detail::CommitReceiverName> who;
         void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
-            defer_call(f, &call_as<T, F>, who, detail::code_of(*f), detail::type_label_v<F>, sender,
-                       std::make_shared<T>(static_cast<const T&>(instance)), instance, event);
+            auto copy = std::make_shared<T>(static_cast<const T&>(instance));
+            auto owned =
+                std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
+            const std::string_view alias = owned->database;
+            db::on_commit(
+                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned)] {
+                    try {
+                        if constexpr (std::is_invocable_v<F&, const Sender&, T&, const Event&>) {
+                            (*f)(sender, *copy, owned->event);
+                        } else {
+                            (*f)(*copy, owned->event);
+                        }
+                    } catch (...) {
+                        who->report(detail::code_of(*f), detail::type_label_v<F>);
+                    }
+                },
+                db::OnCommitOptions{.alias = alias, .robust = true});
         }
         [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(*f); }
         [[nodiscard]] const void* code() const noexcept { return detail::code_of(*f); }
@@ -495,8 +468,19 @@ class ModelSignal : public detail::LazySignal<void(ModelBase&, const Event&)> {
         std::shared_ptr<F> f;
         std::shared_ptr<const detail::CommitReceiverName> who;
         void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
-            defer_call(f, &call_as<ModelBase, F>, who, detail::code_of(*f), detail::type_label_v<F>,
-                       sender, detail::clone_model(sender, instance), instance, event);
+            std::shared_ptr<ModelBase> copy = detail::clone_model(sender, instance);
+            auto owned =
+                std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
+            const std::string_view alias = owned->database;
+            db::on_commit(
+                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned)] {
+                    try {
+                        detail::call_receiver<void>(*f, sender, *copy, owned->event);
+                    } catch (...) {
+                        who->report(detail::code_of(*f), detail::type_label_v<F>);
+                    }
+                },
+                db::OnCommitOptions{.alias = alias, .robust = true});
         }
         [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(*f); }
         [[nodiscard]] const void* code() const noexcept { return detail::code_of(*f); }
