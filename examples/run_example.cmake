@@ -1,11 +1,12 @@
 # Runs an example against a fresh SQLite file and checks what it printed and what it left in
 # the database. cmake -DEXE=… -DDB=… -DEXPECTED=<file> [-DCHECKS=<file>] [-DARGS=a;b]
-# [-DSOURCE_DIR=<dir>] [-DPG_STATE=<dir>] -P run_example.cmake
+# [-DSOURCE_DIR=<dir>] [-DIGNORE_LINES=<regex>] [-DPG_STATE=<dir>] -P run_example.cmake
 # CHECKS holds lines "SQL query|expected sqlite3 output" (rows joined with ';'). ARGS are passed
 # after the database file. SOURCE_DIR/ is removed from the output before the comparison.
 # PG_STATE: the state dir of the test cluster (tests/support/pg_cluster.sh): the example runs on
 # a fresh database of it instead, given by TOCSIN_DATABASE_URL, and the checks run with psql
 # (whose -A -t output reads as sqlite3's).
+cmake_minimum_required(VERSION 3.20)
 if(PG_STATE)
   set(url "")
   if(EXISTS ${PG_STATE}/url)
@@ -47,10 +48,10 @@ if(SOURCE_DIR)
   # "../examples/…" for a build dir inside the source tree: the same file.
   string(REGEX REPLACE "(^|[ =(\n])(\\.\\./)+examples/" "\\1examples/" out "${out}")
 endif()
-if(IGNORE)
-  # Lines starting with IGNORE (a regex) are left out of the comparison, with their indented
+if(DEFINED IGNORE_LINES)
+  # Lines starting with IGNORE_LINES (a regex) are left out of the comparison, with their indented
   # lines: e.g. the auth app's signals, listed only when the library's auth objects are linked.
-  string(REGEX REPLACE "(^|\n)${IGNORE}[^\n]*(\n  [^\n]*)*" "" out "${out}")
+  string(REGEX REPLACE "(^|\n)${IGNORE_LINES}[^\n]*(\n  [^\n]*)*" "" out "${out}")
   string(REGEX REPLACE "^\n" "" out "${out}")
 endif()
 file(READ ${EXPECTED} expected)
