@@ -44,6 +44,18 @@ std::string Backend::savepoint_sql(std::string_view name) const {
     return "SAVEPOINT " + quote_name(name);
 }
 
+std::vector<std::string> Backend::flush_sql(
+    const std::vector<std::string>& tables,
+    const std::vector<std::string>& reset_sequences_of) const {
+    static_cast<void>(reset_sequences_of);
+    std::vector<std::string> sql;
+    sql.reserve(tables.size());
+    for (const auto& table : tables) {
+        sql.push_back("DELETE FROM " + quote_name(table));
+    }
+    return sql;
+}
+
 std::string Backend::release_savepoint_sql(std::string_view name) const {
     return "RELEASE SAVEPOINT " + quote_name(name);
 }

@@ -554,6 +554,22 @@ std::string PostgresqlBackend::sequence_reset_sql(std::string_view table,
            ") IS NOT NULL) FROM " + quote_name(table);
 }
 
+std::vector<std::string> PostgresqlBackend::flush_sql(
+    const std::vector<std::string>& tables,
+    const std::vector<std::string>& reset_sequences_of) const {
+    if (tables.empty()) {
+        return {};
+    }
+    std::string sql = "TRUNCATE ";
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        sql += (i == 0 ? "" : ", ") + quote_name(tables[i]);
+    }
+    if (!reset_sequences_of.empty()) {
+        sql += " RESTART IDENTITY";
+    }
+    return {sql};
+}
+
 std::int64_t PostgresqlBackend::last_insert_id() const {
     throw NotSupportedError(
         "postgresql has no last_insert_id(): read the id with INSERT ... RETURNING");

@@ -363,6 +363,29 @@ std::string SqliteBackend::defer_constraint_checks_sql() const {
     return "PRAGMA defer_foreign_keys = ON";
 }
 
+std::vector<std::string> SqliteBackend::flush_sql(
+    const std::vector<std::string>& tables,
+    const std::vector<std::string>& reset_sequences_of) const {
+    auto sql = Backend::flush_sql(tables, {});
+    if (!reset_sequences_of.empty()) {
+        // sqlite_sequence exists once a table with AUTOINCREMENT was created: every table named
+        // here has one.
+        std::string names;
+        for (const auto& table : reset_sequences_of) {
+            names += names.empty() ? "'" : ", '";
+            for (char c : table) {
+                if (c == '\'') {
+                    names += '\'';
+                }
+                names += c;
+            }
+            names += '\'';
+        }
+        sql.push_back("DELETE FROM sqlite_sequence WHERE name IN (" + names + ")");
+    }
+    return sql;
+}
+
 std::int64_t SqliteBackend::last_insert_id() const {
     return sqlite3_last_insert_rowid(db_);
 }

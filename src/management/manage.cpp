@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "../remote/commands.hpp"
+#include "flush_commands.hpp"
 #include "migration_commands.hpp"
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/db/default_alias.hpp"
@@ -389,12 +390,14 @@ Command dumpdata_command() {
 std::vector<Command> builtin_commands() {
     std::vector<Command> commands;
     commands.push_back(dumpdata_command());
+    commands.push_back(detail::flush_command());
     commands.push_back(loaddata_command());
     commands.push_back(detail::makemigrations_command());
     commands.push_back(detail::migrate_command());
     commands.push_back(detail::outbox_command());
     commands.push_back(receivers_command());
     commands.push_back(detail::showmigrations_command());
+    commands.push_back(detail::sqlflush_command());
     commands.push_back(detail::sqlmigrate_command());
     commands.push_back(detail::worker_command());
     return commands;

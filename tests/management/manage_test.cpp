@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -512,8 +514,8 @@ TEST_F(ManageTest, ProgramsAddTheirOwnCommands) {
             },
     });
     EXPECT_EQ(management::command_names(),
-              (Log{"dumpdata", "loaddata", "makemigrations", "migrate", "outbox", "receivers",
-                   "showmigrations", "sqlmigrate", "worker", "greet"}));
+              (Log{"dumpdata", "flush", "loaddata", "makemigrations", "migrate", "outbox",
+                   "receivers", "showmigrations", "sqlflush", "sqlmigrate", "worker", "greet"}));
     EXPECT_TRUE(contains(run({"--help"}).out, "greet"));
 
     auto r = run({"greet", "ann", "bob"});
@@ -732,6 +734,149 @@ TEST_F(ManageNaturalKeysTest, DumpdataNaturalKeys) {
     EXPECT_EQ(dumpdata({.labels = {"tags"}, .database = "other", .indent = 0}),
               R"([{"model": "tags.tag", "pk": 1, "fields": {"name": "news"}}, )"
               R"({"model": "tags.post", "pk": 1, "fields": {"tag": 1}}])");
+}
+
+// ------------------------------------------------------------------------------ flush
+
+/// Replaces std::cin's buffer with `text` for its lifetime (the flush prompt reads std::cin).
+class StandardInput {
+  public:
+    explicit StandardInput(const std::string& text)
+        : text_(text), old_(std::cin.rdbuf(text_.rdbuf())) {}
+    StandardInput(const StandardInput&) = delete;
+    StandardInput& operator=(const StandardInput&) = delete;
+    ~StandardInput() { std::cin.rdbuf(old_); }
+
+  private:
+    std::istringstream text_;
+    std::streambuf* old_;
+};
+
+/// Authors with books, a customer with an order: rows in four tables that reference each other.
+void add_rows() {
+    auto ann = library::Author::objects().create({.name = "Ann"});
+    library::Book::objects().create({.author = ann, .title = "One"});
+    library::Book::objects().create({.author = ann, .title = "Two"});
+    auto bob = shop::Customer::objects().create({.name = "Bob"});
+    shop::Order::objects().create({.customer = bob, .code = "A1"});
+}
+
+// Django's SqlFlushTests.test_sql_flush_no_tables (tests/backends/base/test_operations.py): with
+// no table of a model, there is nothing to flush.
+TEST_F(ManageTest, test_sql_flush_no_tables) {
+    EXPECT_EQ(sql_flush(), std::vector<std::string>{});
+    EXPECT_EQ(flush(), std::vector<std::string>{});
+    const auto r = run({"flush", "--noinput"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "Flushed database 'default': 0 tables\n");
+}
+
+// Django's SqlFlushTests.test_execute_sql_flush_statements: every row goes, and with
+// reset_sequences the next row of each table gets id 1 again.
+TEST_F(ManageTest, test_execute_sql_flush_statements) {
+    static_cast<void>(migrate());
+    add_rows();
+    EXPECT_EQ(library::Author::objects().count(), 1);
+    const auto emptied = flush();
+    EXPECT_FALSE(emptied.empty());
+    EXPECT_EQ(library::Author::objects().count(), 0);
+    EXPECT_EQ(library::Book::objects().count(), 0);
+    EXPECT_EQ(shop::Customer::objects().count(), 0);
+    EXPECT_EQ(shop::Order::objects().count(), 0);
+    EXPECT_EQ(table_count(), static_cast<std::int64_t>(migration_plan().size()))
+        << "the tables stay";
+    const auto again = library::Author::objects().create({.name = "Cy"});
+    EXPECT_EQ(again.id, std::optional<std::int64_t>(1));
+    EXPECT_EQ(library::Book::objects().create({.author = again, .title = "Three"}).id,
+              std::optional<std::int64_t>(1));
+}
+
+// tocsin: without reset_sequences the ids go on where they were (Django's
+// execute_sql_flush with reset_sequences=False).
+TEST_F(ManageTest, FlushWithoutResetKeepsTheSequences) {
+    static_cast<void>(migrate());
+    add_rows();
+    static_cast<void>(flush("default", {.reset_sequences = false}));
+    EXPECT_EQ(library::Author::objects().count(), 0);
+    EXPECT_EQ(library::Author::objects().create({.name = "Cy"}).id, std::optional<std::int64_t>(2));
+}
+
+// Django's flush command: --noinput flushes without asking, sends post_migrate for every app
+// again (receivers may put data back), and no delete signal.
+TEST_F(ManageTest, FlushCommandEmptiesTheTablesAndSendsPostMigrate) {
+    static_cast<void>(migrate());
+    add_rows();
+    Log log;
+    connections.emplace_back(post_migrate.connect([&](const MigrateEvent& e) {
+        log.push_back("post " + e.app_config.label() + " plan=" + std::to_string(e.plan.size()));
+    }));
+    int deletes = 0;
+    connections.emplace_back(
+        post_delete.connect([&](const Sender&, ModelBase&, const DeleteEvent&) { ++deletes; }));
+    const auto r = run({"flush", "--noinput"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_TRUE(r.out.starts_with("Flushed database 'default': ")) << r.out;
+    EXPECT_EQ(log, (Log{"post library plan=0", "post shop plan=0"}));
+    EXPECT_EQ(deletes, 0);
+    EXPECT_EQ(library::Book::objects().count(), 0);
+    EXPECT_EQ(shop::Order::objects().count(), 0);
+}
+
+// Django's flush command asks first; anything but "yes" cancels and keeps every row.
+TEST_F(ManageTest, FlushAsksAndIsCancelledByAnythingButYes) {
+    static_cast<void>(migrate());
+    add_rows();
+    {
+        const StandardInput in("no\n");
+        const auto r = run({"flush"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_TRUE(contains(r.out, "You have requested a flush of the database."));
+        EXPECT_TRUE(contains(r.out, "Type 'yes' to continue, or 'no' to cancel: "));
+        EXPECT_TRUE(r.out.ends_with("Flush cancelled.\n")) << r.out;
+        EXPECT_EQ(library::Book::objects().count(), 2);
+    }
+    {
+        const StandardInput in("yes\n");
+        const auto r = run({"flush"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_TRUE(contains(r.out, "Flushed database 'default': ")) << r.out;
+        EXPECT_EQ(library::Book::objects().count(), 0);
+    }
+}
+
+// tocsin: flush touches only the database it is given.
+TEST_F(ManageTest, FlushAnotherDatabase) {
+    static_cast<void>(migrate());
+    static_cast<void>(migrate("other"));
+    add_rows();
+    const auto r = run({"flush", "--noinput", "--database", "other"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("Flushed database 'other': ")) << r.out;
+    EXPECT_EQ(library::Book::objects().count(), 2);
+    const auto bad = run({"flush", "--noinput", "--database", "nowhere"});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_TRUE(contains(bad.err, "nowhere")) << bad.err;
+}
+
+// Django's sqlflush: the statements flush runs, on this engine: one TRUNCATE of every table with
+// RESTART IDENTITY on PostgreSQL (Django's postgresql test_sql_flush_sequences), a DELETE per
+// table and the sqlite_sequence reset on SQLite (Django's sqlite test_sql_flush_sequences).
+TEST_F(ManageTest, SqlflushPrintsTheStatements) {
+    static_cast<void>(migrate());
+    const auto r = run({"sqlflush"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    if (on_postgresql()) {
+        EXPECT_TRUE(r.out.starts_with("TRUNCATE ")) << r.out;
+        EXPECT_TRUE(contains(r.out, "\"library_author\""));
+        EXPECT_TRUE(r.out.ends_with(" RESTART IDENTITY;\n")) << r.out;
+    } else {
+        EXPECT_TRUE(contains(r.out, "DELETE FROM \"library_author\";\n")) << r.out;
+        EXPECT_TRUE(contains(r.out, "DELETE FROM \"shop_order\";\n"));
+        EXPECT_TRUE(contains(r.out, "DELETE FROM sqlite_sequence WHERE name IN ('library_author'"))
+            << r.out;
+    }
+    EXPECT_EQ(sql_flush("default", false).size(), on_postgresql() ? 1U : migration_plan().size());
 }
 
 }  // namespace

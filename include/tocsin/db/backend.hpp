@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
+#include <vector>
 
 #include "tocsin/db/settings.hpp"
 #include "tocsin/db/statement.hpp"
@@ -129,6 +130,14 @@ class Backend : public std::enable_shared_from_this<Backend> {
         (void)column;
         return {};
     }
+    /// The statements that remove every row of @p tables (names as declared, quoted here) and
+    /// start the id sequences of @p reset_sequences_of (some of those tables, each with an
+    /// auto-incrementing id) again, so that their next row gets id 1 (Django's
+    /// DatabaseOperations.sql_flush). By default one `DELETE FROM` per table and nothing for the
+    /// sequences. The caller runs them in one transaction with foreign-key checks deferred.
+    [[nodiscard]] virtual std::vector<std::string> flush_sql(
+        const std::vector<std::string>& tables,
+        const std::vector<std::string>& reset_sequences_of) const;
 
     /// SQL true when @p column's text, compared case-sensitively, contains / starts with /
     /// ends with the text bound to the placeholder @p param (unescaped). Empty (the default):

@@ -79,6 +79,11 @@ class PostgresqlBackend final : public Backend {
     /// FROM table`: the next generated id follows the largest one in the table.
     [[nodiscard]] std::string sequence_reset_sql(std::string_view table,
                                                  std::string_view column) const override;
+    /// One `TRUNCATE` of every table (references among them need no order), with
+    /// `RESTART IDENTITY` when sequences are to restart.
+    [[nodiscard]] std::vector<std::string> flush_sql(
+        const std::vector<std::string>& tables,
+        const std::vector<std::string>& reset_sequences_of) const override;
     /// Always throws NotSupportedError: use `INSERT ... RETURNING`.
     [[nodiscard]] std::int64_t last_insert_id() const override;
     /// Whether the server has a transaction open on this connection (false once the connection

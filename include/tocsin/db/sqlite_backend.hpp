@@ -77,6 +77,11 @@ class SqliteBackend final : public Backend {
     [[nodiscard]] std::string begin_sql() const override { return begin_sql_; }
     /// `PRAGMA defer_foreign_keys = ON`: every foreign key is checked at COMMIT.
     [[nodiscard]] std::string defer_constraint_checks_sql() const override;
+    /// `DELETE FROM` each table, then `DELETE FROM sqlite_sequence WHERE name IN (…)` for the
+    /// sequences to restart (the AUTOINCREMENT counters).
+    [[nodiscard]] std::vector<std::string> flush_sql(
+        const std::vector<std::string>& tables,
+        const std::vector<std::string>& reset_sequences_of) const override;
     /// Traces statements with sqlite3_trace_v2 (their SQL expanded with the values bound).
     void set_statement_observer(std::function<void(const std::string&)> observer) override;
     /// The column as it is: SQLite's LIKE, instr() and substr() take any value.

@@ -35,7 +35,9 @@ class CommandError : public std::runtime_error {
 /// Built-in commands: `dumpdata [LABEL...] [--database ALIAS] [--indent N] [--output FILE]`
 /// (tocsin::dumpdata() to `out` or FILE), `loaddata FILE... [--database ALIAS]`
 /// (tocsin::loaddata(), then "Installed N object(s) from M fixture(s)"), `migrate [--database
-/// ALIAS]`, `receivers [--format text|json] [--signal NAME]`. See docs/management.md.
+/// ALIAS]`, `receivers [--format text|json] [--signal NAME]`, `flush [--database ALIAS]
+/// [--noinput]` (tocsin::flush(); without --noinput it asks for "yes" on std::cin) and
+/// `sqlflush [--database ALIAS]`. See docs/management.md.
 int manage(int argc, const char* const* argv, std::ostream& out = std::cout,
            std::ostream& err = std::cerr);
 
