@@ -11,6 +11,7 @@
 #include <string>
 
 #include "monitor.hpp"
+#include "tocsin/apps/describe.hpp"
 
 namespace tocsin::admin::detail {
 
@@ -48,9 +49,9 @@ Response receivers_page(Context& context) {
             continue;
         }
         for (const ReceiverInfo& r : s.receivers) {
-            std::string sender = sender_text(r.sender);
+            std::string sender = tocsin::apps::describe_sender(r.sender);
             for (const Sender& also : r.also_senders) {
-                sender += ", " + sender_text(also);
+                sender += ", " + tocsin::apps::describe_sender(also);
             }
             h << Raw("<tr class=\"receiver\"><td>") << s.display_name() << Raw("</td><td>")
               << r.name << Raw("</td><td>") << sender << Raw("</td><td>")
