@@ -1,6 +1,7 @@
-# Install rules for tocsin: the libraries (tocsin and tocsin_dispatch), their headers, a CMake
-# package (tocsinConfig.cmake, tocsinConfigVersion.cmake, tocsinTargets.cmake) and pkg-config
-# files (tocsin.pc, tocsin-dispatch.pc).
+# Install rules for tocsin: the libraries (tocsin and tocsin_dispatch, and tocsin_admin when
+# built), their headers, a CMake package (tocsinConfig.cmake, tocsinConfigVersion.cmake,
+# tocsinTargets.cmake, tocsinAdminTargets.cmake) and pkg-config files (tocsin.pc,
+# tocsin-dispatch.pc, tocsin-admin.pc).
 #
 # Consumers:
 #   find_package(tocsin CONFIG REQUIRED)
@@ -51,6 +52,20 @@ install(TARGETS tocsin tocsin_dispatch
           NAMELINK_COMPONENT tocsin_Development
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Development
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+# The admin (tocsin::admin) is an export set of its own: tocsinConfig.cmake loads it only when
+# cpp-httplib is found, so a consumer without the admin needs no cpp-httplib.
+set(TOCSIN_HAS_ADMIN OFF)
+if(TARGET tocsin_admin)
+  set(TOCSIN_HAS_ADMIN ON)
+  install(TARGETS tocsin_admin
+    EXPORT tocsinAdminTargets
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tocsin_Runtime
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Runtime
+            NAMELINK_COMPONENT tocsin_Development
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Development
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
@@ -173,6 +188,12 @@ install(EXPORT tocsinTargets
   NAMESPACE tocsin::
   DESTINATION ${TOCSIN_INSTALL_CMAKEDIR}
   COMPONENT tocsin_Development)
+if(TOCSIN_HAS_ADMIN)
+  install(EXPORT tocsinAdminTargets
+    NAMESPACE tocsin::
+    DESTINATION ${TOCSIN_INSTALL_CMAKEDIR}
+    COMPONENT tocsin_Development)
+endif()
 
 configure_package_config_file(
   ${PROJECT_SOURCE_DIR}/cmake/tocsinConfig.cmake.in
@@ -225,3 +246,10 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/tocsin-dispatch.pc.in
 install(FILES ${PROJECT_BINARY_DIR}/tocsin.pc ${PROJECT_BINARY_DIR}/tocsin-dispatch.pc
   DESTINATION ${TOCSIN_INSTALL_PKGCONFIGDIR}
   COMPONENT tocsin_Development)
+if(TOCSIN_HAS_ADMIN)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/tocsin-admin.pc.in
+                 ${PROJECT_BINARY_DIR}/tocsin-admin.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/tocsin-admin.pc
+    DESTINATION ${TOCSIN_INSTALL_PKGCONFIGDIR}
+    COMPONENT tocsin_Development)
+endif()

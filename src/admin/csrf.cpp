@@ -1,6 +1,7 @@
-// CSRF protection (Django's CsrfViewMiddleware, double-submit form): a random token in an
-// HttpOnly cookie, the same token in a hidden field of every form; a POST whose field does not
-// match its cookie, or whose Origin names another site, is refused with 403.
+// CSRF protection (Django's CsrfViewMiddleware since 4.1, double-submit form): a random secret
+// in an HttpOnly cookie; every response's forms carry it masked afresh (BREACH mitigation, as
+// Django since 1.10); a POST whose form token, masked or not, does not match the cookie's
+// secret, or whose Origin names another site, is refused with 403.
 #include <string>
 
 #include "internal.hpp"
@@ -8,30 +9,79 @@
 namespace tocsin::admin::detail {
 
 namespace {
-constexpr std::size_t token_length = csrf_token_length;
-constexpr long long token_age = csrf_token_age;
+constexpr std::size_t secret_length = csrf_token_length;
+constexpr std::size_t token_length = csrf_masked_length;
+constexpr std::size_t alphabet = csrf_allowed_chars.size();
 
-bool well_formed(std::string_view token) {
-    if (token.size() != token_length) {
-        return false;
+std::size_t index_of(char c) {
+    return csrf_allowed_chars.find(c);
+}
+
+/// The secret a well-formed cookie holds (a masked one is unmasked), or "" for none or a bad one.
+std::string cookie_secret(const Request& request, std::string* format_error = nullptr) {
+    const auto it = request.cookies.find(csrf_cookie_name);
+    if (it == request.cookies.end()) {
+        return {};
     }
-    for (const char c : token) {
-        if (auth::random_string_chars.find(c) == std::string_view::npos) {
-            return false;
+    if (auto why = csrf_token_format_error(it->second); !why.empty()) {
+        if (format_error != nullptr) {
+            *format_error = std::move(why);
         }
+        return {};
     }
-    return true;
+    return it->second.size() == token_length ? csrf_unmask_cipher_token(it->second) : it->second;
 }
 }  // namespace
 
+std::string csrf_mask_cipher_secret(std::string_view secret, std::string_view mask) {
+    std::string chosen =
+        mask.empty() ? auth::random_string(secret_length, csrf_allowed_chars) : std::string(mask);
+    std::string out = chosen;
+    for (std::size_t i = 0; i < secret.size() && i < chosen.size(); ++i) {
+        out += csrf_allowed_chars[(index_of(secret[i]) + index_of(chosen[i])) % alphabet];
+    }
+    return out;
+}
+
+std::string csrf_unmask_cipher_token(std::string_view token) {
+    const std::string_view mask = token.substr(0, secret_length);
+    const std::string_view cipher = token.substr(secret_length);
+    std::string secret;
+    for (std::size_t i = 0; i < cipher.size() && i < mask.size(); ++i) {
+        secret +=
+            csrf_allowed_chars[(alphabet + index_of(cipher[i]) - index_of(mask[i])) % alphabet];
+    }
+    return secret;
+}
+
+std::string csrf_token_format_error(std::string_view token) {
+    if (token.size() != secret_length && token.size() != token_length) {
+        return "has incorrect length";
+    }
+    if (token.find_first_not_of(csrf_allowed_chars) != std::string_view::npos) {
+        return "has invalid characters";
+    }
+    return {};
+}
+
+bool csrf_token_matches(std::string_view token, std::string_view secret) {
+    const std::string unmasked =
+        token.size() == token_length ? csrf_unmask_cipher_token(token) : std::string(token);
+    return unmasked.size() == secret_length && secret.size() == secret_length &&
+           auth::constant_time_compare(unmasked, secret);
+}
+
 std::string csrf_token_of(const Request& request, Response& response) {
     const auto it = request.cookies.find(csrf_cookie_name);
-    if (it != request.cookies.end() && well_formed(it->second)) {
-        return it->second;
+    std::string secret = cookie_secret(request);
+    if (secret.empty()) {
+        secret = auth::random_string(secret_length, csrf_allowed_chars);
+        response.set_cookies.push_back(cookie(csrf_cookie_name, secret, csrf_token_age));
+    } else if (it->second.size() != secret_length) {
+        // A masked cookie (set before Django 4.1's change): keep its secret, store it plain.
+        response.set_cookies.push_back(cookie(csrf_cookie_name, secret, csrf_token_age));
     }
-    auto token = auth::random_string(token_length);
-    response.set_cookies.push_back(cookie(csrf_cookie_name, token, token_age));
-    return token;
+    return csrf_mask_cipher_secret(secret);
 }
 
 std::string csrf_failure(const Request& request) {
@@ -40,15 +90,23 @@ std::string csrf_failure(const Request& request) {
         return "Origin checking failed - " + request.origin +
                " does not match any trusted origins.";
     }
-    const auto it = request.cookies.find(csrf_cookie_name);
-    if (it == request.cookies.end() || !well_formed(it->second)) {
+    std::string cookie_error;
+    const std::string secret = cookie_secret(request, &cookie_error);
+    if (!cookie_error.empty()) {
+        return "CSRF cookie " + cookie_error + ".";
+    }
+    if (secret.empty()) {
         return "CSRF cookie not set.";
     }
-    if (!request.posted(csrf_field_name)) {
+    const std::string token = request.post(csrf_field_name);
+    if (token.empty()) {
         return "CSRF token missing.";
     }
-    if (!auth::constant_time_compare(request.post(csrf_field_name), it->second)) {
-        return "CSRF token incorrect.";
+    if (auto why = csrf_token_format_error(token); !why.empty()) {
+        return "CSRF token from POST " + why + ".";
+    }
+    if (!csrf_token_matches(token, secret)) {
+        return "CSRF token from POST incorrect.";
     }
     return {};
 }

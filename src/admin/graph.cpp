@@ -4,26 +4,9 @@
 #include <string>
 
 #include "signals_panel.hpp"
-#include "tocsin/apps/registry.hpp"
+#include "tocsin/apps/describe.hpp"
 
 namespace tocsin::admin::detail {
-
-std::string sender_text(const Sender& sender) {
-    if (sender.is_none()) {
-        return "(any)";
-    }
-    for (const ModelInfo* model : all_models()) {
-        if (model->sender == sender) {
-            return model->label();
-        }
-    }
-    for (const auto& app : Apps::instance().app_configs()) {
-        if (app->sender() == sender) {
-            return "app:" + app->label();
-        }
-    }
-    return sender.name();
-}
 
 std::string signal_graph_svg(const std::vector<SignalInfo>& signals) {
     // Columns of nodes; a signal without receivers is left out (nothing listens to it).
@@ -52,9 +35,9 @@ std::string signal_graph_svg(const std::vector<SignalInfo>& signals) {
         }
         const std::size_t sig = index(signal_names, s.display_name());
         for (const ReceiverInfo& r : s.receivers) {
-            add_edge(left_edges, index(senders, sender_text(r.sender)), sig);
+            add_edge(left_edges, index(senders, tocsin::apps::describe_sender(r.sender)), sig);
             for (const Sender& also : r.also_senders) {
-                add_edge(left_edges, index(senders, sender_text(also)), sig);
+                add_edge(left_edges, index(senders, tocsin::apps::describe_sender(also)), sig);
             }
             add_edge(right_edges, sig, index(receivers, r.name));
         }

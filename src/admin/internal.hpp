@@ -84,13 +84,34 @@ struct Context {
 /// The cookie holding the CSRF token and the form field carrying it (Django's names).
 inline constexpr std::string_view csrf_cookie_name = "csrftoken";
 inline constexpr std::string_view csrf_field_name = "csrfmiddlewaretoken";
-/// Characters of a token (Django's CSRF_SECRET_LENGTH) and the cookie's age (a year).
+/// Characters of the secret the cookie holds (Django's CSRF_SECRET_LENGTH), of a masked token
+/// (CSRF_TOKEN_LENGTH: a mask, then the secret ciphered with it) and the cookie's age (a year).
 inline constexpr std::size_t csrf_token_length = 32;
+inline constexpr std::size_t csrf_masked_length = 64;
 inline constexpr long long csrf_token_age = 31449600;
-/// The request's CSRF token (from its cookie), or a new one to set on the response.
+/// The characters of secrets, masks and tokens (Django's CSRF_ALLOWED_CHARS).
+inline constexpr std::string_view csrf_allowed_chars =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// Django's _mask_cipher_secret: `mask` (32 allowed characters; a fresh random one when empty)
+/// followed by each character of `secret` shifted by the mask's (mod 62). A page's forms carry
+/// this, never the secret itself, so the bytes of a compressed response change every time
+/// (BREACH).
+[[nodiscard]] std::string csrf_mask_cipher_secret(std::string_view secret,
+                                                  std::string_view mask = {});
+/// Django's _unmask_cipher_token: the secret of a 64-character masked token.
+[[nodiscard]] std::string csrf_unmask_cipher_token(std::string_view token);
+/// Django's _check_token_format: "" for a token of 32 or 64 allowed characters, else why not
+/// ("has incorrect length", "has invalid characters").
+[[nodiscard]] std::string csrf_token_format_error(std::string_view token);
+/// Django's _does_token_match: `token` (a secret, or masked) is `secret` (constant-time).
+[[nodiscard]] bool csrf_token_matches(std::string_view token, std::string_view secret);
+/// The token for the forms of this response: the request's secret (from its cookie; a masked
+/// cookie of an older version is unmasked and set again as its secret) or a new one set on the
+/// response, masked afresh.
 [[nodiscard]] std::string csrf_token_of(const Request& request, Response& response);
-/// Why a POST fails the CSRF check ("" when it passes): the form's token must equal the
-/// cookie's (constant-time), and an Origin header must name this host.
+/// Why a POST fails the CSRF check ("" when it passes), in Django's words: an Origin header
+/// must name this host, the cookie must hold a well-formed secret (or masked token), and the
+/// form's token, masked or not, must match it (constant-time).
 [[nodiscard]] std::string csrf_failure(const Request& request);
 /// The hidden input carrying the token.
 [[nodiscard]] Html csrf_input(const Context& context);

@@ -58,6 +58,7 @@ constexpr std::string_view script = R"js(
     }
     cell(send.signal + (send.after_commit ? ' (after commit)' : ''));
     cell(send.sender);
+    cell(send.instance);
     var list = document.createElement('td');
     send.receivers.forEach(function (r) {
       var div = document.createElement('div');

@@ -99,10 +99,10 @@ Response list_page(const Request& request, Context& context, const ModelInfo& in
     if (const auto p = parse_id(request.get("p")); p && *p >= 1) {
         page_number = std::min<std::size_t>(static_cast<std::size_t>(*p), pages);
     }
-    // The query layer has no OFFSET: read up to the end of the page and keep its rows.
-    parts.limit = page_number * per_page;
+    // The page's rows only (LIMIT per_page OFFSET the pages before), as Django's paginator.
+    const std::size_t skip = (page_number - 1) * per_page;
+    tocsin::detail::set_limits(parts, skip, skip + per_page);  // Django's qs[skip:skip + n]
     auto rows = tocsin::detail::fetch_rows(parts);
-    const std::size_t skip = std::min(rows.size(), (page_number - 1) * per_page);
 
     Html h;
     h << Raw("<h1>Select ") << verbose(info.model_name) << Raw(" to change</h1>");
@@ -135,7 +135,7 @@ Response list_page(const Request& request, Context& context, const ModelInfo& in
         header(f->name);
     }
     h << Raw("</tr></thead><tbody>");
-    for (std::size_t i = skip; i < rows.size(); ++i) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
         auto object = info.make();
         tocsin::detail::load_row(*object, info, rows[i], database);
         const std::string change = model_url(info) + std::to_string(*object->id) + "/change/";

@@ -82,7 +82,8 @@ void SignalMonitor::on_send(const SendEvent& event) noexcept {
     }
     try {
         std::lock_guard lock(mutex_);
-        open_[event.send_id] = Open{std::string(event.signal_name), event.sender, event.start, {}};
+        open_[event.send_id] =
+            Open{std::string(event.signal_name), event.sender, event.instance, event.start, {}};
     } catch (...) {  // out of memory: the panel misses this send
     }
 }
@@ -97,19 +98,31 @@ void SignalMonitor::on_receiver(const ReceiverEvent& event) noexcept {
         std::unique_lock lock(mutex_);
         const auto it = open_.find(event.send_id);
         if (it != open_.end()) {
+            if (r.deferred) {
+                deferred_[event.send_id] = Subject{it->second.sender, it->second.instance};
+                while (deferred_.size() > capacity) {
+                    deferred_.erase(deferred_.begin());  // the oldest send (ids grow)
+                }
+            }
             it->second.receivers.push_back(std::move(r));
             return;
         }
+        Subject subject;
+        if (const auto d = deferred_.find(event.send_id); d != deferred_.end()) {
+            subject = d->second;
+        }
         lock.unlock();
-        // A commit-time receiver run after its send returned: an entry of its own.
-        std::string json = "{\"send_id\":" + std::to_string(event.send_id) +
-                           ",\"signal\":" + json_string(clean(event.signal_name)) +
-                           ",\"sender\":\"\",\"after_commit\":true,\"total_us\":" +
-                           std::to_string(micros(event.duration)) +
-                           ",\"receivers\":[{\"name\":" + json_string(clean(r.name)) +
-                           ",\"outcome\":\"" + (r.ok ? "ok" : "error") +
-                           "\",\"duration_us\":" + std::to_string(micros(r.duration)) +
-                           ",\"error\":" + json_string(clean(r.error)) + "}]}";
+        // A commit-time receiver run after its send returned: an entry of its own, with the
+        // sender and instance of the send that deferred it.
+        std::string json =
+            "{\"send_id\":" + std::to_string(event.send_id) +
+            ",\"signal\":" + json_string(clean(event.signal_name)) +
+            ",\"sender\":" + json_string(clean(subject.sender)) +
+            ",\"instance\":" + json_string(clean(subject.instance)) +
+            ",\"after_commit\":true,\"total_us\":" + std::to_string(micros(event.duration)) +
+            ",\"receivers\":[{\"name\":" + json_string(clean(r.name)) + ",\"outcome\":\"" +
+            (r.ok ? "ok" : "error") + "\",\"duration_us\":" + std::to_string(micros(r.duration)) +
+            ",\"error\":" + json_string(clean(r.error)) + "}]}";
         publish(std::move(json));
     } catch (...) {
     }
@@ -134,6 +147,7 @@ void SignalMonitor::on_send_done(std::uint64_t send_id) noexcept {
         std::string json = "{\"send_id\":" + std::to_string(send_id) +
                            ",\"signal\":" + json_string(clean(send.signal)) +
                            ",\"sender\":" + json_string(clean(send.sender)) +
+                           ",\"instance\":" + json_string(clean(send.instance)) +
                            ",\"after_commit\":false,\"total_us\":" + std::to_string(micros(total)) +
                            ",\"receivers\":[";
         bool first = true;

@@ -63,8 +63,15 @@ class SignalMonitor : public SendObserver {
     struct Open {
         std::string signal;
         std::string sender;
+        std::string instance;
         std::chrono::steady_clock::time_point start;
         std::vector<Receiver> receivers;
+    };
+    /// The sender and instance of a send that deferred a receiver to commit, kept for the
+    /// entry of its run (the send's own entry is gone by then).
+    struct Subject {
+        std::string sender;
+        std::string instance;
     };
     void publish(std::string json);
 
@@ -73,6 +80,7 @@ class SignalMonitor : public SendObserver {
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::map<std::uint64_t, Open> open_;
+    std::map<std::uint64_t, Subject> deferred_;  ///< the last `capacity` sends that deferred
     std::deque<Entry> log_;
     std::uint64_t sequence_ = 0;
     bool stopped_ = false;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "monitor.hpp"
+#include "tocsin/apps/describe.hpp"
 
 namespace tocsin::admin::detail {
 
@@ -48,9 +49,9 @@ Response receivers_page(Context& context) {
             continue;
         }
         for (const ReceiverInfo& r : s.receivers) {
-            std::string sender = sender_text(r.sender);
+            std::string sender = tocsin::apps::describe_sender(r.sender);
             for (const Sender& also : r.also_senders) {
-                sender += ", " + sender_text(also);
+                sender += ", " + tocsin::apps::describe_sender(also);
             }
             h << Raw("<tr class=\"receiver\"><td>") << s.display_name() << Raw("</td><td>")
               << r.name << Raw("</td><td>") << sender << Raw("</td><td>")
@@ -93,10 +94,11 @@ Response panel_page(Context& context) {
     }
     h << Raw(
         "<p>Every send of the program as it happens (newest first): the signal, its "
-        "sender, each receiver with its outcome and duration, and the error it threw. A "
+        "sender, the instance it was sent for (a model signal's), each receiver with its outcome "
+        "and duration, and the error it threw. A "
         "commit-time receiver shows <em>deferred</em> at the send and a line of its own "
         "when it runs after the commit.</p><table id=\"signal-log\"><thead><tr><th>Signal"
-        "</th><th>Sender</th><th>Receivers</th><th>Total</th></tr></thead><tbody>"
+        "</th><th>Sender</th><th>Instance</th><th>Receivers</th><th>Total</th></tr></thead><tbody>"
         "</tbody></table>");
     return page(context, "Signals", h);
 }

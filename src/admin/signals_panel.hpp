@@ -29,8 +29,4 @@ void stream_events(httplib::Response& out, const std::shared_ptr<SignalMonitor>&
 /// Every label is escaped.
 [[nodiscard]] std::string signal_graph_svg(const std::vector<SignalInfo>& signals);
 
-/// The text of a receiver's sender as `manage receivers` writes it: "(any)", a model's label,
-/// "app:<label>", or Sender::name().
-[[nodiscard]] std::string sender_text(const Sender& sender);
-
 }  // namespace tocsin::admin::detail

@@ -1,5 +1,7 @@
 #include "tocsin/apps/registry.hpp"
 
+#include "tocsin/apps/describe.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -17,6 +19,24 @@ std::pair<std::string, std::string> split_label(std::string_view label) {
                                     "'app_label.ModelName'.");
     }
     return {std::string(label.substr(0, dot)), std::string(label.substr(dot + 1))};
+}
+
+std::string describe_sender(const Sender& sender) {
+    if (sender.is_none()) {
+        return "(any)";
+    }
+    const Apps& registry = Apps::instance();
+    for (const ModelDescription* model : registry.models()) {
+        if (model->sender == sender) {
+            return model->label();
+        }
+    }
+    for (const auto& app : registry.app_configs()) {
+        if (app->sender() == sender) {
+            return "app:" + app->label();
+        }
+    }
+    return sender.name();
 }
 }  // namespace apps
 

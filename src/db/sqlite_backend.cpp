@@ -276,6 +276,7 @@ void SqliteBackend::configure_connection(const Settings& settings, tocsin::sourc
         static_cast<std::size_t>(sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
     features_.prefers_last_insert_id = true;
     features_.like_ignores_case = true;
+    features_.no_limit_value = "-1";
 }
 
 SqliteBackend::~SqliteBackend() {

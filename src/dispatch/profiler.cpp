@@ -42,6 +42,9 @@ struct Current {
 };
 constinit thread_local Current current{};
 
+/// What the next observed send on this thread is about (SubjectScope), or null.
+constinit thread_local const SendSubject* pending_subject = nullptr;
+
 std::int64_t clock_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -54,8 +57,18 @@ std::string error_text(const std::exception_ptr& error) {
 
 }  // namespace
 
+SubjectScope::SubjectScope(const SendSubject& subject) noexcept : previous_(pending_subject) {
+    pending_subject = &subject;
+}
+
+SubjectScope::~SubjectScope() {
+    pending_subject = previous_;
+}
+
 SendProbe::SendProbe(std::string_view signal_name, const Sender& sender)
     : observer_(send_observer()), signal_(signal_name) {
+    // This send takes the subject: the sends its receivers make are not about it.
+    const SendSubject* const subject = std::exchange(pending_subject, nullptr);
     if (!observer_) {
         return;
     }
@@ -64,6 +77,12 @@ SendProbe::SendProbe(std::string_view signal_name, const Sender& sender)
         SendEvent event;
         event.signal_name = signal_;
         event.sender = sender.name();
+        if (subject != nullptr && subject->describe != nullptr) {
+            try {
+                event.instance = subject->describe(subject->object, subject->context);
+            } catch (...) {  // NOLINT(bugprone-empty-catch): the event goes without it
+            }
+        }
         event.send_id = id_;
         event.start = std::chrono::steady_clock::now();
         observer_->on_send(event);

@@ -16,6 +16,7 @@
 #include "../remote/commands.hpp"
 #include "flush_commands.hpp"
 #include "migration_commands.hpp"
+#include "tocsin/apps/describe.hpp"
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/db/default_alias.hpp"
 #include "tocsin/dispatch/profiler.hpp"
@@ -134,25 +135,6 @@ Arguments& Arguments::positional(const std::string& name, const std::string& hel
 
 namespace {
 
-/// How `receivers` names a sender: "(any)", a model's label, "app:<label>" for an installed
-/// app's config, else Sender::name().
-std::string sender_label(const Sender& sender) {
-    if (sender.is_none()) {
-        return "(any)";
-    }
-    for (const ModelInfo* model : all_models()) {
-        if (model->sender == sender) {
-            return model->label();
-        }
-    }
-    for (const auto& app : Apps::instance().app_configs()) {
-        if (app->sender() == sender) {
-            return "app:" + app->label();
-        }
-    }
-    return sender.name();
-}
-
 /// A receiver's mode for `receivers`: "remote:<queue>" for the local half of a remote receiver,
 /// else delivery_mode().
 std::string mode_of(std::string_view signal, const ReceiverInfo& r) {
@@ -168,11 +150,11 @@ void write_text(const std::vector<SignalInfo>& signals, std::ostream& out) {
                        : std::to_string(n) + (n == 1 ? " receiver" : " receivers"))
             << ")\n";
         for (const auto& r : signal.receivers) {
-            out << "  " << r.name << "  sender=" << sender_label(r.sender);
+            out << "  " << r.name << "  sender=" << tocsin::apps::describe_sender(r.sender);
             if (!r.also_senders.empty()) {
                 out << "  also=";
                 for (std::size_t i = 0; i < r.also_senders.size(); ++i) {
-                    out << (i == 0 ? "" : ",") << sender_label(r.also_senders[i]);
+                    out << (i == 0 ? "" : ",") << tocsin::apps::describe_sender(r.also_senders[i]);
                 }
             }
             out << "  dispatch_uid=" << (r.dispatch_uid.empty() ? "-" : r.dispatch_uid)
@@ -191,7 +173,8 @@ void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
             const std::string remote = detail::remote_mode(signal.name, r.dispatch_uid);
             Json receiver{
                 {"name", r.name},
-                {"sender", r.sender.is_none() ? Json(nullptr) : Json(sender_label(r.sender))},
+                {"sender", r.sender.is_none() ? Json(nullptr)
+                                              : Json(tocsin::apps::describe_sender(r.sender))},
                 {"dispatch_uid", r.dispatch_uid.empty() ? Json(nullptr) : Json(r.dispatch_uid)},
                 {"priority", r.priority},
                 {"mode", remote.empty() ? std::string(delivery_mode(r)) : std::string("remote")},
@@ -202,7 +185,7 @@ void write_json(const std::vector<SignalInfo>& signals, std::ostream& out) {
             if (!r.also_senders.empty()) {  // only for receivers that hear more senders
                 Json also = Json::array();
                 for (const Sender& s : r.also_senders) {
-                    also.push_back(sender_label(s));
+                    also.push_back(tocsin::apps::describe_sender(s));
                 }
                 receiver["also_senders"] = std::move(also);
             }

@@ -474,7 +474,7 @@ DeleteResult remove_rows(const QueryParts& deferred_q, const void* origin) {
     QueryParts q = deferred_q;
     q.deferred.clear();  // the collector reads whole rows (only() / defer() do not apply)
     q.lock.reset();      // as Django's delete(): no select_for_update
-    if (q.limit) {
+    if (is_sliced(q)) {
         throw ModelError("Cannot use 'limit' or 'offset' with delete().");
     }
     if (can_fast_delete(*q.info)) {

@@ -94,7 +94,12 @@ void send(const M2MSide& side, M2MAction action, const std::optional<std::set<st
     event.model = side.model;
     event.pk_set = ids;
     event.database = side.database;
-    m2m_changed.send(side.relation->through->sender, *side.instance, event);
+    // The observer sees the instance whose relation changes, of its own model (not the sender).
+    const Sender& instance_model =
+        side.reverse ? side.relation->target().sender : side.relation->owner->sender;
+    detail::send_about(instance_model, *side.instance, [&] {
+        m2m_changed.send(side.relation->through->sender, *side.instance, event);
+    });
 }
 
 /// Runs @p fn in a savepoint-less atomic block on the side's database; its errors name the

@@ -207,6 +207,14 @@ std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& ins
     return info->clone(instance);
 }
 
+std::string describe_sent_instance(const void* instance, const void* model) {
+    const auto& sender = *static_cast<const Sender*>(model);
+    const auto& object = *static_cast<const ModelBase*>(instance);
+    const ModelInfo* info = find_model_info(sender);
+    std::string text = info != nullptr ? info->label() : sender.name();
+    return object.id ? text + " #" + std::to_string(*object.id) : text + " (unsaved)";
+}
+
 bool create_model_signals() {
     static_cast<void>(pre_init.signal());
     static_cast<void>(post_init.signal());

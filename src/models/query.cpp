@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "tocsin/models/bulk_signals.hpp"
 
@@ -486,6 +487,62 @@ void check_select_for_update(const ModelInfo& model, const SelectForUpdate& opti
     }
 }
 
+namespace {
+/// " ORDER BY …" of `q`, or "".
+std::string order_clause(const QueryParts& q, const db::Backend& backend) {
+    std::string sql;
+    for (std::size_t i = 0; i < q.order.size(); ++i) {
+        sql += (i == 0 ? " ORDER BY " : ", ") + quoted(backend, q.order[i].first) +
+               (q.order[i].second ? " DESC" : " ASC");
+    }
+    return sql;
+}
+}  // namespace
+
+void throw_negative_index() {
+    throw ModelError("Negative indexing is not supported.");
+}
+
+void set_limits(QueryParts& q, std::optional<std::uint64_t> low,
+                std::optional<std::uint64_t> high) {
+    // Django's Query.set_limits, on (offset, offset + limit); bounds past what SQL's BIGINT
+    // holds are held there.
+    static constexpr auto most =
+        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    const auto add = [](std::uint64_t a, std::uint64_t b) -> std::uint64_t {
+        a = std::min(a, most);
+        return b > most - a ? most : a + b;
+    };
+    std::uint64_t lo = q.offset;
+    std::optional<std::uint64_t> hi;
+    if (q.limit) {
+        hi = add(lo, *q.limit);
+    }
+    if (high) {
+        hi = hi ? std::min(*hi, add(lo, *high)) : add(lo, *high);
+    }
+    if (low) {
+        lo = hi ? std::min(*hi, add(lo, *low)) : add(lo, *low);
+    }
+    q.offset = static_cast<std::size_t>(lo);
+    q.limit = hi ? std::optional<std::size_t>(static_cast<std::size_t>(*hi - lo)) : std::nullopt;
+}
+
+std::string limit_clause(const QueryParts& q, const db::Backend& backend) {
+    std::string sql;
+    if (q.limit) {
+        sql += " LIMIT " + std::to_string(*q.limit);
+    }
+    if (q.offset != 0) {
+        const std::string_view no_limit = backend.features().no_limit_value;
+        if (!q.limit && !no_limit.empty()) {
+            sql += " LIMIT " + std::string(no_limit);
+        }
+        sql += " OFFSET " + std::to_string(q.offset);
+    }
+    return sql;
+}
+
 std::vector<db::Row> fetch_rows(const QueryParts& q) {
     auto& database = db::connection(q.database, q.where);
     std::vector<db::Value> params;
@@ -503,16 +560,8 @@ std::vector<db::Row> fetch_rows(const QueryParts& q) {
     }
     std::string sql = "SELECT " + columns + " FROM " + from_clause(*q.info, backend) +
                       where_clause(q, backend, params);
-    if (!q.order.empty()) {
-        sql += " ORDER BY ";
-        for (std::size_t i = 0; i < q.order.size(); ++i) {
-            sql += (i == 0 ? "" : ", ") + quoted(backend, q.order[i].first) +
-                   (q.order[i].second ? " DESC" : " ASC");
-        }
-    }
-    if (q.limit) {
-        sql += " LIMIT " + std::to_string(*q.limit);
-    }
+    sql += order_clause(q, backend);
+    sql += limit_clause(q, backend);
     sql += locking_clause(q, database);
     return database.query(sql, params, q.where);
 }
@@ -523,10 +572,10 @@ std::size_t count_rows(const QueryParts& q) {
     auto& backend = database.backend();
     const std::string from = from_clause(*q.info, backend) + where_clause(q, backend, params);
     // A sliced query set counts the rows of its slice only, as Django's does.
-    const std::string sql = q.limit ? "SELECT COUNT(*) FROM (SELECT " + quoted(backend, "id") +
-                                          " FROM " + from + " LIMIT " + std::to_string(*q.limit) +
-                                          ") AS sliced"
-                                    : "SELECT COUNT(*) FROM " + from;
+    const std::string sql = is_sliced(q)
+                                ? "SELECT COUNT(*) FROM (SELECT " + quoted(backend, "id") +
+                                      " FROM " + from + limit_clause(q, backend) + ") AS sliced"
+                                : "SELECT COUNT(*) FROM " + from;
     const auto rows = database.query(sql, params, q.where);
     return static_cast<std::size_t>(rows.at(0).at(0).as_integer());
 }
@@ -605,7 +654,7 @@ std::int64_t update_inherited_rows(const QueryParts& q,
 }  // namespace
 
 std::int64_t update_rows(const QueryParts& q, const std::vector<Assignment>& assignments) {
-    if (q.limit) {
+    if (is_sliced(q)) {
         throw ModelError("Cannot update a query once a slice has been taken.");
     }
     if (assignments.empty()) {

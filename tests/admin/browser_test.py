@@ -246,8 +246,8 @@ def main():
             wait_for(lambda: "create_profile" in driver.find_element(By.ID, "signal-log").text,
                      "post_save -> create_profile not in the live log")
             log = driver.find_element(By.ID, "signal-log").text
-            expect(re.search(r"post_save.*create_profile ok \d+ µs", log, re.S),
-                   "no duration for create_profile: " + log)
+            expect(re.search(r"post_save.*auth\.User #\d+.*create_profile ok \d+ µs", log, re.S),
+                   "no instance or duration for create_profile: " + log)
             shot("signals-panel")
         else:
             print("signals panel: no live log in this build (no send observer)", flush=True)

@@ -37,8 +37,10 @@ TEST_F(AdminModelPagesTest, TheListIsPaginatedSortedAndSearched) {
     EXPECT_NE(first.body.find(">Dora<"), std::string::npos);
     EXPECT_EQ(first.body.find(">Eve<"), std::string::npos);
     const auto second = b.get("/admin/library/author/?p=2");
+    EXPECT_NE(second.body.find(">Bea<"), std::string::npos);
     EXPECT_NE(second.body.find(">Eve<"), std::string::npos);
     EXPECT_EQ(second.body.find(">Dora<"), std::string::npos);
+    EXPECT_EQ(second.body.find(">Carl<"), std::string::npos);  // the last of page 1
     // Sorted by name, then descending.
     const auto by_name = b.get("/admin/library/author/?o=name");
     EXPECT_LT(by_name.body.find(">Abe<"), by_name.body.find(">Bea<"));

@@ -91,6 +91,45 @@ TEST_F(AdminSignalsPanelTest, TheLiveLogShowsEachSendWithItsReceivers) {
     EXPECT_NE(receivers.body.find("boom &lt;b&gt;", failing_row), std::string::npos);
 }
 
+// The instance a model signal was sent for is in the live log ("library.Author #3"), and a
+// commit-time receiver's run after the commit carries the sender and instance of its send.
+TEST_F(AdminSignalsPanelTest, TheLiveLogNamesTheInstanceAlsoAfterTheCommit) {
+    ScopedConnection later = post_save.connect<Author>(
+        [](Author&, const SaveEvent&) {}, {.name = "library.later", .on_commit = true});
+    auto b = staff();
+    const auto panel = b.get("/admin/signals/");
+    EXPECT_NE(panel.body.find("<th>Instance</th>"), std::string::npos);
+    const std::string cookies = "sessionid=" + b.cookies["sessionid"];
+    std::string log;
+    std::thread reader([&] {
+        log = read_live_log(port_, cookies, [](const std::string& text) {
+            return text.find("\"after_commit\":true") != std::string::npos;
+        });
+    });
+    std::int64_t id = 0;
+    {
+        auto block = atomic();
+        id = *Author::objects().create({.name = "Ann"}).id;
+    }
+    reader.join();
+    const std::string instance = "\"instance\":\"library.Author #" + std::to_string(id) + "\"";
+    // The send's entry: post_save, the instance, the receiver deferred.
+    const auto deferred = log.find("{\"name\":\"library.later\",\"outcome\":\"deferred\"");
+    ASSERT_NE(deferred, std::string::npos) << log;
+    const auto send = log.rfind("data: ", deferred);
+    const std::string send_entry = log.substr(send, deferred - send);
+    EXPECT_NE(send_entry.find("\"signal\":\"post_save\""), std::string::npos) << send_entry;
+    EXPECT_NE(send_entry.find(instance), std::string::npos) << send_entry;
+    const auto after = log.find("\"after_commit\":true");
+    ASSERT_NE(after, std::string::npos) << log;
+    const auto line = log.rfind("data: ", after);
+    const std::string entry = log.substr(line, log.find('\n', after) - line);
+    EXPECT_NE(entry.find(instance), std::string::npos) << entry;
+    EXPECT_EQ(entry.find("\"sender\":\"\""), std::string::npos) << entry;
+    EXPECT_NE(entry.find("{\"name\":\"library.later\",\"outcome\":\"ok\""), std::string::npos)
+        << entry;
+}
+
 TEST(AdminSignalsMonitor, ObservesWhileTheServerLivesAndKeepsTheProgramsObserver) {
     auto mine = std::make_shared<ReceiverStats>();
     const auto before = set_send_observer(mine);

@@ -191,6 +191,22 @@ TEST_F(SetupTest, ModelsAreRegisteredByLabel) {
     EXPECT_FALSE(apps.ready());
 }
 
+// describe_sender names a sender as `manage receivers` and the admin do: "(any)", a registered
+// model's label, "app:<label>" for an installed app's config, else Sender::name().
+TEST_F(SetupTest, DescribeSenderNamesModelsAppsAndOtherSenders) {
+    EXPECT_EQ(apps::describe_sender(Sender{}), "(any)");
+    EXPECT_EQ(apps::describe_sender(Sender::of<Author>()), Sender::of<Author>().name())
+        << "not registered yet";
+    setup_with({library_app, shop_app});
+    EXPECT_EQ(apps::describe_sender(Sender::of<Author>()), "library.Author");
+    EXPECT_EQ(apps::describe_sender(Sender::of<Customer>()), "shop.Customer");
+    EXPECT_EQ(apps::describe_sender(library_app->sender()), "app:library");
+    EXPECT_EQ(apps::describe_sender(Sender::of<lab::Sample>()), Sender::of<lab::Sample>().name())
+        << "lab is not installed";
+    const int object = 0;
+    EXPECT_EQ(apps::describe_sender(Sender::object(&object)), Sender::object(&object).name());
+}
+
 // Django: signals.tests.LazyModelRefTests.test_not_loaded_model and notes §3 item 5 — a connect
 // by label before the model is registered waits; setup() connects it, and the receiver then
 // hears that model only, with the model (not the string) as sender. The model name of a label

@@ -34,6 +34,7 @@ class Recorder : public tocsin::SendObserver {
         const std::lock_guard lock(mutex_);
         lines_.push_back("send " + std::string(e.signal_name) + " from " + e.sender);
         sends_.push_back(e.send_id);
+        instances_.push_back(e.instance);
         open_.insert(e.send_id);
     }
     void on_receiver(const ReceiverEvent& e) noexcept override {
@@ -70,6 +71,10 @@ class Recorder : public tocsin::SendObserver {
         const std::lock_guard lock(mutex_);
         return sends_;
     }
+    std::vector<std::string> instances() const {
+        const std::lock_guard lock(mutex_);
+        return instances_;
+    }
     std::vector<std::uint64_t> done() const {
         const std::lock_guard lock(mutex_);
         return done_;
@@ -87,6 +92,7 @@ class Recorder : public tocsin::SendObserver {
     mutable std::mutex mutex_;
     std::vector<std::string> lines_;
     std::vector<std::uint64_t> sends_;
+    std::vector<std::string> instances_;
     std::vector<std::uint64_t> done_;
     std::vector<ReceiverCopy> receivers_;
     std::set<std::uint64_t> open_;
@@ -234,6 +240,37 @@ TEST_F(Profiler, ANestedSendIsASendOfItsOwn) {
     ASSERT_EQ(calls.size(), 2U);
     EXPECT_EQ(calls[0].send_id, ids[1]);
     EXPECT_EQ(calls[1].send_id, ids[0]);
+}
+
+std::string describe_order(const void* object, const void* context) {
+    return *static_cast<const std::string*>(context) + " #" +
+           std::to_string(static_cast<const Order*>(object) != nullptr ? 7 : 0);
+}
+
+// What a send is about (SendEvent::instance, the model layer's instance): the subject set on
+// the sending thread is taken by the next observed send only; the sends its receivers make, and
+// the sends after the scope, are about nothing.
+TEST_F(Profiler, ASendTellsTheInstanceItIsAbout) {
+    Signal<void()> nested{"test.nested"};
+    nested.connect([] {});
+    Signal<void(const Order&)> sig{"store.order_saved"};
+    sig.connect([&](const Order&) { nested.send(Sender{}); });
+    Signal<void()> silent{"test.silent"};  // no receivers: no probe takes the subject
+
+    const Order order;
+    const std::string model = "store.Order";
+    const tocsin::detail::SendSubject subject{&order, &model, &describe_order};
+    {
+        const tocsin::detail::SubjectScope scope(subject);
+        sig.send(Sender::of<Order>(), order);
+    }
+    {
+        const tocsin::detail::SubjectScope scope(subject);
+        silent.send(Sender{});
+    }
+    nested.send(Sender{});
+    sig.send(Sender::of<Order>(), order);
+    EXPECT_EQ(recorder->instances(), (std::vector<std::string>{"store.Order #7", "", "", "", ""}));
 }
 
 TEST_F(Profiler, ADeadTrackedReceiverIsNotReported) {

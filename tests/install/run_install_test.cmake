@@ -43,6 +43,7 @@ run("configure consumer"
   ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${consumer_build} -G ${GENERATOR}
   -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_PREFIX_PATH=${prefix}
   -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
+  -DTOCSIN_EXPECT_ADMIN=${EXPECT_ADMIN}
   ${build_type_arg})
 run("build consumer" ${CMAKE_COMMAND} --build ${consumer_build} ${config_args})
 if(EXISTS ${consumer_build}/app)
@@ -55,6 +56,9 @@ endif()
 run("run consumer (find_package)" ${app})
 get_filename_component(app_dir ${app} DIRECTORY)
 run("run consumer of tocsin::dispatch (find_package)" ${app_dir}/app_dispatch)
+if(EXPECT_ADMIN)
+  run("run consumer of tocsin::admin and <tocsin/remote.hpp> (find_package)" ${app_dir}/app_admin)
+endif()
 
 # 3. The same main.cpp through pkg-config.
 if(NOT PKG_CONFIG OR NOT EXISTS "${PKG_CONFIG}")
@@ -89,4 +93,19 @@ run("compile with pkg-config flags (tocsin-dispatch)"
   ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/main.cpp -o ${WORK_DIR}/app-dispatch-pkgconfig
   ${pc_flags})
 run("run consumer of tocsin-dispatch (pkg-config)" ${WORK_DIR}/app-dispatch-pkgconfig)
+
+# 5. The admin through pkg-config: tocsin-admin (cpp-httplib's flags and definitions with it).
+if(EXPECT_ADMIN)
+  execute_process(COMMAND ${PKG_CONFIG} --cflags --libs tocsin-admin
+    RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "[install test] FAILED (${rc}): pkg-config --cflags --libs tocsin-admin")
+  endif()
+  message(STATUS "[install test] pkg-config --cflags --libs tocsin-admin: ${pc_flags}")
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  run("compile with pkg-config flags (tocsin-admin)"
+    ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/admin_main.cpp -o ${WORK_DIR}/app-admin-pkgconfig
+    ${pc_flags})
+  run("run consumer of tocsin-admin (pkg-config)" ${WORK_DIR}/app-admin-pkgconfig)
+endif()
 message(STATUS "[install test] all checks passed")

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "tocsin/dispatch/profiler.hpp"
 
 namespace m2m_signals {
 
@@ -754,6 +756,71 @@ TEST_F(ManyToManyTest, UsesTheInstancesDatabase) {
     EXPECT_EQ(rows("auth_user_groups", "default"), 0);
     EXPECT_EQ(related(user, &User::groups).all().get().name, "staff");
     EXPECT_TRUE(related_set(group, &User::groups).contains(user));
+}
+
+/// Records each observed send as "signal instance".
+class InstanceRecorder : public SendObserver {
+  public:
+    void on_send(const SendEvent& e) noexcept override {
+        const std::lock_guard lock(mutex);
+        sends.push_back(std::string(e.signal_name) + " " + e.instance);
+    }
+    std::mutex mutex;
+    std::vector<std::string> sends;
+};
+
+// The send observer (issue 15's live log) sees the instance each model signal is sent for: its
+// model's label and id, or "(unsaved)"; m2m_changed's is the instance whose relation changes,
+// named by its own model (the sender is the through model). Sends nested in a receiver are about
+// their own instance, and other sends about none.
+TEST_F(ManyToManyTest, TheSendObserverSeesTheInstance) {
+    ScopedConnection pre = pre_save.connect<Part>([](Part&, const SaveEvent&) {});
+    ScopedConnection post = post_save.connect<Part>([](Part&, const SaveEvent& e) {
+        if (e.created) {
+            Signal<void()>("test.nested").send(Sender{});  // no receivers: not observed
+            static_cast<void>(Car::objects().create({.name = "made by a receiver"}));
+        }
+    });
+    ScopedConnection car_saved = post_save.connect<Car>([](Car&, const SaveEvent&) {});
+    ScopedConnection init = post_init.connect<Part>([](Part&, const InitEvent&) {});
+    ScopedConnection pre_del = pre_delete.connect<Part>([](Part&, const DeleteEvent&) {});
+    ScopedConnection post_del = post_delete.connect<Part>([](Part&, const DeleteEvent&) {});
+    ScopedConnection m2m = m2m_changed.connect([](ModelBase&, const M2MChangedEvent&) {});
+    Signal<void(int)> custom{"test.custom"};
+    ScopedConnection other = custom.connect([](int) {});
+
+    auto recorder = std::make_shared<InstanceRecorder>();
+    const auto previous = set_send_observer(recorder);
+    Part part{.name = "Mirror"};
+    part.save();
+    const std::string id = std::to_string(*part.id);
+    const std::string car = std::to_string(*vw.id);
+    related(vw, &Car::default_parts).add(part);
+    related_set(part, &Car::optional_parts).add(bmw);
+    static_cast<void>(Part::objects().get(where(&Part::name) == "Mirror"));
+    custom.send(Sender{}, 1);
+    part.remove();
+    set_send_observer(previous);
+
+    const auto made = Car::objects().get(where(&Car::name) == "made by a receiver");
+    const std::string bmw_id = std::to_string(*bmw.id);
+    EXPECT_EQ(recorder->sends, (std::vector<std::string>{
+                                   "pre_save m2m_signals.Part (unsaved)",
+                                   "post_save m2m_signals.Part #" + id,
+                                   "post_save m2m_signals.Car #" + std::to_string(*made.id),
+                                   "m2m_changed m2m_signals.Car #" + car,
+                                   "m2m_changed m2m_signals.Car #" + car,
+                                   "m2m_changed m2m_signals.Part #" + id,
+                                   "m2m_changed m2m_signals.Part #" + id,
+                                   "post_init m2m_signals.Part #" + id,
+                                   "test.custom ",
+                                   "pre_delete m2m_signals.Part #" + id,
+                                   "post_delete m2m_signals.Part #" + id,
+                               }));
+    // Without an observer nothing is described (and nothing is left for the next send).
+    recorder->sends.clear();
+    Part::objects().create({.name = "Unobserved"});
+    EXPECT_TRUE(recorder->sends.empty());
 }
 
 }  // namespace

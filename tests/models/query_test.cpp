@@ -244,6 +244,11 @@ TEST_F(QueryTest, CountOfALimitedQuerySet) {
 // slice has been taken.") and query.py delete() ("Cannot use 'limit' or 'offset' with
 // delete().") — both refused, nothing changed, no signal.
 TEST_F(QueryTest, UpdateAndRemoveOfALimitedQuerySetAreRefused) {
+    EXPECT_EQ(message_of<ModelError>(
+                  [] { Author::objects().offset(1).update({assign(&Author::born, 1)}); }),
+              "Cannot update a query once a slice has been taken.");
+    EXPECT_EQ(message_of<ModelError>([] { Author::objects().offset(1).remove(); }),
+              "Cannot use 'limit' or 'offset' with delete().");
     listen();
     EXPECT_EQ(message_of<ModelError>(
                   [] { Author::objects().limit(1).update({assign(&Author::born, 1)}); }),
@@ -525,6 +530,116 @@ TEST_F(QueryTest, UsingAnotherDatabase) {
     EXPECT_EQ(names(Author::objects().using_database("other")), (Log{"Eve"}));
     EXPECT_EQ(Author::objects().using_database("other").get().state().database, "other");
     EXPECT_EQ(Author::objects().count(), 4U);
+}
+
+// Django's tests/queries QuerySetSupportsPythonIdioms: slicing (qs[a:b]) is LIMIT/OFFSET, here
+// limit(), offset() and slice(); "Article 1" to "Article 7" are authors.
+class QuerySetSupportsPythonIdioms : public ModelTest {
+  protected:
+    void SetUp() override {
+        ModelTest::SetUp();
+        for (int i = 1; i <= 7; ++i) {
+            Author::objects().create({.name = "Article " + std::to_string(i)});
+        }
+    }
+    static QuerySet<Author> get_ordered_articles() {
+        return Author::objects().order_by(&Author::name);
+    }
+    static Log names(const QuerySet<Author>& q) {
+        Log out;
+        for (const Author& a : q.all()) {
+            out.push_back(a.name);
+        }
+        return out;
+    }
+    static Log articles(std::initializer_list<int> numbers) {
+        Log out;
+        for (const int n : numbers) {
+            out.push_back("Article " + std::to_string(n));
+        }
+        return out;
+    }
+};
+
+TEST_F(QuerySetSupportsPythonIdioms, test_can_get_items_using_index_and_slice_notation) {
+    EXPECT_EQ(get_ordered_articles().slice(0, 1).first()->name, "Article 1");
+    EXPECT_EQ(names(get_ordered_articles().slice(1, 3)), articles({2, 3}));
+}
+
+TEST_F(QuerySetSupportsPythonIdioms, test_slicing_without_step_is_lazy) {
+    const CapturedQueries queries;
+    const auto sliced = get_ordered_articles().slice(0, 5);
+    EXPECT_TRUE(queries.sql().empty());
+}
+
+TEST_F(QuerySetSupportsPythonIdioms, test_slicing_can_slice_again_after_slicing) {
+    EXPECT_EQ(names(get_ordered_articles().slice(0, 5).slice(0, 2)), articles({1, 2}));
+    EXPECT_EQ(names(get_ordered_articles().slice(0, 5).offset(4)), articles({5}));
+    EXPECT_EQ(names(get_ordered_articles().slice(0, 5).offset(5)), articles({}));
+    // Some more tests!
+    EXPECT_EQ(names(get_ordered_articles().offset(2).slice(0, 2)), articles({3, 4}));
+    EXPECT_EQ(names(get_ordered_articles().offset(2).limit(2)), articles({3, 4}));
+    EXPECT_EQ(names(get_ordered_articles().offset(2).slice(2, 3)), articles({5}));
+    // Using an offset without a limit is also possible (SQLite: LIMIT -1 OFFSET 5).
+    EXPECT_EQ(names(get_ordered_articles().offset(5)), articles({6, 7}));
+}
+
+TEST_F(QuerySetSupportsPythonIdioms, test_slicing_cannot_filter_queryset_once_sliced) {
+    EXPECT_EQ(
+        message_of<ModelError>([] {
+            static_cast<void>(Author::objects().slice(0, 5).filter(where(&ModelBase::id) == 1));
+        }),
+        "Cannot filter a query once a slice has been taken.");
+    EXPECT_EQ(
+        message_of<ModelError>([] {
+            static_cast<void>(Author::objects().offset(1).exclude(where(&ModelBase::id) == 1));
+        }),
+        "Cannot filter a query once a slice has been taken.");
+    // get() without a condition stays possible (Django's filter() without arguments).
+    EXPECT_EQ(get_ordered_articles().slice(3, 4).get().name, "Article 4");
+}
+
+TEST_F(QuerySetSupportsPythonIdioms, test_slicing_cannot_reorder_queryset_once_sliced) {
+    EXPECT_EQ(message_of<ModelError>([] {
+                  static_cast<void>(Author::objects().slice(0, 5).order_by(&ModelBase::id));
+              }),
+              "Cannot reorder a query once a slice has been taken.");
+}
+
+TEST_F(QuerySetSupportsPythonIdioms, test_slicing_negative_indexing_not_supported_for_range) {
+    // Hint (Django's): inverting your ordering might do what you need.
+    const std::string msg = "Negative indexing is not supported.";
+    EXPECT_EQ(message_of<ModelError>([] { static_cast<void>(Author::objects().slice(0, -5)); }),
+              msg);
+    EXPECT_EQ(message_of<ModelError>([] { static_cast<void>(Author::objects().slice(-1, 3)); }),
+              msg);
+    EXPECT_EQ(message_of<ModelError>([] { static_cast<void>(Author::objects().offset(-1)); }), msg);
+    EXPECT_EQ(message_of<ModelError>([] { static_cast<void>(Author::objects().limit(-1)); }), msg);
+}
+
+// A slice whose stop is before its start is empty (Django: qs[5:2] == []); count() and
+// exists() see the slice, with or without a limit; first() takes the slice's first row.
+TEST_F(QuerySetSupportsPythonIdioms, CountExistsAndFirstOfASlice) {
+    EXPECT_TRUE(names(get_ordered_articles().slice(5, 2)).empty());
+    EXPECT_EQ(get_ordered_articles().offset(5).count(), 2U);
+    EXPECT_EQ(get_ordered_articles().slice(2, 4).count(), 2U);
+    EXPECT_EQ(get_ordered_articles().offset(9).count(), 0U);
+    EXPECT_TRUE(get_ordered_articles().offset(6).exists());
+    EXPECT_FALSE(get_ordered_articles().offset(7).exists());
+    EXPECT_EQ(get_ordered_articles().offset(3).first()->name, "Article 4");
+    EXPECT_EQ(Author::objects().offset(3).first()->name, "Article 4");  // by id within the slice
+    EXPECT_EQ(names(get_ordered_articles().limit(5).limit(10)), articles({1, 2, 3, 4, 5}));
+}
+
+// The SQL of a slice: LIMIT and OFFSET, an offset alone in each engine's syntax.
+TEST_F(QuerySetSupportsPythonIdioms, TheSqlOfASlice) {
+    const CapturedQueries queries;
+    static_cast<void>(get_ordered_articles().slice(2, 5).all());
+    static_cast<void>(get_ordered_articles().offset(5).all());
+    ASSERT_EQ(queries.sql().size(), 2U);
+    EXPECT_NE(queries.sql()[0].find(" LIMIT 3 OFFSET 2"), std::string::npos) << queries.sql()[0];
+    const std::string offset_only = on_postgresql() ? " OFFSET 5" : " LIMIT -1 OFFSET 5";
+    EXPECT_NE(queries.sql()[1].find("ASC" + offset_only), std::string::npos) << queries.sql()[1];
 }
 
 }  // namespace

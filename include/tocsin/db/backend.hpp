@@ -45,6 +45,10 @@ struct Features {
     bool supports_transactional_ddl = true;
     /// The most parameters one statement may have.
     std::size_t max_query_parameters = 999;
+    /// What LIMIT takes to mean "no limit" when an OFFSET needs one before it (Django's
+    /// ops.no_limit_value(): "-1" for SQLite, whose OFFSET is part of LIMIT); empty when OFFSET
+    /// stands alone (PostgreSQL).
+    std::string_view no_limit_value{};
     /// last_insert_id() is cheaper than `RETURNING "id"` for reading an inserted row's id
     /// (SQLite: a field of the connection, while RETURNING fills an ephemeral table).
     /// PostgreSQL has no last_insert_id(): false.

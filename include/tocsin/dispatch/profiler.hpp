@@ -27,7 +27,12 @@ namespace tocsin {
 struct SendEvent {
     std::string_view signal_name;  ///< the signal's name ("" for an unnamed signal)
     std::string sender;            ///< the sender as Sender::name() prints it ("(none)", "User")
-    std::uint64_t send_id = 0;     ///< unique in the process (never 0): ties the events of a send
+    /// What the send is about: for the model layer's signals sent for an instance (pre_init,
+    /// post_init, pre_save, post_save, pre_delete, post_delete, m2m_changed), the instance as
+    /// its model's label and primary key, "auth.User #3" ("auth.User (unsaved)" before it has
+    /// one); "" for other sends. Made only for observed sends.
+    std::string instance;
+    std::uint64_t send_id = 0;  ///< unique in the process (never 0): ties the events of a send
     std::chrono::steady_clock::time_point start;  ///< when the send reached its receivers
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "tocsin/db/default_alias.hpp"
 #include "tocsin/db/error.hpp"
 #include "tocsin/db/value.hpp"
+#include "tocsin/models/errors.hpp"
 #include "tocsin/models/model.hpp"
 
 namespace tocsin {
@@ -331,13 +334,14 @@ namespace detail {
 /// that is not one of the model's choices, throws ModelError with Django's message.
 void check_select_for_update(const ModelInfo& model, const SelectForUpdate& options);
 
-/// What a query set asks: the model, the database, the condition, the order, the limit.
+/// What a query set asks: the model, the database, the condition, the order, the slice.
 struct QueryParts {
     const ModelInfo* info = nullptr;
     std::string database{db::default_alias};
     Condition condition{};
     std::vector<std::pair<std::string, bool>> order{};  ///< column, descending
-    std::optional<std::size_t> limit{};
+    std::optional<std::size_t> limit{};                 ///< at most this many rows (LIMIT)
+    std::size_t offset = 0;                             ///< after skipping this many (OFFSET)
     /// The fields not read (only() / defer()), by name; empty: every field.
     std::vector<std::string> deferred{};
     /// select_for_update(): lock the rows read until the transaction ends.
@@ -345,6 +349,30 @@ struct QueryParts {
     /// The caller of the model API, named by the errors of the statements run.
     tocsin::source_location where{};
 };
+/// True once a slice was taken (a limit or an offset): the query can no longer be filtered,
+/// reordered, updated or removed, as in Django.
+[[nodiscard]] inline bool is_sliced(const QueryParts& q) noexcept {
+    return q.limit.has_value() || q.offset != 0;
+}
+/// Narrows `q`'s slice as Django's Query.set_limits(low, high) for `qs[low:high]`: `low` (start)
+/// and `high` (stop, excluded) are positions counted from the slice's start, and never reach
+/// past its end (`qs[2:][0:2]` is rows 2 and 3).
+void set_limits(QueryParts& q, std::optional<std::uint64_t> low, std::optional<std::uint64_t> high);
+[[noreturn]] void throw_negative_index();
+/// A slice bound as a count; a negative one throws ModelError "Negative indexing is not
+/// supported." (Django's ValueError).
+template <std::integral N>
+[[nodiscard]] std::uint64_t slice_bound(N n) {
+    if constexpr (std::is_signed_v<N>) {
+        if (n < 0) {
+            throw_negative_index();
+        }
+    }
+    return static_cast<std::uint64_t>(n);
+}
+/// The query's " LIMIT n OFFSET m" ("" when not sliced), in `backend`'s syntax: an offset alone
+/// gets the backend's no-limit value first where it needs one (SQLite's LIMIT -1).
+std::string limit_clause(const QueryParts& q, const db::Backend& backend);
 /// `name` as a quoted SQL identifier: the one way the model layer writes a table or column name
 /// (Backend::quote_name, which doubles `"`).
 std::string quoted(const db::Backend& backend, std::string_view name);
@@ -380,27 +408,54 @@ class QuerySet {
         parts_.database = std::move(database);
     }
 
-    /// The rows matching `c` as well.
-    [[nodiscard]] QuerySet filter(const Condition& c) const { return with(parts_.condition && c); }
-    /// The rows not matching `c`.
+    /// The rows matching `c` as well. Once a slice is taken (limit(), offset(), slice()), a
+    /// condition throws ModelError "Cannot filter a query once a slice has been taken." (Django's
+    /// TypeError).
+    [[nodiscard]] QuerySet filter(const Condition& c) const {
+        check_filter(c);
+        return with(parts_.condition && c);
+    }
+    /// The rows not matching `c` (refused once sliced, as filter()).
     [[nodiscard]] QuerySet exclude(const Condition& c) const {
+        check_filter(c);
         return with(parts_.condition && !c);
     }
     /// Sorted by `member` too: the first order_by() is the primary key of the sort, each later
     /// one breaks the ties of those before it (ORDER BY in call order).
+    /// Once a slice is taken it throws ModelError "Cannot reorder a query once a slice has been
+    /// taken." (Django's TypeError).
     template <class C, class M>
     [[nodiscard]] QuerySet order_by(M C::*member, bool descending = false) const {
+        if (detail::is_sliced(parts_)) {
+            throw ModelError("Cannot reorder a query once a slice has been taken.");
+        }
         QuerySet q = *this;
         q.parts_.order.emplace_back(where(member).column(), descending);
         q.cache_.reset();
         return q;
     }
-    /// At most `n` rows.
-    [[nodiscard]] QuerySet limit(std::size_t n) const {
-        QuerySet q = *this;
-        q.parts_.limit = n;
-        q.cache_.reset();
-        return q;
+    /// At most `n` rows (Django's `qs[:n]`, SQL's LIMIT). On a sliced query set it narrows the
+    /// slice: `offset(2).limit(3)` is rows 2 to 4, `limit(5).limit(10)` 5 rows. A negative `n`
+    /// throws ModelError "Negative indexing is not supported." (Django's ValueError).
+    template <std::integral N>
+    [[nodiscard]] QuerySet limit(N n) const {
+        return narrowed(std::nullopt, detail::slice_bound(n));
+    }
+    /// Without the first `n` rows (Django's `qs[n:]`, SQL's OFFSET; valid without a limit on
+    /// every engine). On a sliced query set it counts from the slice's start and never past its
+    /// end. Negative `n`: ModelError as limit().
+    template <std::integral N>
+    [[nodiscard]] QuerySet offset(N n) const {
+        return narrowed(detail::slice_bound(n), std::nullopt);
+    }
+    /// Rows `start` to `stop` - 1 in the query set's order (Django's `qs[start:stop]`: LIMIT
+    /// stop - start OFFSET start; empty when stop <= start). Slicing a slice narrows it, as in
+    /// Django (`slice(0, 5).slice(4, 10)` is row 4). A negative bound throws ModelError
+    /// "Negative indexing is not supported." (reverse the order instead). Lazy, as every query
+    /// set: nothing runs until read.
+    template <std::integral A, std::integral B>
+    [[nodiscard]] QuerySet slice(A start, B stop) const {
+        return narrowed(detail::slice_bound(start), detail::slice_bound(stop));
     }
     /// Loads only these fields (and the id), the others are deferred (Django's `only()`):
     /// `User::objects().only(&User::email)`. A deferred field holds its default value and is
@@ -501,7 +556,10 @@ class QuerySet {
     /// The first matching object (by id unless ordered), or nullopt.
     [[nodiscard]] std::optional<T> first(
         tocsin::source_location where = tocsin::source_location::current()) const {
-        QuerySet q = parts_.order.empty() ? order_by(&ModelBase::id) : *this;
+        QuerySet q = *this;
+        if (q.parts_.order.empty()) {  // by id (also within a slice, which order_by() refuses)
+            q.parts_.order.emplace_back("id", false);
+        }
         auto v = q.limit(1).all(where);
         if (v.empty()) {
             return std::nullopt;
@@ -540,6 +598,18 @@ class QuerySet {
     [[nodiscard]] const std::string& database() const noexcept { return parts_.database; }
 
   private:
+    void check_filter(const Condition& c) const {
+        if (!c.empty() && detail::is_sliced(parts_)) {
+            throw ModelError("Cannot filter a query once a slice has been taken.");
+        }
+    }
+    [[nodiscard]] QuerySet narrowed(std::optional<std::uint64_t> low,
+                                    std::optional<std::uint64_t> high) const {
+        QuerySet q = *this;
+        detail::set_limits(q.parts_, low, high);
+        q.cache_.reset();
+        return q;
+    }
     [[nodiscard]] QuerySet with(Condition c) const {
         QuerySet q = *this;
         q.parts_.condition = std::move(c);

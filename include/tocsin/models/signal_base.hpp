@@ -16,7 +16,28 @@
 #include "tocsin/dispatch.hpp"
 #include "tocsin/dispatch/detail/lazy_signal.hpp"
 
+namespace tocsin {
+class ModelBase;
+}  // namespace tocsin
+
 namespace tocsin::detail {
+
+/// Describes an instance for the send observer (SendEvent::instance): `instance` is a ModelBase
+/// of the model whose sender `model` (a Sender) is: "auth.User #3", "auth.User (unsaved)".
+[[nodiscard]] std::string describe_sent_instance(const void* instance, const void* model);
+
+/// Runs `send()`, telling the send observer, when one is set, that it is about `instance` of
+/// the model `model` (SendEvent::instance). Without an observer: one relaxed load, then send().
+template <class F>
+void send_about(const Sender& model, const ModelBase& instance, F&& send) {
+    if (observing()) [[unlikely]] {
+        const SendSubject subject{&instance, &model, &describe_sent_instance};
+        const SubjectScope scope(subject);
+        std::forward<F>(send)();
+        return;
+    }
+    std::forward<F>(send)();
+}
 
 /// Connects `receiver` to `signal` for the model labelled `label`, now if it is set up, else
 /// when setup() registers it. A label no installed app defines makes setup() fail, naming the
@@ -138,6 +159,13 @@ class ModelLayerSignal : public LazySignal<Signature> {
     template <class... A>
     void send_from(const Sender& sender, A&&... args) const {
         signal().send(sender, std::forward<A>(args)...);
+    }
+
+    /// Sends `instance` and `args` from `sender`, the instance's model: a send observer sees
+    /// the instance (SendEvent::instance).
+    template <class... A>
+    void send_instance(const Sender& sender, ModelBase& instance, A&&... args) const {
+        send_about(sender, instance, [&] { signal().send(sender, instance, args...); });
     }
 };
 

@@ -330,9 +330,9 @@ class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event
         }
     }
 
-    /// Sends for `instance`, whose model is `sender`.
+    /// Sends for `instance`, whose model is `sender` (a send observer sees the instance).
     void send(const Sender& sender, ModelBase& instance, const Event& event) const {
-        this->send_from(sender, instance, event);
+        this->send_instance(sender, instance, event);
     }
 
   private:

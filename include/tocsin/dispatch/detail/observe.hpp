@@ -29,6 +29,29 @@ extern std::atomic<bool> send_observed;
     return send_observed.load(std::memory_order_relaxed);
 }
 
+/// What a send is about, for the observer (SendEvent::instance): the model layer's instance. The
+/// description is made only when an observed send reaches receivers.
+struct SendSubject {
+    const void* object = nullptr;   ///< what the send is about (a model instance)
+    const void* context = nullptr;  ///< what describe needs besides it (its model)
+    /// Describes `object` ("auth.User #3"); may throw (the event then has no description).
+    std::string (*describe)(const void* object, const void* context) = nullptr;
+};
+
+/// Makes `subject` what the next observed send on this thread is about, until destroyed (then
+/// the previous one is restored). That send's probe takes it: sends nested in its receivers are
+/// not about it. Meant to be made only while observing() (it is not needed otherwise).
+class SubjectScope {
+  public:
+    explicit SubjectScope(const SendSubject& subject) noexcept;
+    ~SubjectScope();
+    SubjectScope(const SubjectScope&) = delete;
+    SubjectScope& operator=(const SubjectScope&) = delete;
+
+  private:
+    const SendSubject* previous_;
+};
+
 /// One observed send: reports on_send when made, each receiver's call made through call(),
 /// and on_send_done when destroyed. Inactive (calls only) when the observer was unset between
 /// the flag's read and its making.
