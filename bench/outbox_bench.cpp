@@ -5,7 +5,9 @@
 //               Worker with 1, then 2 threads (each its own connection); the receiver applies a
 //               one-row effect (an Effect insert) in the transaction that marks the row done.
 //               Reported: produce events/s, consume events/s per worker count, end to end
-//               (N / (produce + consume time)).
+//               (N / (produce + consume time)); the CPU per event of this process and (own
+//               cluster only) of the server's processes, from /proc; and the 1-thread consume
+//               again with WorkerOptions::preload off (one SELECT per row), for the ratio.
 //   latency     a worker waits (PostgreSQL: LISTEN; SQLite: polling every --sqlite-poll ms);
 //               events are sent one per transaction at --rate per second; for each, the time
 //               from just before its COMMIT to the start of its receiver. Reported: p50, p99.
