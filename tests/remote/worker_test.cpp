@@ -309,7 +309,7 @@ void ordered(Item& item, const SaveEvent&) {
         std::lock_guard lock(log.mutex);
         log.most_at_once = std::max(log.most_at_once, ++log.running[*item.id]);
     }
-    std::this_thread::sleep_for(200us);  // long enough for another thread to try the same item
+    std::this_thread::sleep_for(1ms);  // long enough for another thread to take the same item
     {
         std::lock_guard lock(log.mutex);
         --log.running[*item.id];
@@ -364,8 +364,10 @@ class OrderedTest : public WorkerTest {
 TEST_F(OrderedTest, TheEventsOfOneInstanceRunOneAtATimeInCommitOrderWithFourThreads) {
     connections.emplace_back(remote::connect<Item>(
         post_save, &ordered, {.queue = "q", .dispatch_uid = "t.ordered", .ordered = true}));
-    constexpr int items = 8;
-    constexpr int saves = 12;
+    // Few items, batches of 2 and 4 threads: without ordering, the first four claims alone hold
+    // the same items' events at once (rows 1-8 are items 1, 2, 3, 1, 2, 3, 1, 2).
+    constexpr int items = 3;
+    constexpr int saves = 20;
     std::vector<Item> all;
     tocsin::atomic([&] {
         for (int i = 0; i < items; ++i) {
@@ -384,7 +386,7 @@ TEST_F(OrderedTest, TheEventsOfOneInstanceRunOneAtATimeInCommitOrderWithFourThre
         EXPECT_EQ(r.ordering_key,
                   "t.ordered outboxtest.Item " + nlohmann::json::parse(r.payload).at("pk").dump());
     }
-    remote::Worker worker({.concurrency = 4, .batch_size = 5, .poll_interval = 5ms});
+    remote::Worker worker({.concurrency = 4, .batch_size = 2, .poll_interval = 5ms});
     std::thread runner([&] { worker.run(); });
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (order_log().calls < items * saves && std::chrono::steady_clock::now() < deadline) {
