@@ -33,20 +33,6 @@ Table& table() {
 thread_local const Delivery* current = nullptr;
 thread_local detail::BatchInstances* current_batch = nullptr;
 
-/// find_model_info(label), remembered per thread (the registry's lookup compares every label).
-const ModelInfo* model_by_label(std::string_view label) {
-    thread_local std::unordered_map<std::string, const ModelInfo*> cache;
-    const std::string key(label);
-    if (const auto it = cache.find(key); it != cache.end()) {
-        return it->second;
-    }
-    const ModelInfo* info = find_model_info(label);
-    if (info != nullptr) {
-        cache.emplace(key, info);
-    }
-    return info;
-}
-
 /// find_model_info(sender), remembered per thread.
 const ModelInfo* model_by_sender(const Sender& sender) {
     thread_local std::unordered_map<Sender, const ModelInfo*> cache;
@@ -277,6 +263,19 @@ void enqueue_save(const RemoteReceiver& receiver, const Sender& sender, const Mo
     } else {
         enqueue(receiver, alias, label, payload);
     }
+}
+
+const ModelInfo* model_by_label(std::string_view label) {
+    thread_local std::unordered_map<std::string, const ModelInfo*> cache;
+    const std::string key(label);
+    if (const auto it = cache.find(key); it != cache.end()) {
+        return it->second;
+    }
+    const ModelInfo* info = find_model_info(label);
+    if (info != nullptr) {
+        cache.emplace(key, info);
+    }
+    return info;
 }
 
 void set_batch_instances(BatchInstances* batch) noexcept {

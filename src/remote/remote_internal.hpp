@@ -40,6 +40,9 @@ struct BatchInstances {
 void set_batch_instances(BatchInstances* batch) noexcept;
 /// The batch of this thread, or null.
 [[nodiscard]] BatchInstances* batch_instances() noexcept;
+/// find_model_info(label), remembered per thread (the registry's lookup compares every label).
+[[nodiscard]] const ModelInfo* model_by_label(std::string_view label);
+
 /// Makes saves and removals of @p model's instances on any thread drop them from that thread's
 /// batch (a receiver that saves an instance a later row of its batch names: that row loads it
 /// again). Connects a post_save and a post_delete receiver for the model, once.

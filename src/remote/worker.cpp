@@ -332,7 +332,7 @@ struct Worker::State {
             if (pk == p.end() || !pk->is_number_integer()) {
                 continue;
             }
-            if (const ModelInfo* info = find_model_info(rows[i].sender); info != nullptr) {
+            if (const ModelInfo* info = detail::model_by_label(rows[i].sender); info != nullptr) {
                 ids[info].emplace_back(pk->get<std::int64_t>());
             }
         }
