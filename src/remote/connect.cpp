@@ -322,15 +322,22 @@ std::unique_ptr<LoadedSave> load_save(const RunContext& row, const ModelScope& s
             "remote receiver '" + std::string(receiver) + "': the outbox row names the model '" +
             std::string(row.sender) + "', which this program does not define");
     }
-    const bool in_scope =
-        scope.model != nullptr
-            ? (scope.subclasses ? info->is_or_extends(*scope.model) : info == scope.model)
-            : (scope.label.empty() || model_by_label(scope.label) == info);
+    bool in_scope = true;
+    std::string wanted;
+    if (scope.model != nullptr) {
+        in_scope = scope.subclasses ? info->is_or_extends(*scope.model) : info == scope.model;
+        wanted = scope.model->label();
+    } else if (!scope.label.empty()) {
+        in_scope = model_by_label(scope.label) == info;
+        wanted = scope.label;
+    } else if (!scope.sender.is_none()) {
+        in_scope = info->sender == scope.sender;
+        wanted = scope.sender.name();
+    }
     if (!in_scope) {
         throw std::invalid_argument("remote receiver '" + std::string(receiver) +
                                     "': the outbox row names the model '" + info->label() +
-                                    "', not the one the receiver is connected for (" +
-                                    (scope.model != nullptr ? scope.model->label() : scope.label) +
+                                    "', not the one the receiver is connected for (" + wanted +
                                     (scope.subclasses ? " and its subclasses" : "") + ")");
     }
     auto out = std::make_unique<LoadedSave>();

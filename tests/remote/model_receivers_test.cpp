@@ -105,6 +105,28 @@ TEST_F(ModelReceiversTest, AReceiverForEveryModelRunsForEachModelsSavesWithItsOw
     EXPECT_EQ(info->sender, "");
 }
 
+TEST_F(ModelReceiversTest, AReceiverForEveryModelWithASenderRunsForThatModelOnly) {
+    connections.emplace_back(
+        remote::connect(post_save, &any_model,
+                        {.queue = "q", .dispatch_uid = "t.one", .sender = Sender::of<Note>()}));
+    Item::objects().create({.name = "an item"});
+    Note::objects().create({.text = "a note"});
+    EXPECT_EQ(outbox_size(), 1);
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 1U);
+    EXPECT_EQ(labels(), (std::vector<std::string>{"outboxtest.Note"}));
+    // A row naming another model (written by hand here) is refused.
+    db::connection().execute(
+        "INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, idempotency_key, "
+        "created_at, available_at) VALUES ('q', 'post_save', 't.one', 'outboxtest.Item', "
+        "'{\"pk\":1}', 'k', 0, 0)");
+    worker.drain();
+    const auto failed = remote::outbox_rows({.status = remote::Status::pending});
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_NE(failed[0].last_error->find("not the one the receiver is connected for"),
+              std::string::npos);
+}
+
 TEST_F(ModelReceiversTest, AReceiverConnectedByLabelRunsForThatModelOnly) {
     remote::connect(post_save, "outboxtest.Note", &any_model,
                     {.queue = "q", .dispatch_uid = "t.notes"});

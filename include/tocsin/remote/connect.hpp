@@ -50,7 +50,9 @@ struct RemoteOptions {
     /// Required: the receiver's name across processes. A worker of the same program finds the
     /// function by it; connecting it again is a no-op (Django's dispatch_uid).
     std::string dispatch_uid{};
-    /// Custom signals: hear this sender only (none: every sender). Model signals: the model.
+    /// Hear this sender only (none: every sender): a custom signal's sender, or, for
+    /// `remote::connect(post_save, f, ...)` (every model), one model (`Sender::of<User>()`).
+    /// connect<T> and the label connect name their model themselves and ignore it.
     Sender sender{};
     /// Custom signals: the database alias whose outbox the rows go to (and whose transaction
     /// they join); "" = "default". Model signals use the event's database.
@@ -177,6 +179,7 @@ struct ModelScope {
     const ModelInfo* model = nullptr;  ///< this model (with subclasses: or one extending it)
     std::string label{};               ///< or the model labelled so (by label)
     bool subclasses = false;
+    Sender sender{};  ///< or the model whose sender this is (RemoteOptions::sender); none: any
 };
 
 /// A post_save row made ready for its receiver: the instance loaded fresh (null when removed
@@ -300,8 +303,8 @@ Connection connect(const ModelSignal<Event>& signal, ModelFlags flags, F receive
 }
 
 /// Connects @p receiver (`(ModelBase&, const SaveEvent&)`, or with the sender first) of post_save
-/// to run in a worker for the saves of every model (the instance is loaded as its own model, the
-/// sender is that model). Otherwise as connect<T>.
+/// to run in a worker for the saves of every model, or of the model `options.sender` names (the
+/// instance is loaded as its own model, the sender is that model). Otherwise as connect<T>.
 template <class F>
 Connection connect(const ModelSignal<SaveEvent>& signal, F receiver, RemoteOptions options,
                    tocsin::source_location where = tocsin::source_location::current()) {
@@ -309,9 +312,13 @@ Connection connect(const ModelSignal<SaveEvent>& signal, F receiver, RemoteOptio
         return {};
     } else {
         auto [registered, fn] = detail::register_model_receiver<ModelBase>(
-            signal.name(), std::move(receiver), options, detail::ModelScope{}, std::string());
+            signal.name(), std::move(receiver), options,
+            detail::ModelScope{.sender = options.sender},
+            options.sender.is_none() ? std::string() : options.sender.name());
+        Connect local = detail::local_options(options);
+        local.sender = options.sender;
         return signal.connect(detail::ModelEnqueue<F>{std::move(registered), std::move(fn)},
-                              detail::local_options(options), where);
+                              std::move(local), where);
     }
 }
 
