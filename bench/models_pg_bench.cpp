@@ -51,6 +51,8 @@
 #include <utility>
 #include <vector>
 
+#include "../tests/support/own_pg_cluster.hpp"
+
 namespace auth {
 /// The benchmark's user: the same fields as examples/accounts and models_bench.
 struct User : tocsin::Model<User> {
@@ -126,57 +128,15 @@ std::string username(std::int64_t i) {
 }
 
 // ------------------------------------------------------------------ the cluster
-/// A throw-away cluster (tests/support/pg_cluster.sh), stopped and removed at destruction.
-class Cluster {
-  public:
-    Cluster() {
-        std::string dir = (fs::temp_directory_path() / "tocsin-pg-bench-XXXXXX").string();
-        if (::mkdtemp(dir.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        state_ = dir;
-        if (std::system(command("start").c_str()) != 0) {
-            throw std::runtime_error("cannot start a PostgreSQL cluster (" + command("start") +
-                                     ")");
-        }
+/// A throw-away cluster (tests/support/own_pg_cluster.hpp): std::runtime_error when it cannot
+/// start.
+std::unique_ptr<tocsin::test_support::OwnPgCluster> start_cluster() {
+    auto cluster = std::make_unique<tocsin::test_support::OwnPgCluster>();
+    if (!cluster->started()) {
+        throw std::runtime_error("cannot start a PostgreSQL cluster (tests/support/pg_cluster.sh)");
     }
-    ~Cluster() {
-        (void)std::system(command("stop").c_str());
-        std::error_code ec;
-        fs::remove_all(state_, ec);
-    }
-    Cluster(const Cluster&) = delete;
-    Cluster& operator=(const Cluster&) = delete;
-
-    /// Its "postgres" database over the Unix socket.
-    [[nodiscard]] tocsin::db::Settings settings() const {
-        std::ifstream in(state_ / "conninfo");
-        tocsin::db::Settings s{.engine = "postgresql"};
-        std::string word;
-        while (in >> word) {
-            const auto eq = word.find('=');
-            const std::string key = word.substr(0, eq);
-            const std::string value = word.substr(eq + 1);
-            if (key == "host") {
-                s.host = value;
-            } else if (key == "port") {
-                s.port = std::stoi(value);
-            } else if (key == "user") {
-                s.user = value;
-            } else if (key == "dbname") {
-                s.name = value;
-            }
-        }
-        return s;
-    }
-
-  private:
-    [[nodiscard]] std::string command(const char* action) const {
-        return std::string("bash ") + TOCSIN_PG_CLUSTER_SCRIPT + " " + action + " " +
-               state_.string() + " >/dev/null";
-    }
-    fs::path state_;
-};
+    return cluster;
+}
 
 tocsin::db::Settings g_settings;
 
@@ -538,9 +498,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        std::unique_ptr<Cluster> cluster;
+        std::unique_ptr<tocsin::test_support::OwnPgCluster> cluster;
         if (g_url.empty()) {
-            cluster = std::make_unique<Cluster>();
+            cluster = start_cluster();
             g_settings = cluster->settings();
         } else {
             g_settings = tocsin::db::parse_database_url(g_url);

@@ -5,7 +5,9 @@
 //               Worker with 1, then 2 threads (each its own connection); the receiver applies a
 //               one-row effect (an Effect insert) in the transaction that marks the row done.
 //               Reported: produce events/s, consume events/s per worker count, end to end
-//               (N / (produce + consume time)).
+//               (N / (produce + consume time)); the CPU per event of this process and (own
+//               cluster only) of the server's processes, from /proc; and the 1-thread consume
+//               again with WorkerOptions::preload off (one SELECT per row), for the ratio.
 //   latency     a worker waits (PostgreSQL: LISTEN; SQLite: polling every --sqlite-poll ms);
 //               events are sent one per transaction at --rate per second; for each, the time
 //               from just before its COMMIT to the start of its receiver. Reported: p50, p99.
@@ -19,6 +21,7 @@
 // Without --url it starts a throw-away cluster (tests/support/pg_cluster.sh: fsync off,
 // synchronous_commit off, on a Unix socket) and removes it at the end. Exits 1 when an event
 // was lost or applied twice, 2 on bad options.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +42,8 @@
 #include <tocsin/models.hpp>
 #include <tocsin/remote.hpp>
 #include <vector>
+
+#include "../tests/support/own_pg_cluster.hpp"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -94,55 +99,15 @@ void apply(Item& item, const tocsin::SaveEvent&) {
 
 namespace {
 
-/// A throw-away cluster (tests/support/pg_cluster.sh), stopped and removed at destruction.
-class Cluster {
-  public:
-    Cluster() {
-        std::string dir = (fs::temp_directory_path() / "tocsin-outbox-bench-XXXXXX").string();
-        if (::mkdtemp(dir.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        state_ = dir;
-        if (std::system(command("start").c_str()) != 0) {
-            throw std::runtime_error("cannot start a PostgreSQL cluster");
-        }
+/// A throw-away cluster (tests/support/own_pg_cluster.hpp): std::runtime_error when it cannot
+/// start.
+std::unique_ptr<tocsin::test_support::OwnPgCluster> start_cluster() {
+    auto cluster = std::make_unique<tocsin::test_support::OwnPgCluster>();
+    if (!cluster->started()) {
+        throw std::runtime_error("cannot start a PostgreSQL cluster (tests/support/pg_cluster.sh)");
     }
-    ~Cluster() {
-        (void)std::system(command("stop").c_str());
-        std::error_code ec;
-        fs::remove_all(state_, ec);
-    }
-    Cluster(const Cluster&) = delete;
-    Cluster& operator=(const Cluster&) = delete;
-
-    [[nodiscard]] tocsin::db::Settings settings() const {
-        std::ifstream in(state_ / "conninfo");
-        tocsin::db::Settings s{.engine = "postgresql"};
-        std::string word;
-        while (in >> word) {
-            const auto eq = word.find('=');
-            const std::string key = word.substr(0, eq);
-            const std::string value = word.substr(eq + 1);
-            if (key == "host") {
-                s.host = value;
-            } else if (key == "port") {
-                s.port = std::stoi(value);
-            } else if (key == "user") {
-                s.user = value;
-            } else if (key == "dbname") {
-                s.name = value;
-            }
-        }
-        return s;
-    }
-
-  private:
-    [[nodiscard]] std::string command(const char* action) const {
-        return std::string("bash ") + TOCSIN_PG_CLUSTER_SCRIPT + " " + action + " " +
-               state_.string() + " >/dev/null";
-    }
-    fs::path state_;
-};
+    return cluster;
+}
 
 struct Options {
     std::string url;
@@ -187,10 +152,76 @@ void produce(long n) {
     }
 }
 
-/// Runs a worker with @p threads threads until @p n rows are done; seconds taken.
-double consume(long n, int threads, std::chrono::milliseconds poll) {
-    tocsin::remote::Worker worker(
-        {.concurrency = threads, .batch_size = options.batch, .poll_interval = poll});
+/// CPU seconds this process used so far (every thread).
+double process_cpu() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+/// The postmaster of the bench's own cluster (0: unknown, e.g. with --url).
+long server_pid = 0;
+
+/// CPU seconds the live processes of the bench's cluster used so far (the postmaster and its
+/// children: the backends serving the connections, the WAL writer...), from /proc; 0 when the
+/// server is not the bench's own.
+double server_cpu() {
+    if (server_pid == 0) {
+        return 0;
+    }
+    long ticks = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream in(entry.path() / "stat");
+        std::string stat;
+        std::getline(in, stat);
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) {
+            continue;
+        }
+        // After "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+        // cmajflt utime stime.
+        std::istringstream fields(stat.substr(close + 2));
+        std::string state;
+        long ppid = 0;
+        long skip = 0;
+        long utime = 0;
+        long stime = 0;
+        fields >> state >> ppid;
+        for (int i = 0; i < 9; ++i) {
+            fields >> skip;
+        }
+        fields >> utime >> stime;
+        if (std::stol(name) == server_pid || ppid == server_pid) {
+            ticks += utime + stime;
+        }
+    }
+    return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// What a consume phase took: wall seconds, and CPU seconds of the worker's process and of the
+/// server (0 for SQLite and --url).
+struct Took {
+    double wall = 0;
+    double client_cpu = 0;
+    double server_cpu = 0;
+};
+
+/// Runs a worker with @p threads threads until @p n rows are done.
+Took consume(long n, int threads, std::chrono::milliseconds poll, bool preload = true) {
+    tocsin::remote::Worker worker({.concurrency = threads,
+                                   .batch_size = options.batch,
+                                   .poll_interval = poll,
+                                   .preload = preload});
+    const double cpu0 = process_cpu();
+    const double server0 = server_cpu();
     const auto start = Clock::now();
     std::thread runner([&] { worker.run(); });
     while (worker.stats().done < static_cast<std::uint64_t>(n)) {  // no query: no load added
@@ -199,7 +230,8 @@ double consume(long n, int threads, std::chrono::milliseconds poll) {
             break;
         }
     }
-    const double took = seconds_since(start);
+    Took took{seconds_since(start), process_cpu() - cpu0, 0};
+    took.server_cpu = server_cpu() - server0;  // before the worker's backends go
     worker.stop();
     runner.join();
     return took;
@@ -264,37 +296,68 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
     wipe();
 
     std::vector<double> produce_rate;
+    std::vector<double> produce_cpu;  // µs per event, this process + server
     std::vector<double> consume_rate[2];
+    std::vector<double> consume_client_cpu[2];  // µs per event
+    std::vector<double> consume_server_cpu[2];
     std::vector<double> end_to_end[2];
     std::vector<double> speedup;
+    std::vector<double> per_row_rate;  // 1 thread, preload off: one SELECT per row
+    std::vector<double> per_row_cpu;
+    const double n = static_cast<double>(options.events);
     for (int round = 0; round < options.rounds; ++round) {
         double took[2] = {0, 0};
         double produced = 0;
         for (int threads = 1; threads <= 2; ++threads) {
+            const double cpu0 = process_cpu() + server_cpu();
             const auto start = Clock::now();
             produce(options.events);
             produced = seconds_since(start);
-            produce_rate.push_back(static_cast<double>(options.events) / produced);
-            took[threads - 1] = consume(options.events, threads, poll);
+            produce_rate.push_back(n / produced);
+            produce_cpu.push_back((process_cpu() + server_cpu() - cpu0) / n * 1e6);
+            const Took t = consume(options.events, threads, poll);
+            took[threads - 1] = t.wall;
             if (!check(options.events, "throughput")) {
                 return false;
             }
-            consume_rate[threads - 1].push_back(static_cast<double>(options.events) /
-                                                took[threads - 1]);
-            end_to_end[threads - 1].push_back(static_cast<double>(options.events) /
-                                              (produced + took[threads - 1]));
+            consume_rate[threads - 1].push_back(n / t.wall);
+            consume_client_cpu[threads - 1].push_back(t.client_cpu / n * 1e6);
+            consume_server_cpu[threads - 1].push_back(t.server_cpu / n * 1e6);
+            end_to_end[threads - 1].push_back(n / (produced + t.wall));
             wipe();
         }
         speedup.push_back(took[0] / took[1]);
+        // The same consume with each row loading its instance (WorkerOptions::preload off).
+        produce(options.events);
+        const Took t = consume(options.events, 1, poll, false);
+        if (!check(options.events, "throughput, preload off")) {
+            return false;
+        }
+        per_row_rate.push_back(n / t.wall);
+        per_row_cpu.push_back((t.client_cpu + t.server_cpu) / n * 1e6);
+        wipe();
     }
     std::printf("throughput, %ld events, transactions of 100, batches of %d, median of %d rounds\n",
                 options.events, options.batch, options.rounds);
-    std::printf("  produce                     %9.0f events/s\n", median(produce_rate));
+    std::printf("  produce                     %9.0f events/s   CPU %6.1f us/event%s\n",
+                median(produce_rate), median(produce_cpu), pg ? " (with the server's)" : "");
     for (int t = 0; t < 2; ++t) {
-        std::printf("  consume, %d worker thread%s  %9.0f events/s   end to end %9.0f events/s\n",
-                    t + 1, t == 0 ? " " : "s", median(consume_rate[t]), median(end_to_end[t]));
+        std::printf(
+            "  consume, %d worker thread%s  %9.0f events/s   end to end %9.0f events/s   "
+            "CPU %6.1f + %6.1f us/event (worker + server)\n",
+            t + 1, t == 0 ? " " : "s", median(consume_rate[t]), median(end_to_end[t]),
+            median(consume_client_cpu[t]), median(consume_server_cpu[t]));
     }
     std::printf("  2 workers / 1 worker        %9.2fx\n", median(speedup));
+    const double batched_cpu = median(consume_client_cpu[0]) + median(consume_server_cpu[0]);
+    std::printf(
+        "  consume, 1 thread, one SELECT per row (preload off) %9.0f events/s   CPU %6.1f "
+        "us/event; batch loading: %.2fx events/s, %.2fx less CPU\n",
+        median(per_row_rate), median(per_row_cpu), median(consume_rate[0]) / median(per_row_rate),
+        median(per_row_cpu) / batched_cpu);
+    std::printf(
+        "  CPU per event, produce + consume (1 thread): %.1f us: %.0f events per CPU-second\n",
+        median(produce_cpu) + batched_cpu, 1e6 / (median(produce_cpu) + batched_cpu));
 
     // End to end with the worker running while the events are produced.
     double running[2] = {0, 0};
@@ -447,16 +510,18 @@ int main(int argc, char** argv) {
         bool ok = true;
         for (const auto& engine : options.engines) {
             if (engine == "postgresql") {
-                std::unique_ptr<Cluster> cluster;
+                std::unique_ptr<tocsin::test_support::OwnPgCluster> cluster;
                 tocsin::db::Settings settings;
                 if (options.url.empty()) {
-                    cluster = std::make_unique<Cluster>();
+                    cluster = start_cluster();
                     settings = cluster->settings();
+                    server_pid = cluster->server_pid();
                 } else {
                     settings = tocsin::db::parse_database_url(options.url);
                 }
                 ok = run_engine(engine, settings) && ok;
                 tocsin::db::close_all();
+                server_pid = 0;
             } else {
                 std::string dir =
                     (fs::temp_directory_path() / "tocsin-outbox-bench-XXXXXX").string();

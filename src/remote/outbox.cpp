@@ -113,7 +113,10 @@ void create_outbox(std::string_view alias) {
     script += ", locked_until " + big;
     script += ", finished_at " + big;
     script += ", last_error " + text;
-    script += ");\n";
+    script += ", ordering_key " + text;
+    // PostgreSQL: room on each page, so that a claim (which changes no indexed column) writes the
+    // row's new version beside the old one without touching the indexes (a HOT update).
+    script += detail::is_postgresql(database) ? ") WITH (fillfactor = 70);\n" : ");\n";
     // The claim reads pending rows in id order: a partial index holds exactly those.
     script +=
         "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending ON tocsin_outbox (id) WHERE status = "
@@ -121,34 +124,59 @@ void create_outbox(std::string_view alias) {
         "CREATE INDEX IF NOT EXISTS tocsin_outbox_queue ON tocsin_outbox (queue, receiver, "
         "status)";
     database.execute_script(script);
+    // An outbox made before ordered receivers (0.2.0 development) lacks their column.
+    bool has_ordering_key = false;
+    if (detail::is_postgresql(database)) {
+        has_ordering_key = !database
+                                .query(
+                                    "SELECT 1 FROM information_schema.columns WHERE table_name "
+                                    "= 'tocsin_outbox' AND column_name = 'ordering_key' AND "
+                                    "table_schema = ANY(current_schemas(false))")
+                                .empty();
+    } else {
+        for (const auto& row : database.query("PRAGMA table_info(tocsin_outbox)")) {
+            has_ordering_key = has_ordering_key || row.at(1).as_text() == "ordering_key";
+        }
+    }
+    if (!has_ordering_key) {
+        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN ordering_key " + text);
+    }
+    // The claim of an ordered row asks whether an older row of its key is still pending.
+    database.execute_script(
+        "CREATE INDEX IF NOT EXISTS tocsin_outbox_ordered ON tocsin_outbox (ordering_key, id) "
+        "WHERE status = 'pending' AND ordering_key IS NOT NULL");
 }
 
 namespace detail {
 
-void enqueue(const RemoteReceiver& receiver, std::string_view alias, const std::string& payload) {
+void enqueue(const RemoteReceiver& receiver, std::string_view alias, std::string_view sender,
+             const std::string& payload, const std::string* ordering_key) {
     db::Database& database = db::connection(alias);
     const std::int64_t now = now_us();
-    const std::vector<db::Value> params{db::Value(receiver.info.queue),
-                                        db::Value(receiver.info.signal),
-                                        db::Value(receiver.info.dispatch_uid),
-                                        db::Value(receiver.info.sender),
-                                        db::Value(payload),
-                                        db::Value(new_idempotency_key()),
-                                        db::Value(now)};
+    const std::vector<db::Value> params{
+        db::Value(receiver.info.queue),
+        db::Value(receiver.info.signal),
+        db::Value(receiver.info.dispatch_uid),
+        db::Value(sender),
+        db::Value(payload),
+        db::Value(new_idempotency_key()),
+        db::Value(now),
+        ordering_key != nullptr ? db::Value(*ordering_key) : db::Value(db::null)};
     try {
         if (is_postgresql(database)) {
             // One round trip: the row and a NOTIFY, which the server delivers at commit (and
             // drops on rollback); duplicates in one transaction are folded into one.
             (void)database.query(
                 "WITH r AS (INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
-                "idempotency_key, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                "$7) RETURNING queue) SELECT pg_notify('tocsin_outbox', queue) FROM r",
+                "idempotency_key, created_at, available_at, ordering_key) VALUES ($1, $2, $3, $4, "
+                "$5, $6, $7, $7, $8) RETURNING queue) SELECT pg_notify('tocsin_outbox', queue) "
+                "FROM r",
                 params);
         } else {
             database.execute(
                 "INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
-                "idempotency_key, created_at, available_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                "?7)",
+                "idempotency_key, created_at, available_at, ordering_key) VALUES (?1, ?2, ?3, ?4, "
+                "?5, ?6, ?7, ?7, ?8)",
                 params);
         }
     } catch (const db::TransactionManagementError&) {
@@ -251,8 +279,8 @@ std::vector<OutboxRow> outbox_rows(const OutboxFilter& filter, std::size_t limit
     std::vector<db::Value> params;
     std::string text =
         "SELECT id, queue, signal, receiver, sender, payload, idempotency_key, status, attempts, "
-        "created_at, available_at, locked_by, locked_until, finished_at, last_error FROM "
-        "tocsin_outbox WHERE 1 = 1" +
+        "created_at, available_at, locked_by, locked_until, finished_at, last_error, "
+        "ordering_key FROM tocsin_outbox WHERE 1 = 1" +
         filter_sql(filter, params, true) + " ORDER BY id";
     if (limit != 0) {
         text += " LIMIT " + std::to_string(limit);
@@ -275,6 +303,7 @@ std::vector<OutboxRow> outbox_rows(const OutboxFilter& filter, std::size_t limit
         r.locked_until = optional_integer(row.at(12));
         r.finished_at = optional_integer(row.at(13));
         r.last_error = optional_text(row.at(14));
+        r.ordering_key = optional_text(row.at(15));
         out.push_back(std::move(r));
     }
     return out;

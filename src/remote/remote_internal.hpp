@@ -2,11 +2,18 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "tocsin/db/database.hpp"
 
+namespace tocsin {
+class ModelBase;
+struct ModelInfo;
+}  // namespace tocsin
 namespace tocsin::remote {
 struct Delivery;
 }  // namespace tocsin::remote
@@ -23,5 +30,22 @@ namespace tocsin::remote::detail {
 void set_current_delivery(const Delivery* delivery) noexcept;
 /// Whether @p database is a PostgreSQL connection.
 [[nodiscard]] bool is_postgresql(db::Database& database);
+
+/// The instances a worker thread loaded for the batch it runs (one SELECT per model), by model
+/// and primary key; a null instance: the batch looked for it and the row is gone.
+struct BatchInstances {
+    std::map<std::pair<const ModelInfo*, std::int64_t>, std::shared_ptr<ModelBase>> instances;
+};
+/// Sets the batch of this thread (null: none); load_save() takes its instances from it.
+void set_batch_instances(BatchInstances* batch) noexcept;
+/// The batch of this thread, or null.
+[[nodiscard]] BatchInstances* batch_instances() noexcept;
+/// find_model_info(label), remembered per thread (the registry's lookup compares every label).
+[[nodiscard]] const ModelInfo* model_by_label(std::string_view label);
+
+/// Makes saves and removals of @p model's instances on any thread drop them from that thread's
+/// batch (a receiver that saves an instance a later row of its batch names: that row loads it
+/// again). Connects a post_save and a post_delete receiver for the model, once.
+void watch_batch_model(const ModelInfo& model);
 
 }  // namespace tocsin::remote::detail

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -23,6 +25,8 @@
 #include "tocsin/db/atomic.hpp"
 #include "tocsin/db/database.hpp"
 #include "tocsin/db/postgresql_backend.hpp"
+#include "tocsin/models/model_info.hpp"
+#include "tocsin/models/query.hpp"
 #include "tocsin/remote/connect.hpp"
 #include "tocsin/remote/outbox.hpp"
 
@@ -57,6 +61,7 @@ struct Claimed {
     std::string idempotency_key;
     int attempts = 0;
     std::int64_t created_at = 0;
+    std::string sender;
 };
 
 /// Thrown when the row's claim was taken over by another worker: the savepoint rolls back.
@@ -156,8 +161,10 @@ struct Worker::State {
             db::Value(token), db::Value(now + options.visibility_timeout.count() * 1000),
             db::Value(now), db::Value(static_cast<std::int64_t>(options.batch_size))};
         std::string select =
-            "SELECT id FROM tocsin_outbox WHERE status = 'pending' AND available_at <= ?3 AND "
-            "(locked_until IS NULL OR locked_until <= ?3)";
+            "SELECT id FROM tocsin_outbox o WHERE status = 'pending' AND available_at <= ?3 AND "
+            "(locked_until IS NULL OR locked_until <= ?3) AND (ordering_key IS NULL OR NOT "
+            "EXISTS (SELECT 1 FROM tocsin_outbox p WHERE p.ordering_key = o.ordering_key AND "
+            "p.status = 'pending' AND p.id < o.id))";
         if (!options.queues.empty()) {
             select += " AND queue IN (";
             for (std::size_t i = 0; i < options.queues.size(); ++i) {
@@ -173,17 +180,20 @@ struct Worker::State {
             "WHERE id " +
             (pg ? "= ANY(ARRAY(" + select + " FOR UPDATE SKIP LOCKED))" : "IN (" + select + ")") +
             " RETURNING id, queue, signal, receiver, payload, idempotency_key, attempts, "
-            "created_at";
+            "created_at, sender";
         const std::string statement = detail::sql(database, text);
+        // One statement: atomic by itself. PostgreSQL runs it in autocommit (one round trip);
+        // SQLite under BEGIN IMMEDIATE, as every write transaction of tocsin's.
         std::vector<db::Row> rows =
-            db::atomic(options.database, [&] { return database.query(statement, params); });
+            pg ? database.query(statement, params)
+               : db::atomic(options.database, [&] { return database.query(statement, params); });
         std::vector<Claimed> out;
         out.reserve(rows.size());
         for (const auto& row : rows) {
             out.push_back(Claimed{row.at(0).as_integer(), row.at(1).as_text(), row.at(2).as_text(),
                                   row.at(3).as_text(), row.at(4).as_text(), row.at(5).as_text(),
-                                  static_cast<int>(row.at(6).as_integer()),
-                                  row.at(7).as_integer()});
+                                  static_cast<int>(row.at(6).as_integer()), row.at(7).as_integer(),
+                                  row.at(8).as_text()});
         }
         std::sort(out.begin(), out.end(),
                   [](const Claimed& a, const Claimed& b) { return a.id < b.id; });
@@ -245,7 +255,8 @@ struct Worker::State {
             detail::RunResult result;
             {
                 const CurrentDelivery current(delivery);
-                result = receiver->run(nlohmann::json::parse(row.payload), options.database);
+                const nlohmann::json payload = nlohmann::json::parse(row.payload);
+                result = receiver->run({payload, options.database, row.sender});
             }
             const std::vector<db::Value> params{
                 db::Value(std::string(result.skipped ? "skipped" : "done")),
@@ -273,6 +284,13 @@ struct Worker::State {
         }
     }
 
+    /// The receiver that threw in a batch run at once: its row's index, and what it threw.
+    struct Failure {
+        std::optional<std::size_t> row;
+        std::shared_ptr<const detail::RemoteReceiver> receiver;
+        std::string error;
+    };
+
     /// Claims one batch and runs it; returns how many rows it claimed.
     std::size_t process_batch() {
         db::Database& database = db::connection(options.database);
@@ -282,40 +300,118 @@ struct Worker::State {
             return 0;
         }
         claimed += rows.size();
-        if (!run_batch_at_once(database, rows, token)) {
+        Failure failure;
+        if (!run_batch_at_once(database, rows, token, failure)) {
             // Something in the batch failed (or needs care): it was rolled back as a whole; run
-            // it again row by row, each in its savepoint.
+            // it again row by row, each in its savepoint. The row whose receiver threw is not run
+            // again: it failed, like any failed attempt.
             db::Atomic batch(options.database);
-            for (const Claimed& row : rows) {
-                handle(database, row, token);
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                if (failure.row && *failure.row == i) {
+                    fail(database, rows[i], token, failure.receiver->info.retry, failure.error);
+                } else {
+                    handle(database, rows[i], token);
+                }
             }
             batch.commit();
         }
         return rows.size();
     }
 
+    /// Loads the instances the batch's post_save rows name: one SELECT per model (WHERE id IN
+    /// ...), into @p out, where the receivers' load_save() takes them (null: the row is gone).
+    void preload(const std::vector<Claimed>& rows, const std::vector<nlohmann::json>& payloads,
+                 detail::BatchInstances& out) {
+        std::map<const ModelInfo*, std::vector<db::Value>> ids;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const nlohmann::json& p = payloads[i];
+            if (rows[i].signal != "post_save" || rows[i].sender.empty() || !p.is_object()) {
+                continue;
+            }
+            const auto pk = p.find("pk");
+            if (pk == p.end() || !pk->is_number_integer()) {
+                continue;
+            }
+            if (const ModelInfo* info = detail::model_by_label(rows[i].sender); info != nullptr) {
+                ids[info].emplace_back(pk->get<std::int64_t>());
+            }
+        }
+        constexpr std::size_t chunk = 500;  // parameters per statement, well under both limits
+        for (auto& [info, pks] : ids) {
+            detail::watch_batch_model(*info);
+            for (const db::Value& pk : pks) {
+                out.instances.emplace(std::pair{info, pk.as_integer()}, nullptr);
+            }
+            for (std::size_t from = 0; from < pks.size(); from += chunk) {
+                ::tocsin::detail::QueryParts q;
+                q.info = info;
+                q.database = options.database;
+                q.condition = ::tocsin::detail::column_condition(
+                    "id", Condition::Op::in,
+                    std::vector<db::Value>(pks.begin() + static_cast<std::ptrdiff_t>(from),
+                                           pks.begin() + static_cast<std::ptrdiff_t>(
+                                                             std::min(pks.size(), from + chunk))));
+                for (const db::Row& r : ::tocsin::detail::fetch_rows(q)) {
+                    auto instance = info->make();
+                    ::tocsin::detail::load_row(*instance, *info, r, options.database);
+                    out.instances[{info, *instance->id}] = std::move(instance);
+                }
+            }
+        }
+    }
+
     /// The fast path: every receiver of the batch in one transaction without savepoints, the
     /// rows marked done by one UPDATE that also checks the claim. False (everything rolled back)
     /// when a receiver threw, a receiver is unknown or out of attempts, or a claim was taken over:
-    /// the caller then runs the batch row by row.
+    /// the caller then runs the batch row by row. A receiver that threw is told in @p failure.
     bool run_batch_at_once(db::Database& database, const std::vector<Claimed>& rows,
-                           const std::string& token) {
+                           const std::string& token, Failure& failure) {
         struct Fallback {};
+        /// Unsets the thread's batch instances when it goes.
+        struct BatchScope {
+            explicit BatchScope(detail::BatchInstances* b) { detail::set_batch_instances(b); }
+            ~BatchScope() { detail::set_batch_instances(nullptr); }
+            BatchScope(const BatchScope&) = delete;
+            BatchScope& operator=(const BatchScope&) = delete;
+        };
         try {
-            db::Atomic batch(options.database);
-            std::size_t skipped_rows = 0;
+            // Everything checked before the transaction: a row that needs care goes the careful
+            // way at once.
+            std::vector<std::shared_ptr<const detail::RemoteReceiver>> receivers;
+            std::vector<nlohmann::json> payloads;
+            receivers.reserve(rows.size());
+            payloads.reserve(rows.size());
             for (const Claimed& row : rows) {
-                const auto receiver = detail::find_receiver(row.receiver);
+                auto receiver = detail::find_receiver(row.receiver);
                 if (!receiver || row.attempts > receiver->info.retry.max_attempts) {
-                    throw Fallback{};
+                    return false;
                 }
+                receivers.push_back(std::move(receiver));
+                payloads.push_back(nlohmann::json::parse(row.payload));
+            }
+            db::Atomic batch(options.database);
+            detail::BatchInstances instances;
+            if (options.preload) {
+                preload(rows, payloads, instances);
+            }
+            const BatchScope scope(&instances);
+            std::size_t skipped_rows = 0;
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                const Claimed& row = rows[i];
                 const Delivery delivery{
                     row.id,       row.queue,      row.receiver,    row.idempotency_key,
                     row.attempts, row.created_at, options.database};
                 detail::RunResult result;
-                {
+                try {
                     const CurrentDelivery current(delivery);
-                    result = receiver->run(nlohmann::json::parse(row.payload), options.database);
+                    result = receivers[i]->run({payloads[i], options.database, row.sender});
+                } catch (const std::exception& e) {
+                    failure = Failure{i, receivers[i], e.what()};
+                    throw Fallback{};
+                } catch (...) {
+                    failure = Failure{i, receivers[i],
+                                      "the receiver threw something that is not a std::exception"};
+                    throw Fallback{};
                 }
                 if (result.skipped) {
                     const std::vector<db::Value> params{db::Value(detail::now_us()),

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/own_pg_cluster.hpp"
 #include "../support/postgresql.hpp"
 #include "../support/temp_dir.hpp"
 #include "multiprocess/models.hpp"
@@ -36,9 +37,6 @@ extern char** environ;
 
 #ifndef TOCSIN_MP_WORKER
 #define TOCSIN_MP_WORKER ""
-#endif
-#ifndef TOCSIN_PG_CLUSTER_SCRIPT
-#define TOCSIN_PG_CLUSTER_SCRIPT ""
 #endif
 
 namespace tocsin::test {
@@ -339,65 +337,13 @@ TEST_F(ManyProcessesTest, ASerializationFailureIsReportedAsAnOperationalErrorTha
     EXPECT_EQ(Counter::objects().get(where(&Counter::name) == "c0").value, 2);
 }
 
-/// A cluster of the test's own (a restart would disturb the tests sharing the run's cluster),
-/// stopped and removed at the end.
-class OwnCluster {
-  public:
-    OwnCluster() { started_ = std::system(command("start").c_str()) == 0; }
-    ~OwnCluster() { (void)std::system(command("stop").c_str()); }
-    OwnCluster(const OwnCluster&) = delete;
-    OwnCluster& operator=(const OwnCluster&) = delete;
-
-    [[nodiscard]] bool started() const { return started_; }
-    /// Its "postgres" database.
-    [[nodiscard]] db::Settings settings() const {
-        db::Settings s{.engine = "postgresql"};
-        std::istringstream words(test_support::read_first_line(state_.file("conninfo")));
-        std::string word;
-        while (words >> word) {
-            const auto eq = word.find('=');
-            const std::string key = word.substr(0, eq);
-            const std::string value = word.substr(eq + 1);
-            if (key == "host") {
-                s.host = value;
-            } else if (key == "port") {
-                s.port = std::stoi(value);
-            } else if (key == "user") {
-                s.user = value;
-            } else if (key == "dbname") {
-                s.name = value;
-            }
-        }
-        return s;
-    }
-    /// pg_ctl restart (fast: sessions are terminated), waiting until it accepts connections.
-    [[nodiscard]] bool restart() const {
-        const std::string bin = test_support::read_first_line(state_.file("pgbin"));
-        const std::string dir = test_support::read_first_line(state_.file("pgdir"));
-        std::string cmd = bin + "/pg_ctl -D " + dir + "/data -l " + dir +
-                          "/server.log -m fast -w -t 30 restart >/dev/null";
-        if (::geteuid() == 0) {
-            cmd = "runuser -u postgres -- " + cmd;
-        }
-        return std::system(cmd.c_str()) == 0;
-    }
-
-  private:
-    [[nodiscard]] std::string command(const char* action) const {
-        return std::string("bash ") + TOCSIN_PG_CLUSTER_SCRIPT + " " + action + " " +
-               state_.path().string() + " >/dev/null";
-    }
-    test_support::TempDir state_;
-    bool started_ = false;
-};
-
 TEST(ServerRestart, MidRunGivesConnectionLostErrorsAndTheNextTransactionSucceeds) {
     if (!test_support::pg_cluster_settings()) {
         if (test_support::pg_skip_allowed()) {
             GTEST_SKIP() << "no PostgreSQL (TOCSIN_SKIP_POSTGRESQL=1)";
         }
     }
-    OwnCluster cluster;
+    test_support::OwnPgCluster cluster;  // a restart would disturb the run's shared cluster
     ASSERT_TRUE(cluster.started()) << "cannot start a PostgreSQL cluster of the test's own";
     mp::build_models();
     db::configure({{"default", cluster.settings()}});

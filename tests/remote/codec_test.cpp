@@ -79,5 +79,37 @@ TEST(RemoteCodec, ASaveEventTravelsAsPrimaryKeyAndItsFields) {
                  std::invalid_argument);
 }
 
+TEST(RemoteCodec, FieldValuesKeepTheirTypeAsJson) {
+    using remote::detail::value_from_json;
+    using remote::detail::value_to_json;
+    const db::Blob blob{std::byte{0x00}, std::byte{0xab}, std::byte{0xff}};
+    const std::vector<db::Value> values{
+        db::Value(),     db::Value(std::int64_t{1}),   db::Value(1.0),
+        db::Value(-2.5), db::Value("text \"quoted\""), db::Value(blob)};
+    for (const db::Value& v : values) {
+        const db::Value back = value_from_json(nlohmann::json::parse(value_to_json(v).dump()));
+        EXPECT_EQ(back.type(), v.type()) << value_to_json(v).dump();
+        EXPECT_EQ(back, v) << value_to_json(v).dump();
+    }
+    EXPECT_EQ(value_to_json(db::Value(blob)).dump(), R"({"blob":"00abff"})");
+    EXPECT_THROW((void)value_from_json(nlohmann::json::parse(R"({"blob":"0g"})")),
+                 std::invalid_argument);
+    EXPECT_THROW((void)value_from_json(nlohmann::json::parse("[1]")), std::invalid_argument);
+}
+
+TEST(RemoteCodec, RecordedChangesAreReadBack) {
+    const auto back = remote::detail::decode_save(nlohmann::json::parse(
+        R"({"pk":1,"created":false,"raw":false,"update_fields":null,"changes":[)"
+        R"({"field":"email","previous":"a@x","current":"b@x"},{"field":"age","current":3}]})"));
+    ASSERT_TRUE(back.changes);
+    ASSERT_EQ(back.changes->size(), 2U);
+    EXPECT_EQ((*back.changes)[0].field, "email");
+    EXPECT_EQ((*back.changes)[0].previous, db::Value("a@x"));
+    EXPECT_EQ((*back.changes)[0].current, db::Value("b@x"));
+    EXPECT_FALSE((*back.changes)[1].previous);
+    EXPECT_EQ((*back.changes)[1].current, db::Value(std::int64_t{3}));
+    EXPECT_FALSE(remote::detail::decode_save(nlohmann::json::parse(R"({"pk":1})")).changes);
+}
+
 }  // namespace
 }  // namespace tocsin::test

@@ -115,6 +115,20 @@ TEST_F(ConnectTest, ACustomSignalsArgumentsTravelAsJsonAndComeBackAsValues) {
     EXPECT_EQ(rows_in("done"), 1);
 }
 
+TEST_F(ConnectTest, ACustomSignalCannotBeOrdered) {
+    try {
+        (void)remote::connect(order_placed, &record,
+                              {.queue = "orders", .dispatch_uid = "shop.record", .ordered = true});
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(),
+                     "remote receiver 'shop.record' of shop.order_placed: .ordered is for model "
+                     "signals (the events of one instance); a custom signal's sender names no "
+                     "object a worker can order by");
+    }
+    EXPECT_FALSE(remote::find_remote_receiver("shop.order_placed", "shop.record"));
+}
+
 TEST_F(ConnectTest, ACustomSignalsRowRollsBackWithItsTransaction) {
     connections.emplace_back(
         remote::connect(order_placed, &record, {.dispatch_uid = "shop.record"}));

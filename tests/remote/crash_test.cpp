@@ -10,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -19,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/own_pg_cluster.hpp"
 #include "../support/postgresql.hpp"
 #include "remote_support.hpp"
 
@@ -26,9 +29,6 @@ extern char** environ;
 
 #ifndef TOCSIN_REMOTE_CRASH_WORKER
 #define TOCSIN_REMOTE_CRASH_WORKER ""
-#endif
-#ifndef TOCSIN_PG_CLUSTER_SCRIPT
-#define TOCSIN_PG_CLUSTER_SCRIPT ""
 #endif
 
 namespace tocsin::test::remote_test {
@@ -271,6 +271,50 @@ TEST_F(CrashTest, FourWorkersOnOneQueueApplyEveryEventOnce) {
     EXPECT_EQ(count("receiver = 'crash.apply' AND attempts <> 1"), 0);
 }
 
+TEST_F(CrashTest, FourWorkersRunTheEventsOfEachInstanceInCommitOrder) {
+    connections.clear();  // only the ordered receiver: its rows, its queue
+    connections.push_back(connect_ordered_receiver());
+    constexpr int items = 10;
+    constexpr int saves = 30;
+    std::vector<Item> all;
+    tocsin::atomic([&] {
+        for (int i = 0; i < items; ++i) {
+            all.push_back(Item::objects().create({.name = "item" + std::to_string(i)}));
+        }
+    });
+    for (int round = 1; round < saves; ++round) {
+        tocsin::atomic([&] {
+            for (Item& item : all) {
+                item.n = round;
+                item.save({.update_fields = {&Item::n}});
+            }
+        });
+    }
+    std::vector<std::unique_ptr<Process>> workers;
+    for (int i = 0; i < 4; ++i) {
+        workers.push_back(start_worker({"--queue", "ordered", "--batch-size", "4"}));
+    }
+    ASSERT_TRUE(wait_for(
+        [] { return count("receiver = 'crash.ordered' AND status = 'done'") == items * saves; }));
+    for (auto& w : workers) {
+        const Stopped s = stop(*w);
+        EXPECT_EQ(s.lost, 0);
+        EXPECT_EQ(s.failed, 0);
+    }
+    // Effects in the order they were written (an event of an item is claimed only once the one
+    // before it committed): per item, its outbox rows' ids increase.
+    std::map<std::string, std::vector<std::int64_t>> order;
+    for (const auto& row : db::connection().query("SELECT seen_name, key FROM outboxtest_effect "
+                                                  "WHERE key LIKE 'ordered:%' ORDER BY id")) {
+        order[row.at(0).as_text()].push_back(std::stoll(row.at(1).as_text().substr(8)));
+    }
+    ASSERT_EQ(order.size(), static_cast<std::size_t>(items));
+    for (const auto& [item, rows] : order) {
+        EXPECT_EQ(rows.size(), static_cast<std::size_t>(saves)) << "item " << item;
+        EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end())) << "item " << item;
+    }
+}
+
 TEST_F(CrashTest, AReceiverThatFailsTwiceSucceedsAndOnlyTheOneThatAlwaysFailsIsDead) {
     constexpr int events = 30;
     produce(events);
@@ -293,63 +337,11 @@ TEST_F(CrashTest, AReceiverThatFailsTwiceSucceedsAndOnlyTheOneThatAlwaysFailsIsD
     EXPECT_EQ(count("status = 'dead' AND receiver <> 'crash.broken'"), 0);
 }
 
-/// A PostgreSQL cluster of the test's own (a restart would disturb the tests sharing the run's
-/// cluster), stopped and removed at the end.
-class OwnCluster {
-  public:
-    OwnCluster() { started_ = std::system(command("start").c_str()) == 0; }
-    ~OwnCluster() { (void)std::system(command("stop").c_str()); }
-    OwnCluster(const OwnCluster&) = delete;
-    OwnCluster& operator=(const OwnCluster&) = delete;
-
-    [[nodiscard]] bool started() const { return started_; }
-    /// Its "postgres" database.
-    [[nodiscard]] db::Settings settings() const {
-        db::Settings s{.engine = "postgresql"};
-        std::istringstream words(test_support::read_first_line(state_.file("conninfo")));
-        std::string word;
-        while (words >> word) {
-            const auto eq = word.find('=');
-            const std::string key = word.substr(0, eq);
-            const std::string value = word.substr(eq + 1);
-            if (key == "host") {
-                s.host = value;
-            } else if (key == "port") {
-                s.port = std::stoi(value);
-            } else if (key == "user") {
-                s.user = value;
-            } else if (key == "dbname") {
-                s.name = value;
-            }
-        }
-        return s;
-    }
-    /// pg_ctl restart (fast: sessions are terminated), waiting until it accepts connections.
-    [[nodiscard]] bool restart() const {
-        const std::string bin = test_support::read_first_line(state_.file("pgbin"));
-        const std::string dir = test_support::read_first_line(state_.file("pgdir"));
-        std::string cmd = bin + "/pg_ctl -D " + dir + "/data -l " + dir +
-                          "/server.log -m fast -w -t 30 restart >/dev/null";
-        if (::geteuid() == 0) {
-            cmd = "runuser -u postgres -- " + cmd;
-        }
-        return std::system(cmd.c_str()) == 0;
-    }
-
-  private:
-    [[nodiscard]] std::string command(const char* action) const {
-        return std::string("bash ") + TOCSIN_PG_CLUSTER_SCRIPT + " " + action + " " +
-               state_.path().string() + " >/dev/null";
-    }
-    test_support::TempDir state_;
-    bool started_ = false;
-};
-
 TEST_F(CrashTest, APostgresqlRestartInTheMiddleOfARunLosesNothingAndAppliesNothingTwice) {
     if (!test_support::testing_postgresql()) {
         GTEST_SKIP() << "PostgreSQL only (a server restart)";
     }
-    OwnCluster cluster;
+    test_support::OwnPgCluster cluster;  // a restart would disturb the run's shared cluster
     ASSERT_TRUE(cluster.started());
     connections.clear();
     remote::detail::clear_receivers();

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
         tocsin::setup({.installed_apps = {std::make_shared<OutboxTestApp>()},
                        .databases = {{"default", settings}}});
         const auto connections = connect_crash_receivers();
+        const tocsin::ScopedConnection ordered = connect_ordered_receiver();
         std::vector<const char*> args{argv[0]};
         for (int i = 7; i < argc; ++i) {
             args.push_back(argv[i]);

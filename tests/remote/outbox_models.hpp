@@ -29,6 +29,25 @@ struct Item : Model<Item> {
     }
 };
 
+/// An Item of a kind (multi-table inheritance): a remote receiver connected for Item with
+/// with_subclasses hears it.
+struct SpecialItem : Model<SpecialItem, Item> {
+    static constexpr std::string_view label = "outboxtest.SpecialItem";
+    std::int64_t level = 0;
+    static auto fields() { return tocsin::fields(tocsin::field("level", &SpecialItem::level)); }
+};
+
+/// Another model, whose changed fields the tests track.
+struct Note : Model<Note> {
+    static constexpr std::string_view label = "outboxtest.Note";
+    std::string text;
+    std::int64_t stars = 0;
+    static auto fields() {
+        return tocsin::fields(tocsin::field("text", &Note::text),
+                              tocsin::field("stars", &Note::stars));
+    }
+};
+
 /// The effect of one receiver for one item: `key` ("<receiver>:<item id>") is unique, so an
 /// effect applied twice fails.
 struct Effect : Model<Effect> {
@@ -50,7 +69,7 @@ class OutboxTestApp : public AppConfig {
   public:
     OutboxTestApp() : AppConfig("outboxtest") {}
     [[nodiscard]] std::vector<const apps::ModelDescription*> models() const override {
-        return tocsin::describe<Item, Effect>();
+        return tocsin::describe<Item, Effect, SpecialItem, Note>();
     }
 };
 
@@ -86,6 +105,22 @@ inline void crash_broken(Item& item, const SaveEvent&) {
     apply_effect("broken", item);
     throw std::runtime_error("broken receiver");
 }
+/// "crash.ordered" (queue ordered, RemoteOptions::ordered): an Effect keyed by the outbox row,
+/// naming the item, so that the test reads in which order each item's events committed.
+inline void crash_ordered(Item& item, const SaveEvent&) {
+    Effect e;
+    e.key = "ordered:" + std::to_string(remote::current_delivery()->id);
+    e.seen_name = std::to_string(*item.id);
+    e.attempt = remote::current_delivery()->attempt;
+    std::this_thread::sleep_for(std::chrono::microseconds(300));  // a chance to overlap
+    e.save();
+}
+inline ScopedConnection connect_ordered_receiver() {
+    return remote::connect<Item>(
+        post_save, &crash_ordered,
+        {.queue = "ordered", .dispatch_uid = "crash.ordered", .ordered = true});
+}
+
 inline std::vector<ScopedConnection> connect_crash_receivers() {
     using namespace std::chrono_literals;
     std::vector<ScopedConnection> out;

@@ -7,9 +7,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "remote_support.hpp"
 
@@ -280,6 +286,181 @@ TEST_F(WorkerTest, OnPostgresqlTheNotifyOfASendWakesAWaitingWorker) {
     runner.join();
     EXPECT_EQ(rows_in("done"), 1);
     EXPECT_LT(waited, 5s);  // far less than the 60 s poll
+}
+
+// ------------------------------------------------------------------ ordered receivers
+
+/// What the ordered receivers saw, from any thread: per item, the rows run (by id) and how many
+/// ran at once at most.
+struct OrderLog {
+    std::mutex mutex;
+    std::map<std::int64_t, std::vector<std::int64_t>> rows;  // item -> outbox row ids, run order
+    std::map<std::int64_t, int> running;
+    int most_at_once = 0;
+    std::atomic<int> calls{0};
+};
+OrderLog& order_log() {
+    static OrderLog log;
+    return log;
+}
+void ordered(Item& item, const SaveEvent&) {
+    OrderLog& log = order_log();
+    {
+        std::lock_guard lock(log.mutex);
+        log.most_at_once = std::max(log.most_at_once, ++log.running[*item.id]);
+    }
+    std::this_thread::sleep_for(1ms);  // long enough for another thread to take the same item
+    {
+        std::lock_guard lock(log.mutex);
+        --log.running[*item.id];
+        log.rows[*item.id].push_back(remote::current_delivery()->id);
+    }
+    ++log.calls;
+}
+/// The items whose first update ordered_flaky failed (one thread: drain()).
+std::set<std::int64_t>& failed_once() {
+    static std::set<std::int64_t> items;
+    return items;
+}
+/// Fails once, at the first update (save with update_fields) of an item named "fails once".
+void ordered_flaky(Item& item, const SaveEvent& e) {
+    if (item.name == "fails once" && e.update_fields && failed_once().insert(*item.id).second) {
+        throw std::runtime_error("not yet");
+    }
+    ordered(item, e);
+}
+/// Always fails for the saves of update_fields {"n"}.
+void ordered_broken(Item& item, const SaveEvent& e) {
+    if (e.update_fields && e.update_fields->count("n") != 0) {
+        throw std::runtime_error("never");
+    }
+    ordered(item, e);
+}
+
+class OrderedTest : public WorkerTest {
+  protected:
+    void SetUp() override {
+        WorkerTest::SetUp();
+        OrderLog& log = order_log();
+        std::lock_guard lock(log.mutex);
+        log.rows.clear();
+        log.running.clear();
+        log.most_at_once = 0;
+        log.calls = 0;
+        failed_once().clear();
+    }
+    /// The outbox row ids of @p item's events, oldest first (what commit order gives here).
+    static std::vector<std::int64_t> rows_of(std::int64_t item) {
+        std::vector<std::int64_t> out;
+        for (const auto& r : remote::outbox_rows()) {
+            if (nlohmann::json::parse(r.payload).at("pk") == item) {
+                out.push_back(r.id);
+            }
+        }
+        return out;
+    }
+};
+
+TEST_F(OrderedTest, TheEventsOfOneInstanceRunOneAtATimeInCommitOrderWithFourThreads) {
+    connections.emplace_back(remote::connect<Item>(
+        post_save, &ordered, {.queue = "q", .dispatch_uid = "t.ordered", .ordered = true}));
+    // Few items, batches of 2 and 4 threads: without ordering, the first four claims alone hold
+    // the same items' events at once (rows 1-8 are items 1, 2, 3, 1, 2, 3, 1, 2).
+    constexpr int items = 3;
+    constexpr int saves = 20;
+    std::vector<Item> all;
+    tocsin::atomic([&] {
+        for (int i = 0; i < items; ++i) {
+            all.push_back(Item::objects().create({.name = "i"}));
+        }
+    });
+    for (int round = 1; round < saves; ++round) {  // one transaction per round: interleaved
+        tocsin::atomic([&] {
+            for (Item& item : all) {
+                item.n = round;
+                item.save();
+            }
+        });
+    }
+    for (const auto& r : remote::outbox_rows()) {
+        EXPECT_EQ(r.ordering_key,
+                  "t.ordered outboxtest.Item " + nlohmann::json::parse(r.payload).at("pk").dump());
+    }
+    remote::Worker worker({.concurrency = 4, .batch_size = 2, .poll_interval = 5ms});
+    std::thread runner([&] { worker.run(); });
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (order_log().calls < items * saves && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    worker.stop();
+    runner.join();
+    EXPECT_EQ(rows_in("done"), items * saves);
+    OrderLog& log = order_log();
+    EXPECT_EQ(log.most_at_once, 1);
+    for (const Item& item : all) {
+        EXPECT_EQ(log.rows[*item.id], rows_of(*item.id)) << "item " << *item.id;
+    }
+}
+
+TEST_F(OrderedTest, AFailingEventHoldsBackTheLaterEventsOfItsInstanceOnly) {
+    connections.emplace_back(remote::connect<Item>(
+        post_save, &ordered_flaky,
+        {.queue = "q", .dispatch_uid = "t.ordered", .retry = {.delay = 300ms}, .ordered = true}));
+    Item a = Item::objects().create({.name = "fails once"});
+    Item b = Item::objects().create({.name = "fine"});
+    for (int round = 1; round <= 2; ++round) {
+        a.n = round;
+        a.save({.update_fields = {&Item::n}});
+        b.n = round;
+        b.save({.update_fields = {&Item::n}});
+    }
+    // Batches of one: a failure in a batch runs its batch-mates twice (in memory: the log).
+    remote::Worker worker({.batch_size = 1});
+    worker.drain();
+    OrderLog& log = order_log();
+    // a's creation ran, its first update failed and waits for its retry, holding back the second;
+    // b's events all ran.
+    EXPECT_EQ(log.rows[*a.id].size(), 1U);
+    EXPECT_EQ(log.rows[*b.id], rows_of(*b.id));
+    EXPECT_EQ(rows_in("pending"), 2);
+    const auto held = remote::outbox_rows({.status = remote::Status::pending});
+    EXPECT_EQ(held[0].attempts, 1);
+    EXPECT_EQ(held[0].last_error, "not yet");
+    EXPECT_EQ(held[1].attempts, 0);  // never claimed
+    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 6; }));
+    EXPECT_EQ(log.rows[*a.id], rows_of(*a.id));
+}
+
+TEST_F(OrderedTest, ADeadEventNoLongerHoldsBackTheLaterOnes) {
+    connections.emplace_back(remote::connect<Item>(post_save, &ordered_broken,
+                                                   {.queue = "q",
+                                                    .dispatch_uid = "t.ordered",
+                                                    .retry = {.max_attempts = 2, .delay = 1ms},
+                                                    .ordered = true}));
+    Item a = Item::objects().create({.name = "a"});
+    a.n = 1;
+    a.save({.update_fields = {&Item::n}});
+    a.name = "fixed";
+    a.save();
+    remote::Worker worker({.batch_size = 1});
+    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 2; }));
+    EXPECT_EQ(rows_in("dead"), 1);
+    EXPECT_EQ(order_log().rows[*a.id].size(), 2U);
+}
+
+TEST_F(OrderedTest, UnorderedReceiversOfTheSameInstanceAreNotHeldBack) {
+    connections.emplace_back(remote::connect<Item>(
+        post_save, &ordered_flaky,
+        {.queue = "q", .dispatch_uid = "t.unordered", .retry = {.delay = 10s}}));
+    Item a = Item::objects().create({.name = "fails once"});
+    a.n = 1;
+    a.save({.update_fields = {&Item::n}});
+    a.n = 2;
+    a.save({.update_fields = {&Item::n}});
+    remote::Worker worker({.batch_size = 1});
+    worker.drain();
+    EXPECT_EQ(rows_in("done"), 2);  // the creation and the second update; the first waits
+    EXPECT_FALSE(remote::outbox_rows().at(0).ordering_key);
 }
 
 }  // namespace

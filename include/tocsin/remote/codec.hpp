@@ -13,7 +13,9 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "tocsin/db/value.hpp"
 #include "tocsin/models/signals.hpp"
 
 namespace tocsin::remote {
@@ -55,8 +57,23 @@ std::tuple<Args...> decode_arguments(const nlohmann::json& array) {
     (std::index_sequence_for<Args...>{});
 }
 
-/// A post_save of @p pk as data: {"pk", "created", "raw", "update_fields"}.
+/// A db::Value as JSON: null, a number (an integer stays one: 1 and 1.0 differ), a string; a
+/// blob as {"blob": "<hex digits>"}.
+nlohmann::json value_to_json(const db::Value& value);
+/// Reads what value_to_json wrote; std::invalid_argument when it is not that.
+db::Value value_from_json(const nlohmann::json& json);
+
+/// A post_save of @p pk as data: {"pk", "created", "raw", "update_fields"}, and, when the
+/// model's changes are tracked (event.tracking set), "changes": [{"field", "previous",
+/// "current"}...] as event.changes() lists them ("previous" left out when unknown).
 std::string encode_save(std::int64_t pk, const SaveEvent& event);
+
+/// One changed field as the send recorded it.
+struct RecordedChange {
+    std::string field;
+    std::optional<db::Value> previous;  ///< nullopt: unknown (no snapshot at the send)
+    db::Value current;
+};
 
 /// What decode_save reads: the primary key and the event's own fields.
 struct DecodedSave {
@@ -64,6 +81,8 @@ struct DecodedSave {
     bool created = false;
     bool raw = false;
     std::optional<std::set<std::string>> update_fields;
+    /// The changed fields, when the send tracked them; nullopt otherwise.
+    std::optional<std::vector<RecordedChange>> changes;
 };
 /// Reads what encode_save wrote; std::invalid_argument when it is not that.
 DecodedSave decode_save(const nlohmann::json& payload);

@@ -50,7 +50,9 @@ struct RemoteOptions {
     /// Required: the receiver's name across processes. A worker of the same program finds the
     /// function by it; connecting it again is a no-op (Django's dispatch_uid).
     std::string dispatch_uid{};
-    /// Custom signals: hear this sender only (none: every sender). Model signals: the model.
+    /// Hear this sender only (none: every sender): a custom signal's sender, or, for
+    /// `remote::connect(post_save, f, ...)` (every model), one model (`Sender::of<User>()`).
+    /// connect<T> and the label connect name their model themselves and ignore it.
     Sender sender{};
     /// Custom signals: the database alias whose outbox the rows go to (and whose transaction
     /// they join); "" = "default". Model signals use the event's database.
@@ -58,6 +60,12 @@ struct RemoteOptions {
     RetryPolicy retry{};
     /// Receivers with a higher priority are enqueued first (Connect::priority).
     int priority = 0;
+    /// Model signals: the events of one instance (one model and primary key) run one at a time,
+    /// in commit order, whatever the number of workers; a failing event (waiting for its retry)
+    /// holds back the later events of that instance only, until it is done, skipped or dead.
+    /// Custom signals refuse it (std::invalid_argument: their senders are not objects a worker
+    /// can name).
+    bool ordered = false;
 };
 
 /// The outbox row a worker is running a receiver for: what `current_delivery()` returns.
@@ -81,8 +89,11 @@ struct RemoteReceiverInfo {
     std::string dispatch_uid;
     std::string queue;
     std::string signal;  ///< the signal's name
-    std::string sender;  ///< the model's label or the sender's name; "" for any sender
+    /// The model's label ("auth.User"; "auth.User+subclasses" with with_subclasses) or the
+    /// sender's name; "" for any sender.
+    std::string sender;
     RetryPolicy retry{};
+    bool ordered = false;  ///< RemoteOptions::ordered
 };
 
 /// Every remote receiver registered in this process, by dispatch_uid.
@@ -99,10 +110,17 @@ struct RunResult {
     std::string note{};
 };
 
-/// A registered remote receiver: its description and how to run it from a payload on a database.
+/// One outbox row as a remote receiver runs it.
+struct RunContext {
+    const nlohmann::json& payload;  ///< the row's payload, parsed
+    std::string_view database;      ///< the worker's alias
+    std::string_view sender;        ///< the row's sender column (a model's label)
+};
+
+/// A registered remote receiver: its description and how to run it from a row on a database.
 struct RemoteReceiver {
     RemoteReceiverInfo info;
-    std::function<RunResult(const nlohmann::json& payload, std::string_view database)> run;
+    std::function<RunResult(const RunContext& row)> run;
 };
 
 /// Registers @p receiver under its dispatch_uid, process-wide; returns what is registered (the
@@ -118,8 +136,14 @@ void clear_receivers() noexcept;
 void check_options(const RemoteOptions& options, std::string_view signal);
 
 /// Writes the outbox row of one send to @p receiver on @p alias: in the transaction open there,
-/// else in its own autocommit write; on PostgreSQL with a NOTIFY delivered at commit.
-void enqueue(const RemoteReceiver& receiver, std::string_view alias, const std::string& payload);
+/// else in its own autocommit write; on PostgreSQL with a NOTIFY delivered at commit. @p sender
+/// fills the sender column; @p ordering_key (ordered receivers) the ordering_key column.
+void enqueue(const RemoteReceiver& receiver, std::string_view alias, std::string_view sender,
+             const std::string& payload, const std::string* ordering_key = nullptr);
+
+/// Writes the outbox row of one post_save of @p instance (model @p sender) to @p receiver.
+void enqueue_save(const RemoteReceiver& receiver, const Sender& sender, const ModelBase& instance,
+                  const SaveEvent& event);
 
 /// Creates the outbox on every migrate() (post_migrate), once per process.
 void connect_outbox_migration();
@@ -131,13 +155,8 @@ struct ModelEnqueue {
     using wrapped_type = F;
     std::shared_ptr<const RemoteReceiver> receiver;
     std::shared_ptr<F> fn;
-    void operator()(ModelBase& instance, const SaveEvent& event) const {
-        if (!instance.id) {
-            throw std::logic_error("remote receiver '" + receiver->info.dispatch_uid +
-                                   "': the instance sent has no primary key");
-        }
-        enqueue(*receiver, event.database.empty() ? db::default_alias : event.database,
-                encode_save(*instance.id, event));
+    void operator()(const Sender& sender, ModelBase& instance, const SaveEvent& event) const {
+        enqueue_save(*receiver, sender, instance, event);
     }
     [[nodiscard]] const void* code() const noexcept { return ::tocsin::detail::code_of(*fn); }
 };
@@ -150,46 +169,100 @@ struct SignalEnqueue {
     std::shared_ptr<F> fn;
     std::string database;
     void operator()(const std::remove_cvref_t<Args>&... args) const {
-        enqueue(*receiver, database, encode_arguments(args...));
+        enqueue(*receiver, database, receiver->info.sender, encode_arguments(args...));
     }
     [[nodiscard]] const void* code() const noexcept { return ::tocsin::detail::code_of(*fn); }
 };
 
-/// Loads the instance a post_save payload names, fresh, and calls @p fn with it and the event.
+/// Which models' rows a remote model receiver accepts.
+struct ModelScope {
+    const ModelInfo* model = nullptr;  ///< this model (with subclasses: or one extending it)
+    std::string label{};               ///< or the model labelled so (by label)
+    bool subclasses = false;
+    Sender sender{};  ///< or the model whose sender this is (RemoteOptions::sender); none: any
+};
+
+/// A post_save row made ready for its receiver: the instance loaded fresh (null when removed
+/// since: `note` says so) and the event rebuilt, whose changes() tells what the send recorded.
+/// Not movable: the event points into it.
+struct LoadedSave {
+    LoadedSave() = default;
+    LoadedSave(const LoadedSave&) = delete;
+    LoadedSave& operator=(const LoadedSave&) = delete;
+
+    std::shared_ptr<ModelBase> instance;  ///< an instance of `model`
+    const ModelInfo* model = nullptr;
+    std::string note;  ///< why the instance is null
+    SaveEvent event;
+    // What event.tracking points to, when the send recorded the changes.
+    std::shared_ptr<ModelBase> at_send;  ///< the instance with the values the save wrote
+    std::shared_ptr<const ::tocsin::detail::FieldSnapshot> before;
+    ::tocsin::detail::SaveChanges tracking;
+};
+
+/// Loads the instance a post_save row names (from the batch the worker loaded, else with a
+/// SELECT) and rebuilds its event. std::invalid_argument when the row's model is unknown or
+/// outside @p scope.
+std::unique_ptr<LoadedSave> load_save(const RunContext& row, const ModelScope& scope,
+                                      std::string_view receiver);
+
+/// Loads the instance a post_save row names, fresh, and calls @p fn with it and the event.
 template <class T, class F>
-RunResult run_model_receiver(F& fn, const nlohmann::json& payload, std::string_view database) {
-    const DecodedSave save = decode_save(payload);
-    std::optional<T> instance = T::objects()
-                                    .using_database(std::string(database))
-                                    .filter(where(&ModelBase::id) == save.pk)
-                                    .first();
-    if (!instance) {
-        return {true, std::string(T::label) + " pk=" + std::to_string(save.pk) +
-                          " no longer exists (removed after the send)"};
+RunResult run_model_receiver(F& fn, const RunContext& row, const ModelScope& scope,
+                             std::string_view receiver) {
+    const std::unique_ptr<LoadedSave> loaded = load_save(row, scope, receiver);
+    if (!loaded->instance) {
+        return {true, std::move(loaded->note)};
     }
-    SaveEvent event{.created = save.created,
-                    .raw = save.raw,
-                    .database = database,
-                    .update_fields = save.update_fields};
-    if constexpr (std::is_invocable_v<F&, const Sender&, T&, const SaveEvent&>) {
-        fn(Sender::of<T>(), *instance, event);
-    } else {
-        fn(*instance, event);
-    }
+    T& instance = static_cast<T&>(*loaded->instance);
+    ::tocsin::detail::call_receiver<void>(fn, loaded->model->sender, instance, loaded->event);
     return {};
 }
 
 template <class Event>
 inline constexpr bool is_save_event = std::is_same_v<Event, SaveEvent>;
 
+/// Registers a remote receiver of post_save for @p scope; returns it with its function.
+template <class T, class F>
+std::pair<std::shared_ptr<const RemoteReceiver>, std::shared_ptr<F>> register_model_receiver(
+    std::string_view signal_name, F receiver, const RemoteOptions& options, ModelScope scope,
+    std::string sender_label) {
+    check_options(options, signal_name);
+    if (signal_name != "post_save") {
+        throw std::invalid_argument(
+            "remote receiver '" + options.dispatch_uid + "' of " + std::string(signal_name) +
+            ": only post_save can be remote (a worker runs after the commit, when the state "
+            "before the write is gone)");
+    }
+    auto fn = std::make_shared<F>(std::move(receiver));
+    std::string uid = options.dispatch_uid;
+    RemoteReceiver remote{
+        {options.dispatch_uid, options.queue, std::string(signal_name), std::move(sender_label),
+         options.retry, options.ordered},
+        [fn, scope = std::move(scope), uid = std::move(uid)](const RunContext& row) {
+            return run_model_receiver<T>(*fn, row, scope, uid);
+        }};
+    auto registered = register_receiver(std::move(remote));
+    connect_outbox_migration();
+    return {std::move(registered), std::move(fn)};
+}
+
+/// The Connect options of the local half of a remote receiver.
+inline Connect local_options(const RemoteOptions& options) {
+    return Connect{.dispatch_uid = options.dispatch_uid,
+                   .priority = options.priority,
+                   .name = options.dispatch_uid};
+}
+
 }  // namespace detail
 
 /// Connects @p receiver (an ordinary receiver of model `T`'s post_save: `(T&, const SaveEvent&)`,
 /// or with the sender first) to run in a worker. The sender's process connects a local receiver
 /// under the same dispatch_uid that writes one outbox row per save: `T`'s primary key and the
-/// event's created, raw and update_fields, in the save's transaction (its own autocommit write
-/// outside one). The worker loads the row fresh by primary key (skipping it when it was removed
-/// since) and calls @p receiver inside a transaction that also marks the outbox row done.
+/// event's created, raw and update_fields (and the changed fields with their previous values when
+/// the model tracks them), in the save's transaction (its own autocommit write outside one). The
+/// worker loads the row fresh by primary key (skipping it when it was removed since) and calls
+/// @p receiver inside a transaction that also marks the outbox row done.
 ///
 /// Only post_save can be remote: pre_save's "before the write" is gone by the time a worker runs
 /// (std::invalid_argument), and the delete signals' rows are gone (a compile error: send a
@@ -197,6 +270,17 @@ inline constexpr bool is_save_event = std::is_same_v<Event, SaveEvent>;
 /// (std::invalid_argument).
 template <class T, class F, class Event>
 Connection connect(const ModelSignal<Event>& signal, F receiver, RemoteOptions options,
+                   tocsin::source_location where = tocsin::source_location::current()) {
+    return connect<T>(signal, ModelFlags{}, std::move(receiver), std::move(options), where);
+}
+
+/// The same with `flags`, as ModelSignal::connect<T>(flags, ...): `tocsin::with_subclasses` (the
+/// receiver also runs for the saves of every model extending `T`, getting them as `T&`; their rows
+/// name the model saved), `tocsin::track_changes` (`T` tracks its changed fields: the rows carry
+/// them, and the worker's SaveEvent::changes() tells them as they were at the send), or both.
+template <class T, class F, class Event>
+Connection connect(const ModelSignal<Event>& signal, ModelFlags flags, F receiver,
+                   RemoteOptions options,
                    tocsin::source_location where = tocsin::source_location::current()) {
     static_assert(detail::is_save_event<Event>,
                   "tocsin::remote::connect: of the model signals only post_save can be remote "
@@ -208,28 +292,52 @@ Connection connect(const ModelSignal<Event>& signal, F receiver, RemoteOptions o
                          !::tocsin::detail::check_model_receiver<Event, T, F>()) {
         return {};
     } else {
-        detail::check_options(options, signal.name());
-        if (signal.name() != "post_save") {
-            throw std::invalid_argument(
-                "remote receiver '" + options.dispatch_uid + "' of " + std::string(signal.name()) +
-                ": only post_save can be remote (a worker runs after the commit, when the state "
-                "before the write is gone)");
-        }
-        auto fn = std::make_shared<F>(std::move(receiver));
-        detail::RemoteReceiver remote{
-            {options.dispatch_uid, options.queue, std::string(signal.name()), std::string(T::label),
-             options.retry},
-            [fn](const nlohmann::json& payload, std::string_view database) {
-                return detail::run_model_receiver<T>(*fn, payload, database);
-            }};
-        auto registered = detail::register_receiver(std::move(remote));
-        detail::connect_outbox_migration();
+        auto [registered, fn] = detail::register_model_receiver<T>(
+            signal.name(), std::move(receiver), options,
+            detail::ModelScope{.model = &T::info(), .subclasses = flags.subclasses},
+            std::string(T::label) + (flags.subclasses ? "+subclasses" : ""));
         return signal.template connect<T>(
-            detail::ModelEnqueue<F>{std::move(registered), std::move(fn)},
-            Connect{.dispatch_uid = options.dispatch_uid,
-                    .priority = options.priority,
-                    .name = options.dispatch_uid},
-            where);
+            flags, detail::ModelEnqueue<F>{std::move(registered), std::move(fn)},
+            detail::local_options(options), where);
+    }
+}
+
+/// Connects @p receiver (`(ModelBase&, const SaveEvent&)`, or with the sender first) of post_save
+/// to run in a worker for the saves of every model, or of the model `options.sender` names (the
+/// instance is loaded as its own model, the sender is that model). Otherwise as connect<T>.
+template <class F>
+Connection connect(const ModelSignal<SaveEvent>& signal, F receiver, RemoteOptions options,
+                   tocsin::source_location where = tocsin::source_location::current()) {
+    if constexpr (!::tocsin::detail::check_model_receiver<SaveEvent, ModelBase, F>()) {
+        return {};
+    } else {
+        auto [registered, fn] = detail::register_model_receiver<ModelBase>(
+            signal.name(), std::move(receiver), options,
+            detail::ModelScope{.sender = options.sender},
+            options.sender.is_none() ? std::string() : options.sender.name());
+        Connect local = detail::local_options(options);
+        local.sender = options.sender;
+        return signal.connect(detail::ModelEnqueue<F>{std::move(registered), std::move(fn)},
+                              std::move(local), where);
+    }
+}
+
+/// Connects @p receiver (`(ModelBase&, const SaveEvent&)`, or with the sender first) of post_save
+/// to run in a worker for the model labelled @p label ("auth.User"), now if it is set up, else
+/// when setup() registers it (a label no installed app defines makes setup() fail, as
+/// ModelSignal::connect(label, ...)). Disconnect it with `post_save.disconnect(uid, label)`.
+template <class F>
+void connect(const ModelSignal<SaveEvent>& signal, std::string_view label, F receiver,
+             RemoteOptions options,
+             tocsin::source_location where = tocsin::source_location::current()) {
+    if constexpr (!::tocsin::detail::check_model_receiver<SaveEvent, ModelBase, F>()) {
+        return;
+    } else {
+        auto [registered, fn] = detail::register_model_receiver<ModelBase>(
+            signal.name(), std::move(receiver), options,
+            detail::ModelScope{.label = std::string(label)}, std::string(label));
+        signal.connect(label, detail::ModelEnqueue<F>{std::move(registered), std::move(fn)},
+                       detail::local_options(options), where);
     }
 }
 
@@ -248,13 +356,20 @@ connect(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
                   "from_json(const json&, T&), found by ADL");
     if constexpr ((RemoteArgument<std::remove_cvref_t<Args>> && ...)) {
         detail::check_options(options, signal.name());
+        if (options.ordered) {
+            throw std::invalid_argument("remote receiver '" + options.dispatch_uid + "' of " +
+                                        std::string(signal.name()) +
+                                        ": .ordered is for model signals (the events of one "
+                                        "instance); a custom signal's sender names no object a "
+                                        "worker can order by");
+        }
         auto fn = std::make_shared<F>(std::move(receiver));
         const Sender sender = options.sender;
         detail::RemoteReceiver remote{
             {options.dispatch_uid, options.queue, std::string(signal.name()),
              sender.is_none() ? std::string() : sender.name(), options.retry},
-            [fn, sender](const nlohmann::json& payload, std::string_view) {
-                auto values = detail::decode_arguments<std::remove_cvref_t<Args>...>(payload);
+            [fn, sender](const detail::RunContext& row) {
+                auto values = detail::decode_arguments<std::remove_cvref_t<Args>...>(row.payload);
                 std::apply(
                     [&](auto&... a) { ::tocsin::detail::call_receiver<void>(*fn, sender, a...); },
                     values);

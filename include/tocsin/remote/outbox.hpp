@@ -55,6 +55,9 @@ struct OutboxRow {
     std::optional<std::int64_t> locked_until;  ///< the claim's visibility timeout
     std::optional<std::int64_t> finished_at;   ///< when it became done, dead or skipped
     std::optional<std::string> last_error;     ///< the last failure's what() (or why skipped)
+    /// Ordered receivers (RemoteOptions::ordered): "<dispatch_uid> <label> <pk>"; a row is
+    /// claimed only when no older row of its key is pending. nullopt for the others.
+    std::optional<std::string> ordering_key;
 };
 
 /// Which rows an outbox call works on: empty members match everything.

@@ -25,7 +25,7 @@ struct WorkerOptions {
     int concurrency = 1;
     /// The database alias of the outbox (and of the receivers' transactions).
     std::string database{db::default_alias};
-    /// Rows claimed at once by a thread (one transaction runs them all, each in a savepoint).
+    /// Rows claimed at once by a thread (one transaction runs them all).
     int batch_size = 100;
     /// How often a waiting worker looks at the outbox without being woken (SQLite always polls;
     /// PostgreSQL is woken by NOTIFY and polls as a fallback).
@@ -37,6 +37,12 @@ struct WorkerOptions {
     std::string name{};
     /// PostgreSQL: LISTEN for the sends' NOTIFY on a connection of its own.
     bool listen = true;
+    /// Loads the model instances a batch's rows name with one SELECT per model at the start of
+    /// the batch's transaction, instead of one per row. An instance saved or removed through
+    /// tocsin by an earlier receiver of the batch is loaded again; one changed by a query set's
+    /// update() or raw SQL is not: turn this off when receivers do that to rows that later rows
+    /// of the same batch name.
+    bool preload = true;
 };
 
 /// What a Worker did, counted since it was made.
