@@ -20,6 +20,18 @@
 #include "tocsin/models/deletion.hpp"
 #include "tocsin/models/query.hpp"
 
+namespace tocsin {
+
+ProtectedError::ProtectedError(std::string message, std::vector<ObjectRef> protected_objects)
+    : db::IntegrityError(std::move(message), {.kind = Kind::foreign_key}, {}, 0, {}),
+      objects_(std::move(protected_objects)) {}
+
+RestrictedError::RestrictedError(std::string message, std::vector<ObjectRef> restricted_objects)
+    : db::IntegrityError(std::move(message), {.kind = Kind::foreign_key}, {}, 0, {}),
+      objects_(std::move(restricted_objects)) {}
+
+}  // namespace tocsin
+
 namespace tocsin::detail {
 
 namespace {
@@ -130,9 +142,11 @@ class Collector {
                             protected_.end()) {
                             protected_.push_back(key);
                         }
-                        if (preview_) {
-                            for (const auto& row : rows) {
-                                protected_rows_.push_back({related, row.at(0).as_integer()});
+                        for (const auto& row : rows) {
+                            const ObjectRef object{related, row.at(0).as_integer()};
+                            if (std::find(protected_rows_.begin(), protected_rows_.end(), object) ==
+                                protected_rows_.end()) {
+                                protected_rows_.push_back(object);
                             }
                         }
                         break;
@@ -194,26 +208,35 @@ class Collector {
         };
         if (!protected_.empty()) {
             throw ProtectedError("Cannot delete some instances of model '" +
-                                 origin_model.model_name +
-                                 "' because they are referenced through protected foreign "
-                                 "keys: " +
-                                 join(protected_) + ".");
+                                     origin_model.model_name +
+                                     "' because they are referenced through protected foreign "
+                                     "keys: " +
+                                     join(protected_) + ".",
+                                 protected_rows_);
         }
         std::vector<std::string> keys;
+        std::vector<ObjectRef> objects;
         for (const auto& r : restricted_) {
             const auto it = data_.find(r.model);
+            if (it != data_.end() && it->second.count(r.id) != 0) {
+                continue;  // removed by the same removal
+            }
             const std::string key = "'" + r.model->model_name + "." + r.field->name + "'";
-            if ((it == data_.end() || it->second.count(r.id) == 0) &&
-                std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
                 keys.push_back(key);
+            }
+            const ObjectRef object{r.model, r.id};
+            if (std::find(objects.begin(), objects.end(), object) == objects.end()) {
+                objects.push_back(object);
             }
         }
         if (!keys.empty()) {
             throw RestrictedError("Cannot delete some instances of model '" +
-                                  origin_model.model_name +
-                                  "' because they are referenced through restricted foreign "
-                                  "keys: " +
-                                  join(keys) + ".");
+                                      origin_model.model_name +
+                                      "' because they are referenced through restricted foreign "
+                                      "keys: " +
+                                      join(keys) + ".",
+                                  std::move(objects));
         }
     }
 
@@ -423,7 +446,7 @@ class Collector {
     std::vector<std::string> protected_;
     std::vector<Restricted> restricted_;
     bool preview_ = false;
-    std::vector<RemovalPreview::Object> protected_rows_;  ///< preview only
+    std::vector<ObjectRef> protected_rows_;  ///< the rows whose PROTECT keys refuse it
 };
 
 }  // namespace

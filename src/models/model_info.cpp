@@ -195,16 +195,62 @@ Signal<void(const ModelInfo&)>& class_prepared() {
     return *signal;
 }
 
-namespace detail {
-
-std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& instance) {
-    const ModelInfo* info = find_model_info(model);
+std::shared_ptr<ModelBase> commit_copy<ModelBase>::make(const ModelBase& instance,
+                                                        CommitContext& context) {
+    const ModelInfo* info = find_model_info(context.sender);
     if (info == nullptr || !info->clone) {
-        throw std::logic_error("a commit-time receiver got an instance of " + model.name() +
+        throw std::logic_error("a commit-time receiver got an instance of " +
+                               context.sender.name() +
                                ", which is not a model tocsin knows (send model signals with the "
                                "model as sender)");
     }
-    return info->clone(instance);
+    std::shared_ptr<ModelBase> copy = info->clone(instance);
+    context.original = &instance;
+    context.copy = copy;
+    return copy;
+}
+
+commit_copy<SaveEvent>::Kept::Kept(const SaveEvent& e) : alias(e.database), event(e) {
+    event.database = alias;
+    event.tracking = nullptr;  // valid during the send only: changes() is not kept
+}
+
+std::shared_ptr<const commit_copy<SaveEvent>::Kept> commit_copy<SaveEvent>::make(
+    const SaveEvent& event, CommitContext& context) {
+    context.alias = event.database;
+    return std::make_shared<const Kept>(event);
+}
+
+commit_copy<DeleteEvent>::Kept::Kept(const DeleteEvent& e, const CommitContext& context)
+    : alias(e.database),
+      origin(e.origin.instance != nullptr && e.origin.instance == context.original ? context.copy
+                                                                                   : nullptr),
+      event(e) {
+    event.database = alias;
+    event.origin.instance = static_cast<const ModelBase*>(origin.get());
+    event.origin.queryset = nullptr;
+}
+
+std::shared_ptr<const commit_copy<DeleteEvent>::Kept> commit_copy<DeleteEvent>::make(
+    const DeleteEvent& event, CommitContext& context) {
+    context.alias = event.database;
+    return std::make_shared<const Kept>(event, context);
+}
+
+namespace detail {
+
+std::shared_ptr<Connection> note_model_use(std::string_view signal_name, std::string_view label,
+                                           const Sender& model, const Connect& options,
+                                           const void* code, std::string_view type) {
+    auto connection = std::make_shared<Connection>();
+    Apps::instance().note_model_use(
+        label, model,
+        [signal_name, name = options.name, uid = options.dispatch_uid, code, type] {
+            return "The function '" + receiver_name(name, uid, code, type) +
+                   "' was connected to the '" + std::string(signal_name) + "' signal for it.";
+        },
+        [connection] { return connection->connected(); });
+    return connection;
 }
 
 std::string describe_sent_instance(const void* instance, const void* model) {

@@ -12,6 +12,25 @@
 #include "test_support.hpp"
 
 namespace tocsin::test {
+/// A custom signal's argument that says which database its send happens on.
+struct Invoice {
+    std::string number;
+    std::string database;
+};
+}  // namespace tocsin::test
+
+/// Commit-time receivers of a signal carrying an Invoice wait for the invoice's database.
+template <>
+struct tocsin::commit_copy<tocsin::test::Invoice> {
+    static tocsin::test::Invoice make(const tocsin::test::Invoice& invoice,
+                                      CommitContext& context) {
+        context.alias = invoice.database;
+        return invoice;
+    }
+    static tocsin::test::Invoice& get(tocsin::test::Invoice& kept) noexcept { return kept; }
+};
+
+namespace tocsin::test {
 
 /// A commit-time receiver with a symbol of its own (the binary exports its symbols).
 void failing_after_commit(library::Author& /*author*/, const SaveEvent& /*event*/);
@@ -298,6 +317,146 @@ TEST_F(CommitTimeReceiversTest, ATrackedReceiverWhoseObjectDiesBeforeTheCommitDo
         owner.reset();
     }
     EXPECT_EQ(calls, 0);
+}
+
+/// "default" and a second database, "other", both with every test model's table.
+class CommitTimeReceiversOnTwoDatabasesTest : public ModelTest {
+  protected:
+    void SetUp() override {
+        ModelTest::SetUp();
+        db::configure({{"default", db::configuration().at("default")},
+                       {"other", test_database(dir, "other.db", databases)}});
+        migrate("other");
+    }
+};
+
+// Django's on_commit(func, using=alias): a commit-time receiver of a save waits for the
+// transaction of the database saved to, whatever other transaction is open.
+TEST_F(CommitTimeReceiversOnTwoDatabasesTest, ASaveOnAnotherDatabaseWaitsForThatDatabasesCommit) {
+    std::vector<std::string> seen;
+    ScopedConnection c = post_save.connect<Author>(
+        [&](Author& a, const SaveEvent& e) {
+            seen.push_back(a.name + " in " + std::string(e.database));
+        },
+        {.on_commit = true});
+    {
+        auto tx = atomic("other");
+        Manager<Author>("other").create({.name = "Ann"});
+        {
+            auto default_tx = atomic();  // committing "default" does not run it
+        }
+        EXPECT_TRUE(seen.empty());
+    }
+    EXPECT_EQ(seen, std::vector<std::string>{"Ann in other"});
+    {
+        auto default_tx = atomic();  // "other" is in autocommit: at once
+        Manager<Author>("other").create({.name = "Bob"});
+        EXPECT_EQ(seen.size(), 2U);
+    }
+    EXPECT_THROW(
+        {
+            auto tx = atomic("other");
+            Manager<Author>("other").create({.name = "Cy"});
+            throw std::runtime_error("rollback");
+        },
+        std::runtime_error);
+    EXPECT_EQ(seen, (std::vector<std::string>{"Ann in other", "Bob in other"}));
+    EXPECT_EQ(rows("library_author", "other"), 2);
+    EXPECT_EQ(rows("library_author"), 0);
+}
+
+TEST_F(CommitTimeReceiversOnTwoDatabasesTest,
+       ARemovalOnAnotherDatabaseWaitsForThatDatabasesCommit) {
+    auto ann = Manager<Author>("other").create({.name = "Ann"});
+    std::vector<std::string> seen;
+    ScopedConnection c = post_delete.connect(
+        [&](ModelBase& instance, const DeleteEvent& e) {
+            seen.push_back(std::string(e.database) +
+                           (e.origin.instance == &instance ? " (origin)" : ""));
+        },
+        {.on_commit = true});
+    {
+        auto tx = atomic("other");
+        ann.remove();
+        { auto default_tx = atomic(); }
+        EXPECT_TRUE(seen.empty());
+    }
+    EXPECT_EQ(seen, std::vector<std::string>{"other (origin)"});
+}
+
+// The bulk signals name their database too (they waited for "default"'s commit before).
+TEST_F(CommitTimeReceiversOnTwoDatabasesTest, BulkSignalsWaitForTheirDatabasesCommit) {
+    std::vector<std::string> seen;
+    ScopedConnection created = post_bulk_create.connect<Author>(
+        [&](const BulkCreateEvent& e) {
+            seen.push_back("created " + std::to_string(e.pks.size()) + " in " + e.database);
+        },
+        {.on_commit = true});
+    ScopedConnection updated = post_update.connect<Author>(
+        [&](const UpdateEvent& e) {
+            seen.push_back("updated " + std::to_string(e.pks.size()) + " in " + e.database);
+        },
+        {.on_commit = true});
+    {
+        auto tx = atomic("other");
+        std::vector<Author> authors{{.name = "Ann"}, {.name = "Bob"}};
+        Manager<Author>("other").bulk_create(authors);
+        Manager<Author>("other").update({assign(&Author::born, 1900)});
+        { auto default_tx = atomic(); }
+        EXPECT_TRUE(seen.empty());
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"created 2 in other", "updated 2 in other"}));
+    EXPECT_THROW(
+        {
+            auto tx = atomic("other");
+            std::vector<Author> authors{{.name = "Cy"}};
+            Manager<Author>("other").bulk_create(authors);
+            throw std::runtime_error("rollback");
+        },
+        std::runtime_error);
+    EXPECT_EQ(seen.size(), 2U);
+}
+
+// A custom signal's receivers wait for the database its arguments name (commit_copy), else
+// "default".
+TEST_F(CommitTimeReceiversOnTwoDatabasesTest, ACustomArgumentNamesTheDatabaseToWaitFor) {
+    Signal<void(const Invoice&)> invoiced{"billing.invoiced"};
+    std::vector<std::string> seen;
+    invoiced.connect([&](const Invoice& i) { seen.push_back(i.number); }, {.on_commit = true});
+    {
+        auto tx = atomic("other");
+        Invoice invoice{"A-1", "other"};
+        invoiced.send({}, invoice);
+        invoice.number = "changed";  // the receiver keeps the copy made at the send
+        {
+            auto default_tx = atomic();
+            invoiced.send({}, Invoice{"D-1", "default"});
+        }
+        EXPECT_EQ(seen, std::vector<std::string>{"D-1"});
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"D-1", "A-1"}));
+}
+
+// pre_migrate/post_migrate's commit-time receivers keep the plan (a reference to migrate()'s own
+// list in the event) and wait for the migrated database.
+TEST_F(CommitTimeReceiversTest, PreMigrateAndPostMigrateReceiversGetTheirOwnCopyOfThePlan) {
+    const auto library = std::make_shared<LibraryApp>("library");
+    const std::vector<const ModelInfo*> plan{&Author::info()};
+    std::vector<std::string> seen;
+    ScopedConnection c = pre_migrate.connect(
+        [&](const MigrateEvent& e) {
+            seen.push_back(e.app_config.label() + " " + std::string(e.database) + " " +
+                           std::to_string(e.plan.size()));
+        },
+        {.on_commit = true});
+    {
+        auto tx = atomic();
+        std::vector<const ModelInfo*> local = plan;
+        pre_migrate.send(MigrateEvent{*library, "default", local, {}});
+        local.clear();  // the receiver keeps its own copy of the plan
+        EXPECT_TRUE(seen.empty());
+    }
+    EXPECT_EQ(seen, std::vector<std::string>{"library default 1"});
 }
 
 /// Records the send observer's receiver events as lines.

@@ -39,6 +39,27 @@ struct Seen {
     bool id_set = false;
 };
 
+/// The exception `fn` throws, of type E (fails the test when it throws nothing).
+template <class E, class F>
+E thrown_by(F&& fn) {
+    try {
+        fn();
+    } catch (const E& e) {
+        return e;
+    }
+    ADD_FAILURE() << "nothing thrown";
+    return E("");
+}
+
+/// `objects` as "Model id" lines.
+std::vector<std::string> refs(const std::vector<ObjectRef>& objects) {
+    std::vector<std::string> out;
+    for (const ObjectRef& o : objects) {
+        out.push_back(o.model->model_name + " " + std::to_string(o.id));
+    }
+    return out;
+}
+
 class DeleteTest : public ModelTest {
   protected:
     /// Records every pre_delete and post_delete ("pre_delete Page 1") and its event; and every
@@ -252,9 +273,12 @@ TEST_F(DeleteTest, ProtectRefusesBeforeAnySignal) {
     Loan::objects().create({.book = dune, .borrower = "Zoe"});
     const auto before = library_rows();
     listen();
-    EXPECT_EQ(message_of<ProtectedError>([&] { dune.remove(); }),
-              "Cannot delete some instances of model 'Book' because they are referenced "
-              "through protected foreign keys: 'Loan.book'.");
+    const auto error = thrown_by<ProtectedError>([&] { dune.remove(); });
+    EXPECT_STREQ(error.what(),
+                 "Cannot delete some instances of model 'Book' because they are referenced "
+                 "through protected foreign keys: 'Loan.book'.");
+    // Django: self.assertEqual(cm.exception.protected_objects, {a}).
+    EXPECT_EQ(refs(error.protected_objects()), std::vector<std::string>{"Loan 1"});
     EXPECT_TRUE(log.empty());
     EXPECT_EQ(library_rows(), before);
     EXPECT_TRUE(dune.id.has_value());
@@ -264,15 +288,40 @@ TEST_F(DeleteTest, ProtectRefusesBeforeAnySignal) {
     EXPECT_EQ(library_rows(), before);
 }
 
+// Django: ProtectedError and RestrictedError are IntegrityErrors (django.db.models.deletion):
+// code catching the database's integrity errors catches them too.
+TEST_F(DeleteTest, ProtectedAndRestrictedErrorsAreIntegrityErrors) {
+    auto ann = make_library();
+    auto dune = Book::objects().get(where(&Book::title) == "Dune");
+    Loan::objects().create({.book = dune, .borrower = "Zoe"});
+    EXPECT_THROW(dune.remove(), db::IntegrityError);
+    auto john = Customer::objects().create({.name = "John"});
+    auto order = Order::objects().create({.customer = john, .code = "A1"});
+    Payment::objects().create(
+        {.order = order, .payer = Customer::objects().create({.name = "Paul"}), .amount = 1});
+    try {
+        order.remove();
+        ADD_FAILURE() << "not refused";
+    } catch (const db::IntegrityError& e) {
+        EXPECT_EQ(e.kind(), db::IntegrityError::Kind::foreign_key);
+        EXPECT_NE(dynamic_cast<const RestrictedError*>(&e), nullptr);
+    }
+}
+
 // Django: delete.tests.OnDeleteTests.test_protect_multiple — every protecting key is named.
 TEST_F(DeleteTest, ProtectNamesEveryProtectingKey) {
     auto ann = make_library();
     auto dune = Book::objects().get(where(&Book::title) == "Dune");
     Loan::objects().create({.book = dune, .borrower = "Zoe"});
     Award::objects().create({.book = dune, .prize = "Hugo"});
-    EXPECT_EQ(message_of<ProtectedError>([&] { dune.remove(); }),
-              "Cannot delete some instances of model 'Book' because they are referenced "
-              "through protected foreign keys: 'Loan.book', 'Award.book'.");
+    Loan::objects().create({.book = dune, .borrower = "Yves"});
+    const auto error = thrown_by<ProtectedError>([&] { dune.remove(); });
+    EXPECT_STREQ(error.what(),
+                 "Cannot delete some instances of model 'Book' because they are referenced "
+                 "through protected foreign keys: 'Loan.book', 'Award.book'.");
+    // Django: protected_objects == {a, b}: every protecting object, once.
+    EXPECT_EQ(refs(error.protected_objects()),
+              (std::vector<std::string>{"Loan 1", "Loan 2", "Award 1"}));
 }
 
 // Django: delete.tests.OnDeleteTests.test_protect_path — a protected object reached through a
@@ -283,9 +332,12 @@ TEST_F(DeleteTest, ProtectThroughACascade) {
     Loan::objects().create({.book = dune, .borrower = "Zoe"});
     const auto before = library_rows();
     listen();
-    EXPECT_EQ(message_of<ProtectedError>([&] { ann.remove(); }),
-              "Cannot delete some instances of model 'Author' because they are referenced "
-              "through protected foreign keys: 'Book.author'.");
+    const auto error = thrown_by<ProtectedError>([&] { ann.remove(); });
+    EXPECT_STREQ(error.what(),
+                 "Cannot delete some instances of model 'Author' because they are referenced "
+                 "through protected foreign keys: 'Book.author'.");
+    // Django: protected_objects == {a}: the protecting object, not the key's model.
+    EXPECT_EQ(refs(error.protected_objects()), std::vector<std::string>{"Loan 1"});
     EXPECT_TRUE(log.empty());
     EXPECT_EQ(library_rows(), before);
     EXPECT_TRUE(ann.id.has_value());
@@ -300,9 +352,12 @@ TEST_F(DeleteTest, RestrictRefusesBeforeAnySignal) {
     auto order = Order::objects().create({.customer = john, .code = "A1"});
     Payment::objects().create({.order = order, .payer = paul, .amount = 10});
     listen();
-    EXPECT_EQ(message_of<RestrictedError>([&] { order.remove(); }),
-              "Cannot delete some instances of model 'Order' because they are referenced "
-              "through restricted foreign keys: 'Payment.order'.");
+    const auto error = thrown_by<RestrictedError>([&] { order.remove(); });
+    EXPECT_STREQ(error.what(),
+                 "Cannot delete some instances of model 'Order' because they are referenced "
+                 "through restricted foreign keys: 'Payment.order'.");
+    // Django: self.assertEqual(cm.exception.restricted_objects, {a}).
+    EXPECT_EQ(refs(error.restricted_objects()), std::vector<std::string>{"Payment 1"});
     EXPECT_TRUE(log.empty());
     EXPECT_EQ(rows("shop_order"), 1);
     EXPECT_EQ(rows("shop_payment"), 1);
@@ -317,9 +372,11 @@ TEST_F(DeleteTest, RestrictThroughACascade) {
     auto order = Order::objects().create({.customer = john, .code = "A1"});
     Payment::objects().create({.order = order, .payer = paul, .amount = 10});
     listen();
-    EXPECT_EQ(message_of<RestrictedError>([&] { john.remove(); }),
-              "Cannot delete some instances of model 'Customer' because they are referenced "
-              "through restricted foreign keys: 'Payment.order'.");
+    const auto error = thrown_by<RestrictedError>([&] { john.remove(); });
+    EXPECT_STREQ(error.what(),
+                 "Cannot delete some instances of model 'Customer' because they are referenced "
+                 "through restricted foreign keys: 'Payment.order'.");
+    EXPECT_EQ(refs(error.restricted_objects()), std::vector<std::string>{"Payment 1"});
     EXPECT_TRUE(log.empty());
     EXPECT_EQ(rows("shop_customer"), 2);
     EXPECT_EQ(rows("shop_order"), 1);

@@ -327,6 +327,31 @@ TEST_F(InheritanceTest, WithSubclassesTheParentReceiverHearsEverySubclass) {
     EXPECT_EQ(post_save.receiver_count(), 1u);
 }
 
+// A commit-time receiver connected with with_subclasses gets, at the commit, a copy of the
+// subclass's instance (made through the sender's description), not of its Event part only.
+TEST_F(InheritanceTest, ACommitTimeSubclassReceiverGetsACopyOfTheSubclass) {
+    Log seen;
+    ScopedConnection c = post_save.connect<Event>(
+        with_subclasses,
+        [&](const Sender& sender, Event& event, const SaveEvent&) {
+            const bool comment = sender == Sender::of<Comment>();  // the copy is a Comment
+            seen.push_back(sender.name() + " " + event.kind +
+                           (comment ? " " + static_cast<const Comment&>(event).text : ""));
+        },
+        {.on_commit = true});
+    {
+        auto tx = atomic();
+        Comment comment;
+        comment.user = ann;
+        comment.kind = "comment";
+        comment.text = "first!";
+        comment.save();
+        comment.text = "edited after the send";
+        EXPECT_TRUE(seen.empty());
+    }
+    EXPECT_EQ(seen, (Log{"events::Comment comment first!"}));
+}
+
 // Seed 004's receiver skips fixture loads: it sees raw = true from a subclass too.
 TEST_F(InheritanceTest, TheSubclassReceiverSeesRaw) {
     ScopedConnection c = post_save.connect<Event>(with_subclasses, &send_activity_notification);

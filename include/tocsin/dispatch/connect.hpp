@@ -28,9 +28,11 @@ struct Connect {
     std::string name{};
     /// A commit-time receiver: a send captures copies of its arguments and the receiver runs
     /// with them after the outermost transaction commits (never after a rollback; at once when
-    /// no transaction is open). Model signals use the event's database; other signals the
-    /// "default" one. Failures are reported, not thrown (on_commit_robust). Needs a void signal
-    /// with copyable arguments and a function or lambda receiver (std::invalid_argument else).
+    /// no transaction is open), on the database the send happens on (Django's
+    /// `on_commit(using=…)`): the one an argument names through tocsin::commit_copy (the model
+    /// layer's events name the database of the save or removal), else "default". Failures are
+    /// reported, not thrown (on_commit_robust). Needs a void signal whose arguments commit_copy
+    /// can keep and a function or lambda receiver (std::invalid_argument else).
     bool on_commit = false;
 };
 

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "tocsin/dispatch/commit_deferrer.hpp"
+#include "tocsin/dispatch/commit_time.hpp"
 #include "tocsin/dispatch/connect.hpp"
 #include "tocsin/dispatch/connection.hpp"
 #include "tocsin/dispatch/detail/observe.hpp"
@@ -212,75 +212,6 @@ inline bool was_given(const std::weak_ptr<const void>& w) noexcept {
     return w.owner_before(none) || none.owner_before(w);
 }
 
-/// How a commit-time receiver keeps an argument until the commit: a copy. An argument type that
-/// refers to the send's data specialises it to keep only what outlives the send.
-template <class T>
-struct commit_copy {
-    static T make(const T& value) { return value; }
-};
-
-/// True for an adapter that already defers its receiver to commit time.
-template <class Fn>
-concept defers_to_commit = requires {
-    requires Fn::defers_to_commit;
-};
-
-/// Who a commit-time receiver is, to name it when it fails after the commit: its signal (whose
-/// error logger is told) and its Connect::name and dispatch_uid.
-struct CommitReceiverName {
-    std::weak_ptr<const Registry> registry;
-    std::string signal;
-    std::string name;
-    std::string dispatch_uid;
-
-    /// Reports the exception being handled, naming the receiver whose function is at `code`
-    /// (of type `type`, see receiver_name).
-    void report(const void* code, std::string_view type) const noexcept {
-        try {
-            report_commit_failure(registry, signal, receiver_name(name, dispatch_uid, code, type),
-                                  std::current_exception());
-        } catch (...) {  // NOLINT(bugprone-empty-catch): naming it failed (out of memory)
-        }
-    }
-};
-
-/// A commit-time receiver (Connect::on_commit): a send copies the arguments and hands the call
-/// to the transaction layer; it keeps the identity and name of what it wraps. An exception it
-/// throws after the commit is told to the error logger (ReceiverError, "on_commit()").
-template <class Fn, class... Args>
-struct DeferredReceiver {
-    using wrapped_type = Fn;
-    static constexpr bool defers_to_commit = true;
-    std::shared_ptr<Fn> fn;
-    std::weak_ptr<const void> track;
-    bool tracked = false;
-    std::shared_ptr<const CommitReceiverName> who;
-
-    void operator()(const Sender& sender, param_t<Args>... args) const {
-        defer_to_commit(
-            [fn = fn, track = track, tracked = tracked, who = who, sender,
-             run = DeferredRun::capture(),
-             copies = std::tuple<std::decay_t<Args>...>(
-                 commit_copy<std::decay_t<Args>>::make(args)...)]() mutable {
-                std::shared_ptr<const void> keep;
-                if (tracked && !(keep = track.lock())) {
-                    return;  // its object died before the commit
-                }
-                try {
-                    run.run([&] {
-                        std::apply([&](auto&... a) { call_receiver<void>(*fn, sender, a...); },
-                                   copies);
-                    });
-                } catch (...) {
-                    who->report(code_of(*fn), type_label_v<Fn>);
-                }
-            },
-            "default");
-    }
-    [[nodiscard]] Identity identity() const noexcept { return identity_of(*fn); }
-    [[nodiscard]] const void* code() const noexcept { return code_of(*fn); }
-};
-
 }  // namespace detail
 
 /// True when `F` can be a receiver of a signal whose arguments are `Args`: callable as
@@ -338,21 +269,21 @@ class Signal<R(Args...)> {
     connect(F&& receiver, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current()) {
         using Fn = std::decay_t<F>;
-        if constexpr (!detail::defers_to_commit<Fn>) {
-            if (options.on_commit) {
-                if constexpr (std::is_void_v<R> &&
-                              (std::is_copy_constructible_v<std::decay_t<Args>> && ...)) {
-                    const bool tracked = detail::was_given(options.track);
-                    detail::DeferredReceiver<Fn, Args...> deferred{
-                        std::make_shared<Fn>(std::forward<F>(receiver)), options.track, tracked,
-                        commit_receiver_name(options)};
-                    return connect(std::move(deferred), std::move(options), where);
-                } else {
-                    throw std::invalid_argument(
-                        "Signal '" + std::string(name()) +
-                        "': an on_commit receiver needs a void signal whose arguments can be "
-                        "copied (they are kept until the commit)");
-                }
+        if (options.on_commit) {
+            if constexpr (std::is_void_v<R> &&
+                          (commit_copyable<std::remove_cvref_t<Args>> && ...)) {
+                using Adapter = detail::CommitTimeReceiver<Args...>;
+                Adapter adapter{nullptr, &Adapter::template call<Fn>,
+                                detail::identity_of(receiver)};
+                const void* code = detail::code_of(receiver);
+                return connect_at_commit(std::move(adapter),
+                                         std::make_shared<Fn>(std::forward<F>(receiver)), code,
+                                         detail::type_label_v<Fn>, std::move(options), where);
+            } else {
+                throw std::invalid_argument(
+                    "Signal '" + std::string(name()) +
+                    "': an on_commit receiver needs a void signal whose arguments can be "
+                    "copied (they are kept until the commit: tocsin::commit_copy)");
             }
         }
         using SlotT = detail::Slot<R, Fn, Args...>;
@@ -544,14 +475,6 @@ class Signal<R(Args...)> {
     /// Sets this signal's error logger (overrides the process-wide one; empty = use that one).
     void set_error_logger(ErrorLogger logger) { registry_->set_error_logger(std::move(logger)); }
 
-    /// Who the commit-time receiver connected with `options` is, to report its failures to this
-    /// signal's error logger (for adapters that defer to commit themselves).
-    [[nodiscard]] std::shared_ptr<const detail::CommitReceiverName> commit_receiver_name(
-        const Connect& options) const {
-        return std::make_shared<const detail::CommitReceiverName>(detail::CommitReceiverName{
-            registry_, std::string(name()), options.name, options.dispatch_uid});
-    }
-
   private:
     friend class ScopedMute;
     friend struct detail::AsyncSends<R(Args...)>;
@@ -577,6 +500,31 @@ class Signal<R(Args...)> {
         slot->type_label = detail::type_label_v<C>;
         slot->code = detail::code_of(method);
         slot->is_method = true;
+        return add(std::move(slot), std::move(options), where);
+    }
+
+    /// Connects a commit-time receiver (Connect::on_commit) through `adapter`, the one
+    /// commit-time adapter of this signal (compiled once per signal, not per receiver type): `fn`
+    /// is the receiver, `code` and `type_label` those of the callable given to connect.
+    template <class Adapter>
+    Connection connect_at_commit(Adapter adapter, std::shared_ptr<void> fn, const void* code,
+                                 std::string_view type_label, Connect options,
+                                 tocsin::source_location where) {
+        using SlotT = detail::Slot<R, Adapter, Args...>;
+        auto target = std::make_shared<detail::CommitTimeTarget>();
+        target->fn = std::move(fn);
+        target->track = options.track;
+        target->tracked = detail::was_given(options.track);
+        target->who = detail::CommitReceiverName{registry_, std::string(name()), options.name,
+                                                 options.dispatch_uid};
+        target->code = code;
+        target->type = type_label;
+        adapter.target = std::move(target);
+        auto slot = std::make_shared<SlotT>(std::move(adapter));
+        slot->identity = slot->storage.fn.id;
+        slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
+        slot->type_label = type_label;
+        slot->code = code;
         return add(std::move(slot), std::move(options), where);
     }
 

@@ -37,13 +37,30 @@ struct UpdateEvent {
     std::string database;             ///< the database alias written to
 };
 
-namespace detail {
-/// A commit-time receiver keeps the ids and the alias of a bulk create, not the instances.
+/// A commit-time receiver of post_bulk_create waits for the commit of the bulk create's database
+/// and keeps its ids and alias, not the instances.
 template <>
 struct commit_copy<BulkCreateEvent> {
-    static BulkCreateEvent make(const BulkCreateEvent& e) { return {e.pks, {}, e.database}; }
+    /// The ids and the alias.
+    static BulkCreateEvent make(const BulkCreateEvent& e, CommitContext& context) {
+        context.alias = e.database;
+        return {e.pks, {}, e.database};
+    }
+    /// The copy.
+    static BulkCreateEvent& get(BulkCreateEvent& kept) noexcept { return kept; }
 };
-}  // namespace detail
+
+/// A commit-time receiver of post_update waits for the commit of the update's database.
+template <>
+struct commit_copy<UpdateEvent> {
+    /// A copy.
+    static UpdateEvent make(const UpdateEvent& e, CommitContext& context) {
+        context.alias = e.database;
+        return e;
+    }
+    /// The copy.
+    static UpdateEvent& get(UpdateEvent& kept) noexcept { return kept; }
+};
 
 /// A signal about many rows of one model at once; the sender is the model. Receivers take
 /// `(const Event&)` (or the sender first). Connecting is what asks for it: with no receiver for

@@ -14,11 +14,8 @@ namespace tocsin {
 
 /// What a removal would do, as the collector sees it now.
 struct RemovalPreview {
-    /// One row: its model and id.
-    struct Object {
-        const ModelInfo* model = nullptr;
-        std::int64_t id = 0;
-    };
+    /// One row: its model and id (the type ProtectedError and RestrictedError name theirs with).
+    using Object = ObjectRef;
     /// Every object the removal would remove and signal, in collection order (the object itself
     /// first, then the parents it extends and what cascades, model by model).
     std::vector<Object> objects;

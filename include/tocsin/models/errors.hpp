@@ -1,9 +1,12 @@
 // The model layer's exceptions: what went wrong, naming the model and the field.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "tocsin/db/error.hpp"
 
 namespace tocsin {
 
@@ -28,16 +31,51 @@ class MultipleObjectsReturned : public std::runtime_error {
                              "!") {}
 };
 
-/// A removal would remove rows referenced through a PROTECT foreign key.
-class ProtectedError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
+struct ModelInfo;
+
+/// One object a ProtectedError or RestrictedError names: its model and id. (Django's
+/// protected_objects / restricted_objects hold the instances: load one with its model's
+/// objects(), `get(where(&ModelBase::id) == ref.id)`.)
+struct ObjectRef {
+    const ModelInfo* model = nullptr;  ///< its model's description
+    std::int64_t id = 0;               ///< its id
+
+    friend bool operator==(const ObjectRef&, const ObjectRef&) = default;
 };
 
-/// A removal would remove rows referenced through a RESTRICT foreign key (not itself removed).
-class RestrictedError : public std::runtime_error {
+/// A removal would remove rows referenced through a PROTECT foreign key (Django's
+/// ProtectedError(msg, protected_objects), an IntegrityError). Thrown before any signal, with
+/// nothing removed; what() is the message alone: "Cannot delete some instances of model 'Book'
+/// because they are referenced through protected foreign keys: 'Loan.book'."
+class ProtectedError : public db::IntegrityError {
   public:
-    using std::runtime_error::runtime_error;
+    /// An error saying `message`, naming the objects whose PROTECT keys refuse the removal.
+    explicit ProtectedError(std::string message, std::vector<ObjectRef> protected_objects = {});
+    /// The objects referencing the removed ones through a PROTECT key, each once, in the order
+    /// the collector met them (Django's `protected_objects`).
+    [[nodiscard]] const std::vector<ObjectRef>& protected_objects() const noexcept {
+        return objects_;
+    }
+
+  private:
+    std::vector<ObjectRef> objects_;
+};
+
+/// A removal would remove rows referenced through a RESTRICT foreign key from a row it does not
+/// remove itself (Django's RestrictedError(msg, restricted_objects), an IntegrityError). Thrown
+/// before any signal, with nothing removed; what() is the message alone.
+class RestrictedError : public db::IntegrityError {
+  public:
+    /// An error saying `message`, naming the objects whose RESTRICT keys refuse the removal.
+    explicit RestrictedError(std::string message, std::vector<ObjectRef> restricted_objects = {});
+    /// The objects outside the removal referencing removed ones through a RESTRICT key, each
+    /// once, in the order the collector met them (Django's `restricted_objects`).
+    [[nodiscard]] const std::vector<ObjectRef>& restricted_objects() const noexcept {
+        return objects_;
+    }
+
+  private:
+    std::vector<ObjectRef> objects_;
 };
 
 /// A model was used wrongly: an unknown update_fields name, saving with an unsaved related

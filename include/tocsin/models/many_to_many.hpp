@@ -52,6 +52,10 @@ struct M2MChangedEvent {
     std::string_view database{};  ///< the database alias
 };
 
+/// m2m_changed refuses commit-time receivers (not yet: its instance is not of its sender's model).
+template <>
+struct commit_copy<M2MChangedEvent> {};
+
 /// Options of RelatedManager::set().
 struct M2MSetOptions {
     /// Clear the relation, then add every object given (instead of removing only the missing

@@ -3,6 +3,7 @@
 // app once every table exists.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
@@ -36,6 +37,32 @@ struct MigrateEvent {
     /// The migrations `manage migrate` applies (or unapplies), in order (Django's `plan`: a list
     /// of (migration, backwards)); empty for tocsin::migrate(), which has no migrations.
     std::vector<MigrationStep> migration_plan{};
+};
+
+/// A commit-time receiver of pre_migrate/post_migrate waits for the commit of the migrated
+/// database and gets a copy of the event owning its alias and plan (the app stays the app's).
+template <>
+struct commit_copy<MigrateEvent> {
+    /// The copy: an event whose `database` and `plan` point to `alias` and `plan`.
+    struct Kept {
+        explicit Kept(const MigrateEvent& e)
+            : alias(e.database), plan(e.plan), event{e.app_config, alias, plan, e.migration_plan} {}
+        Kept(const Kept&) = delete;
+        Kept& operator=(const Kept&) = delete;
+        ~Kept() = default;
+        std::string alias;
+        std::vector<const ModelInfo*> plan;
+        MigrateEvent event;
+    };
+    /// Copies `event`; the receiver waits for the commit of `event.database`.
+    static std::shared_ptr<const Kept> make(const MigrateEvent& event, CommitContext& context) {
+        context.alias = event.database;
+        return std::make_shared<const Kept>(event);
+    }
+    /// The copy.
+    static const MigrateEvent& get(const std::shared_ptr<const Kept>& kept) noexcept {
+        return kept->event;
+    }
 };
 
 /// A signal sent by migrate() once per installed app, the app being the sender (Django's

@@ -80,21 +80,20 @@ void disconnect_by_label(S& signal, std::string_view signal_name, std::string_vi
             "' signal");
 }
 
+/// note_model_use's work, out of line (its closures are compiled once, not for every receiver
+/// type): `code` and `type` name the receiver (receiver_name).
+std::shared_ptr<Connection> note_model_use(std::string_view signal_name, std::string_view label,
+                                           const Sender& model, const Connect& options,
+                                           const void* code, std::string_view type);
+
 /// Records that a receiver connected to `signal_name` by type uses the model `T`: setup()
 /// refuses `T` unless an installed app lists it (after setup(), this throws at once). Returns
 /// where to store the receiver's Connection once connected (it is used while connected).
 template <class T, class F>
 std::shared_ptr<Connection> note_model_use(std::string_view signal_name, const F& receiver,
                                            const Connect& options) {
-    auto connection = std::make_shared<Connection>();
-    Apps::instance().note_model_use(
-        T::label, Sender::of<T>(),
-        [signal_name, name = options.name, uid = options.dispatch_uid, code = code_of(receiver)] {
-            return "The function '" + receiver_name(name, uid, code, type_label_v<F>) +
-                   "' was connected to the '" + std::string(signal_name) + "' signal for it.";
-        },
-        [connection] { return connection->connected(); });
-    return connection;
+    return note_model_use(signal_name, T::label, Sender::of<T>(), options, code_of(receiver),
+                          type_label_v<F>);
 }
 
 /// The base of the model layer's signals, whose underlying signal is `Signal<Signature>`. The

@@ -12,7 +12,6 @@
 #include <type_traits>
 
 #include "tocsin/apps/registry.hpp"
-#include "tocsin/db/on_commit.hpp"
 #include "tocsin/db/value.hpp"
 #include "tocsin/dispatch.hpp"
 #include "tocsin/dispatch/detail/lazy_signal.hpp"
@@ -150,48 +149,68 @@ constexpr bool check_model_receiver() {
     return ok;
 }
 
-/// A copy of an event that owns what it refers to, kept for a commit-time receiver; `copy` is
-/// the copy of `original`, the instance sent. Defined for the events that can wait for a commit.
-template <class Event>
-struct CommitCopy;
-
-template <>
-struct CommitCopy<SaveEvent> {
-    CommitCopy(const SaveEvent& e, const ModelBase* /*copy*/, const ModelBase* /*original*/)
-        : database(e.database), event(e) {
-        event.database = database;
-        event.tracking = nullptr;  // valid during the send only: changes() is not kept
-    }
-    CommitCopy(const CommitCopy&) = delete;
-    CommitCopy& operator=(const CommitCopy&) = delete;
-    std::string database;
-    SaveEvent event;
-};
-
-template <>
-struct CommitCopy<DeleteEvent> {
-    /// The origin keeps its model; its instance is the copy when it was the instance sent, else
-    /// null, and its query set is null: neither outlives the removal.
-    CommitCopy(const DeleteEvent& e, const ModelBase* copy, const ModelBase* original)
-        : database(e.database), event(e) {
-        event.database = database;
-        event.origin.instance = e.origin.instance == original ? copy : nullptr;
-        event.origin.queryset = nullptr;
-    }
-    CommitCopy(const CommitCopy&) = delete;
-    CommitCopy& operator=(const CommitCopy&) = delete;
-    std::string database;
-    DeleteEvent event;
-};
-
-template <class Event>
-inline constexpr bool commit_copyable = requires {
-    sizeof(CommitCopy<Event>);
-};
-
-/// A copy of `instance`, an instance of the model `model` (through its description).
-std::shared_ptr<ModelBase> clone_model(const Sender& model, const ModelBase& instance);
 }  // namespace detail
+
+/// A commit-time receiver (Connect::on_commit) of a model signal gets a copy of the instance sent,
+/// made through the description of its model (the send's sender), so a receiver connected for a
+/// model also hearing its subclasses gets the subclass's copy.
+template <>
+struct commit_copy<ModelBase> {
+    /// A copy of `instance`; `context` remembers it, for the event's origin.
+    static std::shared_ptr<ModelBase> make(const ModelBase& instance, CommitContext& context);
+    /// The copy.
+    static ModelBase& get(const std::shared_ptr<ModelBase>& kept) noexcept { return *kept; }
+};
+
+/// A commit-time receiver of pre_save/post_save waits for the commit of the save's database and
+/// gets a copy of the event owning its alias; changes() is not kept (its tracking is valid during
+/// the send only).
+template <>
+struct commit_copy<SaveEvent> {
+    /// The copy: an event whose `database` points to `alias`.
+    struct Kept {
+        explicit Kept(const SaveEvent& e);
+        Kept(const Kept&) = delete;
+        Kept& operator=(const Kept&) = delete;
+        ~Kept() = default;
+        std::string alias;
+        SaveEvent event;
+    };
+    /// Copies `event`; the receiver waits for the commit of `event.database`.
+    static std::shared_ptr<const Kept> make(const SaveEvent& event, CommitContext& context);
+    /// The copy.
+    static const SaveEvent& get(const std::shared_ptr<const Kept>& kept) noexcept {
+        return kept->event;
+    }
+};
+
+/// A commit-time receiver of pre_delete/post_delete waits for the commit of the removal's
+/// database and gets a copy of the event: its origin keeps its model; its instance is the copy
+/// of the instance sent when that was the origin, else null; its query set is null (neither
+/// outlives the removal).
+template <>
+struct commit_copy<DeleteEvent> {
+    /// The copy: an event whose `database` points to `alias`, whose origin holds `origin`.
+    struct Kept {
+        Kept(const DeleteEvent& e, const CommitContext& context);
+        Kept(const Kept&) = delete;
+        Kept& operator=(const Kept&) = delete;
+        ~Kept() = default;
+        std::string alias;
+        std::shared_ptr<void> origin;
+        DeleteEvent event;
+    };
+    /// Copies `event`; the receiver waits for the commit of `event.database`.
+    static std::shared_ptr<const Kept> make(const DeleteEvent& event, CommitContext& context);
+    /// The copy.
+    static const DeleteEvent& get(const std::shared_ptr<const Kept>& kept) noexcept {
+        return kept->event;
+    }
+};
+
+/// pre_init/post_init refuse commit-time receivers: the row they carry is the query's.
+template <>
+struct commit_copy<InitEvent> {};
 
 /// A signal sent with a model instance and an event, its sender being the model (Django's
 /// ModelSignal). Connect by type (`post_save.connect<User>(…)`, the receiver gets `User&`), for
@@ -232,22 +251,11 @@ class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event
     }
 
   private:
+    /// Connects `receiver` for the model `T` through Typed, also as a commit-time receiver
+    /// (Signal::connect's one commit-time route: the instance is copied through its model's
+    /// description, the event by commit_copy<Event>, which names the database to wait for).
     template <class T, class F>
     Connection connect_typed(F receiver, Connect options, tocsin::source_location where) const {
-        if (options.on_commit) {
-            if constexpr (detail::commit_copyable<Event> && std::is_copy_constructible_v<T>) {
-                auto who = signal().commit_receiver_name(options);
-                return this->template connect_for_model<T>(
-                    Sender::of<T>(),
-                    DeferredTyped<T, F>{std::make_shared<F>(std::move(receiver)), std::move(who)},
-                    std::move(options), where);
-            } else {
-                throw std::invalid_argument(std::string(this->name()) +
-                                            ": on_commit receivers are not available for this "
-                                            "signal or model (its event or instance cannot be "
-                                            "copied until the commit)");
-            }
-        }
         return this->template connect_for_model<T>(
             Sender::of<T>(), Typed<T, F>{std::move(receiver)}, std::move(options), where);
     }
@@ -306,10 +314,6 @@ class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event
         if constexpr (!detail::check_model_receiver<Event, ModelBase, std::decay_t<F>>()) {
             return {};
         } else {
-            if (options.on_commit) {
-                auto adapter = deferred(std::forward<F>(receiver), options);
-                return this->connect_receiver(std::move(adapter), std::move(options), where);
-            }
             return this->connect_receiver(std::forward<F>(receiver), std::move(options), where);
         }
     }
@@ -322,9 +326,6 @@ class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event
                  tocsin::source_location where = tocsin::source_location::current()) const {
         if constexpr (!detail::check_model_receiver<Event, ModelBase, F>()) {
             return;
-        } else if (options.on_commit) {
-            auto adapter = deferred(std::move(receiver), options);
-            this->connect_for_label(label, std::move(adapter), std::move(options), where);
         } else {
             this->connect_for_label(label, std::move(receiver), std::move(options), where);
         }
@@ -352,85 +353,6 @@ class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event
         [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(f); }
         [[nodiscard]] const void* code() const noexcept { return detail::code_of(f); }
     };
-
-    /// Adapts `receiver(T&, const Event&)` into a commit-time receiver: a send copies the
-    /// instance and the event, the call waits for the commit of the event's database.
-    template <class T, class F>
-    struct DeferredTyped {
-        using wrapped_type = F;
-        static constexpr bool defers_to_commit = true;
-        std::shared_ptr<F> f;
-        std::shared_ptr<const detail::CommitReceiverName> who;
-        void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
-            auto copy = std::make_shared<T>(static_cast<const T&>(instance));
-            auto owned =
-                std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
-            const std::string_view alias = owned->database;
-            db::on_commit(
-                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned),
-                 run = detail::DeferredRun::capture()] {
-                    try {
-                        run.run([&] {
-                            if constexpr (std::is_invocable_v<F&, const Sender&, T&,
-                                                              const Event&>) {
-                                (*f)(sender, *copy, owned->event);
-                            } else {
-                                (*f)(*copy, owned->event);
-                            }
-                        });
-                    } catch (...) {
-                        who->report(detail::code_of(*f), detail::type_label_v<F>);
-                    }
-                },
-                db::OnCommitOptions{.alias = alias, .robust = true});
-        }
-        [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(*f); }
-        [[nodiscard]] const void* code() const noexcept { return detail::code_of(*f); }
-    };
-
-    /// The same for `receiver([const Sender&,] ModelBase&, const Event&)`: the instance is
-    /// copied through its model's description.
-    template <class F>
-    struct DeferredAny {
-        using wrapped_type = F;
-        static constexpr bool defers_to_commit = true;
-        std::shared_ptr<F> f;
-        std::shared_ptr<const detail::CommitReceiverName> who;
-        void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
-            std::shared_ptr<ModelBase> copy = detail::clone_model(sender, instance);
-            auto owned =
-                std::make_shared<const detail::CommitCopy<Event>>(event, copy.get(), &instance);
-            const std::string_view alias = owned->database;
-            db::on_commit(
-                [f = f, who = who, sender, copy = std::move(copy), owned = std::move(owned),
-                 run = detail::DeferredRun::capture()] {
-                    try {
-                        run.run(
-                            [&] { detail::call_receiver<void>(*f, sender, *copy, owned->event); });
-                    } catch (...) {
-                        who->report(detail::code_of(*f), detail::type_label_v<F>);
-                    }
-                },
-                db::OnCommitOptions{.alias = alias, .robust = true});
-        }
-        [[nodiscard]] detail::Identity identity() const noexcept { return detail::identity_of(*f); }
-        [[nodiscard]] const void* code() const noexcept { return detail::code_of(*f); }
-    };
-
-    /// `receiver` as a commit-time receiver; std::invalid_argument for an event that cannot wait.
-    template <class F>
-    auto deferred(F&& receiver, const Connect& options) const {
-        using Fn = std::decay_t<F>;
-        if constexpr (detail::commit_copyable<Event>) {
-            return DeferredAny<Fn>{std::make_shared<Fn>(std::forward<F>(receiver)),
-                                   signal().commit_receiver_name(options)};
-        } else {
-            throw std::invalid_argument(std::string(this->name()) +
-                                        ": on_commit receivers are not available for this signal "
-                                        "(its event cannot be copied until the commit)");
-            return std::forward<F>(receiver);
-        }
-    }
 };
 
 /// Sent when tocsin builds an instance from a row, before its fields are set.
