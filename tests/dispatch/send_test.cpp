@@ -208,6 +208,32 @@ TEST(Send, NestedAndFirstSendsCallTheSameReceivers) {
     EXPECT_EQ(log.entries(), twice);
 }
 
+// Receivers for senders only (none sender-less: the model signals' typed receivers) take the
+// send's other fast path, the sender's own list walked in place.
+TEST(Send, ReceiversForSendersOnlyRunInOrderAndSkipTheDisconnected) {
+    Signal<void(int)> sig;
+    Log log;
+    Connection second;
+    sig.connect(
+        [&](int) {
+            log.add("first");
+            second.disconnect();  // before its turn: not called by this send
+        },
+        {.sender = Sender::of<Order>()});
+    second = sig.connect([&](int) { log.add("second"); }, {.sender = Sender::of<Order>()});
+    sig.connect([&](int) { log.add("third"); }, {.sender = Sender::of<Order>()});
+    sig.connect([&](int) { log.add("invoice"); }, {.sender = Sender::of<Invoice>()});
+    auto owner = std::make_shared<int>(0);
+    sig.connect([&](int) { log.add("tracked"); },
+                {.sender = Sender::of<Invoice>(), .track = std::weak_ptr<const void>(owner)});
+    owner.reset();  // its object died: never called
+    sig.send(Sender::of<Order>(), 1);
+    sig.send(Sender::of<Invoice>(), 2);
+    sig.send(Sender::object(&log), 3);  // a sender nobody listens to
+    sig.send({}, 4);                    // no sender: only sender-less receivers hear it
+    EXPECT_EQ(log.entries(), (Strings{"first", "third", "invoice"}));
+}
+
 TEST(Send, SeveralArgumentsOfSeveralKinds) {
     Signal<std::string(const std::string&, int, double)> sig;
     sig.connect([](const std::string& name, int count, double price) {

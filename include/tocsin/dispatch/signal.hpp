@@ -683,10 +683,10 @@ class Signal<R(Args...)> {
     }
 
     /// The body of a void send with receivers (kept apart so that send() itself inlines to a
-    /// load and a branch). Its fast path — the thread's first-level send, not muted, to a
-    /// snapshot whose receivers for this sender are the sender-less ones, all synchronous, with
-    /// no send observer — marks the thread's reader record and walks that list in place;
-    /// everything else goes out of line (send_void_general, send_void_view).
+    /// load and a branch). Its fast path — the thread's first-level send, not muted, with no
+    /// send observer, whose receivers are either the sender-less ones only or the sender's own
+    /// only, all synchronous — marks the thread's reader record and walks that one list in
+    /// place; everything else goes out of line (send_void_general, send_void_view).
     void send_void(const Sender& sender, detail::param_t<Args>... args) const {
         const std::uint8_t plain = detail::Snapshot::plain_mask(sender);
         detail::rcu::Reader* const reader = detail::rcu::this_thread.fast;
@@ -700,7 +700,27 @@ class Signal<R(Args...)> {
         if (snap == nullptr) [[unlikely]] {
             return;
         }
-        if (!snap->plain_for(plain) || (period & detail::rcu::observed_bit) != 0) [[unlikely]] {
+        const bool observed = (period & detail::rcu::observed_bit) != 0;
+        if (!snap->plain_for(plain) || observed) [[unlikely]] {
+            // The model signals' common case: receivers for senders only (typed receivers),
+            // none sender-less: the sender's own list, in place, without a View.
+            if (!observed && snap->senders_only() && !sender.is_none()) {
+                const detail::List* own = snap->own_list(sender);
+                if (own == nullptr) {
+                    return;
+                }
+                if (!own->has_async) [[likely]] {
+                    const detail::Entry* const own_end = own->entries + own->count;
+                    for (const detail::Entry* e = own->entries; e != own_end; ++e) {
+                        if (e->slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
+                            reinterpret_cast<Thunk>(e->call)(e->slot, sender, args...);
+                        } else {
+                            call_special(e->slot, sender, args...);
+                        }
+                    }
+                    return;
+                }
+            }
             send_void_view(snap, sender, args...);
             return;
         }

@@ -239,6 +239,15 @@ class Snapshot {
     }
     /// plain_for() of a sender whose plain_mask() is `mask`.
     [[nodiscard]] bool plain_for(std::uint8_t mask) const noexcept { return (flags_ & mask) == 0; }
+    /// True when a send from a sender (not none) calls that sender's own list only: no
+    /// receiver is sender-less (then a table exists). Such a send walks own_list()'s entries in
+    /// place.
+    [[nodiscard]] bool senders_only() const noexcept { return (flags_ & any_empty_flag) != 0; }
+    /// The receivers of `sender` (not none) connected for it or hearing it, or null; only when
+    /// a table exists (senders_only(), or !plain_for(sender)).
+    [[nodiscard]] const List* own_list(const Sender& sender) const noexcept {
+        return table_->find(sender);
+    }
     /// The sender-less receivers, in call order.
     [[nodiscard]] const Entry* any_begin() const noexcept { return any_begin_; }
     /// The end of any_begin()'s range.
