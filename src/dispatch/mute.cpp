@@ -21,6 +21,7 @@ ScopedMute::ScopedMute(const detail::Registry* registry, const Sender& sender, b
     : registry_(registry), sender_(sender), every_sender_(every_sender) {
     muted_here.push_back({registry_, sender_, every_sender_, this});
     ++detail::rcu::this_thread.mutes;
+    detail::rcu::this_thread.refresh();
 }
 
 ScopedMute::~ScopedMute() {
@@ -29,6 +30,7 @@ ScopedMute::~ScopedMute() {
     if (it != muted_here.rend()) {
         muted_here.erase(std::next(it).base());
         --detail::rcu::this_thread.mutes;
+        detail::rcu::this_thread.refresh();
     }
 }
 

@@ -18,8 +18,6 @@ SendObserver::~SendObserver() = default;
 
 namespace detail {
 
-std::atomic<bool> send_observed{false};
-
 namespace {
 
 /// The observer; sends copy it under the lock (only while one is set).
@@ -159,7 +157,12 @@ void DeferredRun::finish(std::int64_t start_ns, const std::exception_ptr& error)
 std::shared_ptr<SendObserver> set_send_observer(std::shared_ptr<SendObserver> observer) {
     auto& it = detail::installed();
     const std::lock_guard lock(it.lock);
-    detail::send_observed.store(observer != nullptr, std::memory_order_relaxed);
+    if (observer != nullptr) {
+        detail::rcu::current_period.fetch_or(detail::rcu::observed_bit, std::memory_order_relaxed);
+    } else {
+        detail::rcu::current_period.fetch_and(~detail::rcu::observed_bit,
+                                              std::memory_order_relaxed);
+    }
     std::swap(it.observer, observer);
     return observer;
 }

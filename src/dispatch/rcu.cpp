@@ -18,7 +18,7 @@
 
 namespace tocsin::detail::rcu {
 
-std::atomic<std::uint64_t> current_period{1};
+std::atomic<std::uint64_t> current_period{period_step};
 
 namespace {
 /// A full fence. ThreadSanitizer does not support standalone fences: there a seq_cst
@@ -47,6 +47,7 @@ struct Domain {
     std::atomic<Reader*> readers{nullptr};
     std::mutex mutex;
     std::vector<Retired> retired;
+    std::vector<Retired> spare;  ///< an empty vector with capacity, so that batches reuse it
     std::size_t reclaim_at = 64;
     std::once_flag barrier_setup;
     int barrier_kind = 0;  // 0 private expedited, 1 global membarrier, 2 mprotect
@@ -125,6 +126,12 @@ std::uint64_t oldest_reader() {
     return oldest;
 }
 
+/// Begins a new grace period and returns it (observed_bit clear: see current_period).
+std::uint64_t next_period() noexcept {
+    return (current_period.fetch_add(period_step, std::memory_order_seq_cst) + period_step) &
+           ~observed_bit;
+}
+
 thread_local bool thread_exiting = false;
 
 /// Releases the thread's reader record when the thread ends.
@@ -139,6 +146,7 @@ struct ThreadExit {
             t.reader->period.store(0, std::memory_order_release);
             t.reader->in_use.store(false, std::memory_order_release);
             t.reader = nullptr;
+            t.refresh();
         }
     }
 };
@@ -168,6 +176,7 @@ Reader* register_thread() noexcept {
     // Orders the registration before this thread's first look at a signal (see reclaim()).
     full_fence();
     this_thread.reader = mine;
+    this_thread.refresh();
     if (!thread_exiting) {
         // Its construction arms the destructor that frees the record when the thread ends. A
         // send during thread exit (after it ran) keeps its record for good: rare and harmless.
@@ -178,31 +187,15 @@ Reader* register_thread() noexcept {
 }
 
 void retire(void* object, void (*deleter)(void*)) {
-    Domain& d = domain();
-    // Readers that enter after this increment see the new snapshot; the stamp names the first
-    // period in which `object` was already unreachable.
-    const std::uint64_t stamp = current_period.fetch_add(1, std::memory_order_seq_cst) + 1;
-    bool run = false;
-    {
-        std::lock_guard lock(d.mutex);
-        d.retired.push_back({object, deleter, stamp});
-        run = d.retired.size() >= d.reclaim_at;
-    }
-    if (run) {
-        reclaim();
-    }
+    const Retiree one{object, deleter};
+    retire(std::span<const Retiree>(&one, 1), false);
 }
 
-void reclaim() {
-    Domain& d = domain();
-    std::vector<Retired> batch;
-    {
-        std::lock_guard lock(d.mutex);
-        batch.swap(d.retired);
-    }
-    if (batch.empty()) {
-        return;
-    }
+namespace {
+
+/// Frees what no reader can see among `batch` (taken from the domain's list), puts the rest
+/// back, and gives the domain the vector's capacity back.
+void reclaim_batch(Domain& d, std::vector<Retired> batch) {
     if (other_readers()) {
         heavy_barrier();
     } else {
@@ -211,20 +204,64 @@ void reclaim() {
         full_fence();
     }
     const std::uint64_t oldest = oldest_reader();
-    auto still_visible = std::partition(batch.begin(), batch.end(),
-                                        [oldest](const Retired& r) { return r.stamp <= oldest; });
-    std::vector<Retired> keep(still_visible, batch.end());
-    batch.erase(still_visible, batch.end());
+    const auto still_visible = std::partition(
+        batch.begin(), batch.end(), [oldest](const Retired& r) { return r.stamp <= oldest; });
+    // A deleter may retire more, or reclaim itself (a receiver's callable that disconnects
+    // another): this batch is local, and the domain's lock is not held.
+    for (auto r = batch.begin(); r != still_visible; ++r) {
+        r->deleter(r->object);
+    }
+    std::lock_guard lock(d.mutex);
+    d.retired.insert(d.retired.end(), still_visible, batch.end());
+    // A long read-side section keeps objects alive: back off so that writers do not pay for a
+    // barrier on every retirement meanwhile.
+    d.reclaim_at = std::max<std::size_t>(64, 2 * d.retired.size());
+    batch.clear();
+    if (d.spare.capacity() < batch.capacity()) {
+        d.spare.swap(batch);
+    }
+}
+
+/// Takes the domain's retired objects (the caller holds its lock), leaving it an empty list.
+std::vector<Retired> take_retired(Domain& d) {
+    std::vector<Retired> batch;
+    batch.swap(d.retired);
+    d.retired.swap(d.spare);  // empty; keeps the capacity of an earlier batch
+    return batch;
+}
+
+}  // namespace
+
+void retire(std::span<const Retiree> objects, bool reclaim_now) {
+    Domain& d = domain();
+    std::vector<Retired> batch;
+    {
+        // Readers that enter after this increment see the new snapshots; the stamp names the
+        // first period in which the objects were already unreachable.
+        const std::uint64_t stamp = objects.empty() ? 0 : next_period();
+        std::lock_guard lock(d.mutex);
+        for (const Retiree& o : objects) {
+            d.retired.push_back({o.object, o.deleter, stamp});
+        }
+        if ((!reclaim_now && d.retired.size() < d.reclaim_at) || d.retired.empty()) {
+            return;
+        }
+        batch = take_retired(d);
+    }
+    reclaim_batch(d, std::move(batch));
+}
+
+void reclaim() {
+    Domain& d = domain();
+    std::vector<Retired> batch;
     {
         std::lock_guard lock(d.mutex);
-        d.retired.insert(d.retired.end(), keep.begin(), keep.end());
-        // A long read-side section keeps objects alive: back off so that writers do not pay for
-        // a barrier on every retirement meanwhile.
-        d.reclaim_at = std::max<std::size_t>(64, 2 * d.retired.size());
+        if (d.retired.empty()) {
+            return;
+        }
+        batch = take_retired(d);
     }
-    for (const Retired& r : batch) {
-        r.deleter(r.object);
-    }
+    reclaim_batch(d, std::move(batch));
 }
 
 void synchronize() {
@@ -233,7 +270,7 @@ void synchronize() {
             "tocsin: waiting for in-flight sends from inside a send (a receiver) would wait for "
             "itself; disconnect without waiting there");
     }
-    const std::uint64_t target = current_period.fetch_add(1, std::memory_order_seq_cst) + 1;
+    const std::uint64_t target = next_period();
     heavy_barrier();
     for (Reader* r = domain().readers.load(std::memory_order_acquire); r != nullptr; r = r->next) {
         for (int spins = 0;; ++spins) {

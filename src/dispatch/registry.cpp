@@ -236,29 +236,24 @@ struct Registry::Index {
     }
 };
 
-/// What a change leaves behind, retired (or freed) after the registry's lock is released. The
-/// few items of one connect or disconnect fit without allocating.
+/// What a change leaves behind, retired after the registry's lock is released, in one batch
+/// (rcu::retire). The few items of one connect or disconnect fit without allocating.
 struct Registry::Garbage {
-    struct Item {
-        void* object;
-        void (*deleter)(void*);
-    };
-    std::array<Item, 4> few{};
+    std::array<rcu::Retiree, 4> few{};
     std::size_t count = 0;
-    std::vector<Item> more;
-    std::vector<std::shared_ptr<SlotBase>> slots;
+    std::vector<rcu::Retiree> more;
+    bool slots = false;  ///< a receiver is among them: release what it captured at once
 
     void retire(void* object, void (*deleter)(void*)) {
         if (count < few.size()) {
-            few[count++] = Item{object, deleter};
+            few[count++] = rcu::Retiree{object, deleter};
         } else {
-            more.push_back(Item{object, deleter});
+            more.push_back(rcu::Retiree{object, deleter});
         }
     }
-    void add(std::shared_ptr<SlotBase> slot) {
-        slot->kill();
-        slots.push_back(std::move(slot));
-    }
+    /// Disconnects `slot` (no send calls it from now on) and retires it: the registry's reference
+    /// is kept in the slot until then.
+    void add(std::shared_ptr<SlotBase> slot);
 };
 
 namespace {
@@ -293,25 +288,24 @@ constexpr std::size_t purge_window = 32;
 
 }  // namespace
 
+void Registry::Garbage::add(std::shared_ptr<SlotBase> slot) {
+    slot->kill();
+    SlotBase* raw = slot.get();
+    raw->retired_self = std::move(slot);
+    retire(raw, release_slot);
+    slots = true;
+}
+
 void Registry::dispose(Garbage& garbage) {
-    for (std::size_t i = 0; i < garbage.count; ++i) {
-        rcu::retire(garbage.few[i].object, garbage.few[i].deleter);
-    }
-    for (const auto& item : garbage.more) {
-        rcu::retire(item.object, item.deleter);
-    }
-    if (garbage.slots.empty()) {
-        return;
-    }
-    for (auto& slot : garbage.slots) {
-        SlotBase* raw = slot.get();
-        raw->retired_self = std::move(slot);
-        rcu::retire(raw, release_slot);
-    }
-    // Release what the receivers captured now, unless this thread is itself inside a send (then
-    // the next reclamation does it).
-    if (!rcu::in_read_section()) {
-        rcu::reclaim();
+    // Release what disconnected receivers captured now, unless this thread is itself inside a
+    // send (then a later reclamation does it).
+    const bool reclaim_now = garbage.slots && !rcu::in_read_section();
+    if (garbage.more.empty()) {
+        rcu::retire(std::span<const rcu::Retiree>(garbage.few.data(), garbage.count), reclaim_now);
+    } else {
+        garbage.more.insert(garbage.more.begin(), garbage.few.begin(),
+                            garbage.few.begin() + static_cast<std::ptrdiff_t>(garbage.count));
+        rcu::retire(garbage.more, reclaim_now);
     }
 }
 
@@ -333,18 +327,18 @@ std::shared_ptr<SlotBase> Registry::connect(std::shared_ptr<SlotBase> slot) {
             return slot;
         }
         purge_expired(garbage);
-        if (const std::uint64_t key = key_of(*slot); key != 0) {
-            if (Group* g = index_->find(slot->sender)) {
-                for (std::size_t i = 0; i < g->keys.size(); ++i) {
-                    if (g->keys[i] == key && same_receiver(*g->own[i], *slot)) {
-                        kept = g->own[i];  // Django: the first registration stays
-                        break;
-                    }
+        Group* g = index_->find(slot->sender);
+        if (const std::uint64_t key = key_of(*slot); key != 0 && g != nullptr) {
+            for (std::size_t i = 0; i < g->keys.size(); ++i) {
+                if (g->keys[i] == key && same_receiver(*g->own[i], *slot)) {
+                    kept = g->own[i];  // Django: the first registration stays
+                    break;
                 }
-                if (kept && expired(*kept)) {  // its object died: purged, and this one connects
-                    remove_slot(kept.get(), garbage);
-                    kept.reset();
-                }
+            }
+            if (kept && expired(*kept)) {  // its object died: purged, and this one connects
+                remove_slot(kept.get(), garbage, g);
+                kept.reset();
+                g = index_->find(slot->sender);  // the group may be gone with it
             }
         }
         if (!kept) {
@@ -356,8 +350,11 @@ std::shared_ptr<SlotBase> Registry::connect(std::shared_ptr<SlotBase> slot) {
             }
             const Sender sender = slot->sender;
             kept = slot;
-            (sender.is_none() ? index_->any : index_->groups[sender]).insert(std::move(slot));
-            republish(sender, garbage);
+            if (g == nullptr) {
+                g = &index_->groups[sender];
+            }
+            g->insert(std::move(slot));
+            republish(sender, garbage, g);
         }
     }
     dispose(garbage);
@@ -377,8 +374,8 @@ void Registry::untrack(SlotBase* slot) {
     }
 }
 
-void Registry::remove_slot(SlotBase* slot, Garbage& garbage) {
-    Group* g = index_->find(slot->sender);
+void Registry::remove_slot(SlotBase* slot, Garbage& garbage, Group* group) {
+    Group* g = group != nullptr ? group : index_->find(slot->sender);
     if (g == nullptr) {
         return;
     }
@@ -394,7 +391,7 @@ void Registry::remove_slot(SlotBase* slot, Garbage& garbage) {
             republish(extra, garbage);
         }
     }
-    republish(slot->sender, garbage);
+    republish(slot->sender, garbage, g);
 }
 
 template <class Match>
@@ -412,7 +409,7 @@ bool Registry::remove_first(const Sender& sender, Match match) {
             if (i < g->own.size()) {
                 // A tracked receiver whose object died is purged, but was not connected any more.
                 removed = !expired(*g->own[i]);
-                remove_slot(g->own[i].get(), garbage);
+                remove_slot(g->own[i].get(), garbage, g);
             }
         }
     }
@@ -528,7 +525,8 @@ std::size_t Registry::remove_all(bool detach) {
 }
 
 void Registry::purge_expired(Garbage& garbage) {
-    const bool seen = expired_.exchange(false, std::memory_order_relaxed);
+    const bool seen = expired_.load(std::memory_order_relaxed) &&
+                      expired_.exchange(false, std::memory_order_relaxed);
     auto& tracked = index_->tracked;
     if (tracked.empty()) {
         return;
@@ -547,16 +545,19 @@ void Registry::purge_expired(Garbage& garbage) {
     }
 }
 
-void Registry::republish(const Sender& sender, Garbage& garbage) {
+void Registry::republish(const Sender& sender, Garbage& garbage, Group* group) {
     if (sender.is_none()) {
         publish_snapshot(garbage);
         return;
     }
-    const auto it = index_->groups.find(sender);
-    if (it == index_->groups.end()) {
-        return;
+    if (group == nullptr) {
+        const auto it = index_->groups.find(sender);
+        if (it == index_->groups.end()) {
+            return;
+        }
+        group = &it->second;
     }
-    Group& g = it->second;
+    Group& g = *group;
     const List* next = g.empty() ? nullptr : g.make_list(sender);
     const List* old = g.list;
     g.list = next;
@@ -567,7 +568,7 @@ void Registry::republish(const Sender& sender, Garbage& garbage) {
         table_insert(next, garbage);
     }
     if (next == nullptr) {
-        index_->groups.erase(it);
+        index_->groups.erase(sender);  // destroys g
         if (old != nullptr && --index_->table->live_ == 0) {
             // No receiver for any sender: sends need no lookup.
             garbage.retire(index_->table, delete_as<Table>);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -168,6 +169,69 @@ TEST(Send, ReceiverThatThrewStaysConnected) {
     sig.send({});
     EXPECT_EQ(log.entries(), (Strings{"flaky", "flaky", "next"}));
     EXPECT_EQ(sig.receiver_count(), 2u);
+}
+
+// A void send to sender-less receivers takes the send's fast path: a receiver's exception must
+// leave the thread outside the send (else a later disconnect would wait, and keep what receivers
+// captured, as if called from inside one).
+TEST(Send, ExceptionLeavesTheSendBehindItsThread) {
+    Signal<void(int)> sig;
+    sig.connect([](int) { throw std::runtime_error("receiver failed"); });
+    auto captured = std::make_shared<int>(7);
+    const std::weak_ptr<int> watch = captured;
+    const Connection c = sig.connect([held = std::move(captured)](int) {});
+    EXPECT_THROW(sig.send({}, 1), std::runtime_error);
+    EXPECT_TRUE(c.disconnect_and_wait());  // throws std::logic_error from inside a send
+    EXPECT_TRUE(watch.expired());          // released at once: the thread is outside any send
+}
+
+// The fast path and the general one (the thread's first send, a send nested in a receiver, a
+// sender with receivers of its own) call the same receivers in the same order.
+TEST(Send, NestedAndFirstSendsCallTheSameReceivers) {
+    Signal<void(int)> sig;
+    Log log;
+    sig.connect([&](int depth) {
+        log.add("any" + std::to_string(depth));
+        if (depth == 0) {
+            sig.send({}, 1);                   // nested: the general path
+            sig.send(Sender::of<Order>(), 2);  // nested, from a sender
+        }
+    });
+    sig.connect([&log](int depth) { log.add("own" + std::to_string(depth)); },
+                {.sender = Sender::of<Order>()});
+    std::thread first([&] { sig.send({}, 0); });  // that thread's first send
+    first.join();
+    sig.send({}, 0);
+    const Strings once{"any0", "any1", "any2", "own2"};
+    Strings twice = once;
+    twice.insert(twice.end(), once.begin(), once.end());
+    EXPECT_EQ(log.entries(), twice);
+}
+
+// Receivers for senders only (none sender-less: the model signals' typed receivers) take the
+// send's other fast path, the sender's own list walked in place.
+TEST(Send, ReceiversForSendersOnlyRunInOrderAndSkipTheDisconnected) {
+    Signal<void(int)> sig;
+    Log log;
+    Connection second;
+    sig.connect(
+        [&](int) {
+            log.add("first");
+            second.disconnect();  // before its turn: not called by this send
+        },
+        {.sender = Sender::of<Order>()});
+    second = sig.connect([&](int) { log.add("second"); }, {.sender = Sender::of<Order>()});
+    sig.connect([&](int) { log.add("third"); }, {.sender = Sender::of<Order>()});
+    sig.connect([&](int) { log.add("invoice"); }, {.sender = Sender::of<Invoice>()});
+    auto owner = std::make_shared<int>(0);
+    sig.connect([&](int) { log.add("tracked"); },
+                {.sender = Sender::of<Invoice>(), .track = std::weak_ptr<const void>(owner)});
+    owner.reset();  // its object died: never called
+    sig.send(Sender::of<Order>(), 1);
+    sig.send(Sender::of<Invoice>(), 2);
+    sig.send(Sender::object(&log), 3);  // a sender nobody listens to
+    sig.send({}, 4);                    // no sender: only sender-less receivers hear it
+    EXPECT_EQ(log.entries(), (Strings{"first", "third", "invoice"}));
 }
 
 TEST(Send, SeveralArgumentsOfSeveralKinds) {

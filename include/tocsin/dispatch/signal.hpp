@@ -631,22 +631,80 @@ class Signal<R(Args...)> {
     }
 
     /// The body of a void send with receivers (kept apart so that send() itself inlines to a
-    /// load and a branch).
+    /// load and a branch). Its fast path — the thread's first-level send, not muted, with no
+    /// send observer, whose receivers are either the sender-less ones only or the sender's own
+    /// only, all synchronous — marks the thread's reader record and walks that one list in
+    /// place; everything else goes out of line (send_void_general, send_void_view).
     void send_void(const Sender& sender, detail::param_t<Args>... args) const {
+        const std::uint8_t plain = detail::Snapshot::plain_mask(sender);
+        detail::rcu::Reader* const reader = detail::rcu::this_thread.fast;
+        if (detail::rcu::busy(reader)) [[unlikely]] {
+            send_void_general(sender, args...);
+            return;
+        }
+        const std::uint64_t period = detail::rcu::mark(reader);
+        const detail::rcu::FastSection section(reader);
+        const detail::Snapshot* snap = head_.load(std::memory_order_acquire);
+        if (snap == nullptr) [[unlikely]] {
+            return;
+        }
+        const bool observed = (period & detail::rcu::observed_bit) != 0;
+        if (!snap->plain_for(plain) || observed) [[unlikely]] {
+            // The model signals' common case: receivers for senders only (typed receivers),
+            // none sender-less: the sender's own list, in place, without a View.
+            if (!observed && snap->senders_only() && !sender.is_none()) {
+                const detail::List* own = snap->own_list(sender);
+                if (own == nullptr) {
+                    return;
+                }
+                if (!own->has_async) [[likely]] {
+                    const detail::Entry* const own_end = own->entries + own->count;
+                    for (const detail::Entry* e = own->entries; e != own_end; ++e) {
+                        if (e->slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
+                            reinterpret_cast<Thunk>(e->call)(e->slot, sender, args...);
+                        } else {
+                            call_special(e->slot, sender, args...);
+                        }
+                    }
+                    return;
+                }
+            }
+            send_void_view(snap, sender, args...);
+            return;
+        }
+        const detail::Entry* e = snap->any_begin();
+        const detail::Entry* const end = snap->any_end();
+        do {  // plain_for: at least one
+            if (e->slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
+                reinterpret_cast<Thunk>(e->call)(e->slot, sender, args...);
+            } else {
+                call_special(e->slot, sender, args...);
+            }
+        } while (++e != end);
+    }
+
+    /// send_void's general path: the thread's first send, a nested send, or a ScopedMute alive
+    /// on this thread.
+    [[gnu::noinline]] void send_void_general(const Sender& sender,
+                                             detail::param_t<Args>... args) const {
         detail::rcu::ReadGuard guard;
         const detail::Snapshot* snap = head_.load(std::memory_order_acquire);
-        if (snap == nullptr || detail::rcu::this_thread.mutes != 0) [[unlikely]] {
-            if (snap == nullptr || detail::is_muted(registry_.get(), sender)) {
-                return;
-            }
+        if (snap == nullptr ||
+            (detail::rcu::this_thread.mutes != 0 && detail::is_muted(registry_.get(), sender))) {
+            return;
         }
+        send_void_view(snap, sender, args...);
+    }
+
+    /// The receivers of a void send from `sender` in `snap` (read inside a read-side section):
+    /// its own list merged with the sender-less one, async receivers, a send observer.
+    [[gnu::noinline]] void send_void_view(const detail::Snapshot* snap, const Sender& sender,
+                                          detail::param_t<Args>... args) const {
         const detail::View receivers = snap->view(sender);
         if (detail::observing()) [[unlikely]] {
             send_void_observed(receivers, sender, args...);
             return;
         }
-        // for_each_sync, spelled out: the compilers inline this form into the caller's loop (a
-        // nested lambda there was left out of line: +2-3 ns a send, dispatch_bench).
         receivers.for_each([&](const detail::Entry& e) {
             if (e.slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
                 reinterpret_cast<Thunk>(e.call)(e.slot, sender, args...);
@@ -661,8 +719,8 @@ class Signal<R(Args...)> {
 
     /// send_void's slow path: a tracked receiver (called while its object is kept alive), an
     /// async one (skipped: it runs after the others) or a disconnected one (skipped).
-    void call_special(detail::SlotBase* s, const Sender& sender,
-                      detail::param_t<Args>... args) const {
+    [[gnu::noinline]] void call_special(detail::SlotBase* s, const Sender& sender,
+                                        detail::param_t<Args>... args) const {
         std::shared_ptr<const void> keep;
         if ((s->state.load(std::memory_order_acquire) & detail::SlotBase::async_bit) == 0 &&
             detail::pin(*s, keep, *registry_)) {

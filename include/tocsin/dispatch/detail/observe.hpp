@@ -12,6 +12,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "tocsin/dispatch/detail/rcu.hpp"
+
 namespace tocsin {
 
 class Sender;
@@ -21,12 +23,10 @@ namespace detail {
 
 struct SlotBase;
 
-/// True while a send observer is set. Every send with receivers reads it once (relaxed).
-extern std::atomic<bool> send_observed;
-
-/// True while a send observer is set.
+/// True while a send observer is set (a bit of the RCU domain's period word, which every send
+/// with receivers reads anyway).
 [[nodiscard]] inline bool observing() noexcept {
-    return send_observed.load(std::memory_order_relaxed);
+    return (rcu::current_period.load(std::memory_order_relaxed) & rcu::observed_bit) != 0;
 }
 
 /// What a send is about, for the observer (SendEvent::instance): the model layer's instance. The

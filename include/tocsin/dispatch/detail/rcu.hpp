@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 
 #if defined(TOCSIN_PORTABLE_BARRIER) || !defined(__linux__) || defined(TOCSIN_TSAN) || \
     defined(__SANITIZE_THREAD__)
@@ -33,16 +34,35 @@ struct alignas(64) Reader {
     Reader* next = nullptr;
 };
 
+/// The record a thread's fast path marks while it cannot take that path (see ThreadState::fast):
+/// its period is never 0, so enter() always finds it "busy" and sends go the general way. No
+/// thread writes it and writers never scan it.
+inline constinit Reader detour{{~std::uint64_t{0}}, {true}, nullptr};
+
 /// Per-thread state read on every send. Constant-initialised, so access needs no guard.
 struct ThreadState {
+    /// The record the fast path of a send marks: the thread's own while it is registered and no
+    /// ScopedMute lives on it, else `detour`. One load and one test tell a send whether it may
+    /// take the fast path (registered, not nested, not muted).
+    Reader* fast = &detour;
     Reader* reader = nullptr;
     std::uint32_t mutes = 0;  ///< count of live ScopedMute objects on this thread
+
+    /// Points `fast` at the right record after `reader` or `mutes` changed.
+    void refresh() noexcept { fast = (reader != nullptr && mutes == 0) ? reader : &detour; }
 };
 
 inline constinit thread_local ThreadState this_thread{};
 
-/// The grace-period counter; starts at 1 so that 0 can mean "not reading".
+/// The grace-period counter, in steps of `period_step` from 2 (so that 0 can mean "not
+/// reading"), with `observed_bit` beside it: a send reads both in the one load that marks it as
+/// a reader. Periods are compared with the bit in (a reader may store it): retirement stamps
+/// and synchronize() targets have it clear, so the order of two periods is the same with it.
 extern std::atomic<std::uint64_t> current_period;
+/// What a grace period adds to current_period.
+inline constexpr std::uint64_t period_step = 2;
+/// Set in current_period while a send observer is set (tocsin::set_send_observer).
+inline constexpr std::uint64_t observed_bit = 1;
 
 /// Registers the calling thread as a reader (first send on a thread).
 Reader* register_thread() noexcept;
@@ -50,6 +70,16 @@ Reader* register_thread() noexcept;
 /// Defers `deleter(object)` until no reader can still see `object`. Never blocks on readers,
 /// so it may be called from inside a read-side section (a receiver that disconnects).
 void retire(void* object, void (*deleter)(void*));
+
+/// One object for retire(): `deleter(object)` runs once no reader can see it.
+struct Retiree {
+    void* object;
+    void (*deleter)(void*);
+};
+
+/// retire() for several objects made unreachable together: one grace period and one lock for
+/// all. With `reclaim_now`, then frees what no reader can see any more, as reclaim() does.
+void retire(std::span<const Retiree> objects, bool reclaim_now);
 
 /// Blocks until every read-side section that began before this call has ended. Throws
 /// std::logic_error when called from inside a read-side section (it would wait for itself).
@@ -64,6 +94,42 @@ void reclaim();
     return r != nullptr && r->period.load(std::memory_order_relaxed) != 0;
 }
 
+/// Marks `r` (a thread's own record, not in a section) as reading from the current period;
+/// returns current_period as read (observed_bit included).
+inline std::uint64_t mark(Reader* r) noexcept {
+    const std::uint64_t period = current_period.load(std::memory_order_acquire);
+#if TOCSIN_RCU_FENCED_READS
+    // No membarrier from the writer (and ThreadSanitizer models neither membarrier nor
+    // fences): a seq_cst exchange (a full barrier on the hardware) orders this side instead.
+    r->period.exchange(period, std::memory_order_seq_cst);
+#else
+    // Compiler barrier only: the writer's membarrier orders this store against its scan.
+    r->period.store(period, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+    return period;
+}
+
+/// The fast entry of a send, with `r = this_thread.fast`: true when the send must take the
+/// general path (ReadGuard) instead — the thread's first send, a send nested in another, or a
+/// ScopedMute alive on this thread. Otherwise mark(r) enters the section, and a FastSection
+/// leaves it.
+[[nodiscard]] inline bool busy(const Reader* r) noexcept {
+    return r->period.load(std::memory_order_relaxed) != 0;
+}
+
+/// Leaves the read-side section mark(r) entered, when it goes out of scope.
+class FastSection {
+  public:
+    explicit FastSection(Reader* r) noexcept : r_(r) {}
+    ~FastSection() { r_->period.store(0, std::memory_order_release); }
+    FastSection(const FastSection&) = delete;
+    FastSection& operator=(const FastSection&) = delete;
+
+  private:
+    Reader* r_;
+};
+
 /// A read-side section, for as long as it lives. Nested sections cost a load and a branch: only
 /// the outermost one marks the thread's record.
 class ReadGuard {
@@ -77,16 +143,7 @@ class ReadGuard {
             return;  // nested: the outer section protects us
         }
         outer_ = r;
-#if TOCSIN_RCU_FENCED_READS
-        // No membarrier from the writer (and ThreadSanitizer models neither membarrier nor
-        // fences): a seq_cst exchange (a full barrier on the hardware) orders this side instead.
-        r->period.exchange(current_period.load(std::memory_order_acquire),
-                           std::memory_order_seq_cst);
-#else
-        // Compiler barrier only: the writer's membarrier orders this store against its scan.
-        r->period.store(current_period.load(std::memory_order_acquire), std::memory_order_relaxed);
-        std::atomic_signal_fence(std::memory_order_seq_cst);
-#endif
+        mark(r);
     }
     ~ReadGuard() {
         if (outer_ != nullptr) {

@@ -58,8 +58,11 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     ErasedCall call = nullptr;
     std::weak_ptr<const void> track;
 
-    /// Marks it disconnected: no send calls it from now on.
-    void kill() noexcept { state.fetch_or(dead_bit, std::memory_order_release); }
+    /// Marks it disconnected: no send calls it from now on. Only its registry calls it, under its
+    /// lock (the one writer of `state` once published): a store, no read-modify-write.
+    void kill() noexcept {
+        state.store(state.load(std::memory_order_relaxed) | dead_bit, std::memory_order_release);
+    }
     /// True until disconnected.
     [[nodiscard]] bool is_live() const noexcept {
         return (state.load(std::memory_order_acquire) & dead_bit) == 0;
@@ -222,14 +225,46 @@ class Snapshot {
         return v;
     }
 
+    /// True when a send from `sender` calls exactly the sender-less receivers, at least one and
+    /// all synchronous: no per-sender list can apply (no sender, or no receiver connected for
+    /// one), none async. Such a send walks any_begin()..any_end() without building a View.
+    [[nodiscard]] bool plain_for(const Sender& sender) const noexcept {
+        return plain_for(plain_mask(sender));
+    }
+    /// What plain_for(sender) tests, computed apart (before a read-side section's compiler
+    /// barrier makes the sender be read again).
+    [[nodiscard]] static std::uint8_t plain_mask(const Sender& sender) noexcept {
+        // A snapshot without sender-less receivers has a table (else none is published).
+        return sender.is_none() ? any_async_flag | any_empty_flag : any_async_flag | table_flag;
+    }
+    /// plain_for() of a sender whose plain_mask() is `mask`.
+    [[nodiscard]] bool plain_for(std::uint8_t mask) const noexcept { return (flags_ & mask) == 0; }
+    /// True when a send from a sender (not none) calls that sender's own list only: no
+    /// receiver is sender-less (then a table exists). Such a send walks own_list()'s entries in
+    /// place.
+    [[nodiscard]] bool senders_only() const noexcept { return (flags_ & any_empty_flag) != 0; }
+    /// The receivers of `sender` (not none) connected for it or hearing it, or null; only when
+    /// a table exists (senders_only(), or !plain_for(sender)).
+    [[nodiscard]] const List* own_list(const Sender& sender) const noexcept {
+        return table_->find(sender);
+    }
+    /// The sender-less receivers, in call order.
+    [[nodiscard]] const Entry* any_begin() const noexcept { return any_begin_; }
+    /// The end of any_begin()'s range.
+    [[nodiscard]] const Entry* any_end() const noexcept { return any_end_; }
+
     /// Publishes `any` (the sender-less receivers; it takes ownership) with the index `table`
     /// (may be null).
     Snapshot(const List* any, const Table* table) noexcept
         : any_begin_(any->entries),
+          any_end_(any->entries + any->count),
           any_count_(any->count),
           table_(table),
           any_ranks_(any->ranks),
           any_async_(any->has_async),
+          flags_(static_cast<std::uint8_t>((any->has_async ? any_async_flag : 0) |
+                                           (table != nullptr ? table_flag : 0) |
+                                           (any->count == 0 ? any_empty_flag : 0))),
           any_(any) {}
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;
@@ -238,10 +273,15 @@ class Snapshot {
   private:
     // What a send reads first, on one cache line.
     const Entry* any_begin_ = nullptr;
+    const Entry* any_end_ = nullptr;
     std::size_t any_count_ = 0;
     const Table* table_ = nullptr;
     const Rank* any_ranks_ = nullptr;
     bool any_async_ = false;
+    static constexpr std::uint8_t any_async_flag = 1;  ///< a sender-less receiver is async
+    static constexpr std::uint8_t table_flag = 2;      ///< some receiver is for a sender
+    static constexpr std::uint8_t any_empty_flag = 4;  ///< no sender-less receiver
+    std::uint8_t flags_ = 0;
     const List* any_;  ///< owned
 };
 
@@ -295,10 +335,10 @@ class Registry : public std::enable_shared_from_this<Registry> {
     template <class Match>
     bool remove_first(const Sender& sender, Match match);
     std::size_t remove_all(bool detach);
-    void remove_slot(SlotBase* slot, Garbage& garbage);
+    void remove_slot(SlotBase* slot, Garbage& garbage, Group* group = nullptr);
     void purge_expired(Garbage& garbage);
     void untrack(SlotBase* slot);
-    void republish(const Sender& sender, Garbage& garbage);
+    void republish(const Sender& sender, Garbage& garbage, Group* group = nullptr);
     void table_insert(const List* list, Garbage& garbage);
     void table_replace(const List* old, const List* next);
     void publish_snapshot(Garbage& garbage);
