@@ -13,3 +13,11 @@ void StoreConfig::ready() {
     connect_receivers();
 }
 }  // namespace store
+
+// The one compile of each model's description (TOCSIN_EXTERN_MODEL in models.hpp).
+TOCSIN_INSTANTIATE_MODEL(store::Customer);
+TOCSIN_INSTANTIATE_MODEL(store::Product);
+TOCSIN_INSTANTIATE_MODEL(store::Order);
+TOCSIN_INSTANTIATE_MODEL(store::OrderItem);
+TOCSIN_INSTANTIATE_MODEL(store::Cart);
+TOCSIN_INSTANTIATE_MODEL(store::CartItem);

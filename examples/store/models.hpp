@@ -98,3 +98,12 @@ inline std::string format_price(std::int64_t cents) {
 }
 
 }  // namespace store
+
+// Each model's description is compiled once, in apps.cpp, not in every file using the models
+// (TOCSIN_EXTERN_MODEL: compile time only).
+TOCSIN_EXTERN_MODEL(store::Customer);
+TOCSIN_EXTERN_MODEL(store::Product);
+TOCSIN_EXTERN_MODEL(store::Order);
+TOCSIN_EXTERN_MODEL(store::OrderItem);
+TOCSIN_EXTERN_MODEL(store::Cart);
+TOCSIN_EXTERN_MODEL(store::CartItem);

@@ -201,3 +201,6 @@ std::size_t SessionStore::clear_expired(const std::string& database) {
 }
 
 }  // namespace tocsin::auth
+
+// The one compile of Session's description (TOCSIN_EXTERN_MODEL in tocsin/auth/session.hpp).
+TOCSIN_INSTANTIATE_MODEL(tocsin::auth::Session);

@@ -12,3 +12,6 @@ std::string User::full_name() const {
 }
 
 }  // namespace tocsin::auth
+
+// The one compile of User's description (TOCSIN_EXTERN_MODEL in tocsin/auth/user.hpp).
+TOCSIN_INSTANTIATE_MODEL(tocsin::auth::User);

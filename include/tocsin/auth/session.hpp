@@ -102,3 +102,6 @@ class SessionStore {
 };
 
 }  // namespace tocsin::auth
+
+// Session's description is compiled once, in src/auth/session.cpp (TOCSIN_EXTERN_MODEL).
+TOCSIN_EXTERN_MODEL(tocsin::auth::Session);

@@ -101,3 +101,6 @@ struct User : Model<User> {
 };
 
 }  // namespace tocsin::auth
+
+// User's description is compiled once, in src/auth/user.cpp (TOCSIN_EXTERN_MODEL).
+TOCSIN_EXTERN_MODEL(tocsin::auth::User);

@@ -583,3 +583,23 @@ std::vector<const apps::ModelDescription*> describe() {
 }
 
 }  // namespace tocsin
+
+/// TOCSIN_EXTERN_MODEL(T): compile the description of model `T` (detail::build_model_info<T>,
+/// the largest code a model brings: a third of the object of a file using three models at -O0)
+/// once, in the file that says TOCSIN_INSTANTIATE_MODEL(T), instead of in every file that uses
+/// `T`. Opt-in, and only a matter of compile time: write it after the model in the header that
+/// defines it, outside any namespace (an explicit instantiation names the template from the
+/// global scope):
+///
+///     namespace shop { struct Product : tocsin::Model<Product> { … }; }
+///     TOCSIN_EXTERN_MODEL(shop::Product);          // shop/models.hpp
+///     TOCSIN_INSTANTIATE_MODEL(shop::Product);     // shop/models.cpp, exactly one file
+///
+/// A program whose header says TOCSIN_EXTERN_MODEL(T) and none of whose files says
+/// TOCSIN_INSTANTIATE_MODEL(T) fails to link (`tocsin::detail::build_model_info<T>()` undefined).
+#define TOCSIN_EXTERN_MODEL(...) \
+    extern template ::tocsin::ModelInfo* ::tocsin::detail::build_model_info<__VA_ARGS__>()
+/// TOCSIN_INSTANTIATE_MODEL(T): the one file compiling the description of model `T` declared
+/// with TOCSIN_EXTERN_MODEL(T) (outside any namespace, after the header defining `T`).
+#define TOCSIN_INSTANTIATE_MODEL(...) \
+    template ::tocsin::ModelInfo* ::tocsin::detail::build_model_info<__VA_ARGS__>()
