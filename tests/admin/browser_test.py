@@ -49,7 +49,10 @@ def import_selenium():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    return webdriver, Service, By
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    # What a read of a page that is being replaced may raise: read again.
+    transient = (StaleElementReferenceException, NoSuchElementException)
+    return webdriver, Service, By, transient
 
 
 def free_port():
@@ -123,7 +126,7 @@ def main():
             skip("no chromium/chromedriver (TOCSIN_SKIP_BROWSER=1)")
         fail("chromium and chromium-driver are needed (Debian packages chromium, chromium-driver; "
              "scripts/install-deps.sh installs them), or set TOCSIN_SKIP_BROWSER=1 to skip")
-    webdriver, Service, By = import_selenium()
+    webdriver, Service, By, transient = import_selenium()
 
     os.makedirs(args.out, exist_ok=True)
     env = dict(os.environ)
@@ -180,10 +183,15 @@ def main():
                  % (driver.current_url, text(), program.output()))
 
     def wait_for(predicate, message, seconds=20):
+        # The page may be replaced while the predicate reads it (a navigation in flight): an
+        # element gone stale or not there yet is a "not yet", read again.
         deadline = time.time() + seconds
         while time.time() < deadline:
-            if predicate():
-                return
+            try:
+                if predicate():
+                    return
+            except transient:
+                pass
             time.sleep(0.2)
         expect(False, message)
 
