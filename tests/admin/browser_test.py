@@ -49,10 +49,21 @@ def import_selenium():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    # What a read of a page that is being replaced may raise: read again.
-    transient = (StaleElementReferenceException, NoSuchElementException)
-    return webdriver, Service, By, transient
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException, WebDriverException)
+    return webdriver, Service, By, (NoSuchElementException, StaleElementReferenceException,
+                                    WebDriverException)
+
+
+def is_transient(error, kinds):
+    """What a command may raise while the page it reads is being replaced: try it again.
+
+    An element gone stale or not there yet, or chromedriver's "aborted by navigation" (a command
+    that raced a navigation in flight, as a window still loading its first page)."""
+    missing, stale, webdriver_error = kinds
+    if isinstance(error, (missing, stale)):
+        return True
+    return isinstance(error, webdriver_error) and "aborted by navigation" in str(error)
 
 
 def free_port():
@@ -126,7 +137,7 @@ def main():
             skip("no chromium/chromedriver (TOCSIN_SKIP_BROWSER=1)")
         fail("chromium and chromium-driver are needed (Debian packages chromium, chromium-driver; "
              "scripts/install-deps.sh installs them), or set TOCSIN_SKIP_BROWSER=1 to skip")
-    webdriver, Service, By, transient = import_selenium()
+    webdriver, Service, By, error_kinds = import_selenium()
 
     os.makedirs(args.out, exist_ok=True)
     env = dict(os.environ)
@@ -182,24 +193,30 @@ def main():
             fail(message + "\n--- page %s:\n%s\n--- server output:\n%s"
                  % (driver.current_url, text(), program.output()))
 
-    def wait_for(predicate, message, seconds=20):
+    def wait_for(predicate, message, seconds=30):
         # The page may be replaced while the predicate reads it (a navigation in flight): an
         # element gone stale or not there yet is a "not yet", read again.
         deadline = time.time() + seconds
         while time.time() < deadline:
             try:
-                if predicate():
-                    return
-            except transient:
-                pass
+                result = predicate()
+                if result:
+                    return result
+            except error_kinds[2] as error:
+                if not is_transient(error, error_kinds):
+                    raise
             time.sleep(0.2)
         expect(False, message)
 
+    def find(by, value):
+        """The element, once the page that has it is there (a slow server under sanitizers)."""
+        return wait_for(lambda: driver.find_element(by, value), "no element %s" % value)
+
     def login(password):
-        driver.find_element(By.ID, "id_username").clear()
-        driver.find_element(By.ID, "id_username").send_keys("admin")
-        driver.find_element(By.ID, "id_password").send_keys(password)
-        driver.find_element(By.ID, "login-submit").click()
+        find(By.ID, "id_username").clear()
+        find(By.ID, "id_username").send_keys("admin")
+        find(By.ID, "id_password").send_keys(password)
+        find(By.ID, "login-submit").click()
 
     try:
         # Anonymous: the login page.
@@ -209,7 +226,7 @@ def main():
 
         # A wrong password: the error, and user_login_failed (the example's receiver prints it).
         login("not-the-password")
-        expect(driver.find_elements(By.ID, "login-error"), "no login error shown")
+        wait_for(lambda: driver.find_elements(By.ID, "login-error"), "no login error shown")
         expect("Please enter the correct username and password" in text(), "wrong error text")
         wait_for(lambda: "login failed for admin (password ********************)"
                  in program.output(), "user_login_failed did not fire")
@@ -219,20 +236,20 @@ def main():
         login(SUPERUSER_PASSWORD)
         wait_for(lambda: driver.current_url.endswith("/admin/auth/user/"),
                  "login did not lead to next=/admin/auth/user/")
-        expect(driver.find_element(By.ID, "user-name").text == "admin", "not logged in as admin")
+        expect(find(By.ID, "user-name").text == "admin", "not logged in as admin")
         driver.get(base + "/admin/")
         expect("Accounts" in text() and "Profile" in text(), "the index lacks accounts.Profile")
         shot("index")
 
         # Add a user; its post_save receiver (create_profile) makes the profile (seed 000).
         driver.get(base + "/admin/auth/user/add/")
-        driver.find_element(By.ID, "id_username").send_keys("dora")
-        driver.find_element(By.ID, "id_password").send_keys("dora-password")
-        driver.find_element(By.ID, "id_email").send_keys("dora@example.com")
+        find(By.ID, "id_username").send_keys("dora")
+        find(By.ID, "id_password").send_keys("dora-password")
+        find(By.ID, "id_email").send_keys("dora@example.com")
         shot("add-user")
-        driver.find_element(By.ID, "save").click()
+        find(By.ID, "save").click()
         wait_for(lambda: driver.find_elements(By.ID, "message"), "no message after adding")
-        expect("was added successfully" in driver.find_element(By.ID, "message").text,
+        expect("was added successfully" in find(By.ID, "message").text,
                "adding the user failed")
         driver.get(base + "/admin/accounts/profile/")
         users = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "td.field-user")]
@@ -245,15 +262,20 @@ def main():
         if driver.find_elements(By.ID, "signal-log"):
             driver.get(base + "/admin/signals/")
             time.sleep(1)  # the live log connects
+            panel = driver.current_window_handle
             driver.execute_script("window.open('/admin/auth/user/add/', 'adder');")
-            driver.switch_to.window("adder")
-            driver.find_element(By.ID, "id_username").send_keys("erin")
-            driver.find_element(By.ID, "id_password").send_keys("erin-password")
-            driver.find_element(By.ID, "save").click()
-            driver.switch_to.window(driver.window_handles[0])
-            wait_for(lambda: "create_profile" in driver.find_element(By.ID, "signal-log").text,
+            adder = wait_for(lambda: [h for h in driver.window_handles if h != panel],
+                             "the second window did not open")[0]
+            # The new window may still be loading its page: switching races that navigation.
+            wait_for(lambda: driver.switch_to.window(adder) or True, "cannot switch windows")
+            find(By.ID, "id_username").send_keys("erin")
+            find(By.ID, "id_password").send_keys("erin-password")
+            find(By.ID, "save").click()
+            wait_for(lambda: driver.find_elements(By.ID, "message"), "no message after adding")
+            driver.switch_to.window(panel)
+            wait_for(lambda: "create_profile" in find(By.ID, "signal-log").text,
                      "post_save -> create_profile not in the live log")
-            log = driver.find_element(By.ID, "signal-log").text
+            log = find(By.ID, "signal-log").text
             expect(re.search(r"post_save.*auth\.User #\d+.*create_profile ok \d+ µs", log, re.S),
                    "no instance or duration for create_profile: " + log)
             shot("signals-panel")
@@ -267,16 +289,16 @@ def main():
 
         # Remove dora through the cascade confirmation page.
         driver.get(base + "/admin/auth/user/?q=dora")
-        driver.find_element(By.LINK_TEXT, driver.find_element(
+        find(By.LINK_TEXT, find(
             By.CSS_SELECTOR, "#result_list tbody td a").text).click()
-        driver.find_element(By.ID, "delete-link").click()
-        deleted = driver.find_element(By.ID, "deleted-objects").text
+        find(By.ID, "delete-link").click()
+        deleted = find(By.ID, "deleted-objects").text
         expect("User: dora" in deleted and "Profile:" in deleted,
                "the confirmation does not list the user and the profile: " + deleted)
         shot("delete-confirmation")
-        driver.find_element(By.ID, "confirm-delete").click()
+        find(By.ID, "confirm-delete").click()
         wait_for(lambda: driver.find_elements(By.ID, "message"), "no message after deleting")
-        expect("was deleted successfully" in driver.find_element(By.ID, "message").text,
+        expect("was deleted successfully" in find(By.ID, "message").text,
                "deleting failed")
         expect("admin notice: user dora was removed" in program.output(),
                "post_delete (notify_admin) did not run")
@@ -287,12 +309,12 @@ def main():
         # XSS: a <script> username is shown as text, never run.
         evil = "<script>window.__xss=1</script>"
         driver.get(base + "/admin/auth/user/add/")
-        driver.find_element(By.ID, "id_username").send_keys(evil)
-        driver.find_element(By.ID, "id_password").send_keys("x")
-        driver.find_element(By.ID, "save").click()
+        find(By.ID, "id_username").send_keys(evil)
+        find(By.ID, "id_password").send_keys("x")
+        find(By.ID, "save").click()
         wait_for(lambda: driver.find_elements(By.ID, "message"), "no message after adding")
-        expect(evil in driver.find_element(By.ID, "message").text, "the message lacks the name")
-        expect(evil in driver.find_element(By.ID, "result_list").text,
+        expect(evil in find(By.ID, "message").text, "the message lacks the name")
+        expect(evil in find(By.ID, "result_list").text,
                "the <script> username is not shown as text")
         expect(driver.execute_script("return window.__xss === undefined"), "the script ran")
         shot("xss-as-text")
@@ -309,7 +331,7 @@ def main():
         expect("403" in text() and "CSRF token missing" in text(), "not a 403 CSRF page")
         shot("csrf-403")
         driver.get(base + "/admin/auth/user/?q=mallory")
-        expect("0 users" in driver.find_element(By.ID, "paginator").text,
+        expect("0 users" in find(By.ID, "paginator").text,
                "the post without a token created a user")
 
         # The session cookie is HttpOnly: scripts cannot read it.
@@ -317,7 +339,7 @@ def main():
                "the session cookie is readable by scripts")
 
         # Log out.
-        driver.find_element(By.CSS_SELECTOR, "#logout-form button").click()
+        find(By.CSS_SELECTOR, "#logout-form button").click()
         wait_for(lambda: "Logged out" in text(), "no logged-out page")
         shot("logged-out")
     finally:
