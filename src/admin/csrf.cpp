@@ -98,15 +98,21 @@ std::string csrf_failure(const Request& request) {
     if (secret.empty()) {
         return "CSRF cookie not set.";
     }
-    const std::string token = request.post(csrf_field_name);
+    // The form field first; without it, the X-CSRFToken header (as Django, for scripts).
+    std::string token = request.post(csrf_field_name);
+    std::string_view source = "POST";
     if (token.empty()) {
-        return "CSRF token missing.";
+        if (request.csrf_header.empty()) {
+            return "CSRF token missing.";
+        }
+        token = request.csrf_header;
+        source = "the 'X-Csrftoken' HTTP header";
     }
     if (auto why = csrf_token_format_error(token); !why.empty()) {
-        return "CSRF token from POST " + why + ".";
+        return "CSRF token from " + std::string(source) + " " + why + ".";
     }
     if (!csrf_token_matches(token, secret)) {
-        return "CSRF token from POST incorrect.";
+        return "CSRF token from " + std::string(source) + " incorrect.";
     }
     return {};
 }

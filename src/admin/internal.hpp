@@ -32,6 +32,9 @@ struct Request {
     std::map<std::string, std::string, std::less<>> cookies;
     std::string origin;  ///< the Origin header, "" when absent
     std::string host;    ///< the Host header
+    /// The X-CSRFToken header (Django's CSRF_HEADER_NAME), "" when absent: the token of a POST
+    /// without the form field (a script's request).
+    std::string csrf_header;
 
     /// The first value of `name` in the query, or "".
     [[nodiscard]] std::string get(std::string_view name) const;

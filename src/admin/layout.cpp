@@ -47,6 +47,13 @@ constexpr std::string_view script = R"js(
   var log = document.getElementById('signal-log');
   if (!log || !window.EventSource) return;
   var source = new EventSource('/admin/signals/events/');
+  var status = document.getElementById('signal-log-status');
+  function state(text) {
+    log.setAttribute('data-live', text);
+    if (status) status.textContent = text;
+  }
+  source.onopen = function () { state('open'); };
+  source.onerror = function () { state('reconnecting'); };
   source.onmessage = function (event) {
     var send = JSON.parse(event.data);
     var row = document.createElement('tr');

@@ -36,6 +36,7 @@ Request parse(const httplib::Request& in) {
     r.cookies = parse_cookies(in.get_header_value("Cookie"));
     r.origin = in.get_header_value("Origin");
     r.host = in.get_header_value("Host");
+    r.csrf_header = in.get_header_value("X-CSRFToken");
     return r;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "monitor.hpp"
 #include "tocsin/apps/describe.hpp"
@@ -97,7 +98,9 @@ Response panel_page(Context& context) {
         "sender, the instance it was sent for (a model signal's), each receiver with its outcome "
         "and duration, and the error it threw. A "
         "commit-time receiver shows <em>deferred</em> at the send and a line of its own "
-        "when it runs after the commit.</p><table id=\"signal-log\"><thead><tr><th>Signal"
+        "when it runs after the commit.</p><p class=\"help\">Live log: <span "
+        "id=\"signal-log-status\">connecting</span></p><table "
+        "id=\"signal-log\"><thead><tr><th>Signal"
         "</th><th>Sender</th><th>Instance</th><th>Receivers</th><th>Total</th></tr></thead><tbody>"
         "</tbody></table>");
     return page(context, "Signals", h);
@@ -130,16 +133,23 @@ void stream_events(httplib::Response& out, const std::shared_ptr<SignalMonitor>&
         out.set_content("the live log is off", "text/plain; charset=utf-8");
         return;
     }
-    // The last sends first (up to 50), then each new one as it finishes.
+    // A comment first (a client knows the stream is open, before any send), the last sends
+    // (up to 50), then each new one as it finishes.
     const auto last = monitor->last_sequence();
     auto sequence = std::make_shared<std::uint64_t>(last > 50 ? last - 50 : 0);
+    auto opened = std::make_shared<bool>(false);
     out.set_header("Cache-Control", "no-store");
     out.set_header("X-Content-Type-Options", "nosniff");
     out.set_chunked_content_provider(
-        "text/event-stream", [monitor, sequence](std::size_t, httplib::DataSink& sink) {
+        "text/event-stream", [monitor, sequence, opened](std::size_t, httplib::DataSink& sink) {
             if (monitor->stopped()) {
                 sink.done();
                 return false;
+            }
+            if (!*opened) {
+                *opened = true;
+                constexpr std::string_view hello = ": connected\n\n";
+                return sink.write(hello.data(), hello.size());
             }
             std::string chunk;
             for (const auto& entry :

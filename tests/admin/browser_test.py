@@ -261,7 +261,9 @@ def main():
         driver.get(base + "/admin/signals/")
         if driver.find_elements(By.ID, "signal-log"):
             driver.get(base + "/admin/signals/")
-            time.sleep(1)  # the live log connects
+            wait_for(lambda: find(By.ID, "signal-log").get_attribute("data-live") == "open",
+                     "the live log did not connect")
+            expect(find(By.ID, "signal-log-status").text == "open", "the status is not open")
             panel = driver.current_window_handle
             driver.execute_script("window.open('/admin/auth/user/add/', 'adder');")
             adder = wait_for(lambda: [h for h in driver.window_handles if h != panel],

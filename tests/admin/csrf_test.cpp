@@ -196,6 +196,49 @@ TEST_F(AdminCsrfTest, BadCookiesAndTokensAreRefusedWithDjangosReasons) {
     EXPECT_EQ(Author::objects().count(), 0U);
 }
 
+// Django: test_csrf_token_in_header — without the form field, the X-CSRFToken header's token
+// (masked or not) passes.
+TEST_F(AdminCsrfTest, test_csrf_token_in_header) {
+    auto b = staff();
+    const auto tokens = form_tokens(b.get("/admin/library/author/add/").body);
+    ASSERT_FALSE(tokens.empty());
+    for (const std::string& token : {tokens[0], b.cookies["csrftoken"]}) {
+        const auto page = b.post("/admin/library/author/add/", {{"name", "Ann " + token}},
+                                 /*csrf=*/false, {{"X-CSRFToken", token}});
+        EXPECT_EQ(page.status, 302) << token << "\n" << page.body;
+    }
+    EXPECT_EQ(Author::objects().count(), 2U);
+}
+
+// Django: test_bad_csrf_token_header — a bad header token is refused with the reasons of
+// _test_bad_csrf_token, naming the header; the form field, when present, is what counts.
+TEST_F(AdminCsrfTest, test_bad_csrf_token_header) {
+    auto b = staff();
+    const std::vector<std::pair<std::string, std::string>> bad_tokens = {
+        {std::string(16, 'a'),
+         "CSRF token from the 'X-Csrftoken' HTTP header has incorrect length."},
+        {std::string(64, '*'),
+         "CSRF token from the 'X-Csrftoken' HTTP header has invalid characters."},
+        {std::string(64, 'a'), "CSRF token from the 'X-Csrftoken' HTTP header incorrect."},
+        {std::string(32, 'a'), "CSRF token from the 'X-Csrftoken' HTTP header incorrect."},
+    };
+    for (const auto& [token, reason] : bad_tokens) {
+        const auto page = b.post("/admin/library/author/add/", {{"name", "Ann"}},
+                                 /*csrf=*/false, {{"X-CSRFToken", token}});
+        EXPECT_EQ(page.status, 403);
+        // The page escapes the quotes around the header's name.
+        const std::string shown = std::regex_replace(reason, std::regex("'"), "&#x27;");
+        EXPECT_NE(page.body.find(shown), std::string::npos) << shown << "\n" << page.body;
+    }
+    // A wrong form field is not rescued by a right header.
+    const auto page = b.post("/admin/library/author/add/",
+                             {{"name", "Ann"}, {"csrfmiddlewaretoken", std::string(32, 'a')}},
+                             /*csrf=*/false, {{"X-CSRFToken", b.cookies["csrftoken"]}});
+    EXPECT_EQ(page.status, 403);
+    EXPECT_NE(page.body.find("CSRF token from POST incorrect."), std::string::npos);
+    EXPECT_EQ(Author::objects().count(), 0U);
+}
+
 TEST_F(AdminCsrfTest, APostWithoutTheTokenIs403) {
     auto b = staff();
     const auto page = b.post("/admin/library/author/add/", {{"name", "Ann"}}, /*csrf=*/false);

@@ -50,6 +50,7 @@ TEST_F(AdminServerTest, ServesItsOwnAssets) {
     const auto js = b.get("/admin/static/admin.js");
     EXPECT_EQ(js.status, 200);
     EXPECT_NE(js.body.find("EventSource"), std::string::npos);
+    EXPECT_NE(js.body.find("source.onopen"), std::string::npos);  // data-live="open"
     // A page links its assets on this server only: no CDN.
     const auto login = b.get("/admin/login/");
     EXPECT_NE(login.body.find("href=\"/admin/static/admin.css\""), std::string::npos);

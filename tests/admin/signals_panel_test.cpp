@@ -1,7 +1,11 @@
 // The signals pages: the receivers table and the panel.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
+#include <future>
+#include <string>
+#include <thread>
 
 #include "admin_support.hpp"
 #include "tocsin/dispatch/profiler.hpp"
@@ -29,18 +33,63 @@ TEST_F(AdminSignalsPanelTest, TheReceiversPageListsEveryReceiver) {
               std::string::npos);
 }
 
-/// Reads the live log until `done(text so far)`, or 20 s.
-std::string read_live_log(int port, const std::string& cookies,
-                          const std::function<bool(const std::string&)>& done) {
-    httplib::Client client("127.0.0.1", port);
-    client.set_read_timeout(20, 0);
-    std::string text;
-    static_cast<void>(client.Get("/admin/signals/events/", httplib::Headers{{"Cookie", cookies}},
-                                 [&](const char* data, std::size_t size) {
-                                     text.append(data, size);
-                                     return !done(text);
-                                 }));
-    return text;
+/// The live log (/admin/signals/events/) read on a thread of its own until `done(text so far)`,
+/// or 20 s. The constructor returns once the stream is open: the server's ": connected" comment
+/// has arrived, so every send after it is in the log.
+class LiveLog {
+  public:
+    LiveLog(int port, std::string cookies, std::function<bool(const std::string&)> done) {
+        std::promise<void> open;
+        auto opened = open.get_future();
+        reader_ = std::thread([this, port, cookies = std::move(cookies), done = std::move(done),
+                               open = std::move(open)]() mutable {
+            bool told = false;
+            httplib::Client client("127.0.0.1", port);
+            client.set_read_timeout(20, 0);
+            static_cast<void>(
+                client.Get("/admin/signals/events/", httplib::Headers{{"Cookie", cookies}},
+                           [&](const char* data, std::size_t size) {
+                               text_.append(data, size);
+                               if (!told && text_.find(": connected\n\n") != std::string::npos) {
+                                   told = true;
+                                   open.set_value();
+                               }
+                               return !done(text_);
+                           }));
+            if (!told) {
+                open.set_value();
+            }
+        });
+        EXPECT_EQ(opened.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    }
+    LiveLog(const LiveLog&) = delete;
+    LiveLog& operator=(const LiveLog&) = delete;
+    ~LiveLog() {
+        if (reader_.joinable()) {
+            reader_.join();
+        }
+    }
+
+    /// What the stream carried, once `done` said so (or the read timed out).
+    std::string text() {
+        reader_.join();
+        return text_;
+    }
+
+  private:
+    std::string text_;
+    std::thread reader_;
+};
+
+TEST_F(AdminSignalsPanelTest, TheLiveLogSaysItIsOpenBeforeAnySend) {
+    auto b = staff();
+    const auto panel = b.get("/admin/signals/");
+    EXPECT_NE(panel.body.find("<span id=\"signal-log-status\">connecting</span>"),
+              std::string::npos);
+    LiveLog live(port_, "sessionid=" + b.cookies["sessionid"], [](const std::string& text) {
+        return text.find(": connected\n\n") != std::string::npos;
+    });
+    EXPECT_EQ(live.text().rfind(": connected\n\n", 0), 0U);
 }
 
 TEST_F(AdminSignalsPanelTest, TheLiveLogShowsEachSendWithItsReceivers) {
@@ -57,18 +106,14 @@ TEST_F(AdminSignalsPanelTest, TheLiveLogShowsEachSendWithItsReceivers) {
     ASSERT_EQ(panel.status, 200);
     EXPECT_NE(panel.body.find("<table id=\"signal-log\">"), std::string::npos);
     const std::string cookies = "sessionid=" + b.cookies["sessionid"];
-    std::string log;
-    std::thread reader([&] {
-        log = read_live_log(port_, cookies, [](const std::string& text) {
-            return text.find("library.failing") != std::string::npos;
-        });
+    LiveLog live(port_, cookies, [](const std::string& text) {
+        return text.find("library.failing") != std::string::npos;
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the stream is open
     Author::objects().create({.name = "Ann"});
     for (const auto& outcome : custom.send_robust(Sender{}, 1)) {
         EXPECT_TRUE(outcome.error);
     }
-    reader.join();
+    const std::string log = live.text();
     // One event per finished send: the signal, the receivers with outcome and duration.
     const auto save = log.find("\"signal\":\"post_save\"");
     ASSERT_NE(save, std::string::npos) << log;
@@ -100,18 +145,15 @@ TEST_F(AdminSignalsPanelTest, TheLiveLogNamesTheInstanceAlsoAfterTheCommit) {
     const auto panel = b.get("/admin/signals/");
     EXPECT_NE(panel.body.find("<th>Instance</th>"), std::string::npos);
     const std::string cookies = "sessionid=" + b.cookies["sessionid"];
-    std::string log;
-    std::thread reader([&] {
-        log = read_live_log(port_, cookies, [](const std::string& text) {
-            return text.find("\"after_commit\":true") != std::string::npos;
-        });
+    LiveLog live(port_, cookies, [](const std::string& text) {
+        return text.find("\"after_commit\":true") != std::string::npos;
     });
     std::int64_t id = 0;
     {
         auto block = atomic();
         id = *Author::objects().create({.name = "Ann"}).id;
     }
-    reader.join();
+    const std::string log = live.text();
     const std::string instance = "\"instance\":\"library.Author #" + std::to_string(id) + "\"";
     // The send's entry: post_save, the instance, the receiver deferred.
     const auto deferred = log.find("{\"name\":\"library.later\",\"outcome\":\"deferred\"");
