@@ -8,6 +8,7 @@
 #include "tocsin/apps/registry.hpp"
 #include "tocsin/auth/app.hpp"
 #include "tocsin/auth/crypto.hpp"
+#include "tocsin/models/signal_base.hpp"
 
 namespace tocsin::auth {
 
@@ -112,7 +113,9 @@ void login(SessionStore& session, AnyUser& user) {
     session.set(std::string(session_backend_key), std::string(model_backend));
     session.set(std::string(session_hash_key), hash);
     session.save();
-    user_logged_in.send(user.sender(), user, session);
+    const Sender sender = user.sender();
+    tocsin::detail::send_about(sender, user.instance(),
+                               [&] { user_logged_in.send(sender, user, session); });
 }
 
 std::optional<AnyUser> get_user(SessionStore& session) {
@@ -135,7 +138,9 @@ std::optional<AnyUser> get_user(SessionStore& session) {
 void logout(SessionStore& session) {
     auto user = get_user(session);
     if (user) {
-        user_logged_out.send(user->sender(), &*user, session);
+        const Sender sender = user->sender();
+        tocsin::detail::send_about(sender, user->instance(),
+                                   [&] { user_logged_out.send(sender, &*user, session); });
     } else {
         user_logged_out.send(Sender{}, nullptr, session);
     }

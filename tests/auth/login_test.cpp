@@ -3,7 +3,12 @@
 // (test_auth_backends.py), on SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
+
+#include "tocsin/dispatch/profiler.hpp"
 
 #include "auth_support.hpp"
 
@@ -57,6 +62,42 @@ TEST_P(SignalTestCase, test_login) {
     login(session, *user);
     EXPECT_EQ(logged_in, std::vector<std::string>{"testclient"});
     EXPECT_EQ(login_failed.size(), 1U);
+}
+
+/// Records each observed send as "signal instance".
+class InstanceRecorder : public SendObserver {
+  public:
+    void on_send(const SendEvent& e) noexcept override {
+        const std::lock_guard lock(mutex);
+        sends.push_back(std::string(e.signal_name) + " " + e.instance);
+    }
+    std::mutex mutex;
+    std::vector<std::string> sends;
+};
+
+// The send observer (the admin's live log) sees the user that user_logged_in and user_logged_out
+// are about, as it sees a model signal's instance ("auth.User #3"); user_login_failed is about
+// no instance.
+TEST_P(SignalTestCase, TheSendObserverSeesTheUserLoggedInAndOut) {
+    auto recorder = std::make_shared<InstanceRecorder>();
+    const auto previous = set_send_observer(recorder);
+    SessionStore session;
+    EXPECT_FALSE(authenticate({{"username", "testclient"}, {"password", "bad"}}, &session));
+    auto user = authenticate({{"username", "testclient"}, {"password", "password"}}, &session);
+    ASSERT_TRUE(user);
+    login(session, *user);
+    logout(session);
+    set_send_observer(previous);
+    const std::string me = std::string(user->label()) + " #" + std::to_string(*user->id());
+    std::vector<std::string> auth_sends;
+    for (const auto& send : recorder->sends) {
+        if (send.starts_with("auth.user_")) {
+            auth_sends.push_back(send);
+        }
+    }
+    EXPECT_EQ(auth_sends,
+              (std::vector<std::string>{"auth.user_login_failed ", "auth.user_logged_in " + me,
+                                        "auth.user_logged_out " + me}));
 }
 
 TEST_P(SignalTestCase, test_logout_anonymous) {

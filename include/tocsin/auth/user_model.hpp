@@ -58,6 +58,9 @@ class AnyUser {
     [[nodiscard]] Sender sender() const { return self_->sender(); }
     /// The model's label ("auth.User").
     [[nodiscard]] std::string_view label() const { return self_->label(); }
+    /// The user as a model instance (what code taking any model, such as the send observer's
+    /// description of an instance, reads).
+    [[nodiscard]] ModelBase& instance() const { return self_->model(); }
     /// The user as its model; throws std::invalid_argument when it is another model.
     template <UserModelType T>
     [[nodiscard]] T& as() const {
