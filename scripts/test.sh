@@ -66,8 +66,12 @@ fi
 SUMMARY=()
 CURRENT=""
 STARTED_AT=$SECONDS
+INTERRUPTED=""
 print_summary() {
     local rc=$?
+    if [[ -n $INTERRUPTED && $rc -eq 0 ]]; then
+        rc=1
+    fi
     rm -f "${CPU_TIMES_FILE:-}"
     echo
     echo "================================ tocsin test summary"
@@ -76,13 +80,22 @@ print_summary() {
         echo "  $line"
     done
     if [[ $rc -ne 0 ]]; then
-        echo "  FAILED  ${CURRENT:-(setup)}"
+        echo "  FAILED  ${CURRENT:-(setup)}${INTERRUPTED:+ (interrupted by $INTERRUPTED)}"
         echo "  result: FAILED (exit $rc) after $((SECONDS - STARTED_AT))s"
     else
         echo "  result: OK in $((SECONDS - STARTED_AT))s"
     fi
 }
 trap print_summary EXIT
+# Killed (a CI time limit, ^C): say so, with the step it stopped in, and fail.
+on_signal() {
+    INTERRUPTED=$1
+    trap - "${1#SIG}"
+    exit $((128 + $2))
+}
+trap 'on_signal SIGTERM 15' TERM
+trap 'on_signal SIGINT 2' INT
+trap 'on_signal SIGHUP 1' HUP
 
 # children_cpu: sets CHILDREN_CPU_MS to the CPU time (user+sys, milliseconds) used so far by
 # this shell's finished children (and theirs, when waited for: ninja's compilers, ctest's
