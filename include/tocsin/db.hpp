@@ -1,7 +1,6 @@
-/// @file db.hpp
-/// @brief The db layer of tocsin: Database and its aliases, the backend interface, the SQLite
-/// and PostgreSQL backends, atomic() transactions with savepoints, and on_commit(). Depends on the
-/// standard library, SQLite and libpq only.
+// The db layer of tocsin: Database and its aliases, the backend interface, the SQLite
+// and PostgreSQL backends, atomic() transactions with savepoints, and on_commit(). Depends on the
+// standard library, SQLite and libpq only.
 #pragma once
 
 #include "tocsin/db/atomic.hpp"

@@ -1,15 +1,14 @@
-/// @file atomic.hpp
-/// @brief Atomic: Django's transaction.atomic as an RAII guard and as a function.
-///
-///     {
-///         auto tx = tocsin::atomic();        // BEGIN (or SAVEPOINT when nested)
-///         user.save();
-///         profile.save();
-///     }                                      // COMMIT (or RELEASE); ROLLBACK if unwinding
-///
-///     auto id = tocsin::atomic([&] { return order.save(); });       // returns the result
-///     tocsin::atomic("other", [&] { ... });                         // another alias
-///     tocsin::atomic({.durable = true}, [&] { ... });               // must be outermost
+// Atomic: Django's transaction.atomic as an RAII guard and as a function.
+//
+//     {
+//         auto tx = tocsin::atomic();        // BEGIN (or SAVEPOINT when nested)
+//         user.save();
+//         profile.save();
+//     }                                      // COMMIT (or RELEASE); ROLLBACK if unwinding
+//
+//     auto id = tocsin::atomic([&] { return order.save(); });       // returns the result
+//     tocsin::atomic("other", [&] { ... });                         // another alias
+//     tocsin::atomic({.durable = true}, [&] { ... });               // must be outermost
 #pragma once
 
 #include <concepts>

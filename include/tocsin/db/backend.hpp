@@ -1,19 +1,18 @@
-/// @file backend.hpp
-/// @brief Backend: the interface every database engine implements (SQLite now, PostgreSQL next),
-/// and the registry of engines by name.
-///
-/// The layers above talk to a database only through this interface, so a new engine changes
-/// nothing above it. What differs between engines is asked of the backend, never assumed:
-/// - placeholders: placeholder(i) renders parameter i ("?1" for SQLite, "$1" for PostgreSQL);
-///   both number their parameters, so one parameter may be used twice;
-/// - identifiers: quote_name() ("user" needs quoting everywhere);
-/// - column types: column_type(LogicalType) and auto_primary_key_type();
-/// - what it can do: features() (RETURNING, savepoints, whether an error aborts the transaction);
-/// - transaction control: begin_sql(), commit_sql(), savepoint_sql(name), ...;
-/// - errors: every failure is thrown as the tocsin::db::Error subclass that classifies it, with
-///   IntegrityError::kind() telling unique, not-null, foreign-key and check violations apart;
-/// - the id of an inserted row: `INSERT ... RETURNING "id"` when features().supports_returning
-///   (both SQLite >= 3.35 and PostgreSQL), last_insert_id() otherwise.
+// Backend: the interface every database engine implements (SQLite now, PostgreSQL next),
+// and the registry of engines by name.
+//
+// The layers above talk to a database only through this interface, so a new engine changes
+// nothing above it. What differs between engines is asked of the backend, never assumed:
+// - placeholders: placeholder(i) renders parameter i ("?1" for SQLite, "$1" for PostgreSQL);
+//   both number their parameters, so one parameter may be used twice;
+// - identifiers: quote_name() ("user" needs quoting everywhere);
+// - column types: column_type(LogicalType) and auto_primary_key_type();
+// - what it can do: features() (RETURNING, savepoints, whether an error aborts the transaction);
+// - transaction control: begin_sql(), commit_sql(), savepoint_sql(name), ...;
+// - errors: every failure is thrown as the tocsin::db::Error subclass that classifies it, with
+//   IntegrityError::kind() telling unique, not-null, foreign-key and check violations apart;
+// - the id of an inserted row: `INSERT ... RETURNING "id"` when features().supports_returning
+//   (both SQLite >= 3.35 and PostgreSQL), last_insert_id() otherwise.
 #pragma once
 
 #include <cstddef>

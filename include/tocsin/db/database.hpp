@@ -1,13 +1,12 @@
-/// @file database.hpp
-/// @brief Database: one connection under an alias, with its transaction state; and the
-/// process-wide configuration of aliases (Django's DATABASES and `connections[alias]`).
-///
-/// Thread model (as Django's): each thread has its own connection per alias. connection(alias)
-/// returns the calling thread's Database for that alias, made on first use; the SQLite file is
-/// opened on the first query. The connection is closed when the thread ends (or close(),
-/// close_all()). A Database, its statements and its atomic blocks belong to that thread.
-/// ":memory:" databases are therefore private to each thread; use a file (or a shared-cache URI
-/// "file:name?mode=memory&cache=shared") to share data between threads.
+// Database: one connection under an alias, with its transaction state; and the
+// process-wide configuration of aliases (Django's DATABASES and `connections[alias]`).
+//
+// Thread model (as Django's): each thread has its own connection per alias. connection(alias)
+// returns the calling thread's Database for that alias, made on first use; the SQLite file is
+// opened on the first query. The connection is closed when the thread ends (or close(),
+// close_all()). A Database, its statements and its atomic blocks belong to that thread.
+// ":memory:" databases are therefore private to each thread; use a file (or a shared-cache URI
+// "file:name?mode=memory&cache=shared") to share data between threads.
 #pragma once
 
 #include <concepts>

@@ -1,20 +1,19 @@
-/// @file error.hpp
-/// @brief The exceptions of tocsin's db layer.
-///
-/// Every error the db layer throws derives from tocsin::db::Error, whose what() says what failed
-/// and where: the message (which names the table.column, the file or the alias concerned), the SQL
-/// being run when there is one, and the caller's source location. The hierarchy follows PEP 249
-/// and Django, so that code written against Django's exceptions maps one to one.
-///
-///     Error
-///     ├── ConfigurationError          unknown alias or engine, bad settings
-///     └── DatabaseError               reported by (or about) the database
-///         ├── OperationalError        cannot open or write the file, database locked, I/O error
-///         ├── IntegrityError          UNIQUE / NOT NULL / FOREIGN KEY / CHECK violated
-///         ├── DataError               a value does not fit (type mismatch, too big, NULL)
-///         ├── NotSupportedError       the backend cannot do this
-///         └── ProgrammingError        bad SQL, bad parameter index, misuse of the API
-///             └── TransactionManagementError   misuse of atomic(), commit(), on_commit()
+// The exceptions of tocsin's db layer.
+//
+// Every error the db layer throws derives from tocsin::db::Error, whose what() says what failed
+// and where: the message (which names the table.column, the file or the alias concerned), the SQL
+// being run when there is one, and the caller's source location. The hierarchy follows PEP 249
+// and Django, so that code written against Django's exceptions maps one to one.
+//
+//     Error
+//     ├── ConfigurationError          unknown alias or engine, bad settings
+//     └── DatabaseError               reported by (or about) the database
+//         ├── OperationalError        cannot open or write the file, database locked, I/O error
+//         ├── IntegrityError          UNIQUE / NOT NULL / FOREIGN KEY / CHECK violated
+//         ├── DataError               a value does not fit (type mismatch, too big, NULL)
+//         ├── NotSupportedError       the backend cannot do this
+//         └── ProgrammingError        bad SQL, bad parameter index, misuse of the API
+//             └── TransactionManagementError   misuse of atomic(), commit(), on_commit()
 #pragma once
 
 #include <stdexcept>

@@ -1,5 +1,4 @@
-/// @file log.hpp
-/// @brief The db layer's logging hook (robust on_commit callbacks report their errors here).
+// The db layer's logging hook (robust on_commit callbacks report their errors here).
 #pragma once
 
 #include <exception>

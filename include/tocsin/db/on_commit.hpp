@@ -1,11 +1,10 @@
-/// @file on_commit.hpp
-/// @brief on_commit: run a callback once the current transaction commits (Django's
-/// transaction.on_commit).
-///
-///     tocsin::atomic([&] {
-///         order.save();
-///         tocsin::on_commit([id = order.id] { send_confirmation(id); });   // after COMMIT
-///     });
+// on_commit: run a callback once the current transaction commits (Django's
+// transaction.on_commit).
+//
+//     tocsin::atomic([&] {
+//         order.save();
+//         tocsin::on_commit([id = order.id] { send_confirmation(id); });   // after COMMIT
+//     });
 #pragma once
 
 #include <concepts>

@@ -1,5 +1,4 @@
-/// @file postgresql_backend.hpp
-/// @brief PostgresqlBackend: the Backend on libpq (engine "postgresql").
+// PostgresqlBackend: the Backend on libpq (engine "postgresql").
 #pragma once
 
 #include <cstdint>

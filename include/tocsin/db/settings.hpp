@@ -1,5 +1,4 @@
-/// @file settings.hpp
-/// @brief Settings: how to reach one database (Django's DATABASES entry).
+// Settings: how to reach one database (Django's DATABASES entry).
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,4 @@
-/// @file sqlite_backend.hpp
-/// @brief SqliteBackend: the Backend on the SQLite C library.
+// SqliteBackend: the Backend on the SQLite C library.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,4 @@
-/// @file sqlite_statement.hpp
-/// @brief SqliteStatement: a Statement on sqlite3_stmt.
+// SqliteStatement: a Statement on sqlite3_stmt.
 #pragma once
 
 #include <string>

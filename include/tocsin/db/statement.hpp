@@ -1,5 +1,4 @@
-/// @file statement.hpp
-/// @brief Statement: one prepared SQL statement of a backend (bind, step, read columns).
+// Statement: one prepared SQL statement of a backend (bind, step, read columns).
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,5 @@
-/// @file statement_cache.hpp
-/// @brief StatementCache: prepared statements kept per SQL text, and CachedStatement, the RAII
-/// lease that hands one out and gives it back.
+// StatementCache: prepared statements kept per SQL text, and CachedStatement, the RAII
+// lease that hands one out and gives it back.
 #pragma once
 
 #include <array>

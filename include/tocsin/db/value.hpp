@@ -1,26 +1,25 @@
-/// @file value.hpp
-/// @brief Value, the one type that crosses the backend boundary, and the mapping of C++ types to
-/// it (value_traits), which the model layer uses for its fields.
-///
-/// A Value holds one of the five storage classes every backend can carry: NULL, a 64-bit integer,
-/// a double, UTF-8 text or a blob. C++ types map onto them through value_traits<T>, which also
-/// gives the logical column type (LogicalType) the backend turns into a column type name:
-///
-/// | C++ type                                  | LogicalType | stored as                          |
-/// |-------------------------------------------|-------------|------------------------------------|
-/// | bool                                      | boolean     | integer 0 / 1                      |
-/// | signed and unsigned integers, enums       | integer     | integer (range-checked both ways)  |
-/// | float, double                             | real        | double                             |
-/// | std::string                               | text        | text (UTF-8)                       |
-/// | Blob (std::vector<std::byte>)             | blob        | blob                               |
-/// | std::chrono::time_point<system_clock, D>  | timestamp   | integer: microseconds since the    |
-/// |                                           |             | Unix epoch, UTC (exact, sortable)  |
-/// | std::optional<T>                          | as T        | as T, or NULL (the column is NULL- |
-/// |                                           |             | able)                              |
-///
-/// Time points are integers on every backend (PostgreSQL: BIGINT), so the layers above never
-/// parse dates, values compare and sort as numbers, and microsecond precision round-trips
-/// exactly. Precision finer than a microsecond is floored.
+// Value, the one type that crosses the backend boundary, and the mapping of C++ types to
+// it (value_traits), which the model layer uses for its fields.
+//
+// A Value holds one of the five storage classes every backend can carry: NULL, a 64-bit integer,
+// a double, UTF-8 text or a blob. C++ types map onto them through value_traits<T>, which also
+// gives the logical column type (LogicalType) the backend turns into a column type name:
+//
+// | C++ type                                  | LogicalType | stored as                          |
+// |-------------------------------------------|-------------|------------------------------------|
+// | bool                                      | boolean     | integer 0 / 1                      |
+// | signed and unsigned integers, enums       | integer     | integer (range-checked both ways)  |
+// | float, double                             | real        | double                             |
+// | std::string                               | text        | text (UTF-8)                       |
+// | Blob (std::vector<std::byte>)             | blob        | blob                               |
+// | std::chrono::time_point<system_clock, D>  | timestamp   | integer: microseconds since the    |
+// |                                           |             | Unix epoch, UTC (exact, sortable)  |
+// | std::optional<T>                          | as T        | as T, or NULL (the column is NULL- |
+// |                                           |             | able)                              |
+//
+// Time points are integers on every backend (PostgreSQL: BIGINT), so the layers above never
+// parse dates, values compare and sort as numbers, and microsecond precision round-trips
+// exactly. Precision finer than a microsecond is floored.
 #pragma once
 
 #include <chrono>

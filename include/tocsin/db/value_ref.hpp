@@ -1,6 +1,5 @@
-/// @file value_ref.hpp
-/// @brief ValueRef, a borrowed view of one SQL value, and view_of(), which views a C++ value
-/// without copying its text or bytes. The model layer binds its fields this way.
+// ValueRef, a borrowed view of one SQL value, and view_of(), which views a C++ value
+// without copying its text or bytes. The model layer binds its fields this way.
 #pragma once
 
 #include <cstddef>

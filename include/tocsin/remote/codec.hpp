@@ -1,7 +1,6 @@
-/// @file codec.hpp
-/// @brief How a remote receiver's arguments travel as data: a custom signal's arguments through
-/// nlohmann JSON (`to_json` / `from_json` found by ADL, or an `adl_serializer`), a model
-/// signal's instance by primary key with the event's fields.
+// How a remote receiver's arguments travel as data: a custom signal's arguments through
+// nlohmann JSON (`to_json` / `from_json` found by ADL, or an `adl_serializer`), a model
+// signal's instance by primary key with the event's fields.
 #pragma once
 
 #include <cstdint>

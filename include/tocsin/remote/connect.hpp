@@ -1,13 +1,12 @@
-/// @file connect.hpp
-/// @brief remote::connect: a receiver that runs in a worker process instead of the sender's.
-///
-///     void welcome_mail(User& user, const tocsin::SaveEvent& e);   // an ordinary receiver
-///
-///     tocsin::remote::connect<User>(tocsin::post_save, &welcome_mail,
-///                                   {.queue = "mail", .dispatch_uid = "accounts.welcome"});
-///
-/// Sending the signal then writes one outbox row (in the sender's transaction); a Worker of the
-/// same program (`manage worker --queue mail`) finds the receiver by its dispatch_uid and runs it.
+// remote::connect: a receiver that runs in a worker process instead of the sender's.
+//
+//     void welcome_mail(User& user, const tocsin::SaveEvent& e);   // an ordinary receiver
+//
+//     tocsin::remote::connect<User>(tocsin::post_save, &welcome_mail,
+//                                   {.queue = "mail", .dispatch_uid = "accounts.welcome"});
+//
+// Sending the signal then writes one outbox row (in the sender's transaction); a Worker of the
+// same program (`manage worker --queue mail`) finds the receiver by its dispatch_uid and runs it.
 #pragma once
 
 #include <chrono>

@@ -1,7 +1,6 @@
-/// @file outbox.hpp
-/// @brief The outbox table of remote receivers: one row per (send, remote receiver), written in
-/// the sender's transaction, claimed and marked by workers; and what `manage outbox` reads,
-/// retries and purges.
+// The outbox table of remote receivers: one row per (send, remote receiver), written in
+// the sender's transaction, claimed and marked by workers; and what `manage outbox` reads,
+// retries and purges.
 #pragma once
 
 #include <cstdint>

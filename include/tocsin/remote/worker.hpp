@@ -1,9 +1,8 @@
-/// @file worker.hpp
-/// @brief Worker: runs the remote receivers of the outbox rows of some queues, in this process
-/// (any process of the same program, on any machine that reaches the database).
-///
-///     tocsin::remote::handle_stop_signals();                   // SIGTERM/SIGINT stop gracefully
-///     tocsin::remote::Worker({.queues = {"mail"}, .concurrency = 2}).run();
+// Worker: runs the remote receivers of the outbox rows of some queues, in this process
+// (any process of the same program, on any machine that reaches the database).
+//
+//     tocsin::remote::handle_stop_signals();                   // SIGTERM/SIGINT stop gracefully
+//     tocsin::remote::Worker({.queues = {"mail"}, .concurrency = 2}).run();
 #pragma once
 
 #include <atomic>
