@@ -1,8 +1,8 @@
-#pragma once
 // tocsin::source_location — where a call was made, for error messages and receiver
 // introspection. It is std::source_location wherever the standard library provides it; on a
 // library without it (clang 14 with libstdc++ 12, used for the libFuzzer build) it is a
 // stand-in with the same members, filled by the builtins GCC and clang both provide.
+#pragma once
 
 #include <version>
 
