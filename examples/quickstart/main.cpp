@@ -41,8 +41,8 @@ int main() {
     for (const auto& r : customer_order_created.send_robust(tocsin::Sender::of<OrderSerializer>(),
                                                             Order{3, 5000})) {
         if (r.error) {
-            std::cout << "failed: " << r.receiver.name() << ": " << tocsin::describe(r.error)
-                      << "\n";
+            std::cout << "failed: " << r.receiver.name() << ": "
+                      << tocsin::describe_exception(r.error) << "\n";
         }
     }
     std::cout << customer_order_created.receiver_count() << " receivers\n";

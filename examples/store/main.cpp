@@ -86,7 +86,7 @@ struct Checkout {
             for (const auto& outcome : outcomes) {
                 if (outcome.error) {
                     std::cout << "  " << outcome.receiver.name() << ": "
-                              << tocsin::describe(outcome.error) << "\n";
+                              << tocsin::describe_exception(outcome.error) << "\n";
                 }
             }
             return order;

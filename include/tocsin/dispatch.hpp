@@ -11,6 +11,7 @@
 #include "tocsin/dispatch/executor.hpp"         // IWYU pragma: export
 #include "tocsin/dispatch/mute.hpp"             // IWYU pragma: export
 #include "tocsin/dispatch/outcome.hpp"          // IWYU pragma: export
+#include "tocsin/dispatch/receiver.hpp"         // IWYU pragma: export
 #include "tocsin/dispatch/receiver_info.hpp"    // IWYU pragma: export
 #include "tocsin/dispatch/sender.hpp"           // IWYU pragma: export
 #include "tocsin/dispatch/signal.hpp"           // IWYU pragma: export

@@ -12,22 +12,9 @@
 #include "tocsin/db/log.hpp"
 #include "tocsin/db/on_commit.hpp"
 #include "tocsin/dispatch/commit_deferrer.hpp"
+#include "tocsin/dispatch/outcome.hpp"
 
 namespace tocsin::db {
-namespace {
-
-std::string describe(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------- Database
 
 Database::Database(std::string alias, Settings settings)
@@ -290,7 +277,7 @@ void Database::call_hook(CommitHook& hook, bool during_transaction) {
         }
         const std::string message = "Error calling " + name + " in on_commit() " +
                                     (during_transaction ? "during transaction " : "") + "(" +
-                                    describe(error) + ").";
+                                    describe_exception(error) + ").";
         log(LogRecord{
             .level = LogLevel::error, .logger = "tocsin.db", .message = message, .error = error});
     }

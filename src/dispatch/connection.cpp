@@ -1,7 +1,7 @@
 #include "tocsin/dispatch/connection.hpp"
 
-#include "tocsin/dispatch/detail/rcu.hpp"
-#include "tocsin/dispatch/detail/registry.hpp"
+#include "rcu.hpp"
+#include "tocsin/dispatch/detail/receivers.hpp"
 
 namespace tocsin {
 
@@ -9,8 +9,8 @@ bool Connection::disconnect() const {
     if (!slot_) {
         return false;
     }
-    const auto registry = slot_->registry.lock();
-    return registry ? registry->disconnect(slot_.get()) : false;
+    const auto receivers = slot_->owner.lock();
+    return receivers ? receivers->disconnect(slot_.get()) : false;
 }
 
 bool Connection::disconnect_and_wait() const {

@@ -9,7 +9,7 @@ namespace tocsin {
 
 namespace {
 struct Muted {
-    const detail::Registry* registry;
+    const detail::Receivers* receivers;
     Sender sender;
     bool every_sender;
     const ScopedMute* owner;
@@ -17,9 +17,9 @@ struct Muted {
 thread_local std::vector<Muted> muted_here;
 }  // namespace
 
-ScopedMute::ScopedMute(const detail::Registry* registry, const Sender& sender, bool every_sender)
-    : registry_(registry), sender_(sender), every_sender_(every_sender) {
-    muted_here.push_back({registry_, sender_, every_sender_, this});
+ScopedMute::ScopedMute(const detail::Receivers* receivers, const Sender& sender, bool every_sender)
+    : receivers_(receivers), sender_(sender), every_sender_(every_sender) {
+    muted_here.push_back({receivers_, sender_, every_sender_, this});
     ++detail::rcu::this_thread.mutes;
     detail::rcu::this_thread.refresh();
 }
@@ -34,9 +34,9 @@ ScopedMute::~ScopedMute() {
     }
 }
 
-bool detail::is_muted(const Registry* registry, const Sender& sender) noexcept {
+bool detail::is_muted(const Receivers* receivers, const Sender& sender) noexcept {
     return std::any_of(muted_here.begin(), muted_here.end(), [&](const Muted& m) {
-        return m.registry == registry && (m.every_sender || m.sender == sender);
+        return m.receivers == receivers && (m.every_sender || m.sender == sender);
     });
 }
 

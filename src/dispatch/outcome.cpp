@@ -4,7 +4,7 @@
 
 namespace tocsin {
 
-std::string describe(const std::exception_ptr& error) {
+std::string describe_exception(const std::exception_ptr& error) {
     if (!error) {
         return "no error";
     }
@@ -23,7 +23,7 @@ std::string ReceiverError::message() const {
         .append(" in ")
         .append(context)
         .append(" (")
-        .append(describe(error))
+        .append(describe_exception(error))
         .append(")");
     return m;
 }

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "tocsin/dispatch/detail/observe.hpp"
-#include "tocsin/dispatch/detail/registry.hpp"
+#include "tocsin/dispatch/detail/receivers.hpp"
 #include "tocsin/dispatch/outcome.hpp"
 #include "tocsin/dispatch/sender.hpp"
 
@@ -50,7 +50,7 @@ std::int64_t clock_ns() noexcept {
 }
 
 std::string error_text(const std::exception_ptr& error) {
-    return error ? describe(error) : std::string();
+    return error ? describe_exception(error) : std::string();
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The writer side of tocsin's RCU domain: reader registry, retirement, grace periods.
-#include "tocsin/dispatch/detail/rcu.hpp"
+#include "rcu.hpp"
 
 #if !TOCSIN_RCU_FENCED_READS
 #include <linux/membarrier.h>

@@ -6,23 +6,23 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "tocsin/dispatch/detail/registry.hpp"
+#include "tocsin/dispatch/detail/receivers.hpp"
 
 namespace tocsin {
 
 namespace {
 
-/// One listed signal: its registry (kept alive by the Signal while listed), its signature and
+/// One listed signal: its receivers (kept alive by the Signal while listed), its signature and
 /// its rank in construction order.
 struct Listed {
-    std::weak_ptr<detail::Registry> registry;
+    std::weak_ptr<detail::Receivers> receivers;
     std::string_view signature;
     std::uint64_t order = 0;
 };
 
 struct SignalTable {
     std::mutex mutex;
-    std::unordered_map<const detail::Registry*, Listed> signals;
+    std::unordered_map<const detail::Receivers*, Listed> signals;
     std::uint64_t next_order = 0;
 };
 
@@ -36,16 +36,16 @@ SignalTable& table() {
 
 namespace detail {
 
-void enlist_signal(const std::shared_ptr<Registry>& registry, std::string_view signature) {
+void enlist_signal(const std::shared_ptr<Receivers>& receivers, std::string_view signature) {
     auto& t = table();
     std::lock_guard lock(t.mutex);
-    t.signals.insert_or_assign(registry.get(), Listed{registry, signature, t.next_order++});
+    t.signals.insert_or_assign(receivers.get(), Listed{receivers, signature, t.next_order++});
 }
 
-void delist_signal(const Registry* registry) noexcept {
+void delist_signal(const Receivers* receivers) noexcept {
     auto& t = table();
     std::lock_guard lock(t.mutex);
-    t.signals.erase(registry);
+    t.signals.erase(receivers);
 }
 
 }  // namespace detail
@@ -65,7 +65,7 @@ std::vector<SignalInfo> list_signals(Keep keep) {
     // Copy the registries under the table's lock, read them after it: listing never holds two
     // locks at once. A signal destroyed in between is listed with no receivers.
     struct Found {
-        std::shared_ptr<detail::Registry> registry;
+        std::shared_ptr<detail::Receivers> receivers;
         std::string_view signature;
         std::uint64_t order;
     };
@@ -75,22 +75,22 @@ std::vector<SignalInfo> list_signals(Keep keep) {
         std::lock_guard lock(t.mutex);
         found.reserve(t.signals.size());
         for (const auto& [raw, listed] : t.signals) {
-            auto registry = listed.registry.lock();
-            if (registry && keep(registry->name())) {
-                found.push_back(Found{std::move(registry), listed.signature, listed.order});
+            auto receivers = listed.receivers.lock();
+            if (receivers && keep(receivers->name())) {
+                found.push_back(Found{std::move(receivers), listed.signature, listed.order});
             }
         }
     }
     std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
-        const auto& an = a.registry->name();
-        const auto& bn = b.registry->name();
+        const auto& an = a.receivers->name();
+        const auto& bn = b.receivers->name();
         return std::tuple(an.empty(), std::string_view(an), a.order) <
                std::tuple(bn.empty(), std::string_view(bn), b.order);
     });
     std::vector<SignalInfo> out;
     out.reserve(found.size());
     for (const auto& f : found) {
-        out.push_back(SignalInfo{f.registry->name(), f.signature, f.registry->receivers()});
+        out.push_back(SignalInfo{f.receivers->name(), f.signature, f.receivers->receivers()});
     }
     return out;
 }

@@ -40,7 +40,7 @@ void CapturedCallback::operator()() const {
     } catch (...) {
         const auto error = std::current_exception();
         const std::string message = "Error calling " + (name.empty() ? "<callback>" : name) +
-                                    " in on_commit() (" + describe(error) + ").";
+                                    " in on_commit() (" + describe_exception(error) + ").";
         db::log(db::LogRecord{.level = db::LogLevel::error,
                               .logger = "tocsin.db",
                               .message = message,

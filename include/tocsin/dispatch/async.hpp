@@ -32,7 +32,7 @@ struct AsyncSends<R(Args...)> {
     struct AsyncSend {
         Sender sender;
         std::tuple<std::decay_t<Args>...> args;
-        std::shared_ptr<Registry> registry;
+        std::shared_ptr<Receivers> owner;                  ///< the signal's receivers
         std::vector<std::shared_ptr<SlotBase>> receivers;  ///< sync ones first
         std::size_t sync_count = 0;
         std::vector<Outcome<R>> outcomes;
@@ -55,7 +55,7 @@ struct AsyncSends<R(Args...)> {
         auto future = promise->get_future();
         state->sender = sender;
         state->args = std::tuple<std::decay_t<Args>...>(args...);
-        state->registry = sig.registry_;
+        state->owner = sig.receivers_;
         {
             std::vector<std::shared_ptr<SlotBase>> async;
             sig.template dispatch<false>(
@@ -125,7 +125,7 @@ struct AsyncSends<R(Args...)> {
         Outcome<R>& o = st.outcomes[i];
         o.receiver = Connection(st.receivers[i]);
         std::shared_ptr<const void> keep;
-        if (!pin(*s, keep, *st.registry)) {
+        if (!pin(*s, keep, *st.owner)) {
             return true;  // disconnected or expired before its turn: not called
         }
         st.ran[i] = 1;
@@ -157,7 +157,7 @@ struct AsyncSends<R(Args...)> {
         if constexpr (Robust) {
             for (std::size_t i = 0; i < outcomes.size(); ++i) {
                 if (outcomes[i].error) {
-                    st.registry->report(*outcomes[i].receiver.slot_, outcomes[i].error);
+                    st.owner->report(*outcomes[i].receiver.slot_, outcomes[i].error);
                 }
             }
             promise.set_value(std::move(outcomes));

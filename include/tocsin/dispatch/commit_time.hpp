@@ -15,7 +15,7 @@
 
 #include "tocsin/dispatch/commit_deferrer.hpp"
 #include "tocsin/dispatch/detail/observe.hpp"
-#include "tocsin/dispatch/detail/registry.hpp"
+#include "tocsin/dispatch/detail/receivers.hpp"
 #include "tocsin/dispatch/sender.hpp"
 
 namespace tocsin {
@@ -79,7 +79,7 @@ using commit_arg_t =
 /// Who a commit-time receiver is, to name it when it fails after the commit: its signal (whose
 /// error logger is told) and its Connect::name and dispatch_uid.
 struct CommitReceiverName {
-    std::weak_ptr<const Registry> registry;
+    std::weak_ptr<const Receivers> owner;  ///< the signal's receivers
     std::string signal;
     std::string name;
     std::string dispatch_uid;
@@ -88,7 +88,7 @@ struct CommitReceiverName {
     /// (of type `type`, see receiver_name).
     void report(const void* code, std::string_view type) const noexcept {
         try {
-            report_commit_failure(registry, signal, receiver_name(name, dispatch_uid, code, type),
+            report_commit_failure(owner, signal, receiver_name(name, dispatch_uid, code, type),
                                   std::current_exception());
         } catch (...) {  // NOLINT(bugprone-empty-catch): naming it failed (out of memory)
         }

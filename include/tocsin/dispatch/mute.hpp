@@ -6,9 +6,9 @@
 namespace tocsin {
 
 namespace detail {
-class Registry;
-/// True when a ScopedMute on this thread silences `registry` for `sender`.
-[[nodiscard]] bool is_muted(const Registry* registry, const Sender& sender) noexcept;
+class Receivers;
+/// True when a ScopedMute on this thread silences `receivers` for `sender`.
+[[nodiscard]] bool is_muted(const Receivers* receivers, const Sender& sender) noexcept;
 }  // namespace detail
 
 template <class Signature>
@@ -22,11 +22,11 @@ class ScopedMute {
     /// Mutes every sender of `signal`.
     template <class Sig>
     explicit ScopedMute(const Signal<Sig>& signal)
-        : ScopedMute(signal.registry(), Sender{}, true) {}
+        : ScopedMute(signal.receivers_.get(), Sender{}, true) {}
     /// Mutes `sender` of `signal` only.
     template <class Sig>
     ScopedMute(const Signal<Sig>& signal, const Sender& sender)
-        : ScopedMute(signal.registry(), sender, false) {}
+        : ScopedMute(signal.receivers_.get(), sender, false) {}
     /// Mutes every sender of a signal that wraps a Signal (the model, bulk, migrate and
     /// m2m_changed signals: `ScopedMute mute{tocsin::post_save};`).
     template <class Wrapper>
@@ -43,8 +43,8 @@ class ScopedMute {
     ScopedMute& operator=(const ScopedMute&) = delete;
 
   private:
-    ScopedMute(const detail::Registry* registry, const Sender& sender, bool every_sender);
-    const detail::Registry* registry_;
+    ScopedMute(const detail::Receivers* receivers, const Sender& sender, bool every_sender);
+    const detail::Receivers* receivers_;
     Sender sender_;
     bool every_sender_;
 };

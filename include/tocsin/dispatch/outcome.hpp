@@ -65,6 +65,6 @@ inline ErrorLogger set_receiver_error_handler(ErrorLogger logger) {
 }
 
 /// Describes an exception for messages: its what() or "unknown exception".
-[[nodiscard]] std::string describe(const std::exception_ptr& error);
+[[nodiscard]] std::string describe_exception(const std::exception_ptr& error);
 
 }  // namespace tocsin

@@ -1,9 +1,10 @@
-// tocsin::Signal — Django's Signal: receivers connected by sender, sent to in order.
+// tocsin::Signal — Django's Signal: receivers connected by sender, sent to in order. What a
+// receiver is made of lives in receiver.hpp, async sends in async.hpp, the receiver lists in
+// detail/receivers.hpp; this header includes what user code needs to connect and send.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <latch>
@@ -24,200 +25,17 @@
 #include "tocsin/dispatch/connection.hpp"
 #include "tocsin/dispatch/detail/observe.hpp"
 #include "tocsin/dispatch/detail/rcu.hpp"
-#include "tocsin/dispatch/detail/registry.hpp"
+#include "tocsin/dispatch/detail/receivers.hpp"
 #include "tocsin/dispatch/detail/type_name.hpp"
 #include "tocsin/dispatch/executor.hpp"
 #include "tocsin/dispatch/mute.hpp"
 #include "tocsin/dispatch/outcome.hpp"
+#include "tocsin/dispatch/receiver.hpp"
 #include "tocsin/dispatch/receiver_info.hpp"
 #include "tocsin/dispatch/sender.hpp"
 #include "tocsin/dispatch/signal_registry.hpp"
 
 namespace tocsin {
-
-namespace detail {
-
-/// How a send passes an argument declared as `T`: references as they are, small trivially
-/// copyable values by value, everything else by const reference (one copy for all receivers).
-/// (A reference is never measured: its type may still be incomplete where the signal is named.)
-template <class T, bool = std::is_reference_v<T>>
-struct param_of {
-    using type = T;
-};
-template <class T>
-struct param_of<T, false> {
-    using type =
-        std::conditional_t<std::is_trivially_copyable_v<T> && sizeof(T) <= 2 * sizeof(void*), T,
-                           const T&>;
-};
-template <class T>
-using param_t = typename param_of<T>::type;
-
-/// True when `F` can be a receiver of a signal with arguments `Args`.
-template <class F, class... Args>
-concept receiver_for = std::is_invocable_v<F&, const Sender&, param_t<Args>...> ||
-    std::is_invocable_v<F&, param_t<Args>...>;
-
-/// Calls `f` with the sender first when it takes one, else with the arguments only.
-template <class R, class F, class... P>
-R call_receiver(F&& f, const Sender& sender, P&&... args) {
-    if constexpr (std::is_invocable_v<F, const Sender&, P...>) {
-        if constexpr (std::is_void_v<R>) {
-            std::invoke(std::forward<F>(f), sender, std::forward<P>(args)...);
-        } else {
-            return static_cast<R>(
-                std::invoke(std::forward<F>(f), sender, std::forward<P>(args)...));
-        }
-    } else {
-        if constexpr (std::is_void_v<R>) {
-            std::invoke(std::forward<F>(f), std::forward<P>(args)...);
-        } else {
-            return static_cast<R>(std::invoke(std::forward<F>(f), std::forward<P>(args)...));
-        }
-    }
-}
-
-/// A receiver that is any callable.
-template <class R, class Fn, class... Args>
-struct Slot final : SlotBase {
-    template <class G>
-    explicit Slot(G&& g) : storage(std::forward<G>(g)) {}
-    ~Slot() override { Slot::drop_callable(); }
-    Slot(const Slot&) = delete;
-    Slot& operator=(const Slot&) = delete;
-
-    static R thunk(SlotBase* base, const Sender& sender, param_t<Args>... args) {
-        return call_receiver<R>(static_cast<Slot*>(base)->storage.fn, sender,
-                                std::forward<param_t<Args>>(args)...);
-    }
-    void drop_callable() noexcept override {
-        if (has_fn) {
-            has_fn = false;
-            storage.fn.~Fn();
-        }
-    }
-    /// The callable, destroyed by drop_callable() (a union: no destruction of its own).
-    union Storage {
-        template <class G>
-        explicit Storage(G&& g) : fn(std::forward<G>(g)) {}
-        Storage(const Storage&) = delete;
-        Storage& operator=(const Storage&) = delete;
-        ~Storage() {}  // NOLINT(modernize-use-equals-default): Fn may be non-trivial
-        Fn fn;
-    } storage;
-    bool has_fn = true;
-};
-
-/// A receiver that is a member function called on an object.
-template <class R, class C, class M, class... Args>
-struct MethodSlot final : SlotBase {
-    MethodSlot(M C::*m, C* o) : method(m), object(o) {}
-    static R thunk(SlotBase* base, const Sender& sender, param_t<Args>... args) {
-        auto* self = static_cast<MethodSlot*>(base);
-        if constexpr (std::is_invocable_v<M C::*, C*, const Sender&, param_t<Args>...>) {
-            if constexpr (std::is_void_v<R>) {
-                std::invoke(self->method, self->object, sender,
-                            std::forward<param_t<Args>>(args)...);
-            } else {
-                return static_cast<R>(std::invoke(self->method, self->object, sender,
-                                                  std::forward<param_t<Args>>(args)...));
-            }
-        } else {
-            if constexpr (std::is_void_v<R>) {
-                std::invoke(self->method, self->object, std::forward<param_t<Args>>(args)...);
-            } else {
-                return static_cast<R>(
-                    std::invoke(self->method, self->object, std::forward<param_t<Args>>(args)...));
-            }
-        }
-    }
-    M C::*method;
-    C* object;
-};
-
-template <class Fn>
-inline constexpr bool is_function_pointer_v =
-    std::is_pointer_v<Fn>&& std::is_function_v<std::remove_pointer_t<Fn>>;
-
-/// A function pointer's identity; an adapter's (a callable with `identity()`) is what it wraps;
-/// any other callable is unique.
-template <class Fn>
-Identity identity_of(const Fn& f) noexcept {
-    Identity id;
-    if constexpr (requires {
-                      { f.identity() } -> std::same_as<Identity>;
-                  }) {
-        return f.identity();
-    } else if constexpr (is_function_pointer_v<Fn>) {
-        id.kind = Identity::Kind::function;
-        id.bits[0] = reinterpret_cast<std::uintptr_t>(f);
-    }
-    return id;
-}
-
-/// A member function's identity on one object.
-template <class C, class M>
-Identity identity_of(M C::*method, const void* object) noexcept {
-    static_assert(sizeof(method) <= 2 * sizeof(std::uintptr_t));
-    Identity id;
-    id.kind = Identity::Kind::method;
-    std::memcpy(id.bits.data(), &method, sizeof(method));
-    id.bits[2] = reinterpret_cast<std::uintptr_t>(object);
-    id.type = &type_tag<M C::*>;
-    return id;
-}
-
-/// The code address of a function pointer, or of the function an adapter (a callable with
-/// `code()`) wraps; null for any other callable.
-template <class Fn>
-const void* code_of(const Fn& f) noexcept {
-    if constexpr (requires {
-                      { f.code() } -> std::same_as<const void*>;
-                  }) {
-        return f.code();
-    } else if constexpr (is_function_pointer_v<Fn>) {
-        return reinterpret_cast<const void*>(
-            reinterpret_cast<std::uintptr_t>(f));  // NOLINT(performance-no-int-to-ptr)
-    } else {
-        return nullptr;
-    }
-}
-
-/// The code address of a non-virtual member function (null for a virtual one).
-template <class C, class M>
-const void* code_of(M C::*method) noexcept {
-    std::uintptr_t address = 0;
-    std::memcpy(&address, &method, sizeof address);
-    // Itanium ABI: an odd value is a virtual function's vtable offset.
-    return (address & 1U) == 0 ? reinterpret_cast<const void*>(address)  // NOLINT
-                               : nullptr;
-}
-
-/// `type_name<T>()`, evaluated once at compile time; an adapter (declaring `wrapped_type`) is
-/// named after what it wraps.
-template <class T>
-constexpr std::string_view label_of() {
-    if constexpr (requires { typename T::wrapped_type; }) {
-        return type_name<typename T::wrapped_type>();
-    } else {
-        return type_name<T>();
-    }
-}
-template <class T>
-inline constexpr std::string_view type_label_v = label_of<T>();
-
-/// True when a weak_ptr was given (even one already expired), false for a default one.
-inline bool was_given(const std::weak_ptr<const void>& w) noexcept {
-    const std::weak_ptr<const void> none;
-    return w.owner_before(none) || none.owner_before(w);
-}
-
-}  // namespace detail
-
-/// True when `F` can be a receiver of a signal whose arguments are `Args`: callable as
-/// `(const Sender&, Args...)` or `(Args...)` (Signal<R(Args...)>::connect requires it).
-template <class F, class... Args>
-concept ReceiverFor = detail::receiver_for<F, Args...>;
 
 template <class Signature>
 class Signal;
@@ -247,19 +65,19 @@ class Signal<R(Args...)> {
     /// A signal named for introspection and error reports, e.g. "store.customer_order_created".
     /// Every signal is listed by all_signals() while it lives.
     explicit Signal(std::string name)
-        : registry_(std::make_shared<detail::Registry>(head_, std::move(name))) {
-        detail::enlist_signal(registry_, detail::type_name<R(Args...)>());
+        : receivers_(std::make_shared<detail::Receivers>(head_, std::move(name))) {
+        detail::enlist_signal(receivers_, detail::type_name<R(Args...)>());
     }
     /// Disconnects every receiver. Sends on other threads must have finished.
     ~Signal() {
-        detail::delist_signal(registry_.get());
-        registry_->detach();
+        detail::delist_signal(receivers_.get());
+        receivers_->detach();
     }
     Signal(const Signal&) = delete;
     Signal& operator=(const Signal&) = delete;
 
     /// The name given at construction ("" if none).
-    [[nodiscard]] std::string_view name() const noexcept { return registry_->name(); }
+    [[nodiscard]] std::string_view name() const noexcept { return receivers_->name(); }
 
     /// Connects `receiver`. Connecting again what has the same key — the same `dispatch_uid`, or
     /// the same function pointer, for the same sender — keeps the first receiver and returns a
@@ -323,28 +141,28 @@ class Signal<R(Args...)> {
     /// connected for `sender` itself. False when it is not connected to this signal, hears every
     /// sender already (connected without sender), or hears `sender` already.
     bool add_sender(const Connection& connection, const Sender& sender) {
-        return connection.slot_ && registry_->add_sender(connection.slot_.get(), sender);
+        return connection.slot_ && receivers_->add_sender(connection.slot_.get(), sender);
     }
 
     /// Disconnects the receiver of `connection`; true if it was connected to this signal.
     bool disconnect(const Connection& connection) {
-        return connection.slot_ && registry_->disconnect(connection.slot_.get());
+        return connection.slot_ && receivers_->disconnect(connection.slot_.get());
     }
     /// Disconnects the receiver connected with `dispatch_uid` for `sender`; true if there was one.
     bool disconnect(std::string_view dispatch_uid, const Sender& sender = {}) {
-        return registry_->disconnect_uid(dispatch_uid, sender);
+        return receivers_->disconnect_uid(dispatch_uid, sender);
     }
     /// Disconnects `function` connected (without uid) for `sender`; true if it was connected.
     template <class Fn>
     requires std::is_function_v<Fn>
     bool disconnect(Fn* function, const Sender& sender = {}) {
-        return registry_->disconnect_identity(detail::identity_of(function), sender);
+        return receivers_->disconnect_identity(detail::identity_of(function), sender);
     }
     /// Disconnects `object->*method` connected (without uid) for `sender`; true if it was.
     template <class C, class M>
     requires std::is_function_v<M>
     bool disconnect(M C::*method, const C* object, const Sender& sender = {}) {
-        return registry_->disconnect_identity(detail::identity_of(method, object), sender);
+        return receivers_->disconnect_identity(detail::identity_of(method, object), sender);
     }
     /// Disconnects `object->*method` connected (without uid) for `sender`; true if it was.
     template <class C, class M>
@@ -353,7 +171,7 @@ class Signal<R(Args...)> {
         return disconnect(method, static_cast<const C*>(object.get()), sender);
     }
     /// Disconnects every receiver; returns how many were live.
-    std::size_t disconnect_all() { return registry_->disconnect_all(); }
+    std::size_t disconnect_all() { return receivers_->disconnect_all(); }
 
     /// Calls the receivers for `sender` in order (priority, then connection order). The first
     /// exception stops the send and propagates. Async receivers run after the others, on their
@@ -406,7 +224,7 @@ class Signal<R(Args...)> {
                     }
                 } catch (...) {
                     o.error = std::current_exception();
-                    registry_->report(*s, o.error);
+                    receivers_->report(*s, o.error);
                 }
                 out.push_back(std::move(o));
             },
@@ -424,7 +242,7 @@ class Signal<R(Args...)> {
                     results[i].receiver = connection_of(targets[i]);
                     if (errors[i]) {
                         results[i].error = errors[i];
-                        registry_->report(*targets[i], errors[i]);
+                        receivers_->report(*targets[i], errors[i]);
                     }
                     out.push_back(std::move(results[i]));
                 }
@@ -467,20 +285,18 @@ class Signal<R(Args...)> {
     }
 
     /// The number of live receivers (tracked receivers whose object died are not counted).
-    [[nodiscard]] std::size_t receiver_count() const { return registry_->receiver_count(); }
+    [[nodiscard]] std::size_t receiver_count() const { return receivers_->receiver_count(); }
 
     /// Every live receiver, in call order, with its name, sender, uid and where it was connected.
-    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return registry_->receivers(); }
+    [[nodiscard]] std::vector<ReceiverInfo> receivers() const { return receivers_->receivers(); }
 
     /// Sets this signal's error logger (overrides the process-wide one; empty = use that one).
-    void set_error_logger(ErrorLogger logger) { registry_->set_error_logger(std::move(logger)); }
+    void set_error_logger(ErrorLogger logger) { receivers_->set_error_logger(std::move(logger)); }
 
   private:
     friend class ScopedMute;
     friend struct detail::AsyncSends<R(Args...)>;
     using Thunk = R (*)(detail::SlotBase*, const Sender&, detail::param_t<Args>...);
-
-    [[nodiscard]] const detail::Registry* registry() const noexcept { return registry_.get(); }
 
     template <class C, class M>
     Connection connect_method(M C::*method, C* object, Connect options,
@@ -515,7 +331,7 @@ class Signal<R(Args...)> {
         target->fn = std::move(fn);
         target->track = options.track;
         target->tracked = detail::was_given(options.track);
-        target->who = detail::CommitReceiverName{registry_, std::string(name()), options.name,
+        target->who = detail::CommitReceiverName{receivers_, std::string(name()), options.name,
                                                  options.dispatch_uid};
         target->code = code;
         target->type = type_label;
@@ -549,7 +365,7 @@ class Signal<R(Args...)> {
                                       (slot->async ? detail::SlotBase::async_bit : 0)),
             std::memory_order_relaxed);
         slot->where = where;
-        return Connection(registry_->connect(std::move(slot)));
+        return Connection(receivers_->connect(std::move(slot)));
     }
 
     static R invoke(detail::SlotBase* s, const Sender& sender, detail::param_t<Args>... args) {
@@ -584,7 +400,7 @@ class Signal<R(Args...)> {
                 visit(e);
             } else if ((state & detail::SlotBase::async_bit) == 0) {
                 std::shared_ptr<const void> keep;
-                if (detail::pin(*e.slot, keep, *registry_)) {
+                if (detail::pin(*e.slot, keep, *receivers_)) {
                     visit(e);
                 }
             }
@@ -605,7 +421,7 @@ class Signal<R(Args...)> {
         if (snap == nullptr) [[unlikely]] {
             return;
         }
-        if (detail::rcu::this_thread.mutes != 0 && detail::is_muted(registry_.get(), sender))
+        if (detail::rcu::this_thread.mutes != 0 && detail::is_muted(receivers_.get(), sender))
             [[unlikely]] {
             return;
         }
@@ -690,7 +506,7 @@ class Signal<R(Args...)> {
         detail::rcu::ReadGuard guard;
         const detail::Snapshot* snap = head_.load(std::memory_order_acquire);
         if (snap == nullptr ||
-            (detail::rcu::this_thread.mutes != 0 && detail::is_muted(registry_.get(), sender))) {
+            (detail::rcu::this_thread.mutes != 0 && detail::is_muted(receivers_.get(), sender))) {
             return;
         }
         send_void_view(snap, sender, args...);
@@ -723,7 +539,7 @@ class Signal<R(Args...)> {
                                         detail::param_t<Args>... args) const {
         std::shared_ptr<const void> keep;
         if ((s->state.load(std::memory_order_acquire) & detail::SlotBase::async_bit) == 0 &&
-            detail::pin(*s, keep, *registry_)) {
+            detail::pin(*s, keep, *receivers_)) {
             invoke(s, sender, std::forward<detail::param_t<Args>>(args)...);
         }
     }
@@ -775,7 +591,7 @@ class Signal<R(Args...)> {
             auto task = [&, s, i] {
                 try {
                     std::shared_ptr<const void> keep;
-                    if (detail::pin(*s, keep, *registry_)) {
+                    if (detail::pin(*s, keep, *receivers_)) {
                         call(s, i);
                     }
                 } catch (...) {
@@ -807,7 +623,7 @@ class Signal<R(Args...)> {
     }
 
     std::atomic<const detail::Snapshot*> head_{nullptr};
-    std::shared_ptr<detail::Registry> registry_;
+    std::shared_ptr<detail::Receivers> receivers_;
 };
 
 }  // namespace tocsin

@@ -1,7 +1,7 @@
 // tocsin::all_signals() — every live Signal of the process, by name, with its receivers.
 //
 // Each Signal enlists itself when it is constructed and leaves when it is destroyed (under one
-// process-wide mutex, taken only then and by all_signals()). Sends never touch this registry.
+// process-wide mutex, taken only then and by all_signals()). Sends never touch this list.
 #pragma once
 
 #include <memory>
@@ -35,12 +35,12 @@ struct SignalInfo {
 
 namespace detail {
 
-class Registry;
+class Receivers;
 
-/// Adds a signal's registry to the list of all_signals(); called by the Signal constructor.
-void enlist_signal(const std::shared_ptr<Registry>& registry, std::string_view signature);
-/// Removes it; called by the Signal destructor. Does nothing for a registry not listed.
-void delist_signal(const Registry* registry) noexcept;
+/// Adds a signal's receivers to the list of all_signals(); called by the Signal constructor.
+void enlist_signal(const std::shared_ptr<Receivers>& receivers, std::string_view signature);
+/// Removes it; called by the Signal destructor. Does nothing for receivers not listed.
+void delist_signal(const Receivers* receivers) noexcept;
 
 }  // namespace detail
 

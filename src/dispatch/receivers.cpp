@@ -1,4 +1,4 @@
-#include "tocsin/dispatch/detail/registry.hpp"
+#include "tocsin/dispatch/detail/receivers.hpp"
 
 #include <iostream>
 #include <utility>
@@ -16,9 +16,21 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tocsin/dispatch/detail/rcu.hpp"
+#include "rcu.hpp"
 
 namespace tocsin::detail {
+
+namespace {
+
+/// The readable name of a function at `address` (its symbol, demangled), or "" if unknown.
+std::string symbol_name(const void* address);
+
+/// Tells `failure` to `own` (a signal's logger) if set, else to the process-wide logger, else
+/// writes "tocsin.dispatch ERROR: <message>" to std::cerr. Never throws.
+void report_receiver_error(const std::shared_ptr<const ErrorLogger>& own,
+                           const ReceiverError& failure) noexcept;
+
+}  // namespace
 
 SlotBase::~SlotBase() {
     delete listed_name_.load(std::memory_order_acquire);
@@ -133,11 +145,11 @@ void List::destroy(void* list) noexcept {
     ::operator delete(list);
 }
 
-// ------------------------------------------------------------------------------------ Registry
+// ------------------------------------------------------------------------------------ Receivers
 
 /// The receivers of one sender (or of none), in call order, with what its list is made of kept
 /// beside them (contiguous), so that a change reads no other receiver's slot.
-struct Registry::Group {
+struct Receivers::Group {
     std::vector<std::shared_ptr<SlotBase>> own;  ///< connected for this sender
     std::vector<Entry> entries;                  ///< parallel to own
     std::vector<Rank> ranks;                     ///< parallel to own
@@ -218,8 +230,8 @@ struct Registry::Group {
     }
 };
 
-/// The registry's lock and everything the writers edit under it.
-struct Registry::Index {
+/// The Receivers' lock and everything the writers edit under it.
+struct Receivers::Index {
     std::mutex mutex;
     Group any;                                 ///< receivers without sender
     std::unordered_map<Sender, Group> groups;  ///< receivers for (or hearing) each sender
@@ -236,9 +248,9 @@ struct Registry::Index {
     }
 };
 
-/// What a change leaves behind, retired after the registry's lock is released, in one batch
+/// What a change leaves behind, retired after the Receivers' lock is released, in one batch
 /// (rcu::retire). The few items of one connect or disconnect fit without allocating.
-struct Registry::Garbage {
+struct Receivers::Garbage {
     std::array<rcu::Retiree, 4> few{};
     std::size_t count = 0;
     std::vector<rcu::Retiree> more;
@@ -251,7 +263,7 @@ struct Registry::Garbage {
             more.push_back(rcu::Retiree{object, deleter});
         }
     }
-    /// Disconnects `slot` (no send calls it from now on) and retires it: the registry's reference
+    /// Disconnects `slot` (no send calls it from now on) and retires it: the Receivers' reference
     /// is kept in the slot until then.
     void add(std::shared_ptr<SlotBase> slot);
 };
@@ -272,7 +284,7 @@ void delete_as(void* p) {
     delete static_cast<T*>(p);
 }
 
-/// After the grace period: destroy the receiver's callable and drop the registry's reference.
+/// After the grace period: destroy the receiver's callable and drop the Receivers' reference.
 /// A Connection may keep the slot's shell, never what the receiver captured.
 void release_slot(void* p) {
     auto* slot = static_cast<SlotBase*>(p);
@@ -288,7 +300,7 @@ constexpr std::size_t purge_window = 32;
 
 }  // namespace
 
-void Registry::Garbage::add(std::shared_ptr<SlotBase> slot) {
+void Receivers::Garbage::add(std::shared_ptr<SlotBase> slot) {
     slot->kill();
     SlotBase* raw = slot.get();
     raw->retired_self = std::move(slot);
@@ -296,7 +308,7 @@ void Registry::Garbage::add(std::shared_ptr<SlotBase> slot) {
     slots = true;
 }
 
-void Registry::dispose(Garbage& garbage) {
+void Receivers::dispose(Garbage& garbage) {
     // Release what disconnected receivers captured now, unless this thread is itself inside a
     // send (then a later reclamation does it).
     const bool reclaim_now = garbage.slots && !rcu::in_read_section();
@@ -309,15 +321,15 @@ void Registry::dispose(Garbage& garbage) {
     }
 }
 
-Registry::Registry(std::atomic<const Snapshot*>& head, std::string name)
+Receivers::Receivers(std::atomic<const Snapshot*>& head, std::string name)
     : head_(&head), name_(std::move(name)), index_(std::make_unique<Index>()) {}
 
-Registry::~Registry() {
+Receivers::~Receivers() {
     // detach() ran (the Signal's destructor): everything published is retired already.
     delete index_->table;
 }
 
-std::shared_ptr<SlotBase> Registry::connect(std::shared_ptr<SlotBase> slot) {
+std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
     Garbage garbage;
     std::shared_ptr<SlotBase> kept;
     {
@@ -343,7 +355,7 @@ std::shared_ptr<SlotBase> Registry::connect(std::shared_ptr<SlotBase> slot) {
         }
         if (!kept) {
             slot->order = next_order_++;
-            slot->registry = weak_from_this();
+            slot->owner = weak_from_this();
             if (slot->tracked) {
                 slot->tracked_index = index_->tracked.size();
                 index_->tracked.push_back(slot.get());
@@ -361,7 +373,7 @@ std::shared_ptr<SlotBase> Registry::connect(std::shared_ptr<SlotBase> slot) {
     return kept;
 }
 
-void Registry::untrack(SlotBase* slot) {
+void Receivers::untrack(SlotBase* slot) {
     if (!slot->tracked) {
         return;
     }
@@ -374,7 +386,7 @@ void Registry::untrack(SlotBase* slot) {
     }
 }
 
-void Registry::remove_slot(SlotBase* slot, Garbage& garbage, Group* group) {
+void Receivers::remove_slot(SlotBase* slot, Garbage& garbage, Group* group) {
     Group* g = group != nullptr ? group : index_->find(slot->sender);
     if (g == nullptr) {
         return;
@@ -395,7 +407,7 @@ void Registry::remove_slot(SlotBase* slot, Garbage& garbage, Group* group) {
 }
 
 template <class Match>
-bool Registry::remove_first(const Sender& sender, Match match) {
+bool Receivers::remove_first(const Sender& sender, Match match) {
     Garbage garbage;
     bool removed = false;
     {
@@ -417,7 +429,7 @@ bool Registry::remove_first(const Sender& sender, Match match) {
     return removed;
 }
 
-bool Registry::add_sender(const SlotBase* slot, const Sender& sender) {
+bool Receivers::add_sender(const SlotBase* slot, const Sender& sender) {
     Garbage garbage;
     bool added = false;
     {
@@ -451,11 +463,11 @@ bool Registry::add_sender(const SlotBase* slot, const Sender& sender) {
     return added;
 }
 
-bool Registry::disconnect(const SlotBase* slot) {
+bool Receivers::disconnect(const SlotBase* slot) {
     return remove_first(slot->sender, [slot](const Group& g) { return g.find(slot); });
 }
 
-bool Registry::disconnect_uid(std::string_view uid, const Sender& sender) {
+bool Receivers::disconnect_uid(std::string_view uid, const Sender& sender) {
     if (uid.empty()) {
         return false;
     }
@@ -468,7 +480,7 @@ bool Registry::disconnect_uid(std::string_view uid, const Sender& sender) {
     });
 }
 
-bool Registry::disconnect_identity(const Identity& identity, const Sender& sender) {
+bool Receivers::disconnect_identity(const Identity& identity, const Sender& sender) {
     return remove_first(sender, [&](const Group& g) {
         std::size_t i = 0;
         while (i < g.own.size() &&
@@ -479,15 +491,15 @@ bool Registry::disconnect_identity(const Identity& identity, const Sender& sende
     });
 }
 
-std::size_t Registry::disconnect_all() {
+std::size_t Receivers::disconnect_all() {
     return remove_all(false);
 }
 
-void Registry::detach() {
+void Receivers::detach() {
     remove_all(true);
 }
 
-std::size_t Registry::remove_all(bool detach) {
+std::size_t Receivers::remove_all(bool detach) {
     Garbage garbage;
     std::size_t count = 0;
     {
@@ -524,7 +536,7 @@ std::size_t Registry::remove_all(bool detach) {
     return count;
 }
 
-void Registry::purge_expired(Garbage& garbage) {
+void Receivers::purge_expired(Garbage& garbage) {
     const bool seen = expired_.load(std::memory_order_relaxed) &&
                       expired_.exchange(false, std::memory_order_relaxed);
     auto& tracked = index_->tracked;
@@ -545,7 +557,7 @@ void Registry::purge_expired(Garbage& garbage) {
     }
 }
 
-void Registry::republish(const Sender& sender, Garbage& garbage, Group* group) {
+void Receivers::republish(const Sender& sender, Garbage& garbage, Group* group) {
     if (sender.is_none()) {
         publish_snapshot(garbage);
         return;
@@ -578,7 +590,7 @@ void Registry::republish(const Sender& sender, Garbage& garbage, Group* group) {
     }
 }
 
-void Registry::table_replace(const List* old, const List* next) {
+void Receivers::table_replace(const List* old, const List* next) {
     Table& t = *index_->table;
     std::size_t i = std::hash<Sender>{}(old->sender) & t.mask_;
     while (t.buckets_[i].load(std::memory_order_relaxed) != old) {
@@ -587,7 +599,7 @@ void Registry::table_replace(const List* old, const List* next) {
     t.buckets_[i].store(next, std::memory_order_release);
 }
 
-void Registry::table_insert(const List* list, Garbage& garbage) {
+void Receivers::table_insert(const List* list, Garbage& garbage) {
     Table* table = index_->table;
     if (table == nullptr || 2 * (table->used_ + 1) > table->mask_ + 1) {
         // Grow (or clear the tombstones): a new table of the live lists, published with a new
@@ -624,7 +636,7 @@ void Registry::table_insert(const List* list, Garbage& garbage) {
     table->buckets_[i].store(list, std::memory_order_release);
 }
 
-void Registry::publish_snapshot(Garbage& garbage) {
+void Receivers::publish_snapshot(Garbage& garbage) {
     const Snapshot* next = nullptr;
     if (!index_->any.own.empty() || index_->table != nullptr) {
         next = new Snapshot(index_->any.make_list(Sender{}), index_->table);
@@ -634,7 +646,7 @@ void Registry::publish_snapshot(Garbage& garbage) {
     }
 }
 
-std::size_t Registry::receiver_count() const {
+std::size_t Receivers::receiver_count() const {
     std::lock_guard lock(index_->mutex);
     const auto live = [](const Group& g) {
         return static_cast<std::size_t>(
@@ -647,7 +659,7 @@ std::size_t Registry::receiver_count() const {
     return n;
 }
 
-std::vector<ReceiverInfo> Registry::receivers() const {
+std::vector<ReceiverInfo> Receivers::receivers() const {
     std::lock_guard lock(index_->mutex);
     std::vector<SlotBase*> all;
     const auto add = [&](const Group& g) {
@@ -683,18 +695,18 @@ std::vector<ReceiverInfo> Registry::receivers() const {
     return out;
 }
 
-void Registry::set_error_logger(ErrorLogger logger) {
+void Receivers::set_error_logger(ErrorLogger logger) {
     auto next = logger ? std::make_shared<const ErrorLogger>(std::move(logger)) : nullptr;
     std::lock_guard lock(index_->mutex);
     logger_ = std::move(next);
 }
 
-void Registry::report(const SlotBase& slot, const std::exception_ptr& error) const {
+void Receivers::report(const SlotBase& slot, const std::exception_ptr& error) const {
     report(slot.name(/*uid_before_symbol=*/true), error, "Signal.send_robust()");
 }
 
-void Registry::report(std::string_view receiver, const std::exception_ptr& error,
-                      std::string_view context) const {
+void Receivers::report(std::string_view receiver, const std::exception_ptr& error,
+                       std::string_view context) const {
     std::shared_ptr<const ErrorLogger> logger;
     {
         std::lock_guard lock(index_->mutex);
@@ -702,6 +714,8 @@ void Registry::report(std::string_view receiver, const std::exception_ptr& error
     }
     report_receiver_error(logger, ReceiverError{name_, receiver, error, context});
 }
+
+namespace {
 
 void report_receiver_error(const std::shared_ptr<const ErrorLogger>& own,
                            const ReceiverError& failure) noexcept {
@@ -720,15 +734,19 @@ void report_receiver_error(const std::shared_ptr<const ErrorLogger>& own,
     }
 }
 
-void report_commit_failure(const std::weak_ptr<const Registry>& registry,
+}  // namespace
+
+void report_commit_failure(const std::weak_ptr<const Receivers>& receivers,
                            std::string_view signal_name, std::string_view receiver,
                            const std::exception_ptr& error) noexcept {
-    if (const auto r = registry.lock()) {
+    if (const auto r = receivers.lock()) {
         r->report(receiver, error, "on_commit()");
     } else {
         report_receiver_error(nullptr, ReceiverError{signal_name, receiver, error, "on_commit()"});
     }
 }
+
+namespace {
 
 std::string symbol_name(const void* address) {
     Dl_info info{};
@@ -742,6 +760,8 @@ std::string symbol_name(const void* address) {
     std::free(demangled);  // NOLINT(cppcoreguidelines-no-malloc): __cxa_demangle's contract
     return name;
 }
+
+}  // namespace
 
 }  // namespace tocsin::detail
 

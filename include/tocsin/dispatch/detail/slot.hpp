@@ -1,0 +1,107 @@
+// tocsin::detail::SlotBase — one connected receiver as the dispatch layer keeps it (the
+// non-template half; Signal derives the Slot holding the callable, see
+// <tocsin/dispatch/receiver.hpp>).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tocsin/source_location.hpp>
+#include <vector>
+
+#include "tocsin/dispatch/connect.hpp"
+#include "tocsin/dispatch/sender.hpp"
+
+namespace tocsin::detail {
+
+class Receivers;
+
+/// What makes two connects "the same receiver" (besides sender and dispatch_uid).
+struct Identity {
+    enum class Kind : std::uint8_t { unique, function, method };
+    Kind kind = Kind::unique;
+    std::array<std::uintptr_t, 3> bits{};  ///< function address, or member-function bytes + object
+    const void* type = nullptr;            ///< the callable's type tag (member functions)
+
+    friend bool operator==(const Identity&, const Identity&) = default;
+};
+
+/// A type-erased pointer to a Slot's call thunk; Signal casts it back to its exact type.
+using ErasedCall = void (*)();
+
+/// One connected receiver. Signal<…> derives a Slot holding the callable.
+struct SlotBase : std::enable_shared_from_this<SlotBase> {
+    SlotBase() = default;
+    SlotBase(const SlotBase&) = delete;
+    SlotBase& operator=(const SlotBase&) = delete;
+    virtual ~SlotBase();
+
+    // Read by every send: keep together.
+    static constexpr std::uint8_t dead_bit = 1;     ///< disconnected, or its signal is gone
+    static constexpr std::uint8_t tracked_bit = 2;  ///< has a tracked object
+    static constexpr std::uint8_t async_bit = 4;    ///< runs on an executor
+    /// 0 for a live plain receiver: a send tests this one byte before the call.
+    std::atomic<std::uint8_t> state{0};
+    bool tracked = false;
+    bool async = false;
+    ErasedCall call = nullptr;
+    std::weak_ptr<const void> track;
+
+    /// Marks it disconnected: no send calls it from now on. Only its Receivers calls it, under its
+    /// lock (the one writer of `state` once published): a store, no read-modify-write.
+    void kill() noexcept {
+        state.store(state.load(std::memory_order_relaxed) | dead_bit, std::memory_order_release);
+    }
+    /// True until disconnected.
+    [[nodiscard]] bool is_live() const noexcept {
+        return (state.load(std::memory_order_acquire) & dead_bit) == 0;
+    }
+
+    // Cold.
+    Sender sender;
+    Identity identity;
+    std::string dispatch_uid;
+    int priority = 0;
+    std::uint64_t order = 0;
+    std::shared_ptr<Executor> executor;
+    std::string custom_name;      ///< Connect::name, if given
+    std::string_view type_label;  ///< the callable's (or the member's class's) type name
+    const void* code = nullptr;   ///< function address, to name it by its symbol
+    bool is_method = false;
+    bool on_commit = false;  ///< a commit-time receiver (Connect::on_commit)
+    tocsin::source_location where;
+    std::weak_ptr<Receivers> owner;          ///< the receivers of its signal
+    std::shared_ptr<SlotBase> retired_self;  ///< the Receivers' reference while retired
+    /// Senders it hears besides `sender` (Receivers::add_sender; the model layer's receivers
+    /// connected for a model and its subclasses). Read and written under the Receivers' lock.
+    std::vector<Sender> extra_senders;
+    std::size_t tracked_index = 0;  ///< its place in the Receivers' list of tracked receivers
+    mutable std::atomic<const std::string*> listed_name_{nullptr};  ///< listed_name(), once made
+
+    /// The readable name (see receiver_name): Connect::name, else the function's symbol, else
+    /// the dispatch_uid, else the callable's type (listings, which show the uid apart); with
+    /// `uid_before_symbol` (error messages) the uid comes before the symbol. Computed when
+    /// asked: connect stays cheap.
+    [[nodiscard]] std::string name(bool uid_before_symbol = false) const;
+    /// name() as listings show it, computed once (the send observer names receivers with it).
+    [[nodiscard]] const std::string& listed_name() const;
+
+    /// Destroys the callable (and what it captured); called once no send can be running it.
+    virtual void drop_callable() noexcept {}
+
+    /// True while it may be called: connected and, if tracked, its object alive.
+    [[nodiscard]] bool alive() const noexcept { return is_live() && !(tracked && track.expired()); }
+};
+
+/// How error messages name a receiver: its Connect::name, else its dispatch_uid, else the
+/// symbol of its function at `code` (none for a lambda, nor for a function with internal
+/// linkage), else `fallback` (its type). Without `uid_before_symbol` (listings), the symbol
+/// comes before the dispatch_uid.
+[[nodiscard]] std::string receiver_name(std::string_view custom_name, std::string_view dispatch_uid,
+                                        const void* code, std::string_view fallback,
+                                        bool uid_before_symbol = true);
+
+}  // namespace tocsin::detail
