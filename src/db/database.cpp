@@ -26,14 +26,23 @@ std::string describe(const std::exception_ptr& error) {
     }
 }
 
+/// The calling thread's identity for Database::owner_: the address of a thread_local, unique
+/// among running threads as std::thread::id is (kept out of the header: no <thread> there).
+const void* this_thread_token() noexcept {
+    thread_local char token = 0;
+    return &token;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Database
 
 Database::Database(std::string alias, Settings settings)
-    : alias_(std::move(alias)),
-      settings_(std::move(settings)),
-      owner_(std::this_thread::get_id()) {}
+    : alias_(std::move(alias)), settings_(std::move(settings)), owner_(this_thread_token()) {}
+
+bool Database::on_owner_thread() const noexcept {
+    return owner_ == this_thread_token();
+}
 
 Database::~Database() {
     close();
