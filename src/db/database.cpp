@@ -1,5 +1,5 @@
 // tocsin::db::Database: one thread's connection under an alias, its transaction state and
-// on_commit callbacks (the registry of aliases: connections.cpp).
+// on_commit callbacks (the configured aliases, ConnectionHandler: connections.cpp).
 #include "tocsin/db/database.hpp"
 
 #include <atomic>
