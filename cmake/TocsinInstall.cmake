@@ -45,26 +45,26 @@ set(TOCSIN_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
     CACHE STRING "Where tocsin.pc is installed (relative to the prefix)")
 
 # ---------------------------------------------------------------- targets and headers
-install(TARGETS tocsin tocsin_dispatch
-  EXPORT tocsinTargets
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tocsin_Runtime
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Runtime
-          NAMELINK_COMPONENT tocsin_Development
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Development
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# tocsin_install_targets(<export set> <target>...): the targets' libraries (shared: runtime and
+# library with its namelink; static: archive) under the export set, the same way for each.
+function(tocsin_install_targets export_set)
+  install(TARGETS ${ARGN}
+    EXPORT ${export_set}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tocsin_Runtime
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Runtime
+            NAMELINK_COMPONENT tocsin_Development
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Development
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endfunction()
+
+tocsin_install_targets(tocsinTargets tocsin tocsin_dispatch)
 
 # The admin (tocsin::admin) is an export set of its own: tocsinConfig.cmake loads it only when
 # cpp-httplib is found, so a consumer without the admin needs no cpp-httplib.
 set(TOCSIN_HAS_ADMIN OFF)
 if(TARGET tocsin_admin)
   set(TOCSIN_HAS_ADMIN ON)
-  install(TARGETS tocsin_admin
-    EXPORT tocsinAdminTargets
-    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tocsin_Runtime
-    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Runtime
-            NAMELINK_COMPONENT tocsin_Development
-    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT tocsin_Development
-    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  tocsin_install_targets(tocsinAdminTargets tocsin_admin)
 endif()
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "tocsin/models.hpp"
+#include "tocsin/models/fixtures.hpp"
 
 namespace fuzzmodels {
 

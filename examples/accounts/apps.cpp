@@ -12,3 +12,6 @@ void AccountsConfig::ready() {
     connect_receivers();
 }
 }  // namespace accounts
+
+// The one compile of Profile's description (TOCSIN_EXTERN_MODEL in models.hpp).
+TOCSIN_INSTANTIATE_MODEL(accounts::Profile);

@@ -29,3 +29,7 @@ struct Profile : tocsin::Model<Profile> {
 };
 
 }  // namespace accounts
+
+// Profile's description is compiled once, in apps.cpp, not in every file using it
+// (TOCSIN_EXTERN_MODEL: compile time only; auth.User's is in the library).
+TOCSIN_EXTERN_MODEL(accounts::Profile);

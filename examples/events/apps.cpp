@@ -12,3 +12,8 @@ void EventsConfig::ready() {
     connect_receivers();
 }
 }  // namespace events
+
+// The one compile of each model's description (TOCSIN_EXTERN_MODEL in models.hpp).
+TOCSIN_INSTANTIATE_MODEL(events::Event);
+TOCSIN_INSTANTIATE_MODEL(events::StatusChange);
+TOCSIN_INSTANTIATE_MODEL(events::Comment);

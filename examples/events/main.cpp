@@ -13,6 +13,7 @@
 #include <string>
 #include <tocsin/management.hpp>
 #include <tocsin/migrations.hpp>
+#include <tocsin/models/fixtures.hpp>
 #include <vector>
 
 #include "apps.hpp"

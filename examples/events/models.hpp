@@ -34,3 +34,9 @@ struct Comment : tocsin::Model<Comment, Event> {
     static auto fields() { return tocsin::fields(tocsin::field("text", &Comment::text)); }
 };
 }  // namespace events
+
+// Each model's description is compiled once, in apps.cpp, not in every file using the models
+// (TOCSIN_EXTERN_MODEL: compile time only).
+TOCSIN_EXTERN_MODEL(events::Event);
+TOCSIN_EXTERN_MODEL(events::StatusChange);
+TOCSIN_EXTERN_MODEL(events::Comment);

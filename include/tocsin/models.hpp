@@ -9,7 +9,6 @@
 #include "tocsin/models/changes.hpp"          // IWYU pragma: export
 #include "tocsin/models/errors.hpp"           // IWYU pragma: export
 #include "tocsin/models/fields.hpp"           // IWYU pragma: export
-#include "tocsin/models/fixtures.hpp"         // IWYU pragma: export
 #include "tocsin/models/many_to_many.hpp"     // IWYU pragma: export
 #include "tocsin/models/migrate_signals.hpp"  // IWYU pragma: export
 #include "tocsin/models/model.hpp"            // IWYU pragma: export

@@ -290,7 +290,7 @@ void Apps::reset() {
     ready_ = false;
 }
 
-void setup(const Settings& settings) {
+void setup(const ProjectSettings& settings) {
     if (!settings.databases.empty()) {
         db::configure(settings.databases);
     }

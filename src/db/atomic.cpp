@@ -3,7 +3,6 @@
 
 #include <exception>
 #include <optional>
-#include <thread>
 
 #include "tocsin/db/error.hpp"
 #include "tocsin/db/log.hpp"
@@ -114,7 +113,7 @@ void Atomic::exit(bool success, tocsin::source_location where) {
     Database& db = *db_;
     // Misuse is refused before anything changes: the block stays open and can still be ended
     // properly.
-    if (std::this_thread::get_id() != db.owner_) {
+    if (!db.on_owner_thread()) {
         throw TransactionManagementError("the atomic block begun at " + location(began_) +
                                              " must end on the thread that began it",
                                          where);

@@ -1,5 +1,5 @@
-// tocsin::db::configure, connection(), close_all(): the process-wide registry of database
-// aliases and each thread's connections to them.
+// tocsin::db::configure, connection(), close_all(): the process-wide configuration of database
+// aliases (ConnectionHandler, Django's django.db.connections) and each thread's connections.
 #include <atomic>
 #include <functional>
 #include <map>
@@ -17,18 +17,20 @@
 
 namespace tocsin::db {
 
-// ---------------------------------------------------------------- the registry of aliases
+// ------------------------------------------------- the aliases (Django's ConnectionHandler)
 
 namespace {
 
-struct Registry {
+/// The configured aliases (Django's ConnectionHandler, whose instance is `connections`): their
+/// settings, and a generation counter bumped by every configure().
+struct ConnectionHandler {
     std::mutex mutex;
     std::map<std::string, Settings, std::less<>> databases;
     std::atomic<std::uint64_t> generation{1};
 };
 
-Registry& registry() {
-    static Registry instance;
+ConnectionHandler& connections() {
+    static ConnectionHandler instance;
     return instance;
 }
 
@@ -46,8 +48,8 @@ struct ThreadConnections {
 };
 
 ThreadConnections& thread_connections() {
-    thread_local ThreadConnections connections;
-    return connections;
+    thread_local ThreadConnections table;
+    return table;
 }
 
 /// Commit-time receivers of the dispatch layer wait for the alias's transaction; their failures
@@ -66,7 +68,7 @@ void configure(std::map<std::string, Settings> databases) {
                                      settings.engine + "\"");
         }
     }
-    auto& r = registry();
+    auto& r = connections();
     const std::lock_guard lock(r.mutex);
     r.databases.clear();
     for (auto& [alias, settings] : databases)
@@ -75,22 +77,22 @@ void configure(std::map<std::string, Settings> databases) {
 }
 
 std::map<std::string, Settings> configuration() {
-    auto& r = registry();
+    auto& r = connections();
     const std::lock_guard lock(r.mutex);
     return {r.databases.begin(), r.databases.end()};
 }
 
 Database& connection(std::string_view alias, tocsin::source_location where) {
-    auto& connections = thread_connections();
-    auto& local = connections.map;
-    auto& r = registry();
+    auto& mine = thread_connections();
+    auto& local = mine.map;
+    auto& r = connections();
     const std::uint64_t generation = r.generation.load(std::memory_order_acquire);
-    if (Database* last = connections.last;
+    if (Database* last = mine.last;
         last != nullptr && last->generation_ == generation && last->alias_ == alias) [[likely]]
         return *last;
     auto it = local.find(alias);
     if (it != local.end() && it->second->generation_ == generation) [[likely]] {
-        connections.last = it->second.get();
+        mine.last = it->second.get();
         return *it->second;
     }
 
@@ -118,7 +120,7 @@ Database& connection(std::string_view alias, tocsin::source_location where) {
         auto db = std::make_unique<Database>(std::string(alias), std::move(settings));
         db->generation_ = generation;
         it = local.emplace(std::string(alias), std::move(db)).first;
-        connections.last = it->second.get();
+        mine.last = it->second.get();
         return *it->second;
     }
     Database& db = *it->second;
@@ -131,7 +133,7 @@ Database& connection(std::string_view alias, tocsin::source_location where) {
         db.settings_ = std::move(settings);
     }
     db.generation_ = generation;
-    connections.last = &db;
+    mine.last = &db;
     return db;
 }
 

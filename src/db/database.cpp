@@ -1,5 +1,5 @@
 // tocsin::db::Database: one thread's connection under an alias, its transaction state and
-// on_commit callbacks (the registry of aliases: connections.cpp).
+// on_commit callbacks (the configured aliases, ConnectionHandler: connections.cpp).
 #include "tocsin/db/database.hpp"
 
 #include <atomic>
@@ -15,12 +15,25 @@
 #include "tocsin/dispatch/outcome.hpp"
 
 namespace tocsin::db {
+namespace {
+
+/// The calling thread's identity for Database::owner_: the address of a thread_local, unique
+/// among running threads as std::thread::id is (kept out of the header: no <thread> there).
+const void* this_thread_token() noexcept {
+    thread_local char token = 0;
+    return &token;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- Database
 
 Database::Database(std::string alias, Settings settings)
-    : alias_(std::move(alias)),
-      settings_(std::move(settings)),
-      owner_(std::this_thread::get_id()) {}
+    : alias_(std::move(alias)), settings_(std::move(settings)), owner_(this_thread_token()) {}
+
+bool Database::on_owner_thread() const noexcept {
+    return owner_ == this_thread_token();
+}
 
 Database::~Database() {
     close();

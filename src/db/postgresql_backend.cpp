@@ -352,13 +352,7 @@ class PostgresqlStatement final : public Statement {
                 }
                 out += '\'';
             } else if (quoted_[n - 1]) {
-                out += '\'';
-                for (const char* p = values_[n - 1]; *p != '\0'; ++p) {
-                    out += *p;
-                    if (*p == '\'')
-                        out += '\'';
-                }
-                out += '\'';
+                out += detail::sql_text_literal(values_[n - 1]);
             } else {
                 out += values_[n - 1];
             }
@@ -539,19 +533,10 @@ std::string PostgresqlBackend::defer_constraint_checks_sql() const {
 
 std::string PostgresqlBackend::sequence_reset_sql(std::string_view table,
                                                   std::string_view column) const {
-    auto literal = [](std::string_view text) {
-        std::string out = "'";
-        for (char c : text) {
-            if (c == '\'')
-                out += '\'';
-            out += c;
-        }
-        return out + "'";
-    };
     const std::string col = quote_name(column);
-    return "SELECT setval(pg_get_serial_sequence(" + literal(quote_name(table)) + ", " +
-           literal(column) + "), COALESCE(MAX(" + col + "), 1), MAX(" + col +
-           ") IS NOT NULL) FROM " + quote_name(table);
+    return "SELECT setval(pg_get_serial_sequence(" + detail::sql_text_literal(quote_name(table)) +
+           ", " + detail::sql_text_literal(column) + "), COALESCE(MAX(" + col + "), 1), MAX(" +
+           col + ") IS NOT NULL) FROM " + quote_name(table);
 }
 
 std::vector<std::string> PostgresqlBackend::flush_sql(

@@ -373,14 +373,8 @@ std::vector<std::string> SqliteBackend::flush_sql(
         // here has one.
         std::string names;
         for (const auto& table : reset_sequences_of) {
-            names += names.empty() ? "'" : ", '";
-            for (char c : table) {
-                if (c == '\'') {
-                    names += '\'';
-                }
-                names += c;
-            }
-            names += '\'';
+            names += names.empty() ? "" : ", ";
+            names += detail::sql_text_literal(table);
         }
         sql.push_back("DELETE FROM sqlite_sequence WHERE name IN (" + names + ")");
     }

@@ -57,6 +57,20 @@ void throw_out_of_range(std::string_view value, std::string_view type) {
     throw DataError("integer " + std::string(value) + " does not fit in " + std::string(type));
 }
 
+std::string sql_text_literal(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() + 2);
+    out += '\'';
+    for (const char c : text) {
+        out += c;
+        if (c == '\'') {
+            out += '\'';
+        }
+    }
+    out += '\'';
+    return out;
+}
+
 }  // namespace detail
 
 std::int64_t Value::as_integer() const {
@@ -98,16 +112,9 @@ std::string to_string(const Value& value) {
             out.precision(17);
             out << value.as_real();
             break;
-        case ValueType::text: {
-            out << '\'';
-            for (char c : value.as_text()) {
-                if (c == '\'')
-                    out << '\'';
-                out << c;
-            }
-            out << '\'';
+        case ValueType::text:
+            out << detail::sql_text_literal(value.as_text());
             break;
-        }
         case ValueType::blob: {
             static constexpr char digits[] = "0123456789abcdef";
             out << "x'";

@@ -568,11 +568,7 @@ std::string SchemaEditor::inline_sql(const SqlStatement& statement) const {
                 break;
             }
             case db::ValueType::text:
-                literal = "'";
-                for (const char ch : v.as_text()) {
-                    literal += ch == '\'' ? std::string("''") : std::string(1, ch);
-                }
-                literal += "'";
+                literal = db::detail::sql_text_literal(v.as_text());
                 break;
             case db::ValueType::blob: {
                 static constexpr char digits[] = "0123456789abcdef";

@@ -374,6 +374,23 @@ std::vector<std::pair<std::string, db::Value>> Condition::equalities() const {
 
 namespace detail {
 
+std::vector<std::string> names_except(const std::vector<const FieldInfo*>& fields,
+                                      const std::vector<std::string>& kept) {
+    std::vector<std::string> names;
+    for (const FieldInfo* f : fields) {
+        if (std::find(kept.begin(), kept.end(), f->name) == kept.end()) {
+            names.push_back(f->name);
+        }
+    }
+    return names;
+}
+
+void add_unique(std::vector<std::string>& names, std::string name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(std::move(name));
+    }
+}
+
 std::string quoted(const db::Backend& backend, std::string_view name) {
     return backend.quote_name(name);
 }

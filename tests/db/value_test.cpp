@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "tocsin/db.hpp"
 
@@ -126,6 +127,20 @@ TEST(ValueTest, RendersReadably) {
     EXPECT_EQ(out.str(), "2.5");
     EXPECT_EQ(to_string(LogicalType::timestamp), "timestamp");
     EXPECT_EQ(to_string(ValueType::blob), "blob");
+}
+
+// The one SQL string literal of the db layer (flush_sql, sequence resets, migrations' defaults,
+// the renderings above): quotes doubled, nothing else touched.
+TEST(ValueTest, SqlTextLiteralDoublesQuotes) {
+    EXPECT_EQ(detail::sql_text_literal(""), "''");
+    EXPECT_EQ(detail::sql_text_literal("plain"), "'plain'");
+    EXPECT_EQ(detail::sql_text_literal("it's"), "'it''s'");
+    EXPECT_EQ(detail::sql_text_literal("'"), "''''");
+    EXPECT_EQ(detail::sql_text_literal("a''b"), "'a''''b'");
+    EXPECT_EQ(detail::sql_text_literal("back\\slash \"dq\" ;--"), "'back\\slash \"dq\" ;--'");
+    EXPECT_EQ(detail::sql_text_literal(std::string_view("nul\0in", 6)),
+              std::string("'nul\0in'", 8));
+    EXPECT_EQ(to_string(Value("'it's'")), detail::sql_text_literal("'it's'"));
 }
 
 TEST(ValueTest, StorableConcept) {

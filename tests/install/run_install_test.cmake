@@ -60,52 +60,41 @@ if(EXPECT_ADMIN)
   run("run consumer of tocsin::admin and <tocsin/remote.hpp> (find_package)" ${app_dir}/app_admin)
 endif()
 
-# 3. The same main.cpp through pkg-config.
+# 3.-5. The consumers through pkg-config. pkgconfig_consumer(<module> <source> <program>
+# [FORBID <regex>]): the module's flags (failing when pkg-config does, or when they match
+# <regex>), then compile <source> with them into <program> and run it.
 if(NOT PKG_CONFIG OR NOT EXISTS "${PKG_CONFIG}")
   message(STATUS "[install test] pkg-config not found: skipping the pkg-config check")
   return()
 endif()
 set(ENV{PKG_CONFIG_PATH} "${prefix}/${PKGCONFIG_DIR}")
 unset(ENV{PKG_CONFIG_LIBDIR}) # keep the system dirs too (for dependencies' .pc files)
-execute_process(COMMAND ${PKG_CONFIG} --cflags --libs tocsin
-  RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "[install test] FAILED (${rc}): pkg-config --cflags --libs tocsin")
-endif()
-message(STATUS "[install test] pkg-config --cflags --libs tocsin: ${pc_flags}")
-separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
-run("compile with pkg-config flags"
-  ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/main.cpp -o ${WORK_DIR}/app-pkgconfig ${pc_flags})
-run("run consumer (pkg-config)" ${WORK_DIR}/app-pkgconfig)
 
-# 4. The signals alone through pkg-config: tocsin-dispatch, with no SQLite or libpq.
-execute_process(COMMAND ${PKG_CONFIG} --cflags --libs tocsin-dispatch
-  RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "[install test] FAILED (${rc}): pkg-config --cflags --libs tocsin-dispatch")
-endif()
-message(STATUS "[install test] pkg-config --cflags --libs tocsin-dispatch: ${pc_flags}")
-if(pc_flags MATCHES "sqlite|-lpq|-ltocsin( |$)")
-  message(FATAL_ERROR "[install test] FAILED: tocsin-dispatch brings more than the signals")
-endif()
-separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
-run("compile with pkg-config flags (tocsin-dispatch)"
-  ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/main.cpp -o ${WORK_DIR}/app-dispatch-pkgconfig
-  ${pc_flags})
-run("run consumer of tocsin-dispatch (pkg-config)" ${WORK_DIR}/app-dispatch-pkgconfig)
-
-# 5. The admin through pkg-config: tocsin-admin (cpp-httplib's flags and definitions with it).
-if(EXPECT_ADMIN)
-  execute_process(COMMAND ${PKG_CONFIG} --cflags --libs tocsin-admin
+function(pkgconfig_consumer module source program)
+  cmake_parse_arguments(PARSE_ARGV 3 arg "" "FORBID" "")
+  execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ${module}
     RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "[install test] FAILED (${rc}): pkg-config --cflags --libs tocsin-admin")
+    message(FATAL_ERROR "[install test] FAILED (${rc}): pkg-config --cflags --libs ${module}")
   endif()
-  message(STATUS "[install test] pkg-config --cflags --libs tocsin-admin: ${pc_flags}")
+  message(STATUS "[install test] pkg-config --cflags --libs ${module}: ${pc_flags}")
+  if(arg_FORBID AND pc_flags MATCHES "${arg_FORBID}")
+    message(FATAL_ERROR "[install test] FAILED: ${module} brings more than it should "
+                        "(matches ${arg_FORBID})")
+  endif()
   separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
-  run("compile with pkg-config flags (tocsin-admin)"
-    ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/admin_main.cpp -o ${WORK_DIR}/app-admin-pkgconfig
-    ${pc_flags})
-  run("run consumer of tocsin-admin (pkg-config)" ${WORK_DIR}/app-admin-pkgconfig)
+  run("compile with pkg-config flags (${module})"
+    ${CXX_COMPILER} -std=c++20 ${source} -o ${WORK_DIR}/${program} ${pc_flags})
+  run("run consumer of ${module} (pkg-config)" ${WORK_DIR}/${program})
+endfunction()
+
+# 3. The same main.cpp through pkg-config.
+pkgconfig_consumer(tocsin ${CONSUMER_DIR}/main.cpp app-pkgconfig)
+# 4. The signals alone: tocsin-dispatch, with no SQLite or libpq.
+pkgconfig_consumer(tocsin-dispatch ${CONSUMER_DIR}/main.cpp app-dispatch-pkgconfig
+  FORBID "sqlite|-lpq|-ltocsin( |$)")
+# 5. The admin: tocsin-admin (cpp-httplib's flags and definitions with it).
+if(EXPECT_ADMIN)
+  pkgconfig_consumer(tocsin-admin ${CONSUMER_DIR}/admin_main.cpp app-admin-pkgconfig)
 endif()
 message(STATUS "[install test] all checks passed")

@@ -4,6 +4,7 @@
 // done, 1 the command failed, 2 a usage error.
 #include <tocsin/dispatch/profiler.hpp>
 #include <tocsin/management.hpp>
+#include <tocsin/models/fixtures.hpp>
 
 #include <gtest/gtest.h>
 

@@ -2,6 +2,8 @@
 // both sides (tests/models/django/django_fixtures.py is Django's), a dump with natural foreign
 // and primary keys written by one is loaded by the other, whose dump is the same text. Skipped
 // when Debian's python3-django is not installed.
+#include <tocsin/models/fixtures.hpp>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>

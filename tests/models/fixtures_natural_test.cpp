@@ -7,8 +7,11 @@
 // test_dependency_sorting[_2.._6], test_dependency_sorting_dangling, test_normal_pk;
 // NaturalKeyFixtureOnOtherDatabaseTests.test_natural_key_dependencies;
 // M2MNaturalKeyFixtureTests.test_dump_and_load_m2m_simple), with Django's models.
+#include <tocsin/models/fixtures.hpp>
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>

@@ -4,6 +4,8 @@
 // tests/fixtures_regress (forward references, a dangling key, unknown fields, unicode), and
 // many-to-many fields as Django's serializers write and read them (tests/serializers
 // SerializersTestBase.test_serialize_m2m... and tests/fixtures_regress M2M tests).
+#include <tocsin/models/fixtures.hpp>
+
 #include <gtest/gtest.h>
 
 #include <chrono>

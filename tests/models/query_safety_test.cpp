@@ -6,6 +6,8 @@
 // - Every identifier goes through the backend's quote_name(): a model whose db_table and
 //   db_column hold `"` migrates, saves, loads, filters, updates, removes (with a cascade and a
 //   many-to-many through table), inherits and goes through dumpdata/loaddata.
+#include <tocsin/models/fixtures.hpp>
+
 #include <gtest/gtest.h>
 
 #include <string>

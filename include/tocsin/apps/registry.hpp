@@ -23,8 +23,9 @@ class ImproperlyConfigured : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/// What setup() configures: the installed apps, in order, and the databases by alias.
-struct Settings {
+/// What setup() configures, as a Django project's settings.py: the installed apps, in order
+/// (INSTALLED_APPS), and the databases by alias (DATABASES, each a db::Settings).
+struct ProjectSettings {
     std::vector<std::shared_ptr<AppConfig>> installed_apps{};
     std::map<std::string, db::Settings> databases{};
 };
@@ -105,6 +106,6 @@ class Apps {
 };
 
 /// Configures the databases, then populates the app registry (see Apps::populate).
-void setup(const Settings& settings);
+void setup(const ProjectSettings& settings);
 
 }  // namespace tocsin

@@ -20,7 +20,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <tocsin/source_location.hpp>
 #include <utility>
 #include <vector>
@@ -196,11 +195,13 @@ class Database {
     /// Runs a bound statement of execute(); a failure is noted (note_statement_error) and thrown.
     std::int64_t run_bound(Statement& statement, tocsin::source_location where);
     static void call_hook(CommitHook& hook, bool during_transaction);
+    /// True on the thread that made this connection (its owner_).
+    [[nodiscard]] bool on_owner_thread() const noexcept;
 
     std::string alias_;
     Settings settings_;
     std::uint64_t generation_ = 0;  // of the configuration settings_ came from
-    std::thread::id owner_;
+    const void* owner_;  // the making thread's token (a thread_local's address; no <thread> here)
     std::shared_ptr<Backend> backend_;
 
     bool autocommit_ = true;

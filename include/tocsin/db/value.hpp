@@ -142,6 +142,12 @@ namespace detail {
 [[noreturn]] void throw_type_mismatch(ValueType actual, std::string_view wanted);
 /// Throws DataError("integer <v> does not fit in <type>").
 [[noreturn]] void throw_out_of_range(std::string_view value, std::string_view type);
+/// `text` as an SQL string literal: in single quotes, each `'` doubled (`it's` -> `'it''s'`).
+/// Standard SQL, read alike by SQLite and PostgreSQL (with standard_conforming_strings, its
+/// default: a backslash is an ordinary character). For SQL the library writes itself (names of
+/// tables in DDL and maintenance statements, debug renderings), never for user values, which
+/// are bound.
+[[nodiscard]] std::string sql_text_literal(std::string_view text);
 }  // namespace detail
 
 /// Converts a Storable value to a Value.

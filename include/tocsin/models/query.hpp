@@ -2,7 +2,6 @@
 // No SQL string ever comes from the user: columns come from declared fields, values are bound.
 #pragma once
 
-#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -120,6 +119,11 @@ inline Condition column_condition(std::string column, Condition::Op op,
 /// Throws ModelError "Cannot use None as a query value" (Django's ValueError) for a lookup
 /// other than ==, != and iexact given a null value.
 void refuse_null(const db::Value& value);
+/// The names of `fields` not in `kept` (only()'s deferred fields), in order.
+[[nodiscard]] std::vector<std::string> names_except(const std::vector<const FieldInfo*>& fields,
+                                                    const std::vector<std::string>& kept);
+/// Appends `name` to `names` unless it is there already (defer()).
+void add_unique(std::vector<std::string>& names, std::string name);
 }  // namespace detail
 
 /// A column of model `C` (from a member pointer), to build conditions and assignments.
@@ -465,12 +469,7 @@ class QuerySet {
         only(M C::*... members) const {
         const std::vector<std::string> kept{detail::field_name_of<C>(members)...};
         QuerySet q = *this;
-        q.parts_.deferred.clear();
-        for (const FieldInfo* f : T::info().all_fields) {
-            if (std::find(kept.begin(), kept.end(), f->name) == kept.end()) {
-                q.parts_.deferred.push_back(f->name);
-            }
-        }
+        q.parts_.deferred = detail::names_except(T::info().all_fields, kept);
         q.cache_.reset();
         return q;
     }
@@ -480,10 +479,7 @@ class QuerySet {
         defer(M C::*... members) const {
         QuerySet q = *this;
         for (std::string name : {detail::field_name_of<C>(members)...}) {
-            if (std::find(q.parts_.deferred.begin(), q.parts_.deferred.end(), name) ==
-                q.parts_.deferred.end()) {
-                q.parts_.deferred.push_back(std::move(name));
-            }
+            detail::add_unique(q.parts_.deferred, std::move(name));
         }
         q.cache_.reset();
         return q;
