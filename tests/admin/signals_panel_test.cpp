@@ -8,6 +8,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace signals_panel_test {
 
 using AdminSignalsPanelTest = AdminTest;
 
@@ -162,5 +163,6 @@ TEST_F(AdminSignalsPanelTest, ThePanelIsBehindTheLogin) {
     EXPECT_EQ(b.get("/admin/signals/nothing/").status, 404);
 }
 
+}  // namespace signals_panel_test
 }  // namespace
 }  // namespace tocsin::admin::test

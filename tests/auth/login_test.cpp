@@ -9,6 +9,7 @@
 
 namespace tocsin::auth::test {
 namespace {
+namespace login_test {
 
 class SignalTestCase : public AuthTest {
   protected:
@@ -297,5 +298,6 @@ TEST_P(SessionAuthHashTest, TheHashIsDjangos) {
 
 TOCSIN_AUTH_ON_BOTH_ENGINES(SessionAuthHashTest);
 
+}  // namespace login_test
 }  // namespace
 }  // namespace tocsin::auth::test

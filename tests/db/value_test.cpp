@@ -12,6 +12,7 @@
 
 namespace tocsin::db {
 namespace {
+namespace value_test {
 
 enum class Status : std::int16_t { draft = 0, published = 2 };
 
@@ -138,5 +139,6 @@ TEST(ValueTest, StorableConcept) {
     SUCCEED();
 }
 
+}  // namespace value_test
 }  // namespace
 }  // namespace tocsin::db

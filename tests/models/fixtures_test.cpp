@@ -37,6 +37,7 @@ struct Member : tocsin::Model<Member> {
 
 namespace tocsin::test {
 namespace {
+namespace fixtures_test {
 
 using library::Author;
 using library::Book;
@@ -1002,5 +1003,6 @@ TEST_F(FixturesTest, APkThatExhaustsTheIdSequenceIsRefused) {
     EXPECT_NO_THROW(Author::objects().create({.name = "after"}));
 }
 
+}  // namespace fixtures_test
 }  // namespace
 }  // namespace tocsin::test
