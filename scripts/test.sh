@@ -26,7 +26,9 @@
 # database work, run about as fast); the TSan and fuzz builds use -O1 -g1 (TSan and libFuzzer
 # need the speed). Everything links with lld when it is installed. The libraries and the test
 # binaries use precompiled headers (TOCSIN_PCH, TOCSIN_TEST_PCH: on when there is no compiler
-# launcher such as ccache).
+# launcher such as ccache). The test files are compiled in unity batches (TOCSIN_UNITY_TESTS: a
+# layer's files with the same labels in one binary, several files per translation unit, so the
+# template code they share is compiled once per batch); the ctest names and labels are the same.
 #
 # Environment:
 #   TOCSIN_BUILD_PREFIX=build    build directories are <prefix>, <prefix>-asan, <prefix>-tsan
@@ -203,7 +205,7 @@ step "clang-format" format_check
 # ---------------------------------------------------------------- 1. default build
 step "configure $PREFIX" configure "$PREFIX" -DTOCSIN_SANITIZE= \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_DEFAULT" -DBUILD_SHARED_LIBS=ON \
-    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_BUILD_BENCH=ON -DTOCSIN_BUILD_EXAMPLES=ON
+    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=ON -DTOCSIN_BUILD_EXAMPLES=ON
 step "build $PREFIX" build "$PREFIX"
 step "ctest $PREFIX" ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
 
@@ -216,7 +218,7 @@ fi
 step "configure $PREFIX-asan" configure "$PREFIX-asan" -DTOCSIN_SANITIZE=address,undefined \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_ASAN" -DBUILD_SHARED_LIBS=OFF \
     -DTOCSIN_PORTABLE_BARRIER=ON \
-    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=ON
+    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=ON
 step "build $PREFIX-asan" build "$PREFIX-asan"
 step "ctest $PREFIX-asan" ctest --test-dir "$PREFIX-asan" --output-on-failure -j "$JOBS"
 
@@ -224,7 +226,7 @@ step "ctest $PREFIX-asan" ctest --test-dir "$PREFIX-asan" --output-on-failure -j
 step "TSan probe" tsan_probe
 step "configure $PREFIX-tsan" configure "$PREFIX-tsan" -DTOCSIN_SANITIZE=thread \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" \
-    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=OFF
+    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=OFF
 step "build $PREFIX-tsan (concurrency tests)" "${TSAN_WRAP[@]}" \
     cmake --build "$PREFIX-tsan" --parallel "$JOBS" --target tocsin_concurrency_tests
 step "ctest $PREFIX-tsan -L concurrency" "${TSAN_WRAP[@]}" \

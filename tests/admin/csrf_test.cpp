@@ -10,6 +10,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace csrf_test {
 
 using AdminCsrfTest = AdminTest;
 
@@ -308,5 +309,6 @@ TEST_F(AdminCsrfTest, LoginAndLogoutNeedTheTokenToo) {
     EXPECT_EQ(s.get("/admin/").status, 200);  // still logged in
 }
 
+}  // namespace csrf_test
 }  // namespace
 }  // namespace tocsin::admin::test

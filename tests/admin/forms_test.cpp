@@ -6,6 +6,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace forms_test {
 
 using AdminFormsTest = AdminTest;
 
@@ -103,5 +104,6 @@ TEST_F(AdminFormsTest, ARequiredForeignKeyMustBeChosen) {
     EXPECT_NE(page.body.find("This field is required.", start), std::string::npos);
 }
 
+}  // namespace forms_test
 }  // namespace
 }  // namespace tocsin::admin::test

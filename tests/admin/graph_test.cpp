@@ -5,6 +5,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace graph_test {
 
 using AdminGraphTest = AdminTest;
 
@@ -31,5 +32,6 @@ TEST_F(AdminGraphTest, DrawsSendersSignalsAndReceivers) {
     EXPECT_NE(page.body.find("src=\"/admin/signals/graph.svg\""), std::string::npos);
 }
 
+}  // namespace graph_test
 }  // namespace
 }  // namespace tocsin::admin::test

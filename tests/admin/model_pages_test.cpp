@@ -6,6 +6,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace model_pages_test {
 
 using AdminModelPagesTest = AdminTest;
 
@@ -229,5 +230,6 @@ TEST_F(AdminModelPagesTest, AddingAUserHashesThePassword) {
     EXPECT_TRUE(auth::get_user_model().get_by_username("dora")->check_password("s3cret"));
 }
 
+}  // namespace model_pages_test
 }  // namespace
 }  // namespace tocsin::admin::test

@@ -6,6 +6,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace server_test {
 
 using AdminServerTest = AdminTest;
 
@@ -107,5 +108,6 @@ TEST_F(AdminServerTest, RequestSizeLimits) {
     EXPECT_EQ(Author::objects().count(), 0U);
 }
 
+}  // namespace server_test
 }  // namespace
 }  // namespace tocsin::admin::test

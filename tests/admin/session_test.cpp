@@ -7,6 +7,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace session_test {
 
 using AdminSessionTest = AdminTest;
 
@@ -155,5 +156,6 @@ TEST_F(AdminSessionTest, ASessionKeyMadeUpByTheClientIsNotUsed) {
     EXPECT_NE(b.cookies["sessionid"], "abcdefghijklmnopqrstuvwxyz012345");
 }
 
+}  // namespace session_test
 }  // namespace
 }  // namespace tocsin::admin::test

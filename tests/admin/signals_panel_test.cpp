@@ -12,6 +12,7 @@
 
 namespace tocsin::admin::test {
 namespace {
+namespace signals_panel_test {
 
 using AdminSignalsPanelTest = AdminTest;
 
@@ -204,5 +205,6 @@ TEST_F(AdminSignalsPanelTest, ThePanelIsBehindTheLogin) {
     EXPECT_EQ(b.get("/admin/signals/nothing/").status, 404);
 }
 
+}  // namespace signals_panel_test
 }  // namespace
 }  // namespace tocsin::admin::test

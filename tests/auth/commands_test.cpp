@@ -14,6 +14,7 @@
 
 namespace tocsin::auth::test {
 namespace {
+namespace commands_test {
 
 /// Feeds `text` to std::cin while alive.
 class StdinFrom {
@@ -136,5 +137,6 @@ TEST_P(ManagementTest, test_clearsessions_command) {
 
 TOCSIN_AUTH_ON_BOTH_ENGINES(ManagementTest);
 
+}  // namespace commands_test
 }  // namespace
 }  // namespace tocsin::auth::test

@@ -13,6 +13,7 @@
 
 namespace tocsin::auth {
 namespace {
+namespace hashers_test {
 
 using namespace std::string_literals;
 
@@ -518,5 +519,6 @@ TEST(Hashers, MalformedArgon2Hashes) {
     }
 }
 
+}  // namespace hashers_test
 }  // namespace
 }  // namespace tocsin::auth

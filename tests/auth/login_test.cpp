@@ -14,6 +14,7 @@
 
 namespace tocsin::auth::test {
 namespace {
+namespace login_test {
 
 class SignalTestCase : public AuthTest {
   protected:
@@ -338,5 +339,6 @@ TEST_P(SessionAuthHashTest, TheHashIsDjangos) {
 
 TOCSIN_AUTH_ON_BOTH_ENGINES(SessionAuthHashTest);
 
+}  // namespace login_test
 }  // namespace
 }  // namespace tocsin::auth::test

@@ -8,6 +8,7 @@
 
 namespace tocsin::auth::test {
 namespace {
+namespace session_test {
 
 using namespace std::chrono_literals;
 
@@ -182,5 +183,6 @@ TEST_P(SessionTests, CorruptedDataIsAnEmptySessionAndBytesAreReplaced) {
 
 TOCSIN_AUTH_ON_BOTH_ENGINES(SessionTests);
 
+}  // namespace session_test
 }  // namespace
 }  // namespace tocsin::auth::test

@@ -29,6 +29,7 @@ struct Member : tocsin::Model<Member> {
 
 namespace tocsin::auth::test {
 namespace {
+namespace user_model_test {
 
 static_assert(UserModelType<User>);
 static_assert(UserModelType<accounts::Member>);
@@ -200,5 +201,6 @@ TEST_P(MissingUserModelTest, test_swappable_user_nonexistent_model) {
 
 TOCSIN_AUTH_ON_BOTH_ENGINES(MissingUserModelTest);
 
+}  // namespace user_model_test
 }  // namespace
 }  // namespace tocsin::auth::test

@@ -13,6 +13,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace atomic_test {
 
 struct ForcedError : std::runtime_error {
     ForcedError() : std::runtime_error("forced error") {}
@@ -434,5 +435,6 @@ TEST_F(AtomicTest, UnknownAliasIsAConfigurationError) {
     EXPECT_THROW(tocsin::atomic("missing", [] {}), ConfigurationError);
 }
 
+}  // namespace atomic_test
 }  // namespace
 }  // namespace tocsin::db::test

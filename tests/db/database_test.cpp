@@ -12,6 +12,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace database_test {
 
 using namespace std::chrono_literals;
 
@@ -336,5 +337,6 @@ TEST_F(DatabaseTest, OnBackendsWhereAnErrorAbortsTheTransactionTheNextQueryIsRef
     EXPECT_EQ(db.query_value("SELECT count(*) FROM t"), Value(2));
 }
 
+}  // namespace database_test
 }  // namespace
 }  // namespace tocsin::db::test

@@ -17,6 +17,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace on_commit_test {
 
 struct ForcedError : std::runtime_error {
     explicit ForcedError(const char* what = "forced error") : std::runtime_error(what) {}
@@ -513,5 +514,6 @@ TEST_F(OnCommitTest, ClosingTheConnectionDropsPendingHooks) {
     assert_done({2});
 }
 
+}  // namespace on_commit_test
 }  // namespace
 }  // namespace tocsin::db::test

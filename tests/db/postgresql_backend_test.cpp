@@ -19,6 +19,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace postgresql_backend_test {
 
 using tocsin::test_support::PgDatabase;
 
@@ -580,5 +581,6 @@ TEST_F(PostgresqlTest, UnknownOptionsAndUnreachableServersAreClearErrors) {
     }
 }
 
+}  // namespace postgresql_backend_test
 }  // namespace
 }  // namespace tocsin::db::test

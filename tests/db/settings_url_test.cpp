@@ -8,6 +8,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace settings_url_test {
 
 TEST(DatabaseUrl, PostgresqlWithEveryPart) {
     const Settings s = parse_database_url(
@@ -112,5 +113,6 @@ TEST(DatabaseUrl, FromTheEnvironment) {
     ::unsetenv("TOCSIN_TEST_DATABASE_URL");
 }
 
+}  // namespace settings_url_test
 }  // namespace
 }  // namespace tocsin::db::test

@@ -22,6 +22,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace sqlite_backend_test {
 
 using namespace std::chrono_literals;
 
@@ -733,5 +734,6 @@ TEST_F(SqliteBackendTest, InTransactionFollowsTheConnection) {
     EXPECT_FALSE(db->in_transaction());
 }
 
+}  // namespace sqlite_backend_test
 }  // namespace
 }  // namespace tocsin::db::test

@@ -11,6 +11,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace sqlite_memory_statistics_test {
 
 /// Whether SQLite counted the memory of a database opened and written through tocsin.
 bool statistics_counted() {
@@ -51,5 +52,6 @@ TEST(SqliteMemoryStatisticsDeathTest, KeptWhenTheProgramStartedSqliteFirst) {
         ::testing::ExitedWithCode(0), "");
 }
 
+}  // namespace sqlite_memory_statistics_test
 }  // namespace
 }  // namespace tocsin::db::test

@@ -9,6 +9,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace statement_cache_test {
 
 class StatementCacheTest : public ::testing::Test {
   protected:
@@ -179,5 +180,6 @@ TEST_F(StatementCacheTest, MovingALeaseMovesTheStatement) {
     EXPECT_EQ(&*b, p);
 }
 
+}  // namespace statement_cache_test
 }  // namespace
 }  // namespace tocsin::db::test

@@ -17,6 +17,7 @@
 
 namespace tocsin::db::test {
 namespace {
+namespace two_writers_test {
 
 using namespace std::chrono_literals;
 
@@ -162,5 +163,6 @@ TEST_F(TwoWritersTest, UnderDeferredTheFailureSaysToUseImmediate) {
         << a_error;
 }
 
+}  // namespace two_writers_test
 }  // namespace
 }  // namespace tocsin::db::test

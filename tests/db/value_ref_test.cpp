@@ -27,6 +27,7 @@ struct value_traits<Colour> {
 };
 
 namespace {
+namespace value_ref_test {
 
 TEST(ValueRefTest, ViewsEachStorageClassOfAValue) {
     const Value text("hello");
@@ -118,5 +119,6 @@ TEST(DatabaseViewsTest, ExecuteWithViewsWritesTheRow) {
     EXPECT_EQ(db.query("SELECT name, n FROM t"), (std::vector<Row>{Row{Value(name), Value()}}));
 }
 
+}  // namespace value_ref_test
 }  // namespace
 }  // namespace tocsin::db

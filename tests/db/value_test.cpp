@@ -13,6 +13,7 @@
 
 namespace tocsin::db {
 namespace {
+namespace value_test {
 
 enum class Status : std::int16_t { draft = 0, published = 2 };
 
@@ -153,5 +154,6 @@ TEST(ValueTest, StorableConcept) {
     SUCCEED();
 }
 
+}  // namespace value_test
 }  // namespace
 }  // namespace tocsin::db

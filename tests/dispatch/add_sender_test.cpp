@@ -12,6 +12,7 @@ struct Derived {};
 struct Other {};
 
 namespace {
+namespace add_sender_test {
 
 using tocsin::Connection;
 using tocsin::Sender;
@@ -117,4 +118,5 @@ TEST_F(AddSenderTest, CallOrderFollowsPriorityThenConnectionOrder) {
     EXPECT_EQ(g_log, (Log{"base, urgent", "derived, first", "everyone"}));
 }
 
+}  // namespace add_sender_test
 }  // namespace

@@ -26,6 +26,7 @@
 struct Handler {};
 
 namespace {
+namespace async_test {
 
 using namespace std::chrono_literals;
 using tocsin::Connection;
@@ -592,4 +593,5 @@ TEST(AsendRobust, RunsEveryoneAndLogsEachFailure) {
                                  "Error calling sync_fails in Signal.send_robust() (sync broke)"}));
 }
 
+}  // namespace async_test
 }  // namespace

@@ -11,10 +11,8 @@
 
 #include "test_support.hpp"
 
-struct Order {};
-struct Invoice {};
-
 namespace {
+namespace connect_test {
 
 using tocsin::Connection;
 using tocsin::Sender;
@@ -437,4 +435,5 @@ TEST_F(Connect, TrackedReceiversWithTheSameUidAreOneReceiver) {
     EXPECT_EQ(log.entries(), (Strings{"first"}));
 }
 
+}  // namespace connect_test
 }  // namespace

@@ -11,10 +11,8 @@
 
 #include "test_support.hpp"
 
-struct Order {};
-struct Invoice {};
-
 namespace {
+namespace disconnect_test {
 
 using tocsin::Connection;
 using tocsin::ScopedConnection;
@@ -350,4 +348,5 @@ TEST_F(Disconnect, ScopedConnectionOutlivingItsSignal) {
     scoped.reset();  // destroying it after the signal is gone must not crash
 }
 
+}  // namespace disconnect_test
 }  // namespace

@@ -18,6 +18,7 @@
 struct Object {};
 
 namespace {
+namespace django_dispatch_test {
 
 using tocsin::Connection;
 using tocsin::Sender;
@@ -344,4 +345,5 @@ TEST(ReceiverTestCase, test_receiver_signal_list) {
     EXPECT_EQ(state, (Strings{"a", "c", "b"}));
 }
 
+}  // namespace django_dispatch_test
 }  // namespace

@@ -18,6 +18,7 @@
 #include "test_support.hpp"
 
 namespace {
+namespace during_send_test {
 
 using namespace std::chrono_literals;
 using tocsin::Connection;
@@ -422,4 +423,5 @@ TEST(DuringSendThreads, ReceiverConnectedOnAnotherThreadIsHeardByLaterSendsOnThi
     EXPECT_EQ(calls.load(), 1);
 }
 
+}  // namespace during_send_test
 }  // namespace

@@ -15,6 +15,7 @@ struct User {};
 struct Group {};
 
 namespace {
+namespace mute_test {
 
 using tocsin::ScopedMute;
 using tocsin::Sender;
@@ -195,4 +196,5 @@ TEST(ScopedMute, MutesWorkOnSignalsOfAnySignature) {
     EXPECT_EQ(calls, 1);
 }
 
+}  // namespace mute_test
 }  // namespace

@@ -10,10 +10,8 @@
 
 #include "test_support.hpp"
 
-struct Order {};
-struct Invoice {};
-
 namespace {
+namespace priority_test {
 
 using tocsin::Sender;
 using tocsin::Signal;
@@ -153,4 +151,5 @@ TEST(Priority, ExtremeValues) {
     EXPECT_EQ(log.entries(), (Strings{"max", "zero", "min"}));
 }
 
+}  // namespace priority_test
 }  // namespace

@@ -18,6 +18,7 @@
 #include <vector>
 
 namespace {
+namespace profiler_test {
 
 using tocsin::ReceiverEvent;
 using tocsin::Sender;
@@ -107,8 +108,6 @@ class Profiler : public ::testing::Test {
 };
 
 void order_receiver(const Order&) {}
-
-}  // namespace
 
 TEST(ProfilerOff, NoObserverByDefault) {
     EXPECT_EQ(tocsin::send_observer(), nullptr);
@@ -313,7 +312,6 @@ TEST_F(Profiler, AsendIsReportedAndEndsAfterItsReceivers) {
               (std::set<std::string>{"call first", "call second"}));
 }
 
-namespace {
 /// A commit deferrer standing for an open transaction: tasks wait until commit().
 std::vector<std::function<void()>>& pending() {
     static std::vector<std::function<void()>> tasks;
@@ -329,7 +327,6 @@ void commit() {
         t();
     }
 }
-}  // namespace
 
 TEST_F(Profiler, ACommitTimeReceiverReportsItsDeferralThenItsOwnRun) {
     tocsin::set_commit_deferrer(&queue_until_commit);
@@ -497,3 +494,6 @@ TEST(ProfilerConcurrency, ObserverSetAndUnsetWhileThreadsSend) {
     }
     EXPECT_GT(heard, 0U);
 }
+
+}  // namespace profiler_test
+}  // namespace

@@ -12,9 +12,8 @@
 
 #include "test_support.hpp"
 
-struct Order {};
-
 namespace {
+namespace send_robust_test {
 
 using tocsin::Connection;
 using tocsin::Outcome;
@@ -219,4 +218,5 @@ TEST(SendRobust, SendStillThrowsWhereSendRobustDoesNot) {
     EXPECT_TRUE(recorder.errors().empty()) << "send() must not log, only propagate";
 }
 
+}  // namespace send_robust_test
 }  // namespace

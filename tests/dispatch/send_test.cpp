@@ -12,10 +12,8 @@
 
 #include "test_support.hpp"
 
-struct Order {};
-struct Invoice {};
-
 namespace {
+namespace send_test {
 
 using tocsin::Connection;
 using tocsin::Response;
@@ -286,4 +284,5 @@ TEST(Send, SendsOnTwoSignalsAreIndependent) {
     EXPECT_EQ(log.entries(), (Strings{"second", "first"}));
 }
 
+}  // namespace send_test
 }  // namespace

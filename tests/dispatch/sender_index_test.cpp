@@ -19,6 +19,7 @@
 #include "test_support.hpp"
 
 namespace {
+namespace sender_index_test {
 
 using tocsin::Connection;
 using tocsin::Sender;
@@ -225,4 +226,5 @@ TEST(SenderIndex, SendsStayExactWhileAnotherThreadChurnsOtherSenders) {
     }
 }
 
+}  // namespace sender_index_test
 }  // namespace

@@ -19,6 +19,7 @@ struct Admin {
 };
 
 namespace {
+namespace sender_test {
 
 using tocsin::Sender;
 
@@ -106,4 +107,5 @@ TEST(Sender, IsACopyableValue) {
     EXPECT_EQ(copy, Sender::object(&u));
 }
 
+}  // namespace sender_test
 }  // namespace

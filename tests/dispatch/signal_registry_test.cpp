@@ -17,6 +17,7 @@
 #include "test_support.hpp"
 
 namespace {
+namespace signal_registry_test {
 
 using tocsin::Connect;
 using tocsin::Sender;
@@ -55,7 +56,7 @@ TEST(SignalRegistry, LiveSignalsAreListedUntilDestroyed) {
         const auto info = only("registry.lifetime");
         ASSERT_TRUE(info);
         EXPECT_EQ(info->name, "registry.lifetime");
-        EXPECT_EQ(info->signature, "void(const {anonymous}::Order&, int)");
+        EXPECT_EQ(info->signature, "void(const {anonymous}::signal_registry_test::Order&, int)");
         EXPECT_EQ(info->display_name(), "registry.lifetime");
         EXPECT_TRUE(info->receivers.empty());
     }
@@ -221,4 +222,5 @@ TEST(SignalRegistry, ConcurrentConstructionDestructionAndListing) {
     EXPECT_EQ(names_with_prefix("registry.threads."), (Strings{"registry.threads.stable"}));
 }
 
+}  // namespace signal_registry_test
 }  // namespace

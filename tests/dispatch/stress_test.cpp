@@ -25,6 +25,7 @@
 #include "test_support.hpp"
 
 namespace {
+namespace stress_test {
 
 using tocsin::Connection;
 using tocsin::ScopedConnection;
@@ -274,4 +275,5 @@ TEST(Stress, SendersAndChurnersTogether) {
     RecordProperty("churn_rounds", std::to_string(w.churn_rounds.load()));
 }
 
+}  // namespace stress_test
 }  // namespace

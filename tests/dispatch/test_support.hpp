@@ -15,6 +15,11 @@
 #include <utility>
 #include <vector>
 
+// Sender types of several test files, at global scope (a sender prints as "Order"): defined
+// here once, as the files are compiled together in unity batches (TOCSIN_UNITY_TESTS).
+struct Order {};
+struct Invoice {};
+
 namespace tocsin {
 // Readable gtest output for the library's value types (found by ADL).
 inline void PrintTo(const Sender& sender, std::ostream* os) {

@@ -13,6 +13,7 @@
 #include "test_support.hpp"
 
 namespace {
+namespace tracking_test {
 
 using tocsin::Connection;
 using tocsin::Sender;
@@ -309,4 +310,5 @@ TEST_F(Tracking, OrderOfTheSurvivorsIsKept) {
     EXPECT_EQ(sig.receiver_count(), 4u);
 }
 
+}  // namespace tracking_test
 }  // namespace

@@ -7,6 +7,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace autodetector_test {
 
 using db::LogicalType;
 
@@ -275,5 +276,6 @@ TEST(ProjectStateTests, ReplayingMigrationsGivesTheirState) {
     EXPECT_THROW(mig::apply(mig::DeleteModel{"Nope"}, "testapp", state), std::invalid_argument);
 }
 
+}  // namespace autodetector_test
 }  // namespace
 }  // namespace tocsin::test

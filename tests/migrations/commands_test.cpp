@@ -11,6 +11,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace commands_test {
 
 namespace blog {
 struct Tag : Model<Tag> {
@@ -313,5 +314,6 @@ TEST_P(CommandTests, ANotNullFieldWithoutDefaultAsksForOne) {
 INSTANTIATE_TEST_SUITE_P(Engines, CommandTests, ::testing::Values("sqlite", "postgresql"),
                          engine_name);
 
+}  // namespace commands_test
 }  // namespace
 }  // namespace tocsin::test

@@ -6,6 +6,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace migration_file_test {
 
 using db::LogicalType;
 
@@ -145,5 +146,6 @@ TEST(MigrationLoaderTests, OrderPlansAndErrors) {
               std::string::npos);
 }
 
+}  // namespace migration_file_test
 }  // namespace
 }  // namespace tocsin::test

@@ -7,6 +7,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace operations_test {
 
 using db::LogicalType;
 
@@ -598,5 +599,6 @@ TEST_P(OperationTests, test_step_by_step_equals_fresh) {
 INSTANTIATE_TEST_SUITE_P(Engines, OperationTests, ::testing::Values("sqlite", "postgresql"),
                          engine_name);
 
+}  // namespace operations_test
 }  // namespace
 }  // namespace tocsin::test

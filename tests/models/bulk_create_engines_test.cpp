@@ -11,6 +11,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace bulk_create_engines_test {
 
 using library::Author;
 
@@ -92,5 +93,6 @@ INSTANTIATE_TEST_SUITE_P(Engines, BulkCreateTest,
                          ::testing::Values(std::string("sqlite"), std::string("postgresql")),
                          engine_name);
 
+}  // namespace bulk_create_engines_test
 }  // namespace
 }  // namespace tocsin::test

@@ -10,6 +10,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace bulk_signals_test {
 
 using library::Author;
 using library::Book;
@@ -121,5 +122,6 @@ TEST_F(BulkSignalsTest, ACommitTimeReceiverKeepsTheIdsButNotTheInstances) {
     EXPECT_EQ(objects, 0U);
 }
 
+}  // namespace bulk_signals_test
 }  // namespace
 }  // namespace tocsin::test

@@ -12,6 +12,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace changed_fields_test {
 
 using library::Author;
 using library::Book;
@@ -246,5 +247,6 @@ TEST_F(ChangedFieldsTest, SubclassesTrackInheritedFieldsToo) {
                         {"kind: 'comment' -> 'edited'", "text: 'hi' -> 'hello'"}}));
 }
 
+}  // namespace changed_fields_test
 }  // namespace
 }  // namespace tocsin::test

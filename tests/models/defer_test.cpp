@@ -14,6 +14,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace defer_test {
 
 using library::Author;
 using library::Book;
@@ -104,5 +105,6 @@ TEST_F(DeferTests, RemovingADeferredQuerySet) {
     EXPECT_EQ(rows("library_book"), 0);
 }
 
+}  // namespace defer_test
 }  // namespace
 }  // namespace tocsin::test

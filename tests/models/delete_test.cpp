@@ -13,6 +13,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace delete_test {
 
 using library::Author;
 using library::Award;
@@ -665,7 +666,6 @@ TEST_F(DeleteTest, FastDeleteNotTakenWhenAReceiverListens) {
     EXPECT_EQ(log, (Log{"post_delete Page 3 origin=queryset"}));
 }
 
-}  // namespace
 /// Django's _meta.related_objects: what the collector follows from a model, computed once.
 TEST_F(DeleteTest, RelatedObjectsListTheKeysThatActOnRemoval) {
     const auto related = related_objects(Book::info());
@@ -691,4 +691,6 @@ TEST_F(DeleteTest, RelatedObjectsListTheKeysThatActOnRemoval) {
     EXPECT_EQ(find_model_info("library.nosuch"), nullptr);
 }
 
+}  // namespace delete_test
+}  // namespace
 }  // namespace tocsin::test

@@ -12,6 +12,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace extern_model_test {
 
 using extern_models::Annex;
 using extern_models::Shelf;
@@ -83,5 +84,6 @@ TEST_F(ExternModelTest, ExtendingModel) {
     EXPECT_EQ(rows("extern_models_annex"), 1);
 }
 
+}  // namespace extern_model_test
 }  // namespace
 }  // namespace tocsin::test

@@ -16,6 +16,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace fields_test {
 
 using lab::Color;
 using lab::Sample;
@@ -315,5 +316,6 @@ TEST_F(FieldsTest, DbTableAndDbColumn) {
     EXPECT_EQ(lab::Legacy::info().field("title")->column, "ttl");
 }
 
+}  // namespace fields_test
 }  // namespace
 }  // namespace tocsin::test

@@ -187,6 +187,7 @@ struct NaturalKeyWithFKDependency : tocsin::Model<NaturalKeyWithFKDependency> {
 
 namespace tocsin::test {
 namespace {
+namespace fixtures_natural_test {
 
 using fixtures_regress::Book;
 using fixtures_regress::Person;
@@ -603,5 +604,6 @@ TEST_F(NaturalKeysTest, AChildsParentLinkGivesItsPk) {
                          "[\"x\"]"));
 }
 
+}  // namespace fixtures_natural_test
 }  // namespace
 }  // namespace tocsin::test

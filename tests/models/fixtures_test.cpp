@@ -39,6 +39,7 @@ struct Member : tocsin::Model<Member> {
 
 namespace tocsin::test {
 namespace {
+namespace fixtures_test {
 
 using library::Author;
 using library::Book;
@@ -1004,5 +1005,6 @@ TEST_F(FixturesTest, APkThatExhaustsTheIdSequenceIsRefused) {
     EXPECT_NO_THROW(Author::objects().create({.name = "after"}));
 }
 
+}  // namespace fixtures_test
 }  // namespace
 }  // namespace tocsin::test

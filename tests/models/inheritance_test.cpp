@@ -16,6 +16,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace inheritance_test {
 
 using events::Comment;
 using events::Event;
@@ -856,5 +857,6 @@ TEST_F(ManyChildrenTest, AFailedRemovalOfManyChildrenLeavesEveryRow) {
     EXPECT_EQ(rows("events_event"), many);
 }
 
+}  // namespace inheritance_test
 }  // namespace
 }  // namespace tocsin::test

@@ -9,6 +9,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace init_signals_test {
 
 using library::Author;
 using library::Book;
@@ -162,5 +163,6 @@ TEST_F(InitSignalsTest, ReceiversForOneModelHearOnlyIt) {
     EXPECT_EQ(books, 1);
 }
 
+}  // namespace init_signals_test
 }  // namespace
 }  // namespace tocsin::test

@@ -41,6 +41,7 @@ struct Article : tocsin::Model<Article> {
 
 namespace tocsin::test {
 namespace {
+namespace lookup_test {
 
 using lookup::Article;
 using lookup::Author;
@@ -267,5 +268,6 @@ TEST_F(LookupTests, ComparisonsRangeAndIn) {
               (Log{"Article 5", "Article 6", "Article 7"}));
 }
 
+}  // namespace lookup_test
 }  // namespace
 }  // namespace tocsin::test

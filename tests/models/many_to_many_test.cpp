@@ -70,6 +70,7 @@ struct User : tocsin::Model<User> {
 
 namespace tocsin::test {
 namespace {
+namespace many_to_many_test {
 
 using auth::Group;
 using auth::User;
@@ -834,5 +835,6 @@ TEST_F(ManyToManyTest, TheSendObserverSeesTheInstance) {
     EXPECT_TRUE(recorder->sends.empty());
 }
 
+}  // namespace many_to_many_test
 }  // namespace
 }  // namespace tocsin::test

@@ -13,6 +13,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace migrate_signals_test {
 
 using Log = std::vector<std::string>;
 
@@ -135,5 +136,6 @@ TEST(MigrateSignalsListing, ModelSignalsAreListed) {
     EXPECT_EQ(pre[0].signature, "void(const tocsin::MigrateEvent&)");
 }
 
+}  // namespace migrate_signals_test
 }  // namespace
 }  // namespace tocsin::test

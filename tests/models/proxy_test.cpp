@@ -51,6 +51,7 @@ void build() {
 
 namespace tocsin::test {
 namespace {
+namespace proxy_test {
 
 using proxy_models::MyPerson;
 using proxy_models::MyPersonProxy;
@@ -162,5 +163,6 @@ TEST_F(ProxyModelTests, test_proxy_delete) {
     EXPECT_EQ(rows("proxy_models_person"), 0);
 }
 
+}  // namespace proxy_test
 }  // namespace
 }  // namespace tocsin::test

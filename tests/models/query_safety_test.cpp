@@ -58,6 +58,7 @@ struct Scroll : tocsin::Model<Scroll, Tome> {
 
 namespace tocsin::test {
 namespace {
+namespace query_safety_test {
 
 using library::Author;
 using quirk::Scroll;
@@ -226,5 +227,6 @@ TEST_F(QuerySafetyTest, NamesHoldingDoubleQuotesWorkEverywhere) {
     EXPECT_EQ(rows("quirk\"\" \"\"tome"), 0);  // the name as quoted by hand
 }
 
+}  // namespace query_safety_test
 }  // namespace
 }  // namespace tocsin::test

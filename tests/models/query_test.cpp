@@ -17,6 +17,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace query_test {
 
 using library::Author;
 using library::Book;
@@ -642,5 +643,6 @@ TEST_F(QuerySetSupportsPythonIdioms, TheSqlOfASlice) {
     EXPECT_NE(queries.sql()[1].find("ASC" + offset_only), std::string::npos) << queries.sql()[1];
 }
 
+}  // namespace query_test
 }  // namespace
 }  // namespace tocsin::test

@@ -10,6 +10,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace related_test {
 
 using library::Author;
 using library::Bio;
@@ -129,5 +130,6 @@ TEST_F(RelatedTest, KeyDescriptions) {
     EXPECT_EQ(library::Loan{}.book.on_delete(), OnDelete::protect);
 }
 
+}  // namespace related_test
 }  // namespace
 }  // namespace tocsin::test

@@ -11,6 +11,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace removal_preview_test {
 
 using library::Author;
 using library::Bio;
@@ -78,5 +79,6 @@ TEST_F(RemovalPreviewTest, AnUnsavedObjectIsRefused) {
     EXPECT_THROW(static_cast<void>(preview_removal(nobody)), ModelError);
 }
 
+}  // namespace removal_preview_test
 }  // namespace
 }  // namespace tocsin::test

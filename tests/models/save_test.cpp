@@ -16,6 +16,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace save_test {
 
 using library::Author;
 using library::Book;
@@ -461,5 +462,6 @@ TEST_F(SaveTest, DatabaseIsTheAliasWrittenTo) {
     EXPECT_EQ(Author::objects().using_database("other").get().born, 1950);
 }
 
+}  // namespace save_test
 }  // namespace
 }  // namespace tocsin::test

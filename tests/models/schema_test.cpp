@@ -10,6 +10,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace schema_test {
 
 using library::Author;
 using library::Book;
@@ -204,5 +205,6 @@ TEST_F(SchemaTest, MigrateCreatesTheTableOfAModelOnlyARelationNames) {
     EXPECT_EQ(Referring::objects().get().target.id(), target.id);
 }
 
+}  // namespace schema_test
 }  // namespace
 }  // namespace tocsin::test

@@ -60,6 +60,7 @@ struct Person : tocsin::Model<Person> {
 
 namespace tocsin::test {
 namespace {
+namespace select_for_update_test {
 
 using sfu::City;
 using sfu::Country;
@@ -467,5 +468,6 @@ INSTANTIATE_TEST_SUITE_P(Engines, SelectForUpdateTest,
 INSTANTIATE_TEST_SUITE_P(Engines, SelectForUpdateLockTest,
                          ::testing::Values(std::string("postgresql")), engine_name);
 
+}  // namespace select_for_update_test
 }  // namespace
 }  // namespace tocsin::test

@@ -34,6 +34,7 @@ struct Wide : tocsin::Model<Wide> {
 
 namespace tocsin::test {
 namespace {
+namespace wide_model_test {
 
 using wide::Wide;
 
@@ -103,5 +104,6 @@ TEST_F(WideModelTest, InsertUpdateAndUpdateFieldsKeepEveryField) {
     EXPECT_EQ(Wide::objects().count(), 2U);
 }
 
+}  // namespace wide_model_test
 }  // namespace
 }  // namespace tocsin::test

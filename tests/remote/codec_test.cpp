@@ -34,6 +34,7 @@ struct Opaque {  // no JSON form
 
 namespace tocsin::test {
 namespace {
+namespace codec_test {
 
 static_assert(remote::RemoteArgument<int>);
 static_assert(remote::RemoteArgument<std::string>);
@@ -111,5 +112,6 @@ TEST(RemoteCodec, RecordedChangesAreReadBack) {
     EXPECT_FALSE(remote::detail::decode_save(nlohmann::json::parse(R"({"pk":1})")).changes);
 }
 
+}  // namespace codec_test
 }  // namespace
 }  // namespace tocsin::test

@@ -12,6 +12,7 @@
 
 namespace tocsin::test::remote_test {
 namespace {
+namespace commands_test {
 
 struct Run {
     int code = 0;
@@ -108,5 +109,6 @@ TEST_F(CommandsTest, ReceiversShowsWhichAreRemote) {
     EXPECT_EQ(first.at("queue"), "mail");
 }
 
+}  // namespace commands_test
 }  // namespace
 }  // namespace tocsin::test::remote_test

@@ -27,6 +27,7 @@ struct Checkout {};
 
 namespace tocsin::test::remote_test {
 namespace {
+namespace connect_test {
 
 Signal<void(const shop::Order&, int)> order_placed{"shop.order_placed"};
 
@@ -160,5 +161,6 @@ TEST_F(ConnectTest, RemoteReceiversAreListed) {
     EXPECT_EQ(receivers[0].name, "outboxtest.apply");
 }
 
+}  // namespace connect_test
 }  // namespace
 }  // namespace tocsin::test::remote_test

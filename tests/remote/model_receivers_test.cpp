@@ -15,6 +15,7 @@
 
 namespace tocsin::test::remote_test {
 namespace {
+namespace model_receivers_test {
 
 /// What a receiver was called with.
 struct Call {
@@ -361,5 +362,6 @@ TEST_F(ModelReceiversTest, WithoutPreloadEachRowLoadsItsInstance) {
     EXPECT_EQ(effects(), 5);
 }
 
+}  // namespace model_receivers_test
 }  // namespace
 }  // namespace tocsin::test::remote_test

@@ -11,6 +11,7 @@
 
 namespace tocsin::test::remote_test {
 namespace {
+namespace outbox_test {
 
 int local_calls = 0;
 
@@ -175,5 +176,6 @@ TEST_F(OutboxTest, CountsListRetryAndPurge) {
     EXPECT_THROW((void)remote::status_from_string("lost"), std::invalid_argument);
 }
 
+}  // namespace outbox_test
 }  // namespace
 }  // namespace tocsin::test::remote_test

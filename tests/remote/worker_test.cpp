@@ -22,6 +22,7 @@
 
 namespace tocsin::test::remote_test {
 namespace {
+namespace worker_test {
 
 using namespace std::chrono_literals;
 
@@ -471,5 +472,6 @@ TEST_F(OrderedTest, UnorderedReceiversOfTheSameInstanceAreNotHeldBack) {
     EXPECT_FALSE(remote::outbox_rows().at(0).ordering_key);
 }
 
+}  // namespace worker_test
 }  // namespace
 }  // namespace tocsin::test::remote_test

@@ -15,6 +15,7 @@
 
 namespace tocsin::test {
 namespace {
+namespace testing_test {
 
 using library::Author;
 using library::Book;
@@ -304,5 +305,6 @@ TEST_F(TestingHelpersTest, ScopedMuteTakesTheModelLayerSignals) {
     EXPECT_EQ(done, Log{"post_save"});
 }
 
+}  // namespace testing_test
 }  // namespace
 }  // namespace tocsin::test
