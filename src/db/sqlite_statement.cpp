@@ -60,32 +60,53 @@ std::size_t SqliteStatement::do_parameter_count() const {
     return static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt_));
 }
 
-void SqliteStatement::do_bind(std::size_t index, ValueRef value, bool borrowed,
-                              tocsin::source_location where) {
-    const int i = static_cast<int>(index);
-    // SQLITE_STATIC (a null destructor): SQLite reads the caller's bytes until the reset.
-    const auto lifetime = borrowed ? static_cast<sqlite3_destructor_type>(nullptr) : transient;
-    const int rc = std::visit(
+namespace {
+// Binds one value; SQLite's result code.
+int bind_one(sqlite3_stmt* stmt, int i, const ValueRef& value, sqlite3_destructor_type lifetime) {
+    return std::visit(
         [&](const auto& v) -> int {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, Null>) {
-                return sqlite3_bind_null(stmt_, i);
+                return sqlite3_bind_null(stmt, i);
             } else if constexpr (std::is_same_v<T, std::int64_t>) {
-                return sqlite3_bind_int64(stmt_, i, v);
+                return sqlite3_bind_int64(stmt, i, v);
             } else if constexpr (std::is_same_v<T, double>) {
-                return sqlite3_bind_double(stmt_, i, v);
+                return sqlite3_bind_double(stmt, i, v);
             } else if constexpr (std::is_same_v<T, std::string_view>) {
-                return sqlite3_bind_text64(stmt_, i, v.data(), v.size(), lifetime, SQLITE_UTF8);
+                return sqlite3_bind_text64(stmt, i, v.data(), v.size(), lifetime, SQLITE_UTF8);
             } else {
                 if (v.empty())
-                    return sqlite3_bind_zeroblob(stmt_, i, 0);
-                return sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), lifetime);
+                    return sqlite3_bind_zeroblob(stmt, i, 0);
+                return sqlite3_bind_blob64(stmt, i, v.data(), v.size(), lifetime);
             }
         },
         value.storage());
+}
+}  // namespace
+
+void SqliteStatement::do_bind(std::size_t index, ValueRef value, bool borrowed,
+                              tocsin::source_location where) {
+    // SQLITE_STATIC (a null destructor): SQLite reads the caller's bytes until the reset.
+    const auto lifetime = borrowed ? static_cast<sqlite3_destructor_type>(nullptr) : transient;
+    const int rc = bind_one(stmt_, static_cast<int>(index), value, lifetime);
     if (rc != SQLITE_OK) {
         sqlite_detail::throw_error(*backend_, rc, sql(), where);
     }
+}
+
+void SqliteStatement::do_bind_views(std::span<const ValueRef> views, bool borrowed,
+                                    tocsin::source_location where) {
+    const auto lifetime = borrowed ? static_cast<sqlite3_destructor_type>(nullptr) : transient;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        const int rc = bind_one(stmt_, static_cast<int>(i + 1), views[i], lifetime);
+        if (rc != SQLITE_OK) [[unlikely]] {
+            sqlite_detail::throw_error(*backend_, rc, sql(), where);
+        }
+    }
+}
+
+void SqliteStatement::do_reset_for_rebinding() noexcept {
+    sqlite3_reset(stmt_);
 }
 
 bool SqliteStatement::do_step(tocsin::source_location where) {

@@ -38,7 +38,13 @@ void Statement::bind_all_borrowed(std::span<const Value> values, tocsin::source_
 }
 
 void Statement::bind_views(std::span<const ValueRef> views, tocsin::source_location where) {
-    bind_values(views, /*borrowed=*/true, where);
+    const std::size_t count = do_parameter_count();
+    if (views.size() != count) {
+        throw ProgrammingError("the statement has " + std::to_string(count) + " parameter(s) but " +
+                                   std::to_string(views.size()) + " value(s) were supplied",
+                               sql_, 0, where);
+    }
+    do_bind_views(views, /*borrowed=*/true, where);
 }
 
 bool Statement::step(tocsin::source_location where) {

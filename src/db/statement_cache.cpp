@@ -1,6 +1,8 @@
 // tocsin::db::StatementCache and CachedStatement.
 #include "tocsin/db/statement_cache.hpp"
 
+#include <atomic>
+
 namespace tocsin::db {
 
 CachedStatement& CachedStatement::operator=(CachedStatement&& other) noexcept {
@@ -72,7 +74,20 @@ void StatementCache::forget_recent(const detail::StatementSlot* slot) noexcept {
     }
 }
 
+Statement& StatementCache::hold(std::size_t key, std::unique_ptr<Statement> statement) {
+    if (key >= held_.size())
+        held_.resize(key + 1);
+    held_[key] = std::move(statement);
+    return *held_[key];
+}
+
+std::size_t StatementCache::new_held_key() noexcept {
+    static std::atomic<std::size_t> next{0};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 void StatementCache::clear() noexcept {
+    held_.clear();
     recent_.fill(Recent{});
     slots_.clear();
     idle_ = 0;

@@ -1,15 +1,13 @@
 // save() and refresh_from_db(): Django's save_base order, with the model signals.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <memory>
 #include <new>
 #include <set>
 #include <span>
-#include <typeindex>
-#include <typeinfo>
-#include <unordered_map>
 #include <vector>
 
 #include "tocsin/db/database.hpp"
@@ -17,6 +15,20 @@
 #include "tocsin/models/query.hpp"
 
 namespace tocsin::detail {
+
+// The key of one of the model's save-plan statements (db::StatementCache::hold()), given on
+// its first save; a race of two threads keeps one key (the other is never used).
+std::size_t save_plan_key(const ModelInfo& model, bool update) {
+    std::atomic<std::size_t>& slot = model.save_plan_keys_[update ? 1 : 0];
+    std::size_t key = slot.load(std::memory_order_relaxed);
+    if (key == 0) [[unlikely]] {
+        const std::size_t fresh = db::StatementCache::new_held_key() + 1;
+        if (slot.compare_exchange_strong(key, fresh, std::memory_order_relaxed)) {
+            key = fresh;
+        }
+    }
+    return key - 1;
+}
 
 namespace {
 /// `UPDATE <table> SET <col> = ?1, ... WHERE "id" = ?n` over the fields `update_fields` names
@@ -65,26 +77,18 @@ std::string insert_sql(const ModelInfo& info, const db::Backend& backend, bool w
     return sql;
 }
 
-/// The SQL of the two common writes of a model, built once per thread and backend class (the
-/// SQL depends on the model and on the backend's dialect, a property of its class): the INSERT
-/// of a new row without an explicit id, and the UPDATE of every field.
-struct CommonSql {
-    std::type_index dialect = typeid(void);
-    bool returning = false;
-    std::string insert;
-    std::string update;
+/// Resets a statement of the save plan when the write is done (or failed), keeping its
+/// bindings: every parameter is bound again before the next run.
+class Rearm {
+  public:
+    explicit Rearm(db::Statement& statement) noexcept : statement_(statement) {}
+    ~Rearm() { statement_.reset_for_rebinding(); }
+    Rearm(const Rearm&) = delete;
+    Rearm& operator=(const Rearm&) = delete;
+
+  private:
+    db::Statement& statement_;
 };
-const CommonSql& common_sql(const ModelInfo& info, const db::Backend& backend, bool returning) {
-    thread_local std::unordered_map<const ModelInfo*, CommonSql> cache;
-    CommonSql& entry = cache[&info];
-    if (entry.dialect != std::type_index(typeid(backend)) || entry.returning != returning) {
-        entry.insert = insert_sql(info, backend, /*with_id=*/false, returning);
-        entry.update = update_sql(info, backend, std::nullopt);
-        entry.dialect = typeid(backend);
-        entry.returning = returning;
-    }
-    return entry;
-}
 
 /// The parameters of one write: views of an instance's fields (text and blobs borrowed from the
 /// instance, other values converted into scratch values), with room for 16 on the stack. The
@@ -165,6 +169,25 @@ class WriteParams {
     std::size_t size_ = 0;
 };
 
+/// Binds @p params to @p insert (an INSERT of `info`'s table), runs it and sets the instance's
+/// id: from RETURNING when @p returning, else from the backend's last_insert_id().
+void insert_row(db::Statement& insert, ModelBase& instance, const ModelInfo& info,
+                const WriteParams& params, bool returning, db::Backend& backend,
+                tocsin::source_location where) {
+    insert.bind_views(params.views(), where);  // the instance and params outlive the run
+    if (!returning) {
+        insert.run(where);
+        instance.id = backend.last_insert_id();
+        return;
+    }
+    if (!insert.step(where)) {
+        throw db::DatabaseError("INSERT INTO " + info.table + " returned no id", where);
+    }
+    instance.id = insert.column(0).as_integer();
+    while (insert.step(where)) {
+    }
+}
+
 /// UPDATE then INSERT (or INSERT only) of `info`'s own table; returns whether a row was
 /// inserted. `info` may be an ancestor of the instance's model (then its part of the instance).
 bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
@@ -172,7 +195,6 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
                  tocsin::source_location where) {
     auto& backend = database.backend(where);
     const bool returning = !cheap_last_insert_id(backend);
-    const CommonSql& common = common_sql(info, backend, returning);
     WriteParams params(info.fields.size() + 1);
     if (instance.id && !force_insert) {
         for (const auto& f : info.fields) {
@@ -196,13 +218,17 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
                     .size());
         } else {
             params.add(*instance.id);
-            std::string some;  // the UPDATE of some fields (not a ?:, which would copy)
             if (update_fields) {
-                some = update_sql(info, backend, update_fields);
+                matched = database.execute(update_sql(info, backend, update_fields), params.views(),
+                                           where);
+            } else {  // the plan's UPDATE of every field
+                db::Statement& update = database.held_statement(
+                    save_plan_key(info, /*update=*/true),
+                    [&] { return update_sql(info, backend, std::nullopt); }, where);
+                const Rearm rearm(update);
+                update.bind_views(params.views(), where);  // the instance outlives the run
+                matched = update.run(where);
             }
-            matched = database.execute(
-                update_fields ? std::string_view(some) : std::string_view(common.update),
-                params.views(), where);
         }
         if (matched > 0) {
             return false;
@@ -220,25 +246,18 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
     for (const auto& f : info.fields) {
         params.add_field(f, instance, info, where);
     }
-    // (Not a ?: of the two: that would copy common.insert into a temporary string.)
-    std::string with_id;
-    if (instance.id) {
-        with_id = insert_sql(info, backend, /*with_id=*/true, returning);
-    }
-    auto statement = database.scoped_statement(
-        instance.id ? std::string_view(with_id) : std::string_view(common.insert), where);
-    statement->bind_views(params.views(), where);  // the instance and params outlive the lease
-    if (!returning) {
-        statement->run(where);
-        instance.id = backend.last_insert_id();
+    if (instance.id) {  // an explicit id: SQL of its own, from the statement cache
+        auto statement = database.scoped_statement(
+            insert_sql(info, backend, /*with_id=*/true, returning), where);
+        insert_row(*statement, instance, info, params, returning, backend, where);
         return true;
     }
-    if (!statement->step(where)) {
-        throw db::DatabaseError("INSERT INTO " + info.table + " returned no id", where);
-    }
-    instance.id = statement->column(0).as_integer();
-    while (statement->step(where)) {
-    }
+    // The plan's INSERT of a new row.
+    db::Statement& insert = database.held_statement(
+        save_plan_key(info, /*update=*/false),
+        [&] { return insert_sql(info, backend, /*with_id=*/false, returning); }, where);
+    const Rearm rearm(insert);
+    insert_row(insert, instance, info, params, returning, backend, where);
     return true;
 }
 
@@ -343,11 +362,16 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
                              " with update_fields: it has no id yet (never saved).");
         }
     }
-    const std::string_view chosen = !options.database.empty() ? std::string_view(options.database)
-                                    : !instance.state().database.empty()
-                                        ? std::string_view(instance.state().database)
-                                        : db::default_alias;
-    const std::string alias(chosen);  // a copy: receivers may change the instance's state
+    // The alias: save()'s option, else the instance's own database (a copy: receivers may
+    // change the instance's state), else "default".
+    std::string own_database;
+    std::string_view alias = db::default_alias;
+    if (!options.database.empty()) {
+        alias = options.database;
+    } else if (!instance.state().database.empty()) {
+        own_database = instance.state().database;
+        alias = own_database;
+    }
     // The event owns the field names; the save reads them from it.
     SaveEvent event{false, options.raw, alias, std::move(update_fields)};
     // Changed fields, for the models a receiver tracks: the snapshot before this save stays
@@ -436,7 +460,8 @@ void refresh_instance(ModelBase& instance, const ModelInfo& info,
 // table (about 5x the cost of the INSERT itself for a small row). Backends without RETURNING
 // have only last_insert_id().
 bool cheap_last_insert_id(db::Backend& backend) {
-    return !backend.features().supports_returning || backend.features().prefers_last_insert_id;
+    const db::Features& features = backend.features();
+    return !features.supports_returning || features.prefers_last_insert_id;
 }
 
 }  // namespace tocsin::detail

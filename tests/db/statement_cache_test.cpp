@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "test_support.hpp"
 #include "tocsin/db.hpp"
@@ -178,6 +179,41 @@ TEST_F(StatementCacheTest, MovingALeaseMovesTheStatement) {
     EXPECT_FALSE(a);  // NOLINT(bugprone-use-after-move): a moved-from lease is empty
     ASSERT_TRUE(b);
     EXPECT_EQ(&*b, p);
+}
+
+// Held statements (the model layer's save plan): found by key, prepared once, apart from the
+// SQL-keyed slots and their counters, finalised by clear().
+TEST_F(StatementCacheTest, HeldStatementsAreFoundByKeyAndDroppedByClear) {
+    auto db = open();
+    db->execute_script("CREATE TABLE t (x TEXT)");
+    const std::size_t key = StatementCache::new_held_key();
+    EXPECT_NE(StatementCache::new_held_key(), key);
+    EXPECT_EQ(db->statement_cache().held(key), nullptr);
+    int made = 0;
+    const auto sql = [&made] {
+        ++made;
+        return std::string("INSERT INTO t VALUES (?1)");
+    };
+    Statement& first = db->held(key, sql, tocsin::source_location::current());
+    Statement& again = db->held(key, sql, tocsin::source_location::current());
+    EXPECT_EQ(&first, &again);
+    EXPECT_EQ(made, 1);
+    EXPECT_EQ(db->statement_cache().held(key), &first);
+    EXPECT_EQ(db->statement_cache().stats().misses, 0U);
+    EXPECT_EQ(db->statement_cache().stats().idle, 0U);
+    for (const std::string text : {"one", "two"}) {
+        const ValueRef views[] = {ValueRef(std::string_view(text))};
+        first.bind_views(views);
+        EXPECT_EQ(first.run(), 1);
+        first.reset_for_rebinding();  // the bound text dies here: bound again before each run
+    }
+    db->statement_cache().clear();
+    EXPECT_EQ(db->statement_cache().held(key), nullptr);
+    auto st = db->cached("SELECT group_concat(x, ',') FROM t");
+    ASSERT_TRUE(st->step());
+    EXPECT_EQ(st->column(0), Value(std::string("one,two")));
+    (void)db->held(key, sql, tocsin::source_location::current());
+    EXPECT_EQ(made, 2);
 }
 
 }  // namespace statement_cache_test

@@ -462,6 +462,53 @@ TEST_F(SaveTest, DatabaseIsTheAliasWrittenTo) {
     EXPECT_EQ(Author::objects().using_database("other").get().born, 1950);
 }
 
+// The save plan: a model's INSERT of a new row and UPDATE of every field are prepared once per
+// connection and held there, apart from the statement cache (no lookup of their SQL per save);
+// a clear of the cache (a migration) drops them, and the next save prepares them again.
+TEST_F(SaveTest, TheSavePlanIsPreparedOncePerConnectionAndAgainAfterAClear) {
+    auto& cache = db::connection().backend().statement_cache();
+    Author::objects().create({.name = "Ann"});
+    Author bob = Author::objects().create({.name = "Bob"});
+    bob.born = 1960;
+    bob.save();
+    const auto before = cache.stats();
+    Author cid = Author::objects().create({.name = "Cid"});
+    cid.name = "Cy";
+    cid.save();
+    const auto after = cache.stats();
+    EXPECT_EQ(after.hits, before.hits);
+    EXPECT_EQ(after.misses, before.misses);
+    cache.clear();
+    Author dee = Author::objects().create({.name = "Dee"});
+    dee.name = "Di";
+    dee.save();
+    EXPECT_EQ(author_names(), (Log{"Ann", "Bob", "Cy", "Di"}));
+    EXPECT_EQ(Author::objects().get(where(&Author::name) == "Bob").born, 1960);
+}
+
+// The plan's statements are free again when receivers run: a receiver saving rows of the same
+// model (before and after the write) uses them, and a failed INSERT leaves them usable.
+TEST_F(SaveTest, ReceiversSavingTheSameModelAndAFailedInsertLeaveThePlanUsable) {
+    ScopedConnection pre = pre_save.connect<Author>([](Author& a, const SaveEvent&) {
+        if (a.name == "Ann" && !a.id) {
+            Author::objects().create({.name = "Ann's pre"});
+        }
+    });
+    ScopedConnection post = post_save.connect<Author>([](Author& a, const SaveEvent& e) {
+        if (e.created && a.name == "Ann") {
+            Author::objects().create({.name = "Ann's post"});
+        }
+    });
+    Author ann = Author::objects().create({.name = "Ann"});
+    EXPECT_THROW(Author::objects().create({.name = "Ann's post"}), db::IntegrityError);
+    ann.born = 1940;
+    ann.save();
+    Author::objects().create({.name = "Bob"});
+    EXPECT_EQ(author_names(), (Log{"Ann", "Ann's post", "Ann's pre", "Bob"}));
+    EXPECT_EQ(Author::objects().get(where(&Author::name) == "Ann").born, 1940);
+    EXPECT_EQ(ann.id, Author::objects().get(where(&Author::name) == "Ann").id);
+}
+
 }  // namespace save_test
 }  // namespace
 }  // namespace tocsin::test

@@ -184,6 +184,16 @@ class Backend : public std::enable_shared_from_this<Backend> {
     /// statement bound, run and returned within one function.
     [[nodiscard]] CachedStatement cached_scoped(
         std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
+    /// The statement this connection holds under @p key (StatementCache::new_held_key()),
+    /// prepared from the SQL @p make_sql() returns on first use (see StatementCache::hold()).
+    template <class MakeSql>
+    [[nodiscard]] Statement& held(std::size_t key, MakeSql&& make_sql,
+                                  tocsin::source_location where) {
+        if (Statement* statement = cache_.held(key)) [[likely]]
+            return *statement;
+        const std::string sql = std::forward<MakeSql>(make_sql)();
+        return cache_.hold(key, do_prepare(sql, /*persistent=*/true, where));
+    }
     /// Runs @p sql, which may hold several statements separated by ';' and no parameters
     /// (schema scripts). Stops at the first error and throws it.
     void execute_script(std::string_view sql,

@@ -80,6 +80,23 @@ class Database {
     [[nodiscard]] CachedStatement scoped_statement(
         std::string_view sql, tocsin::source_location where = tocsin::source_location::current());
 
+    /// The statement this connection holds under @p key (db::StatementCache::new_held_key()),
+    /// prepared from the SQL @p make_sql() returns on first use: for code that runs one SQL
+    /// text over and over, found by an index (no lookup of the text, no lease; the model
+    /// layer's save plan: each model's INSERT and UPDATE). The caller binds every parameter,
+    /// runs it and calls reset() or reset_for_rebinding() before any other code can reach this
+    /// connection (no re-entrant use). It lives until the connection closes or its statement
+    /// cache is cleared (a migration). Throws as statement() does.
+    template <class MakeSql>
+    [[nodiscard]] Statement& held_statement(
+        std::size_t key, MakeSql&& make_sql,
+        tocsin::source_location where = tocsin::source_location::current()) {
+        validate_no_broken_transaction(where);
+        if (backend_ && backend_->needs_attention()) [[unlikely]]
+            attend_to_backend(where);
+        return backend(where).held(key, std::forward<MakeSql>(make_sql), where);
+    }
+
     /// Runs @p sql with @p params bound to parameters 1, 2, ...; returns the rows it changed.
     std::int64_t execute(std::string_view sql, std::initializer_list<Value> params = {},
                          tocsin::source_location where = tocsin::source_location::current());

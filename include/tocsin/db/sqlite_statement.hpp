@@ -1,6 +1,7 @@
 // SqliteStatement: a Statement on sqlite3_stmt.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
@@ -37,6 +38,9 @@ class SqliteStatement final : public Statement {
     Value do_column(std::size_t index) const override;
     std::int64_t do_rows_affected() const override;
     void do_reset() noexcept override;
+    void do_reset_for_rebinding() noexcept override;
+    void do_bind_views(std::span<const ValueRef> views, bool borrowed,
+                       tocsin::source_location where) override;
 
   private:
     const SqliteBackend* backend_;

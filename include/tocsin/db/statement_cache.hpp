@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "tocsin/db/statement.hpp"
 
@@ -124,7 +125,19 @@ class StatementCache {
                                std::move(statement));
     }
 
-    /// Finalises every idle statement (leases out stay valid and are finalised on return).
+    /// The statement held under @p key (see hold()), or null when none is.
+    [[nodiscard]] Statement* held(std::size_t key) const noexcept {
+        return key < held_.size() ? held_[key].get() : nullptr;
+    }
+    /// Holds @p statement under @p key, a number from new_held_key(), until clear() or the
+    /// cache's end, apart from the statements keyed by SQL text: a caller that runs the same
+    /// SQL over and over (the model layer's save plan) finds it again by an index, without a
+    /// lookup of its text or a lease. Returns it.
+    Statement& hold(std::size_t key, std::unique_ptr<Statement> statement);
+    /// A key for hold(), new in the process (keys index a vector: they are small and dense).
+    [[nodiscard]] static std::size_t new_held_key() noexcept;
+    /// Finalises every idle statement and every held one (leases out stay valid and are
+    /// finalised on return).
     void clear() noexcept;
     /// The counters, and the number of idle statements.
     [[nodiscard]] Stats stats() const noexcept;
@@ -168,6 +181,7 @@ class StatementCache {
     std::uint64_t generation_ = 0;  // bumped by clear(): leases from before do not come back
     Stats stats_;
     Map slots_;
+    std::vector<std::unique_ptr<Statement>> held_;  // by key (see hold())
     struct Recent {
         const std::string* key = nullptr;  // the slot's key in slots_ (nodes do not move)
         detail::StatementSlot* slot = nullptr;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,7 +26,8 @@ class Backend;
 }
 namespace detail {
 void enable_change_tracking(const ModelInfo& model);
-}
+std::size_t save_plan_key(const ModelInfo& model, bool update);
+}  // namespace detail
 
 /// One field as the generic code (SQL, collector, fixtures) sees it.
 struct FieldInfo {
@@ -158,6 +160,10 @@ struct ModelInfo : apps::ModelDescription {
   private:
     friend void detail::enable_change_tracking(const ModelInfo& model);
     mutable std::atomic<bool> tracks_changes_{false};
+    friend std::size_t detail::save_plan_key(const ModelInfo& model, bool update);
+    // The keys of the save plan's statements (db::StatementCache::hold()) plus one, 0 until the
+    // first save: [0] the INSERT of a new row, [1] the UPDATE of every field.
+    mutable std::atomic<std::size_t> save_plan_keys_[2] = {0, 0};
 };
 
 /// Every model whose description was built in this process, in build order.
