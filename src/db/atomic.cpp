@@ -90,7 +90,8 @@ void Atomic::enter(const AtomicOptions& options, tocsin::source_location where) 
         if (db.in_atomic_block_) {
             // Nested: a savepoint, unless told not to or a rollback is already pending (a
             // savepoint then would be useless and would hide needs_rollback).
-            Database::SavepointEntry entry{{}, db.run_on_commit_.size()};
+            Database::SavepointEntry entry{
+                {}, db.run_on_commit_.size(), db.before_commit_seq_, db.ran_before_commit_.size()};
             if (options.savepoint && !db.needs_rollback_ &&
                 db.backend(where).features().supports_savepoints) {
                 entry.name = db.create_savepoint(where);
@@ -123,6 +124,19 @@ void Atomic::exit(bool success, tocsin::source_location where) {
             "atomic blocks must end in the reverse order they began: the block begun at " +
                 location(began_) + " is not the innermost one",
             where);
+    }
+    // The outermost block about to commit: its before_commit() callbacks run first, with the
+    // block still open (they may use atomic blocks of their own). One that throws makes the block
+    // roll back, and its exception propagates once that is done.
+    std::exception_ptr before_commit_error;
+    if (success && db.savepoint_ids_.empty() && !db.needs_rollback_ && !db.closed_in_transaction_ &&
+        !db.before_commit_.empty()) {
+        try {
+            db.run_before_commit();
+        } catch (...) {
+            before_commit_error = std::current_exception();
+            success = false;
+        }
     }
     active_ = false;
     db.atomic_blocks_.pop_back();
@@ -211,6 +225,8 @@ void Atomic::exit(bool success, tocsin::source_location where) {
         throw;
     }
     leave();
+    if (before_commit_error)
+        std::rethrow_exception(before_commit_error);
 }
 
 }  // namespace tocsin::db

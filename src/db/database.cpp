@@ -2,6 +2,7 @@
 // on_commit callbacks (the configured aliases, ConnectionHandler: connections.cpp).
 #include "tocsin/db/database.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -55,6 +56,8 @@ Backend& Database::backend(tocsin::source_location where) {
 
 void Database::close() noexcept {
     run_on_commit_.clear();
+    before_commit_.clear();
+    ran_before_commit_.clear();
     if (closed_in_transaction_ || !backend_)
         return;
     backend_.reset();  // closing rolls back whatever was not committed
@@ -223,6 +226,7 @@ void Database::begin_transaction(tocsin::source_location where) {
 
 void Database::commit_transaction(tocsin::source_location where) {
     run_control(backend(where).commit_sql(), where);
+    ran_before_commit_.clear();
     run_commit_hooks_on_autocommit_ = true;
 }
 
@@ -233,6 +237,8 @@ void Database::rollback_transaction(tocsin::source_location where) {
         run_control(backend_->rollback_sql(), where);
     needs_rollback_ = false;
     run_on_commit_.clear();
+    before_commit_.clear();
+    ran_before_commit_.clear();
 }
 
 std::string Database::create_savepoint(tocsin::source_location where) {
@@ -252,6 +258,22 @@ void Database::rollback_to_savepoint(const SavepointEntry& savepoint,
     // block or in blocks nested in it: the tail of the list.
     if (run_on_commit_.size() > savepoint.hook_mark)
         run_on_commit_.resize(savepoint.hook_mark);
+    // Likewise the before_commit() callbacks registered since (those run early already wrote in
+    // the savepoint: undone). Older ones run early since wrote in it too: they wait again.
+    const std::uint64_t mark = savepoint.before_commit_mark;
+    before_commit_.erase(std::find_if(before_commit_.begin(), before_commit_.end(),
+                                      [mark](const BeforeCommitHook& h) { return h.seq >= mark; }),
+                         before_commit_.end());
+    if (ran_before_commit_.size() > savepoint.ran_mark) {
+        for (std::size_t i = savepoint.ran_mark; i < ran_before_commit_.size(); ++i) {
+            if (ran_before_commit_[i].seq < mark)
+                before_commit_.push_back(std::move(ran_before_commit_[i]));
+        }
+        ran_before_commit_.resize(savepoint.ran_mark);
+        std::stable_sort(
+            before_commit_.begin(), before_commit_.end(),
+            [](const BeforeCommitHook& a, const BeforeCommitHook& b) { return a.seq < b.seq; });
+    }
 }
 
 void Database::restore_autocommit(tocsin::source_location) {
@@ -305,6 +327,8 @@ void Database::reset_transaction_state() noexcept {
     run_commit_hooks_on_autocommit_ = false;
     savepoint_ids_.clear();
     run_on_commit_.clear();
+    before_commit_.clear();
+    ran_before_commit_.clear();
 }
 
 // ---------------------------------------------------------------- manual transactions
@@ -320,8 +344,10 @@ void Database::set_autocommit(bool autocommit, tocsin::source_location where) {
     }
     if (backend_ && backend_->connection_lost())
         attend_to_backend(where);  // the transaction is lost: say so instead of a no-op commit
-    if (backend_ && backend_->in_transaction())
+    if (backend_ && backend_->in_transaction()) {
+        finish_before_commit(where);
         commit_transaction(where);
+    }
     restore_autocommit(where);
 }
 
@@ -329,8 +355,10 @@ void Database::commit(tocsin::source_location where) {
     validate_no_atomic_block(where);
     if (backend_ && backend_->connection_lost())
         attend_to_backend(where);  // the transaction is lost: say so instead of a no-op commit
-    if (backend_ && backend_->in_transaction())
+    if (backend_ && backend_->in_transaction()) {
+        finish_before_commit(where);
         commit_transaction(where);
+    }
     if (!autocommit_)
         begin_transaction(where);
 }
@@ -364,6 +392,60 @@ void Database::on_commit(std::function<void()> fn, bool robust, std::string name
     } else {
         CommitHook hook{std::move(fn), robust, std::move(name), where};
         call_hook(hook, /*during_transaction=*/false);
+    }
+}
+
+// ---------------------------------------------------------------- before commit
+
+void Database::before_commit(std::function<void()> fn) {
+    if (!fn)
+        throw ProgrammingError("before_commit()'s callback must be a callable.");
+    if (!in_atomic_block_ && autocommit_) {
+        fn();
+        return;
+    }
+    before_commit_.push_back(BeforeCommitHook{std::move(fn), before_commit_seq_++});
+}
+
+void Database::run_before_commit() {
+    // A callback may register more: take the list in turns until it stays empty.
+    while (!before_commit_.empty()) {
+        std::vector<BeforeCommitHook> hooks = std::move(before_commit_);
+        before_commit_.clear();
+        std::size_t i = 0;
+        try {
+            for (; i < hooks.size(); ++i) {
+                hooks[i].fn();
+                // Run inside a savepoint made after it was registered: remembered, to wait again
+                // if that savepoint rolls back (at the commit no savepoint is open).
+                if (!savepoint_ids_.empty() &&
+                    hooks[i].seq < savepoint_ids_.back().before_commit_mark)
+                    ran_before_commit_.push_back(std::move(hooks[i]));
+            }
+        } catch (...) {
+            // Half of what belongs to the transaction may be written: the block must roll back.
+            // The callback that threw and those after it wait again (a rolled-back savepoint
+            // drops its own; the rest run at the commit).
+            std::vector<BeforeCommitHook> registered = std::move(before_commit_);
+            before_commit_.assign(std::make_move_iterator(hooks.begin() + static_cast<long>(i)),
+                                  std::make_move_iterator(hooks.end()));
+            before_commit_.insert(before_commit_.end(), std::make_move_iterator(registered.begin()),
+                                  std::make_move_iterator(registered.end()));
+            if (in_atomic_block_)
+                needs_rollback_ = true;
+            throw;
+        }
+    }
+}
+
+void Database::finish_before_commit(tocsin::source_location where) {
+    try {
+        run_before_commit();
+    } catch (...) {
+        rollback_transaction(where);
+        if (!autocommit_)
+            begin_transaction(where);
+        throw;
     }
 }
 

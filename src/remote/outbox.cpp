@@ -4,8 +4,12 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -149,51 +153,186 @@ void create_outbox(std::string_view alias) {
 
 namespace detail {
 
+namespace {
+
+/// An outbox row sent in a transaction, waiting for the transaction's end to be written.
+struct PendingRow {
+    std::string queue;
+    std::string signal;
+    std::string receiver;
+    std::string sender;
+    std::string payload;
+    std::string idempotency_key;
+    std::int64_t created_at = 0;
+    std::optional<std::string> ordering_key;
+};
+
+/// The rows of one transaction gathered for their write (see enqueue()).
+using PendingRows = std::vector<PendingRow>;
+
+/// Per connection of this thread, the batch of the write that runs last before the commit; it
+/// goes when that write ran or was dropped with the transaction.
+thread_local std::map<const db::Database*, std::weak_ptr<PendingRows>> gathering;
+
+std::vector<db::Value> row_params(const PendingRow& row) {
+    return {db::Value(row.queue),
+            db::Value(row.signal),
+            db::Value(row.receiver),
+            db::Value(row.sender),
+            db::Value(row.payload),
+            db::Value(row.idempotency_key),
+            db::Value(row.created_at),
+            row.ordering_key ? db::Value(*row.ordering_key) : db::Value(db::null)};
+}
+
+constexpr std::string_view one_row_postgresql =
+    // One round trip: the row and a NOTIFY, which the server delivers at commit (and drops on
+    // rollback); duplicates in one transaction are folded into one.
+    "WITH r AS (INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
+    "idempotency_key, created_at, available_at, ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+    "$7, $8) RETURNING queue) SELECT pg_notify('tocsin_outbox', queue) FROM r";
+constexpr std::string_view one_row_sqlite =
+    "INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, idempotency_key, "
+    "created_at, available_at, ordering_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)";
+/// Many rows, one array per column; in the arrays' order (ordered receivers read the ids).
+constexpr std::string_view many_rows_postgresql =
+    "WITH r AS (INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
+    "idempotency_key, created_at, available_at, ordering_key) SELECT q, s, rc, sd, p, k, c, c, o "
+    "FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]), "
+    "CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS bigint[]), CAST($8 AS text[])) WITH "
+    "ORDINALITY AS t(q, s, rc, sd, p, k, c, o, n) ORDER BY n RETURNING queue) SELECT "
+    "pg_notify('tocsin_outbox', queue) FROM (SELECT DISTINCT queue FROM r) d";
+
+/// Appends @p text to the PostgreSQL array literal @p out as a quoted element.
+void append_element(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    out += "\",";
+}
+
+/// Writes @p rows (one statement on PostgreSQL; one cached INSERT each on SQLite, in-process).
+void write_rows(db::Database& database, const PendingRows& rows) {
+    if (rows.empty()) {
+        return;
+    }
+    if (!is_postgresql(database)) {
+        for (const PendingRow& row : rows) {
+            database.execute(one_row_sqlite, row_params(row));
+        }
+        return;
+    }
+    if (rows.size() == 1) {
+        (void)database.query(one_row_postgresql, row_params(rows.front()));
+        return;
+    }
+    std::array<std::string, 8> columns;
+    for (std::string& c : columns) {
+        c = "{";
+    }
+    for (const PendingRow& row : rows) {
+        append_element(columns[0], row.queue);
+        append_element(columns[1], row.signal);
+        append_element(columns[2], row.receiver);
+        append_element(columns[3], row.sender);
+        append_element(columns[4], row.payload);
+        append_element(columns[5], row.idempotency_key);
+        columns[6] += std::to_string(row.created_at);
+        columns[6] += ',';
+        if (row.ordering_key) {
+            append_element(columns[7], *row.ordering_key);
+        } else {
+            columns[7] += "NULL,";
+        }
+    }
+    std::vector<db::Value> params;
+    params.reserve(8);
+    for (std::string& c : columns) {
+        c.back() = '}';
+        params.emplace_back(std::move(c));
+    }
+    (void)database.query(many_rows_postgresql, params);
+}
+
+/// ProgrammingError @p e said again with what was being written and how to mend a missing table.
+db::ProgrammingError explain(const db::ProgrammingError& e, const PendingRow& row,
+                             std::string_view alias) {
+    return db::ProgrammingError("cannot write the outbox row of remote receiver '" + row.receiver +
+                                    "' (signal " + row.signal + ", database '" +
+                                    std::string(alias) + "'): " + e.message() +
+                                    " -- is the outbox table there? `manage migrate` or "
+                                    "tocsin::remote::create_outbox() creates it",
+                                e.sql(), e.native_code(), e.location());
+}
+
+/// Past this many rows waiting in a transaction they are written at once (memory stays bounded;
+/// a savepoint rolled back later undoes them in the database).
+constexpr std::size_t max_waiting_rows = 4096;
+
+}  // namespace
+
 void enqueue(const RemoteReceiver& receiver, std::string_view alias, std::string_view sender,
              const std::string& payload, const std::string* ordering_key) {
     db::Database& database = db::connection(alias);
-    const std::int64_t now = now_us();
-    const std::vector<db::Value> params{
-        db::Value(receiver.info.queue),
-        db::Value(receiver.info.signal),
-        db::Value(receiver.info.dispatch_uid),
-        db::Value(sender),
-        db::Value(payload),
-        db::Value(new_idempotency_key()),
-        db::Value(now),
-        ordering_key != nullptr ? db::Value(*ordering_key) : db::Value(db::null)};
-    try {
-        if (is_postgresql(database)) {
-            // One round trip: the row and a NOTIFY, which the server delivers at commit (and
-            // drops on rollback); duplicates in one transaction are folded into one.
-            (void)database.query(
-                "WITH r AS (INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
-                "idempotency_key, created_at, available_at, ordering_key) VALUES ($1, $2, $3, $4, "
-                "$5, $6, $7, $7, $8) RETURNING queue) SELECT pg_notify('tocsin_outbox', queue) "
-                "FROM r",
-                params);
-        } else {
-            database.execute(
-                "INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
-                "idempotency_key, created_at, available_at, ordering_key) VALUES (?1, ?2, ?3, ?4, "
-                "?5, ?6, ?7, ?7, ?8)",
-                params);
+    PendingRow row{
+        receiver.info.queue,
+        receiver.info.signal,
+        receiver.info.dispatch_uid,
+        std::string(sender),
+        payload,
+        new_idempotency_key(),
+        now_us(),
+        ordering_key != nullptr ? std::optional<std::string>(*ordering_key) : std::nullopt};
+    const std::string alias_name(alias);
+    if (!database.in_atomic_block() && database.get_autocommit()) {
+        // No transaction: the row's own write.
+        try {
+            write_rows(database, PendingRows{row});
+        } catch (const db::TransactionManagementError&) {
+            throw;
+        } catch (const db::ProgrammingError& e) {
+            throw explain(e, row, alias_name);
         }
-    } catch (const db::TransactionManagementError&) {
-        throw;
-    } catch (const db::ProgrammingError& e) {
-        throw db::ProgrammingError("cannot write the outbox row of remote receiver '" +
-                                       receiver.info.dispatch_uid + "' (signal " +
-                                       receiver.info.signal + ", database '" + std::string(alias) +
-                                       "'): " + e.message() +
-                                       " -- is the outbox table there? `manage migrate` or "
-                                       "tocsin::remote::create_outbox() "
-                                       "creates it",
-                                   e.sql(), e.native_code(), e.location());
+        return;
+    }
+    // In a transaction the row waits for its end: a before_commit callback per row (a rolled-back
+    // savepoint drops those of its block), which, run just before the COMMIT, gathers its row
+    // into the batch written by a callback the first one registers, which runs after them all:
+    // one statement for all the rows of the transaction.
+    database.before_commit([&database, alias_name, row = std::move(row)] {
+        std::shared_ptr<PendingRows> batch = gathering[&database].lock();
+        if (!batch) {
+            batch = std::make_shared<PendingRows>();
+            gathering[&database] = batch;
+            database.before_commit([&database, alias_name, batch] {
+                gathering.erase(&database);
+                const PendingRows rows = std::move(*batch);
+                batch->clear();
+                try {
+                    write_rows(database, rows);
+                } catch (const db::TransactionManagementError&) {
+                    throw;
+                } catch (const db::ProgrammingError& e) {
+                    throw explain(e, rows.front(), alias_name);
+                }
+            });
+        }
+        batch->push_back(row);  // a copy: a rolled-back savepoint may have it run again
+    });
+    if (database.pending_before_commit() >= max_waiting_rows) {
+        database.run_before_commit();
     }
 }
 
 }  // namespace detail
+
+void flush_outbox(std::string_view alias) {
+    db::connection(alias).run_before_commit();
+}
 
 namespace {
 
@@ -236,6 +375,7 @@ std::optional<std::int64_t> optional_integer(const db::Value& v) {
 
 std::vector<OutboxCounts> outbox_counts(const OutboxFilter& filter, std::string_view alias) {
     db::Database& database = db::connection(alias);
+    database.run_before_commit();  // the rows sent in the current transaction too
     std::vector<db::Value> params;
     const std::string where = filter_sql(filter, params, false);
     const std::string text =
@@ -276,6 +416,7 @@ std::vector<OutboxCounts> outbox_counts(const OutboxFilter& filter, std::string_
 std::vector<OutboxRow> outbox_rows(const OutboxFilter& filter, std::size_t limit,
                                    std::string_view alias) {
     db::Database& database = db::connection(alias);
+    database.run_before_commit();  // the rows sent in the current transaction too
     std::vector<db::Value> params;
     std::string text =
         "SELECT id, queue, signal, receiver, sender, payload, idempotency_key, status, attempts, "

@@ -116,6 +116,25 @@ TEST_F(ConnectTest, ACustomSignalsArgumentsTravelAsJsonAndComeBackAsValues) {
     EXPECT_EQ(rows_in("done"), 1);
 }
 
+TEST_F(ConnectTest, ArgumentsWithQuotesBackslashesAndNonAsciiTextTravelIntactInABatch) {
+    connections.emplace_back(
+        remote::connect(order_placed, &record, {.queue = "orders", .dispatch_uid = "shop.record"}));
+    const std::vector<std::string> names{R"(ann "the" \ \\ {x,y} NULL)", "bob\tq\u00e9\u20ac", "",
+                                         "NULL"};
+    tocsin::atomic([&] {  // one write of all the rows, just before the commit
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            order_placed.send(Sender::of<shop::Checkout>(),
+                              shop::Order{static_cast<int>(i), names[i]}, 1);
+        }
+    });
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), names.size());
+    ASSERT_EQ(placed.size(), names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        EXPECT_EQ(placed[i].order, (shop::Order{static_cast<int>(i), names[i]}));
+    }
+}
+
 TEST_F(ConnectTest, ACustomSignalCannotBeOrdered) {
     try {
         (void)remote::connect(order_placed, &record,

@@ -178,13 +178,36 @@ class Database {
     /// How many callbacks wait for the commit.
     [[nodiscard]] std::size_t pending_on_commit() const noexcept { return run_on_commit_.size(); }
 
+    // ------------------------------------------------------------ before commit
+
+    /// Registers @p fn to run just before the transaction commits, inside it: at the end of the
+    /// outermost atomic block that commits (or at commit() / set_autocommit(true) in manual
+    /// transaction mode), before COMMIT, in registration order. For writes that belong to the
+    /// transaction but are cheaper made at once (the remote outbox writes a transaction's rows
+    /// with one statement). Dropped, never run, when the savepoint of the block that registered
+    /// it (or of an enclosing block) rolls back, when the transaction rolls back, or when the
+    /// connection closes. A callback may register more; they run in the same pass. When one
+    /// throws, the transaction is rolled back and the exception propagates from where the
+    /// transaction was ending (as a failed COMMIT). Outside a transaction (autocommit): runs
+    /// @p fn now.
+    void before_commit(std::function<void()> fn);
+    /// Runs the before_commit() callbacks registered so far now (in the transaction) and forgets
+    /// them: what a reader of the rows they write calls first to see them.
+    void run_before_commit();
+    /// How many before_commit() callbacks wait.
+    [[nodiscard]] std::size_t pending_before_commit() const noexcept {
+        return before_commit_.size();
+    }
+
   private:
     friend class Atomic;
     friend Database& connection(std::string_view alias, tocsin::source_location where);
 
     struct SavepointEntry {
-        std::string name;           // empty: a block without savepoint
-        std::size_t hook_mark = 0;  // run_on_commit_.size() when the savepoint was made
+        std::string name;                      // empty: a block without savepoint
+        std::size_t hook_mark = 0;             // run_on_commit_.size() when the savepoint was made
+        std::uint64_t before_commit_mark = 0;  // the seq of the next before_commit() then
+        std::size_t ran_mark = 0;              // ran_before_commit_.size() when it was made
     };
     struct CommitHook {
         std::function<void()> fn;
@@ -204,6 +227,9 @@ class Database {
     void rollback_to_savepoint(const SavepointEntry& savepoint, tocsin::source_location where);
     void restore_autocommit(tocsin::source_location where);
     void run_and_clear_commit_hooks();
+    /// run_before_commit() in manual transaction mode; when it throws, rolls back (and begins the
+    /// next transaction) before rethrowing.
+    void finish_before_commit(tocsin::source_location where);
     void reset_transaction_state() noexcept;
     void note_statement_error() noexcept;
     /// The backend's connection is lost or its transaction aborted (Backend::needs_attention):
@@ -230,6 +256,16 @@ class Database {
     std::vector<SavepointEntry> savepoint_ids_;
     std::vector<const Atomic*> atomic_blocks_;
     std::vector<CommitHook> run_on_commit_;
+    struct BeforeCommitHook {
+        std::function<void()> fn;
+        std::uint64_t seq = 0;  // registration number: a savepoint's own are those past its mark
+    };
+    std::vector<BeforeCommitHook> before_commit_;  // by seq
+    // Run early (run_before_commit) inside a savepoint made after they were registered: what
+    // they wrote goes if that savepoint rolls back, so they wait again then. Cleared at the end
+    // of the transaction.
+    std::vector<BeforeCommitHook> ran_before_commit_;
+    std::uint64_t before_commit_seq_ = 0;  // the seq of the next before_commit()
 };
 
 /// Replaces the process-wide configuration: alias -> settings (Django's DATABASES), e.g.

@@ -36,6 +36,12 @@ enum class Status {
 /// added by the first remote::connect), and so does a Worker when it starts.
 void create_outbox(std::string_view alias = db::default_alias);
 
+/// Writes now the outbox rows sent so far in the current transaction on @p alias. They are
+/// otherwise written just before its COMMIT, all with one statement, so that SQL run inside the
+/// transaction does not see them; outbox_rows() and outbox_counts() call this first. Nothing to
+/// do outside a transaction (a send there writes its row at once).
+void flush_outbox(std::string_view alias = db::default_alias);
+
 /// One row of the outbox. Times are microseconds since the Unix epoch, UTC, from the clock of
 /// the process that wrote them.
 struct OutboxRow {
