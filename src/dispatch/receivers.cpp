@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cassert>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -122,21 +123,35 @@ const List* tombstone() {
 
 }  // namespace
 
-List* List::make(const Sender& sender, std::span<const Entry> entries, std::span<const Rank> ranks,
-                 bool has_async) {
+namespace {
+
+/// A list of `n` receivers of `sender` in one block, its arrays left for the caller to fill
+/// (through `entries` and `ranks`) before it is published.
+List* allocate_list(const Sender& sender, std::size_t n, bool has_async, Entry*& entries,
+                    Rank*& ranks) {
     static_assert(sizeof(List) % alignof(Rank) == 0 && sizeof(Entry) % alignof(Rank) == 0);
-    const std::size_t n = entries.size();
+    static_assert(std::is_trivially_copyable_v<Entry> && std::is_trivially_copyable_v<Rank>);
     void* block = ::operator new(sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
     auto* list = new (block) List;
-    auto* e = reinterpret_cast<Entry*>(static_cast<char*>(block) + sizeof(List));
-    auto* r = reinterpret_cast<Rank*>(e + n);
-    std::uninitialized_copy(entries.begin(), entries.end(), e);
-    std::uninitialized_copy(ranks.begin(), ranks.end(), r);
+    entries = reinterpret_cast<Entry*>(static_cast<char*>(block) + sizeof(List));
+    ranks = reinterpret_cast<Rank*>(entries + n);
     list->sender = sender;
     list->has_async = has_async;
     list->count = n;
-    list->entries = e;
-    list->ranks = r;
+    list->entries = entries;
+    list->ranks = ranks;
+    return list;
+}
+
+}  // namespace
+
+List* List::make(const Sender& sender, std::span<const Entry> entries, std::span<const Rank> ranks,
+                 bool has_async) {
+    Entry* e = nullptr;
+    Rank* r = nullptr;
+    List* list = allocate_list(sender, entries.size(), has_async, e, r);
+    std::uninitialized_copy(entries.begin(), entries.end(), e);
+    std::uninitialized_copy(ranks.begin(), ranks.end(), r);
     return list;
 }
 
@@ -147,47 +162,52 @@ void List::destroy(void* list) noexcept {
 
 // ------------------------------------------------------------------------------------ Receivers
 
-/// The receivers of one sender (or of none), in call order, with what its list is made of kept
-/// beside them (contiguous), so that a change reads no other receiver's slot.
-struct Receivers::Group {
-    std::vector<std::shared_ptr<SlotBase>> own;  ///< connected for this sender
-    std::vector<Entry> entries;                  ///< parallel to own
-    std::vector<Rank> ranks;                     ///< parallel to own
-    std::vector<std::uint64_t> keys;             ///< parallel to own: key_of()
-    std::size_t async_count = 0;                 ///< in own
-    std::vector<SlotBase*> extras;               ///< connected for another, hearing this one
-    const List* list = nullptr;                  ///< published in the table (sender groups)
+/// One receiver of a group: what its sender's list and a connect's key lookup read, together
+/// in one array so that a change reads no receiver's slot. The group's reference to the slot is
+/// the slot's own `self`.
+struct Member {
+    ErasedCall call;
+    SlotBase* slot;
+    Rank rank;
+    std::uint64_t key;  ///< key_of(*slot)
+};
 
+/// The receivers of one sender (or of none), in call order, in one vector (Member), and the
+/// receivers connected for other senders that hear this one.
+struct Receivers::Group {
+    std::vector<Member> own;        ///< connected for this sender, in call order
+    std::size_t async_count = 0;    ///< in own
+    std::vector<SlotBase*> extras;  ///< connected for another, hearing this one
+    const List* list = nullptr;     ///< published in the table (sender groups)
+    std::size_t bucket = 0;         ///< where `list` is in the table, while it is there
+
+    /// Adds `slot` (the group's reference is kept in slot->self).
     void insert(std::shared_ptr<SlotBase> slot) {
         // After every receiver of the same or a higher priority: connection order within one.
-        const auto at = static_cast<std::size_t>(
-            std::find_if(ranks.begin(), ranks.end(),
-                         [&](const Rank& r) { return r.priority < slot->priority; }) -
-            ranks.begin());
-        const auto d = static_cast<std::ptrdiff_t>(at);
-        entries.insert(entries.begin() + d, Entry{slot->call, slot.get()});
-        ranks.insert(ranks.begin() + d, rank_of(*slot));
-        keys.insert(keys.begin() + d, key_of(*slot));
-        async_count += slot->async ? 1 : 0;
-        own.insert(own.begin() + d, std::move(slot));
+        const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
+            return m.rank.priority < slot->priority;
+        });
+        SlotBase* raw = slot.get();
+        own.insert(at, Member{raw->call, raw, rank_of(*raw), key_of(*raw)});
+        async_count += raw->async ? 1 : 0;
+        raw->group = this;
+        raw->self = std::move(slot);
     }
     /// The index of `slot` in own, or own.size().
     [[nodiscard]] std::size_t find(const SlotBase* slot) const noexcept {
         std::size_t i = 0;
-        while (i < entries.size() && entries[i].slot != slot) {
+        while (i < own.size() && own[i].slot != slot) {
             ++i;
         }
         return i;
     }
+    /// Removes own[i]; returns the group's reference to it.
     std::shared_ptr<SlotBase> erase(std::size_t i) {
-        const auto d = static_cast<std::ptrdiff_t>(i);
-        std::shared_ptr<SlotBase> slot = std::move(own[i]);
-        own.erase(own.begin() + d);
-        entries.erase(entries.begin() + d);
-        ranks.erase(ranks.begin() + d);
-        keys.erase(keys.begin() + d);
-        async_count -= slot->async ? 1 : 0;
-        return slot;
+        SlotBase* raw = own[i].slot;
+        own.erase(own.begin() + static_cast<std::ptrdiff_t>(i));
+        async_count -= raw->async ? 1 : 0;
+        raw->group = nullptr;
+        return std::move(raw->self);
     }
     [[nodiscard]] bool empty() const noexcept { return own.empty() && extras.empty(); }
 
@@ -197,15 +217,22 @@ struct Receivers::Group {
     /// receiver once per sender, as Django's lookup keys make it.
     [[nodiscard]] List* make_list(const Sender& sender) const {
         if (extras.empty()) {
-            return List::make(sender, entries, ranks, async_count != 0);
+            Entry* e = nullptr;
+            Rank* r = nullptr;
+            List* made = allocate_list(sender, own.size(), async_count != 0, e, r);
+            for (const Member& m : own) {
+                *e++ = Entry{m.call, m.slot};
+                *r++ = m.rank;
+            }
+            return made;
         }
         std::vector<SlotBase*> all;
         all.reserve(own.size() + extras.size());
         std::size_t a = 0;
         std::size_t b = 0;
         while (a < own.size() || b < extras.size()) {
-            if (b == extras.size() || (a < own.size() && ranks[a] < rank_of(*extras[b]))) {
-                all.push_back(own[a++].get());
+            if (b == extras.size() || (a < own.size() && own[a].rank < rank_of(*extras[b]))) {
+                all.push_back(own[a++].slot);
             } else {
                 all.push_back(extras[b++]);
             }
@@ -291,7 +318,7 @@ void release_slot(void* p) {
     slot->drop_callable();
     slot->track.reset();
     slot->executor.reset();
-    slot->retired_self.reset();  // may destroy *slot: touch nothing after this
+    slot->self.reset();  // may destroy *slot: touch nothing after this
 }
 
 /// A change looks for dead tracked receivers among this many (all of them when a send met a
@@ -303,7 +330,7 @@ constexpr std::size_t purge_window = 32;
 void Receivers::Garbage::add(std::shared_ptr<SlotBase> slot) {
     slot->kill();
     SlotBase* raw = slot.get();
-    raw->retired_self = std::move(slot);
+    raw->self = std::move(slot);
     retire(raw, release_slot);
     slots = true;
 }
@@ -341,9 +368,9 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
         purge_expired(garbage);
         Group* g = index_->find(slot->sender);
         if (const std::uint64_t key = key_of(*slot); key != 0 && g != nullptr) {
-            for (std::size_t i = 0; i < g->keys.size(); ++i) {
-                if (g->keys[i] == key && same_receiver(*g->own[i], *slot)) {
-                    kept = g->own[i];  // Django: the first registration stays
+            for (const Member& m : g->own) {
+                if (m.key == key && same_receiver(*m.slot, *slot)) {
+                    kept = m.slot->self;  // Django: the first registration stays
                     break;
                 }
             }
@@ -356,6 +383,7 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
         if (!kept) {
             slot->order = next_order_++;
             slot->owner = weak_from_this();
+            slot->home = this;
             if (slot->tracked) {
                 slot->tracked_index = index_->tracked.size();
                 index_->tracked.push_back(slot.get());
@@ -387,7 +415,8 @@ void Receivers::untrack(SlotBase* slot) {
 }
 
 void Receivers::remove_slot(SlotBase* slot, Garbage& garbage, Group* group) {
-    Group* g = group != nullptr ? group : index_->find(slot->sender);
+    // A connected slot of this signal knows its group (a dead one may not have one any more).
+    Group* g = group != nullptr ? group : static_cast<Group*>(slot->group);
     if (g == nullptr) {
         return;
     }
@@ -420,8 +449,8 @@ bool Receivers::remove_first(const Sender& sender, Match match) {
             const std::size_t i = match(*g);
             if (i < g->own.size()) {
                 // A tracked receiver whose object died is purged, but was not connected any more.
-                removed = !expired(*g->own[i]);
-                remove_slot(g->own[i].get(), garbage, g);
+                removed = !expired(*g->own[i].slot);
+                remove_slot(g->own[i].slot, garbage, g);
             }
         }
     }
@@ -446,7 +475,7 @@ bool Receivers::add_sender(const SlotBase* slot, const Sender& sender) {
         if (i == g->own.size()) {
             return false;
         }
-        SlotBase* s = g->own[i].get();
+        SlotBase* s = g->own[i].slot;
         if (std::find(s->extra_senders.begin(), s->extra_senders.end(), sender) !=
             s->extra_senders.end()) {
             return false;
@@ -464,7 +493,24 @@ bool Receivers::add_sender(const SlotBase* slot, const Sender& sender) {
 }
 
 bool Receivers::disconnect(const SlotBase* slot) {
-    return remove_first(slot->sender, [slot](const Group& g) { return g.find(slot); });
+    Garbage garbage;
+    bool removed = false;
+    {
+        std::lock_guard lock(index_->mutex);
+        if (head_ == nullptr) {
+            return false;
+        }
+        purge_expired(garbage);
+        // A receiver of this signal (`home` is set once, when it is connected) knows its group
+        // while it is connected (`group` is written under this lock only): no lookup.
+        if (slot->home == this && slot->group != nullptr) {
+            // A tracked receiver whose object died is purged, but was not connected any more.
+            removed = !expired(*slot);
+            remove_slot(const_cast<SlotBase*>(slot), garbage, static_cast<Group*>(slot->group));
+        }
+    }
+    dispose(garbage);
+    return removed;
 }
 
 bool Receivers::disconnect_uid(std::string_view uid, const Sender& sender) {
@@ -473,7 +519,7 @@ bool Receivers::disconnect_uid(std::string_view uid, const Sender& sender) {
     }
     return remove_first(sender, [&](const Group& g) {
         std::size_t i = 0;
-        while (i < g.own.size() && g.own[i]->dispatch_uid != uid) {
+        while (i < g.own.size() && g.own[i].slot->dispatch_uid != uid) {
             ++i;
         }
         return i;
@@ -484,7 +530,7 @@ bool Receivers::disconnect_identity(const Identity& identity, const Sender& send
     return remove_first(sender, [&](const Group& g) {
         std::size_t i = 0;
         while (i < g.own.size() &&
-               !(g.own[i]->dispatch_uid.empty() && g.own[i]->identity == identity)) {
+               !(g.own[i].slot->dispatch_uid.empty() && g.own[i].slot->identity == identity)) {
             ++i;
         }
         return i;
@@ -508,9 +554,10 @@ std::size_t Receivers::remove_all(bool detach) {
             return 0;
         }
         const auto take = [&](Group& g) {
-            for (auto& s : g.own) {
-                count += s->alive() ? 1 : 0;
-                garbage.add(std::move(s));
+            for (const Member& m : g.own) {
+                count += m.slot->alive() ? 1 : 0;
+                m.slot->group = nullptr;
+                garbage.add(std::move(m.slot->self));
             }
             if (g.list != nullptr) {
                 garbage.retire(const_cast<List*>(g.list), List::destroy);
@@ -574,10 +621,10 @@ void Receivers::republish(const Sender& sender, Garbage& garbage, Group* group) 
     const List* old = g.list;
     g.list = next;
     if (old != nullptr) {
-        table_replace(old, next != nullptr ? next : tombstone());
+        table_replace(g, old, next != nullptr ? next : tombstone());
         garbage.retire(const_cast<List*>(old), List::destroy);
     } else if (next != nullptr) {
-        table_insert(next, garbage);
+        table_insert(g, garbage);
     }
     if (next == nullptr) {
         index_->groups.erase(sender);  // destroys g
@@ -590,50 +637,57 @@ void Receivers::republish(const Sender& sender, Garbage& garbage, Group* group) 
     }
 }
 
-void Receivers::table_replace(const List* old, const List* next) {
+void Receivers::table_replace(const Group& group, const List* old, const List* next) {
     Table& t = *index_->table;
-    std::size_t i = std::hash<Sender>{}(old->sender) & t.mask_;
-    while (t.buckets_[i].load(std::memory_order_relaxed) != old) {
-        i = (i + 1) & t.mask_;
-    }
-    t.buckets_[i].store(next, std::memory_order_release);
+    assert(group.bucket <= t.mask_ &&
+           t.buckets_[group.bucket].load(std::memory_order_relaxed) == old);
+    (void)old;
+    t.buckets_[group.bucket].store(next, std::memory_order_release);
 }
 
-void Receivers::table_insert(const List* list, Garbage& garbage) {
+namespace {
+
+/// Puts `list` in the first free bucket (empty, or a tombstone when `reuse`) of its sender's
+/// probe chain in `table`; returns that bucket.
+std::size_t place(const List* list, std::atomic<const List*>* buckets, std::size_t mask,
+                  std::size_t& used, bool reuse) {
+    std::size_t i = std::hash<Sender>{}(list->sender) & mask;
+    for (;;) {
+        const List* l = buckets[i].load(std::memory_order_relaxed);
+        if (l == nullptr || (reuse && l == tombstone())) {
+            used += l == nullptr ? 1 : 0;
+            break;
+        }
+        i = (i + 1) & mask;
+    }
+    buckets[i].store(list, std::memory_order_release);
+    return i;
+}
+
+}  // namespace
+
+void Receivers::table_insert(Group& group, Garbage& garbage) {
     Table* table = index_->table;
     if (table == nullptr || 2 * (table->used_ + 1) > table->mask_ + 1) {
         // Grow (or clear the tombstones): a new table of the live lists, published with a new
-        // snapshot; the lists themselves are shared, not copied.
+        // snapshot; the lists themselves are shared, not copied. Each group learns its bucket.
         const std::size_t live = table == nullptr ? 0 : table->live_;
         auto* next = new Table(std::max<std::size_t>(8, std::bit_ceil(4 * (live + 1))));
         if (table != nullptr) {
-            for (const auto& b : table->buckets_) {
-                const List* l = b.load(std::memory_order_relaxed);
-                if (l != nullptr && l != tombstone()) {
-                    std::size_t i = std::hash<Sender>{}(l->sender) & next->mask_;
-                    while (next->buckets_[i].load(std::memory_order_relaxed) != nullptr) {
-                        i = (i + 1) & next->mask_;
-                    }
-                    next->buckets_[i].store(l, std::memory_order_relaxed);
+            for (auto& [sender, g] : index_->groups) {
+                if (g.list != nullptr && &g != &group) {
+                    g.bucket =
+                        place(g.list, next->buckets_.data(), next->mask_, next->used_, false);
                 }
             }
-            next->live_ = next->used_ = live;
+            next->live_ = live;
             garbage.retire(table, delete_as<Table>);
         }
         index_->table = table = next;
         publish_snapshot(garbage);  // publishes the filled table (release)
     }
-    std::size_t i = std::hash<Sender>{}(list->sender) & table->mask_;
-    for (;;) {
-        const List* l = table->buckets_[i].load(std::memory_order_relaxed);
-        if (l == nullptr || l == tombstone()) {
-            table->used_ += l == nullptr ? 1 : 0;
-            break;
-        }
-        i = (i + 1) & table->mask_;
-    }
+    group.bucket = place(group.list, table->buckets_.data(), table->mask_, table->used_, true);
     ++table->live_;
-    table->buckets_[i].store(list, std::memory_order_release);
 }
 
 void Receivers::publish_snapshot(Garbage& garbage) {
@@ -649,8 +703,8 @@ void Receivers::publish_snapshot(Garbage& garbage) {
 std::size_t Receivers::receiver_count() const {
     std::lock_guard lock(index_->mutex);
     const auto live = [](const Group& g) {
-        return static_cast<std::size_t>(
-            std::count_if(g.own.begin(), g.own.end(), [](const auto& s) { return s->alive(); }));
+        return static_cast<std::size_t>(std::count_if(
+            g.own.begin(), g.own.end(), [](const Member& m) { return m.slot->alive(); }));
     };
     std::size_t n = live(index_->any);
     for (const auto& [sender, g] : index_->groups) {
@@ -663,9 +717,9 @@ std::vector<ReceiverInfo> Receivers::receivers() const {
     std::lock_guard lock(index_->mutex);
     std::vector<SlotBase*> all;
     const auto add = [&](const Group& g) {
-        for (const auto& s : g.own) {
-            if (s->alive()) {
-                all.push_back(s.get());
+        for (const Member& m : g.own) {
+            if (m.slot->alive()) {
+                all.push_back(m.slot);
             }
         }
     };

@@ -183,6 +183,21 @@ TEST(Send, ExceptionLeavesTheSendBehindItsThread) {
     EXPECT_TRUE(watch.expired());          // released at once: the thread is outside any send
 }
 
+// The same with a lone receiver, which the fast path calls without the receiver loop.
+TEST(Send, ExceptionOfALoneReceiverLeavesTheSendBehindItsThread) {
+    Signal<void(int)> sig;
+    const Connection thrower = sig.connect([](int) { throw std::runtime_error("lone"); });
+    // A thread's first send takes the general path: the later ones take the fast one.
+    EXPECT_THROW(sig.send({}, 0), std::runtime_error);
+    EXPECT_THROW(sig.send({}, 1), std::runtime_error);
+    EXPECT_THROW(sig.send({}, 2), std::runtime_error);
+    EXPECT_TRUE(thrower.disconnect_and_wait());  // would throw std::logic_error inside a send
+    int heard = 0;
+    sig.connect([&heard](int v) { heard += v; });
+    sig.send({}, 5);
+    EXPECT_EQ(heard, 5);
+}
+
 // The fast path and the general one (the thread's first send, a send nested in a receiver, a
 // sender with receivers of its own) call the same receivers in the same order.
 TEST(Send, NestedAndFirstSendsCallTheSameReceivers) {

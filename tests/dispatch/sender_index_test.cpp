@@ -91,6 +91,64 @@ TEST(SenderIndex, ManySendersKeepTheirOwnReceiversThroughChurn) {
     EXPECT_EQ(sig.receiver_count(), 2 + (kThings - kThings / 3) * 2 + kThings / 6);
 }
 
+// Each sender's group remembers where its list is in the table, and each receiver its group:
+// both must follow the table when it grows (and drops tombstones) and forget a group emptied by
+// disconnect_all, so that a later disconnect finds the right receiver or none.
+void first_receiver(const Sender&, Strings& log) {
+    log.push_back("fn");
+}
+
+TEST(SenderIndex, ReceiversConnectedBeforeTheTableGrewAreFoundAndRemovedAfter) {
+    std::vector<Thing> things(500);
+    LogSignal sig;
+    const Sender first = Sender::object(&things[0]);
+    const Connection early = add(sig, "early", first, 1);
+    sig.connect(&first_receiver, {.sender = first});
+    add(sig, "uid", first);
+    sig.connect([](Strings& log) { log.push_back("by-uid"); },
+                {.sender = first, .dispatch_uid = "u", .priority = -1});
+    for (std::size_t i = 1; i < things.size(); ++i) {  // grows the table several times
+        const Connection c = add(sig, "x", Sender::object(&things[i]));
+        if (i % 2 == 0) {
+            EXPECT_TRUE(c.disconnect());  // leaves a tombstone
+        }
+    }
+    EXPECT_EQ(heard(sig, first), (Strings{"early", "fn", "uid", "by-uid"}));
+    EXPECT_TRUE(early.disconnect());
+    EXPECT_FALSE(early.disconnect());
+    EXPECT_TRUE(sig.disconnect(&first_receiver, first));
+    EXPECT_TRUE(sig.disconnect("u", first));
+    EXPECT_EQ(heard(sig, first), (Strings{"uid"}));
+    EXPECT_EQ(heard(sig, Sender::object(&things[3])), (Strings{"x"}));
+    EXPECT_TRUE(heard(sig, Sender::object(&things[4])).empty());
+    EXPECT_EQ(sig.receiver_count(), 1 + things.size() / 2);
+
+    // After disconnect_all no receiver has a group: old connections disconnect nothing, and a
+    // new receiver of the same sender is not confused with them.
+    const Connection again = add(sig, "again", first);
+    EXPECT_EQ(sig.disconnect_all(), 2 + things.size() / 2);
+    EXPECT_FALSE(again.disconnect());
+    const Connection fresh = add(sig, "fresh", first);
+    EXPECT_FALSE(again.disconnect());
+    EXPECT_EQ(heard(sig, first), (Strings{"fresh"}));
+    EXPECT_TRUE(fresh.disconnect());
+    EXPECT_TRUE(heard(sig, first).empty());
+}
+
+// A Connection names one receiver of one signal: another signal's disconnect never touches it,
+// even when both have a receiver for the same sender.
+TEST(SenderIndex, AConnectionOfAnotherSignalIsNotLookedUpInThisOne) {
+    Thing t;
+    LogSignal a;
+    LogSignal b;
+    const Connection in_a = add(a, "a", Sender::object(&t));
+    add(b, "b", Sender::object(&t));
+    EXPECT_FALSE(b.disconnect(in_a));
+    EXPECT_EQ(heard(b, Sender::object(&t)), (Strings{"b"}));
+    EXPECT_TRUE(a.disconnect(in_a));
+    EXPECT_TRUE(heard(a, Sender::object(&t)).empty());
+}
+
 TEST(SenderIndex, SenderLessReceiversChangedLaterStillMergeInCallOrder) {
     Thing a;
     Thing b;

@@ -449,8 +449,10 @@ class Signal<R(Args...)> {
     /// The body of a void send with receivers (kept apart so that send() itself inlines to a
     /// load and a branch). Its fast path — the thread's first-level send, not muted, with no
     /// send observer, whose receivers are either the sender-less ones only or the sender's own
-    /// only, all synchronous — marks the thread's reader record and walks that one list in
-    /// place; everything else goes out of line (send_void_general, send_void_view).
+    /// only, all synchronous — marks the thread's reader record and calls a lone receiver
+    /// right here, or tail-calls send_void_list for several (so that this function keeps only
+    /// the reader record across a call, and saves one register instead of six); everything
+    /// else goes out of line (send_void_general, send_void_not_plain).
     void send_void(const Sender& sender, detail::param_t<Args>... args) const {
         const std::uint8_t plain = detail::Snapshot::plain_mask(sender);
         detail::rcu::Reader* const reader = detail::rcu::this_thread.fast;
@@ -459,44 +461,70 @@ class Signal<R(Args...)> {
             return;
         }
         const std::uint64_t period = detail::rcu::mark(reader);
-        const detail::rcu::FastSection section(reader);
+        // The section is left by a FastSection here or in the out-of-line part the send ends
+        // in (a tail call: this function keeps nothing across it).
         const detail::Snapshot* snap = head_.load(std::memory_order_acquire);
         if (snap == nullptr) [[unlikely]] {
+            detail::rcu::leave(reader);
             return;
         }
         const bool observed = (period & detail::rcu::observed_bit) != 0;
         if (!snap->plain_for(plain) || observed) [[unlikely]] {
             // The model signals' common case: receivers for senders only (typed receivers),
-            // none sender-less: the sender's own list, in place, without a View.
+            // none sender-less, none async: the sender's own list, in place, without a View.
             if (!observed && snap->senders_only() && !sender.is_none()) {
                 const detail::List* own = snap->own_list(sender);
                 if (own == nullptr) {
+                    detail::rcu::leave(reader);
                     return;
                 }
                 if (!own->has_async) [[likely]] {
-                    const detail::Entry* const own_end = own->entries + own->count;
-                    for (const detail::Entry* e = own->entries; e != own_end; ++e) {
-                        if (e->slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
-                            reinterpret_cast<Thunk>(e->call)(e->slot, sender, args...);
-                        } else {
-                            call_special(e->slot, sender, args...);
-                        }
-                    }
+                    send_void_list(reader, own->entries, own->entries + own->count, sender,
+                                   args...);
                     return;
                 }
             }
-            send_void_view(snap, sender, args...);
+            send_void_not_plain(reader, snap, sender, args...);
             return;
         }
-        const detail::Entry* e = snap->any_begin();
+        const detail::Entry* const e = snap->any_begin();
         const detail::Entry* const end = snap->any_end();
-        do {  // plain_for: at least one
-            if (e->slot->state.load(std::memory_order_acquire) == 0) [[likely]] {
-                reinterpret_cast<Thunk>(e->call)(e->slot, sender, args...);
+        detail::SlotBase* const s = e->slot;
+        if (e + 1 == end && s->state.load(std::memory_order_acquire) == 0) [[likely]] {
+            // One plain receiver: called here, with nothing kept across the call but the
+            // reader record.
+            const detail::rcu::FastSection section(reader);
+            reinterpret_cast<Thunk>(e->call)(s, sender, args...);
+            return;
+        }
+        send_void_list(reader, e, end, sender, args...);  // plain_for: at least one
+    }
+
+    /// Calls the receivers in [e, end) (a list of a snapshot read inside the read-side section
+    /// that `reader` marks, which this leaves), the plain ones directly, the others through
+    /// call_special.
+    [[gnu::noinline]] void send_void_list(detail::rcu::Reader* reader, const detail::Entry* e,
+                                          const detail::Entry* end, const Sender& sender,
+                                          detail::param_t<Args>... args) const {
+        const detail::rcu::FastSection section(reader);
+        for (; e != end; ++e) {
+            detail::SlotBase* const s = e->slot;
+            if (s->state.load(std::memory_order_acquire) == 0) [[likely]] {
+                reinterpret_cast<Thunk>(e->call)(s, sender, args...);
             } else {
-                call_special(e->slot, sender, args...);
+                call_special(s, sender, args...);
             }
-        } while (++e != end);
+        }
+    }
+
+    /// send_void when neither the sender-less list alone nor the sender's own list alone is
+    /// what the send calls (or the send is observed), inside the section that `reader` marks,
+    /// which this leaves.
+    [[gnu::noinline]] void send_void_not_plain(detail::rcu::Reader* reader,
+                                               const detail::Snapshot* snap, const Sender& sender,
+                                               detail::param_t<Args>... args) const {
+        const detail::rcu::FastSection section(reader);
+        send_void_view(snap, sender, args...);
     }
 
     /// send_void's general path: the thread's first send, a nested send, or a ScopedMute alive

@@ -90,11 +90,16 @@ inline std::uint64_t mark(Reader* r) noexcept {
     return r->period.load(std::memory_order_relaxed) != 0;
 }
 
+/// Leaves the read-side section mark(r) entered.
+inline void leave(Reader* r) noexcept {
+    r->period.store(0, std::memory_order_release);
+}
+
 /// Leaves the read-side section mark(r) entered, when it goes out of scope.
 class FastSection {
   public:
     explicit FastSection(Reader* r) noexcept : r_(r) {}
-    ~FastSection() { r_->period.store(0, std::memory_order_release); }
+    ~FastSection() { leave(r_); }
     FastSection(const FastSection&) = delete;
     FastSection& operator=(const FastSection&) = delete;
 

@@ -76,8 +76,8 @@ class Receivers : public std::enable_shared_from_this<Receivers> {
     void purge_expired(Garbage& garbage);
     void untrack(SlotBase* slot);
     void republish(const Sender& sender, Garbage& garbage, Group* group = nullptr);
-    void table_insert(const List* list, Garbage& garbage);
-    void table_replace(const List* old, const List* next);
+    void table_insert(Group& group, Garbage& garbage);
+    void table_replace(const Group& group, const List* old, const List* next);
     void publish_snapshot(Garbage& garbage);
     static void dispose(Garbage& garbage);
 

@@ -73,8 +73,11 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     bool is_method = false;
     bool on_commit = false;  ///< a commit-time receiver (Connect::on_commit)
     tocsin::source_location where;
-    std::weak_ptr<Receivers> owner;          ///< the receivers of its signal
-    std::shared_ptr<SlotBase> retired_self;  ///< the Receivers' reference while retired
+    std::weak_ptr<Receivers> owner;  ///< the receivers of its signal
+    /// The Receivers' reference: while it is connected, then while it is retired.
+    std::shared_ptr<SlotBase> self;
+    const Receivers* home = nullptr;  ///< its signal's receivers, set once when it is connected
+    void* group = nullptr;  ///< its group in `home` while connected (written under home's lock)
     /// Senders it hears besides `sender` (Receivers::add_sender; the model layer's receivers
     /// connected for a model and its subclasses). Read and written under the Receivers' lock.
     std::vector<Sender> extra_senders;

@@ -98,7 +98,7 @@ class Table {
     explicit Table(std::size_t capacity) : mask_(capacity - 1), buckets_(capacity) {}
 
     /// The list of `sender` (not none), or null.
-    [[nodiscard]] const List* find(const Sender& sender) const noexcept {
+    [[nodiscard]] [[gnu::always_inline]] const List* find(const Sender& sender) const noexcept {
         std::size_t i = std::hash<Sender>{}(sender)&mask_;
         for (;;) {
             const List* l = buckets_[i].load(std::memory_order_acquire);
