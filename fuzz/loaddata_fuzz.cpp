@@ -7,8 +7,9 @@
 // dump, and a second dumpdata giving the same text; and the same through a dump with natural
 // foreign keys.
 //
-//   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTOCSIN_FUZZ=ON \
+//   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTOCSIN_FUZZ=ON
 //         -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
+//   (one command: a backslash ending a // comment would continue the comment, -Wcomment)
 //   ninja -C build-fuzz loaddata_fuzz
 //   build-fuzz/fuzz/loaddata_fuzz -max_total_time=60 build-fuzz/corpus fuzz/corpus/loaddata
 #include <chrono>

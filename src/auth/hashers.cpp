@@ -29,16 +29,16 @@ std::string shown_algorithm(std::string_view algorithm) {
     return std::string(algorithm);
 }
 
-struct Registry {
+struct Hashers {
     std::mutex mutex;
     std::vector<std::shared_ptr<const PasswordHasher>> hashers;
 };
 
-Registry& registry() {
-    static Registry r{.mutex = {},
-                      .hashers = {std::make_shared<const Pbkdf2PasswordHasher>(),
-                                  std::make_shared<const Pbkdf2Sha1PasswordHasher>(),
-                                  std::make_shared<const Argon2PasswordHasher>()}};
+Hashers& installed_hashers() {
+    static Hashers r{.mutex = {},
+                     .hashers = {std::make_shared<const Pbkdf2PasswordHasher>(),
+                                 std::make_shared<const Pbkdf2Sha1PasswordHasher>(),
+                                 std::make_shared<const Argon2PasswordHasher>()}};
     return r;
 }
 
@@ -183,19 +183,19 @@ void set_password_hashers(std::vector<std::shared_ptr<const PasswordHasher>> has
                                         "' is empty or listed twice");
         }
     }
-    Registry& r = registry();
+    Hashers& r = installed_hashers();
     const std::lock_guard lock(r.mutex);
     r.hashers = std::move(hashers);
 }
 
 std::vector<std::shared_ptr<const PasswordHasher>> password_hashers() {
-    Registry& r = registry();
+    Hashers& r = installed_hashers();
     const std::lock_guard lock(r.mutex);
     return r.hashers;
 }
 
 std::shared_ptr<const PasswordHasher> get_hasher(std::string_view algorithm) {
-    Registry& r = registry();
+    Hashers& r = installed_hashers();
     const std::lock_guard lock(r.mutex);
     if (algorithm == "default") {
         return r.hashers.front();

@@ -12,22 +12,22 @@ UserModel::~UserModel() = default;
 
 namespace {
 
-struct Registry {
+struct UserModels {
     std::mutex mutex;
     std::map<std::string, std::shared_ptr<const UserModel>, std::less<>> models;
     /// Replaced registrations: kept, since get_user_model() handed out references to them.
     std::vector<std::shared_ptr<const UserModel>> retired;
 };
 
-Registry& registry() {
-    static Registry r;
+UserModels& user_models() {
+    static UserModels r;
     return r;
 }
 
 }  // namespace
 
 void detail::register_user_model(std::shared_ptr<const UserModel> model) {
-    Registry& r = registry();
+    UserModels& r = user_models();
     const std::lock_guard lock(r.mutex);
     const std::string label(model->label());
     auto& slot = r.models[label];
@@ -52,7 +52,7 @@ const UserModel& get_user_model() {
     const auto* description = Apps::instance().find_model(label);
     std::shared_ptr<const UserModel> model;
     {
-        Registry& r = registry();
+        UserModels& r = user_models();
         const std::lock_guard lock(r.mutex);
         if (const auto it = r.models.find(label); it != r.models.end()) {
             model = it->second;
