@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/instance_recorder.hpp"
 #include "tocsin/dispatch/profiler.hpp"
 
 #include "auth_support.hpp"
@@ -65,16 +66,7 @@ TEST_P(SignalTestCase, test_login) {
     EXPECT_EQ(login_failed.size(), 1U);
 }
 
-/// Records each observed send as "signal instance".
-class InstanceRecorder : public SendObserver {
-  public:
-    void on_send(const SendEvent& e) noexcept override {
-        const std::lock_guard lock(mutex);
-        sends.push_back(std::string(e.signal_name) + " " + e.instance);
-    }
-    std::mutex mutex;
-    std::vector<std::string> sends;
-};
+using tocsin::test::InstanceRecorder;
 
 // The send observer (the admin's live log) sees the user that user_logged_in and user_logged_out
 // are about, as it sees a model signal's instance ("auth.User #3"); user_login_failed is about

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../support/instance_recorder.hpp"
 #include "test_support.hpp"
 #include "tocsin/dispatch/profiler.hpp"
 
@@ -770,16 +771,7 @@ TEST_F(ManyToManyTest, UsesTheInstancesDatabase) {
     EXPECT_TRUE(related_set(group, &User::groups).contains(user));
 }
 
-/// Records each observed send as "signal instance".
-class InstanceRecorder : public SendObserver {
-  public:
-    void on_send(const SendEvent& e) noexcept override {
-        const std::lock_guard lock(mutex);
-        sends.push_back(std::string(e.signal_name) + " " + e.instance);
-    }
-    std::mutex mutex;
-    std::vector<std::string> sends;
-};
+using tocsin::test::InstanceRecorder;
 
 // The send observer (issue 15's live log) sees the instance each model signal is sent for: its
 // model's label and id, or "(unsaved)"; m2m_changed's is the instance whose relation changes,
