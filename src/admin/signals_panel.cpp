@@ -137,17 +137,15 @@ void stream_events(httplib::Response& out, const std::shared_ptr<SignalMonitor>&
     // (up to 50), then each new one as it finishes.
     const auto last = monitor->last_sequence();
     auto sequence = std::make_shared<std::uint64_t>(last > 50 ? last - 50 : 0);
-    auto opened = std::make_shared<bool>(false);
     out.set_header("Cache-Control", "no-store");
     out.set_header("X-Content-Type-Options", "nosniff");
     out.set_chunked_content_provider(
-        "text/event-stream", [monitor, sequence, opened](std::size_t, httplib::DataSink& sink) {
+        "text/event-stream", [monitor, sequence](std::size_t offset, httplib::DataSink& sink) {
             if (monitor->stopped()) {
                 sink.done();
                 return false;
             }
-            if (!*opened) {
-                *opened = true;
+            if (offset == 0) {  // nothing written yet: the stream has just opened
                 constexpr std::string_view hello = ": connected\n\n";
                 return sink.write(hello.data(), hello.size());
             }

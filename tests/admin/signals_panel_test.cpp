@@ -127,6 +127,9 @@ TEST_F(AdminSignalsPanelTest, TheLiveLogShowsEachSendWithItsReceivers) {
         << log;
     EXPECT_NE(log.find("boom \\u003cb>"), std::string::npos) << log;  // '<' never raw
     EXPECT_NE(log.find("data: {"), std::string::npos);
+    // Said once, at the start, however many chunks follow.
+    EXPECT_EQ(log.find(": connected\n\n"), 0U) << log;
+    EXPECT_EQ(log.find(": connected", 1), std::string::npos) << log;
     // The receivers page shows what each receiver cost.
     const auto receivers = b.get("/admin/signals/receivers/");
     const auto row = receivers.body.find("<td>library.slow</td>");
