@@ -181,14 +181,14 @@ struct Receivers::Group {
     const List* list = nullptr;     ///< published in the table (sender groups)
     std::size_t bucket = 0;         ///< where `list` is in the table, while it is there
 
-    /// Adds `slot` (the group's reference is kept in slot->self).
-    void insert(std::shared_ptr<SlotBase> slot) {
+    /// Adds `slot`, whose key_of() is `key` (the group's reference is kept in slot->self).
+    void insert(std::shared_ptr<SlotBase> slot, std::uint64_t key) {
         // After every receiver of the same or a higher priority: connection order within one.
         const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
             return m.rank.priority < slot->priority;
         });
         SlotBase* raw = slot.get();
-        own.insert(at, Member{raw->call, raw, rank_of(*raw), key_of(*raw)});
+        own.insert(at, Member{raw->call, raw, rank_of(*raw), key});
         async_count += raw->async ? 1 : 0;
         raw->group = this;
         raw->self = std::move(slot);
@@ -201,13 +201,13 @@ struct Receivers::Group {
         }
         return i;
     }
-    /// Removes own[i]; returns the group's reference to it.
-    std::shared_ptr<SlotBase> erase(std::size_t i) {
+    /// Removes own[i]; returns it (its reference stays in its `self` until it is released).
+    SlotBase* erase(std::size_t i) {
         SlotBase* raw = own[i].slot;
         own.erase(own.begin() + static_cast<std::ptrdiff_t>(i));
         async_count -= raw->async ? 1 : 0;
         raw->group = nullptr;
-        return std::move(raw->self);
+        return raw;
     }
     [[nodiscard]] bool empty() const noexcept { return own.empty() && extras.empty(); }
 
@@ -398,8 +398,8 @@ struct Receivers::Garbage {
         }
     }
     /// Disconnects `slot` (no send calls it from now on) and retires it: the Receivers' reference
-    /// is kept in the slot until then.
-    void add(std::shared_ptr<SlotBase> slot);
+    /// stays in the slot (`self`, which sends may copy) until it is released.
+    void add(SlotBase* slot);
 };
 
 /// The Receivers' lock and everything the writers edit under it.
@@ -469,11 +469,9 @@ constexpr std::size_t purge_window = 32;
 
 }  // namespace
 
-void Receivers::Garbage::add(std::shared_ptr<SlotBase> slot) {
+void Receivers::Garbage::add(SlotBase* slot) {
     slot->kill();
-    SlotBase* raw = slot.get();
-    raw->self = std::move(slot);
-    retire(raw, release_slot);
+    retire(slot, release_slot);
     slots = true;
 }
 
@@ -514,7 +512,8 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
         }
         purge_expired(garbage);
         Group* g = index_->find(slot->sender);
-        if (const std::uint64_t key = key_of(*slot); key != 0 && g != nullptr) {
+        const std::uint64_t key = key_of(*slot);
+        if (key != 0 && g != nullptr) {
             for (const Member& m : g->own) {
                 if (m.key == key && same_receiver(*m.slot, *slot)) {
                     kept = m.slot->self;  // Django: the first registration stays
@@ -540,7 +539,7 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
             if (g == nullptr) {
                 g = &index_->groups.get(sender);
             }
-            g->insert(std::move(slot));
+            g->insert(std::move(slot), key);
             republish(sender, garbage, g);
         }
         index_->settle(garbage, /*defer=*/true);
@@ -708,7 +707,7 @@ std::size_t Receivers::remove_all(bool detach) {
             for (const Member& m : g.own) {
                 count += m.slot->alive() ? 1 : 0;
                 m.slot->group = nullptr;
-                garbage.add(std::move(m.slot->self));
+                garbage.add(m.slot);
             }
             if (g.list != nullptr) {
                 garbage.retire(const_cast<List*>(g.list), List::destroy);
@@ -888,7 +887,7 @@ std::vector<ReceiverInfo> Receivers::receivers() const {
         info.on_commit = s->on_commit;
         info.file = s->where.file_name();
         info.line = s->where.line();
-        info.connection = Connection(s->shared_from_this());
+        info.connection = Connection(s->self);
         out.push_back(std::move(info));
     }
     return out;

@@ -384,9 +384,7 @@ class Signal<R(Args...)> {
         });
     }
 
-    static Connection connection_of(detail::SlotBase* s) {
-        return Connection(s->shared_from_this());
-    }
+    static Connection connection_of(detail::SlotBase* s) { return Connection(s->shared()); }
 
     /// The one loop of the sends (send_void spells the same loop out for speed): calls
     /// `visit(entry)` for each synchronous receiver of `receivers`, in call order, that is live;
