@@ -46,3 +46,8 @@ else()
   endif()
 endif()
 unset(_tocsin_bench_missing)
+
+# connect_pair_count: connect_pair/tocsin/<N>'s pairs in a plain loop, for callgrind's instruction
+# counts (docs/benchmarks.md); no dependency besides tocsin::dispatch.
+add_executable(connect_pair_count ${CMAKE_CURRENT_LIST_DIR}/connect_pair_count.cpp)
+target_link_libraries(connect_pair_count PRIVATE tocsin::dispatch tocsin_warnings)

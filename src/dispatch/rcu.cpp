@@ -47,6 +47,9 @@ struct Domain {
     std::atomic<Reader*> readers{nullptr};
     std::mutex mutex;
     std::vector<Retired> retired;
+    /// retired.size() as last written under the lock: read without it, a hint that nothing
+    /// older waits (retire's direct path).
+    std::atomic<std::size_t> waiting{0};
     std::vector<Retired> spare;  ///< an empty vector with capacity, so that batches reuse it
     std::size_t reclaim_at = 64;
     std::once_flag barrier_setup;
@@ -213,6 +216,7 @@ void reclaim_batch(Domain& d, std::vector<Retired> batch) {
     }
     std::lock_guard lock(d.mutex);
     d.retired.insert(d.retired.end(), still_visible, batch.end());
+    d.waiting.store(d.retired.size(), std::memory_order_relaxed);
     // A long read-side section keeps objects alive: back off so that writers do not pay for a
     // barrier on every retirement meanwhile.
     d.reclaim_at = std::max<std::size_t>(64, 2 * d.retired.size());
@@ -227,13 +231,49 @@ std::vector<Retired> take_retired(Domain& d) {
     std::vector<Retired> batch;
     batch.swap(d.retired);
     d.retired.swap(d.spare);  // empty; keeps the capacity of an earlier batch
+    d.waiting.store(0, std::memory_order_relaxed);
     return batch;
+}
+
+}  // namespace
+
+namespace {
+
+/// The objects of one retirement that may be freed at once, when nothing older waits (the
+/// common case of a disconnect outside a send): freed without putting them in the domain's list,
+/// so the domain's lock is taken only for what a reader may still see.
+constexpr std::size_t direct_limit = 8;
+
+void retire_direct(Domain& d, std::span<const Retiree> objects) {
+    const std::uint64_t stamp = next_period();
+    if (other_readers()) {
+        heavy_barrier();
+    } else {
+        full_fence();  // as in reclaim_batch
+    }
+    const std::uint64_t oldest = oldest_reader();
+    if (stamp <= oldest) {
+        for (const Retiree& o : objects) {  // no lock held: a deleter may retire more
+            o.deleter(o.object);
+        }
+        return;
+    }
+    std::lock_guard lock(d.mutex);
+    for (const Retiree& o : objects) {
+        d.retired.push_back({o.object, o.deleter, stamp});
+    }
+    d.waiting.store(d.retired.size(), std::memory_order_relaxed);
 }
 
 }  // namespace
 
 void retire(std::span<const Retiree> objects, bool reclaim_now) {
     Domain& d = domain();
+    if (reclaim_now && !objects.empty() && objects.size() <= direct_limit &&
+        d.waiting.load(std::memory_order_relaxed) == 0) {
+        retire_direct(d, objects);
+        return;
+    }
     std::vector<Retired> batch;
     {
         // Readers that enter after this increment see the new snapshots; the stamp names the
@@ -243,6 +283,7 @@ void retire(std::span<const Retiree> objects, bool reclaim_now) {
         for (const Retiree& o : objects) {
             d.retired.push_back({o.object, o.deleter, stamp});
         }
+        d.waiting.store(d.retired.size(), std::memory_order_relaxed);
         if ((!reclaim_now && d.retired.size() < d.reclaim_at) || d.retired.empty()) {
             return;
         }

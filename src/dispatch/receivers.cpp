@@ -10,11 +10,11 @@
 #include <array>
 #include <bit>
 #include <cassert>
+#include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <new>
-#include <unordered_map>
 #include <vector>
 
 #include "rcu.hpp"
@@ -181,14 +181,14 @@ struct Receivers::Group {
     const List* list = nullptr;     ///< published in the table (sender groups)
     std::size_t bucket = 0;         ///< where `list` is in the table, while it is there
 
-    /// Adds `slot` (the group's reference is kept in slot->self).
-    void insert(std::shared_ptr<SlotBase> slot) {
+    /// Adds `slot`, whose key_of() is `key` (the group's reference is kept in slot->self).
+    void insert(std::shared_ptr<SlotBase> slot, std::uint64_t key) {
         // After every receiver of the same or a higher priority: connection order within one.
         const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
             return m.rank.priority < slot->priority;
         });
         SlotBase* raw = slot.get();
-        own.insert(at, Member{raw->call, raw, rank_of(*raw), key_of(*raw)});
+        own.insert(at, Member{raw->call, raw, rank_of(*raw), key});
         async_count += raw->async ? 1 : 0;
         raw->group = this;
         raw->self = std::move(slot);
@@ -201,13 +201,13 @@ struct Receivers::Group {
         }
         return i;
     }
-    /// Removes own[i]; returns the group's reference to it.
-    std::shared_ptr<SlotBase> erase(std::size_t i) {
+    /// Removes own[i]; returns it (its reference stays in its `self` until it is released).
+    SlotBase* erase(std::size_t i) {
         SlotBase* raw = own[i].slot;
         own.erase(own.begin() + static_cast<std::ptrdiff_t>(i));
         async_count -= raw->async ? 1 : 0;
         raw->group = nullptr;
-        return std::move(raw->self);
+        return raw;
     }
     [[nodiscard]] bool empty() const noexcept { return own.empty() && extras.empty(); }
 
@@ -257,22 +257,129 @@ struct Receivers::Group {
     }
 };
 
-/// The Receivers' lock and everything the writers edit under it.
-struct Receivers::Index {
-    std::mutex mutex;
-    Group any;                                 ///< receivers without sender
-    std::unordered_map<Sender, Group> groups;  ///< receivers for (or hearing) each sender
-    Table* table = nullptr;                    ///< the published index (null: no sender)
-    std::vector<SlotBase*> tracked;            ///< tracked receivers, to purge dead ones
-    std::size_t scan = 0;                      ///< where the next partial purge starts
-
-    Group* find(const Sender& sender) {
-        if (sender.is_none()) {
-            return &any;
+/// The groups of the senders that have receivers, keyed by sender: open addressing (linear
+/// probing) with the groups in the buckets themselves, so that finding a sender's group is one
+/// probe into one array, with no node to follow and no division. An erased group leaves a
+/// tombstone; the array is rebuilt (grown, or cleared of tombstones) when live groups and
+/// tombstones fill three quarters of it. Rebuilding moves the groups: each group's receivers are
+/// told their group's new address (SlotBase::group), so a Group* is valid until the next
+/// insert() only.
+class Receivers::GroupMap {
+  public:
+    /// The group of `sender` (not none), or null.
+    [[nodiscard]] Group* find(const Sender& sender) noexcept {
+        if (buckets_.empty()) {
+            return nullptr;
         }
-        const auto it = groups.find(sender);
-        return it == groups.end() ? nullptr : &it->second;
+        for (std::size_t i = start(sender);; i = (i + 1) & mask_) {
+            Bucket& b = buckets_[i];
+            if (b.state == Bucket::live && b.sender == sender) {
+                return &b.group;
+            }
+            if (b.state == Bucket::empty) {
+                return nullptr;
+            }
+        }
     }
+    /// The group of `sender` (not none), made empty if there was none. Moves the other groups
+    /// when the array is rebuilt.
+    Group& get(const Sender& sender) {
+        if (Group* g = find(sender)) {
+            return *g;
+        }
+        if (4 * (used_ + 1) > 3 * buckets_.size()) {
+            rebuild(std::max<std::size_t>(8, std::bit_ceil(2 * (live_ + 1))));
+        }
+        Bucket& b = buckets_[free_bucket(sender)];
+        used_ += b.state == Bucket::empty ? 1 : 0;
+        ++live_;
+        b.state = Bucket::live;
+        b.sender = sender;
+        return b.group;
+    }
+    /// Erases the group of `sender` (there is one): destroyed, its bucket a tombstone.
+    void erase(const Sender& sender) noexcept {
+        std::size_t i = start(sender);
+        while (!(buckets_[i].state == Bucket::live && buckets_[i].sender == sender)) {
+            i = (i + 1) & mask_;
+        }
+        buckets_[i].group = Group{};
+        buckets_[i].state = Bucket::tombstone;
+        --live_;
+    }
+    /// Calls `f(group)` for every group.
+    template <class F>
+    void for_each(F&& f) {
+        for (Bucket& b : buckets_) {
+            if (b.state == Bucket::live) {
+                f(b.group);
+            }
+        }
+    }
+    template <class F>
+    void for_each(F&& f) const {
+        for (const Bucket& b : buckets_) {
+            if (b.state == Bucket::live) {
+                f(b.group);
+            }
+        }
+    }
+    /// Forgets every group (their receivers are taken already).
+    void clear() noexcept {
+        buckets_.clear();
+        buckets_.shrink_to_fit();
+        mask_ = 0;
+        live_ = 0;
+        used_ = 0;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return live_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return buckets_.size(); }
+
+  private:
+    struct Bucket {
+        static constexpr std::uint8_t empty = 0;
+        static constexpr std::uint8_t live = 1;
+        static constexpr std::uint8_t tombstone = 2;
+        std::uint8_t state = empty;
+        Sender sender;
+        Group group;
+    };
+
+    [[nodiscard]] std::size_t start(const Sender& sender) const noexcept {
+        return std::hash<Sender>{}(sender)&mask_;
+    }
+    /// The first empty bucket or tombstone of `sender`'s probe chain (not in the map).
+    [[nodiscard]] std::size_t free_bucket(const Sender& sender) const noexcept {
+        std::size_t i = start(sender);
+        while (buckets_[i].state == Bucket::live) {
+            i = (i + 1) & mask_;
+        }
+        return i;
+    }
+    /// Moves every live group into a new array of `capacity` buckets (no tombstones).
+    void rebuild(std::size_t capacity) {
+        std::vector<Bucket> old(capacity);
+        old.swap(buckets_);
+        mask_ = capacity - 1;
+        used_ = live_;
+        for (Bucket& from : old) {
+            if (from.state != Bucket::live) {
+                continue;
+            }
+            Bucket& to = buckets_[free_bucket(from.sender)];
+            to.state = Bucket::live;
+            to.sender = from.sender;
+            to.group = std::move(from.group);
+            for (const Member& m : to.group.own) {
+                m.slot->group = &to.group;
+            }
+        }
+    }
+
+    std::vector<Bucket> buckets_;
+    std::size_t mask_ = 0;
+    std::size_t live_ = 0;  ///< buckets holding a group
+    std::size_t used_ = 0;  ///< live ones and tombstones
 };
 
 /// What a change leaves behind, retired after the Receivers' lock is released, in one batch
@@ -291,8 +398,43 @@ struct Receivers::Garbage {
         }
     }
     /// Disconnects `slot` (no send calls it from now on) and retires it: the Receivers' reference
-    /// is kept in the slot until then.
-    void add(std::shared_ptr<SlotBase> slot);
+    /// stays in the slot (`self`, which sends may copy) until it is released.
+    void add(SlotBase* slot);
+};
+
+/// The Receivers' lock and everything the writers edit under it.
+struct Receivers::Index {
+    std::mutex mutex;
+    Group any;                       ///< receivers without sender
+    GroupMap groups;                 ///< receivers for (or hearing) each sender
+    Table* table = nullptr;          ///< the published index (null: no sender)
+    std::vector<SlotBase*> tracked;  ///< tracked receivers, to purge dead ones
+    std::size_t scan = 0;            ///< where the next partial purge starts
+
+    /// What connects left behind (old lists; a snapshot and a table when one grew), waiting
+    /// for the next change's retirement: no reader needs them freed soon, and a retirement of
+    /// their own costs a grace period and the domain's lock.
+    std::array<rcu::Retiree, 8> deferred{};
+    std::size_t deferred_count = 0;
+
+    Group* find(const Sender& sender) { return sender.is_none() ? &any : groups.find(sender); }
+
+    /// Ends a change (under the lock): with `defer` (a connect), keeps what `garbage` holds for
+    /// a later retirement when it holds no receiver and there is room; otherwise adds what
+    /// earlier connects deferred to `garbage`, retired with it.
+    void settle(Garbage& garbage, bool defer) {
+        if (defer && !garbage.slots && garbage.more.empty() &&
+            deferred_count + garbage.count <= deferred.size()) {
+            std::copy_n(garbage.few.begin(), garbage.count, deferred.begin() + deferred_count);
+            deferred_count += garbage.count;
+            garbage.count = 0;
+            return;
+        }
+        for (std::size_t i = 0; i < deferred_count; ++i) {
+            garbage.retire(deferred[i].object, deferred[i].deleter);
+        }
+        deferred_count = 0;
+    }
 };
 
 namespace {
@@ -327,17 +469,18 @@ constexpr std::size_t purge_window = 32;
 
 }  // namespace
 
-void Receivers::Garbage::add(std::shared_ptr<SlotBase> slot) {
+void Receivers::Garbage::add(SlotBase* slot) {
     slot->kill();
-    SlotBase* raw = slot.get();
-    raw->self = std::move(slot);
-    retire(raw, release_slot);
+    retire(slot, release_slot);
     slots = true;
 }
 
 void Receivers::dispose(Garbage& garbage) {
     // Release what disconnected receivers captured now, unless this thread is itself inside a
     // send (then a later reclamation does it).
+    if (garbage.count == 0 && garbage.more.empty()) {
+        return;
+    }
     const bool reclaim_now = garbage.slots && !rcu::in_read_section();
     if (garbage.more.empty()) {
         rcu::retire(std::span<const rcu::Retiree>(garbage.few.data(), garbage.count), reclaim_now);
@@ -352,7 +495,9 @@ Receivers::Receivers(std::atomic<const Snapshot*>& head, std::string name)
     : head_(&head), name_(std::move(name)), index_(std::make_unique<Index>()) {}
 
 Receivers::~Receivers() {
-    // detach() ran (the Signal's destructor): everything published is retired already.
+    // detach() ran (the Signal's destructor): everything published is retired already, and
+    // what connects deferred with it.
+    assert(index_->deferred_count == 0);
     delete index_->table;
 }
 
@@ -367,7 +512,8 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
         }
         purge_expired(garbage);
         Group* g = index_->find(slot->sender);
-        if (const std::uint64_t key = key_of(*slot); key != 0 && g != nullptr) {
+        const std::uint64_t key = key_of(*slot);
+        if (key != 0 && g != nullptr) {
             for (const Member& m : g->own) {
                 if (m.key == key && same_receiver(*m.slot, *slot)) {
                     kept = m.slot->self;  // Django: the first registration stays
@@ -391,11 +537,12 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
             const Sender sender = slot->sender;
             kept = slot;
             if (g == nullptr) {
-                g = &index_->groups[sender];
+                g = &index_->groups.get(sender);
             }
-            g->insert(std::move(slot));
+            g->insert(std::move(slot), key);
             republish(sender, garbage, g);
         }
+        index_->settle(garbage, /*defer=*/true);
     }
     dispose(garbage);
     return kept;
@@ -453,6 +600,7 @@ bool Receivers::remove_first(const Sender& sender, Match match) {
                 remove_slot(g->own[i].slot, garbage, g);
             }
         }
+        index_->settle(garbage, false);
     }
     dispose(garbage);
     return removed;
@@ -481,12 +629,13 @@ bool Receivers::add_sender(const SlotBase* slot, const Sender& sender) {
             return false;
         }
         s->extra_senders.push_back(sender);
-        Group& target = index_->groups[sender];
+        Group& target = index_->groups.get(sender);
         const auto at = std::find_if(target.extras.begin(), target.extras.end(),
                                      [&](const SlotBase* e) { return rank_of(*s) < rank_of(*e); });
         target.extras.insert(at, s);
         added = true;
         republish(sender, garbage);
+        index_->settle(garbage, /*defer=*/true);
     }
     dispose(garbage);
     return added;
@@ -508,6 +657,7 @@ bool Receivers::disconnect(const SlotBase* slot) {
             removed = !expired(*slot);
             remove_slot(const_cast<SlotBase*>(slot), garbage, static_cast<Group*>(slot->group));
         }
+        index_->settle(garbage, false);
     }
     dispose(garbage);
     return removed;
@@ -557,16 +707,14 @@ std::size_t Receivers::remove_all(bool detach) {
             for (const Member& m : g.own) {
                 count += m.slot->alive() ? 1 : 0;
                 m.slot->group = nullptr;
-                garbage.add(std::move(m.slot->self));
+                garbage.add(m.slot);
             }
             if (g.list != nullptr) {
                 garbage.retire(const_cast<List*>(g.list), List::destroy);
             }
         };
         take(index_->any);
-        for (auto& [sender, g] : index_->groups) {
-            take(g);
-        }
+        index_->groups.for_each(take);
         index_->any = Group{};
         index_->groups.clear();
         index_->tracked.clear();
@@ -575,6 +723,7 @@ std::size_t Receivers::remove_all(bool detach) {
             index_->table = nullptr;
         }
         publish_snapshot(garbage);
+        index_->settle(garbage, false);
         if (detach) {
             head_ = nullptr;
         }
@@ -610,11 +759,10 @@ void Receivers::republish(const Sender& sender, Garbage& garbage, Group* group) 
         return;
     }
     if (group == nullptr) {
-        const auto it = index_->groups.find(sender);
-        if (it == index_->groups.end()) {
+        group = index_->groups.find(sender);
+        if (group == nullptr) {
             return;
         }
-        group = &it->second;
     }
     Group& g = *group;
     const List* next = g.empty() ? nullptr : g.make_list(sender);
@@ -674,12 +822,12 @@ void Receivers::table_insert(Group& group, Garbage& garbage) {
         const std::size_t live = table == nullptr ? 0 : table->live_;
         auto* next = new Table(std::max<std::size_t>(8, std::bit_ceil(4 * (live + 1))));
         if (table != nullptr) {
-            for (auto& [sender, g] : index_->groups) {
+            index_->groups.for_each([&](Group& g) {
                 if (g.list != nullptr && &g != &group) {
                     g.bucket =
                         place(g.list, next->buckets_.data(), next->mask_, next->used_, false);
                 }
-            }
+            });
             next->live_ = live;
             garbage.retire(table, delete_as<Table>);
         }
@@ -707,9 +855,7 @@ std::size_t Receivers::receiver_count() const {
             g.own.begin(), g.own.end(), [](const Member& m) { return m.slot->alive(); }));
     };
     std::size_t n = live(index_->any);
-    for (const auto& [sender, g] : index_->groups) {
-        n += live(g);
-    }
+    index_->groups.for_each([&](const Group& g) { n += live(g); });
     return n;
 }
 
@@ -724,9 +870,7 @@ std::vector<ReceiverInfo> Receivers::receivers() const {
         }
     };
     add(index_->any);
-    for (const auto& [sender, g] : index_->groups) {
-        add(g);
-    }
+    index_->groups.for_each(add);
     std::sort(all.begin(), all.end(),
               [](const SlotBase* a, const SlotBase* b) { return rank_of(*a) < rank_of(*b); });
     std::vector<ReceiverInfo> out;
@@ -743,7 +887,7 @@ std::vector<ReceiverInfo> Receivers::receivers() const {
         info.on_commit = s->on_commit;
         info.file = s->where.file_name();
         info.line = s->where.line();
-        info.connection = Connection(s->shared_from_this());
+        info.connection = Connection(s->self);
         out.push_back(std::move(info));
     }
     return out;

@@ -284,5 +284,105 @@ TEST(SenderIndex, SendsStayExactWhileAnotherThreadChurnsOtherSenders) {
     }
 }
 
+TEST(SenderIndex, GroupsMovedByTheMapGrowingAreFoundByTheirConnections) {
+    // A receiver of the first sender, then receivers of thousands more: the map of groups is
+    // rebuilt many times and moves the first sender's group each time.
+    constexpr std::size_t kThings = 5000;
+    std::vector<Thing> things(kThings);
+    LogSignal sig;
+    const Connection first = add(sig, "first", Sender::object(&things[0]));
+    add(sig, "first.b", Sender::object(&things[0]));
+    std::vector<Connection> conns;
+    for (std::size_t i = 1; i < kThings; ++i) {
+        conns.push_back(add(sig, std::to_string(i), Sender::object(&things[i])));
+    }
+    EXPECT_EQ(heard(sig, Sender::object(&things[0])), (Strings{"first", "first.b"}));
+    EXPECT_TRUE(first.disconnect());
+    EXPECT_FALSE(first.disconnect());
+    EXPECT_EQ(heard(sig, Sender::object(&things[0])), (Strings{"first.b"}));
+    // Every other sender emptied by its connection (tombstones), then new groups fill them.
+    for (std::size_t i = 1; i < kThings; i += 2) {
+        EXPECT_TRUE(conns[i - 1].disconnect()) << i;
+    }
+    for (std::size_t i = 1; i < kThings; ++i) {
+        const Strings want = i % 2 == 1 ? Strings{} : Strings{std::to_string(i)};
+        ASSERT_EQ(heard(sig, Sender::object(&things[i])), want) << i;
+    }
+    for (std::size_t i = 1; i < kThings; i += 2) {
+        conns[i - 1] = add(sig, "again." + std::to_string(i), Sender::object(&things[i]));
+    }
+    for (std::size_t i = 1; i < kThings; ++i) {
+        const std::string name = (i % 2 == 1 ? "again." : "") + std::to_string(i);
+        ASSERT_EQ(heard(sig, Sender::object(&things[i])), Strings{name}) << i;
+    }
+    EXPECT_EQ(sig.receiver_count(), kThings);
+    for (const Connection& c : conns) {
+        EXPECT_TRUE(c.disconnect());
+    }
+    EXPECT_EQ(sig.receiver_count(), 1U);
+    EXPECT_EQ(heard(sig, Sender::object(&things[0])), (Strings{"first.b"}));
+}
+
+TEST(SenderIndex, SendersComingAndGoingKeepTheOthersAndTheMapBounded) {
+    // A program that connects per object and disconnects when the object goes: each round makes
+    // a group and erases it; the stable senders keep their receivers throughout.
+    std::vector<Thing> stable(10);
+    LogSignal sig;
+    for (std::size_t i = 0; i < stable.size(); ++i) {
+        add(sig, "stable." + std::to_string(i), Sender::object(&stable[i]));
+    }
+    for (int round = 0; round < 20000; ++round) {
+        Thing passing;
+        const Connection c = add(sig, "passing", Sender::object(&passing));
+        ASSERT_EQ(heard(sig, Sender::object(&passing)), Strings{"passing"}) << round;
+        ASSERT_TRUE(c.disconnect()) << round;
+    }
+    for (std::size_t i = 0; i < stable.size(); ++i) {
+        EXPECT_EQ(heard(sig, Sender::object(&stable[i])), Strings{"stable." + std::to_string(i)});
+    }
+    EXPECT_EQ(sig.receiver_count(), stable.size());
+}
+
+TEST(SenderIndex, DisconnectsOnOneThreadWhileAnotherGrowsTheMap) {
+    // Thread A connects receivers for ever more senders (the map of groups is rebuilt, moving
+    // groups) while thread B disconnects its own receivers by their connections.
+    constexpr std::size_t kMine = 400;
+    std::vector<Thing> mine(kMine);
+    Signal<void(int)> sig;
+    std::vector<Connection> conns;
+    conns.reserve(kMine);
+    for (std::size_t i = 0; i < kMine; ++i) {
+        conns.push_back(sig.connect([](int) {}, {.sender = Sender::object(&mine[i])}));
+    }
+    std::atomic<bool> go{false};
+    std::thread grower([&] {
+        std::vector<Thing> others(4000);
+        std::vector<Connection> theirs;
+        while (!go.load()) {
+        }
+        for (auto& t : others) {
+            theirs.push_back(sig.connect([](int) {}, {.sender = Sender::object(&t)}));
+        }
+        for (const auto& c : theirs) {
+            c.disconnect();
+        }
+    });
+    go = true;
+    std::size_t removed = 0;
+    for (const Connection& c : conns) {
+        removed += c.disconnect() ? 1 : 0;
+    }
+    grower.join();
+    EXPECT_EQ(removed, kMine);
+    EXPECT_EQ(sig.receiver_count(), 0U);
+    int calls = 0;
+    const Connection last =
+        sig.connect([&calls](int) { ++calls; }, {.sender = Sender::object(&mine[0])});
+    sig.send(Sender::object(&mine[0]), 1);
+    sig.send(Sender::object(&mine[1]), 1);
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(last.disconnect());
+}
+
 }  // namespace sender_index_test
 }  // namespace

@@ -60,13 +60,11 @@ struct AsyncSends<R(Args...)> {
             std::vector<std::shared_ptr<SlotBase>> async;
             sig.template dispatch<false>(
                 sender,
-                [&](SlotBase* s, const SendProbe*) {
-                    state->receivers.push_back(s->shared_from_this());
-                },
+                [&](SlotBase* s, const SendProbe*) { state->receivers.push_back(s->shared()); },
                 [&](const View& all, const SendProbe*) {
                     all.for_each([&](const Entry& e) {
                         if (e.slot->async && e.slot->alive()) {
-                            async.push_back(e.slot->shared_from_this());
+                            async.push_back(e.slot->shared());
                         }
                     });
                 });

@@ -96,7 +96,7 @@ class Signal<R(Args...)> {
                 const void* code = detail::code_of(receiver);
                 return connect_at_commit(std::move(adapter),
                                          std::make_shared<Fn>(std::forward<F>(receiver)), code,
-                                         detail::type_label_v<Fn>, std::move(options), where);
+                                         detail::type_label_v<Fn>, options, where);
             } else {
                 throw std::invalid_argument(
                     "Signal '" + std::string(name()) +
@@ -110,7 +110,7 @@ class Signal<R(Args...)> {
         slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
         slot->type_label = detail::type_label_v<Fn>;
         slot->code = detail::code_of(slot->storage.fn);
-        return add(std::move(slot), std::move(options), where);
+        return add(std::move(slot), options, where);
     }
 
     /// Connects `object->*method`, tracking the object: once it dies the receiver is gone, and
@@ -122,7 +122,7 @@ class Signal<R(Args...)> {
         if (!detail::was_given(options.track)) {
             options.track = std::weak_ptr<const void>(object);
         }
-        return connect_method(method, object.get(), std::move(options), where);
+        return connect_method(method, object.get(), options, where);
     }
 
     /// Connects `object->*method` on a raw pointer: not tracked, the caller keeps `object` alive
@@ -131,7 +131,7 @@ class Signal<R(Args...)> {
     requires std::is_function_v<M> Connection
     connect(M C::*method, C* object, Connect options = {},
             tocsin::source_location where = tocsin::source_location::current()) {
-        return connect_method(method, object, std::move(options), where);
+        return connect_method(method, object, options, where);
     }
 
     /// Makes the receiver of `connection` hear `sender` too. It stays one receiver, keyed by the
@@ -299,7 +299,7 @@ class Signal<R(Args...)> {
     using Thunk = R (*)(detail::SlotBase*, const Sender&, detail::param_t<Args>...);
 
     template <class C, class M>
-    Connection connect_method(M C::*method, C* object, Connect options,
+    Connection connect_method(M C::*method, C* object, Connect& options,
                               tocsin::source_location where) {
         if (options.on_commit) {
             throw std::invalid_argument("Signal '" + std::string(name()) +
@@ -316,7 +316,7 @@ class Signal<R(Args...)> {
         slot->type_label = detail::type_label_v<C>;
         slot->code = detail::code_of(method);
         slot->is_method = true;
-        return add(std::move(slot), std::move(options), where);
+        return add(std::move(slot), options, where);
     }
 
     /// Connects a commit-time receiver (Connect::on_commit) through `adapter`, the one
@@ -324,7 +324,7 @@ class Signal<R(Args...)> {
     /// is the receiver, `code` and `type_label` those of the callable given to connect.
     template <class Adapter>
     Connection connect_at_commit(Adapter adapter, std::shared_ptr<void> fn, const void* code,
-                                 std::string_view type_label, Connect options,
+                                 std::string_view type_label, Connect& options,
                                  tocsin::source_location where) {
         using SlotT = detail::Slot<R, Adapter, Args...>;
         auto target = std::make_shared<detail::CommitTimeTarget>();
@@ -341,10 +341,11 @@ class Signal<R(Args...)> {
         slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
         slot->type_label = type_label;
         slot->code = code;
-        return add(std::move(slot), std::move(options), where);
+        return add(std::move(slot), options, where);
     }
 
-    Connection add(std::shared_ptr<detail::SlotBase> slot, Connect options,
+    /// Fills `slot` from `options` (moved from: the caller's by-value copy) and connects it.
+    Connection add(std::shared_ptr<detail::SlotBase> slot, Connect& options,
                    tocsin::source_location where) {
         if (options.on_commit && options.executor) {
             throw std::invalid_argument("Signal '" + std::string(name()) +
@@ -384,9 +385,7 @@ class Signal<R(Args...)> {
         });
     }
 
-    static Connection connection_of(detail::SlotBase* s) {
-        return Connection(s->shared_from_this());
-    }
+    static Connection connection_of(detail::SlotBase* s) { return Connection(s->shared()); }
 
     /// The one loop of the sends (send_void spells the same loop out for speed): calls
     /// `visit(entry)` for each synchronous receiver of `receivers`, in call order, that is live;

@@ -67,6 +67,7 @@ class Receivers : public std::enable_shared_from_this<Receivers> {
   private:
     struct Garbage;  ///< what a change leaves behind, retired after the lock is released
     struct Group;    ///< the receivers of one sender (or of none), in call order
+    class GroupMap;  ///< the groups of the senders, keyed by sender
     struct Index;    ///< its lock, every group, the published table, the tracked receivers
     Group* find_group(const Sender& sender);
     template <class Match>

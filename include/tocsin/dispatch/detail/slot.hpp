@@ -33,7 +33,7 @@ struct Identity {
 using ErasedCall = void (*)();
 
 /// One connected receiver. Signal<…> derives a Slot holding the callable.
-struct SlotBase : std::enable_shared_from_this<SlotBase> {
+struct SlotBase {
     SlotBase() = default;
     SlotBase(const SlotBase&) = delete;
     SlotBase& operator=(const SlotBase&) = delete;
@@ -74,7 +74,8 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     bool on_commit = false;  ///< a commit-time receiver (Connect::on_commit)
     tocsin::source_location where;
     std::weak_ptr<Receivers> owner;  ///< the receivers of its signal
-    /// The Receivers' reference: while it is connected, then while it is retired.
+    /// The Receivers' reference: set when it is connected, reset once it is retired and no send
+    /// can see it (never changed in between, so a send may copy it: shared()).
     std::shared_ptr<SlotBase> self;
     const Receivers* home = nullptr;  ///< its signal's receivers, set once when it is connected
     void* group = nullptr;  ///< its group in `home` while connected (written under home's lock)
@@ -91,6 +92,10 @@ struct SlotBase : std::enable_shared_from_this<SlotBase> {
     [[nodiscard]] std::string name(bool uid_before_symbol = false) const;
     /// name() as listings show it, computed once (the send observer names receivers with it).
     [[nodiscard]] const std::string& listed_name() const;
+
+    /// A shared reference to this receiver, for a Connection; only while it is connected, or
+    /// seen by a send (inside its read-side section).
+    [[nodiscard]] std::shared_ptr<SlotBase> shared() const noexcept { return self; }
 
     /// Destroys the callable (and what it captured); called once no send can be running it.
     virtual void drop_callable() noexcept {}
