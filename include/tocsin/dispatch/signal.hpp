@@ -481,8 +481,8 @@ class Signal<R(Args...)> {
     }
 
     /// send_void when its fast path does not apply. With `marked`, inside the section that
-    /// send_void marked on this thread's record (which this leaves): several sender-less
-    /// receivers or a special one (send_void_list), the sender's own list alone (the model
+    /// send_void marked on this thread's record (which this leaves): the sender-less receivers
+    /// alone (several, or a special lone one) or the sender's own list alone (the model
     /// signals' typed receivers) walked in place, else the merged View (send_void_not_plain).
     /// Without, send_void_general: the thread's first send, a nested one, or a muted thread.
     [[gnu::noinline]] void send_void_rest(bool marked, const Sender& sender,
@@ -500,44 +500,41 @@ class Signal<R(Args...)> {
         }
         const bool observed =
             (reader->period.load(std::memory_order_relaxed) & detail::rcu::observed_bit) != 0;
+        const detail::Entry* e = nullptr;
+        const detail::Entry* end = nullptr;
         if (!observed) [[likely]] {
             if (snap->plain_for(detail::Snapshot::plain_mask(sender))) {
-                send_void_list(reader, snap->any_begin(), snap->any_end(), sender, args...);
-                return;
-            }
-            // The model signals' common case: receivers for senders only (typed receivers),
-            // none sender-less, none async: the sender's own list, in place, without a View.
-            if (snap->senders_only() && !sender.is_none()) {
+                e = snap->any_begin();  // several sender-less receivers, or a special lone one
+                end = snap->any_end();
+            } else if (snap->senders_only() && !sender.is_none()) {
+                // The model signals' common case: receivers for senders only (typed receivers),
+                // none sender-less, none async: the sender's own list, in place, without a View.
                 const detail::List* own = snap->own_list(sender);
                 if (own == nullptr) {
                     detail::rcu::leave(reader);
                     return;
                 }
                 if (!own->has_async) [[likely]] {
-                    send_void_list(reader, own->entries, own->entries + own->count, sender,
-                                   args...);
-                    return;
+                    e = own->entries;
+                    end = own->entries + own->count;
                 }
             }
         }
-        send_void_not_plain(reader, snap, sender, args...);
-    }
-
-    /// Calls the receivers in [e, end) (a list of a snapshot read inside the read-side section
-    /// that `reader` marks, which this leaves), the plain ones directly, the others through
-    /// call_special.
-    [[gnu::noinline]] void send_void_list(detail::rcu::Reader* reader, const detail::Entry* e,
-                                          const detail::Entry* end, const Sender& sender,
-                                          detail::param_t<Args>... args) const {
-        const detail::rcu::FastSection section(reader);
-        for (; e != end; ++e) {
-            detail::SlotBase* const s = e->slot;
-            if (s->state.load(std::memory_order_acquire) == 0) [[likely]] {
-                reinterpret_cast<Thunk>(e->call)(s, sender, args...);
-            } else {
-                call_special(s, sender, args...);
+        if (e != nullptr) [[likely]] {
+            // Walked here, the section left through thread-local storage (no register holds
+            // the record across the calls).
+            const detail::rcu::ThreadSection section;
+            for (; e != end; ++e) {
+                detail::SlotBase* const s = e->slot;
+                if (s->state.load(std::memory_order_acquire) == 0) [[likely]] {
+                    reinterpret_cast<Thunk>(e->call)(s, sender, args...);
+                } else {
+                    call_special(s, sender, args...);
+                }
             }
+            return;
         }
+        send_void_not_plain(reader, snap, sender, args...);
     }
 
     /// send_void when neither the sender-less list alone nor the sender's own list alone is
