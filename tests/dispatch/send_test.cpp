@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -196,6 +197,73 @@ TEST(Send, ExceptionOfALoneReceiverLeavesTheSendBehindItsThread) {
     sig.connect([&heard](int v) { heard += v; });
     sig.send({}, 5);
     EXPECT_EQ(heard, 5);
+}
+
+// A lone sender-less receiver, while no receiver is for a sender, is called at the call site
+// itself, whatever the sender: the same receivers as the general path, in the same order.
+TEST(Send, LoneReceiverHearsEverySenderAndKeepsItsPlaceWhenSendersGetTheirOwn) {
+    Signal<void(int)> sig;
+    Log log;
+    sig.connect([&log](int v) { log.add("any" + std::to_string(v)); });
+    sig.send({}, 0);  // the thread's first send: the general path
+    sig.send({}, 1);
+    sig.send(Sender::of<Order>(), 2);
+    sig.connect([&log](int v) { log.add("invoice" + std::to_string(v)); },
+                {.sender = Sender::of<Invoice>()});
+    sig.send(Sender::of<Order>(), 3);
+    sig.send(Sender::of<Invoice>(), 4);
+    sig.send({}, 5);
+    EXPECT_EQ(log.entries(), (Strings{"any0", "any1", "any2", "any3", "any4", "invoice4", "any5"}));
+}
+
+// A lone receiver that is tracked is called while its object lives, and not after it died.
+TEST(Send, LoneTrackedReceiverIsSkippedOnceItsObjectDies) {
+    Signal<void(int)> sig;
+    int heard = 0;
+    sig.send({}, 0);  // no receiver yet
+    {
+        const tocsin::ScopedConnection warm = sig.connect([](int) {});
+        sig.send({}, 0);  // registers this thread: the next sends take the fast path
+    }
+    auto owner = std::make_shared<int>(0);
+    sig.connect([&heard](int v) { heard += v; }, {.track = std::weak_ptr<const void>(owner)});
+    sig.send({}, 1);
+    sig.send({}, 2);
+    owner.reset();
+    sig.send({}, 4);
+    EXPECT_EQ(heard, 3);
+}
+
+// A receiver may leave a ScopedMute alive after it returns (here: of another signal): the send
+// must still leave its thread's read-side section, and the mute must keep working.
+TEST(Send, ReceiverThatLeavesAMuteAliveLeavesTheSendBehindItsThread) {
+    Signal<void(int)> sig;
+    Signal<void(int)> other;
+    std::optional<tocsin::ScopedMute> mute;
+    int heard = 0;
+    const Connection c = sig.connect([&](int v) {
+        heard += v;
+        if (!mute) {
+            mute.emplace(other);
+        }
+    });
+    sig.send({}, 1);  // the thread's first send: the general path
+    mute.reset();
+    sig.send({}, 2);  // the fast path: the mute begins inside the receiver
+    ASSERT_TRUE(mute.has_value());
+    int other_heard = 0;
+    other.connect([&other_heard](int) { ++other_heard; });
+    other.send({}, 1);  // muted
+    sig.send({}, 4);    // the general path while a mute lives
+    mute.reset();
+    EXPECT_EQ(heard, 7);
+    EXPECT_EQ(other_heard, 0);
+    {
+        const tocsin::ScopedMute quiet(sig);
+        sig.send({}, 8);  // muted: not heard
+    }
+    EXPECT_EQ(heard, 7);
+    EXPECT_TRUE(c.disconnect_and_wait());  // throws std::logic_error from inside a send
 }
 
 // The fast path and the general one (the thread's first send, a send nested in a receiver, a

@@ -176,34 +176,14 @@ class Signal<R(Args...)> {
     /// Calls the receivers for `sender` in order (priority, then connection order). The first
     /// exception stops the send and propagates. Async receivers run after the others, on their
     /// executors, and the send waits for them. A void send allocates nothing.
-    send_result send(const Sender& sender, detail::param_t<Args>... args) const {
+    [[gnu::always_inline]] send_result send(const Sender& sender,
+                                            detail::param_t<Args>... args) const {
         if constexpr (std::is_void_v<R>) {
             if (head_.load(std::memory_order_relaxed) != nullptr) {  // else no receivers
                 send_void(sender, args...);
             }
         } else {
-            std::vector<Response<R>> out;
-            dispatch(
-                sender,
-                [&](detail::SlotBase* s, const detail::SendProbe* probe) {
-                    R value = observed_invoke(probe, s, sender, args...);
-                    out.push_back(Response<R>{std::move(value), connection_of(s)});
-                },
-                [&](const detail::View& all, const detail::SendProbe* probe) {
-                    const auto targets = async_targets(all);
-                    std::vector<std::optional<R>> values(targets.size());
-                    const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
-                        values[i].emplace(observed_invoke(probe, s, sender, args...));
-                    });
-                    rethrow_first(errors);
-                    for (std::size_t i = 0; i < targets.size(); ++i) {
-                        if (values[i]) {
-                            out.push_back(
-                                Response<R>{std::move(*values[i]), connection_of(targets[i])});
-                        }
-                    }
-                });
-            return out;
+            return send_values(sender, args...);
         }
     }
 
@@ -369,6 +349,33 @@ class Signal<R(Args...)> {
         return Connection(receivers_->connect(std::move(slot)));
     }
 
+    /// send() of a signal whose receivers return values: each receiver's response, in order.
+    std::vector<Response<R>> send_values(const Sender& sender,
+                                         detail::param_t<Args>... args) const {
+        std::vector<Response<R>> out;
+        dispatch(
+            sender,
+            [&](detail::SlotBase* s, const detail::SendProbe* probe) {
+                R value = observed_invoke(probe, s, sender, args...);
+                out.push_back(Response<R>{std::move(value), connection_of(s)});
+            },
+            [&](const detail::View& all, const detail::SendProbe* probe) {
+                const auto targets = async_targets(all);
+                std::vector<std::optional<R>> values(targets.size());
+                const auto errors = run_async(targets, [&](detail::SlotBase* s, std::size_t i) {
+                    values[i].emplace(observed_invoke(probe, s, sender, args...));
+                });
+                rethrow_first(errors);
+                for (std::size_t i = 0; i < targets.size(); ++i) {
+                    if (values[i]) {
+                        out.push_back(
+                            Response<R>{std::move(*values[i]), connection_of(targets[i])});
+                    }
+                }
+            });
+        return out;
+    }
+
     static R invoke(detail::SlotBase* s, const Sender& sender, detail::param_t<Args>... args) {
         return reinterpret_cast<Thunk>(s->call)(s, sender,
                                                 std::forward<detail::param_t<Args>>(args)...);
@@ -445,75 +452,88 @@ class Signal<R(Args...)> {
         }
     }
 
-    /// The body of a void send with receivers (kept apart so that send() itself inlines to a
-    /// load and a branch). Its fast path — the thread's first-level send, not muted, with no
-    /// send observer, whose receivers are either the sender-less ones only or the sender's own
-    /// only, all synchronous — marks the thread's reader record and calls a lone receiver
-    /// right here, or tail-calls send_void_list for several (so that this function keeps only
-    /// the reader record across a call, and saves one register instead of six); everything
-    /// else goes out of line (send_void_general, send_void_not_plain).
-    void send_void(const Sender& sender, detail::param_t<Args>... args) const {
-        const std::uint8_t plain = detail::Snapshot::plain_mask(sender);
+    /// The body of a void send with receivers, inline at the call site: its fast path — the
+    /// thread's first-level send, not muted, with no send observer, to a signal whose only
+    /// receiver is plain and sender-less — marks the thread's reader record, calls the receiver and
+    /// leaves, keeping nothing across the call (the record is found again in thread-local storage).
+    /// Any other send makes one out-of-line call (send_void_rest), so that the code at each call
+    /// site stays small enough for its caller to be inlined in turn.
+    [[gnu::always_inline]] void send_void(const Sender& sender,
+                                          detail::param_t<Args>... args) const {
         detail::rcu::Reader* const reader = detail::rcu::this_thread.fast;
-        if (detail::rcu::busy(reader)) [[unlikely]] {
+        const bool marked = !detail::rcu::busy(reader);
+        if (marked) [[likely]] {
+            const std::uint64_t period = detail::rcu::mark(reader);
+            const detail::Snapshot* snap = head_.load(std::memory_order_acquire);
+            if (snap != nullptr && snap->plain_for(detail::Snapshot::lone_mask()) &&
+                (period & detail::rcu::observed_bit) == 0) [[likely]] {
+                const detail::Entry* const e = snap->any_begin();
+                detail::SlotBase* const s = e->slot;
+                if (s->state.load(std::memory_order_acquire) == 0) [[likely]] {
+                    const detail::rcu::ThreadSection section;
+                    reinterpret_cast<Thunk>(e->call)(s, sender, args...);
+                    return;
+                }
+            }
+        }
+        send_void_rest(marked, sender, args...);
+    }
+
+    /// send_void when its fast path does not apply. With `marked`, inside the section that
+    /// send_void marked on this thread's record (which this leaves): the sender-less receivers
+    /// alone (several, or a special lone one) or the sender's own list alone (the model
+    /// signals' typed receivers) walked in place, else the merged View (send_void_not_plain).
+    /// Without, send_void_general: the thread's first send, a nested one, or a muted thread.
+    [[gnu::noinline]] void send_void_rest(bool marked, const Sender& sender,
+                                          detail::param_t<Args>... args) const {
+        if (!marked) [[unlikely]] {
             send_void_general(sender, args...);
             return;
         }
-        const std::uint64_t period = detail::rcu::mark(reader);
-        // The section is left by a FastSection here or in the out-of-line part the send ends
-        // in (a tail call: this function keeps nothing across it).
+        detail::rcu::Reader* const reader = detail::rcu::this_thread.reader;
+        // Read again inside the section: what send_void read, or a newer snapshot.
         const detail::Snapshot* snap = head_.load(std::memory_order_acquire);
         if (snap == nullptr) [[unlikely]] {
             detail::rcu::leave(reader);
             return;
         }
-        const bool observed = (period & detail::rcu::observed_bit) != 0;
-        if (!snap->plain_for(plain) || observed) [[unlikely]] {
-            // The model signals' common case: receivers for senders only (typed receivers),
-            // none sender-less, none async: the sender's own list, in place, without a View.
-            if (!observed && snap->senders_only() && !sender.is_none()) {
+        const bool observed =
+            (reader->period.load(std::memory_order_relaxed) & detail::rcu::observed_bit) != 0;
+        const detail::Entry* e = nullptr;
+        const detail::Entry* end = nullptr;
+        if (!observed) [[likely]] {
+            if (snap->plain_for(detail::Snapshot::plain_mask(sender))) {
+                e = snap->any_begin();  // several sender-less receivers, or a special lone one
+                end = snap->any_end();
+            } else if (snap->senders_only() && !sender.is_none()) {
+                // The model signals' common case: receivers for senders only (typed receivers),
+                // none sender-less, none async: the sender's own list, in place, without a View.
                 const detail::List* own = snap->own_list(sender);
                 if (own == nullptr) {
                     detail::rcu::leave(reader);
                     return;
                 }
                 if (!own->has_async) [[likely]] {
-                    send_void_list(reader, own->entries, own->entries + own->count, sender,
-                                   args...);
-                    return;
+                    e = own->entries;
+                    end = own->entries + own->count;
                 }
             }
-            send_void_not_plain(reader, snap, sender, args...);
-            return;
         }
-        const detail::Entry* const e = snap->any_begin();
-        const detail::Entry* const end = snap->any_end();
-        detail::SlotBase* const s = e->slot;
-        if (e + 1 == end && s->state.load(std::memory_order_acquire) == 0) [[likely]] {
-            // One plain receiver: called here, with nothing kept across the call but the
-            // reader record.
-            const detail::rcu::FastSection section(reader);
-            reinterpret_cast<Thunk>(e->call)(s, sender, args...);
-            return;
-        }
-        send_void_list(reader, e, end, sender, args...);  // plain_for: at least one
-    }
-
-    /// Calls the receivers in [e, end) (a list of a snapshot read inside the read-side section
-    /// that `reader` marks, which this leaves), the plain ones directly, the others through
-    /// call_special.
-    [[gnu::noinline]] void send_void_list(detail::rcu::Reader* reader, const detail::Entry* e,
-                                          const detail::Entry* end, const Sender& sender,
-                                          detail::param_t<Args>... args) const {
-        const detail::rcu::FastSection section(reader);
-        for (; e != end; ++e) {
-            detail::SlotBase* const s = e->slot;
-            if (s->state.load(std::memory_order_acquire) == 0) [[likely]] {
-                reinterpret_cast<Thunk>(e->call)(s, sender, args...);
-            } else {
-                call_special(s, sender, args...);
+        if (e != nullptr) [[likely]] {
+            // Walked here, the section left through thread-local storage (no register holds
+            // the record across the calls).
+            const detail::rcu::ThreadSection section;
+            for (; e != end; ++e) {
+                detail::SlotBase* const s = e->slot;
+                if (s->state.load(std::memory_order_acquire) == 0) [[likely]] {
+                    reinterpret_cast<Thunk>(e->call)(s, sender, args...);
+                } else {
+                    call_special(s, sender, args...);
+                }
             }
+            return;
         }
+        send_void_not_plain(reader, snap, sender, args...);
     }
 
     /// send_void when neither the sender-less list alone nor the sender's own list alone is

@@ -147,7 +147,13 @@ class Snapshot {
         // A snapshot without sender-less receivers has a table (else none is published).
         return sender.is_none() ? any_async_flag | any_empty_flag : any_async_flag | table_flag;
     }
-    /// plain_for() of a sender whose plain_mask() is `mask`.
+    /// What a send tests, with plain_for(mask), to call a lone receiver without a loop: exactly
+    /// one sender-less receiver, synchronous, and none connected for a sender (no table), so
+    /// that it is what a send from any sender calls.
+    [[nodiscard]] static constexpr std::uint8_t lone_mask() noexcept {
+        return any_async_flag | table_flag | not_one_flag;
+    }
+    /// plain_for() of a sender whose plain_mask() is `mask` (or of lone_mask()).
     [[nodiscard]] bool plain_for(std::uint8_t mask) const noexcept { return (flags_ & mask) == 0; }
     /// True when a send from a sender (not none) calls that sender's own list only: no
     /// receiver is sender-less (then a table exists). Such a send walks own_list()'s entries in
@@ -172,9 +178,9 @@ class Snapshot {
           table_(table),
           any_ranks_(any->ranks),
           any_async_(any->has_async),
-          flags_(static_cast<std::uint8_t>((any->has_async ? any_async_flag : 0) |
-                                           (table != nullptr ? table_flag : 0) |
-                                           (any->count == 0 ? any_empty_flag : 0))),
+          flags_(static_cast<std::uint8_t>(
+              (any->has_async ? any_async_flag : 0) | (table != nullptr ? table_flag : 0) |
+              (any->count == 0 ? any_empty_flag : 0) | (any->count != 1 ? not_one_flag : 0))),
           any_(any) {}
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;
@@ -191,6 +197,7 @@ class Snapshot {
     static constexpr std::uint8_t any_async_flag = 1;  ///< a sender-less receiver is async
     static constexpr std::uint8_t table_flag = 2;      ///< some receiver is for a sender
     static constexpr std::uint8_t any_empty_flag = 4;  ///< no sender-less receiver
+    static constexpr std::uint8_t not_one_flag = 8;    ///< not exactly one sender-less receiver
     std::uint8_t flags_ = 0;
     const List* any_;  ///< owned
 };
