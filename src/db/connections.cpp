@@ -22,12 +22,14 @@ namespace tocsin::db {
 namespace {
 
 /// The configured aliases (Django's ConnectionHandler, whose instance is `connections`): their
-/// settings, and a generation counter bumped by every configure().
+/// settings. configure() bumps `configuration_generation`.
 struct ConnectionHandler {
     std::mutex mutex;
     std::map<std::string, Settings, std::less<>> databases;
-    std::atomic<std::uint64_t> generation{1};
 };
+/// Bumped by every configure(): a connection made from older settings is checked again. At
+/// namespace scope (constant-initialised), so that connection()'s fast path has no guard to test.
+constinit std::atomic<std::uint64_t> configuration_generation{1};
 
 ConnectionHandler& connections() {
     static ConnectionHandler instance;
@@ -40,11 +42,17 @@ struct StringHash {
         return std::hash<std::string_view>{}(s);
     }
 };
-/// A thread's connections by alias, and the one it asked for last (most code asks for the same
-/// alias again and again: a compare instead of a hash).
+/// The connection the thread asked for last (most code asks for the same alias again and again:
+/// a compare instead of a hash), or null. Trivially destructible, at namespace scope: reading it
+/// needs no initialisation guard.
+thread_local constinit Database* last_connection = nullptr;
+/// A thread's connections by alias.
 struct ThreadConnections {
+    ThreadConnections() = default;
+    ThreadConnections(const ThreadConnections&) = delete;
+    ThreadConnections& operator=(const ThreadConnections&) = delete;
+    ~ThreadConnections() { last_connection = nullptr; }
     std::unordered_map<std::string, std::unique_ptr<Database>, StringHash, std::equal_to<>> map;
-    Database* last = nullptr;
 };
 
 ThreadConnections& thread_connections() {
@@ -73,7 +81,7 @@ void configure(std::map<std::string, Settings> databases) {
     r.databases.clear();
     for (auto& [alias, settings] : databases)
         r.databases.emplace(alias, std::move(settings));
-    r.generation.fetch_add(1, std::memory_order_acq_rel);
+    configuration_generation.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::map<std::string, Settings> configuration() {
@@ -83,18 +91,17 @@ std::map<std::string, Settings> configuration() {
 }
 
 Database& connection(std::string_view alias, tocsin::source_location where) {
-    auto& mine = thread_connections();
-    auto& local = mine.map;
-    auto& r = connections();
-    const std::uint64_t generation = r.generation.load(std::memory_order_acquire);
-    if (Database* last = mine.last;
+    const std::uint64_t generation = configuration_generation.load(std::memory_order_acquire);
+    if (Database* last = last_connection;
         last != nullptr && last->generation_ == generation && last->alias_ == alias) [[likely]]
         return *last;
+    auto& local = thread_connections().map;
     auto it = local.find(alias);
     if (it != local.end() && it->second->generation_ == generation) [[likely]] {
-        mine.last = it->second.get();
+        last_connection = it->second.get();
         return *it->second;
     }
+    auto& r = connections();
 
     Settings settings;
     {
@@ -120,7 +127,7 @@ Database& connection(std::string_view alias, tocsin::source_location where) {
         auto db = std::make_unique<Database>(std::string(alias), std::move(settings));
         db->generation_ = generation;
         it = local.emplace(std::string(alias), std::move(db)).first;
-        mine.last = it->second.get();
+        last_connection = it->second.get();
         return *it->second;
     }
     Database& db = *it->second;
@@ -133,7 +140,7 @@ Database& connection(std::string_view alias, tocsin::source_location where) {
         db.settings_ = std::move(settings);
     }
     db.generation_ = generation;
-    mine.last = &db;
+    last_connection = &db;
     return db;
 }
 

@@ -339,6 +339,7 @@ void make_proxy_info(ModelInfo& info, const ModelInfo& target) {
     info.proxy_for = &concrete;
     info.table = concrete.table;
     info.fields = concrete.fields;  // the accessors cast to the concrete type, a base of the proxy
+    info.view_fields = concrete.view_fields;
     link_model_info(info, concrete.parent);
     info.pk_column = concrete.pk_column;
 }

@@ -112,6 +112,22 @@ class WriteParams {
     WriteParams(const WriteParams&) = delete;
     WriteParams& operator=(const WriteParams&) = delete;
 
+    /// Adds every own field of @p instance (of model @p info or of one extending it), in one
+    /// call of the model's view_fields when it has one. A NaN is refused as add_field() does.
+    void add_fields(const ModelBase& instance, const ModelInfo& info,
+                    tocsin::source_location where) {
+        if (info.view_fields != nullptr) [[likely]] {
+            const std::size_t nan_at = info.view_fields(instance, views_ + size_);
+            if (nan_at != info.fields.size()) [[unlikely]] {
+                refuse_nan(info, info.fields[nan_at], where);
+            }
+            size_ += info.fields.size();  // the views are trivially destructible
+            return;
+        }
+        for (const auto& f : info.fields) {
+            add_field(f, instance, info, where);
+        }
+    }
     /// Adds field @p f of @p instance (a field of @p info). A NaN is refused with a DataError
     /// naming the model, the field and the value: SQLite stores NaN as NULL, so it would fail
     /// as "NOT NULL constraint failed", or come back as a missing value.
@@ -125,12 +141,7 @@ class WriteParams {
                                           : *::new (slot) db::ValueRef(scratch = f.get(instance));
         if (view.type() == db::ValueType::real && std::isnan(std::get<double>(view.storage())))
             [[unlikely]] {
-            throw db::DataError("cannot save " + info.label() + "." + f.name +
-                                    " = NaN: SQLite stores NaN as NULL, which would fail as "
-                                    "\"NOT NULL constraint failed\" or come back as a missing "
-                                    "value (store a number, or make the field a std::optional "
-                                    "and leave it empty)",
-                                where);
+            refuse_nan(info, f, where);
         }
         ++size_;  // the slot's view is trivially destructible: a refused one is just not counted
     }
@@ -141,6 +152,15 @@ class WriteParams {
     [[nodiscard]] std::span<const db::ValueRef> views() const noexcept { return {views_, size_}; }
 
   private:
+    [[noreturn]] static void refuse_nan(const ModelInfo& info, const FieldInfo& f,
+                                        tocsin::source_location where) {
+        throw db::DataError("cannot save " + info.label() + "." + f.name +
+                                " = NaN: SQLite stores NaN as NULL, which would fail as "
+                                "\"NOT NULL constraint failed\" or come back as a missing "
+                                "value (store a number, or make the field a std::optional "
+                                "and leave it empty)",
+                            where);
+    }
     static constexpr std::size_t inline_capacity = 16;
     template <class T>
     struct alignas(T) Raw {
@@ -200,11 +220,14 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
     const bool returning = !cheap_last_insert_id(backend);
     WriteParams params(info.fields.size() + 1);
     if (instance.id && !force_insert) {
-        for (const auto& f : info.fields) {
-            if (update_fields && update_fields->count(f.name) == 0) {
-                continue;
+        if (update_fields) {
+            for (const auto& f : info.fields) {
+                if (update_fields->count(f.name) != 0) {
+                    params.add_field(f, instance, info, where);
+                }
             }
-            params.add_field(f, instance, info, where);
+        } else {
+            params.add_fields(instance, info, where);
         }
         if (params.empty() && update_fields) {
             return false;  // a parent table none of the update_fields is in: nothing to write
@@ -246,9 +269,7 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
     if (instance.id) {
         params.add(*instance.id);
     }
-    for (const auto& f : info.fields) {
-        params.add_field(f, instance, info, where);
-    }
+    params.add_fields(instance, info, where);
     if (instance.id) {  // an explicit id: SQL of its own, from the statement cache
         auto statement = database.scoped_statement(
             insert_sql(info, backend, /*with_id=*/true, returning), where);
@@ -270,13 +291,13 @@ bool write_table(ModelBase& instance, const ModelInfo& info, bool force_insert,
 /// The tables are written in one transaction (a block without savepoint), as Django's
 /// save_base does for a model with parents: an error leaves none of them written. A raw save
 /// (a fixture) writes the model's own table only, as Django's.
-bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
+bool write(ModelBase& instance, const ModelInfo& info, bool force_insert, bool raw,
            const std::optional<std::set<std::string>>& update_fields, db::Database& database,
            std::string_view alias, tocsin::source_location where) {
     // Django's save_base(raw=True) skips _save_parents: a fixture lists the parent's row as an
     // object of its own, and a child's object holds only the child's fields.
-    if (info.parent == nullptr || options.raw) {
-        return write_table(instance, info, options.force_insert, update_fields, database, where);
+    if (info.parent == nullptr || raw) {
+        return write_table(instance, info, force_insert, update_fields, database, where);
     }
     auto chain = info.ancestors();
     std::reverse(chain.begin(), chain.end());
@@ -286,8 +307,8 @@ bool write(ModelBase& instance, const ModelInfo& info, const SaveOptions& option
         return db::detail::atomic_at(where, AtomicOptions{.alias = alias, .savepoint = false}, [&] {
             bool inserted = false;
             for (const ModelInfo* m : chain) {
-                inserted = write_table(instance, *m, options.force_insert || inserted,
-                                       update_fields, database, where);
+                inserted = write_table(instance, *m, force_insert || inserted, update_fields,
+                                       database, where);
             }
             return inserted;
         });
@@ -316,6 +337,14 @@ std::shared_ptr<const FieldSnapshot> snapshot_after_save(
     }
     return after;
 }
+}  // namespace
+
+namespace {
+/// save() once its options are checked: `database_option` is save()'s alias ("" = the
+/// instance's, else "default"), `update_fields` the names to write (nullopt = every field).
+void save_checked(ModelBase& instance, const ModelInfo& info, std::string_view database_option,
+                  bool force_insert, bool raw, std::optional<std::set<std::string>> update_fields,
+                  tocsin::source_location where);
 }  // namespace
 
 void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
@@ -365,18 +394,32 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
                              " with update_fields: it has no id yet (never saved).");
         }
     }
+    save_checked(instance, info, options.database, options.force_insert, options.raw,
+                 std::move(update_fields), where);
+}
+
+void create_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                     tocsin::source_location where) {
+    Apps::instance().require_installed(info, "saved");
+    save_checked(instance, info, alias, /*force_insert=*/true, /*raw=*/false, std::nullopt, where);
+}
+
+namespace {
+void save_checked(ModelBase& instance, const ModelInfo& info, std::string_view database_option,
+                  bool force_insert, bool raw, std::optional<std::set<std::string>> update_fields,
+                  tocsin::source_location where) {
     // The alias: save()'s option, else the instance's own database (a copy: receivers may
     // change the instance's state), else "default".
     std::string own_database;
     std::string_view alias = db::default_alias;
-    if (!options.database.empty()) {
-        alias = options.database;
+    if (!database_option.empty()) {
+        alias = database_option;
     } else if (!instance.state().database.empty()) {
         own_database = instance.state().database;
         alias = own_database;
     }
     // The event owns the field names; the save reads them from it.
-    SaveEvent event{false, options.raw, alias, std::move(update_fields)};
+    SaveEvent event{false, raw, alias, std::move(update_fields)};
     // Changed fields, for the models a receiver tracks: the snapshot before this save stays
     // alive (and is what changes() compares with) until post_save returned.
     std::shared_ptr<const FieldSnapshot> before;
@@ -393,11 +436,12 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
     pre_save.send(info.sender, instance, event);
     auto& database = db::connection(alias, where);
     event.created = database.mark_for_rollback_on_error([&] {
-        return write(instance, info, options, event.update_fields, database, alias, where);
+        return write(instance, info, force_insert, raw, event.update_fields, database, alias,
+                     where);
     });
     instance.state().adding = false;
     if (instance.state().database != alias) {
-        instance.state().database = alias;
+        instance.state().database = database.alias();  // the same text, copied without a replace
     }
     if (tracked) [[unlikely]] {
         SnapshotAccess::set(instance,
@@ -405,6 +449,7 @@ void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions
     }
     post_save.send(info.sender, instance, event);
 }
+}  // namespace
 
 void refresh_instance(ModelBase& instance, const ModelInfo& info,
                       const std::vector<std::string>* fields, tocsin::source_location where) {

@@ -2,6 +2,9 @@
 // update_fields and reading back go through the heap path and lose nothing.
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,18 +33,40 @@ struct Wide : tocsin::Model<Wide> {
             field("b", &Wide::b), field("note", &Wide::note));
     }
 };
+
+/// A model with a field whose view needs a scratch value (an enum): saved through each field's
+/// `view`, not ModelInfo::view_fields.
+struct Tinted : tocsin::Model<Tinted> {
+    static constexpr std::string_view label = "wide.Tinted";
+    enum class Tint { red, green };
+    std::string name;
+    Tint tint = Tint::green;
+    std::optional<std::int64_t> weight;
+    std::uint64_t big = 0;
+    std::optional<tocsin::db::Blob> data;
+    tocsin::ForeignKey<Wide> wide{tocsin::on_delete::cascade};
+
+    static auto fields() {
+        using tocsin::field;
+        return tocsin::fields(field("name", &Tinted::name), field("tint", &Tinted::tint),
+                              field("weight", &Tinted::weight), field("big", &Tinted::big),
+                              field("data", &Tinted::data),
+                              field("wide", &Tinted::wide, {.null = true}));
+    }
+};
 }  // namespace wide
 
 namespace tocsin::test {
 namespace {
 namespace wide_model_test {
 
+using wide::Tinted;
 using wide::Wide;
 
 class WideModelTest : public InstalledAppsTest {
   protected:
     [[nodiscard]] std::vector<std::shared_ptr<AppConfig>> installed_apps() const override {
-        return {std::make_shared<App<Wide>>("wide")};
+        return {std::make_shared<App<Wide, Tinted>>("wide")};
     }
     void SetUp() override {
         InstalledAppsTest::SetUp();
@@ -102,6 +127,83 @@ TEST_F(WideModelTest, InsertUpdateAndUpdateFieldsKeepEveryField) {
     explicit_id.save({.force_insert = true});
     expect_same(Wide::objects().get(where(&Wide::id) == 77), explicit_id);
     EXPECT_EQ(Wide::objects().count(), 2U);
+}
+
+// The views a save binds come from one typed call (ModelInfo::view_fields) for a model whose
+// fields all have a direct view, and are exactly what each field's `view` gives.
+TEST_F(WideModelTest, TheTypedViewsAreEachFieldsView) {
+    const ModelInfo& info = Wide::info();
+    ASSERT_NE(info.view_fields, nullptr);
+    EXPECT_EQ(Tinted::info().view_fields, nullptr);  // an enum: each field's view serves
+    for (const bool null_note : {false, true}) {
+        Wide w = make(4);
+        w.d = -2.75;
+        if (null_note) {
+            w.note.reset();
+        }
+        std::vector<db::ValueRef> typed(info.fields.size());
+        EXPECT_EQ(info.view_fields(w, typed.data()), info.fields.size());  // no NaN
+        for (std::size_t i = 0; i < info.fields.size(); ++i) {
+            db::Value scratch;
+            const db::ValueRef one = info.fields[i].view(w, scratch);
+            EXPECT_EQ(typed[i].to_value(), one.to_value()) << info.fields[i].name;
+            EXPECT_EQ(typed[i].to_value(), info.fields[i].get(w)) << info.fields[i].name;
+        }
+    }
+}
+
+// A NaN is refused on the typed path as on the other (FieldsTest.NaNIsRefusedBefore...): the
+// first NaN field is named, nothing is written, and an update keeps the row's value.
+TEST_F(WideModelTest, ANaNIsRefusedOnTheTypedPath) {
+    ASSERT_NE(Wide::info().view_fields, nullptr);
+    Wide w = make(5);
+    w.d = std::numeric_limits<double>::quiet_NaN();
+    std::vector<db::ValueRef> typed(Wide::info().fields.size());
+    EXPECT_EQ(Wide::info().view_fields(w, typed.data()), 17U);  // "d", the 18th field
+    try {
+        w.save();
+        ADD_FAILURE() << "NaN was saved";
+    } catch (const db::DataError& e) {
+        EXPECT_NE(std::string(e.what()).find("wide.Wide.d = NaN"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("wide_model_test.cpp:"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_FALSE(w.id.has_value());
+    EXPECT_EQ(Wide::objects().count(), 0U);
+    w.d = 1.5;
+    w.save();
+    w.d = -std::numeric_limits<double>::quiet_NaN();
+    EXPECT_THROW(w.save(), db::DataError);
+    EXPECT_EQ(Wide::objects().get(where(&Wide::id) == *w.id).d, 1.5);
+}
+
+// A model saved through each field's view (an enum field) keeps every value, NULL or not.
+TEST_F(WideModelTest, AModelWithoutTypedViewsSavesEveryField) {
+    Wide w = make(6);
+    w.save();
+    Tinted t;
+    t.name = "t";
+    t.tint = Tinted::Tint::red;
+    t.weight = 7;
+    t.big = 1U << 20U;
+    t.data = db::Blob{std::byte{1}, std::byte{2}};
+    t.wide = w;
+    t.save();
+    Tinted loaded = Tinted::objects().get(where(&Tinted::id) == *t.id);
+    EXPECT_EQ(loaded.name, "t");
+    EXPECT_EQ(loaded.tint, Tinted::Tint::red);
+    EXPECT_EQ(loaded.weight, std::optional<std::int64_t>(7));
+    EXPECT_EQ(loaded.big, 1U << 20U);
+    EXPECT_EQ(loaded.data, t.data);
+    EXPECT_EQ(loaded.wide.id(), w.id);
+    loaded.weight.reset();
+    loaded.data.reset();
+    loaded.wide.set_id(std::nullopt);
+    loaded.save();
+    loaded = Tinted::objects().get(where(&Tinted::id) == *t.id);
+    EXPECT_EQ(loaded.weight, std::nullopt);
+    EXPECT_EQ(loaded.data, std::nullopt);
+    EXPECT_FALSE(loaded.wide.id().has_value());
 }
 
 }  // namespace wide_model_test

@@ -13,11 +13,15 @@
 
 #include <array>
 #include <cctype>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -27,6 +31,7 @@
 
 #include "tocsin/db/error.hpp"
 #include "tocsin/db/value.hpp"
+#include "tocsin/db/value_ref.hpp"
 #include "tocsin/models/changes.hpp"
 #include "tocsin/models/errors.hpp"
 #include "tocsin/models/fields.hpp"
@@ -155,6 +160,11 @@ namespace detail {
 /// `where`, the caller of the model API.
 void save_instance(ModelBase& instance, const ModelInfo& info, const SaveOptions& options,
                    tocsin::source_location where = tocsin::source_location::current());
+/// Saves `instance` as a new row in the database `alias` ("" = the instance's, else "default"):
+/// save_instance() with `{.database = alias, .force_insert = true}`, without building the
+/// options (Manager::create()). Errors name `where`.
+void create_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
+                     tocsin::source_location where = tocsin::source_location::current());
 /// Removes `instance` and everything its removal cascades to, sending the signals; with
 /// `keep_parents`, the rows of the models `info` extends stay. Errors name `where`.
 DeleteResult remove_instance(ModelBase& instance, const ModelInfo& info, std::string_view alias,
@@ -252,6 +262,89 @@ void describe_natural_key(ModelInfo& info) {
     }
 }
 
+/// Whether a member of type `M` has a view without a scratch value (ModelInfo::view_fields):
+/// text and blobs (borrowed), integers, booleans, floating point, keys, and optionals of them.
+/// Other types (enums, instants, the user's own) go through the field's `view`.
+template <class M>
+constexpr bool viewed_directly() {
+    if constexpr (relation_traits<M>::is_relation) {
+        return true;
+    } else if constexpr (is_optional<M>::value) {
+        return viewed_directly<typename M::value_type>();
+    } else {
+        return std::is_same_v<M, std::string> || std::is_same_v<M, db::Blob> ||
+               std::is_integral_v<M> || std::is_floating_point_v<M>;
+    }
+}
+
+/// The view of member value `v` (a type viewed_directly()), as db::view_of() makes it;
+/// sets `nan` when it is a floating-point NaN.
+template <class M>
+db::ValueRef direct_view(const M& v, bool& nan) {
+    if constexpr (relation_traits<M>::is_relation) {
+        const auto& id = v.id();
+        return id ? db::ValueRef(*id) : db::ValueRef(db::null);
+    } else if constexpr (is_optional<M>::value) {
+        return v ? direct_view(*v, nan) : db::ValueRef(db::null);
+    } else if constexpr (std::is_same_v<M, std::string>) {
+        return db::ValueRef(std::string_view(v));
+    } else if constexpr (std::is_same_v<M, db::Blob>) {
+        return db::ValueRef(std::span<const std::byte>(v));
+    } else if constexpr (std::is_same_v<M, bool>) {
+        return db::ValueRef(std::int64_t{v ? 1 : 0});
+    } else if constexpr (std::is_integral_v<M>) {
+        if constexpr (std::is_unsigned_v<M> && sizeof(M) >= sizeof(std::int64_t)) {
+            if (v > static_cast<M>(std::numeric_limits<std::int64_t>::max())) [[unlikely]] {
+                (void)db::value_traits<M>::to_value(v);  // throws the out-of-range DataError
+            }
+        }
+        return db::ValueRef(static_cast<std::int64_t>(v));
+    } else {
+        static_assert(std::is_floating_point_v<M>);
+        const auto d = static_cast<double>(v);
+        nan = nan || std::isnan(d);
+        return db::ValueRef(d);
+    }
+}
+
+/// ModelInfo::view_fields of model `T`: the view of each own field (not the many-to-many
+/// relations), in declaration order.
+template <class T>
+std::size_t view_fields_of(const ModelBase& instance, db::ValueRef* out) {
+    const T& object = static_cast<const T&>(instance);
+    std::size_t n = 0;
+    std::size_t nan_at = static_cast<std::size_t>(-1);
+    std::apply(
+        [&](const auto&... f) {
+            (
+                [&](const auto& fld) {
+                    using M = std::remove_cvref_t<decltype(object.*(fld.member))>;
+                    if constexpr (!is_many_to_many<M>::value) {
+                        bool nan = false;
+                        out[n] = direct_view(object.*(fld.member), nan);
+                        if (nan && nan_at == static_cast<std::size_t>(-1)) [[unlikely]] {
+                            nan_at = n;
+                        }
+                        ++n;
+                    }
+                }(f),
+                ...);
+        },
+        T::fields());
+    return nan_at == static_cast<std::size_t>(-1) ? n : nan_at;
+}
+
+/// Whether every own field of `T` is viewed_directly() (then view_fields_of<T> serves).
+template <class T>
+constexpr bool views_fields_directly() {
+    return []<class... F>(std::type_identity<std::tuple<F...>>) {
+        return (([]<class C, class M>(std::type_identity<Field<C, M>>) {
+                    return is_many_to_many<M>::value || viewed_directly<M>();
+                }(std::type_identity<F>{})) &&
+                ...);
+    }(std::type_identity<decltype(T::fields())>{});
+}
+
 /// Builds the description of model `T` from its label and fields().
 template <class T>
 ModelInfo* build_model_info() {
@@ -343,6 +436,9 @@ ModelInfo* build_model_info() {
                 ...);
         },
         T::fields());
+    if constexpr (views_fields_directly<T>()) {
+        info->view_fields = &view_fields_of<T>;
+    }
     if constexpr (requires { T::indexes(); }) {
         info->indexes = T::indexes();
     }

@@ -133,6 +133,13 @@ struct ModelInfo : apps::ModelDescription {
     /// Every field of an instance, inherited ones first (the root model's first), then `fields`:
     /// the columns a query reads, after "id". Filled when the description is built.
     std::vector<const FieldInfo*> all_fields;
+    /// The views of an instance's own fields for binding (what each field's `view` gives), in
+    /// one call: writes `fields.size()` views to `out`, in `fields` order, text and blobs
+    /// borrowed from the instance (which must outlive them). Returns the index of the first
+    /// field holding a floating-point NaN, else `fields.size()`. Null when a field's type is one
+    /// the views need a scratch value for (enums, instants, the user's own types): then each
+    /// field's `view` serves. `instance` is of this model or of a model extending it.
+    std::size_t (*view_fields)(const ModelBase& instance, db::ValueRef* out) = nullptr;
     /// A new, default-initialised instance (a shared_ptr: it deletes through the model type, as
     /// ModelBase has no virtual destructor, which would make models non-aggregates).
     std::function<std::shared_ptr<ModelBase>()> make;

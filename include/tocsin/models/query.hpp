@@ -408,9 +408,8 @@ bool differs_from_default(const ModelBase& instance, const FieldInfo& field);
 template <class T>
 class QuerySet {
   public:
-    explicit QuerySet(std::string database = std::string(db::default_alias)) {
-        parts_.database = std::move(database);
-    }
+    explicit QuerySet(std::string database = std::string(db::default_alias))
+        : parts_{.database = std::move(database)} {}
 
     /// The rows matching `c` as well. Once a slice is taken (limit(), offset(), slice()), a
     /// condition throws ModelError "Cannot filter a query once a slice has been taken." (Django's
@@ -639,7 +638,8 @@ class Manager : public QuerySet<T> {
 
     /// Saves `object` as a new row (pre_save/post_save with created = true) and returns it.
     T create(T object, tocsin::source_location where = tocsin::source_location::current()) const {
-        object.save({.database = this->database(), .force_insert = true}, where);
+        // save({.database = database(), .force_insert = true}), without copying the alias
+        detail::create_instance(object, T::info(), this->database(), where);
         return object;
     }
 
