@@ -218,11 +218,11 @@ skip() {
     STEP_RESULT[$id]=skipped
 }
 
-# Ends the run: stops the steps still running (a failure elsewhere, a signal), the PostgreSQL
+# Ends the run: stops the steps still running (a failure elsewhere, signals), the PostgreSQL
 # clusters their tests may have left, and prints the summary.
 finish() {
     local rc=$?
-    set +e
+    set +em
     if [[ -n $INTERRUPTED && $rc -eq 0 ]]; then
         rc=1
     fi
