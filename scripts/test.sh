@@ -16,8 +16,16 @@
 # and removes it at the end. They fail when it cannot start; TOCSIN_SKIP_POSTGRESQL=1 makes them
 # skip instead (for a developer without the server; CI does not set it).
 #
-# Stops at the first failure and prints a summary: each step's wall time and the CPU time
-# (user+sys) of its processes, which stays comparable on a loaded machine.
+# The steps overlap (docs/building.md, "CI and its cost"): the critical path is the default
+# build, the ASan+UBSan build, then its tests; the TSan and fuzz builds run beside the default
+# build at idle priority (on the CPU it leaves idle), the default build's tests beside the
+# ASan+UBSan build, and the TSan tests and the fuzzing beside the ASan+UBSan tests. Each build
+# and test run has its own PostgreSQL cluster (<build dir>/postgresql, a free port each). The
+# critical path's steps stream their output; the others write it to <prefix>-logs/*.log, printed
+# when they end. Any step failing stops the run at once: the steps still running are stopped,
+# the failed step's output is printed, and the summary says "FAILED <step>" (also on SIGTERM,
+# SIGINT, SIGHUP: the steps interrupted). The summary gives each step's wall time and the CPU
+# time (user+sys) of its processes, which stays comparable on a loaded machine.
 #
 # Compile flags (CI has no ccache, so every run is a cold build; docs/building.md has the
 # measurements): the default build keeps -O2 with line tables only (-g1); the ASan+UBSan build
@@ -31,13 +39,19 @@
 # template code they share is compiled once per batch); the ctest names and labels are the same.
 #
 # Environment:
-#   TOCSIN_BUILD_PREFIX=build    build directories are <prefix>, <prefix>-asan, <prefix>-tsan
+#   TOCSIN_BUILD_PREFIX=build    build directories are <prefix>, <prefix>-asan, <prefix>-tsan,
+#                                <prefix>-fuzz; the logs of the steps run beside others in
+#                                <prefix>-logs
 #   TOCSIN_SKIP_SANITIZERS=1     skip steps 2, 3 and 4 (quick local runs; CI does not set it)
 #   TOCSIN_SKIP_FUZZ=1           skip step 4 (the fuzz build and run)
 #   TOCSIN_FUZZ_SECONDS=30       how long step 4 fuzzes
 #   TOCSIN_JOBS=2                parallel build and test jobs
 #   TOCSIN_SKIP_APT=1            do not touch packages
 set -euo pipefail
+if ((BASH_VERSINFO[0] < 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] < 1))); then
+    echo "error: scripts/test.sh needs bash 5.1 or later (wait -n -p)" >&2
+    exit 1
+fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=install-deps.sh
@@ -48,6 +62,7 @@ JOBS=${TOCSIN_JOBS:-2}
 SKIP_SANITIZERS=${TOCSIN_SKIP_SANITIZERS:-0}
 SKIP_FUZZ=${TOCSIN_SKIP_FUZZ:-0}
 FUZZ_SECONDS=${TOCSIN_FUZZ_SECONDS:-30}
+LOG_DIR=$PREFIX-logs   # the output of the steps that run beside others
 
 # Sanitizer run-time options (callers may override them).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1}
@@ -64,32 +79,203 @@ if command -v ld.lld >/dev/null 2>&1; then
         -DCMAKE_MODULE_LINKER_FLAGS=-fuse-ld=lld)
 fi
 
-# ---------------------------------------------------------------- summary
-SUMMARY=()
-CURRENT=""
+# ---------------------------------------------------------------- steps
+# Every step is a job of its own (`set -m`: its own process group, so that a failure or a signal
+# stops the steps still running, compilers and tests included). One step at a time streams its
+# output (`step`); the steps that run beside it (`step_start ... <log>`) write theirs to a log
+# file, printed when the main shell waits for them (`step_wait`). Any step failing stops the
+# run at once: the steps still running are stopped, the failed step's output is printed, and the
+# summary says "FAILED <step>". Each step's CPU time (user+sys of its processes) is taken by
+# `times` in the step's own shell (its waited children: ninja's compilers, ctest's tests).
+set -m
+STATE_DIR=$(mktemp -d)
+STEP_IDS=()                # in start order (skipped steps too)
+RUNNING=()                 # ids of the steps running
+declare -A STEP_DESC=() STEP_PID=() STEP_T0=() STEP_LOG=() STEP_RESULT=() STEP_PRINTED=()
 STARTED_AT=$SECONDS
+FAILED_STEP=""
 INTERRUPTED=""
-print_summary() {
+
+# Idle priority for the builds that only fill the cores the critical path leaves idle
+# (SCHED_IDLE: they get no CPU while a normal process wants it; else nice 19).
+lower_priority() {
+    chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 || renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+}
+
+# _step_body <id> <priority> <command...>: the job's shell. Runs the command with `set -e` in a
+# subshell, then writes the CPU time of this shell and of its children (`times`: two lines).
+_step_body() {
+    local id=$1 priority=$2
+    shift 2
+    trap - EXIT TERM INT HUP
+    set +e
+    if [[ $priority == idle ]]; then
+        lower_priority
+    fi
+    (
+        set -e
+        "$@"
+    ) </dev/null
     local rc=$?
+    times >"$STATE_DIR/$id.times"
+    exit "$rc"
+}
+
+# step_start <id> <description> <log file or -> <normal|idle> <command...>: starts a step.
+step_start() {
+    local id=$1 what=$2 log=$3 priority=$4
+    shift 4
+    STEP_IDS+=("$id")
+    STEP_DESC[$id]=$what
+    STEP_LOG[$id]=$log
+    STEP_T0[$id]=$SECONDS
+    echo
+    if [[ $log == - ]]; then
+        echo "==> $what"
+        _step_body "$id" "$priority" "$@" &
+    else
+        echo "==> $what: started beside the others (output in $log, printed when it ends)"
+        mkdir -p "$(dirname "$log")"
+        _step_body "$id" "$priority" "$@" >"$log" 2>&1 &
+    fi
+    STEP_PID[$id]=$!
+    RUNNING+=("$id")
+}
+
+# _step_cpu <id>: the CPU seconds (user+sys) of the step's processes.
+_step_cpu() {
+    local f="$STATE_DIR/$1.times"
+    [[ -s $f ]] || {
+        echo "?"
+        return
+    }
+    awk '{ for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } }
+        END { printf "%d", t + 0.5 }' "$f"
+}
+
+_print_log() {
+    local id=$1 log=${STEP_LOG[$1]}
+    if [[ $log != - && -z ${STEP_PRINTED[$id]:-} ]]; then
+        STEP_PRINTED[$id]=1
+        echo
+        echo "==> $(printf '%s' "${STEP_DESC[$id]}"): output ($log)"
+        cat "$log" 2>/dev/null || true
+        echo "<== end of $(printf '%s' "${STEP_DESC[$id]}")"
+    fi
+}
+
+# _step_done <id> <exit code>: records a finished step; a failure ends the run.
+_step_done() {
+    local id=$1 rc=$2 r
+    local rest=()
+    for r in "${RUNNING[@]}"; do
+        [[ $r == "$id" ]] || rest+=("$r")
+    done
+    RUNNING=("${rest[@]}")
+    STEP_RESULT[$id]="($((SECONDS - STEP_T0[$id]))s, cpu $(_step_cpu "$id")s)"
+    if [[ $rc -ne 0 ]]; then
+        FAILED_STEP=$id
+        STEP_RESULT[$id]="${STEP_RESULT[$id]} exit $rc"
+        _print_log "$id"
+        exit "$rc"
+    fi
+}
+
+# step_wait <id>: waits for the step (reaping the others that end meanwhile), then prints its
+# output if it went to a log.
+step_wait() {
+    local id=$1 r pids done rc
+    while [[ -z ${STEP_RESULT[$id]:-} ]]; do
+        pids=()
+        for r in "${RUNNING[@]}"; do
+            pids+=("${STEP_PID[$r]}")
+        done
+        done=""
+        rc=0
+        wait -n -p done "${pids[@]}" || rc=$?
+        [[ -n $done ]] || continue
+        for r in "${RUNNING[@]}"; do
+            if [[ ${STEP_PID[$r]} == "$done" ]]; then
+                _step_done "$r" "$rc"
+                break
+            fi
+        done
+    done
+    _print_log "$id"
+}
+
+# step <description> <command...>: one step on the critical path, its output streamed.
+step() {
+    local id="s${#STEP_IDS[@]}"
+    step_start "$id" "$1" - normal "${@:2}"
+    step_wait "$id"
+}
+
+skip() {
+    local id="s${#STEP_IDS[@]}"
+    STEP_IDS+=("$id")
+    STEP_DESC[$id]=$1
+    STEP_RESULT[$id]=skipped
+}
+
+# Ends the run: stops the steps still running (a failure elsewhere, signals), the PostgreSQL
+# clusters their tests may have left, and prints the summary.
+finish() {
+    local rc=$?
+    set +em
     if [[ -n $INTERRUPTED && $rc -eq 0 ]]; then
         rc=1
     fi
-    rm -f "${CPU_TIMES_FILE:-}"
+    local id stopped=()
+    for id in "${RUNNING[@]}"; do
+        kill -TERM -- "-${STEP_PID[$id]}" 2>/dev/null
+        stopped+=("$id")
+    done
+    for id in "${stopped[@]}"; do
+        wait "${STEP_PID[$id]}" 2>/dev/null
+        STEP_RESULT[$id]="stopped after $((SECONDS - STEP_T0[$id]))s"
+    done
+    if [[ ${#stopped[@]} -gt 0 ]]; then
+        local dir
+        for dir in "$PREFIX" "$PREFIX-asan" "$PREFIX-tsan"; do
+            [[ -f $dir/postgresql/pgdir ]] && bash tests/support/pg_cluster.sh stop "$dir/postgresql"
+        done
+    fi
+    rm -rf "$STATE_DIR"
     echo
     echo "================================ tocsin test summary"
-    local line
-    for line in "${SUMMARY[@]}"; do
-        echo "  $line"
+    local status
+    for id in "${STEP_IDS[@]}"; do
+        case ${STEP_RESULT[$id]:-} in
+            skipped) echo "  skipped ${STEP_DESC[$id]}" ;;
+            stopped*) echo "  stopped ${STEP_DESC[$id]} (${STEP_RESULT[$id]})" ;;
+            "") echo "  ?       ${STEP_DESC[$id]}" ;;
+            *)
+                status=ok
+                [[ $id == "$FAILED_STEP" ]] && status=FAILED
+                printf '  %-7s %s %s\n' "$status" "${STEP_DESC[$id]}" "${STEP_RESULT[$id]}"
+                ;;
+        esac
     done
     if [[ $rc -ne 0 ]]; then
-        echo "  FAILED  ${CURRENT:-(setup)}${INTERRUPTED:+ (interrupted by $INTERRUPTED)}"
+        local what="(setup)"
+        if [[ -n $FAILED_STEP ]]; then
+            what=${STEP_DESC[$FAILED_STEP]}
+        elif [[ ${#stopped[@]} -gt 0 ]]; then
+            what=""
+            for id in "${stopped[@]}"; do
+                what+="${what:+, }${STEP_DESC[$id]}"
+            done
+        fi
+        echo "  FAILED  $what${INTERRUPTED:+ (interrupted by $INTERRUPTED)}"
         echo "  result: FAILED (exit $rc) after $((SECONDS - STARTED_AT))s"
     else
         echo "  result: OK in $((SECONDS - STARTED_AT))s"
     fi
+    exit "$rc"
 }
-trap print_summary EXIT
-# Killed (a CI time limit, ^C): say so, with the step it stopped in, and fail.
+trap finish EXIT
+# Killed (a CI time limit, ^C): say so, with the steps it stopped, and fail.
 on_signal() {
     INTERRUPTED=$1
     trap - "${1#SIG}"
@@ -98,39 +284,6 @@ on_signal() {
 trap 'on_signal SIGTERM 15' TERM
 trap 'on_signal SIGINT 2' INT
 trap 'on_signal SIGHUP 1' HUP
-
-# children_cpu: sets CHILDREN_CPU_MS to the CPU time (user+sys, milliseconds) used so far by
-# this shell's finished children (and theirs, when waited for: ninja's compilers, ctest's
-# tests). `times` must run in this shell itself: in a command substitution it would report a
-# new subshell, whose children's times start at zero (the bug that printed "cpu 0s").
-CPU_TIMES_FILE=$(mktemp)
-children_cpu() {
-    times >"$CPU_TIMES_FILE"
-    CHILDREN_CPU_MS=$(tail -n 1 "$CPU_TIMES_FILE" | awk '{
-        t = 0
-        for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
-        printf "%d", t * 1000 + 0.5 }')
-}
-
-# step <description> <command...>: run one step, record its wall and CPU time.
-step() {
-    local what=$1
-    shift
-    CURRENT=$what
-    echo
-    echo "==> $what"
-    local t0=$SECONDS c0
-    children_cpu
-    c0=$CHILDREN_CPU_MS
-    "$@"
-    children_cpu
-    SUMMARY+=("ok      $what ($((SECONDS - t0))s, cpu $(((CHILDREN_CPU_MS - c0 + 500) / 1000))s)")
-    CURRENT=""
-}
-
-skip() {
-    SUMMARY+=("skipped $1")
-}
 
 # ---------------------------------------------------------------- helpers
 # configure <build dir> <cmake args...>
@@ -169,7 +322,8 @@ format_check() {
 # TSan's runtime refuses some address-space layouts ("FATAL: ThreadSanitizer: unexpected
 # memory mapping", with high vm.mmap_rnd_bits on newer kernels). Probe with a tiny program;
 # if it only runs with ASLR off, run the TSan build (gtest discovery runs the test binaries)
-# and ctest under `setarch -R`. Sets TSAN_WRAP.
+# and ctest under `setarch -R`. Sets TSAN_WRAP, and writes it to <tsan build>/tsan-wrap for the
+# step that runs the TSan tests.
 TSAN_WRAP=()
 tsan_probe() {
     local dir="$PREFIX-tsan/tsan-probe"
@@ -184,6 +338,7 @@ int main() {
 }
 CPP
     "${CXX:-g++}" -std=c++20 -fsanitize=thread -g "$dir/probe.cpp" -o "$dir/probe"
+    : >"$PREFIX-tsan/tsan-wrap"
     if "$dir/probe" >"$dir/probe.log" 2>&1; then
         echo "TSan runs as is"
         return 0
@@ -192,47 +347,47 @@ CPP
     if setarch "$(uname -m)" -R "$dir/probe"; then
         echo "TSan needs ASLR off here: running the TSan build and tests under setarch -R"
         TSAN_WRAP=(setarch "$(uname -m)" -R)
+        echo "setarch $(uname -m) -R" >"$PREFIX-tsan/tsan-wrap"
         return 0
     fi
     echo "error: a TSan program does not run here, even with setarch -R" >&2
     return 1
 }
 
-# ---------------------------------------------------------------- 0. set-up and format
-step "packages" tocsin_install_deps
-step "clang-format" format_check
-
-# ---------------------------------------------------------------- 1. default build
-step "configure $PREFIX" configure "$PREFIX" -DTOCSIN_SANITIZE= \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_DEFAULT" -DBUILD_SHARED_LIBS=ON \
-    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=ON -DTOCSIN_BUILD_EXAMPLES=ON
-step "build $PREFIX" build "$PREFIX"
-step "ctest $PREFIX" ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
-
-if [[ "$SKIP_SANITIZERS" == 1 ]]; then
-    skip "ASan+UBSan, TSan and fuzzing (TOCSIN_SKIP_SANITIZERS=1)"
-    exit 0
-fi
-
-# ---------------------------------------------------------------- 2. ASan + UBSan
-step "configure $PREFIX-asan" configure "$PREFIX-asan" -DTOCSIN_SANITIZE=address,undefined \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_ASAN" -DBUILD_SHARED_LIBS=OFF \
-    -DTOCSIN_PORTABLE_BARRIER=ON \
-    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=ON
-step "build $PREFIX-asan" build "$PREFIX-asan"
-step "ctest $PREFIX-asan" ctest --test-dir "$PREFIX-asan" --output-on-failure -j "$JOBS"
-
-# ---------------------------------------------------------------- 3. TSan
-step "TSan probe" tsan_probe
-step "configure $PREFIX-tsan" configure "$PREFIX-tsan" -DTOCSIN_SANITIZE=thread \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" \
-    -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=OFF
-step "build $PREFIX-tsan (concurrency tests)" "${TSAN_WRAP[@]}" \
-    cmake --build "$PREFIX-tsan" --parallel "$JOBS" --target tocsin_concurrency_tests
-step "ctest $PREFIX-tsan -L concurrency" "${TSAN_WRAP[@]}" \
-    ctest --test-dir "$PREFIX-tsan" --output-on-failure -j "$JOBS" -L concurrency --no-tests=error
-
-# ---------------------------------------------------------------- 4. libFuzzer
+# ---------------------------------------------------------------- the builds' steps
+configure_default() {
+    configure "$PREFIX" -DTOCSIN_SANITIZE= \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_DEFAULT" -DBUILD_SHARED_LIBS=ON \
+        -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=ON -DTOCSIN_BUILD_EXAMPLES=ON
+}
+configure_asan() {
+    configure "$PREFIX-asan" -DTOCSIN_SANITIZE=address,undefined \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_ASAN" -DBUILD_SHARED_LIBS=OFF \
+        -DTOCSIN_PORTABLE_BARRIER=ON \
+        -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=ON
+}
+# The TSan build: configure (which may start the dir afresh), the probe, the tests
+# labelled concurrency.
+tsan_build() {
+    configure "$PREFIX-tsan" -DTOCSIN_SANITIZE=thread \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" \
+        -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=OFF
+    tsan_probe
+    "${TSAN_WRAP[@]}" cmake --build "$PREFIX-tsan" --parallel "$JOBS" --target tocsin_concurrency_tests
+}
+tsan_ctest() {
+    local wrap=()
+    read -r -a wrap <"$PREFIX-tsan/tsan-wrap" || true
+    "${wrap[@]}" ctest --test-dir "$PREFIX-tsan" --output-on-failure -j "$JOBS" -L concurrency \
+        --no-tests=error
+}
+# The libFuzzer build: clang (CC/CXX are read when the build dir is first configured).
+fuzz_build() {
+    CC=clang CXX=clang++ configure "$PREFIX-fuzz" -DTOCSIN_FUZZ=ON -DTOCSIN_SANITIZE= \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" \
+        -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
+    cmake --build "$PREFIX-fuzz" --parallel "$JOBS" --target loaddata_fuzz
+}
 # The fixture loader on arbitrary bytes (fuzz/loaddata_fuzz.cpp), clang with
 # -fsanitize=fuzzer,address,undefined. The run works on a copy of the seed corpus in the build
 # dir (libFuzzer adds the inputs it finds there); a crash writes crash-* into the build dir.
@@ -245,17 +400,55 @@ fuzz_run() {
         -artifact_prefix="$dir/" "$dir/corpus"
 }
 
-if [[ "$SKIP_FUZZ" == 1 ]]; then
-    skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
+# ---------------------------------------------------------------- 0. set-up and format
+step "packages" tocsin_install_deps
+step "clang-format" format_check
+
+# ---------------------------------------------------------------- the run
+# The critical path is the default build, then the ASan+UBSan build, then the ASan+UBSan tests.
+# Beside it:
+#   - while the default build compiles: the TSan and libFuzzer builds, at idle priority (they use
+#     only the CPU the default build leaves idle: its links, and the library's sources before
+#     the tests; they go on during the next steps when there is CPU left);
+#   - while the ASan+UBSan build compiles: the default build's tests (mostly waiting on SQLite
+#     files and the PostgreSQL server). Its cluster is <build>/postgresql, the ASan build's
+#     <build>-asan/postgresql, the TSan build's <build>-tsan/postgresql: private directories,
+#     each on a free port of its own;
+#   - while the ASan+UBSan tests run: the TSan tests and the fuzzing, once their builds are done.
+step "configure $PREFIX" configure_default
+if [[ "$SKIP_SANITIZERS" != 1 ]]; then
+    step_start tsan_build "build $PREFIX-tsan (concurrency tests; idle priority)" \
+        "$LOG_DIR/build-tsan.log" idle tsan_build
+    if [[ "$SKIP_FUZZ" != 1 ]]; then
+        step_start fuzz_build "build $PREFIX-fuzz (loaddata_fuzz; idle priority)" \
+            "$LOG_DIR/build-fuzz.log" idle fuzz_build
+    fi
+fi
+step "build $PREFIX" build "$PREFIX"
+
+if [[ "$SKIP_SANITIZERS" == 1 ]]; then
+    step "ctest $PREFIX" ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
+    skip "ASan+UBSan, TSan and fuzzing (TOCSIN_SKIP_SANITIZERS=1)"
     exit 0
 fi
-# libFuzzer needs clang (CC/CXX are read when the build dir is first configured).
-configure_fuzz() {
-    CC=clang CXX=clang++ configure "$PREFIX-fuzz" -DTOCSIN_FUZZ=ON -DTOCSIN_SANITIZE= \
-        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" \
-        -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
-}
-step "configure $PREFIX-fuzz" configure_fuzz
-step "build $PREFIX-fuzz (loaddata_fuzz)" cmake --build "$PREFIX-fuzz" --parallel "$JOBS" \
-    --target loaddata_fuzz
-step "fuzz loaddata ${FUZZ_SECONDS}s" fuzz_run
+
+step_start ctest_default "ctest $PREFIX" "$LOG_DIR/ctest.log" normal \
+    ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
+step "configure $PREFIX-asan" configure_asan
+step "build $PREFIX-asan" build "$PREFIX-asan"
+step_wait ctest_default
+
+step_start ctest_asan "ctest $PREFIX-asan" "$LOG_DIR/ctest-asan.log" normal \
+    ctest --test-dir "$PREFIX-asan" --output-on-failure -j "$JOBS"
+step_wait tsan_build
+step_start ctest_tsan "ctest $PREFIX-tsan -L concurrency" "$LOG_DIR/ctest-tsan.log" normal \
+    tsan_ctest
+if [[ "$SKIP_FUZZ" != 1 ]]; then
+    step_wait fuzz_build
+    step_start fuzz_run "fuzz loaddata ${FUZZ_SECONDS}s" "$LOG_DIR/fuzz.log" normal fuzz_run
+else
+    skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
+fi
+step_wait ctest_tsan
+[[ "$SKIP_FUZZ" == 1 ]] || step_wait fuzz_run
+step_wait ctest_asan

@@ -19,6 +19,7 @@
 
 namespace tocsin::auth {
 namespace {
+namespace django_hashers_test {
 
 using namespace std::string_literals;
 
@@ -208,5 +209,6 @@ TEST_F(DjangoHashersTest, DjangoChecksArgon2PasswordsTocsinHashed) {
     EXPECT_EQ(results[cases.size() + 1], "0");
 }
 
+}  // namespace django_hashers_test
 }  // namespace
 }  // namespace tocsin::auth

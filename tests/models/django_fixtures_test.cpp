@@ -71,6 +71,7 @@ struct Talk : tocsin::Model<Talk, Event> {
 
 namespace tocsin::test {
 namespace {
+namespace django_fixtures_test {
 
 constexpr const char* python = "/usr/bin/python3";
 
@@ -164,5 +165,6 @@ TEST_F(DjangoFixturesTest, TocsinReadsDjangosNaturalKeyFixture) {
     EXPECT_EQ(natural_dump(), read(path));
 }
 
+}  // namespace django_fixtures_test
 }  // namespace
 }  // namespace tocsin::test

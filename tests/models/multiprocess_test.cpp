@@ -41,6 +41,7 @@ extern char** environ;
 
 namespace tocsin::test {
 namespace {
+namespace multiprocess_test {
 
 using mp::Child;
 using mp::Counter;
@@ -478,5 +479,6 @@ TEST(ServerRestart, MidRunGivesConnectionLostErrorsAndTheNextTransactionSucceeds
     db::configure({});
 }
 
+}  // namespace multiprocess_test
 }  // namespace
 }  // namespace tocsin::test

@@ -33,6 +33,7 @@ extern char** environ;
 
 namespace tocsin::test::remote_test {
 namespace {
+namespace crash_test {
 
 using namespace std::chrono_literals;
 
@@ -378,5 +379,6 @@ TEST_F(CrashTest, APostgresqlRestartInTheMiddleOfARunLosesNothingAndAppliesNothi
     db::close_all();
 }
 
+}  // namespace crash_test
 }  // namespace
 }  // namespace tocsin::test::remote_test
