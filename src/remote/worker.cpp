@@ -489,31 +489,43 @@ struct Worker::State {
         db::close_all();
     }
 
-    /// Wakes the threads: on a NOTIFY (PostgreSQL), a stop, or every poll_interval.
-    void waker_loop() {
-        db::Settings settings;
+    /// The LISTEN connection (PostgreSQL, WorkerOptions::listen), or null: polling only.
+    std::unique_ptr<db::PostgresqlBackend> listener;
+    /// Whether this worker listens (PostgreSQL and WorkerOptions::listen).
+    bool listens = false;
+    db::Settings listen_settings;
+
+    /// Opens the LISTEN connection when the worker listens; on failure says so and polls.
+    void connect_listener() {
+        try {
+            listener = std::make_unique<db::PostgresqlBackend>(listen_settings);
+            listener->execute_script("LISTEN " + std::string(notify_channel));
+        } catch (const std::exception& e) {
+            listener.reset();
+            std::cerr << "tocsin.remote worker " << name << ": LISTEN failed, polling (" << e.what()
+                      << ")" << std::endl;
+        }
+    }
+
+    /// Before the threads start (so that no NOTIFY sent after their first claim is missed):
+    /// LISTENs when the worker's database is PostgreSQL.
+    void start_listening() {
         {
             const auto all = db::configuration();
             const auto it = all.find(options.database);
             if (it != all.end()) {
-                settings = it->second;
+                listen_settings = it->second;
             }
         }
-        const bool pg = options.listen && settings.engine == "postgresql";
-        std::unique_ptr<db::PostgresqlBackend> listener;
-        const auto connect_listener = [&] {
-            try {
-                listener = std::make_unique<db::PostgresqlBackend>(settings);
-                listener->execute_script("LISTEN " + std::string(notify_channel));
-            } catch (const std::exception& e) {
-                listener.reset();
-                std::cerr << "tocsin.remote worker " << name << ": LISTEN failed, polling ("
-                          << e.what() << ")" << std::endl;
-            }
-        };
-        if (pg) {
+        listens = options.listen && listen_settings.engine == "postgresql";
+        if (listens) {
             connect_listener();
         }
+    }
+
+    /// Wakes the threads: on a NOTIFY (PostgreSQL), a stop, or every poll_interval.
+    void waker_loop() {
+        const bool pg = listens;
         while (!should_stop()) {
             std::vector<pollfd> fds;
             fds.push_back(pollfd{stop_pipe[0], POLLIN, 0});
@@ -543,6 +555,7 @@ struct Worker::State {
             bump();
         }
         bump();
+        listener.reset();
     }
 };
 
@@ -574,6 +587,7 @@ Worker::~Worker() {
 
 void Worker::run() {
     create_outbox(state_->options.database);
+    state_->start_listening();
     std::vector<std::thread> threads;
     threads.reserve(static_cast<std::size_t>(state_->options.concurrency));
     for (int i = 0; i < state_->options.concurrency; ++i) {

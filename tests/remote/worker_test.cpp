@@ -297,6 +297,73 @@ TEST_F(WorkerTest, OnPostgresqlTheNotifyOfASendWakesAWaitingWorker) {
     EXPECT_LT(waited, 5s);  // far less than the 60 s poll
 }
 
+/// When each item's receiver started (steady clock), by item name; the receiver then takes
+/// 150 ms, so that the next event is sent while the worker is busy.
+struct Starts {
+    std::mutex mutex;
+    std::map<std::string, std::chrono::steady_clock::time_point> at;
+};
+Starts starts;
+void slow(Item& item, const SaveEvent&) {
+    {
+        std::lock_guard lock(starts.mutex);
+        starts.at.emplace(item.name, std::chrono::steady_clock::now());
+    }
+    std::this_thread::sleep_for(150ms);
+    apply_effect("slow", item);
+}
+
+TEST_F(WorkerTest, OnPostgresqlNoNotifiedEventWaitsForThePoll) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (LISTEN/NOTIFY)";
+    }
+    {
+        std::lock_guard lock(starts.mutex);
+        starts.at.clear();
+    }
+    connect(&slow, "outboxtest.slow", "q");
+    remote::Worker worker({.poll_interval = 60s});
+    std::thread runner([&] { worker.run(); });
+    // Pairs of events: the first sent as the worker starts (or after a pause), the second while
+    // the first runs. Nothing is sent after a pair's second event until it ran: a NOTIFY missed
+    // would leave it to the 60 s poll.
+    std::map<std::string, std::chrono::steady_clock::time_point> sent;
+    const auto send = [&](const std::string& name) {
+        tocsin::atomic([&] { Item::objects().create({.name = name}); });
+        sent.emplace(name, std::chrono::steady_clock::now());
+    };
+    const auto started = [&](const std::string& name) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            {
+                std::lock_guard lock(starts.mutex);
+                if (starts.at.count(name) != 0) {
+                    return true;
+                }
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+        return false;
+    };
+    for (int pair = 0; pair < 3; ++pair) {
+        const std::string first = "first" + std::to_string(pair);
+        const std::string second = "second" + std::to_string(pair);
+        send(first);
+        ASSERT_TRUE(started(first)) << first << " never started";
+        send(second);  // while the worker runs the first
+        ASSERT_TRUE(started(second)) << second << " never started";
+        std::this_thread::sleep_for(pair == 0 ? 0ms : 200ms);
+    }
+    worker.stop();
+    runner.join();
+    EXPECT_EQ(rows_in("done"), 6);
+    std::lock_guard lock(starts.mutex);
+    for (const auto& [name, at] : sent) {
+        // Far under the 60 s poll; the commit returned before the time was taken.
+        EXPECT_LT(starts.at.at(name) - at, 5s) << name;
+    }
+}
+
 // ------------------------------------------------------------------ ordered receivers
 
 /// What the ordered receivers saw, from any thread: per item, the rows run (by id) and how many
