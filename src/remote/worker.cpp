@@ -258,17 +258,26 @@ struct Worker::State {
                 const nlohmann::json payload = nlohmann::json::parse(row.payload);
                 result = receiver->run({payload, options.database, row.sender});
             }
-            const std::vector<db::Value> params{
-                db::Value(std::string(result.skipped ? "skipped" : "done")),
-                db::Value(detail::now_us()),
-                result.skipped ? db::Value(result.note) : db::Value(db::null), db::Value(row.id),
-                db::Value(token)};
-            const std::int64_t changed = database.execute(
-                detail::sql(database,
-                            "UPDATE tocsin_outbox SET status = ?1, finished_at = ?2, last_error "
-                            "= ?3, locked_by = NULL, locked_until = NULL WHERE id = ?4 AND "
-                            "locked_by = ?5"),
-                params);
+            std::int64_t changed = 0;
+            if (options.delete_done && !result.skipped) {
+                changed = database.execute(
+                    detail::sql(database,
+                                "DELETE FROM tocsin_outbox WHERE id = ?1 AND locked_by = ?2"),
+                    {db::Value(row.id), db::Value(token)});
+            } else {
+                const std::vector<db::Value> params{
+                    db::Value(std::string(result.skipped ? "skipped" : "done")),
+                    db::Value(detail::now_us()),
+                    result.skipped ? db::Value(result.note) : db::Value(db::null),
+                    db::Value(row.id), db::Value(token)};
+                changed = database.execute(
+                    detail::sql(
+                        database,
+                        "UPDATE tocsin_outbox SET status = ?1, finished_at = ?2, last_error "
+                        "= ?3, locked_by = NULL, locked_until = NULL WHERE id = ?4 AND "
+                        "locked_by = ?5"),
+                    params);
+            }
             if (changed == 0) {
                 throw LeaseLost{};
             }
@@ -436,19 +445,32 @@ struct Worker::State {
                 ids += ',';
             }
             ids.back() = pg ? '}' : ']';
-            const std::vector<db::Value> params{db::Value(detail::now_us()), db::Value(token),
-                                                db::Value(std::move(ids))};
-            const std::int64_t marked = database.execute(
-                detail::sql(database,
-                            pg ? "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
-                                 "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
-                                 "id = ANY(CAST(?3 AS bigint[])) AND locked_by = ?2 AND status = "
-                                 "'pending'"
-                               : "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
-                                 "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
-                                 "id IN (SELECT value FROM json_each(?3)) AND locked_by = ?2 AND "
-                                 "status = 'pending'"),
-                params);
+            // Skipped rows were marked above: their status is no longer 'pending'.
+            std::int64_t marked = 0;
+            if (options.delete_done) {
+                marked = database.execute(
+                    detail::sql(database,
+                                pg ? "DELETE FROM tocsin_outbox WHERE id = ANY(CAST(?2 AS "
+                                     "bigint[])) AND locked_by = ?1 AND status = 'pending'"
+                                   : "DELETE FROM tocsin_outbox WHERE id IN (SELECT value FROM "
+                                     "json_each(?2)) AND locked_by = ?1 AND status = 'pending'"),
+                    {db::Value(token), db::Value(std::move(ids))});
+            } else {
+                const std::vector<db::Value> params{db::Value(detail::now_us()), db::Value(token),
+                                                    db::Value(std::move(ids))};
+                marked = database.execute(
+                    detail::sql(
+                        database,
+                        pg ? "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
+                             "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
+                             "id = ANY(CAST(?3 AS bigint[])) AND locked_by = ?2 AND status = "
+                             "'pending'"
+                           : "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
+                             "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
+                             "id IN (SELECT value FROM json_each(?3)) AND locked_by = ?2 AND "
+                             "status = 'pending'"),
+                    params);
+            }
             if (static_cast<std::size_t>(marked) + skipped_rows != rows.size()) {
                 throw Fallback{};  // a claim was taken over
             }

@@ -227,6 +227,54 @@ TEST_F(WorkerTest, AReceiverWhoseClaimWasTakenOverIsRolledBack) {
     EXPECT_TRUE(row.locked_by);  // still this worker's claim, until its visibility timeout
 }
 
+TEST_F(WorkerTest, WithDeleteDoneARowGoesInTheTransactionOfItsEffect) {
+    connect(&apply, "outboxtest.apply", "q");
+    tocsin::atomic([] {
+        for (int i = 0; i < 5; ++i) {
+            Item::objects().create({.name = "i" + std::to_string(i)});
+        }
+    });
+    remote::Worker worker({.delete_done = true});
+    EXPECT_EQ(worker.drain(), 5U);
+    EXPECT_EQ(effects(), 5);
+    EXPECT_EQ(outbox_size(), 0);
+    EXPECT_EQ(worker.stats().done, 5U);
+    EXPECT_EQ(worker.drain(), 0U);
+}
+
+TEST_F(WorkerTest, WithDeleteDoneAFailedRowStaysAndItsBatchMatesGo) {
+    connect(&apply, "outboxtest.apply", "q");
+    connect(&broken, "outboxtest.broken", "q");
+    tocsin::atomic([] {
+        Item::objects().create({.name = "a"});
+        Item::objects().create({.name = "b"});
+    });
+    remote::Worker worker({.delete_done = true});
+    EXPECT_EQ(worker.drain(), 4U);  // the batch fails at once, then runs row by row
+    EXPECT_EQ(worker.stats().done, 2U);
+    EXPECT_EQ(worker.stats().failed, 2U);
+    EXPECT_EQ(effects(), 2);  // apply's; broken's rolled back
+    const auto rows = remote::outbox_rows();
+    ASSERT_EQ(rows.size(), 2U);
+    for (const auto& row : rows) {
+        EXPECT_EQ(row.receiver, "outboxtest.broken");
+        EXPECT_EQ(row.status, remote::Status::pending);
+        EXPECT_EQ(row.last_error, "broken receiver");
+    }
+}
+
+TEST_F(WorkerTest, WithDeleteDoneAReceiverWhoseClaimWasTakenOverIsRolledBackAndItsRowKept) {
+    connect(&thief, "outboxtest.thief", "q");
+    Item::objects().create({.name = "x"});
+    remote::Worker worker({.delete_done = true});
+    EXPECT_EQ(worker.drain(), 1U);
+    EXPECT_EQ(worker.stats().lost, 1U);
+    EXPECT_EQ(worker.stats().done, 0U);
+    EXPECT_EQ(effects(), 0);
+    ASSERT_EQ(outbox_size(), 1);
+    EXPECT_EQ(remote::outbox_rows().at(0).status, remote::Status::pending);
+}
+
 TEST_F(WorkerTest, ARowWhoseReceiverThisProgramLacksFails) {
     connect(&apply, "outboxtest.apply", "q");
     Item::objects().create({.name = "x"});
