@@ -8,6 +8,10 @@
 //               (N / (produce + consume time)); the CPU per event of this process and (own
 //               cluster only) of the server's processes, from /proc; and the 1-thread consume
 //               again with WorkerOptions::preload off (one SELECT per row), for the ratio.
+//   custom      the same job without the Item: a custom signal (an argument of a struct type
+//               travelling through nlohmann to_json/from_json) sent 100 times per transaction,
+//               its remote receiver applying the same one-row effect; produce, consume with 1
+//               and 2 threads, CPU per event, and end to end with a 2-thread worker running.
 //   latency     a worker waits (PostgreSQL: LISTEN; SQLite: polling every --sqlite-poll ms);
 //               events are sent one per transaction at --rate per second; for each, the time
 //               from just before its COMMIT to the start of its receiver. Reported: p50, p99.
@@ -15,6 +19,9 @@
 //   outbox_bench [--url=postgresql://...] [--engines=postgresql,sqlite] [--events=N]
 //                [--rounds=R] [--rate=EVENTS_PER_S] [--latency-events=N] [--sqlite-poll=MS]
 //                [--batch=N] [--celery[=PYTHON]] [--celery-events=N]
+//                [--delete-done] [--phases=model,custom,running,latency] (all by default; running
+//                includes
+//                --celery)
 // --celery also runs bench/celery_outbox.py (Celery 5.2 + Redis, Django's on_commit(task.delay))
 // on the same PostgreSQL database, with 1 and 2 worker processes, and prints tocsin's end-to-end
 // rate over Celery's.
@@ -62,6 +69,20 @@ struct Effect : tocsin::Model<Effect> {
         return tocsin::fields(tocsin::field("item", &Effect::item, {.unique = true}));
     }
 };
+/// The custom signal's argument: what an application would send instead of saving a row.
+struct Ticket {
+    std::int64_t seq = 0;
+    std::string kind;
+};
+void to_json(nlohmann::json& j, const Ticket& t) {
+    j = nlohmann::json{{"seq", t.seq}, {"kind", t.kind}};
+}
+void from_json(const nlohmann::json& j, Ticket& t) {
+    j.at("seq").get_to(t.seq);
+    j.at("kind").get_to(t.kind);
+}
+tocsin::Signal<void(const Ticket&)> ticket_issued{"bench.ticket_issued"};
+
 class BenchConfig : public tocsin::AppConfig {
   public:
     BenchConfig() : AppConfig("bench") {}
@@ -95,6 +116,11 @@ void apply(Item& item, const tocsin::SaveEvent&) {
     Effect::objects().create({.item = *item.id});
 }
 
+/// The custom signal's remote receiver: the same one-row effect.
+void apply_ticket(const Ticket& ticket) {
+    Effect::objects().create({.item = ticket.seq});
+}
+
 }  // namespace bench
 
 namespace {
@@ -120,6 +146,11 @@ struct Options {
     int batch = 100;
     std::string python;  // --celery[=PYTHON]
     long celery_events = 5000;
+    bool delete_done = false;  // --delete-done: WorkerOptions::delete_done
+    std::vector<std::string> phases{"model", "custom", "running", "latency"};
+    [[nodiscard]] bool runs(std::string_view phase) const {
+        return std::find(phases.begin(), phases.end(), phase) != phases.end();
+    }
 } options;
 
 double seconds_since(Clock::time_point start) {
@@ -147,6 +178,17 @@ void produce(long n) {
         tocsin::atomic([&] {
             for (int i = 0; i < 100 && done < n; ++i, ++done) {
                 bench::Item::objects().create({.seq = done});
+            }
+        });
+    }
+}
+
+/// Sends @p n tickets (the custom signal) in transactions of 100.
+void produce_tickets(long n) {
+    for (long done = 0; done < n;) {
+        tocsin::atomic([&] {
+            for (int i = 0; i < 100 && done < n; ++i, ++done) {
+                bench::ticket_issued.send(tocsin::Sender{}, bench::Ticket{done, "issued"});
             }
         });
     }
@@ -219,7 +261,8 @@ Took consume(long n, int threads, std::chrono::milliseconds poll, bool preload =
     tocsin::remote::Worker worker({.concurrency = threads,
                                    .batch_size = options.batch,
                                    .poll_interval = poll,
-                                   .preload = preload});
+                                   .preload = preload,
+                                   .delete_done = options.delete_done});
     const double cpu0 = process_cpu();
     const double server0 = server_cpu();
     const auto start = Clock::now();
@@ -239,7 +282,10 @@ Took consume(long n, int threads, std::chrono::milliseconds poll, bool preload =
 
 bool check(long n, const char* what) {
     const auto effects = scalar("SELECT COUNT(*) FROM bench_effect");
-    const auto done = scalar("SELECT COUNT(*) FROM tocsin_outbox WHERE status = 'done'");
+    // With --delete-done the rows run are gone: none may be left.
+    const auto done = options.delete_done
+                          ? n - scalar("SELECT COUNT(*) FROM tocsin_outbox")
+                          : scalar("SELECT COUNT(*) FROM tocsin_outbox WHERE status = 'done'");
     if (effects != n || done != n) {
         std::fprintf(stderr, "%s: %lld effects and %lld rows done for %ld events\n", what,
                      static_cast<long long>(effects), static_cast<long long>(done), n);
@@ -277,6 +323,80 @@ double run_celery(const tocsin::db::Settings& settings, int workers) {
     return rate;
 }
 
+/// The custom-signal job: tickets sent 100 per transaction, the same one-row effect.
+bool run_custom(bool pg, std::chrono::milliseconds poll) {
+    const double n = static_cast<double>(options.events);
+    std::vector<double> produce_rate;
+    std::vector<double> produce_cpu;
+    std::vector<double> consume_rate[2];
+    std::vector<double> consume_client_cpu[2];
+    std::vector<double> consume_server_cpu[2];
+    std::vector<double> running;
+    for (int round = 0; round < options.rounds; ++round) {
+        for (int threads = 1; threads <= 2; ++threads) {
+            const double cpu0 = process_cpu() + server_cpu();
+            const auto start = Clock::now();
+            produce_tickets(options.events);
+            produce_rate.push_back(n / seconds_since(start));
+            produce_cpu.push_back((process_cpu() + server_cpu() - cpu0) / n * 1e6);
+            const Took t = consume(options.events, threads, poll);
+            if (!check(options.events, "custom signal")) {
+                return false;
+            }
+            consume_rate[threads - 1].push_back(n / t.wall);
+            consume_client_cpu[threads - 1].push_back(t.client_cpu / n * 1e6);
+            consume_server_cpu[threads - 1].push_back(t.server_cpu / n * 1e6);
+            wipe();
+        }
+        // End to end, a 2-thread worker running while the tickets are sent.
+        tocsin::remote::Worker worker({.concurrency = 2,
+                                       .batch_size = options.batch,
+                                       .poll_interval = poll,
+                                       .delete_done = options.delete_done});
+        std::thread runner([&] { worker.run(); });
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const double cpu0 = process_cpu() + server_cpu();
+        const auto start = Clock::now();
+        produce_tickets(options.events);
+        while (worker.stats().done < static_cast<std::uint64_t>(options.events) &&
+               seconds_since(start) < 600) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        const double took = seconds_since(start);
+        const double cpu = process_cpu() + server_cpu() - cpu0;
+        worker.stop();
+        runner.join();
+        if (!check(options.events, "custom signal, end to end")) {
+            return false;
+        }
+        running.push_back(n / took);
+        std::printf("  (round %d: custom end to end %.0f events/s, CPU %.1f us/event)\n", round + 1,
+                    n / took, cpu / n * 1e6);
+        wipe();
+    }
+    std::printf(
+        "custom signal (Ticket through to_json/from_json), %ld events, 100 per transaction, "
+        "median of %d rounds\n",
+        options.events, options.rounds);
+    std::printf("  produce                     %9.0f events/s   CPU %6.1f us/event%s\n",
+                median(produce_rate), median(produce_cpu), pg ? " (with the server's)" : "");
+    for (int t = 0; t < 2; ++t) {
+        std::printf(
+            "  consume, %d worker thread%s  %9.0f events/s   CPU %6.1f + %6.1f us/event "
+            "(worker + server)\n",
+            t + 1, t == 0 ? " " : "s", median(consume_rate[t]), median(consume_client_cpu[t]),
+            median(consume_server_cpu[t]));
+    }
+    const double total =
+        median(produce_cpu) + median(consume_client_cpu[0]) + median(consume_server_cpu[0]);
+    std::printf(
+        "  CPU per event, produce + consume (1 thread): %.1f us: %.0f events per "
+        "CPU-second\n",
+        total, 1e6 / total);
+    std::printf("  end to end, worker running, 2 threads %9.0f events/s\n", median(running));
+    return true;
+}
+
 bool run_engine(const std::string& engine, const tocsin::db::Settings& settings) {
     tocsin::Apps::instance().reset();
     tocsin::setup({.installed_apps = {std::make_shared<bench::BenchConfig>()},
@@ -295,77 +415,86 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
     (void)consume(200, 1, poll);
     wipe();
 
-    std::vector<double> produce_rate;
-    std::vector<double> produce_cpu;  // µs per event, this process + server
-    std::vector<double> consume_rate[2];
-    std::vector<double> consume_client_cpu[2];  // µs per event
-    std::vector<double> consume_server_cpu[2];
-    std::vector<double> end_to_end[2];
-    std::vector<double> speedup;
-    std::vector<double> per_row_rate;  // 1 thread, preload off: one SELECT per row
-    std::vector<double> per_row_cpu;
-    const double n = static_cast<double>(options.events);
-    for (int round = 0; round < options.rounds; ++round) {
-        double took[2] = {0, 0};
-        double produced = 0;
-        for (int threads = 1; threads <= 2; ++threads) {
-            const double cpu0 = process_cpu() + server_cpu();
-            const auto start = Clock::now();
+    if (options.runs("model")) {
+        std::vector<double> produce_rate;
+        std::vector<double> produce_cpu;  // µs per event, this process + server
+        std::vector<double> consume_rate[2];
+        std::vector<double> consume_client_cpu[2];  // µs per event
+        std::vector<double> consume_server_cpu[2];
+        std::vector<double> end_to_end[2];
+        std::vector<double> speedup;
+        std::vector<double> per_row_rate;  // 1 thread, preload off: one SELECT per row
+        std::vector<double> per_row_cpu;
+        const double n = static_cast<double>(options.events);
+        for (int round = 0; round < options.rounds; ++round) {
+            double took[2] = {0, 0};
+            double produced = 0;
+            for (int threads = 1; threads <= 2; ++threads) {
+                const double cpu0 = process_cpu() + server_cpu();
+                const auto start = Clock::now();
+                produce(options.events);
+                produced = seconds_since(start);
+                produce_rate.push_back(n / produced);
+                produce_cpu.push_back((process_cpu() + server_cpu() - cpu0) / n * 1e6);
+                const Took t = consume(options.events, threads, poll);
+                took[threads - 1] = t.wall;
+                if (!check(options.events, "throughput")) {
+                    return false;
+                }
+                consume_rate[threads - 1].push_back(n / t.wall);
+                consume_client_cpu[threads - 1].push_back(t.client_cpu / n * 1e6);
+                consume_server_cpu[threads - 1].push_back(t.server_cpu / n * 1e6);
+                end_to_end[threads - 1].push_back(n / (produced + t.wall));
+                wipe();
+            }
+            speedup.push_back(took[0] / took[1]);
+            // The same consume with each row loading its instance (WorkerOptions::preload off).
             produce(options.events);
-            produced = seconds_since(start);
-            produce_rate.push_back(n / produced);
-            produce_cpu.push_back((process_cpu() + server_cpu() - cpu0) / n * 1e6);
-            const Took t = consume(options.events, threads, poll);
-            took[threads - 1] = t.wall;
-            if (!check(options.events, "throughput")) {
+            const Took t = consume(options.events, 1, poll, false);
+            if (!check(options.events, "throughput, preload off")) {
                 return false;
             }
-            consume_rate[threads - 1].push_back(n / t.wall);
-            consume_client_cpu[threads - 1].push_back(t.client_cpu / n * 1e6);
-            consume_server_cpu[threads - 1].push_back(t.server_cpu / n * 1e6);
-            end_to_end[threads - 1].push_back(n / (produced + t.wall));
+            per_row_rate.push_back(n / t.wall);
+            per_row_cpu.push_back((t.client_cpu + t.server_cpu) / n * 1e6);
             wipe();
         }
-        speedup.push_back(took[0] / took[1]);
-        // The same consume with each row loading its instance (WorkerOptions::preload off).
-        produce(options.events);
-        const Took t = consume(options.events, 1, poll, false);
-        if (!check(options.events, "throughput, preload off")) {
-            return false;
-        }
-        per_row_rate.push_back(n / t.wall);
-        per_row_cpu.push_back((t.client_cpu + t.server_cpu) / n * 1e6);
-        wipe();
-    }
-    std::printf("throughput, %ld events, transactions of 100, batches of %d, median of %d rounds\n",
-                options.events, options.batch, options.rounds);
-    std::printf("  produce                     %9.0f events/s   CPU %6.1f us/event%s\n",
-                median(produce_rate), median(produce_cpu), pg ? " (with the server's)" : "");
-    for (int t = 0; t < 2; ++t) {
         std::printf(
-            "  consume, %d worker thread%s  %9.0f events/s   end to end %9.0f events/s   "
-            "CPU %6.1f + %6.1f us/event (worker + server)\n",
-            t + 1, t == 0 ? " " : "s", median(consume_rate[t]), median(end_to_end[t]),
-            median(consume_client_cpu[t]), median(consume_server_cpu[t]));
+            "throughput, %ld events, transactions of 100, batches of %d, median of %d rounds\n",
+            options.events, options.batch, options.rounds);
+        std::printf("  produce                     %9.0f events/s   CPU %6.1f us/event%s\n",
+                    median(produce_rate), median(produce_cpu), pg ? " (with the server's)" : "");
+        for (int t = 0; t < 2; ++t) {
+            std::printf(
+                "  consume, %d worker thread%s  %9.0f events/s   end to end %9.0f events/s   "
+                "CPU %6.1f + %6.1f us/event (worker + server)\n",
+                t + 1, t == 0 ? " " : "s", median(consume_rate[t]), median(end_to_end[t]),
+                median(consume_client_cpu[t]), median(consume_server_cpu[t]));
+        }
+        std::printf("  2 workers / 1 worker        %9.2fx\n", median(speedup));
+        const double batched_cpu = median(consume_client_cpu[0]) + median(consume_server_cpu[0]);
+        std::printf(
+            "  consume, 1 thread, one SELECT per row (preload off) %9.0f events/s   CPU %6.1f "
+            "us/event; batch loading: %.2fx events/s, %.2fx less CPU\n",
+            median(per_row_rate), median(per_row_cpu),
+            median(consume_rate[0]) / median(per_row_rate), median(per_row_cpu) / batched_cpu);
+        std::printf(
+            "  CPU per event, produce + consume (1 thread): %.1f us: %.0f events per CPU-second\n",
+            median(produce_cpu) + batched_cpu, 1e6 / (median(produce_cpu) + batched_cpu));
     }
-    std::printf("  2 workers / 1 worker        %9.2fx\n", median(speedup));
-    const double batched_cpu = median(consume_client_cpu[0]) + median(consume_server_cpu[0]);
-    std::printf(
-        "  consume, 1 thread, one SELECT per row (preload off) %9.0f events/s   CPU %6.1f "
-        "us/event; batch loading: %.2fx events/s, %.2fx less CPU\n",
-        median(per_row_rate), median(per_row_cpu), median(consume_rate[0]) / median(per_row_rate),
-        median(per_row_cpu) / batched_cpu);
-    std::printf(
-        "  CPU per event, produce + consume (1 thread): %.1f us: %.0f events per CPU-second\n",
-        median(produce_cpu) + batched_cpu, 1e6 / (median(produce_cpu) + batched_cpu));
+
+    if (options.runs("custom") && !run_custom(pg, poll)) {
+        return false;
+    }
 
     // End to end with the worker running while the events are produced.
     double running[2] = {0, 0};
-    for (int threads = 1; threads <= 2; ++threads) {
+    for (int threads = 1; threads <= 2 && options.runs("running"); ++threads) {
         std::vector<double> rates;
         for (int round = 0; round < options.rounds; ++round) {
-            tocsin::remote::Worker worker(
-                {.concurrency = threads, .batch_size = options.batch, .poll_interval = poll});
+            tocsin::remote::Worker worker({.concurrency = threads,
+                                           .batch_size = options.batch,
+                                           .poll_interval = poll,
+                                           .delete_done = options.delete_done});
             std::thread runner([&] { worker.run(); });
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             const auto start = Clock::now();
@@ -387,7 +516,7 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
         std::printf("  end to end, worker running, %d thread%s %9.0f events/s\n", threads,
                     threads == 1 ? " " : "s", running[threads - 1]);
     }
-    if (pg && !options.python.empty()) {
+    if (pg && !options.python.empty() && options.runs("running")) {
         for (int workers = 1; workers <= 2; ++workers) {
             const double celery = run_celery(settings, workers);
             if (celery > 0) {
@@ -400,14 +529,19 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
     }
 
     // Latency: one event per transaction at options.rate per second, a waiting worker.
+    if (!options.runs("latency")) {
+        return true;
+    }
     {
         std::lock_guard lock(bench::stamps.mutex);
         bench::stamps.committed.assign(static_cast<std::size_t>(options.latency_events), 0);
         bench::stamps.started.assign(static_cast<std::size_t>(options.latency_events), 0);
     }
     bench::record_start = true;
-    tocsin::remote::Worker worker(
-        {.concurrency = 1, .batch_size = options.batch, .poll_interval = poll});
+    tocsin::remote::Worker worker({.concurrency = 1,
+                                   .batch_size = options.batch,
+                                   .poll_interval = poll,
+                                   .delete_done = options.delete_done});
     std::thread runner([&] { worker.run(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const auto period = std::chrono::microseconds(1'000'000 / options.rate);
@@ -468,10 +602,22 @@ bool parse(int argc, char** argv) {
             out = std::stol(std::string(arg.substr(key.size())));
             return true;
         };
-        if (arg == "--celery") {
+        if (arg == "--delete-done") {
+            options.delete_done = true;
+        } else if (arg == "--celery") {
             options.python = "/usr/bin/python3";
         } else if (arg.rfind("--celery=", 0) == 0) {
             options.python = std::string(arg.substr(9));
+        } else if (arg.rfind("--phases=", 0) == 0) {
+            options.phases.clear();
+            std::stringstream in{std::string(arg.substr(9))};
+            std::string p;
+            while (std::getline(in, p, ',')) {
+                if (p != "model" && p != "custom" && p != "running" && p != "latency") {
+                    return false;
+                }
+                options.phases.push_back(p);
+            }
         } else if (arg.rfind("--url=", 0) == 0) {
             options.url = std::string(arg.substr(6));
         } else if (arg.rfind("--engines=", 0) == 0) {
@@ -507,6 +653,9 @@ int main(int argc, char** argv) {
     try {
         const auto connection = tocsin::remote::connect<bench::Item>(
             tocsin::post_save, &bench::apply, {.queue = "bench", .dispatch_uid = "bench.apply"});
+        const auto tickets =
+            tocsin::remote::connect(bench::ticket_issued, &bench::apply_ticket,
+                                    {.queue = "bench", .dispatch_uid = "bench.apply_ticket"});
         bool ok = true;
         for (const auto& engine : options.engines) {
             if (engine == "postgresql") {

@@ -56,6 +56,8 @@ Command worker_command() {
                              "again after this)",
                              30)
                     .option("name", "The worker's name in the rows it claims (default host:pid)")
+                    .flag("delete-done",
+                          "Delete the rows whose receivers ran instead of marking them done")
                     .flag("drain", "Run what is ready now, then exit");
             },
         .handle =
@@ -74,6 +76,7 @@ Command worker_command() {
                     .poll_interval = std::chrono::milliseconds(o.integer("poll-interval")),
                     .visibility_timeout = std::chrono::seconds(o.integer("visibility-timeout")),
                     .name = o.text("name"),
+                    .delete_done = o.flag("delete-done"),
                 };
                 std::string queues;
                 for (const auto& q : options.queues) {

@@ -258,17 +258,26 @@ struct Worker::State {
                 const nlohmann::json payload = nlohmann::json::parse(row.payload);
                 result = receiver->run({payload, options.database, row.sender});
             }
-            const std::vector<db::Value> params{
-                db::Value(std::string(result.skipped ? "skipped" : "done")),
-                db::Value(detail::now_us()),
-                result.skipped ? db::Value(result.note) : db::Value(db::null), db::Value(row.id),
-                db::Value(token)};
-            const std::int64_t changed = database.execute(
-                detail::sql(database,
-                            "UPDATE tocsin_outbox SET status = ?1, finished_at = ?2, last_error "
-                            "= ?3, locked_by = NULL, locked_until = NULL WHERE id = ?4 AND "
-                            "locked_by = ?5"),
-                params);
+            std::int64_t changed = 0;
+            if (options.delete_done && !result.skipped) {
+                changed = database.execute(
+                    detail::sql(database,
+                                "DELETE FROM tocsin_outbox WHERE id = ?1 AND locked_by = ?2"),
+                    {db::Value(row.id), db::Value(token)});
+            } else {
+                const std::vector<db::Value> params{
+                    db::Value(std::string(result.skipped ? "skipped" : "done")),
+                    db::Value(detail::now_us()),
+                    result.skipped ? db::Value(result.note) : db::Value(db::null),
+                    db::Value(row.id), db::Value(token)};
+                changed = database.execute(
+                    detail::sql(
+                        database,
+                        "UPDATE tocsin_outbox SET status = ?1, finished_at = ?2, last_error "
+                        "= ?3, locked_by = NULL, locked_until = NULL WHERE id = ?4 AND "
+                        "locked_by = ?5"),
+                    params);
+            }
             if (changed == 0) {
                 throw LeaseLost{};
             }
@@ -436,19 +445,32 @@ struct Worker::State {
                 ids += ',';
             }
             ids.back() = pg ? '}' : ']';
-            const std::vector<db::Value> params{db::Value(detail::now_us()), db::Value(token),
-                                                db::Value(std::move(ids))};
-            const std::int64_t marked = database.execute(
-                detail::sql(database,
-                            pg ? "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
-                                 "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
-                                 "id = ANY(CAST(?3 AS bigint[])) AND locked_by = ?2 AND status = "
-                                 "'pending'"
-                               : "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
-                                 "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
-                                 "id IN (SELECT value FROM json_each(?3)) AND locked_by = ?2 AND "
-                                 "status = 'pending'"),
-                params);
+            // Skipped rows were marked above: their status is no longer 'pending'.
+            std::int64_t marked = 0;
+            if (options.delete_done) {
+                marked = database.execute(
+                    detail::sql(database,
+                                pg ? "DELETE FROM tocsin_outbox WHERE id = ANY(CAST(?2 AS "
+                                     "bigint[])) AND locked_by = ?1 AND status = 'pending'"
+                                   : "DELETE FROM tocsin_outbox WHERE id IN (SELECT value FROM "
+                                     "json_each(?2)) AND locked_by = ?1 AND status = 'pending'"),
+                    {db::Value(token), db::Value(std::move(ids))});
+            } else {
+                const std::vector<db::Value> params{db::Value(detail::now_us()), db::Value(token),
+                                                    db::Value(std::move(ids))};
+                marked = database.execute(
+                    detail::sql(
+                        database,
+                        pg ? "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
+                             "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
+                             "id = ANY(CAST(?3 AS bigint[])) AND locked_by = ?2 AND status = "
+                             "'pending'"
+                           : "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
+                             "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
+                             "id IN (SELECT value FROM json_each(?3)) AND locked_by = ?2 AND "
+                             "status = 'pending'"),
+                    params);
+            }
             if (static_cast<std::size_t>(marked) + skipped_rows != rows.size()) {
                 throw Fallback{};  // a claim was taken over
             }
@@ -489,31 +511,43 @@ struct Worker::State {
         db::close_all();
     }
 
-    /// Wakes the threads: on a NOTIFY (PostgreSQL), a stop, or every poll_interval.
-    void waker_loop() {
-        db::Settings settings;
+    /// The LISTEN connection (PostgreSQL, WorkerOptions::listen), or null: polling only.
+    std::unique_ptr<db::PostgresqlBackend> listener;
+    /// Whether this worker listens (PostgreSQL and WorkerOptions::listen).
+    bool listens = false;
+    db::Settings listen_settings;
+
+    /// Opens the LISTEN connection when the worker listens; on failure says so and polls.
+    void connect_listener() {
+        try {
+            listener = std::make_unique<db::PostgresqlBackend>(listen_settings);
+            listener->execute_script("LISTEN " + std::string(notify_channel));
+        } catch (const std::exception& e) {
+            listener.reset();
+            std::cerr << "tocsin.remote worker " << name << ": LISTEN failed, polling (" << e.what()
+                      << ")" << std::endl;
+        }
+    }
+
+    /// Before the threads start (so that no NOTIFY sent after their first claim is missed):
+    /// LISTENs when the worker's database is PostgreSQL.
+    void start_listening() {
         {
             const auto all = db::configuration();
             const auto it = all.find(options.database);
             if (it != all.end()) {
-                settings = it->second;
+                listen_settings = it->second;
             }
         }
-        const bool pg = options.listen && settings.engine == "postgresql";
-        std::unique_ptr<db::PostgresqlBackend> listener;
-        const auto connect_listener = [&] {
-            try {
-                listener = std::make_unique<db::PostgresqlBackend>(settings);
-                listener->execute_script("LISTEN " + std::string(notify_channel));
-            } catch (const std::exception& e) {
-                listener.reset();
-                std::cerr << "tocsin.remote worker " << name << ": LISTEN failed, polling ("
-                          << e.what() << ")" << std::endl;
-            }
-        };
-        if (pg) {
+        listens = options.listen && listen_settings.engine == "postgresql";
+        if (listens) {
             connect_listener();
         }
+    }
+
+    /// Wakes the threads: on a NOTIFY (PostgreSQL), a stop, or every poll_interval.
+    void waker_loop() {
+        const bool pg = listens;
         while (!should_stop()) {
             std::vector<pollfd> fds;
             fds.push_back(pollfd{stop_pipe[0], POLLIN, 0});
@@ -543,6 +577,7 @@ struct Worker::State {
             bump();
         }
         bump();
+        listener.reset();
     }
 };
 
@@ -574,6 +609,7 @@ Worker::~Worker() {
 
 void Worker::run() {
     create_outbox(state_->options.database);
+    state_->start_listening();
     std::vector<std::thread> threads;
     threads.reserve(static_cast<std::size_t>(state_->options.concurrency));
     for (int i = 0; i < state_->options.concurrency; ++i) {

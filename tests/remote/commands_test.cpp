@@ -64,6 +64,18 @@ TEST_F(CommandsTest, OutboxCountsPerQueueAndReceiver) {
               "mail  outboxtest.welcome  pending=2  failed=0  dead=0  done=0  skipped=0\n");
 }
 
+TEST_F(CommandsTest, WorkerDeleteDoneDeletesTheRowsItRan) {
+    Item::objects().create({.name = "a"});
+    auto r = run({"worker", "--drain", "--delete-done", "--name", "w1"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "Worker w1: queues (all), 1 thread, database 'default'\n"
+              "Stopped: claimed 2, done 1, failed 1, dead 1, skipped 0, lost 0\n");
+    EXPECT_EQ(effects(), 1);
+    EXPECT_EQ(run({"outbox"}).out,
+              "audit  outboxtest.broken  pending=0  failed=0  dead=1  done=0  skipped=0\n");
+}
+
 TEST_F(CommandsTest, WorkerDrainRunsTheRowsThenOutboxListsRetriesAndPurges) {
     Item::objects().create({.name = "a"});
     auto r = run({"worker", "--drain", "--name", "w1"});

@@ -227,6 +227,54 @@ TEST_F(WorkerTest, AReceiverWhoseClaimWasTakenOverIsRolledBack) {
     EXPECT_TRUE(row.locked_by);  // still this worker's claim, until its visibility timeout
 }
 
+TEST_F(WorkerTest, WithDeleteDoneARowGoesInTheTransactionOfItsEffect) {
+    connect(&apply, "outboxtest.apply", "q");
+    tocsin::atomic([] {
+        for (int i = 0; i < 5; ++i) {
+            Item::objects().create({.name = "i" + std::to_string(i)});
+        }
+    });
+    remote::Worker worker({.delete_done = true});
+    EXPECT_EQ(worker.drain(), 5U);
+    EXPECT_EQ(effects(), 5);
+    EXPECT_EQ(outbox_size(), 0);
+    EXPECT_EQ(worker.stats().done, 5U);
+    EXPECT_EQ(worker.drain(), 0U);
+}
+
+TEST_F(WorkerTest, WithDeleteDoneAFailedRowStaysAndItsBatchMatesGo) {
+    connect(&apply, "outboxtest.apply", "q");
+    connect(&broken, "outboxtest.broken", "q");
+    tocsin::atomic([] {
+        Item::objects().create({.name = "a"});
+        Item::objects().create({.name = "b"});
+    });
+    remote::Worker worker({.delete_done = true});
+    EXPECT_EQ(worker.drain(), 4U);  // the batch fails at once, then runs row by row
+    EXPECT_EQ(worker.stats().done, 2U);
+    EXPECT_EQ(worker.stats().failed, 2U);
+    EXPECT_EQ(effects(), 2);  // apply's; broken's rolled back
+    const auto rows = remote::outbox_rows();
+    ASSERT_EQ(rows.size(), 2U);
+    for (const auto& row : rows) {
+        EXPECT_EQ(row.receiver, "outboxtest.broken");
+        EXPECT_EQ(row.status, remote::Status::pending);
+        EXPECT_EQ(row.last_error, "broken receiver");
+    }
+}
+
+TEST_F(WorkerTest, WithDeleteDoneAReceiverWhoseClaimWasTakenOverIsRolledBackAndItsRowKept) {
+    connect(&thief, "outboxtest.thief", "q");
+    Item::objects().create({.name = "x"});
+    remote::Worker worker({.delete_done = true});
+    EXPECT_EQ(worker.drain(), 1U);
+    EXPECT_EQ(worker.stats().lost, 1U);
+    EXPECT_EQ(worker.stats().done, 0U);
+    EXPECT_EQ(effects(), 0);
+    ASSERT_EQ(outbox_size(), 1);
+    EXPECT_EQ(remote::outbox_rows().at(0).status, remote::Status::pending);
+}
+
 TEST_F(WorkerTest, ARowWhoseReceiverThisProgramLacksFails) {
     connect(&apply, "outboxtest.apply", "q");
     Item::objects().create({.name = "x"});
@@ -295,6 +343,73 @@ TEST_F(WorkerTest, OnPostgresqlTheNotifyOfASendWakesAWaitingWorker) {
     runner.join();
     EXPECT_EQ(rows_in("done"), 1);
     EXPECT_LT(waited, 5s);  // far less than the 60 s poll
+}
+
+/// When each item's receiver started (steady clock), by item name; the receiver then takes
+/// 150 ms, so that the next event is sent while the worker is busy.
+struct Starts {
+    std::mutex mutex;
+    std::map<std::string, std::chrono::steady_clock::time_point> at;
+};
+Starts starts;
+void slow(Item& item, const SaveEvent&) {
+    {
+        std::lock_guard lock(starts.mutex);
+        starts.at.emplace(item.name, std::chrono::steady_clock::now());
+    }
+    std::this_thread::sleep_for(150ms);
+    apply_effect("slow", item);
+}
+
+TEST_F(WorkerTest, OnPostgresqlNoNotifiedEventWaitsForThePoll) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (LISTEN/NOTIFY)";
+    }
+    {
+        std::lock_guard lock(starts.mutex);
+        starts.at.clear();
+    }
+    connect(&slow, "outboxtest.slow", "q");
+    remote::Worker worker({.poll_interval = 60s});
+    std::thread runner([&] { worker.run(); });
+    // Pairs of events: the first sent as the worker starts (or after a pause), the second while
+    // the first runs. Nothing is sent after a pair's second event until it ran: a NOTIFY missed
+    // would leave it to the 60 s poll.
+    std::map<std::string, std::chrono::steady_clock::time_point> sent;
+    const auto send = [&](const std::string& name) {
+        tocsin::atomic([&] { Item::objects().create({.name = name}); });
+        sent.emplace(name, std::chrono::steady_clock::now());
+    };
+    const auto started = [&](const std::string& name) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            {
+                std::lock_guard lock(starts.mutex);
+                if (starts.at.count(name) != 0) {
+                    return true;
+                }
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+        return false;
+    };
+    for (int pair = 0; pair < 3; ++pair) {
+        const std::string first = "first" + std::to_string(pair);
+        const std::string second = "second" + std::to_string(pair);
+        send(first);
+        ASSERT_TRUE(started(first)) << first << " never started";
+        send(second);  // while the worker runs the first
+        ASSERT_TRUE(started(second)) << second << " never started";
+        std::this_thread::sleep_for(pair == 0 ? 0ms : 200ms);
+    }
+    worker.stop();
+    runner.join();
+    EXPECT_EQ(rows_in("done"), 6);
+    std::lock_guard lock(starts.mutex);
+    for (const auto& [name, at] : sent) {
+        // Far under the 60 s poll; the commit returned before the time was taken.
+        EXPECT_LT(starts.at.at(name) - at, 5s) << name;
+    }
 }
 
 // ------------------------------------------------------------------ ordered receivers

@@ -42,6 +42,13 @@ struct WorkerOptions {
     /// update() or raw SQL is not: turn this off when receivers do that to rows that later rows
     /// of the same batch name.
     bool preload = true;
+    /// Deletes a row once its receiver ran and committed, in the same transaction, instead of
+    /// marking it done: the done mark rewrites the row and its index entries (status is
+    /// indexed), a delete does not, and the table stays small without `manage outbox --purge`.
+    /// The lease check is the same (a row whose claim was taken over is not deleted, and its
+    /// receiver's writes roll back); WorkerStats::done still counts them. Skipped, failed and
+    /// dead rows stay. Off by default: done rows are then kept as a record until purged.
+    bool delete_done = false;
 };
 
 /// What a Worker did, counted since it was made.
