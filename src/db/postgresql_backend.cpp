@@ -152,13 +152,6 @@ class PostgresqlStatement final : public Statement {
         }
         backend_->note_success();
         description_ = std::move(described);
-        if (this->sql() == backend.begin_sql()) {
-            control_ = Control::begin;
-        } else if (this->sql() == backend.commit_sql()) {
-            control_ = Control::commit;
-        } else if (this->sql() == backend.rollback_sql()) {
-            control_ = Control::rollback;
-        }
         const auto n = static_cast<std::size_t>(PQnparams(description_.get()));
         buffers_.resize(n);
         values_.assign(n, nullptr);
@@ -234,20 +227,8 @@ class PostgresqlStatement final : public Statement {
             executed_ = true;
             if (backend_->observed())
                 backend_->observe_statement(with_parameters());
-            if (control_ != Control::none && held_back()) {
-                // BEGIN waits for the first statement; an empty transaction sends nothing.
-                rows_ = 0;
-                rows_affected_ = 0;
-                row_ = -1;
-                backend_->note_success();
-                return false;
-            }
-            if (backend_->begin_pending()) {
-                result_ = run_after_begin(where);
-            } else {
-                result_.reset(PQexecPrepared(conn_, name_.c_str(), static_cast<int>(values_.size()),
-                                             values_.data(), lengths_.data(), formats_.data(), 0));
-            }
+            result_.reset(PQexecPrepared(conn_, name_.c_str(), static_cast<int>(values_.size()),
+                                         values_.data(), lengths_.data(), formats_.data(), 0));
             const ExecStatusType status =
                 result_ ? PQresultStatus(result_.get()) : PGRES_FATAL_ERROR;
             if (status == PGRES_TUPLES_OK) {
@@ -328,65 +309,6 @@ class PostgresqlStatement final : public Statement {
     }
 
   private:
-    /// What a transaction-control statement does to the held BEGIN; true when it is not sent:
-    /// BEGIN outside a transaction (held), COMMIT or ROLLBACK of a transaction that only held
-    /// its BEGIN (nothing to end).
-    bool held_back() noexcept {
-        if (control_ == Control::begin) {
-            if (backend_->begin_pending() || PQstatus(conn_) != CONNECTION_OK ||
-                PQtransactionStatus(conn_) != PQTRANS_IDLE)
-                return false;  // sent as it is (the server says what it thinks of it)
-            backend_->set_begin_pending(true);
-            return true;
-        }
-        if (!backend_->begin_pending())
-            return false;
-        backend_->set_begin_pending(false);
-        return true;
-    }
-
-    /// The held BEGIN and this statement in one round trip (libpq's pipeline mode): the
-    /// statement's result, or the BEGIN's error.
-    Result run_after_begin(tocsin::source_location where) {
-        backend_->set_begin_pending(false);
-        if (PQenterPipelineMode(conn_) != 1) {
-            Result begin(PQexec(conn_, "BEGIN"));
-            if (!begin || PQresultStatus(begin.get()) != PGRES_COMMAND_OK)
-                backend_->throw_result_error(begin.get(), "BEGIN", where);
-            return Result(PQexecPrepared(conn_, name_.c_str(), static_cast<int>(values_.size()),
-                                         values_.data(), lengths_.data(), formats_.data(), 0));
-        }
-        const bool sent =
-            PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
-            PQsendQueryPrepared(conn_, name_.c_str(), static_cast<int>(values_.size()),
-                                values_.data(), lengths_.data(), formats_.data(), 0) == 1 &&
-            PQpipelineSync(conn_) == 1;
-        // Results in order: BEGIN's, a null, the statement's, a null, then the Sync's.
-        std::vector<Result> results;
-        int nulls = 0;
-        while (sent) {
-            PGresult* r = PQgetResult(conn_);
-            if (r == nullptr) {
-                if (PQstatus(conn_) != CONNECTION_OK || ++nulls > 2)
-                    break;
-                continue;
-            }
-            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-                PQclear(r);
-                break;
-            }
-            results.emplace_back(r);
-        }
-        PQexitPipelineMode(conn_);
-        if (results.empty() || PQresultStatus(results.front().get()) != PGRES_COMMAND_OK) {
-            backend_->throw_result_error(results.empty() ? nullptr : results.front().get(), "BEGIN",
-                                         where);
-        }
-        if (results.size() < 2)
-            return Result();
-        return std::move(results[1]);
-    }
-
     void deallocate() noexcept {
         if (!prepared_)
             return;
@@ -439,13 +361,9 @@ class PostgresqlStatement final : public Statement {
         return out;
     }
 
-    /// BEGIN, COMMIT and ROLLBACK: they decide about the held BEGIN (held_back()).
-    enum class Control { none, begin, commit, rollback };
-
     PostgresqlBackend* backend_;
     PGconn* conn_;
     std::string name_;
-    Control control_ = Control::none;
     bool prepared_ = false;
     bool executed_ = false;
     Result description_;
@@ -645,8 +563,6 @@ std::int64_t PostgresqlBackend::last_insert_id() const {
 bool PostgresqlBackend::in_transaction() const noexcept {
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK)
         return false;
-    if (begin_pending_)
-        return true;
     const PGTransactionStatusType status = PQtransactionStatus(conn_);
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
@@ -662,7 +578,6 @@ bool PostgresqlBackend::check_usable() noexcept {
     }
     if (PQstatus(conn_) != CONNECTION_OK) {
         set_connection_lost(true);
-        begin_pending_ = false;
         return false;
     }
     return true;
@@ -684,10 +599,7 @@ std::unique_ptr<Statement> PostgresqlBackend::do_prepare(std::string_view sql, b
 void PostgresqlBackend::do_execute_script(std::string_view sql, tocsin::source_location where) {
     const std::string text(sql);
     observe(text);
-    // A held BEGIN goes first, in the same round trip (a script's statements run in it).
-    const bool begin = begin_pending_;
-    begin_pending_ = false;
-    Result result(PQexec(conn_, begin ? ("BEGIN;\n" + text).c_str() : text.c_str()));
+    Result result(PQexec(conn_, text.c_str()));
     const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY)
         throw_result_error(result.get(), sql, where);
@@ -698,10 +610,8 @@ void PostgresqlBackend::throw_result_error(const void* raw, std::string_view sql
                                            tocsin::source_location where) {
     const auto* r = static_cast<const PGresult*>(raw);
     const bool lost = PQstatus(conn_) != CONNECTION_OK;
-    if (lost) {
+    if (lost)
         set_connection_lost(true);
-        begin_pending_ = false;
-    }
     set_transaction_aborted(!lost && PQtransactionStatus(conn_) == PQTRANS_INERROR);
 
     const std::string state = field(r, PG_DIAG_SQLSTATE);

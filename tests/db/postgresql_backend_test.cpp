@@ -378,63 +378,6 @@ TEST_F(PostgresqlTest, AtomicCommitsRollsBackAndNests) {
               Value("a,c,e"));
 }
 
-TEST_F(PostgresqlTest, BeginTravelsWithTheTransactionsFirstStatement) {
-    Database& db = connection();
-    db.execute_script("CREATE TABLE item (name TEXT PRIMARY KEY)");
-    const auto pid = db.query_value("SELECT pg_backend_pid()")->as_integer();
-    // The session's state as the server reports it to another connection.
-    const auto state = [&] {
-        PostgresqlBackend other(pg.settings());
-        auto st = other.prepare("SELECT state FROM pg_stat_activity WHERE pid = $1::int");
-        st->bind(1, Value(pid));
-        EXPECT_TRUE(st->step());
-        return st->get<std::string>(0);
-    };
-    std::vector<std::string> seen;
-    db.backend().set_statement_observer([&](const std::string& sql) { seen.push_back(sql); });
-    {
-        auto tx = tocsin::atomic();
-        EXPECT_TRUE(db.backend().in_transaction());
-        EXPECT_EQ(state(), "idle");  // BEGIN not sent on its own
-        db.execute("INSERT INTO item VALUES ($1)", {"a"});
-        EXPECT_EQ(state(), "idle in transaction");
-        EXPECT_EQ(committed_count("item"), 0);
-    }
-    EXPECT_EQ(committed_count("item"), 1);
-    EXPECT_EQ(seen, (std::vector<std::string>{"BEGIN", "INSERT INTO item VALUES ('a')", "COMMIT"}));
-    // A block that runs no statement sends nothing; the observer still sees it.
-    seen.clear();
-    tocsin::atomic([] {});
-    EXPECT_EQ(seen, (std::vector<std::string>{"BEGIN", "COMMIT"}));
-    EXPECT_FALSE(db.backend().in_transaction());
-    EXPECT_EQ(state(), "idle");
-    db.backend().set_statement_observer({});
-    // A script as the first statement runs in the transaction too.
-    EXPECT_THROW(tocsin::atomic([&] {
-                     db.execute_script("INSERT INTO item VALUES ('b')");
-                     throw std::runtime_error("undo");
-                 }),
-                 std::runtime_error);
-    EXPECT_EQ(committed_count("item"), 1);
-}
-
-TEST_F(PostgresqlTest, AFailedFirstStatementAbortsTheBlockAndTheNextOneWorks) {
-    Database& db = connection();
-    db.execute_script("CREATE TABLE item (name TEXT PRIMARY KEY); INSERT INTO item VALUES ('a')");
-    {
-        auto tx = tocsin::atomic();
-        EXPECT_THROW(db.execute("INSERT INTO item VALUES ($1)", {"a"}), IntegrityError);
-        EXPECT_TRUE(db.get_rollback());
-        EXPECT_THROW((void)db.query("SELECT * FROM item"), TransactionManagementError);
-    }
-    {
-        auto tx = tocsin::atomic();
-        EXPECT_THROW((void)db.query("SELECT no_such_column FROM item"), ProgrammingError);
-    }
-    tocsin::atomic([&] { db.execute("INSERT INTO item VALUES ($1)", {"b"}); });
-    EXPECT_EQ(committed_count("item"), 2);
-}
-
 TEST_F(PostgresqlTest, AfterAFailedStatementOnlyTheEndOfTheBlockWorks) {
     Database& db = connection();
     db.execute_script("CREATE TABLE item (name TEXT PRIMARY KEY); INSERT INTO item VALUES ('a')");

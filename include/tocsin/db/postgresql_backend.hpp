@@ -36,12 +36,6 @@ namespace tocsin::db {
 /// OperationalError saying the row is locked, everything else -> OperationalError. Every message
 /// names the database. native_code() is the SQLSTATE packed as by pg_sqlstate_code().
 ///
-/// BEGIN costs no round trip of its own: it is held until the transaction's first statement and
-/// sent with it (libpq's pipeline mode: both, then one Sync); a transaction that ran no statement
-/// sends neither BEGIN nor its COMMIT or ROLLBACK. in_transaction() is true from the BEGIN on, and
-/// the statement observer sees BEGIN when it is run, as before. A BEGIN that fails (the server
-/// gone) is reported by that first statement.
-///
 /// After a failed statement inside a transaction, the transaction is aborted until a rollback
 /// (features().statement_error_aborts_transaction): Database then refuses queries with Django's
 /// "An error occurred in the current transaction..." until the atomic block ends. A connection
@@ -110,10 +104,6 @@ class PostgresqlBackend final : public Backend {
     void observe_statement(const std::string& sql) const { observe(sql); }
     /// Whether the destructor is running (statements then skip DEALLOCATE).
     [[nodiscard]] bool closing() const noexcept { return closing_; }
-    /// Whether a BEGIN was run and not sent yet (it goes with the next statement).
-    [[nodiscard]] bool begin_pending() const noexcept { return begin_pending_; }
-    /// Sets or clears the BEGIN held for the next statement.
-    void set_begin_pending(bool pending) noexcept { begin_pending_ = pending; }
 
   protected:
     std::unique_ptr<Statement> do_prepare(std::string_view sql, bool persistent,
@@ -125,7 +115,6 @@ class PostgresqlBackend final : public Backend {
     std::string display_name_;
     std::uint64_t statement_counter_ = 0;
     bool closing_ = false;
-    bool begin_pending_ = false;
     Features features_;
 };
 
