@@ -2,30 +2,34 @@
 # tocsin's whole check, as CI runs it (`bash .ci/run` calls this):
 #
 #   0. packages (apt-get, only when something is missing) and the clang-format check
-#   1. RelWithDebInfo build in build/,         ctest (everything); tocsin as shared libraries
-#      (BUILD_SHARED_LIBS=ON: tocsin.exported_symbols checks what they export; the static
-#      library is built and tested by step 2 and by tocsin.fetchcontent)
-#   2. ASan+UBSan build in build-asan/,        ctest (everything); static libraries, with the
-#      dispatch core's portable barrier (TOCSIN_PORTABLE_BARRIER=ON) instead of membarrier
+#   1. RelWithDebInfo build in build/ (-O2): the libraries (shared, BUILD_SHARED_LIBS=ON:
+#      tocsin.exported_symbols checks what they export), the examples, the benchmarks, and the
+#      tests of tests/dispatch, tests/compile_fail and tests/install; ctest (all of those)
+#   2. ASan+UBSan build in build-asan/,        ctest (every test of every other layer, the
+#      dispatch tests and the examples again); static libraries, with the dispatch core's
+#      portable barrier (TOCSIN_PORTABLE_BARRIER=ON) instead of membarrier
 #   3. TSan build in build-tsan/ of the binaries labelled concurrency, ctest -L concurrency
 #   4. libFuzzer build in build-fuzz/ (clang), loaddata_fuzz for 30 s on a copy of
 #      fuzz/corpus/loaddata (must exit 0: no crash, leak or sanitizer report)
 #
-# Steps 1 and 2 include the tests labelled `postgresql`: their CTest fixture starts a throw-away
-# PostgreSQL cluster (tests/support/pg_cluster.sh; the server from the Debian package postgresql)
-# and removes it at the end. They fail when it cannot start; TOCSIN_SKIP_POSTGRESQL=1 makes them
-# skip instead (for a developer without the server; CI does not set it).
+# So every test runs under ASan+UBSan (the compile-fail and packaging tests, which run a
+# compiler or CMake rather than tocsin's code, run in step 1 only), the dispatch core's tests
+# also optimised, and the concurrency tests under TSan (-O1). Steps 1 and 2 include the tests
+# labelled `postgresql`: their CTest fixture starts a throw-away PostgreSQL cluster
+# (tests/support/pg_cluster.sh; the server from the Debian package postgresql) and removes it at
+# the end. They fail when it cannot start; TOCSIN_SKIP_POSTGRESQL=1 makes them skip instead (for
+# a developer without the server; CI does not set it).
 #
-# The steps overlap (docs/building.md, "CI and its cost"): the critical path is the default
-# build, the ASan+UBSan build, then its tests; the TSan and fuzz builds run beside the default
-# build at idle priority (on the CPU it leaves idle), the default build's tests beside the
-# ASan+UBSan build, and the TSan tests and the fuzzing beside the ASan+UBSan tests. Each build
-# and test run has its own PostgreSQL cluster (<build dir>/postgresql, a free port each). The
-# critical path's steps stream their output; the others write it to <prefix>-logs/*.log, printed
-# when they end. Any step failing stops the run at once: the steps still running are stopped,
-# the failed step's output is printed, and the summary says "FAILED <step>" (also on SIGTERM,
-# SIGINT, SIGHUP: the steps interrupted). The summary gives each step's wall time and the CPU
-# time (user+sys) of its processes, which stays comparable on a loaded machine.
+# The steps overlap (docs/building.md, "CI and its cost"): the critical path is the ASan+UBSan
+# build and then its tests; beside it run, one after the other, build 1 and its tests, build 3
+# and its tests, build 4 and the fuzzing. Every build runs at nice 10, so the tests running
+# beside a build get the CPU they ask for. Each build and test run has its own PostgreSQL
+# cluster (<build dir>/postgresql, a free port each). The ASan+UBSan steps stream their output;
+# the others write it to <prefix>-logs/*.log, printed when they end. Any step failing stops the
+# run at once: the steps still running are stopped, the failed step's output is printed, and the
+# summary says "FAILED <step>" (also on SIGTERM, SIGINT, SIGHUP: the steps interrupted). The
+# summary gives each step's wall time and the CPU time (user+sys) of its processes, which stays
+# comparable on a loaded machine.
 #
 # Compile flags (CI has no ccache, so every run is a cold build; docs/building.md has the
 # measurements): the default build keeps -O2 with line tables only (-g1); the ASan+UBSan build
@@ -96,12 +100,6 @@ STARTED_AT=$SECONDS
 FAILED_STEP=""
 INTERRUPTED=""
 
-# Idle priority for the builds that only fill the cores the critical path leaves idle
-# (SCHED_IDLE: they get no CPU while a normal process wants it; else nice 19).
-lower_priority() {
-    chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 || renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
-}
-
 # _step_body <id> <priority> <command...>: the job's shell. Runs the command with `set -e` in a
 # subshell, then writes the CPU time of this shell and of its children (`times`: two lines).
 _step_body() {
@@ -109,9 +107,7 @@ _step_body() {
     shift 2
     trap - EXIT TERM INT HUP
     set +e
-    if [[ $priority == idle ]]; then
-        lower_priority
-    elif [[ $priority == nice ]]; then
+    if [[ $priority == nice ]]; then
         # Yields the CPU to the tests running beside it (their timeouts and waits are tuned for
         # a machine that is not saturated), without waiting for them to be idle.
         renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true
@@ -125,7 +121,7 @@ _step_body() {
     exit "$rc"
 }
 
-# step_start <id> <description> <log file or -> <normal|nice|idle> <command...>: starts a step.
+# step_start <id> <description> <log file or -> <normal|nice> <command...>: starts a step.
 step_start() {
     local id=$1 what=$2 log=$3 priority=$4
     shift 4
@@ -206,6 +202,32 @@ step_wait() {
         done
     done
     _print_log "$id"
+}
+
+# step_next: waits for the next step to end (any of those running), records it (a failure ends the
+# run), prints its output if it went to a log, and leaves its id in STEP_ENDED.
+STEP_ENDED=""
+step_next() {
+    local r pids done rc
+    STEP_ENDED=""
+    while [[ -z $STEP_ENDED ]]; do
+        pids=()
+        for r in "${RUNNING[@]}"; do
+            pids+=("${STEP_PID[$r]}")
+        done
+        done=""
+        rc=0
+        wait -n -p done "${pids[@]}" || rc=$?
+        [[ -n $done ]] || continue
+        for r in "${RUNNING[@]}"; do
+            if [[ ${STEP_PID[$r]} == "$done" ]]; then
+                _step_done "$r" "$rc"
+                STEP_ENDED=$r
+                break
+            fi
+        done
+    done
+    _print_log "$STEP_ENDED"
 }
 
 # step <description> <command...>: one step on the critical path, its output streamed.
@@ -359,22 +381,31 @@ CPP
 }
 
 # ---------------------------------------------------------------- the builds' steps
+# The test layers (folders of tests/) each build compiles: the ASan+UBSan build every layer of
+# tocsin_test() binaries; the optimised build the dispatch layer (the signal core, whose send is
+# inlined only when optimised), the compile-fail tests and the packaging tests (which need a
+# build without sanitizers). With TOCSIN_SKIP_SANITIZERS=1 the optimised build has every layer.
+ASAN_TEST_LAYERS="dispatch;db;apps;models;migrations;management;testing;auth;remote;admin"
+DEFAULT_TEST_LAYERS="dispatch;compile_fail;install"
+[[ "$SKIP_SANITIZERS" == 1 ]] && DEFAULT_TEST_LAYERS=""
+
 configure_default() {
     configure "$PREFIX" -DTOCSIN_SANITIZE= \
         "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_DEFAULT" -DBUILD_SHARED_LIBS=ON \
+        "-DTOCSIN_TEST_LAYERS=$DEFAULT_TEST_LAYERS" \
         -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=ON -DTOCSIN_BUILD_EXAMPLES=ON
 }
 configure_asan() {
     configure "$PREFIX-asan" -DTOCSIN_SANITIZE=address,undefined \
         "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_ASAN" -DBUILD_SHARED_LIBS=OFF \
-        -DTOCSIN_PORTABLE_BARRIER=ON \
+        -DTOCSIN_PORTABLE_BARRIER=ON "-DTOCSIN_TEST_LAYERS=$ASAN_TEST_LAYERS" \
         -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=ON
 }
 # The TSan build: configure (which may start the dir afresh), the probe, the tests
 # labelled concurrency.
 tsan_build() {
     configure "$PREFIX-tsan" -DTOCSIN_SANITIZE=thread \
-        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" -DTOCSIN_TEST_LAYERS= \
         -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=OFF
     tsan_probe
     "${TSAN_WRAP[@]}" cmake --build "$PREFIX-tsan" --parallel "$JOBS" --target tocsin_concurrency_tests
@@ -409,51 +440,55 @@ step "packages" tocsin_install_deps
 step "clang-format" format_check
 
 # ---------------------------------------------------------------- the run
-# The critical path is the default build, then the ASan+UBSan build, then the ASan+UBSan tests.
-# Beside it:
-#   - while the default build compiles: the TSan and libFuzzer builds, at idle priority (they use
-#     only the CPU the default build leaves idle: its links, and the library's sources before
-#     the tests; they go on during the next steps when there is CPU left);
-#   - while the ASan+UBSan build compiles: the default build's tests (mostly waiting on SQLite
-#     files and the PostgreSQL server). Its cluster is <build>/postgresql, the ASan build's
-#     <build>-asan/postgresql, the TSan build's <build>-tsan/postgresql: private directories,
-#     each on a free port of its own;
-#   - while the ASan+UBSan tests run: the TSan tests and the fuzzing, once their builds are done.
+# The critical path is the ASan+UBSan build (every test's file: the largest build) and then its
+# tests. Every build runs at nice 10 and every test run at its normal priority (a test's timeouts
+# and waits are tuned for a machine that is not saturated), except the TSan tests and the fuzzing
+# (nice 10, as before). Beside the ASan+UBSan build, one after the other:
+#   - the optimised build (the libraries, examples, benchmarks and the dispatch, compile-fail and
+#     install tests), then its tests;
+#   - the TSan build (the tests labelled concurrency), then its tests;
+#   - the libFuzzer build, then 30 s of fuzzing.
+# Each ctest run has its own PostgreSQL cluster: <build>/postgresql, <build>-asan/postgresql,
+# <build>-tsan/postgresql, private directories, each on a free port of its own.
 step "configure $PREFIX" configure_default
-if [[ "$SKIP_SANITIZERS" != 1 ]]; then
-    step_start tsan_build "build $PREFIX-tsan (concurrency tests; idle priority)" \
-        "$LOG_DIR/build-tsan.log" idle tsan_build
-    if [[ "$SKIP_FUZZ" != 1 ]]; then
-        step_start fuzz_build "build $PREFIX-fuzz (loaddata_fuzz; idle priority)" \
-            "$LOG_DIR/build-fuzz.log" idle fuzz_build
-    fi
-fi
-step "build $PREFIX" build "$PREFIX"
 
 if [[ "$SKIP_SANITIZERS" == 1 ]]; then
+    step "build $PREFIX" build "$PREFIX"
     step "ctest $PREFIX" ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
     skip "ASan+UBSan, TSan and fuzzing (TOCSIN_SKIP_SANITIZERS=1)"
     exit 0
 fi
 
-step_start ctest_default "ctest $PREFIX" "$LOG_DIR/ctest.log" normal \
-    ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
 step "configure $PREFIX-asan" configure_asan
-step_start build_asan "build $PREFIX-asan (nice 10 beside the tests)" - nice build "$PREFIX-asan"
-step_wait build_asan
-step_wait ctest_default
-
-step_start ctest_asan "ctest $PREFIX-asan" "$LOG_DIR/ctest-asan.log" normal \
-    ctest --test-dir "$PREFIX-asan" --output-on-failure -j "$JOBS"
-step_wait tsan_build
-step_start ctest_tsan "ctest $PREFIX-tsan -L concurrency (nice 10)" "$LOG_DIR/ctest-tsan.log" nice \
-    tsan_ctest
-if [[ "$SKIP_FUZZ" != 1 ]]; then
-    step_wait fuzz_build
-    step_start fuzz_run "fuzz loaddata ${FUZZ_SECONDS}s (nice 10)" "$LOG_DIR/fuzz.log" nice fuzz_run
-else
-    skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
-fi
-step_wait ctest_tsan
-[[ "$SKIP_FUZZ" == 1 ]] || step_wait fuzz_run
-step_wait ctest_asan
+step_start build_asan "build $PREFIX-asan (every test; nice 10)" - nice build "$PREFIX-asan"
+step_start build_default "build $PREFIX (nice 10)" "$LOG_DIR/build.log" nice build "$PREFIX"
+# What starts when a step ends; the run ends when no step is left.
+while [[ ${#RUNNING[@]} -gt 0 ]]; do
+    step_next
+    case $STEP_ENDED in
+        build_default)
+            step_start ctest_default "ctest $PREFIX" "$LOG_DIR/ctest.log" normal \
+                ctest --test-dir "$PREFIX" --output-on-failure -j "$JOBS"
+            step_start tsan_build "build $PREFIX-tsan (concurrency tests; nice 10)" \
+                "$LOG_DIR/build-tsan.log" nice tsan_build
+            ;;
+        tsan_build)
+            step_start ctest_tsan "ctest $PREFIX-tsan -L concurrency (nice 10)" \
+                "$LOG_DIR/ctest-tsan.log" nice tsan_ctest
+            if [[ "$SKIP_FUZZ" != 1 ]]; then
+                step_start fuzz_build "build $PREFIX-fuzz (loaddata_fuzz; nice 10)" \
+                    "$LOG_DIR/build-fuzz.log" nice fuzz_build
+            else
+                skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
+            fi
+            ;;
+        fuzz_build)
+            step_start fuzz_run "fuzz loaddata ${FUZZ_SECONDS}s (nice 10)" "$LOG_DIR/fuzz.log" nice \
+                fuzz_run
+            ;;
+        build_asan)
+            step_start ctest_asan "ctest $PREFIX-asan" - normal \
+                ctest --test-dir "$PREFIX-asan" --output-on-failure -j "$JOBS"
+            ;;
+    esac
+done
