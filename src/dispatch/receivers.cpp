@@ -125,13 +125,84 @@ const List* tombstone() {
 
 namespace {
 
+/// Blocks of freed lists, kept per thread by capacity class for the next lists of that class:
+/// a connect + disconnect pair makes two lists and retires two, and reusing their blocks saves
+/// the allocator's work for both. A block enters the cache only through List::destroy, which
+/// runs once no send can read the list (its RCU grace period is over, or it was never
+/// published), so a reused block is never one a send still reads.
+struct ListCache {
+    static constexpr std::size_t classes = 5;  ///< capacities 1, 2, 4, 8, 16 entries
+    static constexpr std::size_t depth = 8;    ///< blocks kept per class
+    std::array<std::array<void*, depth>, classes> blocks{};
+    std::array<std::uint8_t, classes> counts{};
+    bool closed = false;  ///< the thread is ending: blocks go back to the allocator
+
+    /// The class of a list of `n` entries (capacity 1 << class), or `classes` when too big.
+    static std::size_t class_of(std::size_t n) noexcept {
+        return n <= 1 ? 0 : static_cast<std::size_t>(std::bit_width(n - 1));
+    }
+    /// The size of a block of class `c`.
+    static std::size_t block_size(std::size_t c) noexcept {
+        return sizeof(List) + (std::size_t{1} << c) * (sizeof(Entry) + sizeof(Rank));
+    }
+};
+
+constinit thread_local ListCache list_cache{};
+
+/// Frees the blocks of the thread's cache when the thread ends, and closes it.
+struct ListCacheExit {
+    ListCacheExit() = default;
+    ListCacheExit(const ListCacheExit&) = delete;
+    ListCacheExit& operator=(const ListCacheExit&) = delete;
+    ~ListCacheExit() {
+        ListCache& c = list_cache;
+        c.closed = true;
+        for (std::size_t k = 0; k < ListCache::classes; ++k) {
+            for (std::size_t i = 0; i < c.counts[k]; ++i) {
+                ::operator delete(c.blocks[k][i]);
+            }
+            c.counts[k] = 0;
+        }
+    }
+};
+
+/// A block for a list of `n` entries: a cached one of its class, else a new one.
+void* allocate_block(std::size_t n) {
+    const std::size_t c = ListCache::class_of(n);
+    if (c >= ListCache::classes) {
+        return ::operator new(sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
+    }
+    ListCache& cache = list_cache;
+    if (cache.counts[c] != 0) {
+        return cache.blocks[c][--cache.counts[c]];
+    }
+    return ::operator new(ListCache::block_size(c));
+}
+
+/// Gives back the block of a list of `n` entries, no longer readable by any send.
+void free_block(void* block, std::size_t n) noexcept {
+    const std::size_t c = ListCache::class_of(n);
+    ListCache& cache = list_cache;
+    if (c < ListCache::classes && cache.counts[c] < ListCache::depth && !cache.closed) {
+        if (cache.counts[c] == 0) {
+            // Arms the cache's cleanup at the thread's end (once per thread: a guard test).
+            static thread_local ListCacheExit on_exit;
+            static_cast<void>(on_exit);
+        }
+        cache.blocks[c][cache.counts[c]++] = block;
+        return;
+    }
+    ::operator delete(block);
+}
+
 /// A list of `n` receivers of `sender` in one block, its arrays left for the caller to fill
 /// (through `entries` and `ranks`) before it is published.
 List* allocate_list(const Sender& sender, std::size_t n, bool has_async, Entry*& entries,
                     Rank*& ranks) {
     static_assert(sizeof(List) % alignof(Rank) == 0 && sizeof(Entry) % alignof(Rank) == 0);
     static_assert(std::is_trivially_copyable_v<Entry> && std::is_trivially_copyable_v<Rank>);
-    void* block = ::operator new(sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
+    static_assert(std::is_trivially_destructible_v<List>);
+    void* block = allocate_block(n);
     auto* list = new (block) List;
     entries = reinterpret_cast<Entry*>(static_cast<char*>(block) + sizeof(List));
     ranks = reinterpret_cast<Rank*>(entries + n);
@@ -156,8 +227,10 @@ List* List::make(const Sender& sender, std::span<const Entry> entries, std::span
 }
 
 void List::destroy(void* list) noexcept {
-    static_cast<List*>(list)->~List();
-    ::operator delete(list);
+    auto* l = static_cast<List*>(list);
+    const std::size_t n = l->count;
+    l->~List();
+    free_block(list, n);
 }
 
 // ------------------------------------------------------------------------------------ Receivers
@@ -733,6 +806,13 @@ std::size_t Receivers::remove_all(bool detach) {
 }
 
 void Receivers::purge_expired(Garbage& garbage) {
+    if (index_->tracked.empty() && !expired_.load(std::memory_order_relaxed)) {
+        return;  // the common case, tested before the rest (which keeps registers busy)
+    }
+    purge_tracked(garbage);
+}
+
+void Receivers::purge_tracked(Garbage& garbage) {
     const bool seen = expired_.load(std::memory_order_relaxed) &&
                       expired_.exchange(false, std::memory_order_relaxed);
     auto& tracked = index_->tracked;

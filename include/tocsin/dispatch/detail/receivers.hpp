@@ -75,6 +75,7 @@ class Receivers : public std::enable_shared_from_this<Receivers> {
     std::size_t remove_all(bool detach);
     void remove_slot(SlotBase* slot, Garbage& garbage, Group* group = nullptr);
     void purge_expired(Garbage& garbage);
+    [[gnu::noinline]] void purge_tracked(Garbage& garbage);
     void untrack(SlotBase* slot);
     void republish(const Sender& sender, Garbage& garbage, Group* group = nullptr);
     void table_insert(Group& group, Garbage& garbage);
