@@ -174,17 +174,22 @@ struct ListCacheExit {
     list_cache.armed = true;
 }
 
-/// A block for a list of `n` entries: a cached one of its class, else a new one.
-void* allocate_block(std::size_t n) {
+/// allocate_block() when the thread's cache has no block for `n` entries.
+[[gnu::noinline]] void* new_block(std::size_t n) {
     const std::size_t c = ListCache::class_of(n);
-    if (c >= ListCache::classes) {
-        return ::operator new(sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
-    }
+    return ::operator new(c < ListCache::classes
+                              ? ListCache::block_size(c)
+                              : sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
+}
+
+/// A block for a list of `n` entries: a cached one of its class, else a new one.
+[[gnu::always_inline]] inline void* allocate_block(std::size_t n) {
+    const std::size_t c = ListCache::class_of(n);
     ListCache& cache = list_cache;
-    if (cache.counts[c] != 0) {
+    if (c < ListCache::classes && cache.counts[c] != 0) [[likely]] {
         return cache.blocks[c][--cache.counts[c]];
     }
-    return ::operator new(ListCache::block_size(c));
+    return new_block(n);
 }
 
 /// Gives back the block of a list of `n` entries, no longer readable by any send.
@@ -203,8 +208,8 @@ void free_block(void* block, std::size_t n) noexcept {
 
 /// A list of `n` receivers of `sender` in one block, its arrays left for the caller to fill
 /// (through `entries` and `ranks`) before it is published.
-List* allocate_list(const Sender& sender, std::size_t n, bool has_async, Entry*& entries,
-                    Rank*& ranks) {
+[[gnu::always_inline]] inline List* allocate_list(const Sender& sender, std::size_t n,
+                                                  bool has_async, Entry*& entries, Rank*& ranks) {
     static_assert(sizeof(List) % alignof(Rank) == 0 && sizeof(Entry) % alignof(Rank) == 0);
     static_assert(std::is_trivially_copyable_v<Entry> && std::is_trivially_copyable_v<Rank>);
     static_assert(std::is_trivially_destructible_v<List>);
@@ -263,11 +268,16 @@ struct Receivers::Group {
     /// Adds `slot`, whose key_of() is `key` (the group's reference is kept in slot->self).
     void insert(std::shared_ptr<SlotBase> slot, std::uint64_t key) {
         // After every receiver of the same or a higher priority: connection order within one.
-        const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
-            return m.rank.priority < slot->priority;
-        });
         SlotBase* raw = slot.get();
-        own.insert(at, Member{raw->call, raw, rank_of(*raw), key});
+        const Member member{raw->call, raw, rank_of(*raw), key};
+        if (own.empty() || own.back().rank.priority >= raw->priority) {
+            own.push_back(member);  // the common case: it goes last
+        } else {
+            const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
+                return m.rank.priority < raw->priority;
+            });
+            own.insert(at, member);
+        }
         async_count += raw->async ? 1 : 0;
         raw->group = this;
         raw->self = std::move(slot);
