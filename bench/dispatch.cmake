@@ -38,6 +38,10 @@ else()
   target_link_libraries(dispatch_bench PRIVATE
     tocsin::dispatch tocsin_warnings benchmark::benchmark Boost::headers PkgConfig::TOCSIN_SIGC)
 
+  # connect_pair/boost/<N>'s pairs in a plain loop, for callgrind beside connect_pair_count.
+  add_executable(connect_pair_count_boost ${CMAKE_CURRENT_LIST_DIR}/connect_pair_count_boost.cpp)
+  target_link_libraries(connect_pair_count_boost PRIVATE tocsin_warnings Boost::headers)
+
   if(TOCSIN_BUILD_TESTS)
     # Smoke test: every case runs briefly; exits 1 if a library called the wrong receivers or if
     # tocsin's send allocated.

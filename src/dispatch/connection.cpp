@@ -9,8 +9,7 @@ bool Connection::disconnect() const {
     if (!slot_) {
         return false;
     }
-    const auto receivers = slot_->owner.lock();
-    return receivers ? receivers->disconnect(slot_.get()) : false;
+    return detail::Receivers::disconnect_connection(*slot_);
 }
 
 bool Connection::disconnect_and_wait() const {

@@ -52,7 +52,7 @@ const std::string& SlotBase::listed_name() const {
 
 std::string SlotBase::name(bool uid_before_symbol) const {
     return receiver_name(
-        custom_name, dispatch_uid, code,
+        custom_name(), dispatch_uid(), code,
         is_method ? std::string(type_label) + "::(member function)" : std::string(type_label),
         uid_before_symbol);
 }
@@ -81,8 +81,8 @@ namespace {
 /// True when `a` and `b` are the same receiver whatever their senders: the same dispatch_uid,
 /// or (without uid) the same function or member function on the same object.
 bool same_receiver(const SlotBase& a, const SlotBase& b) {
-    if (!a.dispatch_uid.empty() || !b.dispatch_uid.empty()) {
-        return a.dispatch_uid == b.dispatch_uid;
+    if (!a.dispatch_uid().empty() || !b.dispatch_uid().empty()) {
+        return a.dispatch_uid() == b.dispatch_uid();
     }
     return a.identity.kind != Identity::Kind::unique && a.identity == b.identity;
 }
@@ -91,8 +91,8 @@ bool same_receiver(const SlotBase& a, const SlotBase& b) {
 /// identity (a lambda without uid), so that a connect compares few slots.
 std::uint64_t key_of(const SlotBase& s) noexcept {
     std::uint64_t h = 0;
-    if (!s.dispatch_uid.empty()) {
-        h = std::hash<std::string>{}(s.dispatch_uid);
+    if (!s.dispatch_uid().empty()) {
+        h = std::hash<std::string_view>{}(s.dispatch_uid());
     } else if (s.identity.kind != Identity::Kind::unique) {
         h = static_cast<std::uint64_t>(s.identity.kind);
         for (const std::uintptr_t b : s.identity.bits) {
@@ -125,13 +125,95 @@ const List* tombstone() {
 
 namespace {
 
+/// Blocks of freed lists, kept per thread by capacity class for the next lists of that class:
+/// a connect + disconnect pair makes two lists and retires two, and reusing their blocks saves
+/// the allocator's work for both. A block enters the cache only through List::destroy, which
+/// runs once no send can read the list (its RCU grace period is over, or it was never
+/// published), so a reused block is never one a send still reads.
+struct ListCache {
+    static constexpr std::size_t classes = 5;  ///< capacities 1, 2, 4, 8, 16 entries
+    static constexpr std::size_t depth = 8;    ///< blocks kept per class
+    std::array<std::array<void*, depth>, classes> blocks{};
+    std::array<std::uint8_t, classes> counts{};
+    bool armed = false;   ///< the cleanup at the thread's end is set up (ListCacheExit)
+    bool closed = false;  ///< the thread is ending: blocks go back to the allocator
+
+    /// The class of a list of `n` entries (capacity 1 << class), or `classes` when too big.
+    static std::size_t class_of(std::size_t n) noexcept {
+        return n <= 1 ? 0 : static_cast<std::size_t>(std::bit_width(n - 1));
+    }
+    /// The size of a block of class `c`.
+    static std::size_t block_size(std::size_t c) noexcept {
+        return sizeof(List) + (std::size_t{1} << c) * (sizeof(Entry) + sizeof(Rank));
+    }
+};
+
+constinit thread_local ListCache list_cache{};
+
+/// Frees the blocks of the thread's cache when the thread ends, and closes it.
+struct ListCacheExit {
+    ListCacheExit() = default;
+    ListCacheExit(const ListCacheExit&) = delete;
+    ListCacheExit& operator=(const ListCacheExit&) = delete;
+    ~ListCacheExit() {
+        ListCache& c = list_cache;
+        c.closed = true;
+        for (std::size_t k = 0; k < ListCache::classes; ++k) {
+            for (std::size_t i = 0; i < c.counts[k]; ++i) {
+                ::operator delete(c.blocks[k][i]);
+            }
+            c.counts[k] = 0;
+        }
+    }
+};
+
+/// Sets up the cleanup of the thread's cache at the thread's end (its first cached block).
+[[gnu::noinline]] void arm_list_cache() noexcept {
+    static thread_local ListCacheExit on_exit;
+    static_cast<void>(on_exit);
+    list_cache.armed = true;
+}
+
+/// allocate_block() when the thread's cache has no block for `n` entries.
+[[gnu::noinline]] void* new_block(std::size_t n) {
+    const std::size_t c = ListCache::class_of(n);
+    return ::operator new(c < ListCache::classes
+                              ? ListCache::block_size(c)
+                              : sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
+}
+
+/// A block for a list of `n` entries: a cached one of its class, else a new one.
+[[gnu::always_inline]] inline void* allocate_block(std::size_t n) {
+    const std::size_t c = ListCache::class_of(n);
+    ListCache& cache = list_cache;
+    if (c < ListCache::classes && cache.counts[c] != 0) [[likely]] {
+        return cache.blocks[c][--cache.counts[c]];
+    }
+    return new_block(n);
+}
+
+/// Gives back the block of a list of `n` entries, no longer readable by any send.
+void free_block(void* block, std::size_t n) noexcept {
+    const std::size_t c = ListCache::class_of(n);
+    ListCache& cache = list_cache;
+    if (c < ListCache::classes && cache.counts[c] < ListCache::depth && !cache.closed) {
+        if (!cache.armed) [[unlikely]] {
+            arm_list_cache();
+        }
+        cache.blocks[c][cache.counts[c]++] = block;
+        return;
+    }
+    ::operator delete(block);
+}
+
 /// A list of `n` receivers of `sender` in one block, its arrays left for the caller to fill
 /// (through `entries` and `ranks`) before it is published.
-List* allocate_list(const Sender& sender, std::size_t n, bool has_async, Entry*& entries,
-                    Rank*& ranks) {
+[[gnu::always_inline]] inline List* allocate_list(const Sender& sender, std::size_t n,
+                                                  bool has_async, Entry*& entries, Rank*& ranks) {
     static_assert(sizeof(List) % alignof(Rank) == 0 && sizeof(Entry) % alignof(Rank) == 0);
     static_assert(std::is_trivially_copyable_v<Entry> && std::is_trivially_copyable_v<Rank>);
-    void* block = ::operator new(sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
+    static_assert(std::is_trivially_destructible_v<List>);
+    void* block = allocate_block(n);
     auto* list = new (block) List;
     entries = reinterpret_cast<Entry*>(static_cast<char*>(block) + sizeof(List));
     ranks = reinterpret_cast<Rank*>(entries + n);
@@ -156,8 +238,10 @@ List* List::make(const Sender& sender, std::span<const Entry> entries, std::span
 }
 
 void List::destroy(void* list) noexcept {
-    static_cast<List*>(list)->~List();
-    ::operator delete(list);
+    auto* l = static_cast<List*>(list);
+    const std::size_t n = l->count;
+    l->~List();
+    free_block(list, n);
 }
 
 // ------------------------------------------------------------------------------------ Receivers
@@ -184,11 +268,16 @@ struct Receivers::Group {
     /// Adds `slot`, whose key_of() is `key` (the group's reference is kept in slot->self).
     void insert(std::shared_ptr<SlotBase> slot, std::uint64_t key) {
         // After every receiver of the same or a higher priority: connection order within one.
-        const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
-            return m.rank.priority < slot->priority;
-        });
         SlotBase* raw = slot.get();
-        own.insert(at, Member{raw->call, raw, rank_of(*raw), key});
+        const Member member{raw->call, raw, rank_of(*raw), key};
+        if (own.empty() || own.back().rank.priority >= raw->priority) {
+            own.push_back(member);  // the common case: it goes last
+        } else {
+            const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
+                return m.rank.priority < raw->priority;
+            });
+            own.insert(at, member);
+        }
         async_count += raw->async ? 1 : 0;
         raw->group = this;
         raw->self = std::move(slot);
@@ -226,6 +315,12 @@ struct Receivers::Group {
             }
             return made;
         }
+        return make_merged_list(sender);
+    }
+
+    /// make_list() when receivers of other senders hear this one (apart: its vectors would
+    /// make every list's copy pay for their stack frame).
+    [[gnu::noinline]] List* make_merged_list(const Sender& sender) const {
         std::vector<SlotBase*> all;
         all.reserve(own.size() + extras.size());
         std::size_t a = 0;
@@ -459,9 +554,14 @@ void release_slot(void* p) {
     auto* slot = static_cast<SlotBase*>(p);
     slot->drop_callable();
     slot->track.reset();
-    slot->executor.reset();
+    if (slot->extras) {
+        slot->extras->executor.reset();
+    }
     slot->self.reset();  // may destroy *slot: touch nothing after this
 }
+
+/// The extra senders of a receiver without extras.
+const std::vector<Sender> no_senders;
 
 /// A change looks for dead tracked receivers among this many (all of them when a send met a
 /// dead one), so that it costs the same however many receivers are tracked.
@@ -489,6 +589,16 @@ void Receivers::dispose(Garbage& garbage) {
                             garbage.few.begin() + static_cast<std::ptrdiff_t>(garbage.count));
         rcu::retire(garbage.more, reclaim_now);
     }
+}
+
+std::shared_ptr<Receivers> Receivers::make(std::atomic<const Snapshot*>& head, std::string name) {
+    return std::shared_ptr<Receivers>(new Receivers(head, std::move(name)), [](Receivers* r) {
+        // A Connection::disconnect on another thread may have seen one of its receivers live
+        // inside its read-side section: freed after the grace period (at once when no send is
+        // under way and nothing older waits).
+        const rcu::Retiree one{r, delete_as<Receivers>};
+        rcu::retire(std::span<const rcu::Retiree>(&one, 1), !rcu::in_read_section());
+    });
 }
 
 Receivers::Receivers(std::atomic<const Snapshot*>& head, std::string name)
@@ -528,7 +638,6 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
         }
         if (!kept) {
             slot->order = next_order_++;
-            slot->owner = weak_from_this();
             slot->home = this;
             if (slot->tracked) {
                 slot->tracked_index = index_->tracked.size();
@@ -573,7 +682,7 @@ void Receivers::remove_slot(SlotBase* slot, Garbage& garbage, Group* group) {
     }
     untrack(slot);
     garbage.add(g->erase(i));
-    for (const Sender& extra : slot->extra_senders) {
+    for (const Sender& extra : slot->extras ? slot->extras->extra_senders : no_senders) {
         if (Group* e = index_->find(extra)) {
             e->extras.erase(std::remove(e->extras.begin(), e->extras.end(), slot), e->extras.end());
             republish(extra, garbage);
@@ -624,11 +733,11 @@ bool Receivers::add_sender(const SlotBase* slot, const Sender& sender) {
             return false;
         }
         SlotBase* s = g->own[i].slot;
-        if (std::find(s->extra_senders.begin(), s->extra_senders.end(), sender) !=
-            s->extra_senders.end()) {
+        std::vector<Sender>& heard = s->make_extras().extra_senders;
+        if (std::find(heard.begin(), heard.end(), sender) != heard.end()) {
             return false;
         }
-        s->extra_senders.push_back(sender);
+        heard.push_back(sender);
         Group& target = index_->groups.get(sender);
         const auto at = std::find_if(target.extras.begin(), target.extras.end(),
                                      [&](const SlotBase* e) { return rank_of(*s) < rank_of(*e); });
@@ -663,13 +772,41 @@ bool Receivers::disconnect(const SlotBase* slot) {
     return removed;
 }
 
+bool Receivers::disconnect_connection(const SlotBase& slot) {
+    Garbage garbage;
+    bool removed = false;
+    {
+        // Inside a read-side section, a receiver seen live has its signal's receivers alive
+        // (detach kills every receiver before the Receivers can be retired; make() retires it).
+        const rcu::ReadGuard guard;
+        if (!slot.is_live() || slot.home == nullptr) {
+            return false;  // disconnected, or its signal is gone
+        }
+        auto* self = const_cast<Receivers*>(slot.home);
+        std::lock_guard lock(self->index_->mutex);
+        if (self->head_ == nullptr) {
+            return false;
+        }
+        self->purge_expired(garbage);
+        if (slot.group != nullptr) {
+            // A tracked receiver whose object died is purged, but was not connected any more.
+            removed = !expired(slot);
+            self->remove_slot(const_cast<SlotBase*>(&slot), garbage,
+                              static_cast<Group*>(slot.group));
+        }
+        self->index_->settle(garbage, false);
+    }
+    dispose(garbage);
+    return removed;
+}
+
 bool Receivers::disconnect_uid(std::string_view uid, const Sender& sender) {
     if (uid.empty()) {
         return false;
     }
     return remove_first(sender, [&](const Group& g) {
         std::size_t i = 0;
-        while (i < g.own.size() && g.own[i].slot->dispatch_uid != uid) {
+        while (i < g.own.size() && g.own[i].slot->dispatch_uid() != uid) {
             ++i;
         }
         return i;
@@ -680,7 +817,7 @@ bool Receivers::disconnect_identity(const Identity& identity, const Sender& send
     return remove_first(sender, [&](const Group& g) {
         std::size_t i = 0;
         while (i < g.own.size() &&
-               !(g.own[i].slot->dispatch_uid.empty() && g.own[i].slot->identity == identity)) {
+               !(g.own[i].slot->dispatch_uid().empty() && g.own[i].slot->identity == identity)) {
             ++i;
         }
         return i;
@@ -733,6 +870,13 @@ std::size_t Receivers::remove_all(bool detach) {
 }
 
 void Receivers::purge_expired(Garbage& garbage) {
+    if (index_->tracked.empty() && !expired_.load(std::memory_order_relaxed)) {
+        return;  // the common case, tested before the rest (which keeps registers busy)
+    }
+    purge_tracked(garbage);
+}
+
+void Receivers::purge_tracked(Garbage& garbage) {
     const bool seen = expired_.load(std::memory_order_relaxed) &&
                       expired_.exchange(false, std::memory_order_relaxed);
     auto& tracked = index_->tracked;
@@ -879,8 +1023,10 @@ std::vector<ReceiverInfo> Receivers::receivers() const {
         ReceiverInfo info;
         info.name = s->name();
         info.sender = s->sender;
-        info.also_senders = s->extra_senders;
-        info.dispatch_uid = s->dispatch_uid;
+        if (s->extras) {
+            info.also_senders = s->extras->extra_senders;
+        }
+        info.dispatch_uid = s->dispatch_uid();
         info.priority = s->priority;
         info.tracked = s->tracked;
         info.async = s->async;

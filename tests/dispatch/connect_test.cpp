@@ -435,5 +435,50 @@ TEST_F(Connect, TrackedReceiversWithTheSameUidAreOneReceiver) {
     EXPECT_EQ(log.entries(), (Strings{"first"}));
 }
 
+// Receivers keep a name, uid, executor or extra senders apart from the rest (made only when one
+// is given): receivers with and without them, side by side, each keep what they were given.
+TEST_F(Connect, ReceiversWithAndWithoutOptionalPartsSideBySide) {
+    Signal<void()> sig;
+    Log log;
+    auto pool = std::make_shared<tocsin::ThreadPool>(1);
+    const Connection plain = sig.connect([&log] { log.add("plain"); }, {.priority = 3});
+    const Connection named =
+        sig.connect([&log] { log.add("named"); }, {.priority = 2, .name = "audit.named"});
+    const Connection uid =
+        sig.connect([&log] { log.add("uid"); }, {.dispatch_uid = "audit.uid", .priority = 1});
+    const Connection async = sig.connect([&log] { log.add("async"); }, {.executor = pool});
+    const Connection heard =
+        sig.connect([&log] { log.add("heard"); }, {.sender = Sender::of<Order>(), .priority = -1});
+    EXPECT_TRUE(sig.add_sender(heard, Sender::of<Invoice>()));
+    EXPECT_FALSE(sig.add_sender(heard, Sender::of<Invoice>()));
+    EXPECT_FALSE(sig.add_sender(plain, Sender::of<Invoice>()));  // hears every sender already
+
+    const auto listed = sig.receivers();
+    ASSERT_EQ(listed.size(), 5U);
+    EXPECT_EQ(listed[0].dispatch_uid, "");
+    EXPECT_TRUE(listed[0].also_senders.empty());
+    EXPECT_EQ(listed[1].name, "audit.named");
+    EXPECT_EQ(listed[2].dispatch_uid, "audit.uid");
+    EXPECT_TRUE(listed[3].async);
+    EXPECT_FALSE(listed[0].async);
+    EXPECT_EQ(listed[4].also_senders, (std::vector<Sender>{Sender::of<Invoice>()}));
+    EXPECT_EQ(named.name(), "audit.named");
+    EXPECT_EQ(uid.name(), "audit.uid");
+
+    sig.send(Sender::of<Invoice>());
+    EXPECT_EQ(log.entries(), (Strings{"plain", "named", "uid", "heard", "async"}));
+    log.clear();
+
+    // The same uid again is the same receiver; a lambda without one never is.
+    EXPECT_EQ(sig.connect([&log] { log.add("uid again"); }, {.dispatch_uid = "audit.uid"}), uid);
+    EXPECT_TRUE(sig.disconnect("audit.uid"));
+    EXPECT_FALSE(uid.connected());
+    EXPECT_TRUE(heard.disconnect());  // from Order and from Invoice
+    EXPECT_TRUE(async.disconnect());
+    sig.send(Sender::of<Invoice>());
+    EXPECT_EQ(log.entries(), (Strings{"plain", "named"}));
+    EXPECT_EQ(sig.receiver_count(), 2U);
+}
+
 }  // namespace connect_test
 }  // namespace

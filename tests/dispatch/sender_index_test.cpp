@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "test_support.hpp"
@@ -382,6 +383,105 @@ TEST(SenderIndex, DisconnectsOnOneThreadWhileAnotherGrowsTheMap) {
     sig.send(Sender::object(&mine[1]), 1);
     EXPECT_EQ(calls, 1);
     EXPECT_TRUE(last.disconnect());
+}
+
+// The blocks of retired lists are reused for later lists (a per-thread cache), but only once no
+// send can read them: a send that connects and disconnects receivers of its own sender many times
+// meanwhile still walks its own list, unchanged, to the end.
+TEST(SenderIndex, ListsReusedByLaterChangesAreNeverTheOneASendStillWalks) {
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    bool churn = true;
+    sig.connect(
+        [&sig, &churn, s](Strings& log) {
+            log.push_back("r0");
+            if (!std::exchange(churn, false)) {
+                return;
+            }
+            for (int i = 0; i < 100; ++i) {  // lists of 5 and 6 receivers, made and retired
+                const Connection c = add(sig, "extra", s);
+                c.disconnect();
+            }
+        },
+        {.sender = s});
+    for (int i = 1; i < 5; ++i) {
+        add(sig, "r" + std::to_string(i), s);
+    }
+    Strings log;
+    sig.send(s, log);
+    EXPECT_EQ(log, (Strings{"r0", "r1", "r2", "r3", "r4"}));
+    log.clear();
+    sig.send(s, log);
+    EXPECT_EQ(log, (Strings{"r0", "r1", "r2", "r3", "r4"}));
+}
+
+// The same with the changes on another thread, while the send waits inside its first receiver.
+TEST(SenderIndex, ListsRetiredWhileAnotherThreadSendsAreNotReusedUnderIt) {
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    tocsin_test::Gate inside;
+    tocsin_test::Gate go;
+    sig.connect(
+        [&](Strings& log) {
+            log.push_back("r0");
+            inside.open();
+            EXPECT_TRUE(go.wait());
+        },
+        {.sender = s});
+    for (int i = 1; i < 5; ++i) {
+        add(sig, "r" + std::to_string(i), s);
+    }
+    Strings log;
+    std::thread sender([&] { sig.send(s, log); });
+    ASSERT_TRUE(inside.wait());
+    for (int i = 0; i < 300; ++i) {
+        const Connection c = add(sig, "extra", s);
+        c.disconnect();
+    }
+    go.open();
+    sender.join();
+    EXPECT_EQ(log, (Strings{"r0", "r1", "r2", "r3", "r4"}));
+    for (int i = 0; i < 300; ++i) {  // now reclaimed and reused: sends stay exact
+        const Connection c = add(sig, "extra", s);
+        c.disconnect();
+    }
+    Strings again;
+    sig.send(s, again);
+    EXPECT_EQ(again, (Strings{"r0", "r1", "r2", "r3", "r4"}));
+}
+
+// A Connection reaches its signal's receivers through the receiver itself: disconnecting on one
+// thread while another destroys the signal either disconnects it or finds it gone, never reads
+// freed memory (run under TSan and ASan).
+TEST(SenderIndex, ConnectionsDisconnectedWhileTheirSignalIsDestroyed) {
+    constexpr int kRounds = 200;
+    constexpr int kReceivers = 16;
+    std::vector<Thing> things(4);
+    for (int round = 0; round < kRounds; ++round) {
+        auto sig = std::make_unique<Signal<void(int)>>();
+        std::vector<Connection> conns;
+        for (int i = 0; i < kReceivers; ++i) {
+            conns.push_back(sig->connect(
+                [](int) {}, {.sender = Sender::object(&things[static_cast<std::size_t>(i % 4)])}));
+        }
+        std::atomic<bool> go{false};
+        std::thread disconnecter([&] {
+            while (!go.load()) {
+            }
+            for (const Connection& c : conns) {
+                c.disconnect();
+            }
+        });
+        go = true;
+        sig.reset();
+        disconnecter.join();
+        for (const Connection& c : conns) {
+            EXPECT_FALSE(c.connected());
+            EXPECT_FALSE(c.disconnect());
+        }
+    }
 }
 
 }  // namespace sender_index_test

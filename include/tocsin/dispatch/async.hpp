@@ -99,7 +99,7 @@ struct AsyncSends<R(Args...)> {
             });
         }
         for (std::size_t i = state->sync_count; i < n; ++i) {
-            submit(*state->receivers[i]->executor, [state, done, i] {
+            submit(*state->receivers[i]->extras->executor, [state, done, i] {
                 run_one(*state, i);
                 done();
             });

@@ -65,7 +65,7 @@ class Signal<R(Args...)> {
     /// A signal named for introspection and error reports, e.g. "store.customer_order_created".
     /// Every signal is listed by all_signals() while it lives.
     explicit Signal(std::string name)
-        : receivers_(std::make_shared<detail::Receivers>(head_, std::move(name))) {
+        : receivers_(detail::Receivers::make(head_, std::move(name))) {
         detail::enlist_signal(receivers_, detail::type_name<R(Args...)>());
     }
     /// Disconnects every receiver. Sends on other threads must have finished.
@@ -332,15 +332,18 @@ class Signal<R(Args...)> {
                                         "': a receiver cannot be both on_commit and async "
                                         "(an executor)");
         }
-        slot->custom_name = std::move(options.name);
         slot->sender = options.sender;
-        slot->dispatch_uid = std::move(options.dispatch_uid);
         slot->tracked = detail::was_given(options.track);
         slot->track = std::move(options.track);
         slot->priority = options.priority;
-        slot->executor = std::move(options.executor);
-        slot->async = slot->executor != nullptr;
+        slot->async = options.executor != nullptr;
         slot->on_commit = options.on_commit;
+        if (!options.name.empty() || !options.dispatch_uid.empty() || slot->async) {
+            detail::SlotExtras& extras = slot->make_extras();
+            extras.custom_name = std::move(options.name);
+            extras.dispatch_uid = std::move(options.dispatch_uid);
+            extras.executor = std::move(options.executor);
+        }
         slot->state.store(
             static_cast<std::uint8_t>((slot->tracked ? detail::SlotBase::tracked_bit : 0) |
                                       (slot->async ? detail::SlotBase::async_bit : 0)),
@@ -646,12 +649,12 @@ class Signal<R(Args...)> {
                 }
                 done.count_down();
             };
-            if (s->executor->runs_on_current_thread()) {
+            if (s->extras->executor->runs_on_current_thread()) {
                 task();
                 continue;
             }
             try {
-                s->executor->execute(task);
+                s->extras->executor->execute(task);
             } catch (...) {
                 errors[i] = std::current_exception();
                 done.count_down();

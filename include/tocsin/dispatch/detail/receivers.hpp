@@ -23,9 +23,15 @@
 namespace tocsin::detail {
 
 /// The mutable side of one signal: its receivers, their keys, its name and error logger.
-/// Shared with Connections, which may outlive the signal (it is then detached).
-class Receivers : public std::enable_shared_from_this<Receivers> {
+/// Shared with async sends and commit-time receivers, which may outlive the signal (it is then
+/// detached); a Connection finds it through its receiver (SlotBase::home) while connected.
+class Receivers {
   public:
+    /// The receivers of the signal whose published snapshot is `head`. Its memory is freed only
+    /// once no read-side section that began before its last owner let go is still running, so
+    /// that a Connection may reach it through a receiver seen connected inside such a section
+    /// (disconnect_connection).
+    static std::shared_ptr<Receivers> make(std::atomic<const Snapshot*>& head, std::string name);
     Receivers(std::atomic<const Snapshot*>& head, std::string name);
     ~Receivers();
     Receivers(const Receivers&) = delete;
@@ -39,6 +45,9 @@ class Receivers : public std::enable_shared_from_this<Receivers> {
     bool add_sender(const SlotBase* slot, const Sender& sender);
     /// Removes this very receiver; true if it was connected.
     bool disconnect(const SlotBase* slot);
+    /// Removes `slot` from its signal's receivers (Connection::disconnect), which may be gone
+    /// (then does nothing); true if it was connected.
+    static bool disconnect_connection(const SlotBase& slot);
     /// Removes the receiver keyed by (`uid`, `sender`); true if there was one.
     bool disconnect_uid(std::string_view uid, const Sender& sender);
     /// Removes the receiver keyed by (`identity`, `sender`) without uid; true if there was one.
@@ -75,6 +84,7 @@ class Receivers : public std::enable_shared_from_this<Receivers> {
     std::size_t remove_all(bool detach);
     void remove_slot(SlotBase* slot, Garbage& garbage, Group* group = nullptr);
     void purge_expired(Garbage& garbage);
+    [[gnu::noinline]] void purge_tracked(Garbage& garbage);
     void untrack(SlotBase* slot);
     void republish(const Sender& sender, Garbage& garbage, Group* group = nullptr);
     void table_insert(Group& group, Garbage& garbage);

@@ -32,6 +32,17 @@ struct Identity {
 /// A type-erased pointer to a Slot's call thunk; Signal casts it back to its exact type.
 using ErasedCall = void (*)();
 
+/// What few receivers have: a dispatch_uid, a name, an executor, senders heard besides their
+/// own. A SlotBase allocates it only when one of them is given.
+struct SlotExtras {
+    std::string dispatch_uid;
+    std::string custom_name;             ///< Connect::name, if given
+    std::shared_ptr<Executor> executor;  ///< an async receiver's
+    /// Senders it hears besides `sender` (Receivers::add_sender; the model layer's receivers
+    /// connected for a model and its subclasses). Read and written under the Receivers' lock.
+    std::vector<Sender> extra_senders;
+};
+
 /// One connected receiver. Signal<…> derives a Slot holding the callable.
 struct SlotBase {
     SlotBase() = default;
@@ -63,27 +74,46 @@ struct SlotBase {
     // Cold.
     Sender sender;
     Identity identity;
-    std::string dispatch_uid;
     int priority = 0;
-    std::uint64_t order = 0;
-    std::shared_ptr<Executor> executor;
-    std::string custom_name;      ///< Connect::name, if given
-    std::string_view type_label;  ///< the callable's (or the member's class's) type name
-    const void* code = nullptr;   ///< function address, to name it by its symbol
     bool is_method = false;
     bool on_commit = false;  ///< a commit-time receiver (Connect::on_commit)
+    std::uint64_t order = 0;
+    std::string_view type_label;  ///< the callable's (or the member's class's) type name
+    const void* code = nullptr;   ///< function address, to name it by its symbol
     tocsin::source_location where;
-    std::weak_ptr<Receivers> owner;  ///< the receivers of its signal
     /// The Receivers' reference: set when it is connected, reset once it is retired and no send
     /// can see it (never changed in between, so a send may copy it: shared()).
     std::shared_ptr<SlotBase> self;
-    const Receivers* home = nullptr;  ///< its signal's receivers, set once when it is connected
+    /// Its signal's receivers, set once when it is connected (before it is published); valid
+    /// while it is live, and inside a read-side section that saw it live (Receivers::make).
+    const Receivers* home = nullptr;
     void* group = nullptr;  ///< its group in `home` while connected (written under home's lock)
-    /// Senders it hears besides `sender` (Receivers::add_sender; the model layer's receivers
-    /// connected for a model and its subclasses). Read and written under the Receivers' lock.
-    std::vector<Sender> extra_senders;
     std::size_t tracked_index = 0;  ///< its place in the Receivers' list of tracked receivers
     mutable std::atomic<const std::string*> listed_name_{nullptr};  ///< listed_name(), once made
+    /// What few receivers have, made only when one is given (make_extras()): connecting and
+    /// destroying a receiver without them skips their strings, vector and reference count.
+    std::unique_ptr<SlotExtras> extras;
+
+    /// Its dispatch_uid ("" when none was given).
+    [[nodiscard]] std::string_view dispatch_uid() const noexcept {
+        return extras ? std::string_view(extras->dispatch_uid) : std::string_view();
+    }
+    /// Its Connect::name ("" when none was given).
+    [[nodiscard]] std::string_view custom_name() const noexcept {
+        return extras ? std::string_view(extras->custom_name) : std::string_view();
+    }
+    /// The executor an async receiver runs on (null for a synchronous one; reset once it is
+    /// retired and no send can see it).
+    [[nodiscard]] Executor* executor() const noexcept {
+        return extras ? extras->executor.get() : nullptr;
+    }
+    /// extras, made empty if there were none.
+    SlotExtras& make_extras() {
+        if (!extras) {
+            extras = std::make_unique<SlotExtras>();
+        }
+        return *extras;
+    }
 
     /// The readable name (see receiver_name): Connect::name, else the function's symbol, else
     /// the dispatch_uid, else the callable's type (listings, which show the uid apart); with
