@@ -4,17 +4,17 @@
 #   0. packages (apt-get, only when something is missing) and the clang-format check
 #   1. RelWithDebInfo build in build/ (-O2): the libraries (shared, BUILD_SHARED_LIBS=ON:
 #      tocsin.exported_symbols checks what they export), the examples, the benchmarks, and the
-#      tests of tests/dispatch, tests/compile_fail and tests/install; ctest (all of those)
-#   2. ASan+UBSan build in build-asan/,        ctest (every test of every other layer, the
-#      dispatch tests and the examples again); static libraries, with the dispatch core's
-#      portable barrier (TOCSIN_PORTABLE_BARRIER=ON) instead of membarrier
+#      tests of tests/compile_fail and tests/install; ctest (those, and the examples)
+#   2. ASan+UBSan build in build-asan/,        ctest (every test of every other layer, and the
+#      examples again); static libraries, with the dispatch core's portable barrier
+#      (TOCSIN_PORTABLE_BARRIER=ON) instead of membarrier
 #   3. TSan build in build-tsan/ of the binaries labelled concurrency, ctest -L concurrency
 #   4. libFuzzer build in build-fuzz/ (clang), loaddata_fuzz for 30 s on a copy of
 #      fuzz/corpus/loaddata (must exit 0: no crash, leak or sanitizer report)
 #
 # So every test runs under ASan+UBSan (the compile-fail and packaging tests, which run a
-# compiler or CMake rather than tocsin's code, run in step 1 only), the dispatch core's tests
-# also optimised, and the concurrency tests under TSan (-O1). Steps 1 and 2 include the tests
+# compiler or CMake rather than tocsin's code, run in step 1 only), and the concurrency tests
+# of every layer also optimised, under TSan (-O1). Steps 1 and 2 include the tests
 # labelled `postgresql`: their CTest fixture starts a throw-away PostgreSQL cluster
 # (tests/support/pg_cluster.sh; the server from the Debian package postgresql) and removes it at
 # the end. They fail when it cannot start; TOCSIN_SKIP_POSTGRESQL=1 makes them skip instead (for
@@ -382,11 +382,11 @@ CPP
 
 # ---------------------------------------------------------------- the builds' steps
 # The test layers (folders of tests/) each build compiles: the ASan+UBSan build every layer of
-# tocsin_test() binaries; the optimised build the dispatch layer (the signal core, whose send is
-# inlined only when optimised), the compile-fail tests and the packaging tests (which need a
-# build without sanitizers). With TOCSIN_SKIP_SANITIZERS=1 the optimised build has every layer.
+# tocsin_test() binaries; the optimised build the compile-fail tests and the packaging tests
+# (which run a compiler or CMake, and need a build without sanitizers), besides the examples.
+# With TOCSIN_SKIP_SANITIZERS=1 the optimised build has every layer.
 ASAN_TEST_LAYERS="dispatch;db;apps;models;migrations;management;testing;auth;remote;admin"
-DEFAULT_TEST_LAYERS="dispatch;compile_fail;install"
+DEFAULT_TEST_LAYERS="compile_fail;install"
 [[ "$SKIP_SANITIZERS" == 1 ]] && DEFAULT_TEST_LAYERS=""
 
 configure_default() {
@@ -444,8 +444,8 @@ step "clang-format" format_check
 # tests. Every build runs at nice 10 and every test run at its normal priority (a test's timeouts
 # and waits are tuned for a machine that is not saturated), except the TSan tests and the fuzzing
 # (nice 10, as before). Beside the ASan+UBSan build, one after the other:
-#   - the optimised build (the libraries, examples, benchmarks and the dispatch, compile-fail and
-#     install tests), then its tests;
+#   - the optimised build (the libraries, examples, benchmarks, compile-fail and install tests),
+#     then its tests;
 #   - the TSan build (the tests labelled concurrency), then its tests;
 #   - the libFuzzer build, then 30 s of fuzzing.
 # Each ctest run has its own PostgreSQL cluster: <build>/postgresql, <build>-asan/postgresql,
