@@ -12,6 +12,10 @@
 //               travelling through nlohmann to_json/from_json) sent 100 times per transaction,
 //               its remote receiver applying the same one-row effect; produce, consume with 1
 //               and 2 threads, CPU per event, and end to end with a 2-thread worker running.
+//   batch       the custom job with a batch receiver (remote::connect_batch): the tickets of a
+//               second signal, the same one-row effect per event, but the receiver is called once
+//               per claimed batch and writes all its effects with one bulk_create (one multi-row
+//               INSERT on PostgreSQL); the same figures as custom.
 //   latency     a worker waits (PostgreSQL: LISTEN; SQLite: polling every --sqlite-poll ms);
 //               events are sent one per transaction at --rate per second; for each, the time
 //               from just before its COMMIT to the start of its receiver. Reported: p50, p99.
@@ -19,7 +23,8 @@
 //   outbox_bench [--url=postgresql://...] [--engines=postgresql,sqlite] [--events=N]
 //                [--rounds=R] [--rate=EVENTS_PER_S] [--latency-events=N] [--sqlite-poll=MS]
 //                [--batch=N] [--celery[=PYTHON]] [--celery-events=N]
-//                [--delete-done] [--phases=model,custom,running,latency] (all by default; running
+//                [--delete-done] [--phases=model,custom,batch,running,latency] (all by default;
+//                running
 //                includes
 //                --celery)
 // --celery also runs bench/celery_outbox.py (Celery 5.2 + Redis, Django's on_commit(task.delay))
@@ -41,6 +46,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -82,6 +88,8 @@ void from_json(const nlohmann::json& j, Ticket& t) {
     j.at("kind").get_to(t.kind);
 }
 tocsin::Signal<void(const Ticket&)> ticket_issued{"bench.ticket_issued"};
+/// The batch phase's signal: the same tickets, to a batch receiver.
+tocsin::Signal<void(const Ticket&)> ticket_batched{"bench.ticket_batched"};
 
 class BenchConfig : public tocsin::AppConfig {
   public:
@@ -121,6 +129,15 @@ void apply_ticket(const Ticket& ticket) {
     Effect::objects().create({.item = ticket.seq});
 }
 
+/// The batch receiver: the same one-row effect per event, all of a batch in one statement.
+void apply_tickets(std::span<const tocsin::remote::BatchEvent<Ticket>> events) {
+    std::vector<Effect> effects(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        effects[i].item = events[i].get<0>().seq;
+    }
+    Effect::objects().bulk_create(effects);
+}
+
 }  // namespace bench
 
 namespace {
@@ -147,7 +164,7 @@ struct Options {
     std::string python;  // --celery[=PYTHON]
     long celery_events = 5000;
     bool delete_done = false;  // --delete-done: WorkerOptions::delete_done
-    std::vector<std::string> phases{"model", "custom", "running", "latency"};
+    std::vector<std::string> phases{"model", "custom", "batch", "running", "latency"};
     [[nodiscard]] bool runs(std::string_view phase) const {
         return std::find(phases.begin(), phases.end(), phase) != phases.end();
     }
@@ -183,12 +200,13 @@ void produce(long n) {
     }
 }
 
-/// Sends @p n tickets (the custom signal) in transactions of 100.
-void produce_tickets(long n) {
+/// Sends @p n tickets (the custom signal; @p batched: the batch phase's) in transactions of 100.
+void produce_tickets(long n, bool batched = false) {
+    auto& signal = batched ? bench::ticket_batched : bench::ticket_issued;
     for (long done = 0; done < n;) {
         tocsin::atomic([&] {
             for (int i = 0; i < 100 && done < n; ++i, ++done) {
-                bench::ticket_issued.send(tocsin::Sender{}, bench::Ticket{done, "issued"});
+                signal.send(tocsin::Sender{}, bench::Ticket{done, "issued"});
             }
         });
     }
@@ -323,8 +341,9 @@ double run_celery(const tocsin::db::Settings& settings, int workers) {
     return rate;
 }
 
-/// The custom-signal job: tickets sent 100 per transaction, the same one-row effect.
-bool run_custom(bool pg, std::chrono::milliseconds poll) {
+/// The custom-signal job: tickets sent 100 per transaction, the same one-row effect; @p batched:
+/// to the batch receiver.
+bool run_custom(bool pg, std::chrono::milliseconds poll, bool batched = false) {
     const double n = static_cast<double>(options.events);
     std::vector<double> produce_rate;
     std::vector<double> produce_cpu;
@@ -336,7 +355,7 @@ bool run_custom(bool pg, std::chrono::milliseconds poll) {
         for (int threads = 1; threads <= 2; ++threads) {
             const double cpu0 = process_cpu() + server_cpu();
             const auto start = Clock::now();
-            produce_tickets(options.events);
+            produce_tickets(options.events, batched);
             produce_rate.push_back(n / seconds_since(start));
             produce_cpu.push_back((process_cpu() + server_cpu() - cpu0) / n * 1e6);
             const Took t = consume(options.events, threads, poll);
@@ -357,7 +376,7 @@ bool run_custom(bool pg, std::chrono::milliseconds poll) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         const double cpu0 = process_cpu() + server_cpu();
         const auto start = Clock::now();
-        produce_tickets(options.events);
+        produce_tickets(options.events, batched);
         while (worker.stats().done < static_cast<std::uint64_t>(options.events) &&
                seconds_since(start) < 600) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -370,14 +389,15 @@ bool run_custom(bool pg, std::chrono::milliseconds poll) {
             return false;
         }
         running.push_back(n / took);
-        std::printf("  (round %d: custom end to end %.0f events/s, CPU %.1f us/event)\n", round + 1,
-                    n / took, cpu / n * 1e6);
+        std::printf("  (round %d: %s end to end %.0f events/s, CPU %.1f us/event)\n", round + 1,
+                    batched ? "batch" : "custom", n / took, cpu / n * 1e6);
         wipe();
     }
     std::printf(
-        "custom signal (Ticket through to_json/from_json), %ld events, 100 per transaction, "
-        "median of %d rounds\n",
-        options.events, options.rounds);
+        "%s (Ticket through to_json/from_json), %ld events, 100 per transaction, "
+        "batches of %d, median of %d rounds\n",
+        batched ? "custom signal, batch receiver (connect_batch)" : "custom signal", options.events,
+        options.batch, options.rounds);
     std::printf("  produce                     %9.0f events/s   CPU %6.1f us/event%s\n",
                 median(produce_rate), median(produce_cpu), pg ? " (with the server's)" : "");
     for (int t = 0; t < 2; ++t) {
@@ -483,6 +503,9 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
     }
 
     if (options.runs("custom") && !run_custom(pg, poll)) {
+        return false;
+    }
+    if (options.runs("batch") && !run_custom(pg, poll, true)) {
         return false;
     }
 
@@ -613,7 +636,8 @@ bool parse(int argc, char** argv) {
             std::stringstream in{std::string(arg.substr(9))};
             std::string p;
             while (std::getline(in, p, ',')) {
-                if (p != "model" && p != "custom" && p != "running" && p != "latency") {
+                if (p != "model" && p != "custom" && p != "batch" && p != "running" &&
+                    p != "latency") {
                     return false;
                 }
                 options.phases.push_back(p);
@@ -656,6 +680,9 @@ int main(int argc, char** argv) {
         const auto tickets =
             tocsin::remote::connect(bench::ticket_issued, &bench::apply_ticket,
                                     {.queue = "bench", .dispatch_uid = "bench.apply_ticket"});
+        const auto batched = tocsin::remote::connect_batch(
+            bench::ticket_batched, &bench::apply_tickets,
+            {.queue = "bench", .dispatch_uid = "bench.apply_tickets"});
         bool ok = true;
         for (const auto& engine : options.engines) {
             if (engine == "postgresql") {

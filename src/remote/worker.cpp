@@ -1,5 +1,6 @@
 // Worker: claims outbox rows (FOR UPDATE SKIP LOCKED on PostgreSQL, under BEGIN IMMEDIATE on
-// SQLite), runs their receivers in one transaction per batch and one savepoint per row, retries
+// SQLite), runs their receivers in one transaction per batch (a batch receiver once with all its
+// rows) or, after a failure, one savepoint per row, retries
 // with backoff, buries the dead; woken by LISTEN on PostgreSQL, polling otherwise.
 #include "tocsin/remote/worker.hpp"
 
@@ -313,7 +314,8 @@ struct Worker::State {
         if (!run_batch_at_once(database, rows, token, failure)) {
             // Something in the batch failed (or needs care): it was rolled back as a whole; run
             // it again row by row, each in its savepoint. The row whose receiver threw is not run
-            // again: it failed, like any failed attempt.
+            // again: it failed, like any failed attempt. When a batch receiver threw, each of its
+            // rows runs alone (a batch of one): the event at fault is not known.
             db::Atomic batch(options.database);
             for (std::size_t i = 0; i < rows.size(); ++i) {
                 if (failure.row && *failure.row == i) {
@@ -405,8 +407,22 @@ struct Worker::State {
             }
             const BatchScope scope(&instances);
             std::size_t skipped_rows = 0;
+            // The rows of batch receivers (connect_batch), by receiver, in the batch's order:
+            // each receiver is called once with all of them after the single receivers ran.
+            std::vector<std::pair<const detail::RemoteReceiver*, std::vector<std::size_t>>> grouped;
             for (std::size_t i = 0; i < rows.size(); ++i) {
                 const Claimed& row = rows[i];
+                if (receivers[i]->run_batch) {
+                    const auto group =
+                        std::find_if(grouped.begin(), grouped.end(),
+                                     [&](const auto& g) { return g.first == receivers[i].get(); });
+                    if (group == grouped.end()) {
+                        grouped.emplace_back(receivers[i].get(), std::vector<std::size_t>{i});
+                    } else {
+                        group->second.push_back(i);
+                    }
+                    continue;
+                }
                 const Delivery delivery{
                     row.id,       row.queue,      row.receiver,    row.idempotency_key,
                     row.attempts, row.created_at, options.database};
@@ -436,6 +452,24 @@ struct Worker::State {
                     }
                     ++skipped_rows;
                 }
+            }
+            for (const auto& [receiver, indices] : grouped) {
+                std::vector<Delivery> deliveries;
+                std::vector<detail::BatchRow> batch_rows;
+                deliveries.reserve(indices.size());
+                batch_rows.reserve(indices.size());
+                for (const std::size_t i : indices) {
+                    const Claimed& row = rows[i];
+                    deliveries.push_back(Delivery{row.id, row.queue, row.receiver,
+                                                  row.idempotency_key, row.attempts, row.created_at,
+                                                  options.database});
+                }
+                for (std::size_t k = 0; k < indices.size(); ++k) {
+                    batch_rows.push_back(detail::BatchRow{&payloads[indices[k]], &deliveries[k]});
+                }
+                // When it throws, everything rolls back and the careful path runs each of its
+                // rows alone, so that only the events that fail again count a failed attempt.
+                receiver->run_batch(batch_rows);
             }
             // The batch's ids as one parameter: a PostgreSQL array, a JSON array for SQLite.
             const bool pg = detail::is_postgresql(database);

@@ -251,6 +251,49 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchLosesNothingAndAppliesNothingT
               2 * events);
 }
 
+TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchReceiversCallCommitsNothingOfThatBatch) {
+    constexpr int events = 300;
+    for (int sent = 0; sent < events;) {
+        tocsin::atomic([&] {
+            for (int i = 0; i < 100; ++i, ++sent) {
+                crash_ticket().send(Sender{}, "t" + std::to_string(sent));
+            }
+        });
+    }
+    const auto done = [] { return count("receiver = 'crash.batch' AND status = 'done'"); };
+    const auto applied = [] {
+        return scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'batch:%'");
+    };
+    {
+        auto slow =
+            start_worker({"--queue", "batch", "--batch-size", "50", "--visibility-timeout", "2"},
+                         {"TOCSIN_REMOTE_TEST_SLEEP_US=10000"});
+        // "batch of 50" is printed once the batch's effects are written: at the third, the first
+        // two batches committed and the third is in the middle of its transaction.
+        for (int batches = 0; batches < 3;) {
+            const auto line = slow->read_line(30s);
+            ASSERT_TRUE(line) << "the worker stopped after " << batches << " batches";
+            batches += line->rfind("batch of ", 0) == 0 ? 1 : 0;
+        }
+        slow->signal(SIGKILL);
+        EXPECT_EQ(slow->wait(), -SIGKILL);
+        EXPECT_EQ(applied(), 100);
+        EXPECT_EQ(done(), 100);
+    }
+    auto worker = start_worker({"--queue", "batch", "--visibility-timeout", "2"});
+    ASSERT_TRUE(wait_for([&] { return done() == events; })) << done() << " done";
+    const Stopped s = stop(*worker);
+    EXPECT_EQ(s.lost, 0);
+    EXPECT_EQ(s.failed, 0);
+    EXPECT_EQ(applied(), events);  // each once: the key is unique
+    // The killed worker's third batch was claimed again after its visibility timeout, and its
+    // effects carry the second attempt.
+    EXPECT_EQ(count("receiver = 'crash.batch' AND attempts = 2"), 50);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'batch:%' AND "
+                     "attempt = 2"),
+              50);
+}
+
 TEST_F(CrashTest, FourWorkersOnOneQueueApplyEveryEventOnce) {
     constexpr int events = 1000;
     produce(events);

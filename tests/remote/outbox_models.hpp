@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -121,6 +122,32 @@ inline ScopedConnection connect_ordered_receiver() {
         {.queue = "ordered", .dispatch_uid = "crash.ordered", .ordered = true});
 }
 
+/// The crash tests' custom signal, whose batch receiver is "crash.batch".
+inline Signal<void(const std::string&)>& crash_ticket() {
+    static Signal<void(const std::string&)> signal{"outboxtest.crash_ticket"};
+    return signal;
+}
+/// "crash.batch" (queue batch, remote::connect_batch): an Effect "batch:<name>" per event, all
+/// in one statement; then, when TOCSIN_REMOTE_TEST_SLEEP_US is set, prints "batch of <n>" and
+/// sleeps that many microseconds per event (the effects written, not committed).
+inline void crash_batch(std::span<const remote::BatchEvent<std::string>> events) {
+    std::vector<Effect> effects;
+    for (const auto& event : events) {
+        Effect e;
+        e.key = "batch:" + event.get<0>();
+        e.idempotency_key = event.delivery.idempotency_key;
+        e.attempt = event.delivery.attempt;
+        effects.push_back(std::move(e));
+    }
+    Effect::objects().bulk_create(effects);
+    if (const char* sleep = std::getenv("TOCSIN_REMOTE_TEST_SLEEP_US"); sleep != nullptr) {
+        std::printf("batch of %zu\n", events.size());  // the test reads it
+        std::fflush(stdout);
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(std::atoll(sleep) * static_cast<long long>(events.size())));
+    }
+}
+
 inline std::vector<ScopedConnection> connect_crash_receivers() {
     using namespace std::chrono_literals;
     std::vector<ScopedConnection> out;
@@ -133,6 +160,8 @@ inline std::vector<ScopedConnection> connect_crash_receivers() {
                                            {.queue = "broken",
                                             .dispatch_uid = "crash.broken",
                                             .retry = {.max_attempts = 3, .delay = 10ms}}));
+    out.emplace_back(remote::connect_batch(crash_ticket(), &crash_batch,
+                                           {.queue = "batch", .dispatch_uid = "crash.batch"}));
     return out;
 }
 

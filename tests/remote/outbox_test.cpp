@@ -44,6 +44,24 @@ TEST_F(OutboxTest, CreateOutboxMayRunAgain) {
     EXPECT_EQ(outbox_size(), 0);
 }
 
+TEST_F(OutboxTest, OnPostgresqlTheOutboxPagesAreHalfEmptyForHotClaims) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (fillfactor)";
+    }
+    const auto options = [] {
+        return db::connection()
+            .query_value(
+                "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = "
+                "'tocsin_outbox'::regclass")
+            ->as_text();
+    };
+    EXPECT_EQ(options(), "fillfactor=50");
+    // An outbox made with another fill factor gets this one.
+    db::connection().execute_script("ALTER TABLE tocsin_outbox SET (fillfactor = 70)");
+    remote::create_outbox();
+    EXPECT_EQ(options(), "fillfactor=50");
+}
+
 TEST_F(OutboxTest, SaveInATransactionWritesOneRowPerRemoteReceiverAndRunsNothing) {
     Item item;
     tocsin::atomic([&] {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -93,6 +94,21 @@ struct RemoteReceiverInfo {
     std::string sender;
     RetryPolicy retry{};
     bool ordered = false;  ///< RemoteOptions::ordered
+    bool batch = false;    ///< connected with connect_batch: called once per batch
+};
+
+/// One event of the batch a batch receiver (connect_batch) is called with: the signal's
+/// arguments read back as values, and the outbox row it came from (`delivery.idempotency_key`
+/// is unique per event and the same at every attempt).
+template <class... Args>
+struct BatchEvent {
+    std::tuple<Args...> args;
+    Delivery delivery;
+    /// The argument at @p I (`event.get<0>()`: the first).
+    template <std::size_t I>
+    [[nodiscard]] const auto& get() const noexcept {
+        return std::get<I>(args);
+    }
 };
 
 /// Every remote receiver registered in this process, by dispatch_uid.
@@ -116,10 +132,19 @@ struct RunContext {
     std::string_view sender;        ///< the row's sender column (a model's label)
 };
 
+/// One row of the batch a batch receiver runs: its payload, parsed, and its delivery.
+struct BatchRow {
+    const nlohmann::json* payload = nullptr;
+    const Delivery* delivery = nullptr;
+};
+
 /// A registered remote receiver: its description and how to run it from a row on a database.
+/// A batch receiver (connect_batch) also has run_batch, called with all its rows of a batch;
+/// its `run` runs one row as a batch of one.
 struct RemoteReceiver {
     RemoteReceiverInfo info;
     std::function<RunResult(const RunContext& row)> run;
+    std::function<void(std::span<const BatchRow> rows)> run_batch{};
 };
 
 /// Registers @p receiver under its dispatch_uid, process-wide; returns what is registered (the
@@ -374,6 +399,85 @@ connect(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
                     values);
                 return detail::RunResult{};
             }};
+        auto registered = detail::register_receiver(std::move(remote));
+        detail::connect_outbox_migration();
+        std::string database =
+            options.database.empty() ? std::string(db::default_alias) : options.database;
+        return signal.connect(detail::SignalEnqueue<F, Args...>{std::move(registered),
+                                                                std::move(fn), std::move(database)},
+                              Connect{.sender = options.sender,
+                                      .dispatch_uid = options.dispatch_uid,
+                                      .priority = options.priority,
+                                      .name = options.dispatch_uid},
+                              where);
+    } else {
+        return {};
+    }
+}
+
+/// Connects @p receiver of a custom signal to run in a worker **once per batch**: sends write
+/// outbox rows exactly as remote::connect's, and the worker calls
+/// `receiver(std::span<const BatchEvent<std::remove_cvref_t<Args>...>> events)` once with all
+/// the events of the batch it claimed for this receiver (at most WorkerOptions::batch_size, in
+/// the order they were written), inside the batch's transaction — so that it can write all
+/// their effects with one statement (`Model::objects().bulk_create(...)`); the rows are then
+/// marked done (or deleted: WorkerOptions::delete_done) by one statement of the same
+/// transaction, which also checks that this worker still holds every claim. The effect is
+/// exactly once for writes through tocsin to the worker's database, as for remote::connect.
+///
+/// When the call throws (or a claim of the batch was taken over), the whole batch transaction
+/// rolls back and the worker runs the batch's rows again one by one, each as a batch of one
+/// event in its own savepoint: the events that succeed are done, only those that fail again
+/// count a failed attempt (retried after the RetryPolicy's backoff, dead after max_attempts),
+/// so one bad event neither loses nor duplicates its batch mates. Read each event's `delivery`,
+/// not current_delivery() (null during a call with several events). `.ordered` is refused, as for
+/// remote::connect of a custom signal (std::invalid_argument); `options.dispatch_uid` is
+/// required. Model signals have no batch receiver yet.
+template <class F, class... Args>
+Connection connect_batch(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
+                         tocsin::source_location where = tocsin::source_location::current()) {
+    using Event = BatchEvent<std::remove_cvref_t<Args>...>;
+    static_assert((RemoteArgument<std::remove_cvref_t<Args>> && ...),
+                  "tocsin::remote::connect_batch: every argument of the signal must travel as "
+                  "data (RemoteArgument<T>): give its type nlohmann JSON to_json(json&, const T&) "
+                  "and from_json(const json&, T&), found by ADL");
+    static_assert(std::is_invocable_v<F&, std::span<const Event>>,
+                  "tocsin::remote::connect_batch: the receiver must take the batch, "
+                  "std::span<const tocsin::remote::BatchEvent<Args...>> (the signal's argument "
+                  "types without const and &)");
+    if constexpr ((RemoteArgument<std::remove_cvref_t<Args>> && ...) &&
+                  std::is_invocable_v<F&, std::span<const Event>>) {
+        detail::check_options(options, signal.name());
+        if (options.ordered) {
+            throw std::invalid_argument("remote receiver '" + options.dispatch_uid + "' of " +
+                                        std::string(signal.name()) +
+                                        ": .ordered is for model signals (the events of one "
+                                        "instance); a custom signal's sender names no object a "
+                                        "worker can order by");
+        }
+        auto fn = std::make_shared<F>(std::move(receiver));
+        auto run_batch = [fn](std::span<const detail::BatchRow> rows) {
+            std::vector<Event> events;
+            events.reserve(rows.size());
+            for (const detail::BatchRow& row : rows) {
+                events.push_back(
+                    Event{detail::decode_arguments<std::remove_cvref_t<Args>...>(*row.payload),
+                          *row.delivery});
+            }
+            (*fn)(std::span<const Event>(events));
+        };
+        detail::RemoteReceiver remote{
+            {options.dispatch_uid, options.queue, std::string(signal.name()),
+             options.sender.is_none() ? std::string() : options.sender.name(), options.retry, false,
+             true},
+            [run_batch](const detail::RunContext& row) {
+                const Delivery* current = current_delivery();
+                const Delivery fallback{};
+                const detail::BatchRow one{&row.payload, current != nullptr ? current : &fallback};
+                run_batch(std::span<const detail::BatchRow>(&one, 1));
+                return detail::RunResult{};
+            },
+            run_batch};
         auto registered = detail::register_receiver(std::move(remote));
         detail::connect_outbox_migration();
         std::string database =

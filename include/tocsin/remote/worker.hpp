@@ -65,7 +65,8 @@ struct WorkerStats {
 /// by remote::connect, found by dispatch_uid). Delivery is at least once; the effect is exactly
 /// once for receivers that write through tocsin to the worker's database: a batch runs in one
 /// transaction, each row in a savepoint holding the receiver's writes and the row's "done"
-/// mark, which is refused (and the savepoint rolled back) when the claim was taken over.
+/// mark, which is refused (and the savepoint rolled back) when the claim was taken over. A batch
+/// receiver (connect_batch) is called once with all its rows of the batch, in its transaction.
 ///
 /// A receiver that throws is retried after its RetryPolicy's backoff and is dead after
 /// max_attempts; a row whose receiver is not registered in this program fails the same way.
