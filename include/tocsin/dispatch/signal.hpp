@@ -44,6 +44,19 @@ namespace detail {
 /// asend and asend_robust, defined by <tocsin/dispatch/async.hpp>.
 template <class Signature>
 struct AsyncSends;
+
+/// Fills `slot` from `options` (moved from) and `where`, and connects it to `receivers`: what
+/// every Signal::connect ends with. Returns the connected slot (the first one connected when
+/// one with the same key already was). Throws std::invalid_argument for a receiver both
+/// on_commit and async.
+std::shared_ptr<SlotBase> connect_slot(Receivers& receivers, std::shared_ptr<SlotBase> slot,
+                                       Connect& options, tocsin::source_location where);
+
+/// The target of a commit-time receiver connected to the signal of `receivers` with `options`:
+/// `fn` the receiver, `code` and `type` those of the callable given to connect.
+std::shared_ptr<const CommitTimeTarget> make_commit_target(
+    const std::shared_ptr<Receivers>& receivers, std::shared_ptr<void> fn, const void* code,
+    std::string_view type, const Connect& options);
 }  // namespace detail
 
 /// A signal whose receivers return `R` and get `Args` after the sender (Django's `Signal`).
@@ -94,9 +107,10 @@ class Signal<R(Args...)> {
                 Adapter adapter{nullptr, &Adapter::template call<Fn>,
                                 detail::identity_of(receiver)};
                 const void* code = detail::code_of(receiver);
+                const std::string_view type = detail::type_label_of<Fn>(receiver);
                 return connect_at_commit(std::move(adapter),
                                          std::make_shared<Fn>(std::forward<F>(receiver)), code,
-                                         detail::type_label_v<Fn>, options, where);
+                                         type, options, where);
             } else {
                 throw std::invalid_argument(
                     "Signal '" + std::string(name()) +
@@ -108,7 +122,7 @@ class Signal<R(Args...)> {
         auto slot = std::make_shared<SlotT>(std::forward<F>(receiver));
         slot->identity = detail::identity_of(slot->storage.fn);
         slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
-        slot->type_label = detail::type_label_v<Fn>;
+        slot->type_label = detail::type_label_of(slot->storage.fn);
         slot->code = detail::code_of(slot->storage.fn);
         return add(std::move(slot), options, where);
     }
@@ -307,15 +321,8 @@ class Signal<R(Args...)> {
                                  std::string_view type_label, Connect& options,
                                  tocsin::source_location where) {
         using SlotT = detail::Slot<R, Adapter, Args...>;
-        auto target = std::make_shared<detail::CommitTimeTarget>();
-        target->fn = std::move(fn);
-        target->track = options.track;
-        target->tracked = detail::was_given(options.track);
-        target->who = detail::CommitReceiverName{receivers_, std::string(name()), options.name,
-                                                 options.dispatch_uid};
-        target->code = code;
-        target->type = type_label;
-        adapter.target = std::move(target);
+        adapter.target =
+            detail::make_commit_target(receivers_, std::move(fn), code, type_label, options);
         auto slot = std::make_shared<SlotT>(std::move(adapter));
         slot->identity = slot->storage.fn.id;
         slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
@@ -324,29 +331,11 @@ class Signal<R(Args...)> {
         return add(std::move(slot), options, where);
     }
 
-    /// Fills `slot` from `options` (moved from: the caller's by-value copy) and connects it.
+    /// Fills `slot` from `options` (moved from: the caller's by-value copy) and connects it
+    /// (detail::connect_slot, out of line: compiled once, not for every signal).
     Connection add(std::shared_ptr<detail::SlotBase> slot, Connect& options,
                    tocsin::source_location where) {
-        if (options.on_commit && options.executor) {
-            throw std::invalid_argument("Signal '" + std::string(name()) +
-                                        "': a receiver cannot be both on_commit and async "
-                                        "(an executor)");
-        }
-        slot->custom_name = std::move(options.name);
-        slot->sender = options.sender;
-        slot->dispatch_uid = std::move(options.dispatch_uid);
-        slot->tracked = detail::was_given(options.track);
-        slot->track = std::move(options.track);
-        slot->priority = options.priority;
-        slot->executor = std::move(options.executor);
-        slot->async = slot->executor != nullptr;
-        slot->on_commit = options.on_commit;
-        slot->state.store(
-            static_cast<std::uint8_t>((slot->tracked ? detail::SlotBase::tracked_bit : 0) |
-                                      (slot->async ? detail::SlotBase::async_bit : 0)),
-            std::memory_order_relaxed);
-        slot->where = where;
-        return Connection(receivers_->connect(std::move(slot)));
+        return Connection(detail::connect_slot(*receivers_, std::move(slot), options, where));
     }
 
     /// send() of a signal whose receivers return values: each receiver's response, in order.

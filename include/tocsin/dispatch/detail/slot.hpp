@@ -34,7 +34,7 @@ using ErasedCall = void (*)();
 
 /// One connected receiver. Signal<…> derives a Slot holding the callable.
 struct SlotBase {
-    SlotBase() = default;
+    SlotBase();  // out of line: its members' initialisation is compiled once
     SlotBase(const SlotBase&) = delete;
     SlotBase& operator=(const SlotBase&) = delete;
     virtual ~SlotBase();
