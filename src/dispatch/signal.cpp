@@ -13,12 +13,15 @@ namespace tocsin::detail {
 
 SlotBase::SlotBase() = default;
 
+void throw_invalid_connect(std::string_view signal, std::string_view what) {
+    throw std::invalid_argument("Signal '" + std::string(signal) + "': " + std::string(what));
+}
+
 std::shared_ptr<SlotBase> connect_slot(Receivers& receivers, std::shared_ptr<SlotBase> slot,
                                        Connect& options, tocsin::source_location where) {
     if (options.on_commit && options.executor) {
-        throw std::invalid_argument("Signal '" + std::string(receivers.name()) +
-                                    "': a receiver cannot be both on_commit and async "
-                                    "(an executor)");
+        throw_invalid_connect(receivers.name(),
+                              "a receiver cannot be both on_commit and async (an executor)");
     }
     slot->custom_name = std::move(options.name);
     slot->sender = options.sender;

@@ -52,6 +52,9 @@ struct AsyncSends;
 std::shared_ptr<SlotBase> connect_slot(Receivers& receivers, std::shared_ptr<SlotBase> slot,
                                        Connect& options, tocsin::source_location where);
 
+/// Throws std::invalid_argument("Signal '<signal>': <what>") (out of line).
+[[noreturn]] void throw_invalid_connect(std::string_view signal, std::string_view what);
+
 /// The target of a commit-time receiver connected to the signal of `receivers` with `options`:
 /// `fn` the receiver, `code` and `type` those of the callable given to connect.
 std::shared_ptr<const CommitTimeTarget> make_commit_target(
@@ -112,10 +115,10 @@ class Signal<R(Args...)> {
                                          std::make_shared<Fn>(std::forward<F>(receiver)), code,
                                          type, options, where);
             } else {
-                throw std::invalid_argument(
-                    "Signal '" + std::string(name()) +
-                    "': an on_commit receiver needs a void signal whose arguments can be "
-                    "copied (they are kept until the commit: tocsin::commit_copy)");
+                detail::throw_invalid_connect(
+                    name(),
+                    "an on_commit receiver needs a void signal whose arguments can be copied "
+                    "(they are kept until the commit: tocsin::commit_copy)");
             }
         }
         using SlotT = detail::Slot<R, Fn, Args...>;
@@ -296,9 +299,8 @@ class Signal<R(Args...)> {
     Connection connect_method(M C::*method, C* object, Connect& options,
                               tocsin::source_location where) {
         if (options.on_commit) {
-            throw std::invalid_argument("Signal '" + std::string(name()) +
-                                        "': on_commit needs a function or lambda receiver, "
-                                        "not a member function");
+            detail::throw_invalid_connect(
+                name(), "on_commit needs a function or lambda receiver, not a member function");
         }
         using SlotT = detail::MethodSlot<R, C, M, Args...>;
         static_assert(std::is_invocable_v<M C::*, C*, const Sender&, detail::param_t<Args>...> ||
