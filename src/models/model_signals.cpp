@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "tocsin/models/migrate_signals.hpp"
 #include "tocsin/models/model_info.hpp"
 #include "tocsin/models/signals.hpp"
 
@@ -81,6 +82,14 @@ void ModelSignal<Event>::connect(std::string_view label, SenderFunction receiver
     connect_function(label, detail::function_receiver<ModelBase, Event>(receiver),
                      std::move(options), where);
 }
+
+namespace detail {
+bool create_migrate_signals() {
+    static_cast<void>(pre_migrate.signal());
+    static_cast<void>(post_migrate.signal());
+    return true;
+}
+}  // namespace detail
 
 // The members above, for the three model signals' events (explicit instantiation of the class
 // compiles its members defined so far, these included).
