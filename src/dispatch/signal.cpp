@@ -3,8 +3,10 @@
 // commit-time receiver's target, naming a commit-time receiver that failed.
 #include "tocsin/dispatch/signal.hpp"
 
+#include <cstddef>
 #include <exception>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -12,6 +14,74 @@
 namespace tocsin::detail {
 
 SlotBase::SlotBase() = default;
+
+namespace {
+
+/// Room behind a slot for its control block (a std::shared_ptr with a deleter and an allocator:
+/// a vtable, two counts, the pointer, the allocator's two words). A larger one (another
+/// standard library) is allocated apart.
+constexpr std::size_t control_room = 64;
+constexpr std::size_t slot_align = alignof(std::max_align_t);
+
+constexpr std::size_t rounded(std::size_t size) noexcept {
+    return (size + slot_align - 1) / slot_align * slot_align;
+}
+
+/// Destroys a slot made by make_slot; its storage is freed with the control block.
+struct DestroySlot {
+    void operator()(SlotBase* slot) const noexcept { slot->~SlotBase(); }
+};
+
+/// Gives the control block the room behind the slot, and frees the whole storage with it.
+template <class T>
+struct TailAllocator {
+    using value_type = T;
+    unsigned char* storage;
+    std::size_t offset;
+
+    TailAllocator(unsigned char* s, std::size_t o) noexcept : storage(s), offset(o) {}
+    template <class U>
+    TailAllocator(const TailAllocator<U>& other) noexcept  // NOLINT: rebinding is implicit
+        : storage(other.storage), offset(other.offset) {}
+
+    T* allocate(std::size_t n) {
+        if (n * sizeof(T) <= control_room && alignof(T) <= slot_align) {
+            return reinterpret_cast<T*>(storage + offset);
+        }
+        return static_cast<T*>(::operator new(n * sizeof(T)));
+    }
+    void deallocate(T* p, std::size_t /*n*/) noexcept {
+        if (reinterpret_cast<unsigned char*>(p) != storage + offset) {
+            ::operator delete(p);
+        }
+        ::operator delete(storage);
+    }
+    template <class U>
+    friend bool operator==(const TailAllocator& a, const TailAllocator<U>& b) noexcept {
+        return a.storage == b.storage;
+    }
+};
+
+}  // namespace
+
+void* allocate_slot(std::size_t size) {
+    return ::operator new(rounded(size) + control_room);
+}
+
+void free_slot(void* storage) noexcept {
+    ::operator delete(storage);
+}
+
+std::shared_ptr<SlotBase> adopt_slot(SlotBase* slot, void* storage, std::size_t size) {
+    try {
+        return std::shared_ptr<SlotBase>(
+            slot, DestroySlot{},
+            TailAllocator<SlotBase>(static_cast<unsigned char*>(storage), rounded(size)));
+    } catch (...) {  // the control block could not be allocated: the slot is destroyed already
+        ::operator delete(storage);
+        throw;
+    }
+}
 
 void throw_invalid_connect(std::string_view signal, std::string_view what) {
     throw std::invalid_argument("Signal '" + std::string(signal) + "': " + std::string(what));

@@ -122,11 +122,12 @@ class Signal<R(Args...)> {
             }
         }
         using SlotT = detail::Slot<R, Fn, Args...>;
-        auto slot = std::make_shared<SlotT>(std::forward<F>(receiver));
-        slot->identity = detail::identity_of(slot->storage.fn);
-        slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
-        slot->type_label = detail::type_label_of(slot->storage.fn);
-        slot->code = detail::code_of(slot->storage.fn);
+        SlotT* s = nullptr;
+        auto slot = detail::make_slot(s, std::forward<F>(receiver));
+        s->identity = detail::identity_of(s->storage.fn);
+        s->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
+        s->type_label = detail::type_label_of(s->storage.fn);
+        s->code = detail::code_of(s->storage.fn);
         return add(std::move(slot), options, where);
     }
 
@@ -306,12 +307,13 @@ class Signal<R(Args...)> {
         static_assert(std::is_invocable_v<M C::*, C*, const Sender&, detail::param_t<Args>...> ||
                           std::is_invocable_v<M C::*, C*, detail::param_t<Args>...>,
                       "the member function must take (const Sender&, Args...) or (Args...)");
-        auto slot = std::make_shared<SlotT>(method, object);
-        slot->identity = detail::identity_of(method, object);
-        slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
-        slot->type_label = detail::type_label_v<C>;
-        slot->code = detail::code_of(method);
-        slot->is_method = true;
+        SlotT* s = nullptr;
+        auto slot = detail::make_slot(s, method, object);
+        s->identity = detail::identity_of(method, object);
+        s->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
+        s->type_label = detail::type_label_v<C>;
+        s->code = detail::code_of(method);
+        s->is_method = true;
         return add(std::move(slot), options, where);
     }
 
@@ -325,11 +327,12 @@ class Signal<R(Args...)> {
         using SlotT = detail::Slot<R, Adapter, Args...>;
         adapter.target =
             detail::make_commit_target(receivers_, std::move(fn), code, type_label, options);
-        auto slot = std::make_shared<SlotT>(std::move(adapter));
-        slot->identity = slot->storage.fn.id;
-        slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
-        slot->type_label = type_label;
-        slot->code = code;
+        SlotT* s = nullptr;
+        auto slot = detail::make_slot(s, std::move(adapter));
+        s->identity = s->storage.fn.id;
+        s->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
+        s->type_label = type_label;
+        s->code = code;
         return add(std::move(slot), options, where);
     }
 
