@@ -86,13 +86,7 @@ struct CommitReceiverName {
 
     /// Reports the exception being handled, naming the receiver whose function is at `code`
     /// (of type `type`, see receiver_name).
-    void report(const void* code, std::string_view type) const noexcept {
-        try {
-            report_commit_failure(owner, signal, receiver_name(name, dispatch_uid, code, type),
-                                  std::current_exception());
-        } catch (...) {  // NOLINT(bugprone-empty-catch): naming it failed (out of memory)
-        }
-    }
+    void report(const void* code, std::string_view type) const noexcept;
 };
 
 /// What one commit-time receiver is, shared by its sends: the receiver (type-erased), what it

@@ -189,6 +189,19 @@ constexpr std::string_view label_of() {
 template <class T>
 inline constexpr std::string_view type_label_v = label_of<T>();
 
+/// The type name introspection gives the receiver `f`: type_label_v<Fn>, or, for an adapter that
+/// names what it wraps at run time (a callable with `type_label()`), what that says.
+template <class Fn>
+std::string_view type_label_of(const Fn& f) noexcept {
+    if constexpr (requires {
+                      { f.type_label() } -> std::same_as<std::string_view>;
+                  }) {
+        return f.type_label();
+    } else {
+        return type_label_v<Fn>;
+    }
+}
+
 /// True when a weak_ptr was given (even one already expired), false for a default one.
 inline bool was_given(const std::weak_ptr<const void>& w) noexcept {
     const std::weak_ptr<const void> none;

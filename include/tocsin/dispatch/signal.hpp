@@ -44,6 +44,22 @@ namespace detail {
 /// asend and asend_robust, defined by <tocsin/dispatch/async.hpp>.
 template <class Signature>
 struct AsyncSends;
+
+/// Fills `slot` from `options` (moved from) and `where`, and connects it to `receivers`: what
+/// every Signal::connect ends with. Returns the connected slot (the first one connected when
+/// one with the same key already was). Throws std::invalid_argument for a receiver both
+/// on_commit and async.
+std::shared_ptr<SlotBase> connect_slot(Receivers& receivers, std::shared_ptr<SlotBase> slot,
+                                       Connect& options, tocsin::source_location where);
+
+/// Throws std::invalid_argument("Signal '<signal>': <what>") (out of line).
+[[noreturn]] void throw_invalid_connect(std::string_view signal, std::string_view what);
+
+/// The target of a commit-time receiver connected to the signal of `receivers` with `options`:
+/// `fn` the receiver, `code` and `type` those of the callable given to connect.
+std::shared_ptr<const CommitTimeTarget> make_commit_target(
+    const std::shared_ptr<Receivers>& receivers, std::shared_ptr<void> fn, const void* code,
+    std::string_view type, const Connect& options);
 }  // namespace detail
 
 /// A signal whose receivers return `R` and get `Args` after the sender (Django's `Signal`).
@@ -94,22 +110,24 @@ class Signal<R(Args...)> {
                 Adapter adapter{nullptr, &Adapter::template call<Fn>,
                                 detail::identity_of(receiver)};
                 const void* code = detail::code_of(receiver);
+                const std::string_view type = detail::type_label_of<Fn>(receiver);
                 return connect_at_commit(std::move(adapter),
                                          std::make_shared<Fn>(std::forward<F>(receiver)), code,
-                                         detail::type_label_v<Fn>, options, where);
+                                         type, options, where);
             } else {
-                throw std::invalid_argument(
-                    "Signal '" + std::string(name()) +
-                    "': an on_commit receiver needs a void signal whose arguments can be "
-                    "copied (they are kept until the commit: tocsin::commit_copy)");
+                detail::throw_invalid_connect(
+                    name(),
+                    "an on_commit receiver needs a void signal whose arguments can be copied "
+                    "(they are kept until the commit: tocsin::commit_copy)");
             }
         }
         using SlotT = detail::Slot<R, Fn, Args...>;
-        auto slot = std::make_shared<SlotT>(std::forward<F>(receiver));
-        slot->identity = detail::identity_of(slot->storage.fn);
-        slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
-        slot->type_label = detail::type_label_v<Fn>;
-        slot->code = detail::code_of(slot->storage.fn);
+        SlotT* s = nullptr;
+        auto slot = detail::make_slot(s, std::forward<F>(receiver));
+        s->identity = detail::identity_of(s->storage.fn);
+        s->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
+        s->type_label = detail::type_label_of(s->storage.fn);
+        s->code = detail::code_of(s->storage.fn);
         return add(std::move(slot), options, where);
     }
 
@@ -282,20 +300,20 @@ class Signal<R(Args...)> {
     Connection connect_method(M C::*method, C* object, Connect& options,
                               tocsin::source_location where) {
         if (options.on_commit) {
-            throw std::invalid_argument("Signal '" + std::string(name()) +
-                                        "': on_commit needs a function or lambda receiver, "
-                                        "not a member function");
+            detail::throw_invalid_connect(
+                name(), "on_commit needs a function or lambda receiver, not a member function");
         }
         using SlotT = detail::MethodSlot<R, C, M, Args...>;
         static_assert(std::is_invocable_v<M C::*, C*, const Sender&, detail::param_t<Args>...> ||
                           std::is_invocable_v<M C::*, C*, detail::param_t<Args>...>,
                       "the member function must take (const Sender&, Args...) or (Args...)");
-        auto slot = std::make_shared<SlotT>(method, object);
-        slot->identity = detail::identity_of(method, object);
-        slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
-        slot->type_label = detail::type_label_v<C>;
-        slot->code = detail::code_of(method);
-        slot->is_method = true;
+        SlotT* s = nullptr;
+        auto slot = detail::make_slot(s, method, object);
+        s->identity = detail::identity_of(method, object);
+        s->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
+        s->type_label = detail::type_label_v<C>;
+        s->code = detail::code_of(method);
+        s->is_method = true;
         return add(std::move(slot), options, where);
     }
 
@@ -307,49 +325,22 @@ class Signal<R(Args...)> {
                                  std::string_view type_label, Connect& options,
                                  tocsin::source_location where) {
         using SlotT = detail::Slot<R, Adapter, Args...>;
-        auto target = std::make_shared<detail::CommitTimeTarget>();
-        target->fn = std::move(fn);
-        target->track = options.track;
-        target->tracked = detail::was_given(options.track);
-        target->who = detail::CommitReceiverName{receivers_, std::string(name()), options.name,
-                                                 options.dispatch_uid};
-        target->code = code;
-        target->type = type_label;
-        adapter.target = std::move(target);
-        auto slot = std::make_shared<SlotT>(std::move(adapter));
-        slot->identity = slot->storage.fn.id;
-        slot->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
-        slot->type_label = type_label;
-        slot->code = code;
+        adapter.target =
+            detail::make_commit_target(receivers_, std::move(fn), code, type_label, options);
+        SlotT* s = nullptr;
+        auto slot = detail::make_slot(s, std::move(adapter));
+        s->identity = s->storage.fn.id;
+        s->call = reinterpret_cast<detail::ErasedCall>(&SlotT::thunk);
+        s->type_label = type_label;
+        s->code = code;
         return add(std::move(slot), options, where);
     }
 
-    /// Fills `slot` from `options` (moved from: the caller's by-value copy) and connects it.
+    /// Fills `slot` from `options` (moved from: the caller's by-value copy) and connects it
+    /// (detail::connect_slot, out of line: compiled once, not for every signal).
     Connection add(std::shared_ptr<detail::SlotBase> slot, Connect& options,
                    tocsin::source_location where) {
-        if (options.on_commit && options.executor) {
-            throw std::invalid_argument("Signal '" + std::string(name()) +
-                                        "': a receiver cannot be both on_commit and async "
-                                        "(an executor)");
-        }
-        slot->sender = options.sender;
-        slot->tracked = detail::was_given(options.track);
-        slot->track = std::move(options.track);
-        slot->priority = options.priority;
-        slot->async = options.executor != nullptr;
-        slot->on_commit = options.on_commit;
-        if (!options.name.empty() || !options.dispatch_uid.empty() || slot->async) {
-            detail::SlotExtras& extras = slot->make_extras();
-            extras.custom_name = std::move(options.name);
-            extras.dispatch_uid = std::move(options.dispatch_uid);
-            extras.executor = std::move(options.executor);
-        }
-        slot->state.store(
-            static_cast<std::uint8_t>((slot->tracked ? detail::SlotBase::tracked_bit : 0) |
-                                      (slot->async ? detail::SlotBase::async_bit : 0)),
-            std::memory_order_relaxed);
-        slot->where = where;
-        return Connection(receivers_->connect(std::move(slot)));
+        return Connection(detail::connect_slot(*receivers_, std::move(slot), options, where));
     }
 
     /// send() of a signal whose receivers return values: each receiver's response, in order.

@@ -98,13 +98,11 @@ inline constinit MigrateSignal pre_migrate{"pre_migrate"};
 inline constinit MigrateSignal post_migrate{"post_migrate"};
 
 namespace detail {
+/// Creates both signals now; returns true.
+bool create_migrate_signals();
 /// Creates both signals during static initialisation, so that all_signals() lists them before
-/// their first use.
-inline const bool migrate_signals_listed = [] {
-    static_cast<void>(pre_migrate.signal());
-    static_cast<void>(post_migrate.signal());
-    return true;
-}();
+/// their first use (out of line: a file including this header compiles no Signal for them).
+inline const bool migrate_signals_listed = create_migrate_signals();
 }  // namespace detail
 
 }  // namespace tocsin

@@ -46,10 +46,10 @@ void send_about(const Sender& model, const ModelBase& instance, F&& send) {
 template <class S, class F>
 void connect_by_label(S& signal, std::string_view signal_name, std::string_view label, F receiver,
                       Connect options, tocsin::source_location where) {
-    std::string who =
-        "The function '" +
-        receiver_name(options.name, options.dispatch_uid, code_of(receiver), type_label_v<F>) +
-        "' was connected to the '" + std::string(signal_name) + "' signal";
+    std::string who = "The function '" +
+                      receiver_name(options.name, options.dispatch_uid, code_of(receiver),
+                                    type_label_of(receiver)) +
+                      "' was connected to the '" + std::string(signal_name) + "' signal";
     Apps::instance().lazy_model_operation(
         label,
         [&signal, f = std::move(receiver), options = std::move(options),
@@ -93,7 +93,7 @@ template <class T, class F>
 std::shared_ptr<Connection> note_model_use(std::string_view signal_name, const F& receiver,
                                            const Connect& options) {
     return note_model_use(signal_name, T::label, Sender::of<T>(), options, code_of(receiver),
-                          type_label_v<F>);
+                          type_label_of(receiver));
 }
 
 /// The base of the model layer's signals, whose underlying signal is `Signal<Signature>`. The

@@ -2,6 +2,7 @@
 // class_prepared — sent by the model layer with the model as sender, as Django sends them.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <set>
@@ -149,6 +150,54 @@ constexpr bool check_model_receiver() {
     return ok;
 }
 
+/// A model signal's receiver that is a plain function, its type erased: what the connects of a
+/// function pointer hand to the library, where ModelSignal<Event> compiles them once, instead
+/// of a receiver adapter, a slot and their shared_ptr machinery in every file that connects one.
+/// The same receiver as the function itself: its identity, code and type name are the
+/// function's.
+template <class Event>
+struct FunctionReceiver {
+    /// Calls `fn` (the function, cast back to its own type) with the instance as its model.
+    using Call = void (*)(void (*fn)(), const Sender&, ModelBase&, const Event&);
+    Call call = nullptr;
+    void (*fn)() = nullptr;
+    std::string_view type{};  ///< the function pointer's type name (type_label_v)
+
+    void operator()(const Sender& sender, ModelBase& instance, const Event& event) const {
+        call(fn, sender, instance, event);
+    }
+    [[nodiscard]] Identity identity() const noexcept {
+        Identity id;
+        id.kind = Identity::Kind::function;
+        id.bits[0] = reinterpret_cast<std::uintptr_t>(fn);
+        return id;
+    }
+    [[nodiscard]] const void* code() const noexcept {
+        return reinterpret_cast<const void*>(
+            reinterpret_cast<std::uintptr_t>(fn));  // NOLINT(performance-no-int-to-ptr)
+    }
+    [[nodiscard]] std::string_view type_label() const noexcept { return type; }
+};
+
+/// FunctionReceiver's call for a function of type `Fn` receiving model `T`: one small function
+/// per receiver signature.
+template <class Fn, class T, class Event>
+void call_model_function(void (*fn)(), const Sender& sender, ModelBase& instance,
+                         const Event& event) {
+    const auto f = reinterpret_cast<Fn>(fn);
+    if constexpr (std::is_invocable_v<Fn, const Sender&, T&, const Event&>) {
+        f(sender, static_cast<T&>(instance), event);
+    } else {
+        f(static_cast<T&>(instance), event);
+    }
+}
+
+/// `f` as a FunctionReceiver of model `T`'s signal carrying `Event`.
+template <class T, class Event, class Fn>
+FunctionReceiver<Event> function_receiver(Fn f) noexcept {
+    return {&call_model_function<Fn, T, Event>, reinterpret_cast<void (*)()>(f), type_label_v<Fn>};
+}
+
 }  // namespace detail
 
 /// A commit-time receiver (Connect::on_commit) of a model signal gets a copy of the instance sent,
@@ -245,6 +294,10 @@ class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event
             return {};
         } else if constexpr (!detail::check_model_receiver<Event, T, F>()) {
             return {};
+        } else if constexpr (detail::is_function_pointer_v<F>) {
+            return connect_function(Sender::of<T>(), T::label,
+                                    detail::function_receiver<T, Event>(receiver),
+                                    std::move(options), where, ModelFlags{});
         } else {
             return connect_typed<T>(std::move(receiver), std::move(options), where);
         }
@@ -286,26 +339,53 @@ class ModelSignal : public detail::ModelLayerSignal<void(ModelBase&, const Event
     template <class T, class F>
     Connection connect_with_flags(ModelFlags flags, F receiver, Connect options,
                                   tocsin::source_location where) const {
-        Connection c = connect_typed<T>(std::move(receiver), std::move(options), where);
-        if (flags.subclasses || flags.changes) {
-            signal_type* sig = &signal();
-            const Sender base = Sender::of<T>();
-            detail::watch_models(
-                base, flags.subclasses,
-                [sig, c, flags, base](const ModelInfo& model) {
-                    if (flags.changes) {
-                        detail::enable_change_tracking(model);
-                    }
-                    if (flags.subclasses && !(model.sender == base)) {
-                        sig->add_sender(c, model.sender);
-                    }
-                },
-                [c] { return c.connected(); });
+        if constexpr (detail::is_function_pointer_v<F>) {
+            return connect_function(Sender::of<T>(), T::label,
+                                    detail::function_receiver<T, Event>(receiver),
+                                    std::move(options), where, flags);
+        } else {
+            Connection c = connect_typed<T>(std::move(receiver), std::move(options), where);
+            watch_flags(flags, c, Sender::of<T>());
+            return c;
         }
-        return c;
     }
 
+    /// Applies `flags` to the receiver of `c`, connected for the model `base` (out of line).
+    void watch_flags(ModelFlags flags, const Connection& c, const Sender& base) const;
+
+    /// Connects the function `receiver` for `model` (labelled `label`: setup() refuses it unless
+    /// an installed app lists it), with `flags`; for every model, or `options.sender`, when
+    /// `label` is empty. Compiled in the library.
+    Connection connect_function(const Sender& model, std::string_view label,
+                                detail::FunctionReceiver<Event> receiver, Connect options,
+                                tocsin::source_location where, ModelFlags flags) const;
+    /// Connects the function `receiver` for the model labelled `label`, now or when setup()
+    /// registers it. Compiled in the library.
+    void connect_function(std::string_view label, detail::FunctionReceiver<Event> receiver,
+                          Connect options, tocsin::source_location where) const;
+
   public:
+    /// A plain function receiving any model's instance.
+    using Function = void (*)(ModelBase&, const Event&);
+    /// A plain function receiving any model's instance, with the sender first.
+    using SenderFunction = void (*)(const Sender&, ModelBase&, const Event&);
+
+    /// Connects the function `receiver` for every model, or for `options.sender`: the same as
+    /// the template below, compiled once in the library (a file connecting plain functions
+    /// compiles no receiver adapter of its own).
+    Connection connect(Function receiver, Connect options = {},
+                       tocsin::source_location where = tocsin::source_location::current()) const;
+    /// As above, for a function taking the sender first.
+    Connection connect(SenderFunction receiver, Connect options = {},
+                       tocsin::source_location where = tocsin::source_location::current()) const;
+    /// Connects the function `receiver` for the model labelled `label`, as the template below,
+    /// compiled once in the library.
+    void connect(std::string_view label, Function receiver, Connect options = {},
+                 tocsin::source_location where = tocsin::source_location::current()) const;
+    /// As above, for a function taking the sender first.
+    void connect(std::string_view label, SenderFunction receiver, Connect options = {},
+                 tocsin::source_location where = tocsin::source_location::current()) const;
+
     /// Connects `receiver(ModelBase&, const Event&)` (or with the sender first) for every model,
     /// or for `options.sender`. Another signature fails to compile, saying the one expected.
     template <class F>

@@ -5,11 +5,14 @@
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <tocsin/source_location.hpp>
+#include <utility>
 #include <vector>
 
 #include "tocsin/dispatch/connect.hpp"
@@ -45,7 +48,7 @@ struct SlotExtras {
 
 /// One connected receiver. Signal<…> derives a Slot holding the callable.
 struct SlotBase {
-    SlotBase() = default;
+    SlotBase();  // out of line: its members' initialisation is compiled once
     SlotBase(const SlotBase&) = delete;
     SlotBase& operator=(const SlotBase&) = delete;
     virtual ~SlotBase();
@@ -133,6 +136,35 @@ struct SlotBase {
     /// True while it may be called: connected and, if tracked, its object alive.
     [[nodiscard]] bool alive() const noexcept { return is_live() && !(tracked && track.expired()); }
 };
+
+/// Storage for a slot of `size` bytes and, behind it, its shared_ptr's control block: one
+/// allocation, as std::make_shared makes, with the control block's type compiled once in the
+/// library instead of once per receiver type in the connecting file.
+[[nodiscard]] void* allocate_slot(std::size_t size);
+/// Frees storage of allocate_slot whose slot was never constructed (its constructor threw).
+void free_slot(void* storage) noexcept;
+/// The shared_ptr owning `slot`, constructed in `storage` (allocate_slot(size)): the last
+/// reference destroys it (its virtual destructor) and frees the storage.
+[[nodiscard]] std::shared_ptr<SlotBase> adopt_slot(SlotBase* slot, void* storage, std::size_t size);
+
+/// A new `SlotT` made from `args`, owned by the shared_ptr returned; `out` points to it.
+template <class SlotT, class... A>
+std::shared_ptr<SlotBase> make_slot(SlotT*& out, A&&... args) {
+    if constexpr (alignof(SlotT) > alignof(std::max_align_t)) {
+        auto slot = std::make_shared<SlotT>(std::forward<A>(args)...);
+        out = slot.get();
+        return slot;
+    } else {
+        void* storage = allocate_slot(sizeof(SlotT));
+        try {
+            out = ::new (storage) SlotT(std::forward<A>(args)...);
+        } catch (...) {
+            free_slot(storage);
+            throw;
+        }
+        return adopt_slot(out, storage, sizeof(SlotT));
+    }
+}
 
 /// How error messages name a receiver: its Connect::name, else its dispatch_uid, else the
 /// symbol of its function at `code` (none for a lambda, nor for a function with internal
