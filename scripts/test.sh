@@ -181,29 +181,6 @@ _step_done() {
     fi
 }
 
-# step_wait <id>: waits for the step (reaping the others that end meanwhile), then prints its
-# output if it went to a log.
-step_wait() {
-    local id=$1 r pids done rc
-    while [[ -z ${STEP_RESULT[$id]:-} ]]; do
-        pids=()
-        for r in "${RUNNING[@]}"; do
-            pids+=("${STEP_PID[$r]}")
-        done
-        done=""
-        rc=0
-        wait -n -p done "${pids[@]}" || rc=$?
-        [[ -n $done ]] || continue
-        for r in "${RUNNING[@]}"; do
-            if [[ ${STEP_PID[$r]} == "$done" ]]; then
-                _step_done "$r" "$rc"
-                break
-            fi
-        done
-    done
-    _print_log "$id"
-}
-
 # step_next: waits for the next step to end (any of those running), records it (a failure ends the
 # run), prints its output if it went to a log, and leaves its id in STEP_ENDED.
 STEP_ENDED=""
@@ -228,6 +205,16 @@ step_next() {
         done
     done
     _print_log "$STEP_ENDED"
+}
+
+# step_wait <id>: waits for the step (recording, and printing the output of, the others that end
+# meanwhile: step_next), then prints its output if it went to a log.
+step_wait() {
+    local id=$1
+    while [[ -z ${STEP_RESULT[$id]:-} ]]; do
+        step_next
+    done
+    _print_log "$id"
 }
 
 # step <description> <command...>: one step on the critical path, its output streamed.
