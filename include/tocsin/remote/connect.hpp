@@ -365,6 +365,41 @@ void connect(const ModelSignal<SaveEvent>& signal, std::string_view label, F rec
     }
 }
 
+namespace detail {
+
+/// Throws std::invalid_argument for `.ordered` on a custom signal's remote receiver (its sender
+/// names no object a worker can order by).
+inline void refuse_ordered(const RemoteOptions& options, std::string_view signal) {
+    if (options.ordered) {
+        throw std::invalid_argument("remote receiver '" + options.dispatch_uid + "' of " +
+                                    std::string(signal) +
+                                    ": .ordered is for model signals (the events of one "
+                                    "instance); a custom signal's sender names no object a "
+                                    "worker can order by");
+    }
+}
+
+/// Registers @p remote and connects to @p signal what writes its outbox rows on
+/// `options.database` (remote::connect and remote::connect_batch of a custom signal).
+template <class F, class... Args>
+Connection connect_enqueue(Signal<void(Args...)>& signal, RemoteReceiver remote,
+                           std::shared_ptr<F> fn, const RemoteOptions& options,
+                           tocsin::source_location where) {
+    auto registered = register_receiver(std::move(remote));
+    connect_outbox_migration();
+    std::string database =
+        options.database.empty() ? std::string(db::default_alias) : options.database;
+    return signal.connect(
+        SignalEnqueue<F, Args...>{std::move(registered), std::move(fn), std::move(database)},
+        Connect{.sender = options.sender,
+                .dispatch_uid = options.dispatch_uid,
+                .priority = options.priority,
+                .name = options.dispatch_uid},
+        where);
+}
+
+}  // namespace detail
+
 /// Connects @p receiver of a custom signal to run in a worker: each send writes one outbox row
 /// holding the arguments as JSON (every argument type must be a RemoteArgument: a compile error
 /// otherwise), in the transaction open on `options.database`, else in its own write. The worker
@@ -380,13 +415,7 @@ connect(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
                   "from_json(const json&, T&), found by ADL");
     if constexpr ((RemoteArgument<std::remove_cvref_t<Args>> && ...)) {
         detail::check_options(options, signal.name());
-        if (options.ordered) {
-            throw std::invalid_argument("remote receiver '" + options.dispatch_uid + "' of " +
-                                        std::string(signal.name()) +
-                                        ": .ordered is for model signals (the events of one "
-                                        "instance); a custom signal's sender names no object a "
-                                        "worker can order by");
-        }
+        detail::refuse_ordered(options, signal.name());
         auto fn = std::make_shared<F>(std::move(receiver));
         const Sender sender = options.sender;
         detail::RemoteReceiver remote{
@@ -399,17 +428,7 @@ connect(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
                     values);
                 return detail::RunResult{};
             }};
-        auto registered = detail::register_receiver(std::move(remote));
-        detail::connect_outbox_migration();
-        std::string database =
-            options.database.empty() ? std::string(db::default_alias) : options.database;
-        return signal.connect(detail::SignalEnqueue<F, Args...>{std::move(registered),
-                                                                std::move(fn), std::move(database)},
-                              Connect{.sender = options.sender,
-                                      .dispatch_uid = options.dispatch_uid,
-                                      .priority = options.priority,
-                                      .name = options.dispatch_uid},
-                              where);
+        return detail::connect_enqueue(signal, std::move(remote), std::move(fn), options, where);
     } else {
         return {};
     }
@@ -448,13 +467,7 @@ Connection connect_batch(Signal<void(Args...)>& signal, F receiver, RemoteOption
     if constexpr ((RemoteArgument<std::remove_cvref_t<Args>> && ...) &&
                   std::is_invocable_v<F&, std::span<const Event>>) {
         detail::check_options(options, signal.name());
-        if (options.ordered) {
-            throw std::invalid_argument("remote receiver '" + options.dispatch_uid + "' of " +
-                                        std::string(signal.name()) +
-                                        ": .ordered is for model signals (the events of one "
-                                        "instance); a custom signal's sender names no object a "
-                                        "worker can order by");
-        }
+        detail::refuse_ordered(options, signal.name());
         auto fn = std::make_shared<F>(std::move(receiver));
         auto run_batch = [fn](std::span<const detail::BatchRow> rows) {
             std::vector<Event> events;
@@ -478,17 +491,7 @@ Connection connect_batch(Signal<void(Args...)>& signal, F receiver, RemoteOption
                 return detail::RunResult{};
             },
             run_batch};
-        auto registered = detail::register_receiver(std::move(remote));
-        detail::connect_outbox_migration();
-        std::string database =
-            options.database.empty() ? std::string(db::default_alias) : options.database;
-        return signal.connect(detail::SignalEnqueue<F, Args...>{std::move(registered),
-                                                                std::move(fn), std::move(database)},
-                              Connect{.sender = options.sender,
-                                      .dispatch_uid = options.dispatch_uid,
-                                      .priority = options.priority,
-                                      .name = options.dispatch_uid},
-                              where);
+        return detail::connect_enqueue(signal, std::move(remote), std::move(fn), options, where);
     } else {
         return {};
     }
