@@ -30,7 +30,7 @@ Table& table() {
     return t;
 }
 
-thread_local const Delivery* current = nullptr;
+thread_local const Delivery* this_threads_delivery = nullptr;
 thread_local detail::BatchInstances* current_batch = nullptr;
 
 /// find_model_info(sender), remembered per thread.
@@ -49,7 +49,7 @@ const ModelInfo* model_by_sender(const Sender& sender) {
 }  // namespace
 
 const Delivery* current_delivery() noexcept {
-    return current;
+    return this_threads_delivery;
 }
 
 std::vector<RemoteReceiverInfo> remote_receivers() {
@@ -75,7 +75,7 @@ std::optional<RemoteReceiverInfo> find_remote_receiver(std::string_view signal,
 namespace detail {
 
 void set_current_delivery(const Delivery* delivery) noexcept {
-    current = delivery;
+    this_threads_delivery = delivery;
 }
 
 std::shared_ptr<const RemoteReceiver> register_receiver(RemoteReceiver receiver) {
