@@ -484,5 +484,132 @@ TEST(SenderIndex, ConnectionsDisconnectedWhileTheirSignalIsDestroyed) {
     }
 }
 
+// Slots come from a slab of cells reused for later slots (a per-thread cache), but only once no
+// send can read them: receivers disconnected (and their Connections dropped) by a receiver of a
+// send in progress keep their cells until the send ends, so new receivers connected meanwhile
+// (the same type, so the same size of cell) are never found by that send in their place.
+TEST(SenderIndex, SlotsFreedDuringASendAreNotReusedUnderIt) {
+    Thing thing;
+    Thing other;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    std::vector<Connection> victims;
+    std::vector<Connection> newcomers;
+    bool churn = true;
+    sig.connect(
+        [&](Strings& log) {
+            log.push_back("r0");
+            if (!std::exchange(churn, false)) {
+                return;
+            }
+            for (const Connection& c : victims) {
+                c.disconnect();
+            }
+            victims.clear();  // the last references but the signal's own (until the send ends)
+            for (int i = 0; i < 100; ++i) {
+                newcomers.push_back(add(sig, "new", Sender::object(&other)));
+            }
+        },
+        {.sender = s});
+    for (int i = 1; i < 5; ++i) {
+        victims.push_back(add(sig, "r" + std::to_string(i), s));
+    }
+    Strings log;
+    sig.send(s, log);
+    EXPECT_EQ(log, (Strings{"r0"}));
+    EXPECT_EQ(heard(sig, s), (Strings{"r0"}));
+    EXPECT_EQ(heard(sig, Sender::object(&other)).size(), 100U);
+    for (const Connection& c : newcomers) {
+        c.disconnect();
+    }
+    newcomers.clear();  // now freed and reused: sends stay exact
+    for (int i = 1; i < 5; ++i) {
+        victims.push_back(add(sig, "again" + std::to_string(i), s));
+    }
+    EXPECT_EQ(heard(sig, s), (Strings{"r0", "again1", "again2", "again3", "again4"}));
+}
+
+// The same with the disconnects and connects on another thread while the send waits inside its
+// first receiver.
+TEST(SenderIndex, SlotsFreedWhileAnotherThreadSendsAreNotReusedUnderIt) {
+    Thing thing;
+    Thing other;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    tocsin_test::Gate inside;
+    tocsin_test::Gate go;
+    sig.connect(
+        [&](Strings& log) {
+            log.push_back("r0");
+            inside.open();
+            EXPECT_TRUE(go.wait());
+        },
+        {.sender = s});
+    std::vector<Connection> victims;
+    for (int i = 1; i < 5; ++i) {
+        victims.push_back(add(sig, "r" + std::to_string(i), s));
+    }
+    Strings log;
+    std::thread sender([&] { sig.send(s, log); });
+    ASSERT_TRUE(inside.wait());
+    for (const Connection& c : victims) {
+        c.disconnect();
+    }
+    victims.clear();
+    std::vector<Connection> newcomers;
+    for (int i = 0; i < 300; ++i) {
+        newcomers.push_back(add(sig, "new", Sender::object(&other)));
+    }
+    go.open();
+    sender.join();
+    EXPECT_EQ(log, (Strings{"r0"}));
+    for (const Connection& c : newcomers) {
+        c.disconnect();
+    }
+    newcomers.clear();
+    for (int i = 0; i < 300; ++i) {  // now reclaimed and reused: sends stay exact
+        newcomers.push_back(add(sig, "new", Sender::object(&other)));
+    }
+    EXPECT_EQ(heard(sig, s), (Strings{"r0"}));
+    EXPECT_EQ(heard(sig, Sender::object(&other)).size(), 300U);
+}
+
+// Slots outlive the thread that made them, and are freed on threads that did not: the threads'
+// caches and the chunks they carve give every cell back (run under ASan for leaks and TSan).
+TEST(SenderIndex, SlotsMadeAndFreedOnThreadsThatEnd) {
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    std::vector<Connection> kept;
+    for (int round = 0; round < 4; ++round) {
+        std::thread maker([&] {
+            for (int i = 0; i < 200; ++i) {  // more than one chunk's worth of cells
+                Connection c = add(sig, "t" + std::to_string(round), s);
+                if (i % 2 == 0) {
+                    kept.push_back(std::move(c));
+                } else {
+                    c.disconnect();
+                }
+            }
+        });
+        maker.join();
+        std::thread freer([&] {
+            for (std::size_t i = 0; i < kept.size(); i += 2) {
+                kept[i].disconnect();
+            }
+        });
+        freer.join();
+        EXPECT_EQ(heard(sig, s).size(), kept.size() / 2);
+    }
+    std::thread last([&] {
+        for (const Connection& c : kept) {
+            c.disconnect();
+        }
+        kept.clear();
+    });
+    last.join();
+    EXPECT_TRUE(heard(sig, s).empty());
+}
+
 }  // namespace sender_index_test
 }  // namespace

@@ -139,10 +139,11 @@ struct SlotBase {
 
 /// Storage for a slot of `size` bytes and, behind it, its shared_ptr's control block: one
 /// allocation, as std::make_shared makes, with the control block's type compiled once in the
-/// library instead of once per receiver type in the connecting file.
+/// library instead of once per receiver type in the connecting file. It starts a cache line,
+/// and comes from the library's slab of slots (reused only once no send can read it).
 [[nodiscard]] void* allocate_slot(std::size_t size);
-/// Frees storage of allocate_slot whose slot was never constructed (its constructor threw).
-void free_slot(void* storage) noexcept;
+/// Frees storage of allocate_slot(size) whose slot was never constructed (its constructor threw).
+void free_slot(void* storage, std::size_t size) noexcept;
 /// The shared_ptr owning `slot`, constructed in `storage` (allocate_slot(size)): the last
 /// reference destroys it (its virtual destructor) and frees the storage.
 [[nodiscard]] std::shared_ptr<SlotBase> adopt_slot(SlotBase* slot, void* storage, std::size_t size);
@@ -159,7 +160,7 @@ std::shared_ptr<SlotBase> make_slot(SlotT*& out, A&&... args) {
         try {
             out = ::new (storage) SlotT(std::forward<A>(args)...);
         } catch (...) {
-            free_slot(storage);
+            free_slot(storage, sizeof(SlotT));
             throw;
         }
         return adopt_slot(out, storage, sizeof(SlotT));
