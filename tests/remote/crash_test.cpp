@@ -251,6 +251,57 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchLosesNothingAndAppliesNothingT
               2 * events);
 }
 
+TEST_F(CrashTest, WithLockClaimsAKilledWorkersBatchIsFreeAtOnceAndAppliedOnce) {
+    // PostgreSQL: the killed worker's locks go with its connection, so its batch is claimed again
+    // without waiting for the visibility timeout (an hour here: a lease would hold the batch past
+    // the test's two minutes), and the interrupted batch counts no attempt. SQLite claims with a
+    // lease either way (a short visibility timeout, its attempts counted).
+    const bool pg = test_support::testing_postgresql();
+    const std::string timeout = pg ? "3600" : "2";
+    constexpr int events = 300;
+    produce(events);
+    {
+        auto slow = start_worker({"--queue", "apply", "--batch-size", "50", "--lock-claims",
+                                  "--visibility-timeout", timeout},
+                                 {"TOCSIN_REMOTE_TEST_SLEEP_US=2000"});
+        for (int applying = 0; applying < 120;) {  // the 20th event of its third batch
+            const auto line = slow->read_line(30s);
+            ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
+            applying += line->rfind("applying ", 0) == 0 ? 1 : 0;
+        }
+        slow->signal(SIGKILL);
+        EXPECT_EQ(slow->wait(), -SIGKILL);
+        EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), 100);
+        EXPECT_EQ(count("receiver = 'crash.apply' AND status = 'done'"), 100);
+        if (pg) {
+            EXPECT_EQ(count("receiver = 'crash.apply' AND (locked_by IS NOT NULL OR attempts <> "
+                            "0) AND status = 'pending'"),
+                      0);  // nothing written by the interrupted claim
+        }
+    }
+    std::vector<std::unique_ptr<Process>> workers;
+    for (int i = 0; i < 2; ++i) {
+        workers.push_back(start_worker({"--queue", "apply", "--batch-size", "20", "--lock-claims",
+                                        "--visibility-timeout", timeout}));
+    }
+    ASSERT_TRUE(wait_for([] {
+        return count("receiver = 'crash.apply' AND status = 'done'") == events;
+    })) << count("receiver = 'crash.apply' AND status = 'done'")
+        << " done";
+    for (auto& w : workers) {
+        const Stopped s = stop(*w);
+        EXPECT_EQ(s.lost, 0);
+        EXPECT_EQ(s.failed, 0);
+    }
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), events);
+    if (pg) {
+        EXPECT_EQ(count("receiver = 'crash.apply' AND attempts = 1"), events);
+    } else {
+        EXPECT_GT(count("receiver = 'crash.apply' AND attempts = 2"), 0);
+        EXPECT_EQ(count("receiver = 'crash.apply' AND attempts IN (1, 2)"), events);
+    }
+}
+
 TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchReceiversCallCommitsNothingOfThatBatch) {
     constexpr int events = 300;
     for (int sent = 0; sent < events;) {
