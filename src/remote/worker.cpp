@@ -161,8 +161,10 @@ struct Worker::State {
     /// and nothing is written; their attempts are counted when the batch writes its outcome.
     /// Otherwise a lease: one UPDATE writing @p token, locked_until and the attempt.
     /// @p ids (a PostgreSQL array literal, with @p locks): only those rows, when still ready.
+    /// @p deletes (with @p locks): the claim deletes its rows (DELETE ... RETURNING) in the
+    /// batch's transaction, which then needs no statement of its own to delete them.
     std::vector<Claimed> claim(db::Database& database, const std::string& token, bool locks,
-                               const std::string& ids = {}) {
+                               const std::string& ids = {}, bool deletes = false) {
         const std::int64_t now = detail::now_us();
         std::vector<db::Value> params;
         if (!locks) {
@@ -192,6 +194,17 @@ struct Worker::State {
         }
         select += " ORDER BY id LIMIT " + limit;
         const bool pg = detail::is_postgresql(database);
+        if (locks && deletes) {
+            return to_claimed(database.query(
+                detail::sql(database,
+                            "DELETE FROM tocsin_outbox WHERE id = ANY(ARRAY(SELECT id FROM "
+                            "tocsin_outbox o WHERE " +
+                                select +
+                                " FOR UPDATE SKIP LOCKED)) RETURNING id, queue, signal, "
+                                "receiver, payload, idempotency_key, attempts + 1, created_at, "
+                                "sender"),
+                params));
+        }
         if (locks) {
             return to_claimed(database.query(
                 detail::sql(database,
@@ -363,16 +376,20 @@ struct Worker::State {
         Failure failure;
         {
             db::Atomic held(options.database);
-            rows = claim(database, std::string(), true);
+            // With delete_done the claim deletes the rows: a commit is their end, a rollback
+            // (the careful path follows) brings them back.
+            rows = claim(database, std::string(), true, {}, options.delete_done);
             if (rows.empty()) {
                 held.commit();
                 return 0;
             }
             claimed += rows.size();
-            if (run_batch_at_once(database, rows, std::string(), failure, false)) {
+            if (run_batch_at_once(database, rows, std::string(), failure, false,
+                                  options.delete_done)) {
                 held.commit();
                 return rows.size();
             }
+            held.rollback();  // a block that ends normally commits
         }
         std::optional<std::int64_t> failed_id;
         if (failure.row) {
@@ -402,7 +419,7 @@ struct Worker::State {
     void run_claimed(db::Database& database, const std::vector<Claimed>& rows,
                      const std::string& token) {
         Failure failure;
-        if (!run_batch_at_once(database, rows, token, failure, true)) {
+        if (!run_batch_at_once(database, rows, token, failure, true, false)) {
             // Something in the batch failed (or needs care): it was rolled back as a whole; run
             // it again row by row, each in its savepoint. The row whose receiver threw is not run
             // again: it failed, like any failed attempt. When a batch receiver threw, each of its
@@ -467,8 +484,10 @@ struct Worker::State {
     /// the caller then runs the batch row by row. A receiver that threw is told in @p failure.
     /// @p own_transaction: false when the caller's transaction is the batch's (locked claims:
     /// it rolls back itself on false).
+    /// @p deleted: the claim deleted the rows already (a skipped row then goes the careful way).
     bool run_batch_at_once(db::Database& database, const std::vector<Claimed>& rows,
-                           const std::string& token, Failure& failure, bool own_transaction) {
+                           const std::string& token, Failure& failure, bool own_transaction,
+                           bool deleted) {
         struct Fallback {};
         /// Unsets the thread's batch instances when it goes.
         struct BatchScope {
@@ -577,7 +596,9 @@ struct Worker::State {
             ids.back() = pg ? '}' : ']';
             // Skipped rows were marked above: their status is no longer 'pending'.
             std::int64_t marked = 0;
-            if (options.delete_done) {
+            if (deleted) {
+                marked = static_cast<std::int64_t>(rows.size());
+            } else if (options.delete_done) {
                 marked = database.execute(
                     detail::sql(database,
                                 pg ? "DELETE FROM tocsin_outbox WHERE id = ANY(CAST(?2 AS "

@@ -671,31 +671,37 @@ TEST_F(WorkerTest, WithLockClaimsFailuresAreCountedRetriedAndBuried) {
     EXPECT_EQ(worker.stats().dead, 1U);
 }
 
-TEST_F(WorkerTest, OnPostgresqlALockedClaimWritesNothingAndHoldsItsRowsThroughTheCarefulRun) {
-    if (!test_support::testing_postgresql()) {
-        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
-    }
+/// Five items, i2's receiver failing at its first attempt, run with lock_claims: what another
+/// connection saw while each receiver ran (see Probe).
+void run_probed_batch(bool delete_done) {
     {
         std::lock_guard lock(probe.mutex);
         probe.claimable.clear();
         probe.attempts.clear();
         probe.failing = {"i2"};
     }
-    connect(&probe_then_apply, "outboxtest.probe", "q", {.max_attempts = 3, .delay = 1ms});
     tocsin::atomic([] {
         for (int i = 0; i < 5; ++i) {
             Item::objects().create({.name = "i" + std::to_string(i)});
         }
     });
-    remote::Worker worker({.lock_claims = true});
+    remote::Worker worker({.delete_done = delete_done, .lock_claims = true});
     EXPECT_GE(worker.drain(), 5U);  // i2 fails once: then maybe its retry (after 1 ms)
+}
+
+TEST_F(WorkerTest, OnPostgresqlALockedClaimWritesNothingAndHoldsItsRowsThroughTheCarefulRun) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
+    }
+    connect(&probe_then_apply, "outboxtest.probe", "q", {.max_attempts = 3, .delay = 1ms});
+    run_probed_batch(false);
+    remote::Worker worker({.lock_claims = true});
     ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 5; }));
     EXPECT_EQ(effects(), 5);
     std::lock_guard lock(probe.mutex);
-    // The first batch: i0, i1, i2 (throws: rolled back to the savepoint), then the careful run
-    // of i0, i1, i3, i4; then i2's retry alone. While each ran, another worker's claim found no
-    // row of its batch (none was claimable but the retry's failed row, pending again only after
-    // its batch's commit), and no claim had written an attempt.
+    // The first batch: i0, i1, i2 (throws: rolled back), then the careful run of i0, i1, i3, i4
+    // (locked again); then i2's retry alone. While each ran, another worker's claim found no row
+    // and no claim had written an attempt.
     ASSERT_EQ(probe.claimable.size(), 8U);
     for (std::size_t i = 0; i < 7; ++i) {
         EXPECT_EQ(probe.claimable[i], 0) << "probe " << i;
@@ -703,6 +709,28 @@ TEST_F(WorkerTest, OnPostgresqlALockedClaimWritesNothingAndHoldsItsRowsThroughTh
     }
     EXPECT_EQ(probe.claimable[7], 0);  // i2's retry: locked too
     EXPECT_EQ(probe.attempts[7], 5);   // its first (failed) attempt, and the four done rows' 1
+}
+
+TEST_F(WorkerTest, OnPostgresqlALockedClaimThatDeletesItsRowsHoldsThemUntilItsCommit) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
+    }
+    connect(&probe_then_apply, "outboxtest.probe", "q", {.max_attempts = 3, .delay = 1ms});
+    run_probed_batch(true);
+    remote::Worker worker({.delete_done = true, .lock_claims = true});
+    ASSERT_TRUE(drain_until(worker, [] { return outbox_size() == 0; }));
+    EXPECT_EQ(effects(), 5);
+    EXPECT_EQ(scalar("SELECT attempt FROM outboxtest_effect WHERE key LIKE '%' AND seen_name = "
+                     "'i2'"),
+              2);
+    std::lock_guard lock(probe.mutex);
+    ASSERT_EQ(probe.claimable.size(), 8U);
+    for (std::size_t i = 0; i < 7; ++i) {
+        EXPECT_EQ(probe.claimable[i], 0) << "probe " << i;
+        EXPECT_EQ(probe.attempts[i], 0) << "probe " << i;
+    }
+    EXPECT_EQ(probe.claimable[7], 0);  // i2's retry
+    EXPECT_EQ(probe.attempts[7], 1);   // its failed attempt; the four others are gone
 }
 
 }  // namespace worker_test
