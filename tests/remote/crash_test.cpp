@@ -269,6 +269,58 @@ class CrashTest : public RemoteTest {
         db::close_all();
     }
 
+    /// 4 worker processes (`--lock-claims` when @p lock_claims) run an ordered receiver: each
+    /// instance's effects commit in the order of its events.
+    void four_workers_in_commit_order(bool lock_claims) {
+        connections.clear();  // only the ordered receiver: its rows, its queue
+        connections.push_back(connect_ordered_receiver());
+        constexpr int items = 10;
+        constexpr int saves = 30;
+        std::vector<Item> all;
+        tocsin::atomic([&] {
+            for (int i = 0; i < items; ++i) {
+                all.push_back(Item::objects().create({.name = "item" + std::to_string(i)}));
+            }
+        });
+        for (int round = 1; round < saves; ++round) {
+            tocsin::atomic([&] {
+                for (Item& item : all) {
+                    item.n = round;
+                    item.save({.update_fields = {&Item::n}});
+                }
+            });
+        }
+        std::vector<std::unique_ptr<Process>> workers;
+        for (int i = 0; i < 4; ++i) {
+            std::vector<std::string> arguments{"--queue", "ordered", "--batch-size", "4"};
+            if (lock_claims) {
+                arguments.emplace_back("--lock-claims");
+            }
+            workers.push_back(start_worker(arguments));
+        }
+        ASSERT_TRUE(wait_for([] {
+            return count("receiver = 'crash.ordered' AND status = 'done'") == items * saves;
+        }));
+        for (auto& w : workers) {
+            const Stopped s = stop(*w);
+            EXPECT_EQ(s.lost, 0);
+            EXPECT_EQ(s.failed, 0);
+        }
+        // Effects in the order they were written (an event of an item is claimed only once the one
+        // before it committed): per item, its outbox rows' ids increase.
+        std::map<std::string, std::vector<std::int64_t>> order;
+        for (const auto& row :
+             db::connection().query("SELECT seen_name, key FROM outboxtest_effect "
+                                    "WHERE key LIKE 'ordered:%' ORDER BY id")) {
+            order[row.at(0).as_text()].push_back(std::stoll(row.at(1).as_text().substr(8)));
+        }
+        ASSERT_EQ(order.size(), static_cast<std::size_t>(items));
+        for (const auto& [item, rows] : order) {
+            EXPECT_EQ(rows.size(), static_cast<std::size_t>(saves)) << "item " << item;
+            EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end())) << "item " << item;
+        }
+    }
+
     db::Settings settings_;
 };
 
@@ -424,47 +476,11 @@ TEST_F(CrashTest, FourWorkersOnOneQueueApplyEveryEventOnce) {
 }
 
 TEST_F(CrashTest, FourWorkersRunTheEventsOfEachInstanceInCommitOrder) {
-    connections.clear();  // only the ordered receiver: its rows, its queue
-    connections.push_back(connect_ordered_receiver());
-    constexpr int items = 10;
-    constexpr int saves = 30;
-    std::vector<Item> all;
-    tocsin::atomic([&] {
-        for (int i = 0; i < items; ++i) {
-            all.push_back(Item::objects().create({.name = "item" + std::to_string(i)}));
-        }
-    });
-    for (int round = 1; round < saves; ++round) {
-        tocsin::atomic([&] {
-            for (Item& item : all) {
-                item.n = round;
-                item.save({.update_fields = {&Item::n}});
-            }
-        });
-    }
-    std::vector<std::unique_ptr<Process>> workers;
-    for (int i = 0; i < 4; ++i) {
-        workers.push_back(start_worker({"--queue", "ordered", "--batch-size", "4"}));
-    }
-    ASSERT_TRUE(wait_for(
-        [] { return count("receiver = 'crash.ordered' AND status = 'done'") == items * saves; }));
-    for (auto& w : workers) {
-        const Stopped s = stop(*w);
-        EXPECT_EQ(s.lost, 0);
-        EXPECT_EQ(s.failed, 0);
-    }
-    // Effects in the order they were written (an event of an item is claimed only once the one
-    // before it committed): per item, its outbox rows' ids increase.
-    std::map<std::string, std::vector<std::int64_t>> order;
-    for (const auto& row : db::connection().query("SELECT seen_name, key FROM outboxtest_effect "
-                                                  "WHERE key LIKE 'ordered:%' ORDER BY id")) {
-        order[row.at(0).as_text()].push_back(std::stoll(row.at(1).as_text().substr(8)));
-    }
-    ASSERT_EQ(order.size(), static_cast<std::size_t>(items));
-    for (const auto& [item, rows] : order) {
-        EXPECT_EQ(rows.size(), static_cast<std::size_t>(saves)) << "item " << item;
-        EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end())) << "item " << item;
-    }
+    four_workers_in_commit_order(false);
+}
+
+TEST_F(CrashTest, WithLockClaimsFourWorkersRunTheEventsOfEachInstanceInCommitOrder) {
+    four_workers_in_commit_order(true);
 }
 
 TEST_F(CrashTest, AReceiverThatFailsTwiceSucceedsAndOnlyTheOneThatAlwaysFailsIsDead) {
