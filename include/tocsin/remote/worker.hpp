@@ -56,7 +56,10 @@ struct WorkerOptions {
     /// died or lost its connection is not counted as an attempt (its locks went with the
     /// connection and the rows are claimed again at once, visibility_timeout plays no part): a
     /// receiver that kills its process is retried without end. A receiver that runs long keeps
-    /// its rows (no takeover after visibility_timeout). Ignored on SQLite (a lease, as without).
+    /// its rows (no takeover after visibility_timeout). With delete_done the claim itself deletes
+    /// the rows (DELETE ... RETURNING), undone if the batch rolls back. When a receiver fails the
+    /// batch rolls back and its rows still ready are locked again for the row-by-row run.
+    /// Ignored on SQLite (a lease, as without).
     bool lock_claims = false;
 };
 
