@@ -23,9 +23,8 @@
 //   outbox_bench [--url=postgresql://...] [--engines=postgresql,sqlite] [--events=N]
 //                [--rounds=R] [--rate=EVENTS_PER_S] [--latency-events=N] [--sqlite-poll=MS]
 //                [--batch=N] [--celery[=PYTHON]] [--celery-events=N]
-//                [--delete-done] [--phases=model,custom,batch,running,latency] (all by default;
-//                running
-//                includes
+//                [--delete-done] [--lock-claims] [--phases=model,custom,batch,running,latency] (all
+//                by default; running includes
 //                --celery)
 // --celery also runs bench/celery_outbox.py (Celery 5.2 + Redis, Django's on_commit(task.delay))
 // on the same PostgreSQL database, with 1 and 2 worker processes, and prints tocsin's end-to-end
@@ -164,6 +163,7 @@ struct Options {
     std::string python;  // --celery[=PYTHON]
     long celery_events = 5000;
     bool delete_done = false;  // --delete-done: WorkerOptions::delete_done
+    bool lock_claims = false;  // --lock-claims: WorkerOptions::lock_claims
     std::vector<std::string> phases{"model", "custom", "batch", "running", "latency"};
     [[nodiscard]] bool runs(std::string_view phase) const {
         return std::find(phases.begin(), phases.end(), phase) != phases.end();
@@ -280,7 +280,8 @@ Took consume(long n, int threads, std::chrono::milliseconds poll, bool preload =
                                    .batch_size = options.batch,
                                    .poll_interval = poll,
                                    .preload = preload,
-                                   .delete_done = options.delete_done});
+                                   .delete_done = options.delete_done,
+                                   .lock_claims = options.lock_claims});
     const double cpu0 = process_cpu();
     const double server0 = server_cpu();
     const auto start = Clock::now();
@@ -371,7 +372,8 @@ bool run_custom(bool pg, std::chrono::milliseconds poll, bool batched = false) {
         tocsin::remote::Worker worker({.concurrency = 2,
                                        .batch_size = options.batch,
                                        .poll_interval = poll,
-                                       .delete_done = options.delete_done});
+                                       .delete_done = options.delete_done,
+                                       .lock_claims = options.lock_claims});
         std::thread runner([&] { worker.run(); });
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         const double cpu0 = process_cpu() + server_cpu();
@@ -517,7 +519,8 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
             tocsin::remote::Worker worker({.concurrency = threads,
                                            .batch_size = options.batch,
                                            .poll_interval = poll,
-                                           .delete_done = options.delete_done});
+                                           .delete_done = options.delete_done,
+                                           .lock_claims = options.lock_claims});
             std::thread runner([&] { worker.run(); });
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             const auto start = Clock::now();
@@ -564,7 +567,8 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
     tocsin::remote::Worker worker({.concurrency = 1,
                                    .batch_size = options.batch,
                                    .poll_interval = poll,
-                                   .delete_done = options.delete_done});
+                                   .delete_done = options.delete_done,
+                                   .lock_claims = options.lock_claims});
     std::thread runner([&] { worker.run(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const auto period = std::chrono::microseconds(1'000'000 / options.rate);
@@ -627,6 +631,8 @@ bool parse(int argc, char** argv) {
         };
         if (arg == "--delete-done") {
             options.delete_done = true;
+        } else if (arg == "--lock-claims") {
+            options.lock_claims = true;
         } else if (arg == "--celery") {
             options.python = "/usr/bin/python3";
         } else if (arg.rfind("--celery=", 0) == 0) {

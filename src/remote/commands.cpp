@@ -58,6 +58,9 @@ Command worker_command() {
                     .option("name", "The worker's name in the rows it claims (default host:pid)")
                     .flag("delete-done",
                           "Delete the rows whose receivers ran instead of marking them done")
+                    .flag("lock-claims",
+                          "PostgreSQL: claim by locking the rows for the batch's transaction "
+                          "(FOR UPDATE SKIP LOCKED) instead of writing a lease")
                     .flag("drain", "Run what is ready now, then exit");
             },
         .handle =
@@ -77,6 +80,7 @@ Command worker_command() {
                     .visibility_timeout = std::chrono::seconds(o.integer("visibility-timeout")),
                     .name = o.text("name"),
                     .delete_done = o.flag("delete-done"),
+                    .lock_claims = o.flag("lock-claims"),
                 };
                 std::string queues;
                 for (const auto& q : options.queues) {

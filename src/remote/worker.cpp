@@ -156,16 +156,30 @@ struct Worker::State {
         wake.notify_all();
     }
 
-    std::vector<Claimed> claim(db::Database& database, const std::string& token) {
+    /// Claims a batch. With @p locks (PostgreSQL, WorkerOptions::lock_claims), inside the
+    /// batch's transaction: the rows are locked (SELECT ... FOR UPDATE SKIP LOCKED) until it ends
+    /// and nothing is written; their attempts are counted when the batch writes its outcome.
+    /// Otherwise a lease: one UPDATE writing @p token, locked_until and the attempt.
+    /// @p ids (a PostgreSQL array literal, with @p locks): only those rows, when still ready.
+    /// @p deletes (with @p locks): the claim deletes its rows (DELETE ... RETURNING) in the
+    /// batch's transaction, which then needs no statement of its own to delete them.
+    std::vector<Claimed> claim(db::Database& database, const std::string& token, bool locks,
+                               const std::string& ids = {}, bool deletes = false) {
         const std::int64_t now = detail::now_us();
-        std::vector<db::Value> params{
-            db::Value(token), db::Value(now + options.visibility_timeout.count() * 1000),
-            db::Value(now), db::Value(static_cast<std::int64_t>(options.batch_size))};
-        std::string select =
-            "SELECT id FROM tocsin_outbox o WHERE status = 'pending' AND available_at <= ?3 AND "
-            "(locked_until IS NULL OR locked_until <= ?3) AND (ordering_key IS NULL OR NOT "
-            "EXISTS (SELECT 1 FROM tocsin_outbox p WHERE p.ordering_key = o.ordering_key AND "
-            "p.status = 'pending' AND p.id < o.id))";
+        std::vector<db::Value> params;
+        if (!locks) {
+            params = {db::Value(token), db::Value(now + options.visibility_timeout.count() * 1000)};
+        }
+        params.emplace_back(now);
+        const std::string at_now = "?" + std::to_string(params.size());
+        params.emplace_back(static_cast<std::int64_t>(options.batch_size));
+        const std::string limit = "?" + std::to_string(params.size());
+        // A row still under another worker's lease (locked_until) is not taken, with locks too.
+        std::string select = "status = 'pending' AND available_at <= " + at_now +
+                             " AND (locked_until IS NULL OR locked_until <= " + at_now +
+                             ") AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM "
+                             "tocsin_outbox p WHERE p.ordering_key = o.ordering_key AND "
+                             "p.status = 'pending' AND p.id < o.id))";
         if (!options.queues.empty()) {
             select += " AND queue IN (";
             for (std::size_t i = 0; i < options.queues.size(); ++i) {
@@ -174,8 +188,32 @@ struct Worker::State {
             }
             select += ")";
         }
-        select += " ORDER BY id LIMIT ?4";
+        if (!ids.empty()) {
+            params.emplace_back(ids);
+            select += " AND id = ANY(CAST(?" + std::to_string(params.size()) + " AS bigint[]))";
+        }
+        select += " ORDER BY id LIMIT " + limit;
         const bool pg = detail::is_postgresql(database);
+        if (locks && deletes) {
+            return to_claimed(database.query(
+                detail::sql(database,
+                            "DELETE FROM tocsin_outbox WHERE id = ANY(ARRAY(SELECT id FROM "
+                            "tocsin_outbox o WHERE " +
+                                select +
+                                " FOR UPDATE SKIP LOCKED)) RETURNING id, queue, signal, "
+                                "receiver, payload, idempotency_key, attempts + 1, created_at, "
+                                "sender"),
+                params));
+        }
+        if (locks) {
+            return to_claimed(database.query(
+                detail::sql(database,
+                            "SELECT id, queue, signal, receiver, payload, idempotency_key, "
+                            "attempts + 1, created_at, sender FROM tocsin_outbox o WHERE " +
+                                select + " FOR UPDATE SKIP LOCKED"),
+                params));
+        }
+        select = "SELECT id FROM tocsin_outbox o WHERE " + select;
         const std::string text =
             "UPDATE tocsin_outbox SET locked_by = ?1, locked_until = ?2, attempts = attempts + 1 "
             "WHERE id " +
@@ -185,9 +223,13 @@ struct Worker::State {
         const std::string statement = detail::sql(database, text);
         // One statement: atomic by itself. PostgreSQL runs it in autocommit (one round trip);
         // SQLite under BEGIN IMMEDIATE, as every write transaction of tocsin's.
-        std::vector<db::Row> rows =
+        return to_claimed(
             pg ? database.query(statement, params)
-               : db::atomic(options.database, [&] { return database.query(statement, params); });
+               : db::atomic(options.database, [&] { return database.query(statement, params); }));
+    }
+
+    /// The claimed rows, in id order.
+    static std::vector<Claimed> to_claimed(const std::vector<db::Row>& rows) {
         std::vector<Claimed> out;
         out.reserve(rows.size());
         for (const auto& row : rows) {
@@ -212,12 +254,13 @@ struct Worker::State {
             db::Value(error),
             is_dead ? db::Value(now) : db::Value(db::null),
             db::Value(row.id),
-            db::Value(token)};
+            db::Value(token),
+            db::Value(static_cast<std::int64_t>(row.attempts))};
         const std::int64_t changed = database.execute(
             detail::sql(database,
                         "UPDATE tocsin_outbox SET status = ?1, available_at = ?2, last_error = ?3, "
-                        "finished_at = ?4, locked_by = NULL, locked_until = NULL WHERE id = ?5 "
-                        "AND locked_by = ?6"),
+                        "finished_at = ?4, locked_by = NULL, locked_until = NULL, attempts = ?7 "
+                        "WHERE id = ?5 AND (locked_by = ?6 OR ?6 = '')"),
             params);
         if (changed == 0) {
             ++lost;
@@ -263,20 +306,23 @@ struct Worker::State {
             if (options.delete_done && !result.skipped) {
                 changed = database.execute(
                     detail::sql(database,
-                                "DELETE FROM tocsin_outbox WHERE id = ?1 AND locked_by = ?2"),
+                                "DELETE FROM tocsin_outbox WHERE id = ?1 AND (locked_by = ?2 OR "
+                                "?2 = '')"),
                     {db::Value(row.id), db::Value(token)});
             } else {
                 const std::vector<db::Value> params{
                     db::Value(std::string(result.skipped ? "skipped" : "done")),
                     db::Value(detail::now_us()),
                     result.skipped ? db::Value(result.note) : db::Value(db::null),
-                    db::Value(row.id), db::Value(token)};
+                    db::Value(row.id),
+                    db::Value(token),
+                    db::Value(static_cast<std::int64_t>(row.attempts))};
                 changed = database.execute(
                     detail::sql(
                         database,
                         "UPDATE tocsin_outbox SET status = ?1, finished_at = ?2, last_error "
-                        "= ?3, locked_by = NULL, locked_until = NULL WHERE id = ?4 AND "
-                        "locked_by = ?5"),
+                        "= ?3, locked_by = NULL, locked_until = NULL, attempts = ?6 WHERE id = "
+                        "?4 AND (locked_by = ?5 OR ?5 = '')"),
                     params);
             }
             if (changed == 0) {
@@ -304,14 +350,76 @@ struct Worker::State {
     /// Claims one batch and runs it; returns how many rows it claimed.
     std::size_t process_batch() {
         db::Database& database = db::connection(options.database);
+        if (options.lock_claims && detail::is_postgresql(database)) {
+            return process_locked_batch(database);
+        }
         const std::string token = name + "#" + std::to_string(++claim_counter);
-        const std::vector<Claimed> rows = claim(database, token);
+        const std::vector<Claimed> rows = claim(database, token, false);
         if (rows.empty()) {
             return 0;
         }
         claimed += rows.size();
+        run_claimed(database, rows, token);
+        return rows.size();
+    }
+
+    /// WorkerOptions::lock_claims on PostgreSQL: the claim's row locks last as long as the
+    /// batch's transaction, which writes nothing to claim; its rows are deleted or marked done
+    /// by that transaction itself (not from a savepoint: a subtransaction that writes a row its
+    /// parent locked makes a MultiXact, which costs more than the lease saved). When something
+    /// fails the transaction rolls back (the locks go with it) and the careful path locks again
+    /// those of the rows still ready — another worker may have taken some meanwhile, which is
+    /// fine: each row is run under one lock at a time. A worker that dies releases its locks with
+    /// its connection.
+    std::size_t process_locked_batch(db::Database& database) {
+        std::vector<Claimed> rows;
         Failure failure;
-        if (!run_batch_at_once(database, rows, token, failure)) {
+        {
+            db::Atomic held(options.database);
+            // With delete_done the claim deletes the rows: a commit is their end, a rollback
+            // (the careful path follows) brings them back.
+            rows = claim(database, std::string(), true, {}, options.delete_done);
+            if (rows.empty()) {
+                held.commit();
+                return 0;
+            }
+            claimed += rows.size();
+            if (run_batch_at_once(database, rows, std::string(), failure, false,
+                                  options.delete_done)) {
+                held.commit();
+                return rows.size();
+            }
+            held.rollback();  // a block that ends normally commits
+        }
+        std::optional<std::int64_t> failed_id;
+        if (failure.row) {
+            failed_id = rows[*failure.row].id;
+        }
+        std::string ids(1, '{');
+        for (const Claimed& row : rows) {
+            ids += std::to_string(row.id);
+            ids += ',';
+        }
+        ids.back() = '}';
+        db::Atomic held(options.database);
+        const std::vector<Claimed> again = claim(database, std::string(), true, ids);
+        for (const Claimed& row : again) {
+            if (failed_id && *failed_id == row.id) {
+                fail(database, row, std::string(), failure.receiver->info.retry, failure.error);
+            } else {
+                handle(database, row, std::string());
+            }
+        }
+        held.commit();
+        return rows.size();
+    }
+
+    /// Runs the claimed @p rows: all at once, or when that fails row by row. @p token: the
+    /// lease's.
+    void run_claimed(db::Database& database, const std::vector<Claimed>& rows,
+                     const std::string& token) {
+        Failure failure;
+        if (!run_batch_at_once(database, rows, token, failure, true, false)) {
             // Something in the batch failed (or needs care): it was rolled back as a whole; run
             // it again row by row, each in its savepoint. The row whose receiver threw is not run
             // again: it failed, like any failed attempt. When a batch receiver threw, each of its
@@ -326,7 +434,6 @@ struct Worker::State {
             }
             batch.commit();
         }
-        return rows.size();
     }
 
     /// Loads the instances the batch's post_save rows name: one SELECT per model (WHERE id IN
@@ -375,8 +482,12 @@ struct Worker::State {
     /// rows marked done by one UPDATE that also checks the claim. False (everything rolled back)
     /// when a receiver threw, a receiver is unknown or out of attempts, or a claim was taken over:
     /// the caller then runs the batch row by row. A receiver that threw is told in @p failure.
+    /// @p own_transaction: false when the caller's transaction is the batch's (locked claims:
+    /// it rolls back itself on false).
+    /// @p deleted: the claim deleted the rows already (a skipped row then goes the careful way).
     bool run_batch_at_once(db::Database& database, const std::vector<Claimed>& rows,
-                           const std::string& token, Failure& failure) {
+                           const std::string& token, Failure& failure, bool own_transaction,
+                           bool deleted) {
         struct Fallback {};
         /// Unsets the thread's batch instances when it goes.
         struct BatchScope {
@@ -400,7 +511,10 @@ struct Worker::State {
                 receivers.push_back(std::move(receiver));
                 payloads.push_back(nlohmann::json::parse(row.payload));
             }
-            db::Atomic batch(options.database);
+            std::optional<db::Atomic> batch;
+            if (own_transaction) {
+                batch.emplace(options.database);
+            }
             detail::BatchInstances instances;
             if (options.preload) {
                 preload(rows, payloads, instances);
@@ -439,14 +553,15 @@ struct Worker::State {
                     throw Fallback{};
                 }
                 if (result.skipped) {
-                    const std::vector<db::Value> params{db::Value(detail::now_us()),
-                                                        db::Value(result.note), db::Value(row.id),
-                                                        db::Value(token)};
+                    const std::vector<db::Value> params{
+                        db::Value(detail::now_us()), db::Value(result.note), db::Value(row.id),
+                        db::Value(token), db::Value(static_cast<std::int64_t>(row.attempts))};
                     if (database.execute(
                             detail::sql(database,
                                         "UPDATE tocsin_outbox SET status = 'skipped', finished_at "
                                         "= ?1, last_error = ?2, locked_by = NULL, locked_until = "
-                                        "NULL WHERE id = ?3 AND locked_by = ?4"),
+                                        "NULL, attempts = ?5 WHERE id = ?3 AND (locked_by = ?4 OR "
+                                        "?4 = '')"),
                             params) != 1) {
                         throw Fallback{};
                     }
@@ -481,34 +596,42 @@ struct Worker::State {
             ids.back() = pg ? '}' : ']';
             // Skipped rows were marked above: their status is no longer 'pending'.
             std::int64_t marked = 0;
-            if (options.delete_done) {
+            if (deleted) {
+                marked = static_cast<std::int64_t>(rows.size());
+            } else if (options.delete_done) {
                 marked = database.execute(
                     detail::sql(database,
                                 pg ? "DELETE FROM tocsin_outbox WHERE id = ANY(CAST(?2 AS "
-                                     "bigint[])) AND locked_by = ?1 AND status = 'pending'"
+                                     "bigint[])) AND (locked_by = ?1 OR ?1 = '') AND status = "
+                                     "'pending'"
                                    : "DELETE FROM tocsin_outbox WHERE id IN (SELECT value FROM "
-                                     "json_each(?2)) AND locked_by = ?1 AND status = 'pending'"),
+                                     "json_each(?2)) AND (locked_by = ?1 OR ?1 = '') AND status = "
+                                     "'pending'"),
                     {db::Value(token), db::Value(std::move(ids))});
             } else {
-                const std::vector<db::Value> params{db::Value(detail::now_us()), db::Value(token),
-                                                    db::Value(std::move(ids))};
+                // Under a lease the claim counted the attempt; under a lock it is counted here.
+                const std::vector<db::Value> params{
+                    db::Value(detail::now_us()), db::Value(token), db::Value(std::move(ids)),
+                    db::Value(static_cast<std::int64_t>(token.empty() ? 1 : 0))};
                 marked = database.execute(
                     detail::sql(
                         database,
                         pg ? "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
-                             "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
-                             "id = ANY(CAST(?3 AS bigint[])) AND locked_by = ?2 AND status = "
-                             "'pending'"
+                             "last_error = NULL, locked_by = NULL, locked_until = NULL, attempts "
+                             "= attempts + ?4 WHERE id = ANY(CAST(?3 AS bigint[])) AND (locked_by "
+                             "= ?2 OR ?2 = '') AND status = 'pending'"
                            : "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
-                             "last_error = NULL, locked_by = NULL, locked_until = NULL WHERE "
-                             "id IN (SELECT value FROM json_each(?3)) AND locked_by = ?2 AND "
-                             "status = 'pending'"),
+                             "last_error = NULL, locked_by = NULL, locked_until = NULL, attempts "
+                             "= attempts + ?4 WHERE id IN (SELECT value FROM json_each(?3)) AND "
+                             "(locked_by = ?2 OR ?2 = '') AND status = 'pending'"),
                     params);
             }
             if (static_cast<std::size_t>(marked) + skipped_rows != rows.size()) {
                 throw Fallback{};  // a claim was taken over
             }
-            batch.commit();
+            if (batch) {
+                batch->commit();
+            }
             done += rows.size() - skipped_rows;
             skipped += skipped_rows;
             return true;

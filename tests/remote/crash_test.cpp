@@ -212,6 +212,115 @@ class CrashTest : public RemoteTest {
         return true;
     }
 
+    /// `pg_ctl restart` while a worker (`--lock-claims` when @p lock_claims) is in the middle of
+    /// its third batch of 50: every event applied once; the broken batch is claimed again after
+    /// the visibility timeout (2 s), or with lock claims at once (the timeout is an hour here)
+    /// and without an attempt counted.
+    void restart_mid_run(bool lock_claims) {
+        if (!test_support::testing_postgresql()) {
+            GTEST_SKIP() << "PostgreSQL only (a server restart)";
+        }
+        test_support::OwnPgCluster cluster;  // a restart would disturb the run's shared cluster
+        ASSERT_TRUE(cluster.started());
+        connections.clear();
+        remote::detail::clear_receivers();
+        setup_outbox_app(cluster.settings());
+        connections = connect_crash_receivers();
+        settings_ = cluster.settings();
+
+        constexpr int events = 600;
+        produce(events);
+        std::vector<std::string> arguments{"--queue",
+                                           "apply",
+                                           "--batch-size",
+                                           "50",
+                                           "--visibility-timeout",
+                                           lock_claims ? "3600" : "2"};
+        if (lock_claims) {
+            arguments.emplace_back("--lock-claims");
+        }
+        auto worker = start_worker(arguments, {"TOCSIN_REMOTE_TEST_SLEEP_US=1000"});
+        for (int applying = 0; applying < 120;) {  // inside its third batch
+            const auto line = worker->read_line(30s);
+            ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
+            applying += line->rfind("applying ", 0) == 0 ? 1 : 0;
+        }
+        ASSERT_TRUE(cluster.restart());
+        // This process's connection was lost too: its next statement says so once, then reconnects.
+        const auto done = [] {
+            try {
+                return count("receiver = 'crash.apply' AND status = 'done'");
+            } catch (const db::OperationalError&) {
+                return std::int64_t{-1};
+            }
+        };
+        ASSERT_TRUE(wait_for([&] { return done() == events; })) << done() << " done";
+        const Stopped s = stop(*worker);  // the worker carried on: exit 0
+        EXPECT_EQ(s.lost, 0);
+        EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"),
+                  events);
+        EXPECT_EQ(count("receiver = 'crash.apply' AND last_error IS NOT NULL"), 0);
+        if (lock_claims) {
+            EXPECT_EQ(count("receiver = 'crash.apply' AND attempts = 1"), events);
+        } else {
+            // The batch the restart broke was claimed again after its visibility timeout.
+            EXPECT_GT(count("receiver = 'crash.apply' AND attempts = 2"), 0);
+        }
+        db::close_all();
+    }
+
+    /// 4 worker processes (`--lock-claims` when @p lock_claims) run an ordered receiver: each
+    /// instance's effects commit in the order of its events.
+    void four_workers_in_commit_order(bool lock_claims) {
+        connections.clear();  // only the ordered receiver: its rows, its queue
+        connections.push_back(connect_ordered_receiver());
+        constexpr int items = 10;
+        constexpr int saves = 30;
+        std::vector<Item> all;
+        tocsin::atomic([&] {
+            for (int i = 0; i < items; ++i) {
+                all.push_back(Item::objects().create({.name = "item" + std::to_string(i)}));
+            }
+        });
+        for (int round = 1; round < saves; ++round) {
+            tocsin::atomic([&] {
+                for (Item& item : all) {
+                    item.n = round;
+                    item.save({.update_fields = {&Item::n}});
+                }
+            });
+        }
+        std::vector<std::unique_ptr<Process>> workers;
+        for (int i = 0; i < 4; ++i) {
+            std::vector<std::string> arguments{"--queue", "ordered", "--batch-size", "4"};
+            if (lock_claims) {
+                arguments.emplace_back("--lock-claims");
+            }
+            workers.push_back(start_worker(arguments));
+        }
+        ASSERT_TRUE(wait_for([] {
+            return count("receiver = 'crash.ordered' AND status = 'done'") == items * saves;
+        }));
+        for (auto& w : workers) {
+            const Stopped s = stop(*w);
+            EXPECT_EQ(s.lost, 0);
+            EXPECT_EQ(s.failed, 0);
+        }
+        // Effects in the order they were written (an event of an item is claimed only once the one
+        // before it committed): per item, its outbox rows' ids increase.
+        std::map<std::string, std::vector<std::int64_t>> order;
+        for (const auto& row :
+             db::connection().query("SELECT seen_name, key FROM outboxtest_effect "
+                                    "WHERE key LIKE 'ordered:%' ORDER BY id")) {
+            order[row.at(0).as_text()].push_back(std::stoll(row.at(1).as_text().substr(8)));
+        }
+        ASSERT_EQ(order.size(), static_cast<std::size_t>(items));
+        for (const auto& [item, rows] : order) {
+            EXPECT_EQ(rows.size(), static_cast<std::size_t>(saves)) << "item " << item;
+            EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end())) << "item " << item;
+        }
+    }
+
     db::Settings settings_;
 };
 
@@ -249,6 +358,57 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchLosesNothingAndAppliesNothingT
     // The other queues were not served.
     EXPECT_EQ(count("receiver <> 'crash.apply' AND status = 'pending' AND attempts = 0"),
               2 * events);
+}
+
+TEST_F(CrashTest, WithLockClaimsAKilledWorkersBatchIsFreeAtOnceAndAppliedOnce) {
+    // PostgreSQL: the killed worker's locks go with its connection, so its batch is claimed again
+    // without waiting for the visibility timeout (an hour here: a lease would hold the batch past
+    // the test's two minutes), and the interrupted batch counts no attempt. SQLite claims with a
+    // lease either way (a short visibility timeout, its attempts counted).
+    const bool pg = test_support::testing_postgresql();
+    const std::string timeout = pg ? "3600" : "2";
+    constexpr int events = 300;
+    produce(events);
+    {
+        auto slow = start_worker({"--queue", "apply", "--batch-size", "50", "--lock-claims",
+                                  "--visibility-timeout", timeout},
+                                 {"TOCSIN_REMOTE_TEST_SLEEP_US=2000"});
+        for (int applying = 0; applying < 120;) {  // the 20th event of its third batch
+            const auto line = slow->read_line(30s);
+            ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
+            applying += line->rfind("applying ", 0) == 0 ? 1 : 0;
+        }
+        slow->signal(SIGKILL);
+        EXPECT_EQ(slow->wait(), -SIGKILL);
+        EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), 100);
+        EXPECT_EQ(count("receiver = 'crash.apply' AND status = 'done'"), 100);
+        if (pg) {
+            EXPECT_EQ(count("receiver = 'crash.apply' AND (locked_by IS NOT NULL OR attempts <> "
+                            "0) AND status = 'pending'"),
+                      0);  // nothing written by the interrupted claim
+        }
+    }
+    std::vector<std::unique_ptr<Process>> workers;
+    for (int i = 0; i < 2; ++i) {
+        workers.push_back(start_worker({"--queue", "apply", "--batch-size", "20", "--lock-claims",
+                                        "--visibility-timeout", timeout}));
+    }
+    ASSERT_TRUE(wait_for([] {
+        return count("receiver = 'crash.apply' AND status = 'done'") == events;
+    })) << count("receiver = 'crash.apply' AND status = 'done'")
+        << " done";
+    for (auto& w : workers) {
+        const Stopped s = stop(*w);
+        EXPECT_EQ(s.lost, 0);
+        EXPECT_EQ(s.failed, 0);
+    }
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), events);
+    if (pg) {
+        EXPECT_EQ(count("receiver = 'crash.apply' AND attempts = 1"), events);
+    } else {
+        EXPECT_GT(count("receiver = 'crash.apply' AND attempts = 2"), 0);
+        EXPECT_EQ(count("receiver = 'crash.apply' AND attempts IN (1, 2)"), events);
+    }
 }
 
 TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchReceiversCallCommitsNothingOfThatBatch) {
@@ -316,47 +476,11 @@ TEST_F(CrashTest, FourWorkersOnOneQueueApplyEveryEventOnce) {
 }
 
 TEST_F(CrashTest, FourWorkersRunTheEventsOfEachInstanceInCommitOrder) {
-    connections.clear();  // only the ordered receiver: its rows, its queue
-    connections.push_back(connect_ordered_receiver());
-    constexpr int items = 10;
-    constexpr int saves = 30;
-    std::vector<Item> all;
-    tocsin::atomic([&] {
-        for (int i = 0; i < items; ++i) {
-            all.push_back(Item::objects().create({.name = "item" + std::to_string(i)}));
-        }
-    });
-    for (int round = 1; round < saves; ++round) {
-        tocsin::atomic([&] {
-            for (Item& item : all) {
-                item.n = round;
-                item.save({.update_fields = {&Item::n}});
-            }
-        });
-    }
-    std::vector<std::unique_ptr<Process>> workers;
-    for (int i = 0; i < 4; ++i) {
-        workers.push_back(start_worker({"--queue", "ordered", "--batch-size", "4"}));
-    }
-    ASSERT_TRUE(wait_for(
-        [] { return count("receiver = 'crash.ordered' AND status = 'done'") == items * saves; }));
-    for (auto& w : workers) {
-        const Stopped s = stop(*w);
-        EXPECT_EQ(s.lost, 0);
-        EXPECT_EQ(s.failed, 0);
-    }
-    // Effects in the order they were written (an event of an item is claimed only once the one
-    // before it committed): per item, its outbox rows' ids increase.
-    std::map<std::string, std::vector<std::int64_t>> order;
-    for (const auto& row : db::connection().query("SELECT seen_name, key FROM outboxtest_effect "
-                                                  "WHERE key LIKE 'ordered:%' ORDER BY id")) {
-        order[row.at(0).as_text()].push_back(std::stoll(row.at(1).as_text().substr(8)));
-    }
-    ASSERT_EQ(order.size(), static_cast<std::size_t>(items));
-    for (const auto& [item, rows] : order) {
-        EXPECT_EQ(rows.size(), static_cast<std::size_t>(saves)) << "item " << item;
-        EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end())) << "item " << item;
-    }
+    four_workers_in_commit_order(false);
+}
+
+TEST_F(CrashTest, WithLockClaimsFourWorkersRunTheEventsOfEachInstanceInCommitOrder) {
+    four_workers_in_commit_order(true);
 }
 
 TEST_F(CrashTest, AReceiverThatFailsTwiceSucceedsAndOnlyTheOneThatAlwaysFailsIsDead) {
@@ -382,44 +506,11 @@ TEST_F(CrashTest, AReceiverThatFailsTwiceSucceedsAndOnlyTheOneThatAlwaysFailsIsD
 }
 
 TEST_F(CrashTest, APostgresqlRestartInTheMiddleOfARunLosesNothingAndAppliesNothingTwice) {
-    if (!test_support::testing_postgresql()) {
-        GTEST_SKIP() << "PostgreSQL only (a server restart)";
-    }
-    test_support::OwnPgCluster cluster;  // a restart would disturb the run's shared cluster
-    ASSERT_TRUE(cluster.started());
-    connections.clear();
-    remote::detail::clear_receivers();
-    setup_outbox_app(cluster.settings());
-    connections = connect_crash_receivers();
-    settings_ = cluster.settings();
+    restart_mid_run(false);
+}
 
-    constexpr int events = 600;
-    produce(events);
-    auto worker =
-        start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout", "2"},
-                     {"TOCSIN_REMOTE_TEST_SLEEP_US=1000"});
-    for (int applying = 0; applying < 120;) {  // inside its third batch
-        const auto line = worker->read_line(30s);
-        ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
-        applying += line->rfind("applying ", 0) == 0 ? 1 : 0;
-    }
-    ASSERT_TRUE(cluster.restart());
-    // This process's connection was lost too: its next statement says so once, then reconnects.
-    const auto done = [] {
-        try {
-            return count("receiver = 'crash.apply' AND status = 'done'");
-        } catch (const db::OperationalError&) {
-            return std::int64_t{-1};
-        }
-    };
-    ASSERT_TRUE(wait_for([&] { return done() == events; })) << done() << " done";
-    const Stopped s = stop(*worker);  // the worker carried on: exit 0
-    EXPECT_EQ(s.lost, 0);
-    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), events);
-    EXPECT_EQ(count("receiver = 'crash.apply' AND last_error IS NOT NULL"), 0);
-    // The batch the restart broke was claimed again after its visibility timeout.
-    EXPECT_GT(count("receiver = 'crash.apply' AND attempts = 2"), 0);
-    db::close_all();
+TEST_F(CrashTest, WithLockClaimsAPostgresqlRestartInTheMiddleOfARunLosesNothingNorCountsAnAttempt) {
+    restart_mid_run(true);
 }
 
 }  // namespace crash_test

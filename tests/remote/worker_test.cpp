@@ -79,6 +79,44 @@ class WorkerTest : public RemoteTest {
     }
 };
 
+/// What another worker sees of the outbox while a batch runs (WorkerOptions::lock_claims): read
+/// on a connection of its own (another thread's), the rows it could claim (SKIP LOCKED) and the
+/// attempts written so far. Written by probe_then_apply, read by the tests.
+struct Probe {
+    std::mutex mutex;
+    std::vector<std::int64_t> claimable;  ///< per probe, rows another claim would get
+    std::vector<std::int64_t> attempts;   ///< per probe, the sum of the rows' attempts
+    std::set<std::string> failing;        ///< item names whose receiver throws at attempt 1
+} probe;
+
+void probe_then_apply(Item& item, const SaveEvent&) {
+    std::int64_t claimable = -1;
+    std::int64_t attempts = -1;
+    std::thread other([&] {
+        db::Database& db = db::connection();
+        db.execute_script("BEGIN");
+        claimable = static_cast<std::int64_t>(
+            db.query("SELECT id FROM tocsin_outbox WHERE status = 'pending' FOR UPDATE SKIP "
+                     "LOCKED")
+                .size());
+        attempts = db.query_value("SELECT SUM(attempts) FROM tocsin_outbox")->as_integer();
+        db.execute_script("ROLLBACK");
+        db::close_all();
+    });
+    other.join();
+    bool fail = false;
+    {
+        std::lock_guard lock(probe.mutex);
+        probe.claimable.push_back(claimable);
+        probe.attempts.push_back(attempts);
+        fail = probe.failing.count(item.name) > 0;
+    }
+    if (fail && remote::current_delivery()->attempt == 1) {
+        throw std::runtime_error("fails at attempt 1");
+    }
+    apply_effect("apply", item);
+}
+
 TEST_F(WorkerTest, DrainRunsEachReceiverOnceAndMarksItsRowDone) {
     connect(&apply, "outboxtest.apply", "q");
     tocsin::atomic([] {
@@ -585,6 +623,114 @@ TEST_F(OrderedTest, UnorderedReceiversOfTheSameInstanceAreNotHeldBack) {
     worker.drain();
     EXPECT_EQ(rows_in("done"), 2);  // the creation and the second update; the first waits
     EXPECT_FALSE(remote::outbox_rows().at(0).ordering_key);
+}
+
+}  // namespace worker_test
+}  // namespace
+}  // namespace tocsin::test::remote_test
+
+namespace tocsin::test::remote_test {
+namespace {
+namespace worker_test {
+
+TEST_F(WorkerTest, WithLockClaimsEachReceiverRunsOnceAndItsAttemptIsCounted) {
+    connect(&apply, "outboxtest.apply", "q");
+    tocsin::atomic([] {
+        for (int i = 0; i < 5; ++i) {
+            Item::objects().create({.name = "i" + std::to_string(i)});
+        }
+    });
+    remote::Worker worker({.lock_claims = true});
+    EXPECT_EQ(worker.drain(), 5U);
+    EXPECT_EQ(worker.drain(), 0U);
+    EXPECT_EQ(effects(), 5);
+    EXPECT_EQ(rows_in("done"), 5);
+    EXPECT_EQ(worker.stats().done, 5U);
+    for (const auto& row : remote::outbox_rows()) {
+        EXPECT_EQ(row.attempts, 1);
+        EXPECT_FALSE(row.locked_by);
+        EXPECT_FALSE(row.locked_until);
+    }
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE attempt = 1"), 5);
+}
+
+TEST_F(WorkerTest, WithLockClaimsFailuresAreCountedRetriedAndBuried) {
+    connect(&flaky, "outboxtest.flaky", "q", {.max_attempts = 5, .delay = 1ms});
+    connect(&broken, "outboxtest.broken", "q", {.max_attempts = 3, .delay = 1ms});
+    connect(&apply, "outboxtest.apply", "q");
+    Item::objects().create({.name = "x"});
+    remote::Worker worker({.delete_done = true, .lock_claims = true});
+    ASSERT_TRUE(drain_until(worker, [] { return outbox_size() == 1 && rows_in("dead") == 1; }));
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), 1);
+    EXPECT_EQ(scalar("SELECT attempt FROM outboxtest_effect WHERE key LIKE 'flaky:%'"), 3);
+    const auto dead = remote::outbox_rows({.status = remote::Status::dead});
+    ASSERT_EQ(dead.size(), 1U);
+    EXPECT_EQ(dead[0].attempts, 3);
+    EXPECT_EQ(dead[0].last_error, "broken receiver");
+    EXPECT_EQ(worker.stats().failed, 5U);  // flaky twice, broken three times
+    EXPECT_EQ(worker.stats().dead, 1U);
+}
+
+/// Five items, i2's receiver failing at its first attempt, run with lock_claims: what another
+/// connection saw while each receiver ran (see Probe).
+void run_probed_batch(bool delete_done) {
+    {
+        std::lock_guard lock(probe.mutex);
+        probe.claimable.clear();
+        probe.attempts.clear();
+        probe.failing = {"i2"};
+    }
+    tocsin::atomic([] {
+        for (int i = 0; i < 5; ++i) {
+            Item::objects().create({.name = "i" + std::to_string(i)});
+        }
+    });
+    remote::Worker worker({.delete_done = delete_done, .lock_claims = true});
+    EXPECT_GE(worker.drain(), 5U);  // i2 fails once: then maybe its retry (after 1 ms)
+}
+
+TEST_F(WorkerTest, OnPostgresqlALockedClaimWritesNothingAndHoldsItsRowsThroughTheCarefulRun) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
+    }
+    connect(&probe_then_apply, "outboxtest.probe", "q", {.max_attempts = 3, .delay = 1ms});
+    run_probed_batch(false);
+    remote::Worker worker({.lock_claims = true});
+    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 5; }));
+    EXPECT_EQ(effects(), 5);
+    std::lock_guard lock(probe.mutex);
+    // The first batch: i0, i1, i2 (throws: rolled back), then the careful run of i0, i1, i3, i4
+    // (locked again); then i2's retry alone. While each ran, another worker's claim found no row
+    // and no claim had written an attempt.
+    ASSERT_EQ(probe.claimable.size(), 8U);
+    for (std::size_t i = 0; i < 7; ++i) {
+        EXPECT_EQ(probe.claimable[i], 0) << "probe " << i;
+        EXPECT_EQ(probe.attempts[i], 0) << "probe " << i;
+    }
+    EXPECT_EQ(probe.claimable[7], 0);  // i2's retry: locked too
+    EXPECT_EQ(probe.attempts[7], 5);   // its first (failed) attempt, and the four done rows' 1
+}
+
+TEST_F(WorkerTest, OnPostgresqlALockedClaimThatDeletesItsRowsHoldsThemUntilItsCommit) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
+    }
+    connect(&probe_then_apply, "outboxtest.probe", "q", {.max_attempts = 3, .delay = 1ms});
+    run_probed_batch(true);
+    remote::Worker worker({.delete_done = true, .lock_claims = true});
+    ASSERT_TRUE(drain_until(worker, [] { return outbox_size() == 0; }));
+    EXPECT_EQ(effects(), 5);
+    EXPECT_EQ(scalar("SELECT attempt FROM outboxtest_effect WHERE key LIKE '%' AND seen_name = "
+                     "'i2'"),
+              2);
+    std::lock_guard lock(probe.mutex);
+    ASSERT_EQ(probe.claimable.size(), 8U);
+    for (std::size_t i = 0; i < 7; ++i) {
+        EXPECT_EQ(probe.claimable[i], 0) << "probe " << i;
+        EXPECT_EQ(probe.attempts[i], 0) << "probe " << i;
+    }
+    EXPECT_EQ(probe.claimable[7], 0);  // i2's retry
+    EXPECT_EQ(probe.attempts[7], 1);   // its failed attempt; the four others are gone
 }
 
 }  // namespace worker_test

@@ -49,6 +49,18 @@ struct WorkerOptions {
     /// receiver's writes roll back); WorkerStats::done still counts them. Skipped, failed and
     /// dead rows stay. Off by default: done rows are then kept as a record until purged.
     bool delete_done = false;
+    /// PostgreSQL: claims a batch by locking its rows (`SELECT ... FOR UPDATE SKIP LOCKED`) in
+    /// the batch's transaction, held until its commit, instead of a lease written to the rows
+    /// (an UPDATE of locked_by, locked_until and attempts per claim): no write per claim. The
+    /// attempt is counted with the batch's outcome (done, failed, dead), so a batch whose worker
+    /// died or lost its connection is not counted as an attempt (its locks went with the
+    /// connection and the rows are claimed again at once, visibility_timeout plays no part): a
+    /// receiver that kills its process is retried without end. A receiver that runs long keeps
+    /// its rows (no takeover after visibility_timeout). With delete_done the claim itself deletes
+    /// the rows (DELETE ... RETURNING), undone if the batch rolls back. When a receiver fails the
+    /// batch rolls back and its rows still ready are locked again for the row-by-row run.
+    /// Ignored on SQLite (a lease, as without).
+    bool lock_claims = false;
 };
 
 /// What a Worker did, counted since it was made.
