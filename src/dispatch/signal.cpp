@@ -8,11 +8,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <latch>
 #include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TOCSIN_SLAB_ASAN 1
@@ -26,6 +28,40 @@
 #endif
 
 namespace tocsin::detail {
+
+std::vector<std::exception_ptr> run_async(Receivers& receivers,
+                                          const std::vector<SlotBase*>& targets,
+                                          void (*call)(void* ctx, SlotBase* slot, std::size_t i),
+                                          void* ctx) {
+    std::vector<std::exception_ptr> errors(targets.size());
+    std::latch done(static_cast<std::ptrdiff_t>(targets.size()));
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        SlotBase* s = targets[i];
+        auto task = [&, s, i] {
+            try {
+                std::shared_ptr<const void> keep;
+                if (pin(*s, keep, receivers)) {
+                    call(ctx, s, i);
+                }
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+            done.count_down();
+        };
+        if (s->extras->executor->runs_on_current_thread()) {
+            task();
+            continue;
+        }
+        try {
+            s->extras->executor->execute(task);
+        } catch (...) {
+            errors[i] = std::current_exception();
+            done.count_down();
+        }
+    }
+    done.wait();
+    return errors;
+}
 
 SlotBase::SlotBase() = default;
 

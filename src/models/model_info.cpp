@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -342,6 +343,25 @@ void make_proxy_info(ModelInfo& info, const ModelInfo& target) {
     info.view_fields = concrete.view_fields;
     link_model_info(info, concrete.parent);
     info.pk_column = concrete.pk_column;
+}
+
+const ModelInfo* finish_model_info(ModelInfo* info, const ModelInfo* parent,
+                                   std::string_view parent_label, const Sender& parent_sender,
+                                   bool proxy) {
+    std::unique_ptr<ModelInfo> i(info);
+    if (parent != nullptr) {
+        // Django's parent link "<parent>_ptr": the parent must be installed too.
+        i->references.insert(i->references.begin(), {parent_link_name(parent->model_name),
+                                                     std::string(parent_label), parent_sender});
+    }
+    if (proxy) {
+        make_proxy_info(*i, *parent);
+    } else {
+        link_model_info(*i, parent);  // throws on a clash: nothing registered
+    }
+    const ModelInfo* built = i.release();
+    register_model_info(built);
+    return built;
 }
 
 void register_model_info(const ModelInfo* info) {

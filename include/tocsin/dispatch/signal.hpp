@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
-#include <latch>
 #include <memory>
 #include <optional>
 #include <span>
@@ -51,6 +50,14 @@ struct AsyncSends;
 /// on_commit and async.
 std::shared_ptr<SlotBase> connect_slot(Receivers& receivers, std::shared_ptr<SlotBase> slot,
                                        Connect& options, tocsin::source_location where);
+
+/// Runs `call(ctx, slot, index)` for each of `targets` (async receivers of the signal of
+/// `receivers`) on its executor, concurrently, each while its receiver is pinned, and waits for
+/// all. Returns each target's exception (null when it succeeded or was no longer connected).
+std::vector<std::exception_ptr> run_async(Receivers& receivers,
+                                          const std::vector<SlotBase*>& targets,
+                                          void (*call)(void* ctx, SlotBase* slot, std::size_t i),
+                                          void* ctx);
 
 /// Throws std::invalid_argument("Signal '<signal>': <what>") (out of line).
 [[noreturn]] void throw_invalid_connect(std::string_view signal, std::string_view what);
@@ -620,39 +627,18 @@ class Signal<R(Args...)> {
         return targets;
     }
 
-    /// Runs `call(slot, index)` for each target on its executor, concurrently, and waits for all.
+    /// Runs `call(slot, index)` for each target on its executor, concurrently, and waits for all
+    /// (detail::run_async, out of line: compiled once, not for every signal and send).
     /// Returns each target's exception (null when it succeeded or was no longer connected).
     template <class Call>
     std::vector<std::exception_ptr> run_async(const std::vector<detail::SlotBase*>& targets,
                                               Call&& call) const {
-        std::vector<std::exception_ptr> errors(targets.size());
-        std::latch done(static_cast<std::ptrdiff_t>(targets.size()));
-        for (std::size_t i = 0; i < targets.size(); ++i) {
-            detail::SlotBase* s = targets[i];
-            auto task = [&, s, i] {
-                try {
-                    std::shared_ptr<const void> keep;
-                    if (detail::pin(*s, keep, *receivers_)) {
-                        call(s, i);
-                    }
-                } catch (...) {
-                    errors[i] = std::current_exception();
-                }
-                done.count_down();
-            };
-            if (s->extras->executor->runs_on_current_thread()) {
-                task();
-                continue;
-            }
-            try {
-                s->extras->executor->execute(task);
-            } catch (...) {
-                errors[i] = std::current_exception();
-                done.count_down();
-            }
-        }
-        done.wait();
-        return errors;
+        return detail::run_async(
+            *receivers_, targets,
+            [](void* c, detail::SlotBase* s, std::size_t i) {
+                (*static_cast<std::remove_reference_t<Call>*>(c))(s, i);
+            },
+            static_cast<void*>(std::addressof(call)));
     }
 
     static void rethrow_first(const std::vector<std::exception_ptr>& errors) {

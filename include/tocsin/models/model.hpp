@@ -599,26 +599,22 @@ class Model : public detail::model_base<Parent>::type {
                               "a model extending another declares its own label");
                 parent = &Parent::info();
             }
-            std::unique_ptr<ModelInfo> i(detail::build_model_info<T>());
-            if constexpr (!std::is_void_v<Parent>) {
-                // Django's parent link "<parent>_ptr": the parent must be installed too.
-                i->references.insert(i->references.begin(),
-                                     {detail::parent_link_name(parent->model_name),
-                                      std::string(Parent::label), Sender::of<Parent>()});
-            }
             if constexpr (detail::is_proxy<T>) {
                 static_assert(!std::is_void_v<Parent>,
                               "a proxy model names the model it stands for as its parent");
                 static_assert(std::tuple_size_v<decltype(T::fields())> == 0,
                               "a proxy model declares no field (Django: 'Proxy model contains "
                               "model fields.')");
-                detail::make_proxy_info(*i, *parent);
-            } else {
-                detail::link_model_info(*i, parent);  // throws on a clash: nothing registered
             }
-            const ModelInfo* built_info = i.release();
-            detail::register_model_info(built_info);
-            return built_info;
+            if constexpr (std::is_void_v<Parent>) {
+                return detail::finish_model_info(detail::build_model_info<T>(), nullptr, {}, {},
+                                                 false);
+            } else {
+                const std::string_view parent_label = Parent::label;
+                const Sender parent_sender = Sender::of<Parent>();
+                return detail::finish_model_info(detail::build_model_info<T>(), parent,
+                                                 parent_label, parent_sender, detail::is_proxy<T>);
+            }
         }();
         return *built;
     }

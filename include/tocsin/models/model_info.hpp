@@ -215,6 +215,14 @@ void link_model_info(ModelInfo& info, const ModelInfo* parent);
 /// Completes a freshly built proxy description (its own label, sender, make and clone) from
 /// the model it stands for (itself a proxy or not): table, key, parent and copies of its fields.
 void make_proxy_info(ModelInfo& info, const ModelInfo& target);
+/// What Model<T>::info() does with the description `info` build_model_info<T>() made (owned
+/// from here on, deleted if this throws): with a `parent` (labelled `parent_label`, sender
+/// `parent_sender`), adds the parent link to its references; completes it as a proxy of the
+/// parent (`proxy`) or with link_model_info; registers it (register_model_info). Out of line:
+/// compiled once, not for every model in every file.
+const ModelInfo* finish_model_info(ModelInfo* info, const ModelInfo* parent,
+                                   std::string_view parent_label, const Sender& parent_sender,
+                                   bool proxy);
 /// Adds a freshly built model description to all_models(), runs the model hooks waiting for it
 /// (watch_models), then sends class_prepared.
 void register_model_info(const ModelInfo* info);
