@@ -111,7 +111,7 @@ Chunk* chunk_of(void* cell) noexcept {
 
 void free_chunk(Chunk* chunk) noexcept {
     chunk->~Chunk();
-    ::operator delete (static_cast<void*>(chunk), chunk_size, std::align_val_t{chunk_size});
+    ::operator delete (static_cast<void*>(chunk), std::align_val_t{chunk_size});
 }
 
 /// Gives `n` cells (or a carver's hold) back to `chunk`, freeing it with the last.
