@@ -45,6 +45,19 @@ Strings heard(const LogSignal& sig, Sender sender) {
     return log;
 }
 
+// Connects "r0" for `sender`: it logs, opens `inside`, and waits for `go` (a send on another
+// thread stays inside its first receiver while the test changes the signal).
+void connect_waiting_first(LogSignal& sig, Sender sender, tocsin_test::Gate& inside,
+                           tocsin_test::Gate& go) {
+    sig.connect(
+        [&inside, &go](Strings& log) {
+            log.push_back("r0");
+            inside.open();
+            EXPECT_TRUE(go.wait());
+        },
+        {.sender = sender});
+}
+
 TEST(SenderIndex, ManySendersKeepTheirOwnReceiversThroughChurn) {
     constexpr std::size_t kThings = 300;  // enough for the table to grow several times
     std::vector<Thing> things(kThings);
@@ -423,13 +436,7 @@ TEST(SenderIndex, ListsRetiredWhileAnotherThreadSendsAreNotReusedUnderIt) {
     LogSignal sig;
     tocsin_test::Gate inside;
     tocsin_test::Gate go;
-    sig.connect(
-        [&](Strings& log) {
-            log.push_back("r0");
-            inside.open();
-            EXPECT_TRUE(go.wait());
-        },
-        {.sender = s});
+    connect_waiting_first(sig, s, inside, go);
     for (int i = 1; i < 5; ++i) {
         add(sig, "r" + std::to_string(i), s);
     }
@@ -538,13 +545,7 @@ TEST(SenderIndex, SlotsFreedWhileAnotherThreadSendsAreNotReusedUnderIt) {
     LogSignal sig;
     tocsin_test::Gate inside;
     tocsin_test::Gate go;
-    sig.connect(
-        [&](Strings& log) {
-            log.push_back("r0");
-            inside.open();
-            EXPECT_TRUE(go.wait());
-        },
-        {.sender = s});
+    connect_waiting_first(sig, s, inside, go);
     std::vector<Connection> victims;
     for (int i = 1; i < 5; ++i) {
         victims.push_back(add(sig, "r" + std::to_string(i), s));
