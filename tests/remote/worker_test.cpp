@@ -50,6 +50,15 @@ void thief(Item& item, const SaveEvent&) {
                              std::to_string(remote::current_delivery()->id));
 }
 
+// Creates the items "i0" .. "i<n-1>" in one transaction (one outbox row each per remote receiver).
+void create_items(int n) {
+    tocsin::atomic([n] {
+        for (int i = 0; i < n; ++i) {
+            Item::objects().create({.name = "i" + std::to_string(i)});
+        }
+    });
+}
+
 std::int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -119,11 +128,7 @@ void probe_then_apply(Item& item, const SaveEvent&) {
 
 TEST_F(WorkerTest, DrainRunsEachReceiverOnceAndMarksItsRowDone) {
     connect(&apply, "outboxtest.apply", "q");
-    tocsin::atomic([] {
-        for (int i = 0; i < 5; ++i) {
-            Item::objects().create({.name = "i" + std::to_string(i)});
-        }
-    });
+    create_items(5);
     remote::Worker worker;
     EXPECT_EQ(worker.drain(), 5U);
     EXPECT_EQ(effects(), 5);
@@ -267,11 +272,7 @@ TEST_F(WorkerTest, AReceiverWhoseClaimWasTakenOverIsRolledBack) {
 
 TEST_F(WorkerTest, WithDeleteDoneARowGoesInTheTransactionOfItsEffect) {
     connect(&apply, "outboxtest.apply", "q");
-    tocsin::atomic([] {
-        for (int i = 0; i < 5; ++i) {
-            Item::objects().create({.name = "i" + std::to_string(i)});
-        }
-    });
+    create_items(5);
     remote::Worker worker({.delete_done = true});
     EXPECT_EQ(worker.drain(), 5U);
     EXPECT_EQ(effects(), 5);
@@ -625,21 +626,9 @@ TEST_F(OrderedTest, UnorderedReceiversOfTheSameInstanceAreNotHeldBack) {
     EXPECT_FALSE(remote::outbox_rows().at(0).ordering_key);
 }
 
-}  // namespace worker_test
-}  // namespace
-}  // namespace tocsin::test::remote_test
-
-namespace tocsin::test::remote_test {
-namespace {
-namespace worker_test {
-
 TEST_F(WorkerTest, WithLockClaimsEachReceiverRunsOnceAndItsAttemptIsCounted) {
     connect(&apply, "outboxtest.apply", "q");
-    tocsin::atomic([] {
-        for (int i = 0; i < 5; ++i) {
-            Item::objects().create({.name = "i" + std::to_string(i)});
-        }
-    });
+    create_items(5);
     remote::Worker worker({.lock_claims = true});
     EXPECT_EQ(worker.drain(), 5U);
     EXPECT_EQ(worker.drain(), 0U);
@@ -680,11 +669,7 @@ void run_probed_batch(bool delete_done) {
         probe.attempts.clear();
         probe.failing = {"i2"};
     }
-    tocsin::atomic([] {
-        for (int i = 0; i < 5; ++i) {
-            Item::objects().create({.name = "i" + std::to_string(i)});
-        }
-    });
+    create_items(5);
     remote::Worker worker({.delete_done = delete_done, .lock_claims = true});
     EXPECT_GE(worker.drain(), 5U);  // i2 fails once: then maybe its retry (after 1 ms)
 }
