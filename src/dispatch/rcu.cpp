@@ -19,6 +19,7 @@
 namespace tocsin::detail::rcu {
 
 std::atomic<std::uint64_t> current_period{period_step};
+std::atomic<std::uint64_t> passed_period{0};
 
 namespace {
 /// A full fence. ThreadSanitizer does not support standalone fences: there a seq_cst
@@ -135,6 +136,18 @@ std::uint64_t next_period() noexcept {
            ~observed_bit;
 }
 
+/// Records what a scan of the readers found (after a barrier): every stamp up to `bound` (a
+/// period begun before the barrier) and up to `oldest` (the oldest reader's period) has passed.
+/// The release pairs with passed()'s acquire: the scanned readers' sections (their release of
+/// `period`, which the scan read) happen before what a writer does after passed() is true.
+void note_passed(std::uint64_t bound, std::uint64_t oldest) noexcept {
+    const std::uint64_t now = std::min(bound, oldest);
+    std::uint64_t seen = passed_period.load(std::memory_order_relaxed);
+    while (seen < now && !passed_period.compare_exchange_weak(seen, now, std::memory_order_release,
+                                                              std::memory_order_relaxed)) {
+    }
+}
+
 thread_local bool thread_exiting = false;
 
 /// Releases the thread's reader record when the thread ends.
@@ -199,6 +212,7 @@ namespace {
 /// Frees what no reader can see among `batch` (taken from the domain's list), puts the rest
 /// back, and gives the domain the vector's capacity back.
 void reclaim_batch(Domain& d, std::vector<Retired> batch) {
+    const std::uint64_t bound = current_period.load(std::memory_order_seq_cst) & ~observed_bit;
     if (other_readers()) {
         heavy_barrier();
     } else {
@@ -207,6 +221,7 @@ void reclaim_batch(Domain& d, std::vector<Retired> batch) {
         full_fence();
     }
     const std::uint64_t oldest = oldest_reader();
+    note_passed(bound, oldest);
     const auto still_visible = std::partition(
         batch.begin(), batch.end(), [oldest](const Retired& r) { return r.stamp <= oldest; });
     // A deleter may retire more, or reclaim itself (a receiver's callable that disconnects
@@ -244,14 +259,15 @@ namespace {
 /// so the domain's lock is taken only for what a reader may still see.
 constexpr std::size_t direct_limit = 8;
 
-void retire_direct(Domain& d, std::span<const Retiree> objects) {
-    const std::uint64_t stamp = next_period();
+void retire_direct(Domain& d, std::span<const Retiree> objects, std::uint64_t given) {
+    const std::uint64_t stamp = given != 0 ? given : next_period();
     if (other_readers()) {
         heavy_barrier();
     } else {
         full_fence();  // as in reclaim_batch
     }
     const std::uint64_t oldest = oldest_reader();
+    note_passed(stamp, oldest);
     if (stamp <= oldest) {
         for (const Retiree& o : objects) {  // no lock held: a deleter may retire more
             o.deleter(o.object);
@@ -267,18 +283,22 @@ void retire_direct(Domain& d, std::span<const Retiree> objects) {
 
 }  // namespace
 
-void retire(std::span<const Retiree> objects, bool reclaim_now) {
+std::uint64_t stamp() noexcept {
+    return next_period();
+}
+
+void retire(std::span<const Retiree> objects, bool reclaim_now, std::uint64_t given) {
     Domain& d = domain();
     if (reclaim_now && !objects.empty() && objects.size() <= direct_limit &&
         d.waiting.load(std::memory_order_relaxed) == 0) {
-        retire_direct(d, objects);
+        retire_direct(d, objects, given);
         return;
     }
     std::vector<Retired> batch;
     {
         // Readers that enter after this increment see the new snapshots; the stamp names the
         // first period in which the objects were already unreachable.
-        const std::uint64_t stamp = objects.empty() ? 0 : next_period();
+        const std::uint64_t stamp = objects.empty() ? 0 : given != 0 ? given : next_period();
         std::lock_guard lock(d.mutex);
         for (const Retiree& o : objects) {
             d.retired.push_back({o.object, o.deleter, stamp});
@@ -326,6 +346,7 @@ void synchronize() {
             }
         }
     }
+    note_passed(target, std::numeric_limits<std::uint64_t>::max());
     reclaim();
 }
 

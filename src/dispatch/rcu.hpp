@@ -20,8 +20,25 @@ struct Retiree {
 };
 
 /// retire() for several objects made unreachable together: one grace period and one lock for
-/// all. With `reclaim_now`, then frees what no reader can see any more, as reclaim() does.
-void retire(std::span<const Retiree> objects, bool reclaim_now);
+/// all. With `reclaim_now`, then frees what no reader can see any more, as reclaim() does. A
+/// nonzero `stamp` (from stamp(), taken after the objects became unreachable) stands for the
+/// grace period that retire() would begin otherwise.
+void retire(std::span<const Retiree> objects, bool reclaim_now, std::uint64_t stamp = 0);
+
+/// Begins a new grace period and returns it: for memory that a change made unreachable without
+/// retiring it (a list's positions above its count), to be reused once passed(stamp) is true.
+[[nodiscard]] std::uint64_t stamp() noexcept;
+
+/// The latest period such that every read-side section that began before it has ended, as the
+/// last scan of the readers (a retirement's or a reclamation's) found; 0 before any scan.
+extern std::atomic<std::uint64_t> passed_period;
+
+/// True when every read-side section that began before stamp() returned `s` has ended, as far
+/// as the last scan of the readers knows (false when no scan ran since). What such a section
+/// read happens before what the caller writes next.
+[[nodiscard]] inline bool passed(std::uint64_t s) noexcept {
+    return passed_period.load(std::memory_order_acquire) >= s;
+}
 
 /// Blocks until every read-side section that began before this call has ended. Throws
 /// std::logic_error when called from inside a read-side section (it would wait for itself).

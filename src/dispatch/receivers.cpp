@@ -138,9 +138,14 @@ struct ListCache {
     bool armed = false;   ///< the cleanup at the thread's end is set up (ListCacheExit)
     bool closed = false;  ///< the thread is ending: blocks go back to the allocator
 
-    /// The class of a list of `n` entries (capacity 1 << class), or `classes` when too big.
+    /// The class of a list of capacity `n` (a power of two: 1 << class), or `classes` when too
+    /// big.
     static std::size_t class_of(std::size_t n) noexcept {
         return n <= 1 ? 0 : static_cast<std::size_t>(std::bit_width(n - 1));
+    }
+    /// The capacity of a list of `n` entries: room to grow in place to the next power of two.
+    static std::size_t capacity_of(std::size_t n) noexcept {
+        return std::bit_ceil(std::max<std::size_t>(n, 1));
     }
     /// The size of a block of class `c`.
     static std::size_t block_size(std::size_t c) noexcept {
@@ -174,7 +179,7 @@ struct ListCacheExit {
     list_cache.armed = true;
 }
 
-/// allocate_block() when the thread's cache has no block for `n` entries.
+/// allocate_block() when the thread's cache has no block of capacity `n`.
 [[gnu::noinline]] void* new_block(std::size_t n) {
     const std::size_t c = ListCache::class_of(n);
     return ::operator new(c < ListCache::classes
@@ -182,7 +187,7 @@ struct ListCacheExit {
                               : sizeof(List) + n * (sizeof(Entry) + sizeof(Rank)));
 }
 
-/// A block for a list of `n` entries: a cached one of its class, else a new one.
+/// A block for a list of capacity `n`: a cached one of its class, else a new one.
 [[gnu::always_inline]] inline void* allocate_block(std::size_t n) {
     const std::size_t c = ListCache::class_of(n);
     ListCache& cache = list_cache;
@@ -192,7 +197,7 @@ struct ListCacheExit {
     return new_block(n);
 }
 
-/// Gives back the block of a list of `n` entries, no longer readable by any send.
+/// Gives back the block of a list of capacity `n`, no longer readable by any send.
 void free_block(void* block, std::size_t n) noexcept {
     const std::size_t c = ListCache::class_of(n);
     ListCache& cache = list_cache;
@@ -206,22 +211,26 @@ void free_block(void* block, std::size_t n) noexcept {
     ::operator delete(block);
 }
 
-/// A list of `n` receivers of `sender` in one block, its arrays left for the caller to fill
-/// (through `entries` and `ranks`) before it is published.
+/// A list of `n` receivers of `sender` in one block with room to grow (ListCache::capacity_of),
+/// its arrays left for the caller to fill (through `entries` and `ranks`) before it is
+/// published.
 [[gnu::always_inline]] inline List* allocate_list(const Sender& sender, std::size_t n,
                                                   bool has_async, Entry*& entries, Rank*& ranks) {
     static_assert(sizeof(List) % alignof(Rank) == 0 && sizeof(Entry) % alignof(Rank) == 0);
     static_assert(std::is_trivially_copyable_v<Entry> && std::is_trivially_copyable_v<Rank>);
     static_assert(std::is_trivially_destructible_v<List>);
-    void* block = allocate_block(n);
+    const std::size_t capacity = ListCache::capacity_of(n);
+    void* block = allocate_block(capacity);
     auto* list = new (block) List;
     entries = reinterpret_cast<Entry*>(static_cast<char*>(block) + sizeof(List));
-    ranks = reinterpret_cast<Rank*>(entries + n);
+    ranks = reinterpret_cast<Rank*>(entries + capacity);
     list->sender = sender;
     list->has_async = has_async;
-    list->count = n;
+    list->count.store(n, std::memory_order_relaxed);  // published with the list (release)
     list->entries = entries;
     list->ranks = ranks;
+    list->capacity = capacity;
+    list->high = n;
     return list;
 }
 
@@ -239,7 +248,7 @@ List* List::make(const Sender& sender, std::span<const Entry> entries, std::span
 
 void List::destroy(void* list) noexcept {
     auto* l = static_cast<List*>(list);
-    const std::size_t n = l->count;
+    const std::size_t n = l->capacity;
     l->~List();
     free_block(list, n);
 }
@@ -282,13 +291,15 @@ struct Receivers::Group {
         raw->group = this;
         raw->self = std::move(slot);
     }
-    /// The index of `slot` in own, or own.size().
+    /// The index of `slot` in own, or own.size(). Looked for from the end: the receiver
+    /// disconnected is most often one of the last connected.
     [[nodiscard]] std::size_t find(const SlotBase* slot) const noexcept {
-        std::size_t i = 0;
-        while (i < own.size() && own[i].slot != slot) {
-            ++i;
+        for (std::size_t i = own.size(); i-- != 0;) {
+            if (own[i].slot == slot) {
+                return i;
+            }
         }
-        return i;
+        return own.size();
     }
     /// Removes own[i]; returns it (its reference stays in its `self` until it is released).
     SlotBase* erase(std::size_t i) {
@@ -484,6 +495,10 @@ struct Receivers::Garbage {
     std::size_t count = 0;
     std::vector<rcu::Retiree> more;
     bool slots = false;  ///< a receiver is among them: release what it captured at once
+    /// A list shrunk in place by this change (shrink_in_place): its freed position may be
+    /// rewritten once the grace period `stamp` (taken by settle()) has passed.
+    List* shrunk = nullptr;
+    std::uint64_t stamp = 0;  ///< the grace period of this change's retirement (0: its own)
 
     void retire(void* object, void (*deleter)(void*)) {
         if (count < few.size()) {
@@ -517,6 +532,8 @@ struct Receivers::Index {
     /// Ends a change (under the lock): with `defer` (a connect), keeps what `garbage` holds for
     /// a later retirement when it holds no receiver and there is room; otherwise adds what
     /// earlier connects deferred to `garbage`, retired with it.
+    /// A list shrunk in place gets the grace period that the change's retirement will use,
+    /// begun here, after everything the change made unreachable.
     void settle(Garbage& garbage, bool defer) {
         if (defer && !garbage.slots && garbage.more.empty() &&
             deferred_count + garbage.count <= deferred.size()) {
@@ -529,6 +546,10 @@ struct Receivers::Index {
             garbage.retire(deferred[i].object, deferred[i].deleter);
         }
         deferred_count = 0;
+        if (garbage.shrunk != nullptr) {
+            garbage.stamp = rcu::stamp();
+            garbage.shrunk->dirty = garbage.stamp;
+        }
     }
 };
 
@@ -583,11 +604,12 @@ void Receivers::dispose(Garbage& garbage) {
     }
     const bool reclaim_now = garbage.slots && !rcu::in_read_section();
     if (garbage.more.empty()) {
-        rcu::retire(std::span<const rcu::Retiree>(garbage.few.data(), garbage.count), reclaim_now);
+        rcu::retire(std::span<const rcu::Retiree>(garbage.few.data(), garbage.count), reclaim_now,
+                    garbage.stamp);
     } else {
         garbage.more.insert(garbage.more.begin(), garbage.few.begin(),
                             garbage.few.begin() + static_cast<std::ptrdiff_t>(garbage.count));
-        rcu::retire(garbage.more, reclaim_now);
+        rcu::retire(garbage.more, reclaim_now, garbage.stamp);
     }
 }
 
@@ -649,7 +671,9 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
                 g = &index_->groups.get(sender);
             }
             g->insert(std::move(slot), key);
-            republish(sender, garbage, g);
+            if (!append_in_place(*g, kept.get())) {
+                republish(sender, garbage, g);
+            }
         }
         index_->settle(garbage, /*defer=*/true);
     }
@@ -677,7 +701,7 @@ void Receivers::remove_slot(SlotBase* slot, Garbage& garbage, Group* group) {
         return;
     }
     const std::size_t i = g->find(slot);
-    if (i == g->own.size()) {
+    if (i == g->own.size() || shrink_in_place(*g, i, garbage)) {
         return;
     }
     untrack(slot);
@@ -927,6 +951,42 @@ void Receivers::republish(const Sender& sender, Garbage& garbage, Group* group) 
             publish_snapshot(garbage);
         }
     }
+}
+
+bool Receivers::append_in_place(Group& g, const SlotBase* slot) {
+    auto* list = const_cast<List*>(g.list);  // null for the sender-less group
+    if (list == nullptr || !g.extras.empty() || g.own.back().slot != slot) {
+        return false;  // a new list, a merged one, or the receiver does not go last
+    }
+    const std::size_t n = list->count.load(std::memory_order_relaxed);
+    if (n + 1 != g.own.size() || n == list->capacity || (slot->async && !list->has_async) ||
+        (n < list->high && !rcu::passed(list->dirty))) {
+        return false;  // full, has_async would change, or a send may still read position n
+    }
+    const Member& m = g.own.back();
+    const_cast<Entry*>(list->entries)[n] = Entry{m.call, m.slot};
+    const_cast<Rank*>(list->ranks)[n] = m.rank;
+    list->count.store(n + 1, std::memory_order_release);  // publishes the entry
+    list->high = std::max(list->high, n + 1);
+    return true;
+}
+
+bool Receivers::shrink_in_place(Group& g, std::size_t i, Garbage& garbage) {
+    auto* list = const_cast<List*>(g.list);  // null for the sender-less group
+    SlotBase* slot = g.own[i].slot;
+    if (list == nullptr || i == 0 || i + 1 != g.own.size() || !g.extras.empty() ||
+        garbage.shrunk != nullptr || (slot->extras && !slot->extras->extra_senders.empty()) ||
+        list->count.load(std::memory_order_relaxed) != g.own.size() ||
+        (slot->async && g.async_count == 1)) {
+        return false;  // not the last of several, a merged list, or has_async would change
+    }
+    untrack(slot);
+    garbage.add(g.erase(i));  // killed: a send that still reads it skips it
+    list->count.store(i, std::memory_order_release);
+    // Not to be rewritten before settle() stamps it with this change's grace period.
+    list->dirty = ~std::uint64_t{0};
+    garbage.shrunk = list;
+    return true;
 }
 
 void Receivers::table_replace(const Group& group, const List* old, const List* next) {

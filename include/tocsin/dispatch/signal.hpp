@@ -516,7 +516,7 @@ class Signal<R(Args...)> {
                 }
                 if (!own->has_async) [[likely]] {
                     e = own->entries;
-                    end = own->entries + own->count;
+                    end = own->entries + own->count.load(std::memory_order_acquire);
                 }
             }
         }

@@ -1,8 +1,10 @@
 // tocsin::detail::Receivers — the receivers of one signal (the non-template half of Signal).
 //
 // Writers (connect, disconnect) take its mutex and publish, for the sender they change, a new
-// immutable List of its receivers, which senders read without locks (see rcu.hpp): a connect or
-// disconnect costs in proportion to the receivers of that one sender. A Snapshot (snapshot.hpp)
+// List of its receivers, which senders read without locks (see rcu.hpp), or append its last
+// receiver to the list in place, or take its last one off: a connect that goes last or a
+// disconnect of the last costs the same however many receivers the sender has, any other change
+// in proportion to the receivers of that one sender. A Snapshot (snapshot.hpp)
 // holds the sender-less receivers and the per-sender index, so a send costs in proportion to the
 // receivers that hear it.
 #pragma once
@@ -87,6 +89,12 @@ class Receivers {
     [[gnu::noinline]] void purge_tracked(Garbage& garbage);
     void untrack(SlotBase* slot);
     void republish(const Sender& sender, Garbage& garbage, Group* group = nullptr);
+    /// Publishes `slot`, just inserted in `g`, by appending it to g's list in place; false when
+    /// it cannot (the list must be replaced: republish).
+    static bool append_in_place(Group& g, const SlotBase* slot);
+    /// Removes g.own[i], the last of several, by lowering its list's count in place; false when
+    /// it cannot (nothing done).
+    bool shrink_in_place(Group& g, std::size_t i, Garbage& garbage);
     void table_insert(Group& group, Garbage& garbage);
     void table_replace(const Group& group, const List* old, const List* next);
     void publish_snapshot(Garbage& garbage);

@@ -32,15 +32,23 @@ struct Rank {
     }
 };
 
-/// An immutable list of receivers in call order: those connected for one sender (and those
-/// that hear it through add_sender), or those connected without sender. Replaced, never edited;
-/// one allocation holds it and its arrays.
+/// A list of receivers in call order: those connected for one sender (and those that hear it
+/// through add_sender), or those connected without sender. One allocation holds it and its
+/// arrays, with room for `capacity` receivers. A send loads `count` once (acquire) and reads the
+/// entries below it, which are never rewritten while a send may read them: a sender's list grows
+/// in place (a receiver that goes last is written, then `count` raised with release ordering)
+/// and shrinks in place by its last receiver (`count` lowered, the position rewritten only after
+/// a grace period); any other change replaces the list (copy-on-write).
 struct List {
     Sender sender;  ///< whose receivers these are (none: the sender-less ones)
     bool has_async = false;
-    std::size_t count = 0;
+    std::atomic<std::size_t> count{0};  ///< entries a send may read (sends: acquire)
     const Entry* entries = nullptr;
     const Rank* ranks = nullptr;  ///< parallel to entries, to merge two lists in call order
+    // The writer's (under the Receivers' lock); no send reads them.
+    std::size_t capacity = 0;  ///< room in entries and ranks
+    std::size_t high = 0;      ///< positions below it were published; [count, high) may be read
+    std::uint64_t dirty = 0;   ///< the grace period after which [count, high) may be rewritten
 
     /// A list of `sender` holding copies of `entries` and their `ranks`.
     static List* make(const Sender& sender, std::span<const Entry> entries,
@@ -127,7 +135,7 @@ class Snapshot {
         View v{{}, nullptr, {any_begin_, any_count_}, any_ranks_, any_async_};
         if (table_ != nullptr && !sender.is_none()) {
             if (const List* own = table_->find(sender)) {
-                v.own = {own->entries, own->count};
+                v.own = {own->entries, own->count.load(std::memory_order_acquire)};
                 v.own_ranks = own->ranks;
                 v.has_async = v.has_async || own->has_async;
             }
@@ -173,14 +181,14 @@ class Snapshot {
     /// (may be null).
     Snapshot(const List* any, const Table* table) noexcept
         : any_begin_(any->entries),
-          any_end_(any->entries + any->count),
-          any_count_(any->count),
+          any_end_(any->entries + any->count.load(std::memory_order_relaxed)),
+          any_count_(any->count.load(std::memory_order_relaxed)),
           table_(table),
           any_ranks_(any->ranks),
           any_async_(any->has_async),
           flags_(static_cast<std::uint8_t>(
               (any->has_async ? any_async_flag : 0) | (table != nullptr ? table_flag : 0) |
-              (any->count == 0 ? any_empty_flag : 0) | (any->count != 1 ? not_one_flag : 0))),
+              (any_count_ == 0 ? any_empty_flag : 0) | (any_count_ != 1 ? not_one_flag : 0))),
           any_(any) {}
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;
