@@ -255,20 +255,20 @@ void List::destroy(void* list) noexcept {
 
 // ------------------------------------------------------------------------------------ Receivers
 
-/// One receiver of a group: what its sender's list and a connect's key lookup read, together
-/// in one array so that a change reads no receiver's slot. The group's reference to the slot is
-/// the slot's own `self`.
+/// One receiver of a group: what its sender's list reads, in one array so that a change reads
+/// no receiver's slot. The group's reference to the slot is the slot's own `self`.
 struct Member {
     ErasedCall call;
     SlotBase* slot;
     Rank rank;
-    std::uint64_t key;  ///< key_of(*slot)
 };
 
 /// The receivers of one sender (or of none), in call order, in one vector (Member), and the
 /// receivers connected for other senders that hear this one.
 struct Receivers::Group {
-    std::vector<Member> own;        ///< connected for this sender, in call order
+    std::vector<Member> own;  ///< connected for this sender, in call order
+    /// key_of() of each of own, apart: a connect's duplicate check reads 8 bytes a receiver.
+    std::vector<std::uint64_t> keys;
     std::size_t async_count = 0;    ///< in own
     std::vector<SlotBase*> extras;  ///< connected for another, hearing this one
     const List* list = nullptr;     ///< published in the table (sender groups)
@@ -278,13 +278,15 @@ struct Receivers::Group {
     void insert(std::shared_ptr<SlotBase> slot, std::uint64_t key) {
         // After every receiver of the same or a higher priority: connection order within one.
         SlotBase* raw = slot.get();
-        const Member member{raw->call, raw, rank_of(*raw), key};
+        const Member member{raw->call, raw, rank_of(*raw)};
         if (own.empty() || own.back().rank.priority >= raw->priority) {
             own.push_back(member);  // the common case: it goes last
+            keys.push_back(key);
         } else {
             const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
                 return m.rank.priority < raw->priority;
             });
+            keys.insert(keys.begin() + (at - own.begin()), key);
             own.insert(at, member);
         }
         async_count += raw->async ? 1 : 0;
@@ -305,6 +307,7 @@ struct Receivers::Group {
     SlotBase* erase(std::size_t i) {
         SlotBase* raw = own[i].slot;
         own.erase(own.begin() + static_cast<std::ptrdiff_t>(i));
+        keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(i));
         async_count -= raw->async ? 1 : 0;
         raw->group = nullptr;
         return raw;
@@ -646,9 +649,9 @@ std::shared_ptr<SlotBase> Receivers::connect(std::shared_ptr<SlotBase> slot) {
         Group* g = index_->find(slot->sender);
         const std::uint64_t key = key_of(*slot);
         if (key != 0 && g != nullptr) {
-            for (const Member& m : g->own) {
-                if (m.key == key && same_receiver(*m.slot, *slot)) {
-                    kept = m.slot->self;  // Django: the first registration stays
+            for (std::size_t i = 0; i < g->keys.size(); ++i) {
+                if (g->keys[i] == key && same_receiver(*g->own[i].slot, *slot)) {
+                    kept = g->own[i].slot->self;  // Django: the first registration stays
                     break;
                 }
             }
