@@ -1,5 +1,6 @@
 // The per-sender index: each sender's receivers are a list of their own, replaced (copy on
-// write) when that sender's receivers change, in a table that grows and forgets emptied senders.
+// write) when that sender's receivers change, or grown in place by a receiver that goes last and
+// shrunk in place by the last one, in a table that grows and forgets emptied senders.
 // What is checked: after any history of connects and disconnects over many senders, a send from
 // each sender calls exactly its receivers and the sender-less ones, merged in call order; dead
 // tracked receivers are purged however many are tracked; sends on one thread stay exact while
@@ -9,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -610,6 +612,177 @@ TEST(SenderIndex, SlotsMadeAndFreedOnThreadsThatEnd) {
     });
     last.join();
     EXPECT_TRUE(heard(sig, s).empty());
+}
+
+// A sender's list grows in place while it has room and is replaced by a larger one when full:
+// every send calls all the receivers connected so far, once each, in connection order, across
+// every capacity (1, 2, 4, ... 64).
+TEST(SenderIndex, ReceiversAppendedAfterTheirListFillsAreAllCalledInOrder) {
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    Strings expected;
+    for (int i = 0; i < 40; ++i) {
+        const std::string name = "r" + std::to_string(i);
+        add(sig, name, s);
+        expected.push_back(name);
+        ASSERT_EQ(heard(sig, s), expected) << i;
+    }
+    EXPECT_EQ(sig.receiver_count(), 40U);
+}
+
+// Disconnects in the middle of a grown list (a new list), of its last receiver (shrunk in place)
+// and connects after either (appended where the last one was): each send calls exactly the
+// receivers connected, in call order, and a higher priority still goes first.
+TEST(SenderIndex, DisconnectsInTheMiddleAndAtTheEndOfAGrownList) {
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    std::vector<Connection> c;
+    Strings expected;
+    for (int i = 0; i < 12; ++i) {  // a list of capacity 16
+        c.push_back(add(sig, "r" + std::to_string(i), s));
+        expected.push_back("r" + std::to_string(i));
+    }
+    const auto drop = [&](int i) {
+        EXPECT_TRUE(c[static_cast<std::size_t>(i)].disconnect()) << i;
+        std::erase(expected, "r" + std::to_string(i));
+        EXPECT_EQ(heard(sig, s), expected) << i;
+    };
+    drop(5);   // the middle
+    drop(11);  // the last
+    drop(10);  // the last again
+    add(sig, "n0", s);
+    expected.push_back("n0");
+    EXPECT_EQ(heard(sig, s), expected);
+    drop(0);  // the first
+    add(sig, "n1", s);
+    expected.push_back("n1");
+    EXPECT_EQ(heard(sig, s), expected);
+    add(sig, "first", s, 10);  // does not go last
+    expected.insert(expected.begin(), "first");
+    EXPECT_EQ(heard(sig, s), expected);
+    for (int i = 9; i > 5; --i) {  // from the end
+        drop(i);
+    }
+    drop(1);
+    EXPECT_EQ(heard(sig, s), (Strings{"first", "r2", "r3", "r4", "n0", "n1"}));
+    EXPECT_EQ(sig.receiver_count(), 6U);
+}
+
+// A send that walks a list whose last receiver is disconnected and another connected meanwhile
+// (by its own receiver) calls neither: the freed position is not rewritten while the send may
+// still read it, so the new receiver goes to a new list.
+TEST(SenderIndex, APositionFreedDuringASendIsNotRewrittenUnderIt) {
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    Connection last;
+    bool churn = true;
+    sig.connect(
+        [&](Strings& log) {
+            log.push_back("r0");
+            if (!std::exchange(churn, false)) {
+                return;
+            }
+            for (int i = 0; i < 3; ++i) {
+                last.disconnect();
+                last = add(sig, "new" + std::to_string(i), s);
+            }
+        },
+        {.sender = s});
+    add(sig, "r1", s);
+    add(sig, "r2", s);
+    last = add(sig, "old", s);
+    EXPECT_EQ(heard(sig, s), (Strings{"r0", "r1", "r2"}));
+    EXPECT_EQ(heard(sig, s), (Strings{"r0", "r1", "r2", "new2"}));
+    last.disconnect();  // no send under way: shrunk, and the next connect appends in its place
+    add(sig, "again", s);
+    EXPECT_EQ(heard(sig, s), (Strings{"r0", "r1", "r2", "again"}));
+}
+
+// The same with the changes on another thread while the send waits inside its first receiver
+// (under TSan: a rewrite of the position under the send is a data race).
+TEST(SenderIndex, APositionFreedWhileAnotherThreadSendsIsNotRewrittenUnderIt) {
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    LogSignal sig;
+    tocsin_test::Gate inside;
+    tocsin_test::Gate go;
+    connect_waiting_first(sig, s, inside, go);
+    add(sig, "r1", s);
+    Connection last = add(sig, "old", s);
+    Strings log;
+    std::thread sender([&] { sig.send(s, log); });
+    ASSERT_TRUE(inside.wait());
+    for (int i = 0; i < 3; ++i) {
+        last.disconnect();
+        last = add(sig, "new" + std::to_string(i), s);
+    }
+    go.open();
+    sender.join();
+    EXPECT_EQ(log, (Strings{"r0", "r1"}));
+    last.disconnect();
+    add(sig, "again", s);
+    Strings after;
+    std::thread second([&] { sig.send(s, after); });
+    go.open();
+    second.join();
+    EXPECT_EQ(after, (Strings{"r0", "r1", "again"}));
+}
+
+// Sends on one thread while another connects receivers for the same sender (appended in place)
+// and disconnects them (from the end, and now and then in the middle): each send calls the first
+// receiver, then receivers in connection order, each at most once, and never a half-written
+// entry (a wrong call or slot would log a wrong id, or crash; TSan sees the race).
+TEST(SenderIndex, ASendRacingConnectsOnItsSenderSeesEachReceiverAtMostOnceAndWhole) {
+    using IdSignal = Signal<void(std::vector<int>&)>;
+    Thing thing;
+    const Sender s = Sender::object(&thing);
+    IdSignal sig;
+    sig.connect([](std::vector<int>& ids) { ids.push_back(0); }, {.sender = s});
+    std::atomic<bool> stop{false};
+    std::atomic<int> connected{0};  // the highest id connected so far
+    std::thread churner([&] {
+        int next = 1;
+        while (!stop.load()) {
+            std::vector<Connection> conns;
+            for (int i = 0; i < 20; ++i) {
+                const int id = next++;
+                conns.push_back(
+                    sig.connect([id](std::vector<int>& ids) { ids.push_back(id); }, {.sender = s}));
+                connected.store(id);
+            }
+            conns[7].disconnect();  // the middle: a new list
+            for (auto c = conns.rbegin(); c != conns.rend(); ++c) {
+                c->disconnect();
+            }
+        }
+    });
+    constexpr int kSends = 20000;
+    int bad = 0;
+    std::size_t longest = 0;
+    for (int i = 0; i < kSends && bad < 10; ++i) {
+        std::vector<int> ids;
+        sig.send(s, ids);
+        const int top = connected.load();
+        bool ok = !ids.empty() && ids[0] == 0;
+        for (std::size_t k = 1; ok && k < ids.size(); ++k) {
+            ok = ids[k] > ids[k - 1] && ids[k] <= top;
+        }
+        if (!ok) {
+            ++bad;
+            ADD_FAILURE() << "send " << i << " called " << testing::PrintToString(ids);
+        }
+        longest = std::max(longest, ids.size());
+    }
+    stop = true;
+    churner.join();
+    EXPECT_EQ(bad, 0);
+    std::vector<int> ids;
+    sig.send(s, ids);
+    EXPECT_EQ(ids, (std::vector<int>{0}));
+    EXPECT_GE(longest, 1U);
 }
 
 }  // namespace sender_index_test
