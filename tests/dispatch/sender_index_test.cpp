@@ -742,16 +742,16 @@ TEST(SenderIndex, ASendRacingConnectsOnItsSenderSeesEachReceiverAtMostOnceAndWho
     IdSignal sig;
     sig.connect([](std::vector<int>& ids) { ids.push_back(0); }, {.sender = s});
     std::atomic<bool> stop{false};
-    std::atomic<int> connected{0};  // the highest id connected so far
+    std::atomic<int> connected{0};  // the highest id connected (or being connected) so far
     std::thread churner([&] {
         int next = 1;
         while (!stop.load()) {
             std::vector<Connection> conns;
             for (int i = 0; i < 20; ++i) {
                 const int id = next++;
+                connected.store(id);  // before: a send may call it as soon as it is connected
                 conns.push_back(
                     sig.connect([id](std::vector<int>& ids) { ids.push_back(id); }, {.sender = s}));
-                connected.store(id);
             }
             conns[7].disconnect();  // the middle: a new list
             for (auto c = conns.rbegin(); c != conns.rend(); ++c) {
