@@ -279,6 +279,9 @@ struct Receivers::Group {
         // After every receiver of the same or a higher priority: connection order within one.
         SlotBase* raw = slot.get();
         const Member member{raw->call, raw, rank_of(*raw)};
+        if (keys.size() == keys.capacity()) {  // so that no insertion into keys throws after own's
+            keys.reserve(std::max<std::size_t>(4, 2 * keys.capacity()));
+        }
         if (own.empty() || own.back().rank.priority >= raw->priority) {
             own.push_back(member);  // the common case: it goes last
             keys.push_back(key);
@@ -286,8 +289,9 @@ struct Receivers::Group {
             const auto at = std::find_if(own.begin(), own.end(), [&](const Member& m) {
                 return m.rank.priority < raw->priority;
             });
-            keys.insert(keys.begin() + (at - own.begin()), key);
+            const auto k = keys.begin() + (at - own.begin());
             own.insert(at, member);
+            keys.insert(k, key);
         }
         async_count += raw->async ? 1 : 0;
         raw->group = this;
