@@ -161,17 +161,6 @@ struct Worker::State {
         wake.notify_all();
     }
 
-    /// Which rows a claim takes. Under WorkerOptions::lock_claims a claim that ends without an
-    /// outcome (its worker died, its connection or server went, the batch rolled back) writes
-    /// nothing; but it leaves a trace: the row's xmax (PostgreSQL), the transaction that locked
-    /// (or deleted) it and did not commit, which a later lock overwrites. A row whose xmax is
-    /// set by another transaction than the one that wrote it (xmin), or that holds an expired
-    /// lease, is interrupted: it is claimed (once a claim with locks finds no row) with a lease,
-    /// which
-    /// counts its attempt before it runs, so that a receiver that kills its process is dead after
-    /// max_attempts leased attempts (one uncounted attempt before them).
-    enum class Rows { any, uninterrupted, interrupted };
-
     /// Claims a batch. With @p locks (PostgreSQL, WorkerOptions::lock_claims), inside the
     /// batch's transaction: the rows are locked (SELECT ... FOR UPDATE SKIP LOCKED) until it ends
     /// and nothing is written; their attempts are counted when the batch writes its outcome.
@@ -180,14 +169,11 @@ struct Worker::State {
     /// @p deletes (with @p locks): the claim deletes its rows (DELETE ... RETURNING) in the
     /// batch's transaction, which then needs no statement of its own to delete them.
     /// @p after: only rows with a greater id (ClaimHint).
-    /// @p which (PostgreSQL): the rows whose last claim ended without an outcome, or the others
-    /// (Rows).
     /// On PostgreSQL the statement finds the rows it locked by their ctid (a TID scan), not by
     /// id (a primary key lookup each): a locked row's version cannot move.
     std::vector<Claimed> claim(db::Database& database, const std::string& token, bool locks,
                                const std::string& ids = {}, bool deletes = false,
-                               std::optional<std::int64_t> after = std::nullopt,
-                               Rows which = Rows::any) {
+                               std::optional<std::int64_t> after = std::nullopt) {
         const std::int64_t now = detail::now_us();
         std::vector<db::Value> params;
         if (!locks) {
@@ -214,15 +200,6 @@ struct Worker::State {
         if (!ids.empty()) {
             params.emplace_back(ids);
             select += " AND id = ANY(CAST(?" + std::to_string(params.size()) + " AS bigint[]))";
-        }
-        if (which != Rows::any && detail::is_postgresql(database)) {
-            // xmax = xmin: the lock of the transaction that wrote this version (a lock carried
-            // over to the new version of a row it locked and then updated: a failed attempt).
-            select += which == Rows::interrupted
-                          ? " AND (NOT (o.xmax = CAST('0' AS xid) OR o.xmax = o.xmin) OR "
-                            "o.locked_by IS NOT NULL)"
-                          : " AND (o.xmax = CAST('0' AS xid) OR o.xmax = o.xmin) AND o.locked_by "
-                            "IS NULL";
         }
         if (after) {
             params.emplace_back(*after);
@@ -463,35 +440,13 @@ struct Worker::State {
     /// fine: each row is run under one lock at a time. A worker that dies releases its locks with
     /// its connection.
     std::size_t process_locked_batch(db::Database& database, std::optional<std::int64_t> after) {
-        const std::size_t n = run_locked_batch(database, after);
-        // The interrupted rows (Rows) when the claim with locks found none: their claim reads
-        // every pending row (none matches as a rule), too dear for each batch (a claim every 16
-        // batches took the consume's server CPU per event from ~25 to 80-90 µs at a backlog of
-        // 20,000). Under a backlog that never drains they wait.
-        if (n != 0) {
-            return n;
-        }
-        const std::string token = name + "#" + std::to_string(++claim_counter);
-        const std::vector<Claimed> rows =
-            claim(database, token, false, {}, false, std::nullopt, Rows::interrupted);
-        if (rows.empty()) {
-            return n;
-        }
-        claimed += rows.size();
-        run_claimed(database, rows, token);
-        return n + rows.size();
-    }
-
-    /// process_locked_batch()'s claim of the uninterrupted rows, and their run.
-    std::size_t run_locked_batch(db::Database& database, std::optional<std::int64_t> after) {
         std::vector<Claimed> rows;
         Failure failure;
         {
             db::Atomic held(options.database);
             // With delete_done the claim deletes the rows: a commit is their end, a rollback
             // (the careful path follows) brings them back.
-            rows = claim(database, std::string(), true, {}, options.delete_done, after,
-                         Rows::uninterrupted);
+            rows = claim(database, std::string(), true, {}, options.delete_done, after);
             claim_hint().record(serial, rows, options.batch_size);
             if (rows.empty()) {
                 held.commit();

@@ -411,48 +411,6 @@ TEST_F(CrashTest, WithLockClaimsAKilledWorkersBatchIsFreeAtOnceAndAppliedOnce) {
     }
 }
 
-TEST_F(CrashTest, WithLockClaimsAReceiverThatKillsItsProcessIsDeadAfterMaxAttempts) {
-    // Locked claims count no attempt for a batch whose worker died; but its rows keep a trace
-    // (PostgreSQL: locked by a transaction that did not commit), so the next claim takes them
-    // with a lease, which counts each attempt before it runs: one uncounted run, then
-    // max_attempts (3) leased ones, then the claim that finds attempt 4 of 3 buries the row.
-    // Before that, such a receiver was run again without end. SQLite: a lease from the start.
-    const bool pg = test_support::testing_postgresql();
-    tocsin::atomic([] { crash_fatal_signal().send(Sender{}, "f"); });
-    const auto dead = [] { return count("receiver = 'crash.fatal' AND status = 'dead'") == 1; };
-    int killed = 0;
-    bool buried = false;
-    for (int run = 0; run < 10 && !buried; ++run) {
-        auto worker =
-            start_worker({"--queue", "fatal", "--lock-claims", "--visibility-timeout", "1"});
-        const auto deadline = std::chrono::steady_clock::now() + 60s;
-        for (;;) {
-            const auto line = worker->read_line(200ms);
-            if (line && *line == "killing myself") {
-                EXPECT_EQ(worker->wait(), -SIGKILL);
-                ++killed;
-                break;
-            }
-            if (dead()) {  // this worker found attempt 4 of 3 and buried the row
-                buried = true;
-                stop(*worker);
-                break;
-            }
-            if (std::chrono::steady_clock::now() > deadline) {
-                FAIL() << "run " << run << ": the worker neither died nor buried the row";
-            }
-        }
-        // A lease is claimed again once its visibility timeout (1 s) ended.
-        std::this_thread::sleep_for(1100ms);
-    }
-    EXPECT_TRUE(buried);
-    EXPECT_EQ(killed, pg ? 4 : 3);
-    EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'fatal:%'"), 0);
-    EXPECT_EQ(count("receiver = 'crash.fatal' AND last_error LIKE '%worker stopped before "
-                    "finishing%'"),
-              1);
-}
-
 TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchReceiversCallCommitsNothingOfThatBatch) {
     constexpr int events = 300;
     for (int sent = 0; sent < events;) {

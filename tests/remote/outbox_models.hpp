@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -128,22 +127,6 @@ inline Signal<void(const std::string&)>& crash_ticket() {
     static Signal<void(const std::string&)> signal{"outboxtest.crash_ticket"};
     return signal;
 }
-/// The crash tests' signal whose receiver "crash.fatal" (queue fatal, at most 3 attempts) kills
-/// its process (SIGKILL) in the middle of its batch.
-inline Signal<void(const std::string&)>& crash_fatal_signal() {
-    static Signal<void(const std::string&)> signal{"outboxtest.crash_fatal"};
-    return signal;
-}
-inline void crash_fatal(const std::string& name) {
-    Effect e;
-    e.key = "fatal:" + name;
-    e.idempotency_key = remote::current_delivery()->idempotency_key;
-    std::vector<Effect> effects{e};
-    Effect::objects().bulk_create(effects);  // written, never committed
-    std::printf("killing myself\n");
-    std::fflush(stdout);
-    ::raise(SIGKILL);
-}
 /// "crash.batch" (queue batch, remote::connect_batch): an Effect "batch:<name>" per event, all
 /// in one statement; then, when TOCSIN_REMOTE_TEST_SLEEP_US is set, prints "batch of <n>" and
 /// sleeps that many microseconds per event (the effects written, not committed).
@@ -177,9 +160,6 @@ inline std::vector<ScopedConnection> connect_crash_receivers() {
                                            {.queue = "broken",
                                             .dispatch_uid = "crash.broken",
                                             .retry = {.max_attempts = 3, .delay = 10ms}}));
-    out.emplace_back(remote::connect(
-        crash_fatal_signal(), &crash_fatal,
-        {.queue = "fatal", .dispatch_uid = "crash.fatal", .retry = {.max_attempts = 3}}));
     out.emplace_back(remote::connect_batch(crash_ticket(), &crash_batch,
                                            {.queue = "batch", .dispatch_uid = "crash.batch"}));
     return out;

@@ -662,55 +662,6 @@ TEST_F(WorkerTest, ARowReadyBelowAFullBatchIsClaimedInTheSameDrain) {
     }
 }
 
-/// Per call, the attempts of the row being run as another connection sees them (committed).
-std::vector<std::int64_t> committed_attempts;
-void record_committed_attempts(Item& item, const SaveEvent&) {
-    const std::int64_t id = remote::current_delivery()->id;
-    std::thread other([&] {
-        committed_attempts.push_back(
-            db::connection()
-                .query_value("SELECT attempts FROM tocsin_outbox WHERE id = " + std::to_string(id))
-                ->as_integer());
-        db::close_all();
-    });
-    other.join();
-    apply_effect("apply", item);
-}
-
-TEST_F(WorkerTest, OnPostgresqlWithLockClaimsAnInterruptedClaimsRowIsRunUnderALease) {
-    // What a worker killed in the middle of a locked batch leaves: its rows unwritten, but locked
-    // by a transaction that did not commit. The next claim takes them with a lease, which counts
-    // the attempt before the receiver runs (a receiver that kills its process is thus dead after
-    // max_attempts: CrashTest); the other rows are claimed with locks as before.
-    if (!test_support::testing_postgresql()) {
-        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
-    }
-    connect(&record_committed_attempts, "outboxtest.record", "q");
-    create_items(2);
-    const auto rows = remote::outbox_rows();
-    ASSERT_EQ(rows.size(), 2U);
-    std::thread killed([&] {
-        db::Database& db = db::connection();
-        db.execute_script("BEGIN");
-        (void)db.query("SELECT id FROM tocsin_outbox WHERE id = " + std::to_string(rows[0].id) +
-                       " FOR UPDATE");
-        db::close_all();  // the connection goes without a COMMIT
-    });
-    killed.join();
-    committed_attempts.clear();
-    remote::Worker worker({.lock_claims = true});
-    EXPECT_EQ(worker.drain(), 2U);
-    EXPECT_EQ(effects(), 2);
-    EXPECT_EQ(rows_in("done"), 2);
-    // The uninterrupted row first (locked: nothing committed while it ran), then the
-    // interrupted one (leased: its attempt committed before it ran).
-    EXPECT_EQ(committed_attempts, (std::vector<std::int64_t>{0, 1}));
-    for (const auto& row : remote::outbox_rows()) {
-        EXPECT_EQ(row.attempts, 1);
-        EXPECT_FALSE(row.locked_by);
-    }
-}
-
 TEST_F(WorkerTest, WithLockClaimsEachReceiverRunsOnceAndItsAttemptIsCounted) {
     connect(&apply, "outboxtest.apply", "q");
     create_items(5);
