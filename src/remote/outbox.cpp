@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "remote_internal.hpp"
+#include "tocsin/db/atomic.hpp"
 #include "tocsin/db/database.hpp"
 #include "tocsin/db/error.hpp"
 #include "tocsin/remote/connect.hpp"
@@ -96,19 +97,26 @@ bool is_postgresql(db::Database& database) {
 
 }  // namespace detail
 
-void create_outbox(std::string_view alias) {
-    db::Database& database = db::connection(alias);
+namespace {
+
+/// The outbox's CREATE TABLE, named @p name.
+std::string table_sql(db::Database& database, std::string_view name) {
     db::Backend& backend = database.backend();
     const std::string big = backend.column_type(db::LogicalType::integer);
     const std::string text = backend.column_type(db::LogicalType::text);
-    std::string script = "CREATE TABLE IF NOT EXISTS tocsin_outbox (id ";
+    std::string script = "CREATE TABLE IF NOT EXISTS ";
+    script += name;
+    script += " (id ";
     script += backend.auto_primary_key_type();
     script += ", queue " + text + " NOT NULL";
     script += ", signal " + text + " NOT NULL";
     script += ", receiver " + text + " NOT NULL";
     script += ", sender " + text + " NOT NULL";
     script += ", payload " + text + " NOT NULL";
-    script += ", idempotency_key " + text + " NOT NULL UNIQUE";
+    // 128 random bits (detail::new_idempotency_key), without an index: nothing looks a row up by
+    // its key, and a unique index of random text cost 37 % of a row's WAL (benchmarks.md,
+    // session 11). Two keys are equal with a probability of 1.5e-15 in 10^12 rows.
+    script += ", idempotency_key " + text + " NOT NULL";
     script += ", status " + text + " NOT NULL DEFAULT 'pending'";
     script += ", attempts " + big + " NOT NULL DEFAULT 0";
     script += ", created_at " + big + " NOT NULL";
@@ -123,39 +131,107 @@ void create_outbox(std::string_view alias) {
     // takes every row of a page at once (rows are written and claimed in id order), so the page
     // must have room for a second version of each: half empty. At 70 a page's last third of
     // claims were not HOT: 50 took the consume's server CPU per event from 55-58 to 38-39 µs
-    // (benchmarks.md, session 10). An outbox made with another fill factor gets this one for
-    // its new pages.
-    const bool pg = detail::is_postgresql(database);
-    script += pg ? ") WITH (fillfactor = 50);\n" : ");\n";
-    if (pg) {
-        script += "ALTER TABLE tocsin_outbox SET (fillfactor = 50);\n";
-    }
-    // The claim reads pending rows in id order: a partial index holds exactly those.
-    script +=
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending ON tocsin_outbox (id) WHERE status = "
-        "'pending';\n"
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_queue ON tocsin_outbox (queue, receiver, "
-        "status)";
-    database.execute_script(script);
-    // An outbox made before ordered receivers (0.2.0 development) lacks their column.
-    bool has_ordering_key = false;
+    // (benchmarks.md, session 10).
+    script += detail::is_postgresql(database) ? ") WITH (fillfactor = 50)" : ")";
+    return script;
+}
+
+/// Whether the outbox has column @p column.
+bool has_column(db::Database& database, std::string_view column) {
     if (detail::is_postgresql(database)) {
-        has_ordering_key = !database
-                                .query(
-                                    "SELECT 1 FROM information_schema.columns WHERE table_name "
-                                    "= 'tocsin_outbox' AND column_name = 'ordering_key' AND "
-                                    "table_schema = ANY(current_schemas(false))")
-                                .empty();
-    } else {
-        for (const auto& row : database.query("PRAGMA table_info(tocsin_outbox)")) {
-            has_ordering_key = has_ordering_key || row.at(1).as_text() == "ordering_key";
+        return !database
+                    .query(
+                        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('tocsin_outbox') "
+                        "AND attname = $1 AND NOT attisdropped",
+                        {db::Value(std::string(column))})
+                    .empty();
+    }
+    for (const auto& row : database.query("PRAGMA table_info(tocsin_outbox)")) {
+        if (row.at(1).as_text() == column) {
+            return true;
         }
     }
-    if (!has_ordering_key) {
-        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN ordering_key " + text);
+    return false;
+}
+
+/// Removes the unique index on idempotency_key of an outbox made before 0.2.0's session 12
+/// (`idempotency_key ... UNIQUE`). PostgreSQL drops the constraint; SQLite cannot drop the index
+/// of a column constraint, so the table is made again under the new schema and its rows copied
+/// (ids, and the sequence of ids, kept), in one transaction.
+void drop_unique_key(db::Database& database, std::string_view alias) {
+    if (detail::is_postgresql(database)) {
+        for (const auto& row : database.query(
+                 "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass('tocsin_outbox') "
+                 "AND contype = 'u'")) {
+            std::string name = row.at(0).as_text();
+            std::string quoted = "\"";
+            for (const char c : name) {
+                quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+            }
+            quoted += '"';
+            database.execute_script("ALTER TABLE tocsin_outbox DROP CONSTRAINT IF EXISTS " +
+                                    quoted);
+        }
+        return;
     }
-    // The claim of an ordered row asks whether an older row of its key is still pending.
+    bool unique = false;
+    for (const auto& row : database.query("PRAGMA index_list(tocsin_outbox)")) {
+        // seq, name, unique, origin ('u': a UNIQUE column constraint), partial
+        unique = unique || (row.at(2).as_integer() != 0 && row.at(3).as_text() == "u");
+    }
+    if (!unique) {
+        return;
+    }
+    static constexpr std::string_view columns =
+        "id, queue, signal, receiver, sender, payload, idempotency_key, status, attempts, "
+        "created_at, available_at, locked_by, locked_until, finished_at, last_error, ordering_key";
+    db::atomic(alias, [&] {
+        database.execute_script("DROP TABLE IF EXISTS tocsin_outbox_upgrade");
+        database.execute_script(table_sql(database, "tocsin_outbox_upgrade"));
+        database.execute_script("INSERT INTO tocsin_outbox_upgrade (" + std::string(columns) +
+                                ") SELECT " + std::string(columns) + " FROM tocsin_outbox");
+        // AUTOINCREMENT: no id of a row deleted before the upgrade is given again.
+        database.execute_script(
+            "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence "
+            "WHERE name = 'tocsin_outbox'), 0)) WHERE name = 'tocsin_outbox_upgrade';\n"
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'tocsin_outbox_upgrade', seq FROM "
+            "sqlite_sequence WHERE name = 'tocsin_outbox' AND NOT EXISTS (SELECT 1 FROM "
+            "sqlite_sequence WHERE name = 'tocsin_outbox_upgrade');\n"
+            "DROP TABLE tocsin_outbox;\n"
+            "ALTER TABLE tocsin_outbox_upgrade RENAME TO tocsin_outbox");
+    });
+}
+
+}  // namespace
+
+void create_outbox(std::string_view alias) {
+    db::Database& database = db::connection(alias);
+    const bool pg = detail::is_postgresql(database);
+    database.execute_script(table_sql(database, "tocsin_outbox"));
+    if (pg) {
+        // An outbox made with another fill factor gets this one for its new pages.
+        database.execute_script("ALTER TABLE tocsin_outbox SET (fillfactor = 50)");
+    }
+    // An outbox made before ordered receivers (0.2.0 development) lacks their column.
+    if (!has_column(database, "ordering_key")) {
+        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN ordering_key " +
+                                database.backend().column_type(db::LogicalType::text));
+    }
+    // Made before session 12: a unique index on the key (37 % of a row's WAL), and an index on
+    // (queue, receiver, status) instead of the pending rows' (queue, id).
+    drop_unique_key(database, alias);
     database.execute_script(
+        "DROP INDEX IF EXISTS tocsin_outbox_queue;\n"
+        // The claim reads pending rows in id order: a partial index holds exactly those.
+        "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending ON tocsin_outbox (id) WHERE status = "
+        "'pending';\n"
+        // A worker of one queue whose rows are few among the pending ones (another queue's
+        // backlog) reads them alone, in id order (PostgreSQL's plan for that claim used the
+        // (queue, receiver, status) index; this one costs 20 % of a row's WAL, that one 15 %
+        // more).
+        "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending_queue ON tocsin_outbox (queue, id) "
+        "WHERE status = 'pending';\n"
+        // The claim of an ordered row asks whether an older row of its key is still pending.
         "CREATE INDEX IF NOT EXISTS tocsin_outbox_ordered ON tocsin_outbox (ordering_key, id) "
         "WHERE status = 'pending' AND ordering_key IS NOT NULL");
 }

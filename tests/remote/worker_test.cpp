@@ -626,6 +626,42 @@ TEST_F(OrderedTest, UnorderedReceiversOfTheSameInstanceAreNotHeldBack) {
     EXPECT_FALSE(remote::outbox_rows().at(0).ordering_key);
 }
 
+/// The row held back by ARowReadyBelowAFullBatchIsClaimedInTheSameDrain, which the receiver of
+/// "i1" makes ready.
+std::int64_t held_back_row = 0;
+void release_held_back(Item& item, const SaveEvent&) {
+    if (item.name == "i1") {
+        db::connection().execute("UPDATE tocsin_outbox SET available_at = 0 WHERE id = " +
+                                 std::to_string(held_back_row));
+    }
+    apply_effect("release", item);
+}
+
+TEST_F(WorkerTest, ARowReadyBelowAFullBatchIsClaimedInTheSameDrain) {
+    // The claim after a full batch starts after that batch's last id (it need not step over the
+    // rows just run); a row with a smaller id that became ready meanwhile is still found.
+    connect(&release_held_back, "outboxtest.release", "q");
+    const std::vector<remote::WorkerOptions> all{
+        {.batch_size = 2},
+        {.batch_size = 2, .lock_claims = true},
+        {.batch_size = 2, .delete_done = true, .lock_claims = true}};
+    std::int64_t expected = 0;
+    for (const auto& options : all) {
+        create_items(3);
+        expected += 3;
+        const auto rows = remote::outbox_rows({.status = remote::Status::pending});
+        ASSERT_EQ(rows.size(), 3U);
+        held_back_row = rows[0].id;  // i0's: ready only once i1's receiver ran
+        db::connection().execute(
+            "UPDATE tocsin_outbox SET available_at = " + std::to_string(now_us() + 3'600'000'000) +
+            " WHERE id = " + std::to_string(held_back_row));
+        remote::Worker worker(options);
+        EXPECT_EQ(worker.drain(), 3U);
+        EXPECT_EQ(remote::outbox_rows({.status = remote::Status::pending}).size(), 0U);
+        EXPECT_EQ(effects(), expected);
+    }
+}
+
 TEST_F(WorkerTest, WithLockClaimsEachReceiverRunsOnceAndItsAttemptIsCounted) {
     connect(&apply, "outboxtest.apply", "q");
     create_items(5);
