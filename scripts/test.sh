@@ -5,12 +5,13 @@
 #   1. RelWithDebInfo build in build/ (-O2): the libraries (shared, BUILD_SHARED_LIBS=ON:
 #      tocsin.exported_symbols checks what they export), the examples, the benchmarks, and the
 #      tests of tests/compile_fail and tests/install; ctest (those, and the examples)
-#   2. ASan+UBSan build in build-asan/,        ctest (every test of every other layer, and the
+#   2. ASan+UBSan build in build-asan/ (clang), ctest (every test of every other layer, and the
 #      examples again); static libraries, with the dispatch core's portable barrier
-#      (TOCSIN_PORTABLE_BARRIER=ON) instead of membarrier
-#   3. TSan build in build-tsan/ of the binaries labelled concurrency, ctest -L concurrency
-#   4. libFuzzer build in build-fuzz/ (clang), loaddata_fuzz for 30 s on a copy of
-#      fuzz/corpus/loaddata (must exit 0: no crash, leak or sanitizer report)
+#      (TOCSIN_PORTABLE_BARRIER=ON) instead of membarrier. It is also the libFuzzer build
+#      (TOCSIN_FUZZ=ON: the libraries carry libFuzzer's coverage): beside its tests,
+#      loaddata_fuzz runs for 30 s on a copy of fuzz/corpus/loaddata (must exit 0: no crash, leak
+#      or sanitizer report)
+#   3. TSan build in build-tsan/ (g++) of the binaries labelled concurrency, ctest -L concurrency
 #
 # So every test runs under ASan+UBSan (the compile-fail and packaging tests, which run a
 # compiler or CMake rather than tocsin's code, run in step 1 only), and the concurrency tests
@@ -21,8 +22,8 @@
 # a developer without the server; CI does not set it).
 #
 # The steps overlap (docs/building.md, "CI and its cost"): the critical path is the ASan+UBSan
-# build and then its tests; beside it run, one after the other, build 1 and its tests, build 3
-# and its tests, build 4 and the fuzzing. Every build runs at nice 10, so the tests running
+# build and then its tests (and the fuzzing); beside it run, one after the other, build 1 and its
+# tests, build 3 and its tests. Every build runs at nice 10, so the tests running
 # beside a build get the CPU they ask for. Each build and test run has its own PostgreSQL
 # cluster (<build dir>/postgresql, a free port each). The ASan+UBSan steps stream their output;
 # the others write it to <prefix>-logs/*.log, printed when they end. Any step failing stops the
@@ -32,11 +33,11 @@
 # comparable on a loaded machine.
 #
 # Compile flags (CI has no ccache, so every run is a cold build; docs/building.md has the
-# measurements): the default build keeps -O2 with line tables only (-g1); the ASan+UBSan build
-# is unoptimised (-O0 -g1: the instrumentation makes every optimisation pass slow, and -O0
-# compiles in 55-60% of the CPU time of -O1 while the tests, mostly process start-up and
-# database work, run about as fast); the TSan and fuzz builds use -O1 -g1 (TSan and libFuzzer
-# need the speed). Everything links with lld when it is installed. The libraries and the test
+# measurements): the default build (g++) keeps -O2 with line tables only (-g1); the ASan+UBSan
+# build is clang, unoptimised (-O0 -g1: clang compiles it in less than half the CPU time g++
+# takes, and -O0 in 55-60% of the time of -O1 while the tests, mostly process start-up and
+# database work, run about as fast); the TSan build uses g++ at -O1 -g1 (TSan needs the speed), so
+# each compiler builds the libraries and tests with -Werror. Everything links with lld when it is installed. The libraries and the test
 # binaries use precompiled headers (TOCSIN_PCH, TOCSIN_TEST_PCH: on when there is no compiler
 # launcher such as ccache). The test files are compiled in unity batches (TOCSIN_UNITY_TESTS: a
 # layer's files with the same labels in one binary, several files per translation unit, so the
@@ -45,12 +46,11 @@
 # on without a compiler launcher: about half the CPU time of compiling them file by file).
 #
 # Environment:
-#   TOCSIN_BUILD_PREFIX=build    build directories are <prefix>, <prefix>-asan, <prefix>-tsan,
-#                                <prefix>-fuzz; the logs of the steps run beside others in
-#                                <prefix>-logs
-#   TOCSIN_SKIP_SANITIZERS=1     skip steps 2, 3 and 4 (quick local runs; CI does not set it)
-#   TOCSIN_SKIP_FUZZ=1           skip step 4 (the fuzz build and run)
-#   TOCSIN_FUZZ_SECONDS=30       how long step 4 fuzzes
+#   TOCSIN_BUILD_PREFIX=build    build directories are <prefix>, <prefix>-asan, <prefix>-tsan;
+#                                the logs of the steps run beside others in <prefix>-logs
+#   TOCSIN_SKIP_SANITIZERS=1     skip steps 2 and 3 (quick local runs; CI does not set it)
+#   TOCSIN_SKIP_FUZZ=1           no fuzzing in step 2 (and no libFuzzer instrumentation)
+#   TOCSIN_FUZZ_SECONDS=30       how long step 2 fuzzes
 #   TOCSIN_JOBS=2                parallel build jobs (and test jobs but for the ASan+UBSan tests)
 #   TOCSIN_TEST_JOBS=<jobs+1>    parallel jobs of the ASan+UBSan tests
 #   TOCSIN_SKIP_APT=1            do not touch packages
@@ -309,10 +309,14 @@ trap 'on_signal SIGHUP 1' HUP
 configure() {
     local dir=$1
     shift
-    # A build dir made with another generator cannot be reconfigured with Ninja: start afresh.
-    if [[ -f "$dir/CMakeCache.txt" ]] &&
-        ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$dir/CMakeCache.txt"; then
-        rm -rf "$dir"
+    # A build dir made with another generator, or (CXX set) another compiler, cannot be
+    # reconfigured: start afresh.
+    if [[ -f "$dir/CMakeCache.txt" ]]; then
+        if ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$dir/CMakeCache.txt" ||
+            { [[ -n ${CXX:-} ]] &&
+                ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=\(.*/\)\?${CXX}\$" "$dir/CMakeCache.txt"; }; then
+            rm -rf "$dir"
+        fi
     fi
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${LINK_FLAGS[@]}" "$@"
 }
@@ -388,9 +392,13 @@ configure_default() {
         "-DTOCSIN_TEST_LAYERS=$DEFAULT_TEST_LAYERS" \
         -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=ON -DTOCSIN_BUILD_EXAMPLES=ON
 }
+# The ASan+UBSan build is clang's (CC/CXX are read when the build dir is first configured: a dir
+# configured with another compiler starts afresh), and the libFuzzer build too.
 configure_asan() {
-    configure "$PREFIX-asan" -DTOCSIN_SANITIZE=address,undefined \
-        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_ASAN" -DBUILD_SHARED_LIBS=OFF \
+    local fuzz=ON
+    [[ "$SKIP_FUZZ" == 1 ]] && fuzz=OFF
+    CC=clang CXX=clang++ configure "$PREFIX-asan" -DTOCSIN_SANITIZE=address,undefined \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_ASAN" -DBUILD_SHARED_LIBS=OFF "-DTOCSIN_FUZZ=$fuzz" \
         -DTOCSIN_PORTABLE_BARRIER=ON "-DTOCSIN_TEST_LAYERS=$ASAN_TEST_LAYERS" \
         -DTOCSIN_BUILD_TESTS=ON -DTOCSIN_UNITY_TESTS=ON -DTOCSIN_BUILD_BENCH=OFF -DTOCSIN_BUILD_EXAMPLES=ON
 }
@@ -409,18 +417,11 @@ tsan_ctest() {
     "${wrap[@]}" ctest --test-dir "$PREFIX-tsan" --output-on-failure -j "$JOBS" -L concurrency \
         --no-tests=error
 }
-# The libFuzzer build: clang (CC/CXX are read when the build dir is first configured).
-fuzz_build() {
-    CC=clang CXX=clang++ configure "$PREFIX-fuzz" -DTOCSIN_FUZZ=ON -DTOCSIN_SANITIZE= \
-        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$OPT_SANITIZE" \
-        -DTOCSIN_BUILD_TESTS=OFF -DTOCSIN_BUILD_EXAMPLES=OFF -DTOCSIN_BUILD_BENCH=OFF
-    cmake --build "$PREFIX-fuzz" --parallel "$JOBS" --target loaddata_fuzz
-}
 # The fixture loader on arbitrary bytes (fuzz/loaddata_fuzz.cpp), clang with
 # -fsanitize=fuzzer,address,undefined. The run works on a copy of the seed corpus in the build
 # dir (libFuzzer adds the inputs it finds there); a crash writes crash-* into the build dir.
 fuzz_run() {
-    local dir="$PREFIX-fuzz"
+    local dir="$PREFIX-asan"
     rm -rf "$dir/corpus"
     mkdir -p "$dir/corpus"
     cp fuzz/corpus/loaddata/* "$dir/corpus/"
@@ -439,8 +440,8 @@ step "clang-format" format_check
 # (nice 10, as before). Beside the ASan+UBSan build, one after the other:
 #   - the optimised build (the libraries, examples, benchmarks, compile-fail and install tests),
 #     then its tests;
-#   - the TSan build (the tests labelled concurrency), then its tests;
-#   - the libFuzzer build, then 30 s of fuzzing.
+#   - the TSan build (the tests labelled concurrency), then its tests.
+# When the ASan+UBSan build ends, its tests and 30 s of fuzzing (its loaddata_fuzz) start.
 # Each ctest run has its own PostgreSQL cluster: <build>/postgresql, <build>-asan/postgresql,
 # <build>-tsan/postgresql, private directories, each on a free port of its own.
 step "configure $PREFIX" configure_default
@@ -468,20 +469,16 @@ while [[ ${#RUNNING[@]} -gt 0 ]]; do
         tsan_build)
             step_start ctest_tsan "ctest $PREFIX-tsan -L concurrency (nice 10)" \
                 "$LOG_DIR/ctest-tsan.log" nice tsan_ctest
-            if [[ "$SKIP_FUZZ" != 1 ]]; then
-                step_start fuzz_build "build $PREFIX-fuzz (loaddata_fuzz; nice 10)" \
-                    "$LOG_DIR/build-fuzz.log" nice fuzz_build
-            else
-                skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
-            fi
-            ;;
-        fuzz_build)
-            step_start fuzz_run "fuzz loaddata ${FUZZ_SECONDS}s (nice 10)" "$LOG_DIR/fuzz.log" nice \
-                fuzz_run
             ;;
         build_asan)
             step_start ctest_asan "ctest $PREFIX-asan" - normal \
                 ctest --test-dir "$PREFIX-asan" --output-on-failure -j "$TEST_JOBS"
+            if [[ "$SKIP_FUZZ" != 1 ]]; then
+                step_start fuzz_run "fuzz loaddata ${FUZZ_SECONDS}s (nice 10)" "$LOG_DIR/fuzz.log" \
+                    nice fuzz_run
+            else
+                skip "fuzzing (TOCSIN_SKIP_FUZZ=1)"
+            fi
             ;;
     esac
 done

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "tocsin/dispatch/detail/receivers.hpp"
 
@@ -24,6 +26,9 @@ struct SignalTable {
     std::mutex mutex;
     std::unordered_map<const detail::Receivers*, Listed> signals;
     std::uint64_t next_order = 0;
+    /// The signatures as spelled for display, one per signal type of the program (a node-based
+    /// set: the views given out stay valid, also after the signal is gone).
+    std::unordered_set<std::string> signatures;
 };
 
 /// Never destroyed: signals with static storage may leave it during exit.
@@ -36,10 +41,40 @@ SignalTable& table() {
 
 namespace detail {
 
+std::string spell_signature(std::string_view compiler_spelling) {
+    constexpr std::string_view anonymous = "(anonymous namespace)";
+    std::string out;
+    out.reserve(compiler_spelling.size());
+    for (std::size_t i = 0; i < compiler_spelling.size(); ++i) {
+        const char c = compiler_spelling[i];
+        if (compiler_spelling.substr(i).starts_with(anonymous)) {
+            out += "{anonymous}";
+            i += anonymous.size() - 1;
+            continue;
+        }
+        if (c == ' ' && i + 1 < compiler_spelling.size() && !out.empty() && out.back() != ',') {
+            const char next = compiler_spelling[i + 1];
+            // "Order &" -> "Order&", "int *" -> "int*"; "void (int)" -> "void(int)", but not
+            // the space of a pointer or reference to a function: "void (*)(int)".
+            const bool before_ref = next == '&' || next == '*';
+            const bool before_parameters =
+                next == '(' && !compiler_spelling.substr(i + 1).starts_with(anonymous) &&
+                (i + 2 >= compiler_spelling.size() ||
+                 (compiler_spelling[i + 2] != '*' && compiler_spelling[i + 2] != '&'));
+            if (before_ref || before_parameters) {
+                continue;
+            }
+        }
+        out += c;
+    }
+    return out;
+}
+
 void enlist_signal(const std::shared_ptr<Receivers>& receivers, std::string_view signature) {
     auto& t = table();
     std::lock_guard lock(t.mutex);
-    t.signals.insert_or_assign(receivers.get(), Listed{receivers, signature, t.next_order++});
+    const std::string_view spelled = *t.signatures.insert(spell_signature(signature)).first;
+    t.signals.insert_or_assign(receivers.get(), Listed{receivers, spelled, t.next_order++});
 }
 
 void delist_signal(const Receivers* receivers) noexcept {

@@ -155,6 +155,32 @@ TEST(SignalRegistry, SnapshotOutlivesTheSignal) {
     EXPECT_FALSE(listed[0].receivers[0].connection.connected());
 }
 
+// The signature reads the same whichever compiler built the program: clang's spelling of a
+// function type is brought to g++'s, and g++'s is kept as it is.
+TEST(SignalRegistry, SignaturesReadTheSameWithEveryCompiler) {
+    using tocsin::detail::spell_signature;
+    EXPECT_EQ(spell_signature("void (const shipping::Order &, int)"),
+              "void(const shipping::Order&, int)");
+    EXPECT_EQ(spell_signature("void (const (anonymous namespace)::t::Order &, int)"),
+              "void(const {anonymous}::t::Order&, int)");
+    EXPECT_EQ(spell_signature("void (tocsin::ModelBase &, const tocsin::SaveEvent &)"),
+              "void(tocsin::ModelBase&, const tocsin::SaveEvent&)");
+    EXPECT_EQ(spell_signature("int (int *, std::string &&)"), "int(int*, std::string&&)");
+    EXPECT_EQ(spell_signature("void ()"), "void()");
+    // A pointer or a reference to a function keeps its space, in both spellings.
+    EXPECT_EQ(spell_signature("void (void (*)(int), int (&)())"), "void(void (*)(int), int (&)())");
+    for (const std::string_view gxx :
+         {"void(const shipping::Order&, int)", "void(const {anonymous}::t::Order&, int)",
+          "void(void (*)(int), int (&)())", "std::pair<int, int>(const char*)", "void()"}) {
+        EXPECT_EQ(spell_signature(gxx), gxx);
+    }
+    // What all_signals() lists is so spelled.
+    Signal<void(const Order&, int*)> sig{"registry.spelled"};
+    const auto listed = tocsin::find_signals("registry.spelled");
+    ASSERT_EQ(listed.size(), 1U);
+    EXPECT_EQ(listed[0].signature, "void(const {anonymous}::signal_registry_test::Order&, int*)");
+}
+
 // Threads build and destroy signals, connect and send, while others list them: a signal alive
 // for the whole test is always listed, with its receiver; the short-lived ones are listed at
 // most once each and gone at the end. (Run under ThreadSanitizer: label concurrency.)

@@ -30,7 +30,7 @@ TEST_F(RelatedTest, AssigningAnUnsavedObjectIsRefused) {
     EXPECT_TRUE(contains(message_of<ModelError>([&] { book.author = unsaved; }),
                          "save() prohibited to prevent data loss due to unsaved related object"));
     EXPECT_TRUE(book.author == ann);
-    EXPECT_THROW((Book{.author = unsaved, .title = "x"}), ModelError);
+    EXPECT_THROW(static_cast<void>(Book{.author = unsaved, .title = "x"}), ModelError);
     EXPECT_EQ(rows("library_author"), 1);
 }
 

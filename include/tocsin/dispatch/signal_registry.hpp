@@ -15,8 +15,11 @@ namespace tocsin {
 
 /// One signal as all_signals() saw it: a snapshot, valid after the signal itself is gone.
 struct SignalInfo {
-    std::string name;                     ///< the name given to the constructor, "" if none
-    std::string_view signature;           ///< the signal's signature, e.g. "void(const Order&)"
+    std::string name;  ///< the name given to the constructor, "" if none
+    /// The signal's signature, e.g. "void(const Order&)": as g++ spells it (clang's spelling is
+    /// brought to it: no space before a parameter list, `&` or `*`; "{anonymous}" namespaces).
+    /// Valid for the whole run of the program.
+    std::string_view signature;
     std::vector<ReceiverInfo> receivers;  ///< its live receivers, in call order
 
     /// `name`, or "<unnamed Signal<void(const Order&)>>" for a signal built without a name.
@@ -37,6 +40,11 @@ namespace detail {
 
 class Receivers;
 
+/// `compiler_spelling` (a function type as the compiler prints it) as g++ spells it: clang's
+/// "void (const (anonymous namespace)::Order &, int *)" is "void(const {anonymous}::Order&, int*)";
+/// a pointer or reference to a function keeps its space ("void (*)(int)"). g++'s own spelling
+/// is returned unchanged.
+[[nodiscard]] std::string spell_signature(std::string_view compiler_spelling);
 /// Adds a signal's receivers to the list of all_signals(); called by the Signal constructor.
 void enlist_signal(const std::shared_ptr<Receivers>& receivers, std::string_view signature);
 /// Removes it; called by the Signal destructor. Does nothing for receivers not listed.
