@@ -395,13 +395,24 @@ db::ValueRef view_key(const ErasedMember& member, const ModelBase& instance, db:
 
 // The member types whose accessors the library compiles (src/models/model_info.cpp), for every
 // file using a model not to: `X(M)` for each.
-#define TOCSIN_DETAIL_MEMBER_TYPES(X)                                                      \
-    X(bool)                                                                                \
-    X(int)                                                                                 \
-    X(unsigned)                                                                            \
-    X(std::int64_t) X(std::uint64_t) X(double) X(std::string) X(db::Blob) X(db::Timestamp) \
-        X(std::optional<bool>) X(std::optional<int>) X(std::optional<std::int64_t>)        \
-            X(std::optional<double>) X(std::optional<std::string>) X(std::optional<db::Timestamp>)
+// clang-format off
+#define TOCSIN_DETAIL_MEMBER_TYPES(X) \
+    X(bool)                         \
+    X(int)                          \
+    X(unsigned)                     \
+    X(std::int64_t)                 \
+    X(std::uint64_t)                \
+    X(double)                       \
+    X(std::string)                  \
+    X(db::Blob)                     \
+    X(db::Timestamp)                \
+    X(std::optional<bool>)          \
+    X(std::optional<int>)           \
+    X(std::optional<std::int64_t>)  \
+    X(std::optional<double>)        \
+    X(std::optional<std::string>)   \
+    X(std::optional<db::Timestamp>)
+// clang-format on
 // The accessors of member type M, declared with `extern` or defined (explicit instantiation).
 #define TOCSIN_DETAIL_MEMBER_ACCESSORS(PREFIX, M)                                          \
     PREFIX template db::Value get_member<M>(const ErasedMember&, const ModelBase&);        \
