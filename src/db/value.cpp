@@ -73,6 +73,22 @@ std::string sql_text_literal(std::string_view text) {
 
 }  // namespace detail
 
+Value::Value(std::int64_t v) noexcept : storage_(v) {}
+Value::Value(double v) noexcept : storage_(v) {}
+Value::Value(std::string v) noexcept : storage_(std::move(v)) {}
+Value::Value(std::string_view v) : storage_(std::string(v)) {}
+Value::Value(const char* v) : storage_(std::string(v)) {}
+Value::Value(Blob v) noexcept : storage_(std::move(v)) {}
+Value::Value(const Value& other) = default;
+Value::Value(Value&& other) noexcept = default;
+Value& Value::operator=(const Value& other) = default;
+Value& Value::operator=(Value&& other) noexcept = default;
+Value::~Value() = default;
+
+bool operator==(const Value& a, const Value& b) {
+    return a.storage_ == b.storage_;
+}
+
 std::int64_t Value::as_integer() const {
     if (const auto* v = std::get_if<std::int64_t>(&storage_))
         return *v;

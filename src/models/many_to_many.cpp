@@ -63,8 +63,14 @@ FieldInfo through_key(const std::string& name, const ModelInfo& (*target)(),
     f.is_relation = true;
     f.on_delete = OnDelete::cascade;
     f.target = target;
-    f.get = [slot](const ModelBase& m) { return static_cast<const ThroughRow&>(m).*slot; };
-    f.set = [slot](ModelBase& m, const db::Value& v) { static_cast<ThroughRow&>(m).*slot = v; };
+    const detail::ErasedMember member(static_cast<db::Value ModelBase::*>(slot));
+    f.get = {
+        [](const detail::ErasedMember& m, const ModelBase& row) { return row.*m.get<db::Value>(); },
+        member};
+    f.set = {[](const detail::ErasedMember& m, ModelBase& row, const db::Value& v) {
+                 row.*m.get<db::Value>() = v;
+             },
+             member};
     return f;
 }
 

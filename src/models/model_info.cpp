@@ -419,5 +419,21 @@ std::string default_table(std::string_view app_label, std::string_view model_nam
     return table;
 }
 
+void set_instance_functions(ModelInfo& info, ModelBase* (*make)(),
+                            ModelBase* (*copy)(const ModelBase&),
+                            void (*destroy)(ModelBase*) noexcept) {
+    // The deleter is given to the shared pointer before anything can throw: a failed
+    // allocation of its control block deletes the instance through it.
+    info.make = [make, destroy] { return std::shared_ptr<ModelBase>(make(), destroy); };
+    info.clone = [copy, destroy](const ModelBase& instance) {
+        return std::shared_ptr<ModelBase>(copy(instance), destroy);
+    };
+}
+
+// The accessors of the common member types, compiled here once (declared extern in model.hpp).
+#define TOCSIN_DETAIL_INSTANTIATE_MEMBER_ACCESSORS(M) TOCSIN_DETAIL_MEMBER_ACCESSORS(, M)
+TOCSIN_DETAIL_MEMBER_TYPES(TOCSIN_DETAIL_INSTANTIATE_MEMBER_ACCESSORS)
+#undef TOCSIN_DETAIL_INSTANTIATE_MEMBER_ACCESSORS
+
 }  // namespace detail
 }  // namespace tocsin

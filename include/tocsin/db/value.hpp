@@ -89,16 +89,24 @@ class Value {
   public:
     using Storage = std::variant<Null, std::int64_t, double, std::string, Blob>;
 
+    // The constructors that store something, the copy, the move, the destructor and ==: out of
+    // line (src/db/value.cpp), so that a file using values does not compile std::variant's
+    // copy, move, destruction and comparison for itself (about a hundred functions per file).
     Value() noexcept = default;
     Value(Null) noexcept {}
     Value(std::nullptr_t) noexcept {}
     Value(std::nullopt_t) noexcept {}
-    Value(std::int64_t v) noexcept : storage_(v) {}
-    Value(double v) noexcept : storage_(v) {}
-    Value(std::string v) noexcept : storage_(std::move(v)) {}
-    Value(std::string_view v) : storage_(std::string(v)) {}
-    Value(const char* v) : storage_(std::string(v)) {}
-    Value(Blob v) noexcept : storage_(std::move(v)) {}
+    Value(std::int64_t v) noexcept;
+    Value(double v) noexcept;
+    Value(std::string v) noexcept;
+    Value(std::string_view v);
+    Value(const char* v);
+    Value(Blob v) noexcept;
+    Value(const Value& other);
+    Value(Value&& other) noexcept;
+    Value& operator=(const Value& other);
+    Value& operator=(Value&& other) noexcept;
+    ~Value();
 
     /// Any other Storable type (bool, int, unsigned, float, time points, optionals, enums...).
     template <class T>
@@ -123,7 +131,8 @@ class Value {
     /// The underlying variant, for std::visit.
     [[nodiscard]] const Storage& storage() const noexcept { return storage_; }
 
-    friend bool operator==(const Value&, const Value&) = default;
+    /// Same storage class and same value (a NaN is not equal to itself).
+    friend bool operator==(const Value& a, const Value& b);
 
   private:
     Storage storage_;

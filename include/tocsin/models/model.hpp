@@ -345,6 +345,83 @@ constexpr bool views_fields_directly() {
     }(std::type_identity<decltype(T::fields())>{});
 }
 
+/// A new default-initialised `T`, a copy of `instance` (a `T`) and the deletion of an instance
+/// (a `T`): what ModelInfo::make and clone use (set_instance_functions), one small function
+/// each per model.
+template <class T>
+ModelBase* new_instance() {
+    return new T();
+}
+template <class T>
+ModelBase* copy_instance(const ModelBase& instance) {
+    return new T(static_cast<const T&>(instance));
+}
+template <class T>
+void delete_instance(ModelBase* instance) noexcept {
+    delete static_cast<T*>(instance);
+}
+
+/// The accessors of a member of type `M` (FieldInfo::get, set and view), applied to an instance
+/// through an ErasedMember: compiled once per member type, not per field and model. Those of
+/// the common types (TOCSIN_DETAIL_MEMBER_ACCESSORS below) are compiled in the library.
+template <class M>
+db::Value get_member(const ErasedMember& member, const ModelBase& instance) {
+    return db::to_value(instance.*member.get<M>());
+}
+template <class M>
+void set_member(const ErasedMember& member, ModelBase& instance, const db::Value& value) {
+    instance.*member.get<M>() = db::from_value<M>(value);
+}
+template <class M>
+db::ValueRef view_member(const ErasedMember& member, const ModelBase& instance,
+                         db::Value& scratch) {
+    return db::view_of(instance.*member.get<M>(), scratch);
+}
+/// The accessors of a ForeignKey or OneToOne member `K`: its id.
+template <class K>
+db::Value get_key(const ErasedMember& member, const ModelBase& instance) {
+    return db::Value((instance.*member.get<K>()).id());
+}
+template <class K>
+void set_key(const ErasedMember& member, ModelBase& instance, const db::Value& value) {
+    (instance.*member.get<K>())
+        .set_id(value.is_null() ? std::nullopt : std::optional<std::int64_t>(value.as_integer()));
+}
+template <class K>
+db::ValueRef view_key(const ErasedMember& member, const ModelBase& instance, db::Value&) {
+    const auto& id = (instance.*member.get<K>()).id();
+    return id ? db::ValueRef(*id) : db::ValueRef(db::null);
+}
+
+// The member types whose accessors the library compiles (src/models/model_info.cpp), for every
+// file using a model not to: `X(M)` for each.
+// clang-format off
+#define TOCSIN_DETAIL_MEMBER_TYPES(X) \
+    X(bool)                         \
+    X(int)                          \
+    X(unsigned)                     \
+    X(std::int64_t)                 \
+    X(std::uint64_t)                \
+    X(double)                       \
+    X(std::string)                  \
+    X(db::Blob)                     \
+    X(db::Timestamp)                \
+    X(std::optional<bool>)          \
+    X(std::optional<int>)           \
+    X(std::optional<std::int64_t>)  \
+    X(std::optional<double>)        \
+    X(std::optional<std::string>)   \
+    X(std::optional<db::Timestamp>)
+// clang-format on
+// The accessors of member type M, declared with `extern` or defined (explicit instantiation).
+#define TOCSIN_DETAIL_MEMBER_ACCESSORS(PREFIX, M)                                          \
+    PREFIX template db::Value get_member<M>(const ErasedMember&, const ModelBase&);        \
+    PREFIX template void set_member<M>(const ErasedMember&, ModelBase&, const db::Value&); \
+    PREFIX template db::ValueRef view_member<M>(const ErasedMember&, const ModelBase&, db::Value&);
+#define TOCSIN_DETAIL_EXTERN_MEMBER_ACCESSORS(M) TOCSIN_DETAIL_MEMBER_ACCESSORS(extern, M)
+TOCSIN_DETAIL_MEMBER_TYPES(TOCSIN_DETAIL_EXTERN_MEMBER_ACCESSORS)
+#undef TOCSIN_DETAIL_EXTERN_MEMBER_ACCESSORS
+
 /// Builds the description of model `T` from its label and fields().
 template <class T>
 ModelInfo* build_model_info() {
@@ -358,10 +435,7 @@ ModelInfo* build_model_info() {
     } else {
         info->table = default_table(app_label, model_name);
     }
-    info->make = [] { return std::shared_ptr<ModelBase>(std::make_shared<T>()); };
-    info->clone = [](const ModelBase& m) {
-        return std::shared_ptr<ModelBase>(std::make_shared<T>(static_cast<const T&>(m)));
-    };
+    set_instance_functions(*info, &new_instance<T>, &copy_instance<T>, &delete_instance<T>);
     const T prototype{};
     std::apply(
         [&](const auto&... f) {
@@ -386,6 +460,10 @@ ModelInfo* build_model_info() {
                         fi.unique = fld.options.unique;
                         fi.db_index = fld.options.db_index;
                         const auto member = fld.member;
+                        // The member as one of ModelBase (T's base): the accessors of its type
+                        // serve every model (see get_member).
+                        M T::*const own = member;
+                        const ErasedMember erased(static_cast<M ModelBase::*>(own));
                         if constexpr (relation_traits<M>::is_relation) {
                             using Target = typename relation_traits<M>::target;
                             info->references.push_back({std::string(fld.name),
@@ -401,34 +479,18 @@ ModelInfo* build_model_info() {
                             fi.nullable = fld.options.null || fi.on_delete == OnDelete::set_null;
                             fi.target = []() -> const ModelInfo& { return Target::info(); };
                             fi.default_value = db::Value((prototype.*member).id());
-                            fi.get = [member](const ModelBase& m) {
-                                return db::Value((static_cast<const T&>(m).*member).id());
-                            };
-                            fi.view = [member](const ModelBase& m, db::Value&) {
-                                const auto id = (static_cast<const T&>(m).*member).id();
-                                return id ? db::ValueRef(*id) : db::ValueRef(db::null);
-                            };
-                            fi.set = [member](ModelBase& m, const db::Value& v) {
-                                (static_cast<T&>(m).*member)
-                                    .set_id(v.is_null()
-                                                ? std::nullopt
-                                                : std::optional<std::int64_t>(v.as_integer()));
-                            };
+                            fi.get = {&get_key<M>, erased};
+                            fi.view = {&view_key<M>, erased};
+                            fi.set = {&set_key<M>, erased};
                         } else {
                             fi.column = fld.options.db_column.empty()
                                             ? fi.name
                                             : std::string(fld.options.db_column);
                             fi.nullable = fld.options.null || is_optional<M>::value;
                             fi.default_value = db::to_value(prototype.*member);
-                            fi.get = [member](const ModelBase& m) {
-                                return db::to_value(static_cast<const T&>(m).*member);
-                            };
-                            fi.view = [member](const ModelBase& m, db::Value& scratch) {
-                                return db::view_of(static_cast<const T&>(m).*member, scratch);
-                            };
-                            fi.set = [member](ModelBase& m, const db::Value& v) {
-                                static_cast<T&>(m).*member = db::from_value<M>(v);
-                            };
+                            fi.get = {&get_member<M>, erased};
+                            fi.view = {&view_member<M>, erased};
+                            fi.set = {&set_member<M>, erased};
                         }
                         info->fields.push_back(std::move(fi));
                     }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,6 +30,62 @@ void enable_change_tracking(const ModelInfo& model);
 std::size_t save_plan_key(const ModelInfo& model, bool update);
 }  // namespace detail
 
+namespace detail {
+/// A pointer to a data member of a model with its member type erased: the member `M C::*` of
+/// model `T` converted to `M ModelBase::*` (a conversion to a base class of `T`, valid on every
+/// instance of `T` and of the models extending it), kept as bytes. What a field's accessors
+/// (FieldAccessor) apply to an instance.
+class ErasedMember {
+  public:
+    ErasedMember() noexcept = default;
+    /// Holds `member`.
+    template <class M>
+    explicit ErasedMember(M ModelBase::*member) noexcept {
+        static_assert(sizeof member == sizeof bytes_);
+        std::memcpy(bytes_, &member, sizeof member);
+    }
+    /// The member held, as it was given (`M` must be the type it was given with).
+    template <class M>
+    [[nodiscard]] M ModelBase::*get() const noexcept {
+        M ModelBase::*member = nullptr;
+        std::memcpy(&member, bytes_, sizeof member);
+        return member;
+    }
+
+  private:
+    alignas(int ModelBase::*) unsigned char bytes_[sizeof(int ModelBase::*)]{};
+};
+}  // namespace detail
+
+/// How the generic code reads or writes one field of an instance (FieldInfo::get, set, view):
+/// a function compiled once per member type (for the common types, in the library) and the
+/// member it applies to. Called as the `std::function<Signature>` it stands for; false when
+/// not given (it must not be called then).
+template <class Signature>
+class FieldAccessor;
+template <class R, class... A>
+class FieldAccessor<R(A...)> {
+  public:
+    /// What the accessor calls: the function, with the member and the call's arguments.
+    using Function = R (*)(const detail::ErasedMember& member, A... args);
+
+    /// An accessor not given.
+    FieldAccessor() noexcept = default;
+    /// `function`, applied to `member`.
+    FieldAccessor(Function function,  // NOLINT(google-explicit-constructor)
+                  detail::ErasedMember member = {}) noexcept
+        : function_(function), member_(member) {}
+
+    /// The field's accessor run on `args` (an instance, and a value or a scratch value).
+    R operator()(A... args) const { return function_(member_, args...); }
+    /// True when given.
+    explicit operator bool() const noexcept { return function_ != nullptr; }
+
+  private:
+    Function function_ = nullptr;
+    detail::ErasedMember member_{};
+};
+
 /// One field as the generic code (SQL, collector, fixtures) sees it.
 struct FieldInfo {
     std::string name;    ///< the field name ("user")
@@ -44,11 +101,11 @@ struct FieldInfo {
     OnDelete on_delete = OnDelete::do_nothing;
     const ModelInfo& (*target)() = nullptr;  ///< the referenced model (resolved when asked)
     // Access.
-    std::function<db::Value(const ModelBase&)> get;
-    std::function<void(ModelBase&, const db::Value&)> set;
+    FieldAccessor<db::Value(const ModelBase&)> get;         ///< the field's value
+    FieldAccessor<void(ModelBase&, const db::Value&)> set;  ///< stores a value in the field
     /// The field's value as a view for binding without a copy (text and blobs borrowed from the
     /// instance, other types converted into the scratch value); may be empty, then `get` serves.
-    std::function<db::ValueRef(const ModelBase&, db::Value& scratch)> view;
+    FieldAccessor<db::ValueRef(const ModelBase&, db::Value& scratch)> view;
 };
 
 /// One many-to-many relation (`ManyToMany<Group> groups` of User), as the generic code sees it:
@@ -215,6 +272,13 @@ void link_model_info(ModelInfo& info, const ModelInfo* parent);
 /// Completes a freshly built proxy description (its own label, sender, make and clone) from
 /// the model it stands for (itself a proxy or not): table, key, parent and copies of its fields.
 void make_proxy_info(ModelInfo& info, const ModelInfo& target);
+/// Sets `info.make` and `info.clone` from a model's functions making a new instance
+/// (`make`), copying one (`copy`) and deleting one (`destroy`): the shared pointers they return
+/// delete through `destroy`. Out of line: the shared pointers' code is compiled once, not for
+/// every model in every file.
+void set_instance_functions(ModelInfo& info, ModelBase* (*make)(),
+                            ModelBase* (*copy)(const ModelBase&),
+                            void (*destroy)(ModelBase*) noexcept);
 /// What Model<T>::info() does with the description `info` build_model_info<T>() made (owned
 /// from here on, deleted if this throws): with a `parent` (labelled `parent_label`, sender
 /// `parent_sender`), adds the parent link to its references; completes it as a proxy of the
