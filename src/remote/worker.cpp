@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <iostream>
 #include <map>
@@ -367,54 +369,68 @@ struct Worker::State {
     /// order from its start, stepping over the entries of the rows claimed and deleted (or done)
     /// since the last vacuum, which a claim then pays for: 0.7 ms for 100 rows at the start of a
     /// backlog of 20,000, 2.2 ms after 10,000 of them were claimed (benchmarks.md, session 12).
-    /// So the claim that follows a full batch of this thread starts after that batch's last id.
-    /// A row with a smaller id that became ready meanwhile (a transaction that committed late,
-    /// a retry whose backoff ended) waits for a claim from the start: when a claim after the
-    /// hint finds less than a full batch (at once, in the same process_batch()), and every
-    /// max_hinted_claims claims in a run of full batches.
+    /// So a claim starts after the worker's low-water mark, State::mark: the highest id any of
+    /// its threads claimed (a second thread thus starts after the first one's batch, not
+    /// stepping over its locked rows). A row with a smaller id can still become ready: a
+    /// transaction that allocated its id before the mark's row and committed after the claim,
+    /// a retry whose backoff ended, an expired lease. Such rows are found by a claim from the
+    /// start, which comes: when a claim after the mark finds nothing (at once, in the same
+    /// process_batch(): a drain() ends only on a claim from the start that found nothing), on
+    /// every max_hinted_claims-th claim, and on the first claim once max_mark_age passed since
+    /// this thread's last claim from the start. A row committed late below the mark thus waits
+    /// at most ≈ max_mark_age while rows keep coming, and no longer than the next wake-up (its
+    /// own NOTIFY, or the poll) otherwise.
     struct ClaimHint {
         static constexpr int max_hinted_claims = 16;
-        std::uint64_t owner = 0;  ///< the State::serial of the worker whose claim it follows
-        std::int64_t after = 0;
-        bool full = false;
-        int run = 0;
+        static constexpr std::chrono::milliseconds max_mark_age{100};
+        std::uint64_t owner = 0;  ///< the State::serial of the worker whose claims it counts
+        int run = 0;              ///< claims after the mark since the last one from the start
+        std::chrono::steady_clock::time_point full_at;  ///< the last claim from the start
 
-        std::optional<std::int64_t> next(std::uint64_t state) {
-            if (owner != state || !full || run >= max_hinted_claims) {
+        /// Where the next claim of worker @p state (whose mark is @p mark) starts; nullopt:
+        /// from the start.
+        std::optional<std::int64_t> next(std::uint64_t state, std::int64_t mark) {
+            const auto now = std::chrono::steady_clock::now();
+            if (owner != state || mark <= 0 || run >= max_hinted_claims ||
+                now - full_at >= max_mark_age) {
+                owner = state;
                 run = 0;
+                full_at = now;
                 return std::nullopt;
             }
             ++run;
-            return after;
-        }
-        /// @p rows in id order.
-        void record(std::uint64_t state, const std::vector<Claimed>& rows, int batch_size) {
-            owner = state;
-            full = rows.size() >= static_cast<std::size_t>(batch_size);
-            if (full) {
-                after = rows.back().id;
-            }
+            return mark;
         }
     };
     static ClaimHint& claim_hint() {
         thread_local ClaimHint hint;
         return hint;
     }
+    /// The highest id claimed by this worker's threads (ClaimHint).
+    std::atomic<std::int64_t> mark{0};
+    /// Raises the mark to the last of @p rows (in id order).
+    void record(const std::vector<Claimed>& rows) {
+        if (rows.empty()) {
+            return;
+        }
+        std::int64_t seen = mark.load();
+        while (seen < rows.back().id && !mark.compare_exchange_weak(seen, rows.back().id)) {
+        }
+    }
 
-    /// Claims one batch and runs it; returns how many rows it claimed. A claim after the hint
-    /// that finds less than a full batch is followed by one from the start.
+    /// Claims one batch and runs it; returns how many rows it claimed. A claim after the mark
+    /// that finds nothing is followed by one from the start.
     std::size_t process_batch() {
         db::Database& database = db::connection(options.database);
-        std::size_t total = 0;
         for (;;) {
-            const std::optional<std::int64_t> after = claim_hint().next(serial);
+            const std::optional<std::int64_t> after = claim_hint().next(serial, mark.load());
             const std::size_t n = options.lock_claims && detail::is_postgresql(database)
                                       ? process_locked_batch(database, after)
                                       : process_leased_batch(database, after);
-            total += n;
-            if (!after || n >= static_cast<std::size_t>(options.batch_size)) {
-                return total;
+            if (!after || n > 0) {
+                return n;
             }
+            claim_hint().run = ClaimHint::max_hinted_claims;  // from the start, now
         }
     }
 
@@ -422,7 +438,7 @@ struct Worker::State {
     std::size_t process_leased_batch(db::Database& database, std::optional<std::int64_t> after) {
         const std::string token = name + "#" + std::to_string(++claim_counter);
         const std::vector<Claimed> rows = claim(database, token, false, {}, false, after);
-        claim_hint().record(serial, rows, options.batch_size);
+        record(rows);
         if (rows.empty()) {
             return 0;
         }
@@ -447,7 +463,7 @@ struct Worker::State {
             // With delete_done the claim deletes the rows: a commit is their end, a rollback
             // (the careful path follows) brings them back.
             rows = claim(database, std::string(), true, {}, options.delete_done, after);
-            claim_hint().record(serial, rows, options.batch_size);
+            record(rows);
             if (rows.empty()) {
                 held.commit();
                 return 0;
