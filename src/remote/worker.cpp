@@ -383,6 +383,7 @@ struct Worker::State {
     struct ClaimHint {
         static constexpr int max_hinted_claims = 16;
         static constexpr std::chrono::milliseconds max_mark_age{100};
+        static constexpr std::chrono::milliseconds min_full_gap{10};
         std::uint64_t owner = 0;  ///< the State::serial of the worker whose claims it counts
         int run = 0;              ///< claims after the mark since the last one from the start
         std::chrono::steady_clock::time_point full_at;  ///< the last claim from the start
@@ -420,14 +421,16 @@ struct Worker::State {
 
     /// Claims one batch and runs it; returns how many rows it claimed. A claim after the mark
     /// that finds nothing is followed by one from the start.
-    std::size_t process_batch() {
+    std::size_t process_batch(bool complete) {
         db::Database& database = db::connection(options.database);
         for (;;) {
             const std::optional<std::int64_t> after = claim_hint().next(serial, mark.load());
             const std::size_t n = options.lock_claims && detail::is_postgresql(database)
                                       ? process_locked_batch(database, after)
                                       : process_leased_batch(database, after);
-            if (!after || n > 0) {
+            if (!after || n > 0 ||
+                (!complete && std::chrono::steady_clock::now() - claim_hint().full_at <
+                                  ClaimHint::min_full_gap)) {
                 return n;
             }
             claim_hint().run = ClaimHint::max_hinted_claims;  // from the start, now
@@ -735,7 +738,7 @@ struct Worker::State {
             std::size_t n = 0;
             bool error = false;
             try {
-                n = process_batch();
+                n = process_batch(false);
             } catch (const std::exception& e) {
                 error = true;
                 std::cerr << "tocsin.remote worker " << name << ": " << e.what() << std::endl;
@@ -867,7 +870,7 @@ std::size_t Worker::drain() {
     create_outbox(state_->options.database);
     std::size_t total = 0;
     for (;;) {
-        const std::size_t n = state_->process_batch();
+        const std::size_t n = state_->process_batch(true);
         if (n == 0) {
             return total;
         }
