@@ -11,8 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <iostream>
 #include <map>
@@ -369,71 +367,54 @@ struct Worker::State {
     /// order from its start, stepping over the entries of the rows claimed and deleted (or done)
     /// since the last vacuum, which a claim then pays for: 0.7 ms for 100 rows at the start of a
     /// backlog of 20,000, 2.2 ms after 10,000 of them were claimed (benchmarks.md, session 12).
-    /// So a claim starts after the worker's low-water mark, State::mark: the highest id any of
-    /// its threads claimed (a second thread thus starts after the first one's batch, not
-    /// stepping over its locked rows). A row with a smaller id can still become ready: a
-    /// transaction that allocated its id before the mark's row and committed after the claim,
-    /// a retry whose backoff ended, an expired lease. Such rows are found by a claim from the
-    /// start, which comes: when a claim after the mark finds nothing (at once, in the same
-    /// process_batch(): a drain() ends only on a claim from the start that found nothing), on
-    /// every max_hinted_claims-th claim, and on the first claim once max_mark_age passed since
-    /// this thread's last claim from the start. A row committed late below the mark thus waits
-    /// at most ≈ max_mark_age while rows keep coming, and no longer than the next wake-up (its
-    /// own NOTIFY, or the poll) otherwise.
+    /// So the claim that follows a full batch of this thread starts after that batch's last id.
+    /// A row with a smaller id that became ready meanwhile (a transaction that committed late,
+    /// a retry whose backoff ended) waits for a claim from the start: when a claim after the
+    /// hint finds less than a full batch (at once, in the same process_batch()), and every
+    /// max_hinted_claims claims in a run of full batches.
     struct ClaimHint {
         static constexpr int max_hinted_claims = 16;
-        static constexpr std::chrono::milliseconds max_mark_age{100};
-        static constexpr std::chrono::milliseconds min_full_gap{10};
-        std::uint64_t owner = 0;  ///< the State::serial of the worker whose claims it counts
-        int run = 0;              ///< claims after the mark since the last one from the start
-        std::chrono::steady_clock::time_point full_at;  ///< the last claim from the start
+        std::uint64_t owner = 0;  ///< the State::serial of the worker whose claim it follows
+        std::int64_t after = 0;
+        bool full = false;
+        int run = 0;
 
-        /// Where the next claim of worker @p state (whose mark is @p mark) starts; nullopt:
-        /// from the start.
-        std::optional<std::int64_t> next(std::uint64_t state, std::int64_t mark) {
-            const auto now = std::chrono::steady_clock::now();
-            if (owner != state || mark <= 0 || run >= max_hinted_claims ||
-                now - full_at >= max_mark_age) {
-                owner = state;
+        std::optional<std::int64_t> next(std::uint64_t state) {
+            if (owner != state || !full || run >= max_hinted_claims) {
                 run = 0;
-                full_at = now;
                 return std::nullopt;
             }
             ++run;
-            return mark;
+            return after;
+        }
+        /// @p rows in id order.
+        void record(std::uint64_t state, const std::vector<Claimed>& rows, int batch_size) {
+            owner = state;
+            full = rows.size() >= static_cast<std::size_t>(batch_size);
+            if (full) {
+                after = rows.back().id;
+            }
         }
     };
     static ClaimHint& claim_hint() {
         thread_local ClaimHint hint;
         return hint;
     }
-    /// The highest id claimed by this worker's threads (ClaimHint).
-    std::atomic<std::int64_t> mark{0};
-    /// Raises the mark to the last of @p rows (in id order).
-    void record(const std::vector<Claimed>& rows) {
-        if (rows.empty()) {
-            return;
-        }
-        std::int64_t seen = mark.load();
-        while (seen < rows.back().id && !mark.compare_exchange_weak(seen, rows.back().id)) {
-        }
-    }
 
-    /// Claims one batch and runs it; returns how many rows it claimed. A claim after the mark
-    /// that finds nothing is followed by one from the start.
-    std::size_t process_batch(bool complete) {
+    /// Claims one batch and runs it; returns how many rows it claimed. A claim after the hint
+    /// that finds less than a full batch is followed by one from the start.
+    std::size_t process_batch() {
         db::Database& database = db::connection(options.database);
+        std::size_t total = 0;
         for (;;) {
-            const std::optional<std::int64_t> after = claim_hint().next(serial, mark.load());
+            const std::optional<std::int64_t> after = claim_hint().next(serial);
             const std::size_t n = options.lock_claims && detail::is_postgresql(database)
                                       ? process_locked_batch(database, after)
                                       : process_leased_batch(database, after);
-            if (!after || n > 0 ||
-                (!complete && std::chrono::steady_clock::now() - claim_hint().full_at <
-                                  ClaimHint::min_full_gap)) {
-                return n;
+            total += n;
+            if (!after || n >= static_cast<std::size_t>(options.batch_size)) {
+                return total;
             }
-            claim_hint().run = ClaimHint::max_hinted_claims;  // from the start, now
         }
     }
 
@@ -441,7 +422,7 @@ struct Worker::State {
     std::size_t process_leased_batch(db::Database& database, std::optional<std::int64_t> after) {
         const std::string token = name + "#" + std::to_string(++claim_counter);
         const std::vector<Claimed> rows = claim(database, token, false, {}, false, after);
-        record(rows);
+        claim_hint().record(serial, rows, options.batch_size);
         if (rows.empty()) {
             return 0;
         }
@@ -466,7 +447,7 @@ struct Worker::State {
             // With delete_done the claim deletes the rows: a commit is their end, a rollback
             // (the careful path follows) brings them back.
             rows = claim(database, std::string(), true, {}, options.delete_done, after);
-            record(rows);
+            claim_hint().record(serial, rows, options.batch_size);
             if (rows.empty()) {
                 held.commit();
                 return 0;
@@ -738,7 +719,7 @@ struct Worker::State {
             std::size_t n = 0;
             bool error = false;
             try {
-                n = process_batch(false);
+                n = process_batch();
             } catch (const std::exception& e) {
                 error = true;
                 std::cerr << "tocsin.remote worker " << name << ": " << e.what() << std::endl;
@@ -870,7 +851,7 @@ std::size_t Worker::drain() {
     create_outbox(state_->options.database);
     std::size_t total = 0;
     for (;;) {
-        const std::size_t n = state_->process_batch(true);
+        const std::size_t n = state_->process_batch();
         if (n == 0) {
             return total;
         }
