@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -670,117 +669,6 @@ std::vector<remote::WorkerOptions> claim_modes(remote::WorkerOptions options) {
     all[2].lock_claims = true;
     all[2].delete_done = true;
     return all;
-}
-
-/// A transaction on a connection of its own that creates the item "late" (its outbox row gets
-/// its id at once) and commits only when release() is called.
-class LateTransaction {
-  public:
-    LateTransaction()
-        : thread_([this] {
-              tocsin::atomic([this] {
-                  Item::objects().create({.name = "late"});
-                  std::unique_lock lock(mutex_);
-                  inserted_ = true;
-                  changed_.notify_all();
-                  changed_.wait(lock, [this] { return released_; });
-              });
-              db::close_all();
-          }) {
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [this] { return inserted_; });
-    }
-    LateTransaction(const LateTransaction&) = delete;
-    LateTransaction& operator=(const LateTransaction&) = delete;
-    ~LateTransaction() { release(); }
-    /// Commits the transaction and waits for its thread.
-    void release() {
-        {
-            std::lock_guard lock(mutex_);
-            released_ = true;
-        }
-        changed_.notify_all();
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    bool inserted_ = false;
-    bool released_ = false;
-    std::thread thread_;
-};
-
-std::int64_t late_effects() {
-    return db::connection()
-        .query_value("SELECT COUNT(*) FROM outboxtest_effect WHERE seen_name = 'late'")
-        ->as_integer();
-}
-
-TEST_F(WorkerTest, OnPostgresqlARowCommittedLateBelowTheClaimedIdsIsDeliveredByDrain) {
-    // Ids are given before the commit: a transaction that commits after a claim can leave a
-    // row below the worker's low-water mark (the ids it claimed), which a claim from the start
-    // must still find.
-    if (!test_support::testing_postgresql()) {
-        GTEST_SKIP() << "PostgreSQL only (SQLite has one writer: ids commit in order)";
-    }
-    connect(&apply, "outboxtest.apply", "q");
-    std::int64_t expected = 0;
-    for (const auto& options : claim_modes({.batch_size = 2})) {
-        LateTransaction late;
-        create_items(3);  // ids above the late row's
-        remote::Worker worker(options);
-        EXPECT_EQ(worker.drain(), 3U);
-        late.release();
-        EXPECT_EQ(worker.drain(), 1U);
-        expected += 4;
-        EXPECT_EQ(effects(), expected);
-        EXPECT_EQ(late_effects(), expected / 4);
-    }
-}
-
-TEST_F(WorkerTest, OnPostgresqlARowCommittedLateBelowTheClaimedIdsIsDeliveredWhileRowsKeepComing) {
-    // A running worker (two threads) whose claims after the mark keep finding rows still claims
-    // from the start now and then: the late row is run while the producer goes on.
-    if (!test_support::testing_postgresql()) {
-        GTEST_SKIP() << "PostgreSQL only (SQLite has one writer: ids commit in order)";
-    }
-    connect(&apply, "outboxtest.apply", "q");
-    std::int64_t late_expected = 0;
-    for (const auto& options :
-         claim_modes({.concurrency = 2, .batch_size = 5, .poll_interval = 60s})) {
-        ++late_expected;
-        LateTransaction late;
-        create_items(20);
-        remote::Worker worker(options);
-        std::thread runner([&] { worker.run(); });
-        const auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (worker.stats().claimed < 20 && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(2ms);
-        }
-        ASSERT_GE(worker.stats().claimed, 20U);
-        std::atomic<bool> producing{true};
-        std::thread producer([&] {
-            while (producing.load()) {
-                create_items(3);
-                std::this_thread::sleep_for(1ms);
-            }
-            db::close_all();
-        });
-        late.release();
-        while (late_effects() < late_expected && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(2ms);
-        }
-        EXPECT_EQ(late_effects(), late_expected);
-        producing.store(false);
-        producer.join();
-        worker.stop();
-        runner.join();
-        worker.drain();
-        EXPECT_EQ(rows_in("pending"), 0);
-    }
 }
 
 TEST_F(WorkerTest, ARunningWorkerClaimsARowThatBecameReadyBelowTheClaimedIds) {
