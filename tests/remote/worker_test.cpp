@@ -662,6 +662,46 @@ TEST_F(WorkerTest, ARowReadyBelowAFullBatchIsClaimedInTheSameDrain) {
     }
 }
 
+/// The claim modes of the worker: a lease, a lock, a lock whose claim deletes its rows.
+std::vector<remote::WorkerOptions> claim_modes(remote::WorkerOptions options) {
+    std::vector<remote::WorkerOptions> all(3, options);
+    all[1].lock_claims = true;
+    all[2].lock_claims = true;
+    all[2].delete_done = true;
+    return all;
+}
+
+TEST_F(WorkerTest, ARunningWorkerClaimsARowThatBecameReadyBelowTheClaimedIds) {
+    // A retry whose backoff ended (here: a row made ready by hand) below the ids a running
+    // worker claimed is found by a claim from the start (here: the poll's).
+    connect(&apply, "outboxtest.apply", "q");
+    std::int64_t expected = 0;
+    for (const auto& options : claim_modes({.batch_size = 2, .poll_interval = 20ms})) {
+        create_items(5);
+        expected += 5;
+        const auto rows = remote::outbox_rows({.status = remote::Status::pending});
+        ASSERT_EQ(rows.size(), 5U);
+        db::connection().execute(
+            "UPDATE tocsin_outbox SET available_at = " + std::to_string(now_us() + 3'600'000'000) +
+            " WHERE id = " + std::to_string(rows[0].id));
+        remote::Worker worker(options);
+        std::thread runner([&] { worker.run(); });
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (worker.stats().claimed < 4 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(2ms);
+        }
+        std::this_thread::sleep_for(50ms);  // claims after the mark, finding nothing
+        db::connection().execute("UPDATE tocsin_outbox SET available_at = 0 WHERE id = " +
+                                 std::to_string(rows[0].id));
+        while (effects() < expected && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(2ms);
+        }
+        worker.stop();
+        runner.join();
+        EXPECT_EQ(effects(), expected);
+    }
+}
+
 TEST_F(WorkerTest, WithLockClaimsEachReceiverRunsOnceAndItsAttemptIsCounted) {
     connect(&apply, "outboxtest.apply", "q");
     create_items(5);
