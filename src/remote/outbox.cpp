@@ -202,11 +202,33 @@ void drop_unique_key(db::Database& database, std::string_view alias) {
     });
 }
 
+/// PostgreSQL: whether the outbox exists with this version's schema (fill factor, columns,
+/// indexes), read from the catalogs alone. DDL, even `CREATE INDEX IF NOT EXISTS` of an index that
+/// exists, takes a lock on the table that waits for every open transaction that wrote to it and
+/// holds back every new one meanwhile: a worker starting beside busy producers must not take it.
+bool outbox_is_current_postgresql(db::Database& database) {
+    const auto current = database.query_value(
+        "SELECT coalesce(c.reloptions @> ARRAY['fillfactor=50'], false) "
+        "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = "
+        "'ordering_key' AND NOT attisdropped) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND contype = 'u') "
+        "AND (SELECT count(*) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE "
+        "i.indrelid = c.oid AND x.relname IN ('tocsin_outbox_pending', "
+        "'tocsin_outbox_pending_queue', 'tocsin_outbox_ordered')) = 3 "
+        "AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE "
+        "i.indrelid = c.oid AND x.relname = 'tocsin_outbox_queue') "
+        "FROM pg_class c WHERE c.oid = to_regclass('tocsin_outbox')");
+    return current && !current->is_null() && current->as_integer() != 0;
+}
+
 }  // namespace
 
 void create_outbox(std::string_view alias) {
     db::Database& database = db::connection(alias);
     const bool pg = detail::is_postgresql(database);
+    if (pg && outbox_is_current_postgresql(database)) {
+        return;
+    }
     database.execute_script(table_sql(database, "tocsin_outbox"));
     if (pg) {
         // An outbox made with another fill factor gets this one for its new pages.

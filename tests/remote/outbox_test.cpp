@@ -2,10 +2,12 @@
 // transaction (rolled back with it), in its own write outside one; nothing runs in the sender.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "remote_support.hpp"
@@ -60,6 +62,37 @@ TEST_F(OutboxTest, OnPostgresqlTheOutboxPagesAreHalfEmptyForHotClaims) {
     db::connection().execute_script("ALTER TABLE tocsin_outbox SET (fillfactor = 70)");
     remote::create_outbox();
     EXPECT_EQ(options(), "fillfactor=50");
+}
+
+// A worker starting (create_outbox()) while a producer's transaction that wrote to the outbox is
+// still open neither waits for it nor holds back the producers behind it: an outbox already
+// current takes no lock on the table (DDL would wait for the open transaction, and every new
+// writer would queue behind the DDL).
+TEST_F(OutboxTest, OnPostgresqlCreatingACurrentOutboxWaitsForNoOpenTransaction) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (SQLite has one writer at a time)";
+    }
+    std::promise<void> inserted;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::thread producer([&] {
+        db::atomic([&] {
+            db::connection().execute_script(
+                "INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
+                "idempotency_key, created_at, available_at) VALUES ('mail', 's', 'r', 'x', '{}', "
+                "'k', 0, 0)");
+            inserted.set_value();
+            released.wait();
+        });
+    });
+    inserted.get_future().wait();
+    // Blocked, the DDL would fail after 2 s instead of waiting for the producer.
+    db::connection().execute_script("SET lock_timeout = '2s'");
+    EXPECT_NO_THROW(remote::create_outbox());
+    db::connection().execute_script("SET lock_timeout = 0");
+    release.set_value();
+    producer.join();
+    EXPECT_EQ(outbox_size(), 1);
 }
 
 /// The outbox's indexes (SQLite's automatic ones included), by name.
