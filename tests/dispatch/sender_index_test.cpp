@@ -47,6 +47,20 @@ Strings heard(const LogSignal& sig, Sender sender) {
     return log;
 }
 
+// Connects "r0" for `sender`: it logs its name and, on its first call only, runs `churn` (the
+// receivers it disconnects and connects change the list the send is walking).
+template <class Churn>
+void connect_churning_once(LogSignal& sig, Sender sender, Churn churn) {
+    sig.connect(
+        [churn = std::move(churn), first = true](Strings& log) mutable {
+            log.push_back("r0");
+            if (std::exchange(first, false)) {
+                churn();
+            }
+        },
+        {.sender = sender});
+}
+
 // Connects "r0" for `sender`: it logs, opens `inside`, and waits for `go` (a send on another
 // thread stays inside its first receiver while the test changes the signal).
 void connect_waiting_first(LogSignal& sig, Sender sender, tocsin_test::Gate& inside,
@@ -407,19 +421,12 @@ TEST(SenderIndex, ListsReusedByLaterChangesAreNeverTheOneASendStillWalks) {
     Thing thing;
     const Sender s = Sender::object(&thing);
     LogSignal sig;
-    bool churn = true;
-    sig.connect(
-        [&sig, &churn, s](Strings& log) {
-            log.push_back("r0");
-            if (!std::exchange(churn, false)) {
-                return;
-            }
-            for (int i = 0; i < 100; ++i) {  // lists of 5 and 6 receivers, made and retired
-                const Connection c = add(sig, "extra", s);
-                c.disconnect();
-            }
-        },
-        {.sender = s});
+    connect_churning_once(sig, s, [&sig, s] {
+        for (int i = 0; i < 100; ++i) {  // lists of 5 and 6 receivers, made and retired
+            const Connection c = add(sig, "extra", s);
+            c.disconnect();
+        }
+    });
     for (int i = 1; i < 5; ++i) {
         add(sig, "r" + std::to_string(i), s);
     }
@@ -504,22 +511,15 @@ TEST(SenderIndex, SlotsFreedDuringASendAreNotReusedUnderIt) {
     LogSignal sig;
     std::vector<Connection> victims;
     std::vector<Connection> newcomers;
-    bool churn = true;
-    sig.connect(
-        [&](Strings& log) {
-            log.push_back("r0");
-            if (!std::exchange(churn, false)) {
-                return;
-            }
-            for (const Connection& c : victims) {
-                c.disconnect();
-            }
-            victims.clear();  // the last references but the signal's own (until the send ends)
-            for (int i = 0; i < 100; ++i) {
-                newcomers.push_back(add(sig, "new", Sender::object(&other)));
-            }
-        },
-        {.sender = s});
+    connect_churning_once(sig, s, [&] {
+        for (const Connection& c : victims) {
+            c.disconnect();
+        }
+        victims.clear();  // the last references but the signal's own (until the send ends)
+        for (int i = 0; i < 100; ++i) {
+            newcomers.push_back(add(sig, "new", Sender::object(&other)));
+        }
+    });
     for (int i = 1; i < 5; ++i) {
         victims.push_back(add(sig, "r" + std::to_string(i), s));
     }
@@ -678,19 +678,12 @@ TEST(SenderIndex, APositionFreedDuringASendIsNotRewrittenUnderIt) {
     const Sender s = Sender::object(&thing);
     LogSignal sig;
     Connection last;
-    bool churn = true;
-    sig.connect(
-        [&](Strings& log) {
-            log.push_back("r0");
-            if (!std::exchange(churn, false)) {
-                return;
-            }
-            for (int i = 0; i < 3; ++i) {
-                last.disconnect();
-                last = add(sig, "new" + std::to_string(i), s);
-            }
-        },
-        {.sender = s});
+    connect_churning_once(sig, s, [&] {
+        for (int i = 0; i < 3; ++i) {
+            last.disconnect();
+            last = add(sig, "new" + std::to_string(i), s);
+        }
+    });
     add(sig, "r1", s);
     add(sig, "r2", s);
     last = add(sig, "old", s);
