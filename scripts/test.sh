@@ -9,7 +9,7 @@
 #      examples again); static libraries, with the dispatch core's portable barrier
 #      (TOCSIN_PORTABLE_BARRIER=ON) instead of membarrier. It is also the libFuzzer build
 #      (TOCSIN_FUZZ=ON: the libraries carry libFuzzer's coverage): beside its tests,
-#      loaddata_fuzz runs for 30 s on a copy of fuzz/corpus/loaddata (must exit 0: no crash, leak
+#      loaddata_fuzz runs for 60 s on a copy of fuzz/corpus/loaddata (must exit 0: no crash, leak
 #      or sanitizer report)
 #   3. TSan build in build-tsan/ (g++) of the binaries labelled concurrency, ctest -L concurrency
 #
@@ -50,7 +50,7 @@
 #                                the logs of the steps run beside others in <prefix>-logs
 #   TOCSIN_SKIP_SANITIZERS=1     skip steps 2 and 3 (quick local runs; CI does not set it)
 #   TOCSIN_SKIP_FUZZ=1           no fuzzing in step 2 (and no libFuzzer instrumentation)
-#   TOCSIN_FUZZ_SECONDS=30       how long step 2 fuzzes
+#   TOCSIN_FUZZ_SECONDS=60       how long step 2 fuzzes (beside the ASan+UBSan tests)
 #   TOCSIN_JOBS=2                parallel build jobs (and test jobs but for the ASan+UBSan tests)
 #   TOCSIN_TEST_JOBS=<jobs+1>    parallel jobs of the ASan+UBSan tests
 #   TOCSIN_SKIP_APT=1            do not touch packages
@@ -71,7 +71,7 @@ JOBS=${TOCSIN_JOBS:-2}
 TEST_JOBS=${TOCSIN_TEST_JOBS:-$((JOBS + 1))}
 SKIP_SANITIZERS=${TOCSIN_SKIP_SANITIZERS:-0}
 SKIP_FUZZ=${TOCSIN_SKIP_FUZZ:-0}
-FUZZ_SECONDS=${TOCSIN_FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${TOCSIN_FUZZ_SECONDS:-60}
 LOG_DIR=$PREFIX-logs   # the output of the steps that run beside others
 
 # Sanitizer run-time options (callers may override them).
@@ -441,7 +441,7 @@ step "clang-format" format_check
 #   - the optimised build (the libraries, examples, benchmarks, compile-fail and install tests),
 #     then its tests;
 #   - the TSan build (the tests labelled concurrency), then its tests.
-# When the ASan+UBSan build ends, its tests and 30 s of fuzzing (its loaddata_fuzz) start.
+# When the ASan+UBSan build ends, its tests and 60 s of fuzzing (its loaddata_fuzz) start.
 # Each ctest run has its own PostgreSQL cluster: <build>/postgresql, <build>-asan/postgresql,
 # <build>-tsan/postgresql, private directories, each on a free port of its own.
 step "configure $PREFIX" configure_default
