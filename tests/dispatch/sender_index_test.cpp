@@ -74,6 +74,23 @@ void connect_waiting_first(LogSignal& sig, Sender sender, tocsin_test::Gate& ins
         {.sender = sender});
 }
 
+// Sends for `sender` on another thread and runs `changes` on this one while that send waits in
+// its first receiver (connected by connect_waiting_first), then lets it end: the send's log.
+template <class Changes>
+Strings send_while_changing(const LogSignal& sig, Sender sender, tocsin_test::Gate& inside,
+                            tocsin_test::Gate& go, Changes changes) {
+    Strings log;
+    std::thread sending([&] { sig.send(sender, log); });
+    if (inside.wait()) {
+        changes();
+    } else {
+        ADD_FAILURE() << "the send never reached its first receiver";
+    }
+    go.open();
+    sending.join();
+    return log;
+}
+
 TEST(SenderIndex, ManySendersKeepTheirOwnReceiversThroughChurn) {
     constexpr std::size_t kThings = 300;  // enough for the table to grow several times
     std::vector<Thing> things(kThings);
@@ -449,15 +466,12 @@ TEST(SenderIndex, ListsRetiredWhileAnotherThreadSendsAreNotReusedUnderIt) {
     for (int i = 1; i < 5; ++i) {
         add(sig, "r" + std::to_string(i), s);
     }
-    Strings log;
-    std::thread sender([&] { sig.send(s, log); });
-    ASSERT_TRUE(inside.wait());
-    for (int i = 0; i < 300; ++i) {
-        const Connection c = add(sig, "extra", s);
-        c.disconnect();
-    }
-    go.open();
-    sender.join();
+    const Strings log = send_while_changing(sig, s, inside, go, [&] {
+        for (int i = 0; i < 300; ++i) {
+            const Connection c = add(sig, "extra", s);
+            c.disconnect();
+        }
+    });
     EXPECT_EQ(log, (Strings{"r0", "r1", "r2", "r3", "r4"}));
     for (int i = 0; i < 300; ++i) {  // now reclaimed and reused: sends stay exact
         const Connection c = add(sig, "extra", s);
@@ -552,19 +566,16 @@ TEST(SenderIndex, SlotsFreedWhileAnotherThreadSendsAreNotReusedUnderIt) {
     for (int i = 1; i < 5; ++i) {
         victims.push_back(add(sig, "r" + std::to_string(i), s));
     }
-    Strings log;
-    std::thread sender([&] { sig.send(s, log); });
-    ASSERT_TRUE(inside.wait());
-    for (const Connection& c : victims) {
-        c.disconnect();
-    }
-    victims.clear();
     std::vector<Connection> newcomers;
-    for (int i = 0; i < 300; ++i) {
-        newcomers.push_back(add(sig, "new", Sender::object(&other)));
-    }
-    go.open();
-    sender.join();
+    const Strings log = send_while_changing(sig, s, inside, go, [&] {
+        for (const Connection& c : victims) {
+            c.disconnect();
+        }
+        victims.clear();
+        for (int i = 0; i < 300; ++i) {
+            newcomers.push_back(add(sig, "new", Sender::object(&other)));
+        }
+    });
     EXPECT_EQ(log, (Strings{"r0"}));
     for (const Connection& c : newcomers) {
         c.disconnect();
@@ -705,15 +716,12 @@ TEST(SenderIndex, APositionFreedWhileAnotherThreadSendsIsNotRewrittenUnderIt) {
     connect_waiting_first(sig, s, inside, go);
     add(sig, "r1", s);
     Connection last = add(sig, "old", s);
-    Strings log;
-    std::thread sender([&] { sig.send(s, log); });
-    ASSERT_TRUE(inside.wait());
-    for (int i = 0; i < 3; ++i) {
-        last.disconnect();
-        last = add(sig, "new" + std::to_string(i), s);
-    }
-    go.open();
-    sender.join();
+    const Strings log = send_while_changing(sig, s, inside, go, [&] {
+        for (int i = 0; i < 3; ++i) {
+            last.disconnect();
+            last = add(sig, "new" + std::to_string(i), s);
+        }
+    });
     EXPECT_EQ(log, (Strings{"r0", "r1"}));
     last.disconnect();
     add(sig, "again", s);
