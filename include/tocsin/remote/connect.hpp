@@ -68,15 +68,20 @@ struct RemoteOptions {
     bool ordered = false;
 };
 
-/// The outbox row a worker is running a receiver for: what `current_delivery()` returns.
+/// The event a worker is running a receiver for: what `current_delivery()` returns. The events
+/// of one transaction's sends to a receiver travel in one outbox row (a packed row): they share
+/// its id, and each has a key of its own.
 struct Delivery {
-    std::int64_t id = 0;          ///< the row's id
-    std::string queue;            ///< its queue
-    std::string receiver;         ///< the receiver's dispatch_uid
-    std::string idempotency_key;  ///< unique per row, the same at every attempt
+    std::int64_t id = 0;   ///< the outbox row's id (shared by the events of a packed row)
+    std::string queue;     ///< its queue
+    std::string receiver;  ///< the receiver's dispatch_uid
+    /// Unique per event, the same at every attempt: the row's key, and for the events of a packed
+    /// row the row's key + "." + the event's index (kept when a failed event leaves its row).
+    std::string idempotency_key;
     int attempt = 0;              ///< 1 at the first attempt
     std::int64_t created_at = 0;  ///< when the row was written (µs since the epoch)
     std::string database;         ///< the alias the worker reads and writes
+    int event = 0;                ///< the event's index in its row (0: the first, or the only)
 };
 
 /// The delivery being run on this thread, or null outside a worker's call of a remote receiver.
