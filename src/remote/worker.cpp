@@ -184,11 +184,13 @@ struct Worker::State {
     /// @p deletes (with @p locks): the claim deletes its rows (DELETE ... RETURNING) in the
     /// batch's transaction, which then needs no statement of its own to delete them.
     /// @p after: only rows with a greater id (ClaimHint).
+    /// @p row_limit: at most this many rows (0: batch_size; ClaimHint::limit()).
     /// On PostgreSQL the statement finds the rows it locked by their ctid (a TID scan), not by
     /// id (a primary key lookup each): a locked row's version cannot move.
     std::vector<Claimed> claim(db::Database& database, const std::string& token, bool locks,
                                const std::string& ids = {}, bool deletes = false,
-                               std::optional<std::int64_t> after = std::nullopt) {
+                               std::optional<std::int64_t> after = std::nullopt,
+                               std::size_t row_limit = 0) {
         const std::int64_t now = detail::now_us();
         std::vector<db::Value> params;
         if (!locks) {
@@ -198,6 +200,9 @@ struct Worker::State {
         const std::string at_now = "?" + std::to_string(params.size());
         params.emplace_back(static_cast<std::int64_t>(options.batch_size));
         const std::string limit = "?" + std::to_string(params.size());
+        params.emplace_back(static_cast<std::int64_t>(
+            row_limit != 0 ? row_limit : static_cast<std::size_t>(options.batch_size)));
+        const std::string rows_limit = "?" + std::to_string(params.size());
         // A row still under another worker's lease (locked_until) is not taken, with locks too.
         std::string select = "status = 'pending' AND available_at <= " + at_now +
                              " AND (locked_until IS NULL OR locked_until <= " + at_now +
@@ -220,8 +225,8 @@ struct Worker::State {
             params.emplace_back(*after);
             select += " AND id > ?" + std::to_string(params.size());
         }
-        select += " ORDER BY id LIMIT " + limit;
-        // batch_size counts events: of the (at most batch_size) rows the select finds, in id
+        select += " ORDER BY id LIMIT " + rows_limit;
+        // batch_size counts events: of the (at most row_limit) rows the select finds, in id
         // order, those whose events before them number fewer than batch_size (at least one row;
         // the others it locked are free again at the statement's or the transaction's end).
         const auto capped = [&](const std::string& inner, const std::string& outer,
@@ -610,12 +615,22 @@ struct Worker::State {
     /// a retry whose backoff ended) waits for a claim from the start: when a claim after the
     /// hint finds less than a full batch (at once, in the same process_batch()), and every
     /// max_hinted_claims claims in a run of full batches.
+    /// It also sizes the claim in rows: every row a claim's select finds is locked (a write
+    /// on PostgreSQL), so when the last claim's rows were packed (several events each) the next
+    /// one reads fewer rows, twice as many as the last claim's average row needs to fill a batch
+    /// (at least 1, at most batch_size).
     struct ClaimHint {
         static constexpr int max_hinted_claims = 16;
         std::uint64_t owner = 0;  ///< the State::serial of the worker whose claim it follows
         std::int64_t after = 0;
         bool full = false;
         int run = 0;
+        std::size_t rows = 0;  ///< the next claim's row limit (0: batch_size)
+
+        [[nodiscard]] std::size_t limit(std::uint64_t state, int batch_size) const {
+            const auto batch = static_cast<std::size_t>(batch_size);
+            return owner != state || rows == 0 ? batch : std::min(rows, batch);
+        }
 
         std::optional<std::int64_t> next(std::uint64_t state) {
             if (owner != state || !full || run >= max_hinted_claims) {
@@ -625,12 +640,21 @@ struct Worker::State {
             ++run;
             return after;
         }
-        /// @p rows in id order; full: batch_size events or more.
-        void record(std::uint64_t state, const std::vector<Claimed>& rows, int batch_size) {
+        /// @p claimed in id order, by a claim of at most @p limit rows; full: batch_size events
+        /// or more, or @p limit rows (probably more).
+        void record(std::uint64_t state, const std::vector<Claimed>& claimed, int batch_size,
+                    std::size_t limit) {
             owner = state;
-            full = events_of(rows) >= static_cast<std::size_t>(batch_size);
+            const std::size_t events = events_of(claimed);
+            const auto batch = static_cast<std::size_t>(batch_size);
+            full = !claimed.empty() && (events >= batch || claimed.size() >= limit);
             if (full) {
-                after = rows.back().id;
+                after = claimed.back().id;
+            }
+            if (!claimed.empty()) {
+                // rows needed at the average row's events, doubled
+                const std::size_t per_row = std::max<std::size_t>(1, events / claimed.size());
+                rows = std::min(batch, 2 * ((batch + per_row - 1) / per_row));
             }
         }
     };
@@ -650,7 +674,7 @@ struct Worker::State {
                                       ? process_locked_batch(database, after)
                                       : process_leased_batch(database, after);
             total += n;
-            if (!after || n >= static_cast<std::size_t>(options.batch_size)) {
+            if (!after || claim_hint().full) {
                 return total;
             }
         }
@@ -659,8 +683,9 @@ struct Worker::State {
     /// A lease's claim (the default) of the rows after @p after, and their run; how many events.
     std::size_t process_leased_batch(db::Database& database, std::optional<std::int64_t> after) {
         const std::string token = name + "#" + std::to_string(++claim_counter);
-        const std::vector<Claimed> rows = claim(database, token, false, {}, false, after);
-        claim_hint().record(serial, rows, options.batch_size);
+        const std::size_t limit = claim_hint().limit(serial, options.batch_size);
+        const std::vector<Claimed> rows = claim(database, token, false, {}, false, after, limit);
+        claim_hint().record(serial, rows, options.batch_size, limit);
         if (rows.empty()) {
             return 0;
         }
@@ -686,8 +711,9 @@ struct Worker::State {
             db::Atomic held(options.database);
             // With delete_done the claim deletes the rows: a commit is their end, a rollback
             // (the careful path follows) brings them back.
-            rows = claim(database, std::string(), true, {}, options.delete_done, after);
-            claim_hint().record(serial, rows, options.batch_size);
+            const std::size_t limit = claim_hint().limit(serial, options.batch_size);
+            rows = claim(database, std::string(), true, {}, options.delete_done, after, limit);
+            claim_hint().record(serial, rows, options.batch_size, limit);
             if (rows.empty()) {
                 held.commit();
                 return 0;
@@ -985,7 +1011,7 @@ struct Worker::State {
                 error = true;
                 std::cerr << "tocsin.remote worker " << name << ": " << e.what() << std::endl;
             }
-            if (!error && n >= static_cast<std::size_t>(options.batch_size)) {
+            if (!error && n > 0 && claim_hint().full) {
                 continue;  // probably more
             }
             std::unique_lock lock(mutex);
