@@ -1016,21 +1016,33 @@ TEST_F(PackedTest, ASendOutsideATransactionIsARowOfOneEvent) {
 
 TEST_F(PackedTest, ARemovedInstanceInAPackedRowIsSkippedAloneSayingWhy) {
     connect(&apply, "outboxtest.apply", "q");
-    create_named({"a", "gone", "b"});
-    (void)Item::objects().filter(where(&Item::name) == "gone").remove();
-    remote::Worker worker;
-    EXPECT_EQ(worker.drain(), 3U);
-    EXPECT_EQ(effects(), 2);
-    EXPECT_EQ(worker.stats().skipped, 1U);
-    EXPECT_EQ(worker.stats().done, 2U);
-    const auto skipped = remote::outbox_rows({.status = remote::Status::skipped});
-    ASSERT_EQ(skipped.size(), 1U);
-    EXPECT_EQ(skipped[0].events, 1);
-    EXPECT_NE(skipped[0].last_error->find("no longer exists"), std::string::npos);
-    const auto done = remote::outbox_rows({.status = remote::Status::done});
-    ASSERT_EQ(done.size(), 1U);
-    EXPECT_EQ(done[0].events, 2);  // the events done in it
-    EXPECT_EQ(nlohmann::json::parse(done[0].payload).size(), 2U);
+    for (const remote::WorkerOptions& mode : all_claim_modes()) {
+        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
+                     " delete_done=" + (mode.delete_done ? "1" : "0"));
+        db::connection().execute_script(
+            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
+            "outboxtest_item");
+        create_named({"a", "gone", "b"});
+        (void)Item::objects().filter(where(&Item::name) == "gone").remove();
+        remote::Worker worker(mode);
+        EXPECT_EQ(worker.drain(), 3U);
+        EXPECT_EQ(effects(), 2);
+        EXPECT_EQ(worker.stats().skipped, 1U);
+        EXPECT_EQ(worker.stats().done, 2U);
+        const auto skipped = remote::outbox_rows({.status = remote::Status::skipped});
+        ASSERT_EQ(skipped.size(), 1U);
+        EXPECT_EQ(skipped[0].events, 1);
+        EXPECT_NE(skipped[0].last_error->find("no longer exists"), std::string::npos);
+        const auto done = remote::outbox_rows({.status = remote::Status::done});
+        if (mode.delete_done) {
+            EXPECT_TRUE(done.empty());
+            EXPECT_EQ(outbox_size(), 1);
+        } else {
+            ASSERT_EQ(done.size(), 1U);
+            EXPECT_EQ(done[0].events, 2);  // the events done in it
+            EXPECT_EQ(nlohmann::json::parse(done[0].payload).size(), 2U);
+        }
+    }
 }
 
 TEST_F(PackedTest, APackedRowWhoseWorkerDiedInItsLastAttemptIsSplitAndOnlyItsKillerIsDead) {
