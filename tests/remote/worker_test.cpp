@@ -1079,6 +1079,37 @@ TEST_F(PackedTest, ABatchSizeCountsEventsNotRows) {
     EXPECT_EQ(one.drain(), 30U);  // a packed row is claimed whole
 }
 
+TEST_F(PackedTest, OnPostgresqlAClaimAfterPackedRowsLocksFewRows) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
+    }
+    // A claim locks every row its select reads; after a claim of packed rows the next one reads
+    // twice the rows the average row needs to fill a batch (here 2), not batch_size: the rows it
+    // does not take stay free for other workers while its batch runs.
+    connect(&probe_then_apply, "outboxtest.probe", "q");
+    {
+        std::lock_guard lock(probe.mutex);
+        probe.claimable.clear();
+        probe.attempts.clear();
+        probe.failing.clear();
+    }
+    for (int t = 0; t < 5; ++t) {
+        create_items_packed(10);  // five rows of ten events
+    }
+    remote::Worker worker({.batch_size = 10, .delete_done = true, .lock_claims = true});
+    EXPECT_EQ(worker.drain(), 50U);
+    EXPECT_EQ(effects(), 50);
+    std::lock_guard lock(probe.mutex);
+    ASSERT_EQ(probe.claimable.size(), 50U);  // one probe per event, ten per batch
+    // The first claim knew no better: it locked the five rows (and took one).
+    EXPECT_EQ(probe.claimable[0], 0);
+    // Then two rows locked per claim: the second batch leaves rows 4 and 5 claimable, the
+    // third row 5.
+    EXPECT_EQ(probe.claimable[10], 2);
+    EXPECT_EQ(probe.claimable[20], 1);
+    EXPECT_EQ(probe.claimable[30], 0);
+}
+
 TEST_F(OrderedTest, AnOrderedReceiversEventsAreNotPackedAndRunInOrder) {
     connections.emplace_back(remote::connect<Item>(
         post_save, &ordered, {.queue = "q", .dispatch_uid = "t.ordered", .ordered = true}));
