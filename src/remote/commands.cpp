@@ -129,13 +129,13 @@ Command outbox_command() {
                     throw CommandError("--retry and --purge cannot be given together");
                 }
                 if (o.flag("retry")) {
-                    out << "Requeued " << remote::retry_dead(filter, alias) << " dead row(s)\n";
+                    out << "Requeued " << remote::retry_dead(filter, alias) << " dead event(s)\n";
                     return;
                 }
                 if (o.flag("purge")) {
                     out << "Purged " << remote::purge(filter, alias) << " "
                         << remote::to_string(filter.status.value_or(remote::Status::done))
-                        << " row(s)\n";
+                        << " event(s)\n";
                     return;
                 }
                 if (o.flag("list")) {
@@ -145,6 +145,9 @@ Command outbox_command() {
                         out << "#" << r.id << "  queue=" << r.queue << "  receiver=" << r.receiver
                             << "  status=" << remote::to_string(r.status)
                             << "  attempts=" << r.attempts;
+                        if (r.events != 1) {
+                            out << "  events=" << r.events;  // a packed row
+                        }
                         if (r.last_error) {
                             out << "  last_error=" << *r.last_error;
                         }

@@ -13,7 +13,9 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "remote_internal.hpp"
@@ -126,6 +128,9 @@ std::string table_sql(db::Database& database, std::string_view name) {
     script += ", finished_at " + big;
     script += ", last_error " + text;
     script += ", ordering_key " + text;
+    // How many events the row holds (a packed row: the sends of one transaction to one receiver
+    // with one sender; its payload is then a JSON array of theirs).
+    script += ", events " + big + " NOT NULL DEFAULT 1";
     // PostgreSQL: room on each page, so that a claim (which changes no indexed column) writes the
     // row's new version beside the old one without touching the indexes (a HOT update). A claim
     // takes every row of a page at once (rows are written and claimed in id order), so the page
@@ -184,7 +189,8 @@ void drop_unique_key(db::Database& database, std::string_view alias) {
     }
     static constexpr std::string_view columns =
         "id, queue, signal, receiver, sender, payload, idempotency_key, status, attempts, "
-        "created_at, available_at, locked_by, locked_until, finished_at, last_error, ordering_key";
+        "created_at, available_at, locked_by, locked_until, finished_at, last_error, ordering_key, "
+        "events";
     db::atomic(alias, [&] {
         database.execute_script("DROP TABLE IF EXISTS tocsin_outbox_upgrade");
         database.execute_script(table_sql(database, "tocsin_outbox_upgrade"));
@@ -211,6 +217,8 @@ bool outbox_is_current_postgresql(db::Database& database) {
         "SELECT coalesce(c.reloptions @> ARRAY['fillfactor=50'], false) "
         "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = "
         "'ordering_key' AND NOT attisdropped) "
+        "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = "
+        "'events' AND NOT attisdropped) "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND contype = 'u') "
         "AND (SELECT count(*) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE "
         "i.indrelid = c.oid AND x.relname IN ('tocsin_outbox_pending', "
@@ -239,6 +247,12 @@ void create_outbox(std::string_view alias) {
         database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN ordering_key " +
                                 database.backend().column_type(db::LogicalType::text));
     }
+    // Made before packed rows (session 13): every row held one event.
+    if (!has_column(database, "events")) {
+        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN events " +
+                                database.backend().column_type(db::LogicalType::integer) +
+                                " NOT NULL DEFAULT 1");
+    }
     // Made before session 12: a unique index on the key (37 % of a row's WAL), and an index on
     // (queue, receiver, status) instead of the pending rows' (queue, id).
     drop_unique_key(database, alias);
@@ -262,16 +276,18 @@ namespace detail {
 
 namespace {
 
-/// An outbox row sent in a transaction, waiting for the transaction's end to be written.
+/// An outbox row sent in a transaction, waiting for the transaction's end to be written: one
+/// event, or once packed (pack()) the events of one receiver and sender.
 struct PendingRow {
     std::string queue;
     std::string signal;
     std::string receiver;
     std::string sender;
     std::string payload;
-    std::string idempotency_key;
+    std::string idempotency_key;  ///< given when the row is written
     std::int64_t created_at = 0;
     std::optional<std::string> ordering_key;
+    std::int64_t events = 1;
 };
 
 /// The rows of one transaction gathered for their write (see enqueue()).
@@ -289,26 +305,29 @@ std::vector<db::Value> row_params(const PendingRow& row) {
             db::Value(row.payload),
             db::Value(row.idempotency_key),
             db::Value(row.created_at),
-            row.ordering_key ? db::Value(*row.ordering_key) : db::Value(db::null)};
+            row.ordering_key ? db::Value(*row.ordering_key) : db::Value(db::null),
+            db::Value(row.events)};
 }
 
 constexpr std::string_view one_row_postgresql =
     // One round trip: the row and a NOTIFY, which the server delivers at commit (and drops on
     // rollback); duplicates in one transaction are folded into one.
     "WITH r AS (INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
-    "idempotency_key, created_at, available_at, ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-    "$7, $8) RETURNING queue) SELECT pg_notify('tocsin_outbox', queue) FROM r";
+    "idempotency_key, created_at, available_at, ordering_key, events) VALUES ($1, $2, $3, $4, $5, "
+    "$6, $7, $7, $8, $9) RETURNING queue) SELECT pg_notify('tocsin_outbox', queue) FROM r";
 constexpr std::string_view one_row_sqlite =
     "INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, idempotency_key, "
-    "created_at, available_at, ordering_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)";
+    "created_at, available_at, ordering_key, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, "
+    "?9)";
 /// Many rows, one array per column; in the arrays' order (ordered receivers read the ids).
 constexpr std::string_view many_rows_postgresql =
     "WITH r AS (INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
-    "idempotency_key, created_at, available_at, ordering_key) SELECT q, s, rc, sd, p, k, c, c, o "
-    "FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]), "
-    "CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS bigint[]), CAST($8 AS text[])) WITH "
-    "ORDINALITY AS t(q, s, rc, sd, p, k, c, o, n) ORDER BY n RETURNING queue) SELECT "
-    "pg_notify('tocsin_outbox', queue) FROM (SELECT DISTINCT queue FROM r) d";
+    "idempotency_key, created_at, available_at, ordering_key, events) SELECT q, s, rc, sd, p, k, "
+    "c, c, o, e FROM unnest(CAST($1 AS text[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 "
+    "AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS bigint[]), CAST($8 AS "
+    "text[]), CAST($9 AS bigint[])) WITH ORDINALITY AS t(q, s, rc, sd, p, k, c, o, e, n) ORDER BY "
+    "n RETURNING queue) SELECT pg_notify('tocsin_outbox', queue) FROM (SELECT DISTINCT queue FROM "
+    "r) d";
 
 /// Appends @p text to the PostgreSQL array literal @p out as a quoted element.
 void append_element(std::string& out, std::string_view text) {
@@ -320,6 +339,53 @@ void append_element(std::string& out, std::string_view text) {
         out += c;
     }
     out += "\",";
+}
+
+/// The events of @p rows packed: one row per (queue, signal, receiver, sender) holding their
+/// events in send order (its payload a JSON array of theirs when more than one), where the first
+/// of them was; an ordered receiver's rows stay one per event (a failed event keeps its row, and
+/// so its place before the later events of its instance). Each row gets its idempotency key.
+PendingRows pack(PendingRows rows) {
+    using Group =
+        std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>;
+    // Each row's packed row, by views into the rows (unchanged until all are numbered).
+    std::map<Group, std::size_t> groups;
+    std::vector<std::size_t> target(rows.size());
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const PendingRow& row = rows[i];
+        if (row.ordering_key) {
+            target[i] = count++;
+            continue;
+        }
+        const auto [it, fresh] =
+            groups.try_emplace(Group{row.queue, row.signal, row.receiver, row.sender}, count);
+        target[i] = it->second;
+        if (fresh) {
+            ++count;
+        }
+    }
+    PendingRows out(count);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        PendingRow& packed = out[target[i]];
+        if (packed.queue.empty()) {  // the first of its row: every row has a queue
+            packed = std::move(rows[i]);
+            continue;
+        }
+        if (packed.events == 1) {
+            packed.payload.insert(packed.payload.begin(), '[');
+        }
+        packed.payload += ',';
+        packed.payload += rows[i].payload;
+        ++packed.events;
+    }
+    for (PendingRow& row : out) {
+        if (row.events > 1) {
+            row.payload += ']';
+        }
+        row.idempotency_key = new_idempotency_key();
+    }
+    return out;
 }
 
 /// Writes @p rows (one statement on PostgreSQL; one cached INSERT each on SQLite, in-process).
@@ -337,7 +403,7 @@ void write_rows(db::Database& database, const PendingRows& rows) {
         (void)database.query(one_row_postgresql, row_params(rows.front()));
         return;
     }
-    std::array<std::string, 8> columns;
+    std::array<std::string, 9> columns;
     for (std::string& c : columns) {
         c = "{";
     }
@@ -355,9 +421,11 @@ void write_rows(db::Database& database, const PendingRows& rows) {
         } else {
             columns[7] += "NULL,";
         }
+        columns[8] += std::to_string(row.events);
+        columns[8] += ',';
     }
     std::vector<db::Value> params;
-    params.reserve(8);
+    params.reserve(9);
     for (std::string& c : columns) {
         c.back() = '}';
         params.emplace_back(std::move(c));
@@ -391,14 +459,14 @@ void enqueue(const RemoteReceiver& receiver, std::string_view alias, std::string
         receiver.info.dispatch_uid,
         std::string(sender),
         payload,
-        new_idempotency_key(),
+        std::string(),
         now_us(),
         ordering_key != nullptr ? std::optional<std::string>(*ordering_key) : std::nullopt};
     const std::string alias_name(alias);
     if (!database.in_atomic_block() && database.get_autocommit()) {
         // No transaction: the row's own write.
         try {
-            write_rows(database, PendingRows{row});
+            write_rows(database, pack(PendingRows{row}));
         } catch (const db::TransactionManagementError&) {
             throw;
         } catch (const db::ProgrammingError& e) {
@@ -417,7 +485,7 @@ void enqueue(const RemoteReceiver& receiver, std::string_view alias, std::string
             gathering[&database] = batch;
             database.before_commit([&database, alias_name, batch] {
                 gathering.erase(&database);
-                const PendingRows rows = std::move(*batch);
+                const PendingRows rows = pack(std::move(*batch));
                 batch->clear();
                 try {
                     write_rows(database, rows);
@@ -478,6 +546,16 @@ std::optional<std::int64_t> optional_integer(const db::Value& v) {
     return v.as_integer();
 }
 
+/// The sum of the first column of @p rows (the events of the rows a statement RETURNING events
+/// changed).
+std::int64_t sum_events(const std::vector<db::Row>& rows) {
+    std::int64_t n = 0;
+    for (const auto& row : rows) {
+        n += row.at(0).as_integer();
+    }
+    return n;
+}
+
 }  // namespace
 
 std::vector<OutboxCounts> outbox_counts(const OutboxFilter& filter, std::string_view alias) {
@@ -486,7 +564,8 @@ std::vector<OutboxCounts> outbox_counts(const OutboxFilter& filter, std::string_
     std::vector<db::Value> params;
     const std::string where = filter_sql(filter, params, false);
     const std::string text =
-        "SELECT queue, receiver, status, last_error IS NOT NULL, COUNT(*) FROM tocsin_outbox "
+        "SELECT queue, receiver, status, last_error IS NOT NULL, CAST(SUM(events) AS bigint) FROM "
+        "tocsin_outbox "
         "WHERE 1 = 1" +
         where +
         " GROUP BY queue, receiver, status, last_error IS NOT NULL ORDER BY queue, receiver";
@@ -528,7 +607,7 @@ std::vector<OutboxRow> outbox_rows(const OutboxFilter& filter, std::size_t limit
     std::string text =
         "SELECT id, queue, signal, receiver, sender, payload, idempotency_key, status, attempts, "
         "created_at, available_at, locked_by, locked_until, finished_at, last_error, "
-        "ordering_key FROM tocsin_outbox WHERE 1 = 1" +
+        "ordering_key, events FROM tocsin_outbox WHERE 1 = 1" +
         filter_sql(filter, params, true) + " ORDER BY id";
     if (limit != 0) {
         text += " LIMIT " + std::to_string(limit);
@@ -552,6 +631,7 @@ std::vector<OutboxRow> outbox_rows(const OutboxFilter& filter, std::size_t limit
         r.finished_at = optional_integer(row.at(13));
         r.last_error = optional_text(row.at(14));
         r.ordering_key = optional_text(row.at(15));
+        r.events = row.at(16).as_integer();
         out.push_back(std::move(r));
     }
     return out;
@@ -567,17 +647,17 @@ std::int64_t retry_dead(const OutboxFilter& filter, std::string_view alias) {
     const std::string text =
         "UPDATE tocsin_outbox SET status = 'pending', attempts = 0, available_at = ?1, "
         "locked_by = NULL, locked_until = NULL, finished_at = NULL WHERE status = 'dead'" +
-        filter_sql(filter, params, false);
-    return database.execute(detail::sql(database, text), params);
+        filter_sql(filter, params, false) + " RETURNING events";
+    return sum_events(database.query(detail::sql(database, text), params));
 }
 
 std::int64_t purge(const OutboxFilter& filter, std::string_view alias) {
     db::Database& database = db::connection(alias);
     std::vector<db::Value> params{
         db::Value(std::string(to_string(filter.status.value_or(Status::done))))};
-    const std::string text =
-        "DELETE FROM tocsin_outbox WHERE status = ?1" + filter_sql(filter, params, false);
-    return database.execute(detail::sql(database, text), params);
+    const std::string text = "DELETE FROM tocsin_outbox WHERE status = ?1" +
+                             filter_sql(filter, params, false) + " RETURNING events";
+    return sum_events(database.query(detail::sql(database, text), params));
 }
 
 }  // namespace tocsin::remote

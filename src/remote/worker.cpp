@@ -63,7 +63,22 @@ struct Claimed {
     int attempts = 0;
     std::int64_t created_at = 0;
     std::string sender;
+    std::int64_t events = 1;  ///< a packed row's: its payload is a JSON array of theirs
 };
+
+/// The events of @p rows.
+std::size_t events_of(const std::vector<Claimed>& rows) {
+    std::size_t n = 0;
+    for (const Claimed& row : rows) {
+        n += static_cast<std::size_t>(row.events);
+    }
+    return n;
+}
+
+/// Event @p event's idempotency key in @p row: the row's, with ".<event>" in a packed row.
+std::string event_key(const Claimed& row, int event) {
+    return row.events > 1 ? row.idempotency_key + "." + std::to_string(event) : row.idempotency_key;
+}
 
 /// Thrown when the row's claim was taken over by another worker: the savepoint rolls back.
 struct LeaseLost {};
@@ -169,11 +184,13 @@ struct Worker::State {
     /// @p deletes (with @p locks): the claim deletes its rows (DELETE ... RETURNING) in the
     /// batch's transaction, which then needs no statement of its own to delete them.
     /// @p after: only rows with a greater id (ClaimHint).
+    /// @p row_limit: at most this many rows (0: batch_size; ClaimHint::limit()).
     /// On PostgreSQL the statement finds the rows it locked by their ctid (a TID scan), not by
     /// id (a primary key lookup each): a locked row's version cannot move.
     std::vector<Claimed> claim(db::Database& database, const std::string& token, bool locks,
                                const std::string& ids = {}, bool deletes = false,
-                               std::optional<std::int64_t> after = std::nullopt) {
+                               std::optional<std::int64_t> after = std::nullopt,
+                               std::size_t row_limit = 0) {
         const std::int64_t now = detail::now_us();
         std::vector<db::Value> params;
         if (!locks) {
@@ -183,6 +200,9 @@ struct Worker::State {
         const std::string at_now = "?" + std::to_string(params.size());
         params.emplace_back(static_cast<std::int64_t>(options.batch_size));
         const std::string limit = "?" + std::to_string(params.size());
+        params.emplace_back(static_cast<std::int64_t>(
+            row_limit != 0 ? row_limit : static_cast<std::size_t>(options.batch_size)));
+        const std::string rows_limit = "?" + std::to_string(params.size());
         // A row still under another worker's lease (locked_until) is not taken, with locks too.
         std::string select = "status = 'pending' AND available_at <= " + at_now +
                              " AND (locked_until IS NULL OR locked_until <= " + at_now +
@@ -205,37 +225,46 @@ struct Worker::State {
             params.emplace_back(*after);
             select += " AND id > ?" + std::to_string(params.size());
         }
-        select += " ORDER BY id LIMIT " + limit;
+        select += " ORDER BY id LIMIT " + rows_limit;
+        // batch_size counts events: of the (at most row_limit) rows the select finds, in id
+        // order, those whose events before them number fewer than batch_size (at least one row;
+        // the others it locked are free again at the statement's or the transaction's end).
+        const auto capped = [&](const std::string& inner, const std::string& outer,
+                                std::string_view lock) {
+            return "SELECT " + outer +
+                   " FROM (SELECT l.*, sum(l.events) OVER (ORDER BY l.id) AS run_ FROM (SELECT " +
+                   inner + " FROM tocsin_outbox o WHERE " + select + std::string(lock) +
+                   ") l) w WHERE w.run_ - w.events < " + limit;
+        };
         const bool pg = detail::is_postgresql(database);
         if (locks && deletes) {
             return to_claimed(database.query(
                 detail::sql(database,
-                            "DELETE FROM tocsin_outbox WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
-                            "tocsin_outbox o WHERE " +
-                                select +
-                                " FOR UPDATE SKIP LOCKED)) RETURNING id, queue, signal, "
-                                "receiver, payload, idempotency_key, attempts + 1, created_at, "
-                                "sender"),
+                            "DELETE FROM tocsin_outbox WHERE ctid = ANY(ARRAY(" +
+                                capped("ctid, id, events", "ctid", " FOR UPDATE SKIP LOCKED") +
+                                ")) RETURNING id, queue, signal, receiver, payload, "
+                                "idempotency_key, attempts + 1, created_at, sender, events"),
                 params));
         }
         if (locks) {
             return to_claimed(database.query(
-                detail::sql(database,
-                            "SELECT id, queue, signal, receiver, payload, idempotency_key, "
-                            "attempts + 1, created_at, sender FROM tocsin_outbox o WHERE " +
-                                select + " FOR UPDATE SKIP LOCKED"),
+                detail::sql(database, capped("id, queue, signal, receiver, payload, "
+                                             "idempotency_key, attempts + 1 AS attempts, "
+                                             "created_at, sender, events",
+                                             "id, queue, signal, receiver, payload, "
+                                             "idempotency_key, attempts, created_at, sender, "
+                                             "events",
+                                             " FOR UPDATE SKIP LOCKED")),
                 params));
         }
-        select = (pg ? "SELECT ctid FROM tocsin_outbox o WHERE "
-                     : "SELECT id FROM tocsin_outbox o WHERE ") +
-                 select;
         const std::string text =
             "UPDATE tocsin_outbox SET locked_by = ?1, locked_until = ?2, attempts = attempts + 1 "
             "WHERE " +
-            (pg ? "ctid = ANY(ARRAY(" + select + " FOR UPDATE SKIP LOCKED))"
-                : "id IN (" + select + ")") +
+            (pg ? "ctid = ANY(ARRAY(" +
+                      capped("ctid, id, events", "ctid", " FOR UPDATE SKIP LOCKED") + "))"
+                : "id IN (" + capped("id, events", "id", "") + ")") +
             " RETURNING id, queue, signal, receiver, payload, idempotency_key, attempts, "
-            "created_at, sender";
+            "created_at, sender, events";
         const std::string statement = detail::sql(database, text);
         // One statement: atomic by itself. PostgreSQL runs it in autocommit (one round trip);
         // SQLite under BEGIN IMMEDIATE, as every write transaction of tocsin's.
@@ -252,7 +281,7 @@ struct Worker::State {
             out.push_back(Claimed{row.at(0).as_integer(), row.at(1).as_text(), row.at(2).as_text(),
                                   row.at(3).as_text(), row.at(4).as_text(), row.at(5).as_text(),
                                   static_cast<int>(row.at(6).as_integer()), row.at(7).as_integer(),
-                                  row.at(8).as_text()});
+                                  row.at(8).as_text(), row.at(9).as_integer()});
         }
         std::sort(out.begin(), out.end(),
                   [](const Claimed& a, const Claimed& b) { return a.id < b.id; });
@@ -278,15 +307,16 @@ struct Worker::State {
                         "finished_at = ?4, locked_by = NULL, locked_until = NULL, attempts = ?7 "
                         "WHERE id = ?5 AND (locked_by = ?6 OR ?6 = '')"),
             params);
+        const auto events = static_cast<std::uint64_t>(row.events);
         if (changed == 0) {
-            ++lost;
+            lost += events;
             return;
         }
         if (!force_dead) {
-            ++failed;
+            failed += events;
         }
         if (is_dead) {
-            ++dead;
+            dead += events;
         }
     }
 
@@ -308,8 +338,8 @@ struct Worker::State {
                  true);
             return;
         }
-        const Delivery delivery{row.id,       row.queue,      row.receiver,    row.idempotency_key,
-                                row.attempts, row.created_at, options.database};
+        const Delivery delivery{row.id,       row.queue,      row.receiver,     row.idempotency_key,
+                                row.attempts, row.created_at, options.database, 0};
         try {
             db::Atomic savepoint(options.database);
             detail::RunResult result;
@@ -356,12 +386,225 @@ struct Worker::State {
         }
     }
 
-    /// The receiver that threw in a batch run at once: its row's index, and what it threw.
+    /// The receiver that threw in a batch run at once: its row's index, its event's, and what it
+    /// threw.
     struct Failure {
         std::optional<std::size_t> row;
+        int event = 0;  ///< the event's index in its row
         std::shared_ptr<const detail::RemoteReceiver> receiver;
         std::string error;
     };
+
+    /// What became of one event of a packed row on the careful path.
+    struct EventOutcome {
+        enum class Kind { done, skipped, failed } kind = Kind::done;
+        std::string note;  ///< why skipped, or what it threw
+    };
+
+    /// Writes event @p event of the packed @p row (its JSON @p payload) as a row of its own: one
+    /// event, the event's key (so its Delivery::idempotency_key stays the same), the packed row's
+    /// created_at and attempts, in @p status.
+    void write_event_row(db::Database& database, const Claimed& row, int event,
+                         const nlohmann::json& payload, std::string_view status, int attempts,
+                         std::int64_t available_at, std::optional<std::int64_t> finished_at,
+                         const std::string& error) {
+        const std::vector<db::Value> params{
+            db::Value(row.queue),
+            db::Value(row.signal),
+            db::Value(row.receiver),
+            db::Value(row.sender),
+            db::Value(payload.dump()),
+            db::Value(event_key(row, event)),
+            db::Value(std::string(status)),
+            db::Value(static_cast<std::int64_t>(attempts)),
+            db::Value(row.created_at),
+            db::Value(available_at),
+            finished_at ? db::Value(*finished_at) : db::Value(db::null),
+            db::Value(error)};
+        database.execute(
+            detail::sql(database,
+                        "INSERT INTO tocsin_outbox (queue, signal, receiver, sender, payload, "
+                        "idempotency_key, status, attempts, created_at, available_at, "
+                        "finished_at, last_error, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                        "?9, ?10, ?11, ?12, 1)"),
+            params);
+    }
+
+    /// The careful run of a packed row (several events): each event in a savepoint of its own
+    /// (@p failure's event, which already threw in the batch run at once, is not run again). The
+    /// events that failed or were skipped leave the row: each becomes a row of its own (one event,
+    /// its key, the attempts so far; pending after its backoff, dead, or skipped), written in the
+    /// same transaction that applies the others and deletes the packed row (delete_done, or no
+    /// event done) or marks it done holding the events done. A claim taken over rolls it all back.
+    /// A row whose worker died during its last allowed attempt is split without being run: each
+    /// event a row of its own with one attempt left, so that only an event that kills its worker
+    /// again is dead.
+    void handle_packed(db::Database& database, const Claimed& row, const std::string& token,
+                       const Failure* failure) {
+        const auto receiver = detail::find_receiver(row.receiver);
+        if (!receiver) {
+            fail(database, row, token, RetryPolicy{},
+                 "no remote receiver '" + row.receiver + "' (signal " + row.signal +
+                     ") is registered in this program: remote::connect it before the worker "
+                     "runs");
+            return;
+        }
+        const RetryPolicy& policy = receiver->info.retry;
+        nlohmann::json packed;
+        try {
+            packed = nlohmann::json::parse(row.payload);
+        } catch (const std::exception& e) {
+            fail(database, row, token, policy, e.what(), true);
+            return;
+        }
+        if (!packed.is_array() || packed.size() != static_cast<std::size_t>(row.events)) {
+            fail(database, row, token, policy,
+                 "the packed row's payload is not a JSON array of its " +
+                     std::to_string(row.events) + " events",
+                 true);
+            return;
+        }
+        const auto n = static_cast<int>(row.events);
+        const std::int64_t now = detail::now_us();
+        const auto finish_row = [&](std::int64_t done_events, const nlohmann::json* done_payload) {
+            std::int64_t changed = 0;
+            if (options.delete_done || done_events == 0) {
+                changed = database.execute(
+                    detail::sql(database,
+                                "DELETE FROM tocsin_outbox WHERE id = ?1 AND (locked_by = ?2 OR "
+                                "?2 = '')"),
+                    {db::Value(row.id), db::Value(token)});
+            } else {
+                const std::vector<db::Value> params{
+                    db::Value(now),
+                    db::Value(static_cast<std::int64_t>(row.attempts)),
+                    db::Value(done_events),
+                    done_payload != nullptr ? db::Value(done_payload->dump()) : db::Value(db::null),
+                    db::Value(row.id),
+                    db::Value(token)};
+                changed = database.execute(
+                    detail::sql(database,
+                                "UPDATE tocsin_outbox SET status = 'done', finished_at = ?1, "
+                                "last_error = NULL, locked_by = NULL, locked_until = NULL, "
+                                "attempts = ?2, events = ?3, payload = coalesce(?4, payload) "
+                                "WHERE id = ?5 AND (locked_by = ?6 OR ?6 = '')"),
+                    params);
+            }
+            if (changed == 0) {
+                throw LeaseLost{};
+            }
+        };
+        try {
+            db::Atomic whole(options.database);
+            if (row.attempts > policy.max_attempts) {
+                const std::string error =
+                    "attempt " + std::to_string(row.attempts) + " of " +
+                    std::to_string(policy.max_attempts) +
+                    " of a packed row was claimed but its worker stopped before finishing (it "
+                    "died, or ran longer than the visibility timeout): its events were split";
+                for (int i = 0; i < n; ++i) {
+                    write_event_row(database, row, i, packed[static_cast<std::size_t>(i)],
+                                    "pending", std::max(0, policy.max_attempts - 1), now,
+                                    std::nullopt, error);
+                }
+                finish_row(0, nullptr);
+                whole.commit();
+                return;
+            }
+            std::vector<EventOutcome> outcomes(static_cast<std::size_t>(n));
+            for (int i = 0; i < n; ++i) {
+                EventOutcome& outcome = outcomes[static_cast<std::size_t>(i)];
+                if (failure != nullptr && failure->event == i) {
+                    outcome = {EventOutcome::Kind::failed, failure->error};
+                    continue;
+                }
+                const Delivery delivery{
+                    row.id,       row.queue,      row.receiver,     event_key(row, i),
+                    row.attempts, row.created_at, options.database, i};
+                try {
+                    db::Atomic savepoint(options.database);
+                    detail::RunResult result;
+                    {
+                        const CurrentDelivery current(delivery);
+                        result = receiver->run(
+                            {packed[static_cast<std::size_t>(i)], options.database, row.sender});
+                    }
+                    savepoint.commit();
+                    if (result.skipped) {
+                        outcome = {EventOutcome::Kind::skipped, std::move(result.note)};
+                    }
+                } catch (const std::exception& e) {
+                    outcome = {EventOutcome::Kind::failed, e.what()};
+                } catch (...) {
+                    outcome = {EventOutcome::Kind::failed,
+                               "the receiver threw something that is not a std::exception"};
+                }
+            }
+            const bool is_dead = row.attempts >= policy.max_attempts;
+            nlohmann::json done_events = nlohmann::json::array();
+            std::uint64_t n_failed = 0;
+            std::uint64_t n_skipped = 0;
+            for (int i = 0; i < n; ++i) {
+                const EventOutcome& outcome = outcomes[static_cast<std::size_t>(i)];
+                const nlohmann::json& payload = packed[static_cast<std::size_t>(i)];
+                switch (outcome.kind) {
+                    case EventOutcome::Kind::done:
+                        done_events.push_back(payload);
+                        break;
+                    case EventOutcome::Kind::skipped:
+                        write_event_row(database, row, i, payload, "skipped", row.attempts, now,
+                                        now, outcome.note);
+                        ++n_skipped;
+                        break;
+                    case EventOutcome::Kind::failed:
+                        write_event_row(database, row, i, payload, is_dead ? "dead" : "pending",
+                                        row.attempts,
+                                        is_dead ? now : now + backoff_us(policy, row.attempts),
+                                        is_dead ? std::optional<std::int64_t>(now) : std::nullopt,
+                                        outcome.note);
+                        ++n_failed;
+                        break;
+                }
+            }
+            const auto n_done = static_cast<std::int64_t>(done_events.size());
+            if (n_done == n) {
+                finish_row(n_done, nullptr);
+            } else if (n_done == 1) {
+                finish_row(n_done, &done_events.front());
+            } else {
+                finish_row(n_done, &done_events);
+            }
+            whole.commit();
+            done += static_cast<std::uint64_t>(n_done);
+            skipped += n_skipped;
+            failed += n_failed;
+            if (is_dead) {
+                dead += n_failed;
+            }
+        } catch (const LeaseLost&) {
+            lost += static_cast<std::uint64_t>(n);
+        } catch (const std::exception& e) {
+            fail(database, row, token, policy, e.what());
+        }
+    }
+
+    /// The careful run of @p rows, each row in a savepoint (a packed row: each event), after the
+    /// batch run at once failed with @p failure. The event whose receiver threw is not run again:
+    /// it failed, like any failed attempt.
+    void run_carefully(db::Database& database, const std::vector<Claimed>& rows,
+                       const std::string& token, const Failure& failure,
+                       std::optional<std::int64_t> failed_id) {
+        for (const Claimed& row : rows) {
+            const bool threw = failed_id && *failed_id == row.id;
+            if (row.events > 1) {
+                handle_packed(database, row, token, threw ? &failure : nullptr);
+            } else if (threw) {
+                fail(database, row, token, failure.receiver->info.retry, failure.error);
+            } else {
+                handle(database, row, token);
+            }
+        }
+    }
 
     /// Where this thread's next claim may start. The claim reads the pending rows' index in id
     /// order from its start, stepping over the entries of the rows claimed and deleted (or done)
@@ -372,12 +615,22 @@ struct Worker::State {
     /// a retry whose backoff ended) waits for a claim from the start: when a claim after the
     /// hint finds less than a full batch (at once, in the same process_batch()), and every
     /// max_hinted_claims claims in a run of full batches.
+    /// It also sizes the claim in rows: every row a claim's select finds is locked (a write
+    /// on PostgreSQL), so when the last claim's rows were packed (several events each) the next
+    /// one reads fewer rows, twice as many as the last claim's average row needs to fill a batch
+    /// (at least 1, at most batch_size).
     struct ClaimHint {
         static constexpr int max_hinted_claims = 16;
         std::uint64_t owner = 0;  ///< the State::serial of the worker whose claim it follows
         std::int64_t after = 0;
         bool full = false;
         int run = 0;
+        std::size_t rows = 0;  ///< the next claim's row limit (0: batch_size)
+
+        [[nodiscard]] std::size_t limit(std::uint64_t state, int batch_size) const {
+            const auto batch = static_cast<std::size_t>(batch_size);
+            return owner != state || rows == 0 ? batch : std::min(rows, batch);
+        }
 
         std::optional<std::int64_t> next(std::uint64_t state) {
             if (owner != state || !full || run >= max_hinted_claims) {
@@ -387,12 +640,21 @@ struct Worker::State {
             ++run;
             return after;
         }
-        /// @p rows in id order.
-        void record(std::uint64_t state, const std::vector<Claimed>& rows, int batch_size) {
+        /// @p claimed in id order, by a claim of at most @p limit rows; full: batch_size events
+        /// or more, or @p limit rows (probably more).
+        void record(std::uint64_t state, const std::vector<Claimed>& claimed, int batch_size,
+                    std::size_t limit) {
             owner = state;
-            full = rows.size() >= static_cast<std::size_t>(batch_size);
+            const std::size_t events = events_of(claimed);
+            const auto batch = static_cast<std::size_t>(batch_size);
+            full = !claimed.empty() && (events >= batch || claimed.size() >= limit);
             if (full) {
-                after = rows.back().id;
+                after = claimed.back().id;
+            }
+            if (!claimed.empty()) {
+                // rows needed at the average row's events, doubled
+                const std::size_t per_row = std::max<std::size_t>(1, events / claimed.size());
+                rows = std::min(batch, 2 * ((batch + per_row - 1) / per_row));
             }
         }
     };
@@ -401,7 +663,7 @@ struct Worker::State {
         return hint;
     }
 
-    /// Claims one batch and runs it; returns how many rows it claimed. A claim after the hint
+    /// Claims one batch and runs it; returns how many events it claimed. A claim after the hint
     /// that finds less than a full batch is followed by one from the start.
     std::size_t process_batch() {
         db::Database& database = db::connection(options.database);
@@ -412,23 +674,25 @@ struct Worker::State {
                                       ? process_locked_batch(database, after)
                                       : process_leased_batch(database, after);
             total += n;
-            if (!after || n >= static_cast<std::size_t>(options.batch_size)) {
+            if (!after || claim_hint().full) {
                 return total;
             }
         }
     }
 
-    /// A lease's claim (the default) of the rows after @p after, and their run.
+    /// A lease's claim (the default) of the rows after @p after, and their run; how many events.
     std::size_t process_leased_batch(db::Database& database, std::optional<std::int64_t> after) {
         const std::string token = name + "#" + std::to_string(++claim_counter);
-        const std::vector<Claimed> rows = claim(database, token, false, {}, false, after);
-        claim_hint().record(serial, rows, options.batch_size);
+        const std::size_t limit = claim_hint().limit(serial, options.batch_size);
+        const std::vector<Claimed> rows = claim(database, token, false, {}, false, after, limit);
+        claim_hint().record(serial, rows, options.batch_size, limit);
         if (rows.empty()) {
             return 0;
         }
-        claimed += rows.size();
+        const std::size_t events = events_of(rows);
+        claimed += events;
         run_claimed(database, rows, token);
-        return rows.size();
+        return events;
     }
 
     /// WorkerOptions::lock_claims on PostgreSQL: the claim's row locks last as long as the
@@ -438,25 +702,28 @@ struct Worker::State {
     /// fails the transaction rolls back (the locks go with it) and the careful path locks again
     /// those of the rows still ready — another worker may have taken some meanwhile, which is
     /// fine: each row is run under one lock at a time. A worker that dies releases its locks with
-    /// its connection.
+    /// its connection. Returns how many events it claimed.
     std::size_t process_locked_batch(db::Database& database, std::optional<std::int64_t> after) {
         std::vector<Claimed> rows;
         Failure failure;
+        std::size_t events = 0;
         {
             db::Atomic held(options.database);
             // With delete_done the claim deletes the rows: a commit is their end, a rollback
             // (the careful path follows) brings them back.
-            rows = claim(database, std::string(), true, {}, options.delete_done, after);
-            claim_hint().record(serial, rows, options.batch_size);
+            const std::size_t limit = claim_hint().limit(serial, options.batch_size);
+            rows = claim(database, std::string(), true, {}, options.delete_done, after, limit);
+            claim_hint().record(serial, rows, options.batch_size, limit);
             if (rows.empty()) {
                 held.commit();
                 return 0;
             }
-            claimed += rows.size();
+            events = events_of(rows);
+            claimed += events;
             if (run_batch_at_once(database, rows, std::string(), failure, false,
                                   options.delete_done)) {
                 held.commit();
-                return rows.size();
+                return events;
             }
             held.rollback();  // a block that ends normally commits
         }
@@ -472,15 +739,9 @@ struct Worker::State {
         ids.back() = '}';
         db::Atomic held(options.database);
         const std::vector<Claimed> again = claim(database, std::string(), true, ids);
-        for (const Claimed& row : again) {
-            if (failed_id && *failed_id == row.id) {
-                fail(database, row, std::string(), failure.receiver->info.retry, failure.error);
-            } else {
-                handle(database, row, std::string());
-            }
-        }
+        run_carefully(database, again, std::string(), failure, failed_id);
         held.commit();
-        return rows.size();
+        return events;
     }
 
     /// Runs the claimed @p rows: all at once, or when that fails row by row. @p token: the
@@ -490,36 +751,42 @@ struct Worker::State {
         Failure failure;
         if (!run_batch_at_once(database, rows, token, failure, true, false)) {
             // Something in the batch failed (or needs care): it was rolled back as a whole; run
-            // it again row by row, each in its savepoint. The row whose receiver threw is not run
-            // again: it failed, like any failed attempt. When a batch receiver threw, each of its
-            // rows runs alone (a batch of one): the event at fault is not known.
-            db::Atomic batch(options.database);
-            for (std::size_t i = 0; i < rows.size(); ++i) {
-                if (failure.row && *failure.row == i) {
-                    fail(database, rows[i], token, failure.receiver->info.retry, failure.error);
-                } else {
-                    handle(database, rows[i], token);
-                }
+            // it again row by row, each in its savepoint (a packed row: each event). The event
+            // whose receiver threw is not run again: it failed, like any failed attempt. When a
+            // batch receiver threw, each of its events runs alone (a batch of one): the event at
+            // fault is not known.
+            std::optional<std::int64_t> failed_id;
+            if (failure.row) {
+                failed_id = rows[*failure.row].id;
             }
+            db::Atomic batch(options.database);
+            run_carefully(database, rows, token, failure, failed_id);
             batch.commit();
         }
     }
 
-    /// Loads the instances the batch's post_save rows name: one SELECT per model (WHERE id IN
+    /// One event of a claimed batch: its row, and its index there.
+    struct Unit {
+        std::size_t row = 0;
+        int event = 0;
+    };
+
+    /// Loads the instances the batch's post_save events name: one SELECT per model (WHERE id IN
     /// ...), into @p out, where the receivers' load_save() takes them (null: the row is gone).
-    void preload(const std::vector<Claimed>& rows, const std::vector<nlohmann::json>& payloads,
-                 detail::BatchInstances& out) {
+    void preload(const std::vector<Claimed>& rows, const std::vector<Unit>& units,
+                 const std::vector<nlohmann::json>& payloads, detail::BatchInstances& out) {
         std::map<const ModelInfo*, std::vector<db::Value>> ids;
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            const nlohmann::json& p = payloads[i];
-            if (rows[i].signal != "post_save" || rows[i].sender.empty() || !p.is_object()) {
+        for (std::size_t u = 0; u < units.size(); ++u) {
+            const Claimed& row = rows[units[u].row];
+            const nlohmann::json& p = payloads[u];
+            if (row.signal != "post_save" || row.sender.empty() || !p.is_object()) {
                 continue;
             }
             const auto pk = p.find("pk");
             if (pk == p.end() || !pk->is_number_integer()) {
                 continue;
             }
-            if (const ModelInfo* info = detail::model_by_label(rows[i].sender); info != nullptr) {
+            if (const ModelInfo* info = detail::model_by_label(row.sender); info != nullptr) {
                 ids[info].emplace_back(pk->get<std::int64_t>());
             }
         }
@@ -547,10 +814,11 @@ struct Worker::State {
         }
     }
 
-    /// The fast path: every receiver of the batch in one transaction without savepoints, the
-    /// rows marked done by one UPDATE that also checks the claim. False (everything rolled back)
-    /// when a receiver threw, a receiver is unknown or out of attempts, or a claim was taken over:
-    /// the caller then runs the batch row by row. A receiver that threw is told in @p failure.
+    /// The fast path: every receiver of the batch in one transaction without savepoints (each
+    /// event of a packed row in turn), the rows marked done by one UPDATE that also checks the
+    /// claim. False (everything rolled back) when a receiver threw, a receiver is unknown or out
+    /// of attempts, an event of a packed row was skipped, or a claim was taken over: the caller
+    /// then runs the batch row by row. A receiver that threw is told in @p failure.
     /// @p own_transaction: false when the caller's transaction is the batch's (locked claims:
     /// it rolls back itself on false).
     /// @p deleted: the claim deleted the rows already (a skipped row then goes the careful way).
@@ -569,16 +837,31 @@ struct Worker::State {
             // Everything checked before the transaction: a row that needs care goes the careful
             // way at once.
             std::vector<std::shared_ptr<const detail::RemoteReceiver>> receivers;
+            std::vector<Unit> units;
             std::vector<nlohmann::json> payloads;
             receivers.reserve(rows.size());
+            units.reserve(rows.size());
             payloads.reserve(rows.size());
-            for (const Claimed& row : rows) {
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                const Claimed& row = rows[i];
                 auto receiver = detail::find_receiver(row.receiver);
                 if (!receiver || row.attempts > receiver->info.retry.max_attempts) {
                     return false;
                 }
                 receivers.push_back(std::move(receiver));
-                payloads.push_back(nlohmann::json::parse(row.payload));
+                nlohmann::json payload = nlohmann::json::parse(row.payload);
+                if (row.events == 1) {
+                    units.push_back(Unit{i, 0});
+                    payloads.push_back(std::move(payload));
+                    continue;
+                }
+                if (!payload.is_array() || payload.size() != static_cast<std::size_t>(row.events)) {
+                    return false;
+                }
+                for (std::size_t k = 0; k < payload.size(); ++k) {
+                    units.push_back(Unit{i, static_cast<int>(k)});
+                    payloads.push_back(std::move(payload[k]));
+                }
             }
             std::optional<db::Atomic> batch;
             if (own_transaction) {
@@ -586,42 +869,46 @@ struct Worker::State {
             }
             detail::BatchInstances instances;
             if (options.preload) {
-                preload(rows, payloads, instances);
+                preload(rows, units, payloads, instances);
             }
             const BatchScope scope(&instances);
             std::size_t skipped_rows = 0;
-            // The rows of batch receivers (connect_batch), by receiver, in the batch's order:
+            // The events of batch receivers (connect_batch), by receiver, in the batch's order:
             // each receiver is called once with all of them after the single receivers ran.
             std::vector<std::pair<const detail::RemoteReceiver*, std::vector<std::size_t>>> grouped;
-            for (std::size_t i = 0; i < rows.size(); ++i) {
+            for (std::size_t u = 0; u < units.size(); ++u) {
+                const std::size_t i = units[u].row;
                 const Claimed& row = rows[i];
                 if (receivers[i]->run_batch) {
                     const auto group =
                         std::find_if(grouped.begin(), grouped.end(),
                                      [&](const auto& g) { return g.first == receivers[i].get(); });
                     if (group == grouped.end()) {
-                        grouped.emplace_back(receivers[i].get(), std::vector<std::size_t>{i});
+                        grouped.emplace_back(receivers[i].get(), std::vector<std::size_t>{u});
                     } else {
-                        group->second.push_back(i);
+                        group->second.push_back(u);
                     }
                     continue;
                 }
                 const Delivery delivery{
-                    row.id,       row.queue,      row.receiver,    row.idempotency_key,
-                    row.attempts, row.created_at, options.database};
+                    row.id,       row.queue,      row.receiver,     event_key(row, units[u].event),
+                    row.attempts, row.created_at, options.database, units[u].event};
                 detail::RunResult result;
                 try {
                     const CurrentDelivery current(delivery);
-                    result = receivers[i]->run({payloads[i], options.database, row.sender});
+                    result = receivers[i]->run({payloads[u], options.database, row.sender});
                 } catch (const std::exception& e) {
-                    failure = Failure{i, receivers[i], e.what()};
+                    failure = Failure{i, units[u].event, receivers[i], e.what()};
                     throw Fallback{};
                 } catch (...) {
-                    failure = Failure{i, receivers[i],
+                    failure = Failure{i, units[u].event, receivers[i],
                                       "the receiver threw something that is not a std::exception"};
                     throw Fallback{};
                 }
                 if (result.skipped) {
+                    if (row.events > 1) {
+                        throw Fallback{};  // the event leaves its row: the careful path does it
+                    }
                     const std::vector<db::Value> params{
                         db::Value(detail::now_us()), db::Value(result.note), db::Value(row.id),
                         db::Value(token), db::Value(static_cast<std::int64_t>(row.attempts))};
@@ -642,17 +929,17 @@ struct Worker::State {
                 std::vector<detail::BatchRow> batch_rows;
                 deliveries.reserve(indices.size());
                 batch_rows.reserve(indices.size());
-                for (const std::size_t i : indices) {
-                    const Claimed& row = rows[i];
-                    deliveries.push_back(Delivery{row.id, row.queue, row.receiver,
-                                                  row.idempotency_key, row.attempts, row.created_at,
-                                                  options.database});
+                for (const std::size_t u : indices) {
+                    const Claimed& row = rows[units[u].row];
+                    deliveries.push_back(
+                        Delivery{row.id, row.queue, row.receiver, event_key(row, units[u].event),
+                                 row.attempts, row.created_at, options.database, units[u].event});
                 }
                 for (std::size_t k = 0; k < indices.size(); ++k) {
                     batch_rows.push_back(detail::BatchRow{&payloads[indices[k]], &deliveries[k]});
                 }
                 // When it throws, everything rolls back and the careful path runs each of its
-                // rows alone, so that only the events that fail again count a failed attempt.
+                // events alone, so that only the events that fail again count a failed attempt.
                 receiver->run_batch(batch_rows);
             }
             // The batch's ids as one parameter: a PostgreSQL array, a JSON array for SQLite.
@@ -701,7 +988,7 @@ struct Worker::State {
             if (batch) {
                 batch->commit();
             }
-            done += rows.size() - skipped_rows;
+            done += events_of(rows) - skipped_rows;  // a skipped row held one event
             skipped += skipped_rows;
             return true;
         } catch (...) {  // NOLINT(bugprone-empty-catch): rolled back; the careful path runs it
@@ -724,7 +1011,7 @@ struct Worker::State {
                 error = true;
                 std::cerr << "tocsin.remote worker " << name << ": " << e.what() << std::endl;
             }
-            if (!error && n >= static_cast<std::size_t>(options.batch_size)) {
+            if (!error && n > 0 && claim_hint().full) {
                 continue;  // probably more
             }
             std::unique_lock lock(mutex);

@@ -133,14 +133,16 @@ class BatchTest : public RemoteTest {
         connections.emplace_back(remote::connect_batch(
             ticket, f, {.queue = "q", .dispatch_uid = std::move(uid), .retry = retry}));
     }
-    /// Sends @p names in one transaction.
+    /// Sends @p names, each in its own write: an outbox row of one event each.
     static void send(const std::vector<std::string>& names) {
-        tocsin::atomic([&] {
-            std::int64_t n = 0;
-            for (const auto& name : names) {
-                ticket.send(Sender{}, name, n++);
-            }
-        });
+        std::int64_t n = 0;
+        for (const auto& name : names) {
+            ticket.send(Sender{}, name, n++);
+        }
+    }
+    /// Sends @p names in one transaction: one packed row of all of them per receiver.
+    static void send_packed(const std::vector<std::string>& names) {
+        tocsin::atomic([&] { send(names); });
     }
     static std::vector<std::string> names(int n, const std::string& prefix = "t") {
         std::vector<std::string> out;
@@ -163,7 +165,7 @@ TEST_F(BatchTest, ABatchReceiverIsCalledOncePerBatchWithEveryEventOnce) {
     EXPECT_EQ(worker.drain(), 250U);
     EXPECT_EQ(sizes(), (std::vector<std::size_t>{100, 100, 50}));
     EXPECT_EQ(effects(), 250);
-    EXPECT_EQ(rows_in("done"), 250);
+    EXPECT_EQ(events_in("done"), 250);
     EXPECT_EQ(worker.stats().done, 250U);
     EXPECT_EQ(worker.drain(), 0U);
     // Each event with its own row's delivery, in the order sent.
@@ -190,7 +192,7 @@ TEST_F(BatchTest, BatchAndSingleReceiversOfOneSignalShareTheBatch) {
     EXPECT_EQ(sizes(), (std::vector<std::size_t>{30}));
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'batch:%'"), 30);
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'one:%'"), 30);
-    EXPECT_EQ(rows_in("done"), 60);
+    EXPECT_EQ(events_in("done"), 60);
 }
 
 TEST_F(BatchTest, WithDeleteDoneTheBatchsRowsGoInItsTransaction) {
@@ -219,7 +221,7 @@ TEST_F(BatchTest, AFailingEventNeitherLosesNorDuplicatesItsBatchMates) {
     EXPECT_EQ(worker.stats().failed, 1U);
     EXPECT_EQ(effects(), 9);
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key = 'batch:bad3'"), 0);
-    EXPECT_EQ(rows_in("done"), 9);
+    EXPECT_EQ(events_in("done"), 9);
     for (const auto& row : remote::outbox_rows()) {
         EXPECT_EQ(row.attempts, 1);
         if (row.status == remote::Status::pending) {
@@ -229,11 +231,11 @@ TEST_F(BatchTest, AFailingEventNeitherLosesNorDuplicatesItsBatchMates) {
     }
     // Its retry, after the backoff: the effect once, nothing of the others again.
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (rows_in("done") < 10 && std::chrono::steady_clock::now() < deadline) {
+    while (events_in("done") < 10 && std::chrono::steady_clock::now() < deadline) {
         worker.drain();
         std::this_thread::sleep_for(5ms);
     }
-    EXPECT_EQ(rows_in("done"), 10);
+    EXPECT_EQ(events_in("done"), 10);
     EXPECT_EQ(effects(), 10);
     EXPECT_EQ(Effect::objects().get(where(&Effect::key) == "batch:bad3").attempt, 2);
 }
@@ -245,7 +247,7 @@ TEST_F(BatchTest, AnEventThatAlwaysFailsIsDeadAloneWithDeleteDone) {
     send(batch);
     remote::Worker worker({.batch_size = 100, .delete_done = true});
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (rows_in("dead") < 1 && std::chrono::steady_clock::now() < deadline) {
+    while (events_in("dead") < 1 && std::chrono::steady_clock::now() < deadline) {
         worker.drain();
         std::this_thread::sleep_for(5ms);
     }
@@ -268,7 +270,7 @@ TEST_F(BatchTest, AClaimTakenOverMidBatchRollsTheWholeBatchBack) {
     EXPECT_EQ(worker.stats().lost, 10U);
     EXPECT_EQ(worker.stats().done, 0U);
     EXPECT_EQ(effects(), 0);
-    EXPECT_EQ(rows_in("pending"), 10);
+    EXPECT_EQ(events_in("pending"), 10);
     // Still this worker's claims (the takeover rolled back with them), until their visibility
     // timeout.
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM tocsin_outbox WHERE locked_by IS NOT NULL"), 10);
@@ -299,12 +301,12 @@ TEST_F(BatchTest, ThreadsRunEveryEventOnce) {
         send(names(100, "r" + std::to_string(t) + "-"));
     }
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (rows_in("done") < events && std::chrono::steady_clock::now() < deadline) {
+    while (events_in("done") < events && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(10ms);
     }
     worker.stop();
     runner.join();
-    EXPECT_EQ(rows_in("done"), events);
+    EXPECT_EQ(events_in("done"), events);
     EXPECT_EQ(effects(), events);
     EXPECT_EQ(worker.stats().lost, 0U);
     std::size_t total = 0;
@@ -313,6 +315,75 @@ TEST_F(BatchTest, ThreadsRunEveryEventOnce) {
         total += n;
     }
     EXPECT_EQ(total, static_cast<std::size_t>(events));
+}
+
+TEST_F(BatchTest, ABatchReceiverGetsTheEventsOfItsPackedRowsAtOnceEachWithItsKey) {
+    connect_batch(&apply_batch, "batchtest.apply");
+    send_packed(names(100));
+    send_packed(names(150, "u"));
+    const auto rows = remote::outbox_rows();
+    ASSERT_EQ(rows.size(), 2U);
+    EXPECT_EQ(rows[0].events, 100);
+    EXPECT_EQ(rows[1].events, 150);
+    // A claim takes rows while fewer than batch_size events come before them: whole rows.
+    remote::Worker worker({.batch_size = 100});
+    EXPECT_EQ(worker.drain(), 250U);
+    EXPECT_EQ(sizes(), (std::vector<std::size_t>{100, 150}));
+    EXPECT_EQ(effects(), 250);
+    EXPECT_EQ(events_in("done"), 250);
+    for (const auto& row : remote::outbox_rows()) {
+        const auto payload = nlohmann::json::parse(row.payload);
+        for (std::size_t i = 0; i < payload.size(); ++i) {
+            const Effect e = Effect::objects().get(where(&Effect::idempotency_key) ==
+                                                   row.idempotency_key + "." + std::to_string(i));
+            EXPECT_EQ(e.key, "batch:" + payload[i].at(0).get<std::string>());
+            EXPECT_EQ(e.attempt, 1);
+        }
+    }
+}
+
+TEST_F(BatchTest, ABatchHoldsAboutBatchSizeEventsOfPackedRows) {
+    connect_batch(&apply_batch, "batchtest.apply");
+    for (int t = 0; t < 3; ++t) {
+        send_packed(names(30, "r" + std::to_string(t) + "-"));
+    }
+    send(names(3, "single"));
+    remote::Worker worker({.batch_size = 50, .delete_done = true});
+    EXPECT_EQ(worker.drain(), 93U);
+    EXPECT_EQ(sizes(), (std::vector<std::size_t>{60, 33}));
+    EXPECT_EQ(effects(), 93);
+}
+
+TEST_F(BatchTest, AFailingEventOfAPackedRowIsRetriedAloneWhileItsRowMatesAreDone) {
+    connect_batch(&fails_at_bad, "batchtest.fails", {.delay = 1s});
+    auto batch = names(10);
+    batch[3] = "bad3";
+    send_packed(batch);
+    const std::string packed_key = remote::outbox_rows().at(0).idempotency_key;
+    remote::Worker worker({.batch_size = 100});
+    EXPECT_EQ(worker.drain(), 10U);
+    // Once with the ten (rolled back), then each alone.
+    EXPECT_EQ(sizes(), (std::vector<std::size_t>{10, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}));
+    EXPECT_EQ(worker.stats().done, 9U);
+    EXPECT_EQ(worker.stats().failed, 1U);
+    EXPECT_EQ(effects(), 9);
+    EXPECT_EQ(events_in("done"), 9);
+    const auto pending = remote::outbox_rows({.status = remote::Status::pending});
+    ASSERT_EQ(pending.size(), 1U);  // the failed event, a row of its own
+    EXPECT_EQ(pending[0].events, 1);
+    EXPECT_EQ(pending[0].attempts, 1);
+    EXPECT_EQ(pending[0].idempotency_key, packed_key + ".3");
+    EXPECT_EQ(pending[0].last_error, "bad event bad3");
+    EXPECT_EQ(nlohmann::json::parse(pending[0].payload).at(0), "bad3");
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (events_in("done") < 10 && std::chrono::steady_clock::now() < deadline) {
+        worker.drain();
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_EQ(effects(), 10);
+    const Effect bad = Effect::objects().get(where(&Effect::key) == "batch:bad3");
+    EXPECT_EQ(bad.attempt, 2);
+    EXPECT_EQ(bad.idempotency_key, packed_key + ".3");
 }
 
 TEST_F(BatchTest, OrderedIsRefusedAndTheUidIsRequired) {

@@ -64,6 +64,26 @@ TEST_F(CommandsTest, OutboxCountsPerQueueAndReceiver) {
               "mail  outboxtest.welcome  pending=2  failed=0  dead=0  done=0  skipped=0\n");
 }
 
+TEST_F(CommandsTest, OutboxCountsListsRetriesAndPurgesTheEventsOfPackedRows) {
+    tocsin::atomic([] {
+        for (const char* name : {"a", "b", "c"}) {
+            Item::objects().create({.name = name});
+        }
+    });
+    EXPECT_EQ(run({"outbox"}).out,
+              "audit  outboxtest.broken  pending=3  failed=0  dead=0  done=0  skipped=0\n"
+              "mail  outboxtest.welcome  pending=3  failed=0  dead=0  done=0  skipped=0\n");
+    const auto id = remote::outbox_rows({.receiver = "outboxtest.welcome"}).at(0).id;
+    EXPECT_EQ(run({"outbox", "--list", "--queue", "mail"}).out,
+              "#" + std::to_string(id) +
+                  "  queue=mail  receiver=outboxtest.welcome  status=pending  attempts=0  "
+                  "events=3\n");
+    db::connection().execute_script(
+        "UPDATE tocsin_outbox SET status = 'dead' WHERE receiver = 'outboxtest.broken'");
+    EXPECT_EQ(run({"outbox", "--retry"}).out, "Requeued 3 dead event(s)\n");
+    EXPECT_EQ(run({"outbox", "--purge", "--status", "pending"}).out, "Purged 6 pending event(s)\n");
+}
+
 TEST_F(CommandsTest, WorkerDeleteDoneDeletesTheRowsItRan) {
     Item::objects().create({.name = "a"});
     auto r = run({"worker", "--drain", "--delete-done", "--name", "w1"});
@@ -92,11 +112,11 @@ TEST_F(CommandsTest, WorkerDrainRunsTheRowsThenOutboxListsRetriesAndPurges) {
               "#" + std::to_string(id) +
                   "  queue=audit  receiver=outboxtest.broken  status=dead  attempts=1  "
                   "last_error=smtp down\n");
-    EXPECT_EQ(run({"outbox", "--retry"}).out, "Requeued 1 dead row(s)\n");
-    EXPECT_EQ(run({"outbox", "--purge"}).out, "Purged 1 done row(s)\n");
+    EXPECT_EQ(run({"outbox", "--retry"}).out, "Requeued 1 dead event(s)\n");
+    EXPECT_EQ(run({"outbox", "--purge"}).out, "Purged 1 done event(s)\n");
     EXPECT_EQ(run({"outbox"}).out,
               "audit  outboxtest.broken  pending=1  failed=1  dead=0  done=0  skipped=0\n");
-    EXPECT_EQ(run({"outbox", "--purge", "--status", "pending"}).out, "Purged 1 pending row(s)\n");
+    EXPECT_EQ(run({"outbox", "--purge", "--status", "pending"}).out, "Purged 1 pending event(s)\n");
     EXPECT_EQ(run({"outbox"}).out, "The outbox is empty.\n");
 }
 

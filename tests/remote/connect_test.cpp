@@ -113,7 +113,7 @@ TEST_F(ConnectTest, ACustomSignalsArgumentsTravelAsJsonAndComeBackAsValues) {
     EXPECT_EQ(placed[0].order, (shop::Order{7, "ann"}));
     EXPECT_EQ(placed[0].quantity, 2);
     EXPECT_EQ(placed[0].sender, Sender::of<shop::Checkout>().name());
-    EXPECT_EQ(rows_in("done"), 1);
+    EXPECT_EQ(events_in("done"), 1);
 }
 
 TEST_F(ConnectTest, ArgumentsWithQuotesBackslashesAndNonAsciiTextTravelIntactInABatch) {

@@ -195,8 +195,10 @@ class CrashTest : public RemoteTest {
         }
     }
 
+    /// The events of the outbox rows matching @p where (a transaction's sends to a receiver
+    /// are one packed row).
     static std::int64_t count(const std::string& where) {
-        return scalar("SELECT COUNT(*) FROM tocsin_outbox WHERE " + where);
+        return scalar("SELECT COALESCE(SUM(events), 0) FROM tocsin_outbox WHERE " + where);
     }
 
     /// Waits until @p done holds (60 s at most).
@@ -327,12 +329,16 @@ class CrashTest : public RemoteTest {
 TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchLosesNothingAndAppliesNothingTwice) {
     constexpr int events = 600;
     produce(events);
+    // Each transaction's 100 sends to a receiver are one packed row.
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM tocsin_outbox WHERE receiver = 'crash.apply'"),
+              events / 100);
     {
         auto slow =
             start_worker({"--queue", "apply", "--batch-size", "50", "--visibility-timeout", "2"},
                          {"TOCSIN_REMOTE_TEST_SLEEP_US=2000"});
         // Its receiver prints "applying <id>" before each event: the 120th is the 20th of its
-        // third batch (of 50), which commits after the 50th.
+        // second batch (one packed row of 100: a claim takes whole rows), which commits after
+        // the 100th.
         for (int applying = 0; applying < 120;) {
             const auto line = slow->read_line(30s);
             ASSERT_TRUE(line) << "the worker stopped after " << applying << " events";
@@ -428,8 +434,9 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchReceiversCallCommitsNothingOfT
         auto slow =
             start_worker({"--queue", "batch", "--batch-size", "50", "--visibility-timeout", "2"},
                          {"TOCSIN_REMOTE_TEST_SLEEP_US=10000"});
-        // "batch of 50" is printed once the batch's effects are written: at the third, the first
-        // two batches committed and the third is in the middle of its transaction.
+        // "batch of <n>" is printed once the batch's effects are written: at the third, the first
+        // two batches committed and the third is in the middle of its transaction. Each
+        // transaction's 100 sends are one packed row, claimed whole: batches of 100 events.
         for (int batches = 0; batches < 3;) {
             const auto line = slow->read_line(30s);
             ASSERT_TRUE(line) << "the worker stopped after " << batches << " batches";
@@ -437,8 +444,8 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchReceiversCallCommitsNothingOfT
         }
         slow->signal(SIGKILL);
         EXPECT_EQ(slow->wait(), -SIGKILL);
-        EXPECT_EQ(applied(), 100);
-        EXPECT_EQ(done(), 100);
+        EXPECT_EQ(applied(), 200);
+        EXPECT_EQ(done(), 200);
     }
     auto worker = start_worker({"--queue", "batch", "--visibility-timeout", "2"});
     ASSERT_TRUE(wait_for([&] { return done() == events; })) << done() << " done";
@@ -448,10 +455,10 @@ TEST_F(CrashTest, AWorkerKilledInTheMiddleOfABatchReceiversCallCommitsNothingOfT
     EXPECT_EQ(applied(), events);  // each once: the key is unique
     // The killed worker's third batch was claimed again after its visibility timeout, and its
     // effects carry the second attempt.
-    EXPECT_EQ(count("receiver = 'crash.batch' AND attempts = 2"), 50);
+    EXPECT_EQ(count("receiver = 'crash.batch' AND attempts = 2"), 100);
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'batch:%' AND "
                      "attempt = 2"),
-              50);
+              100);
 }
 
 TEST_F(CrashTest, FourWorkersOnOneQueueApplyEveryEventOnce) {

@@ -100,7 +100,7 @@ TEST_F(ModelReceiversTest, AReceiverForEveryModelRunsForEachModelsSavesWithItsOw
     EXPECT_EQ(calls()[1].pk, *note.id);
     EXPECT_EQ(calls()[1].name, "a note");
     EXPECT_EQ(calls()[2].pk, *special.id);
-    EXPECT_EQ(rows_in("done"), 3);
+    EXPECT_EQ(events_in("done"), 3);
     const auto info = remote::find_remote_receiver("post_save", "t.any");
     ASSERT_TRUE(info);
     EXPECT_EQ(info->sender, "");
@@ -244,7 +244,7 @@ TEST_F(ModelReceiversTest, TheChangedFieldsTravelWithTheirPreviousValuesAsTheSen
     EXPECT_EQ(seen_changes()[0], (std::vector<std::string>{"text:?>draft", "stars:?>1"}));
     EXPECT_EQ(seen_changes()[1], (std::vector<std::string>{"text:draft>final"}));
     EXPECT_EQ(calls()[1].name, "later");  // the instance itself is loaded fresh
-    EXPECT_EQ(rows_in("done"), 2);
+    EXPECT_EQ(events_in("done"), 2);
 }
 
 TEST_F(ModelReceiversTest, UpdateFieldsLimitTheChangesToTheFieldsWritten) {

@@ -55,6 +55,15 @@ class RemoteTest : public ::testing::Test {
     }
     /// All outbox rows.
     static std::int64_t outbox_size() { return scalar("SELECT COUNT(*) FROM tocsin_outbox"); }
+    /// The events of the outbox rows in @p status (a packed row holds several).
+    static std::int64_t events_in(std::string_view status) {
+        return scalar("SELECT COALESCE(SUM(events), 0) FROM tocsin_outbox WHERE status = '" +
+                      std::string(status) + "'");
+    }
+    /// The events of all outbox rows.
+    static std::int64_t outbox_events() {
+        return scalar("SELECT COALESCE(SUM(events), 0) FROM tocsin_outbox");
+    }
     /// The effects applied.
     static std::int64_t effects() { return scalar("SELECT COUNT(*) FROM outboxtest_effect"); }
 

@@ -50,8 +50,17 @@ void thief(Item& item, const SaveEvent&) {
                              std::to_string(remote::current_delivery()->id));
 }
 
-// Creates the items "i0" .. "i<n-1>" in one transaction (one outbox row each per remote receiver).
+// Creates the items "i0" .. "i<n-1>", each in its own write (one outbox row of one event each
+// per remote receiver).
 void create_items(int n) {
+    for (int i = 0; i < n; ++i) {
+        Item::objects().create({.name = "i" + std::to_string(i)});
+    }
+}
+
+// Creates the items "i0" .. "i<n-1>" in one transaction (one outbox row per remote receiver,
+// packed: n events).
+void create_items_packed(int n) {
     tocsin::atomic([n] {
         for (int i = 0; i < n; ++i) {
             Item::objects().create({.name = "i" + std::to_string(i)});
@@ -132,7 +141,7 @@ TEST_F(WorkerTest, DrainRunsEachReceiverOnceAndMarksItsRowDone) {
     remote::Worker worker;
     EXPECT_EQ(worker.drain(), 5U);
     EXPECT_EQ(effects(), 5);
-    EXPECT_EQ(rows_in("done"), 5);
+    EXPECT_EQ(events_in("done"), 5);
     EXPECT_EQ(worker.stats().done, 5U);
     EXPECT_EQ(worker.stats().claimed, 5U);
     EXPECT_EQ(worker.drain(), 0U);
@@ -184,7 +193,7 @@ TEST_F(WorkerTest, AFailingReceiverIsRetriedAfterItsBackoffUntilItSucceeds) {
     EXPECT_GE(row.available_at - now_us(), 50'000);
     EXPECT_LE(row.available_at - now_us(), 200'000);
     EXPECT_EQ(worker.drain(), 0U);  // not before its time
-    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 1; }));
+    ASSERT_TRUE(drain_until(worker, [] { return events_in("done") == 1; }));
     row = remote::outbox_rows().at(0);
     EXPECT_EQ(row.attempts, 3);
     EXPECT_FALSE(row.last_error);
@@ -199,7 +208,7 @@ TEST_F(WorkerTest, AnAlwaysFailingReceiverIsDeadAfterMaxAttemptsKeepingItsLastEr
     connect(&apply, "outboxtest.apply", "q");
     Item::objects().create({.name = "x"});
     remote::Worker worker;
-    ASSERT_TRUE(drain_until(worker, [] { return rows_in("dead") == 1; }));
+    ASSERT_TRUE(drain_until(worker, [] { return events_in("dead") == 1; }));
     const auto dead = remote::outbox_rows({.status = remote::Status::dead});
     ASSERT_EQ(dead.size(), 1U);
     EXPECT_EQ(dead[0].receiver, "outboxtest.broken");
@@ -334,7 +343,7 @@ TEST_F(WorkerTest, AWorkerServesItsQueuesOnly) {
     Item::objects().create({.name = "x"});
     remote::Worker mail({.queues = {"mail"}});
     EXPECT_EQ(mail.drain(), 1U);
-    EXPECT_EQ(rows_in("pending"), 1);
+    EXPECT_EQ(events_in("pending"), 1);
     remote::Worker all;
     EXPECT_EQ(all.drain(), 1U);
     EXPECT_EQ(effects(), 2);
@@ -353,12 +362,12 @@ TEST_F(WorkerTest, ThreadsRunEveryEventOnceAndStopGracefully) {
         });
     }
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (rows_in("done") < events && std::chrono::steady_clock::now() < deadline) {
+    while (events_in("done") < events && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(10ms);
     }
     worker.stop();
     runner.join();
-    EXPECT_EQ(rows_in("done"), events);
+    EXPECT_EQ(events_in("done"), events);
     EXPECT_EQ(effects(), events);
     EXPECT_EQ(worker.stats().done, static_cast<std::uint64_t>(events));
     EXPECT_EQ(worker.stats().lost, 0U);
@@ -374,13 +383,13 @@ TEST_F(WorkerTest, OnPostgresqlTheNotifyOfASendWakesAWaitingWorker) {
     std::this_thread::sleep_for(300ms);  // it has looked and waits
     const auto sent = std::chrono::steady_clock::now();
     tocsin::atomic([] { Item::objects().create({.name = "x"}); });
-    while (rows_in("done") < 1 && std::chrono::steady_clock::now() - sent < 10s) {
+    while (events_in("done") < 1 && std::chrono::steady_clock::now() - sent < 10s) {
         std::this_thread::sleep_for(5ms);
     }
     const auto waited = std::chrono::steady_clock::now() - sent;
     worker.stop();
     runner.join();
-    EXPECT_EQ(rows_in("done"), 1);
+    EXPECT_EQ(events_in("done"), 1);
     EXPECT_LT(waited, 5s);  // far less than the 60 s poll
 }
 
@@ -443,7 +452,7 @@ TEST_F(WorkerTest, OnPostgresqlNoNotifiedEventWaitsForThePoll) {
     }
     worker.stop();
     runner.join();
-    EXPECT_EQ(rows_in("done"), 6);
+    EXPECT_EQ(events_in("done"), 6);
     std::lock_guard lock(starts.mutex);
     for (const auto& [name, at] : sent) {
         // Far under the 60 s poll; the commit returned before the time was taken.
@@ -516,7 +525,7 @@ class OrderedTest : public WorkerTest {
     static std::vector<std::int64_t> rows_of(std::int64_t item) {
         std::vector<std::int64_t> out;
         for (const auto& r : remote::outbox_rows()) {
-            if (nlohmann::json::parse(r.payload).at("pk") == item) {
+            if (r.events == 1 && nlohmann::json::parse(r.payload).at("pk") == item) {
                 out.push_back(r.id);
             }
         }
@@ -557,7 +566,7 @@ TEST_F(OrderedTest, TheEventsOfOneInstanceRunOneAtATimeInCommitOrderWithFourThre
     }
     worker.stop();
     runner.join();
-    EXPECT_EQ(rows_in("done"), items * saves);
+    EXPECT_EQ(events_in("done"), items * saves);
     OrderLog& log = order_log();
     EXPECT_EQ(log.most_at_once, 1);
     for (const Item& item : all) {
@@ -585,12 +594,12 @@ TEST_F(OrderedTest, AFailingEventHoldsBackTheLaterEventsOfItsInstanceOnly) {
     // b's events all ran.
     EXPECT_EQ(log.rows[*a.id].size(), 1U);
     EXPECT_EQ(log.rows[*b.id], rows_of(*b.id));
-    EXPECT_EQ(rows_in("pending"), 2);
+    EXPECT_EQ(events_in("pending"), 2);
     const auto held = remote::outbox_rows({.status = remote::Status::pending});
     EXPECT_EQ(held[0].attempts, 1);
     EXPECT_EQ(held[0].last_error, "not yet");
     EXPECT_EQ(held[1].attempts, 0);  // never claimed
-    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 6; }));
+    ASSERT_TRUE(drain_until(worker, [] { return events_in("done") == 6; }));
     EXPECT_EQ(log.rows[*a.id], rows_of(*a.id));
 }
 
@@ -606,8 +615,8 @@ TEST_F(OrderedTest, ADeadEventNoLongerHoldsBackTheLaterOnes) {
     a.name = "fixed";
     a.save();
     remote::Worker worker({.batch_size = 1});
-    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 2; }));
-    EXPECT_EQ(rows_in("dead"), 1);
+    ASSERT_TRUE(drain_until(worker, [] { return events_in("done") == 2; }));
+    EXPECT_EQ(events_in("dead"), 1);
     EXPECT_EQ(order_log().rows[*a.id].size(), 2U);
 }
 
@@ -622,7 +631,7 @@ TEST_F(OrderedTest, UnorderedReceiversOfTheSameInstanceAreNotHeldBack) {
     a.save({.update_fields = {&Item::n}});
     remote::Worker worker({.batch_size = 1});
     worker.drain();
-    EXPECT_EQ(rows_in("done"), 2);  // the creation and the second update; the first waits
+    EXPECT_EQ(events_in("done"), 2);  // the creation and the second update; the first waits
     EXPECT_FALSE(remote::outbox_rows().at(0).ordering_key);
 }
 
@@ -709,7 +718,7 @@ TEST_F(WorkerTest, WithLockClaimsEachReceiverRunsOnceAndItsAttemptIsCounted) {
     EXPECT_EQ(worker.drain(), 5U);
     EXPECT_EQ(worker.drain(), 0U);
     EXPECT_EQ(effects(), 5);
-    EXPECT_EQ(rows_in("done"), 5);
+    EXPECT_EQ(events_in("done"), 5);
     EXPECT_EQ(worker.stats().done, 5U);
     for (const auto& row : remote::outbox_rows()) {
         EXPECT_EQ(row.attempts, 1);
@@ -725,7 +734,7 @@ TEST_F(WorkerTest, WithLockClaimsFailuresAreCountedRetriedAndBuried) {
     connect(&apply, "outboxtest.apply", "q");
     Item::objects().create({.name = "x"});
     remote::Worker worker({.delete_done = true, .lock_claims = true});
-    ASSERT_TRUE(drain_until(worker, [] { return outbox_size() == 1 && rows_in("dead") == 1; }));
+    ASSERT_TRUE(drain_until(worker, [] { return outbox_size() == 1 && events_in("dead") == 1; }));
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM outboxtest_effect WHERE key LIKE 'apply:%'"), 1);
     EXPECT_EQ(scalar("SELECT attempt FROM outboxtest_effect WHERE key LIKE 'flaky:%'"), 3);
     const auto dead = remote::outbox_rows({.status = remote::Status::dead});
@@ -757,7 +766,7 @@ TEST_F(WorkerTest, OnPostgresqlALockedClaimWritesNothingAndHoldsItsRowsThroughTh
     connect(&probe_then_apply, "outboxtest.probe", "q", {.max_attempts = 3, .delay = 1ms});
     run_probed_batch(false);
     remote::Worker worker({.lock_claims = true});
-    ASSERT_TRUE(drain_until(worker, [] { return rows_in("done") == 5; }));
+    ASSERT_TRUE(drain_until(worker, [] { return events_in("done") == 5; }));
     EXPECT_EQ(effects(), 5);
     std::lock_guard lock(probe.mutex);
     // The first batch: i0, i1, i2 (throws: rolled back), then the careful run of i0, i1, i3, i4
@@ -792,6 +801,338 @@ TEST_F(WorkerTest, OnPostgresqlALockedClaimThatDeletesItsRowsHoldsThemUntilItsCo
     }
     EXPECT_EQ(probe.claimable[7], 0);  // i2's retry
     EXPECT_EQ(probe.attempts[7], 1);   // its failed attempt; the four others are gone
+}
+
+// ---------------------------------------------------------------- packed rows (session 13)
+
+/// What picky() saw: per item name, the idempotency key and the attempt of each call.
+struct KeyLog {
+    std::mutex mutex;
+    std::map<std::string, std::vector<std::pair<std::string, int>>> calls;
+};
+KeyLog& key_log() {
+    static KeyLog log;
+    return log;
+}
+/// Fails always for the item named "poison", at attempts 1 and 2 for one named "flaky"; applies
+/// its effect (unique per item) otherwise. Logs every call's key and attempt.
+void picky(Item& item, const SaveEvent&) {
+    const remote::Delivery* d = remote::current_delivery();
+    {
+        std::lock_guard lock(key_log().mutex);
+        key_log().calls[item.name].emplace_back(d->idempotency_key, d->attempt);
+    }
+    apply_effect("picky", item);  // rolled back with a failure
+    if (item.name == "poison") {
+        throw std::runtime_error("poisoned");
+    }
+    if (item.name == "flaky" && d->attempt <= 2) {
+        throw std::runtime_error("flaky");
+    }
+}
+
+/// A receiver with no effect (the events of one item, packed, beside an ordered receiver's).
+void noop(Item&, const SaveEvent&) {}
+
+/// The four ways a worker claims and finishes rows.
+std::vector<remote::WorkerOptions> all_claim_modes() {
+    std::vector<remote::WorkerOptions> out;
+    for (const bool lock : {false, true}) {
+        for (const bool remove : {false, true}) {
+            out.push_back({.delete_done = remove, .lock_claims = lock});
+        }
+    }
+    return out;
+}
+
+class PackedTest : public WorkerTest {
+  protected:
+    void SetUp() override {
+        WorkerTest::SetUp();
+        std::lock_guard lock(key_log().mutex);
+        key_log().calls.clear();
+    }
+    /// Creates items named @p names in one transaction.
+    static void create_named(const std::vector<std::string>& names) {
+        tocsin::atomic([&] {
+            for (const auto& name : names) {
+                Item::objects().create({.name = name});
+            }
+        });
+    }
+};
+
+TEST_F(PackedTest, ATransactionsSendsAreOneRowPerReceiverAndEachEventIsAppliedOnce) {
+    connect(&apply, "outboxtest.apply", "q");
+    connect(&audit, "outboxtest.audit", "q");
+    std::int64_t applied = 0;
+    for (const remote::WorkerOptions& mode : all_claim_modes()) {
+        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
+                     " delete_done=" + (mode.delete_done ? "1" : "0"));
+        (void)remote::purge();
+        create_items_packed(30);
+        const auto rows = remote::outbox_rows({.status = remote::Status::pending});
+        ASSERT_EQ(rows.size(), 2U);  // one per receiver
+        for (const auto& row : rows) {
+            EXPECT_EQ(row.events, 30);
+            const auto payload = nlohmann::json::parse(row.payload);
+            ASSERT_TRUE(payload.is_array());
+            ASSERT_EQ(payload.size(), 30U);
+            for (std::size_t i = 1; i < payload.size(); ++i) {  // in send order
+                EXPECT_LT(payload[i - 1].at("pk").get<std::int64_t>(),
+                          payload[i].at("pk").get<std::int64_t>());
+            }
+        }
+        remote::Worker worker(mode);
+        EXPECT_EQ(worker.drain(), 60U);
+        applied += 60;
+        EXPECT_EQ(effects(), applied);  // each once: the effect's key is unique
+        EXPECT_EQ(worker.stats().done, 60U);
+        EXPECT_EQ(worker.stats().claimed, 60U);
+        EXPECT_EQ(events_in("pending"), 0);
+        EXPECT_EQ(events_in("done"), mode.delete_done ? 0 : 60);
+        for (const auto& row : remote::outbox_rows({.status = remote::Status::done})) {
+            EXPECT_EQ(row.events, 30);
+            EXPECT_EQ(row.attempts, 1);
+        }
+    }
+}
+
+TEST_F(PackedTest, APackedRowsAlwaysFailingEventIsRetriedThenDeadAloneWithItsOwnKey) {
+    connect(&picky, "outboxtest.picky", "q", {.max_attempts = 3, .delay = 1ms});
+    for (const remote::WorkerOptions& mode : all_claim_modes()) {
+        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
+                     " delete_done=" + (mode.delete_done ? "1" : "0"));
+        db::connection().execute_script(
+            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
+            "outboxtest_item");
+        {
+            std::lock_guard lock(key_log().mutex);
+            key_log().calls.clear();
+        }
+        create_named({"a", "b", "poison", "c", "d"});
+        const std::string packed_key = remote::outbox_rows().at(0).idempotency_key;
+        remote::Worker worker(mode);
+        ASSERT_TRUE(drain_until(worker, [] { return events_in("dead") == 1; }));
+        EXPECT_EQ(effects(), 4);  // the others, once each
+        EXPECT_EQ(events_in("pending"), 0);
+        EXPECT_EQ(events_in("done"), mode.delete_done ? 0 : 4);
+        const auto dead = remote::outbox_rows({.status = remote::Status::dead});
+        ASSERT_EQ(dead.size(), 1U);  // the poison alone
+        EXPECT_EQ(dead[0].events, 1);
+        EXPECT_EQ(dead[0].attempts, 3);
+        EXPECT_EQ(dead[0].last_error, "poisoned");
+        EXPECT_EQ(dead[0].idempotency_key, packed_key + ".2");
+        EXPECT_EQ(nlohmann::json::parse(dead[0].payload).at("pk").get<std::int64_t>(),
+                  *Item::objects().get(where(&Item::name) == "poison").id);
+        EXPECT_EQ(worker.stats().dead, 1U);
+        EXPECT_EQ(worker.stats().done, 4U);
+        std::lock_guard lock(key_log().mutex);
+        const auto& poison = key_log().calls["poison"];
+        ASSERT_GE(poison.size(), 3U);
+        for (const auto& [key, attempt] : poison) {
+            EXPECT_EQ(key, packed_key + ".2");  // the same at every attempt
+        }
+        for (const std::string name : {"a", "b", "c", "d"}) {
+            for (const auto& [key, attempt] : key_log().calls[name]) {
+                EXPECT_EQ(attempt, 1) << name;
+            }
+        }
+    }
+}
+
+TEST_F(PackedTest, APackedRowsEventThatFailsTwiceThenSucceedsIsAppliedOnce) {
+    connect(&picky, "outboxtest.picky", "q", {.max_attempts = 5, .delay = 1ms});
+    for (const remote::WorkerOptions& mode : all_claim_modes()) {
+        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
+                     " delete_done=" + (mode.delete_done ? "1" : "0"));
+        db::connection().execute_script(
+            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
+            "outboxtest_item");
+        create_named({"a", "flaky", "b"});
+        remote::Worker worker(mode);
+        ASSERT_TRUE(
+            drain_until(worker, [] { return effects() == 3 && events_in("pending") == 0; }));
+        EXPECT_EQ(Effect::objects()
+                      .get(where(&Effect::key) ==
+                           "picky:" + std::to_string(
+                                          *Item::objects().get(where(&Item::name) == "flaky").id))
+                      .attempt,
+                  3);
+        EXPECT_EQ(worker.stats().failed, 2U);
+        EXPECT_EQ(worker.stats().done, 3U);
+        EXPECT_EQ(events_in("done"), mode.delete_done ? 0 : 3);
+        EXPECT_EQ(events_in("dead"), 0);
+    }
+}
+
+TEST_F(PackedTest, IdempotencyKeysAreDistinctPerEventAndUnchangedAcrossARetry) {
+    connect(&picky, "outboxtest.picky", "q", {.max_attempts = 5, .delay = 1ms});
+    create_named({"a", "b", "flaky", "c"});
+    const std::string packed_key = remote::outbox_rows().at(0).idempotency_key;
+    EXPECT_EQ(packed_key.size(), 32U);
+    remote::Worker worker;
+    ASSERT_TRUE(drain_until(worker, [] { return effects() == 4; }));
+    std::lock_guard lock(key_log().mutex);
+    const std::vector<std::string> names{"a", "b", "flaky", "c"};
+    std::set<std::string> keys;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const auto& calls = key_log().calls[names[i]];
+        ASSERT_FALSE(calls.empty()) << names[i];
+        for (const auto& [key, attempt] : calls) {
+            EXPECT_EQ(key, packed_key + "." + std::to_string(i)) << names[i];
+        }
+        keys.insert(calls.front().first);
+    }
+    EXPECT_EQ(keys.size(), names.size());
+    EXPECT_EQ(key_log().calls["flaky"].size(), 3U);  // attempts 1, 2 (failed) and 3
+    // The effects record the keys they were applied with: one each.
+    for (const std::string& key : keys) {
+        EXPECT_EQ(Effect::objects().filter(where(&Effect::idempotency_key) == key).count(), 1)
+            << key;
+    }
+}
+
+TEST_F(PackedTest, ASendOutsideATransactionIsARowOfOneEvent) {
+    connect(&apply, "outboxtest.apply", "q");
+    Item::objects().create({.name = "x"});
+    Item::objects().create({.name = "y"});
+    const auto rows = remote::outbox_rows();
+    ASSERT_EQ(rows.size(), 2U);
+    for (const auto& row : rows) {
+        EXPECT_EQ(row.events, 1);
+        EXPECT_TRUE(nlohmann::json::parse(row.payload).is_object());  // the event itself
+    }
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 2U);
+    // A single event's key is the row's.
+    for (const auto& row : remote::outbox_rows()) {
+        EXPECT_EQ(Effect::objects()
+                      .filter(where(&Effect::idempotency_key) == row.idempotency_key)
+                      .count(),
+                  1);
+    }
+}
+
+TEST_F(PackedTest, ARemovedInstanceInAPackedRowIsSkippedAloneSayingWhy) {
+    connect(&apply, "outboxtest.apply", "q");
+    for (const remote::WorkerOptions& mode : all_claim_modes()) {
+        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
+                     " delete_done=" + (mode.delete_done ? "1" : "0"));
+        db::connection().execute_script(
+            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
+            "outboxtest_item");
+        create_named({"a", "gone", "b"});
+        (void)Item::objects().filter(where(&Item::name) == "gone").remove();
+        remote::Worker worker(mode);
+        EXPECT_EQ(worker.drain(), 3U);
+        EXPECT_EQ(effects(), 2);
+        EXPECT_EQ(worker.stats().skipped, 1U);
+        EXPECT_EQ(worker.stats().done, 2U);
+        const auto skipped = remote::outbox_rows({.status = remote::Status::skipped});
+        ASSERT_EQ(skipped.size(), 1U);
+        EXPECT_EQ(skipped[0].events, 1);
+        EXPECT_NE(skipped[0].last_error->find("no longer exists"), std::string::npos);
+        const auto done = remote::outbox_rows({.status = remote::Status::done});
+        if (mode.delete_done) {
+            EXPECT_TRUE(done.empty());
+            EXPECT_EQ(outbox_size(), 1);
+        } else {
+            ASSERT_EQ(done.size(), 1U);
+            EXPECT_EQ(done[0].events, 2);  // the events done in it
+            EXPECT_EQ(nlohmann::json::parse(done[0].payload).size(), 2U);
+        }
+    }
+}
+
+TEST_F(PackedTest, APackedRowWhoseWorkerDiedInItsLastAttemptIsSplitAndOnlyItsKillerIsDead) {
+    connect(&apply, "outboxtest.apply", "q", {.max_attempts = 2});
+    create_named({"a", "b", "c"});
+    // A worker claimed it at attempt 2 of 2 and died (one of its events killed it).
+    db::connection().execute(
+        "UPDATE tocsin_outbox SET locked_by = 'dead worker', attempts = 2, locked_until = " +
+        std::to_string(now_us() - 1));
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 6U);  // the packed row, then its three events, one attempt left each
+    EXPECT_EQ(effects(), 3);
+    EXPECT_EQ(events_in("dead"), 0);
+    EXPECT_EQ(events_in("done"), 3);
+    const auto rows = remote::outbox_rows();
+    ASSERT_EQ(rows.size(), 3U);
+    for (const auto& row : rows) {
+        EXPECT_EQ(row.events, 1);
+        EXPECT_EQ(row.attempts, 2);
+    }
+}
+
+TEST_F(PackedTest, ABatchSizeCountsEventsNotRows) {
+    connect(&apply, "outboxtest.apply", "q");
+    for (int t = 0; t < 3; ++t) {
+        create_items_packed(30);  // three rows of 30 events
+    }
+    // Claims take rows while fewer than batch_size events come before them: 30 + 30, then 30.
+    remote::Worker worker({.batch_size = 50, .delete_done = true});
+    EXPECT_EQ(worker.drain(), 90U);
+    EXPECT_EQ(effects(), 90);
+    remote::Worker one({.batch_size = 1});
+    create_items_packed(30);
+    EXPECT_EQ(one.drain(), 30U);  // a packed row is claimed whole
+}
+
+TEST_F(PackedTest, OnPostgresqlAClaimAfterPackedRowsLocksFewRows) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (SQLite claims with a lease)";
+    }
+    // A claim locks every row its select reads; after a claim of packed rows the next one reads
+    // twice the rows the average row needs to fill a batch (here 2), not batch_size: the rows it
+    // does not take stay free for other workers while its batch runs.
+    connect(&probe_then_apply, "outboxtest.probe", "q");
+    {
+        std::lock_guard lock(probe.mutex);
+        probe.claimable.clear();
+        probe.attempts.clear();
+        probe.failing.clear();
+    }
+    for (int t = 0; t < 5; ++t) {
+        create_items_packed(10);  // five rows of ten events
+    }
+    remote::Worker worker({.batch_size = 10, .delete_done = true, .lock_claims = true});
+    EXPECT_EQ(worker.drain(), 50U);
+    EXPECT_EQ(effects(), 50);
+    std::lock_guard lock(probe.mutex);
+    ASSERT_EQ(probe.claimable.size(), 50U);  // one probe per event, ten per batch
+    // The first claim knew no better: it locked the five rows (and took one).
+    EXPECT_EQ(probe.claimable[0], 0);
+    // Then two rows locked per claim: the second batch leaves rows 4 and 5 claimable, the
+    // third row 5.
+    EXPECT_EQ(probe.claimable[10], 2);
+    EXPECT_EQ(probe.claimable[20], 1);
+    EXPECT_EQ(probe.claimable[30], 0);
+}
+
+TEST_F(OrderedTest, AnOrderedReceiversEventsAreNotPackedAndRunInOrder) {
+    connections.emplace_back(remote::connect<Item>(
+        post_save, &ordered, {.queue = "q", .dispatch_uid = "t.ordered", .ordered = true}));
+    connect(&noop, "outboxtest.noop", "q");
+    Item a;
+    tocsin::atomic([&] {
+        a = Item::objects().create({.name = "a"});
+        for (int round = 1; round <= 3; ++round) {
+            a.n = round;
+            a.save();
+        }
+    });
+    const auto ordered_rows = remote::outbox_rows({.receiver = "t.ordered"});
+    ASSERT_EQ(ordered_rows.size(), 4U);
+    for (const auto& row : ordered_rows) {
+        EXPECT_EQ(row.events, 1);
+    }
+    const auto audit_rows = remote::outbox_rows({.receiver = "outboxtest.noop"});
+    ASSERT_EQ(audit_rows.size(), 1U);
+    EXPECT_EQ(audit_rows[0].events, 4);
+    remote::Worker worker({.batch_size = 2});
+    EXPECT_EQ(worker.drain(), 8U);
+    EXPECT_EQ(order_log().rows[*a.id], rows_of(*a.id));
 }
 
 }  // namespace worker_test

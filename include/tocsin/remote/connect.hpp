@@ -5,7 +5,8 @@
 //     tocsin::remote::connect<User>(tocsin::post_save, &welcome_mail,
 //                                   {.queue = "mail", .dispatch_uid = "accounts.welcome"});
 //
-// Sending the signal then writes one outbox row (in the sender's transaction); a Worker of the
+// Sending the signal then writes an outbox event (in the sender's transaction, whose sends to
+// one receiver share one row: a packed row); a Worker of the
 // same program (`manage worker --queue mail`) finds the receiver by its dispatch_uid and runs it.
 #pragma once
 
@@ -68,15 +69,20 @@ struct RemoteOptions {
     bool ordered = false;
 };
 
-/// The outbox row a worker is running a receiver for: what `current_delivery()` returns.
+/// The event a worker is running a receiver for: what `current_delivery()` returns. The events
+/// of one transaction's sends to a receiver travel in one outbox row (a packed row): they share
+/// its id, and each has a key of its own.
 struct Delivery {
-    std::int64_t id = 0;          ///< the row's id
-    std::string queue;            ///< its queue
-    std::string receiver;         ///< the receiver's dispatch_uid
-    std::string idempotency_key;  ///< unique per row, the same at every attempt
+    std::int64_t id = 0;   ///< the outbox row's id (shared by the events of a packed row)
+    std::string queue;     ///< its queue
+    std::string receiver;  ///< the receiver's dispatch_uid
+    /// Unique per event, the same at every attempt: the row's key, and for the events of a packed
+    /// row the row's key + "." + the event's index (kept when a failed event leaves its row).
+    std::string idempotency_key;
     int attempt = 0;              ///< 1 at the first attempt
     std::int64_t created_at = 0;  ///< when the row was written (µs since the epoch)
     std::string database;         ///< the alias the worker reads and writes
+    int event = 0;                ///< the event's index in its row (0: the first, or the only)
 };
 
 /// The delivery being run on this thread, or null outside a worker's call of a remote receiver.
@@ -282,9 +288,10 @@ inline Connect local_options(const RemoteOptions& options) {
 
 /// Connects @p receiver (an ordinary receiver of model `T`'s post_save: `(T&, const SaveEvent&)`,
 /// or with the sender first) to run in a worker. The sender's process connects a local receiver
-/// under the same dispatch_uid that writes one outbox row per save: `T`'s primary key and the
+/// under the same dispatch_uid that writes one outbox event per save: `T`'s primary key and the
 /// event's created, raw and update_fields (and the changed fields with their previous values when
-/// the model tracks them), in the save's transaction (its own autocommit write outside one). The
+/// the model tracks them), in the save's transaction (its own autocommit write outside one; the
+/// events of one transaction share a row, unless the receiver is ordered). The
 /// worker loads the row fresh by primary key (skipping it when it was removed since) and calls
 /// @p receiver inside a transaction that also marks the outbox row done.
 ///
@@ -400,11 +407,12 @@ Connection connect_enqueue(Signal<void(Args...)>& signal, RemoteReceiver remote,
 
 }  // namespace detail
 
-/// Connects @p receiver of a custom signal to run in a worker: each send writes one outbox row
-/// holding the arguments as JSON (every argument type must be a RemoteArgument: a compile error
-/// otherwise), in the transaction open on `options.database`, else in its own write. The worker
-/// reads them back as values and calls @p receiver (with `options.sender` first when it takes a
-/// sender). The signal must return void. `options.dispatch_uid` is required.
+/// Connects @p receiver of a custom signal to run in a worker: each send writes one outbox event
+/// (the sends of one transaction share a row) holding the arguments as JSON (every argument type
+/// must be a RemoteArgument: a compile error otherwise), in the transaction open on
+/// `options.database`, else in its own write. The worker reads them back as values and calls @p
+/// receiver (with `options.sender` first when it takes a sender). The signal must return void.
+/// `options.dispatch_uid` is required.
 template <class F, class... Args>
 requires ReceiverFor<F, Args...> Connection
 connect(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
@@ -437,10 +445,10 @@ connect(Signal<void(Args...)>& signal, F receiver, RemoteOptions options,
 /// Connects @p receiver of a custom signal to run in a worker **once per batch**: sends write
 /// outbox rows exactly as remote::connect's, and the worker calls
 /// `receiver(std::span<const BatchEvent<std::remove_cvref_t<Args>...>> events)` once with all
-/// the events of the batch it claimed for this receiver (at most WorkerOptions::batch_size, in
-/// the order they were written), inside the batch's transaction — so that it can write all
-/// their effects with one statement (`Model::objects().bulk_create(...)`); the rows are then
-/// marked done (or deleted: WorkerOptions::delete_done) by one statement of the same
+/// the events of the batch it claimed for this receiver (about WorkerOptions::batch_size: whole
+/// packed rows, in the order they were written), inside the batch's transaction — so that it can
+/// write all their effects with one statement (`Model::objects().bulk_create(...)`); the rows are
+/// then marked done (or deleted: WorkerOptions::delete_done) by one statement of the same
 /// transaction, which also checks that this worker still holds every claim. The effect is
 /// exactly once for writes through tocsin to the worker's database, as for remote::connect.
 ///

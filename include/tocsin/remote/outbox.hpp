@@ -1,6 +1,7 @@
-// The outbox table of remote receivers: one row per (send, remote receiver), written in
-// the sender's transaction, claimed and marked by workers; and what `manage outbox` reads,
-// retries and purges.
+// The outbox table of remote receivers: the events of a send to a remote receiver, written in
+// the sender's transaction (one row per transaction, receiver and sender holding all its events:
+// a packed row), claimed and marked by workers; and what `manage outbox` reads, retries and
+// purges.
 #pragma once
 
 #include <cstdint>
@@ -43,15 +44,19 @@ void create_outbox(std::string_view alias = db::default_alias);
 void flush_outbox(std::string_view alias = db::default_alias);
 
 /// One row of the outbox. Times are microseconds since the Unix epoch, UTC, from the clock of
-/// the process that wrote them.
+/// the process that wrote them. A row holds `events` events: the sends of one transaction to one
+/// receiver with one sender (a packed row; ordered receivers' rows hold one event each).
 struct OutboxRow {
     std::int64_t id = 0;
-    std::string queue;            ///< RemoteOptions::queue
-    std::string signal;           ///< the signal's name, e.g. "post_save"
-    std::string receiver;         ///< the receiver's dispatch_uid
-    std::string sender;           ///< the sender's label ("auth.User"), or "" for any sender
-    std::string payload;          ///< the arguments, as JSON
-    std::string idempotency_key;  ///< unique per row: Delivery::idempotency_key
+    std::string queue;     ///< RemoteOptions::queue
+    std::string signal;    ///< the signal's name, e.g. "post_save"
+    std::string receiver;  ///< the receiver's dispatch_uid
+    std::string sender;    ///< the sender's label ("auth.User"), or "" for any sender
+    /// The event's arguments, as JSON; with several events a JSON array of theirs, in send order.
+    std::string payload;
+    /// Unique per row; with several events, event i's Delivery::idempotency_key is this + "." + i.
+    std::string idempotency_key;
+    std::int64_t events = 1;  ///< how many events the row holds
     Status status = Status::pending;
     int attempts = 0;  ///< how many times a worker claimed it
     std::int64_t created_at = 0;
@@ -72,8 +77,9 @@ struct OutboxFilter {
     std::optional<Status> status{};
 };
 
-/// The rows of one queue and receiver, counted by status (`manage outbox`). `failed` counts the
-/// pending rows that failed at least once (waiting for a retry); they are in `pending` too.
+/// The events of one queue and receiver, counted by status (`manage outbox`): the sum of the
+/// rows' `events`. `failed` counts the pending events that failed at least once (waiting for a
+/// retry); they are in `pending` too.
 struct OutboxCounts {
     std::string queue;
     std::string receiver;
@@ -94,11 +100,11 @@ struct OutboxCounts {
                                                  std::string_view alias = db::default_alias);
 /// Makes the dead rows matching @p filter pending again (attempts 0, available now; the last
 /// error is kept until the next outcome). A filter status other than dead is an
-/// std::invalid_argument. Returns how many.
+/// std::invalid_argument. Returns how many events they hold.
 std::int64_t retry_dead(const OutboxFilter& filter = {},
                         std::string_view alias = db::default_alias);
 /// Deletes the rows matching @p filter whose status is @p filter.status (done when not given).
-/// Returns how many.
+/// Returns how many events they held.
 std::int64_t purge(const OutboxFilter& filter = {}, std::string_view alias = db::default_alias);
 
 }  // namespace tocsin::remote

@@ -24,7 +24,10 @@ struct WorkerOptions {
     int concurrency = 1;
     /// The database alias of the outbox (and of the receivers' transactions).
     std::string database{db::default_alias};
-    /// Rows claimed at once by a thread (one transaction runs them all).
+    /// Events claimed at once by a thread (one transaction runs them all): rows in id order
+    /// while the events of those before number fewer than batch_size, so a claim holds at least
+    /// one row and at most batch_size rows (a packed row holds several events: the sends of one
+    /// transaction to one receiver).
     int batch_size = 100;
     /// How often a waiting worker looks at the outbox without being woken (SQLite always polls;
     /// PostgreSQL is woken by NOTIFY and polls as a fallback).
@@ -63,14 +66,14 @@ struct WorkerOptions {
     bool lock_claims = false;
 };
 
-/// What a Worker did, counted since it was made.
+/// What a Worker did, counted since it was made, in events (a packed row counts its events).
 struct WorkerStats {
-    std::uint64_t claimed = 0;  ///< rows claimed
-    std::uint64_t done = 0;     ///< receivers that ran and committed
-    std::uint64_t failed = 0;   ///< attempts that threw (the row waits for its retry)
-    std::uint64_t dead = 0;     ///< rows that became dead
-    std::uint64_t skipped = 0;  ///< rows whose model instance was removed since the send
-    std::uint64_t lost = 0;     ///< rows another worker had claimed again meanwhile (rolled back)
+    std::uint64_t claimed = 0;  ///< events claimed
+    std::uint64_t done = 0;     ///< events whose receivers ran and committed
+    std::uint64_t failed = 0;   ///< events whose attempt threw (each waits for its retry)
+    std::uint64_t dead = 0;     ///< events that became dead
+    std::uint64_t skipped = 0;  ///< events whose model instance was removed since the send
+    std::uint64_t lost = 0;     ///< events another worker had claimed again meanwhile (rolled back)
 };
 
 /// Claims outbox rows of its queues and runs their remote receivers (registered in this process
@@ -97,7 +100,7 @@ class Worker {
     /// and the thread tries again after poll_interval.
     void run();
     /// Runs every row that is ready now in the calling thread, batch after batch, until none is
-    /// left (rows waiting for a retry stay); returns how many rows it claimed. For tests and
+    /// left (rows waiting for a retry stay); returns how many events it claimed. For tests and
     /// cron-like use.
     std::size_t drain();
     /// Asks run() to stop after the current batches. Thread-safe; may be called before run().
