@@ -2,6 +2,22 @@
 
 namespace tocsin::auth {
 
+void User::set_password(std::string_view raw) {
+    auth::set_password(*this, raw);
+}
+
+bool User::check_password(std::string_view raw) {
+    return auth::check_password(*this, raw);
+}
+
+void User::set_unusable_password() {
+    auth::set_unusable_password(*this);
+}
+
+bool User::has_usable_password() const noexcept {
+    return auth::has_usable_password(*this);
+}
+
 std::string User::full_name() const {
     std::string full = first_name + " " + last_name;
     const auto begin = full.find_first_not_of(' ');

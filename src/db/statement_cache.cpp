@@ -2,8 +2,36 @@
 #include "tocsin/db/statement_cache.hpp"
 
 #include <atomic>
+#include <functional>
+#include <unordered_map>
 
 namespace tocsin::db {
+
+namespace {
+struct Hash {
+    using is_transparent = void;
+    // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, so a rehash
+    // does not hash the SQL texts again.
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+}  // namespace
+
+struct StatementCache::Slots
+    : std::unordered_map<std::string, detail::StatementSlot, Hash, std::equal_to<>> {};
+
+StatementCache::StatementCache(std::size_t capacity)
+    : capacity_(capacity), slots_(std::make_unique<Slots>()) {}
+
+StatementCache::~StatementCache() = default;
+
+detail::StatementSlot* StatementCache::find_slot_in_map(std::string_view sql,
+                                                        Recent& recent) noexcept {
+    auto it = slots_->find(sql);
+    if (it == slots_->end())
+        return nullptr;
+    recent = Recent{&it->first, &it->second};
+    return &it->second;
+}
 
 CachedStatement& CachedStatement::operator=(CachedStatement&& other) noexcept {
     if (this != &other) {
@@ -30,16 +58,16 @@ void CachedStatement::release() noexcept {
 }
 
 detail::StatementSlot& StatementCache::add_slot(std::string_view sql) {
-    auto [it, inserted] = slots_.try_emplace(std::string(sql));
+    auto [it, inserted] = slots_->try_emplace(std::string(sql));
     (void)inserted;  // a miss: the SQL had no slot
-    if (slots_.size() > capacity_) {
+    if (slots_->size() > capacity_) {
         // Make room: finalise an idle slot (one with nothing lent out), never the new one.
-        for (auto victim = slots_.begin(); victim != slots_.end(); ++victim) {
+        for (auto victim = slots_->begin(); victim != slots_->end(); ++victim) {
             if (victim != it && victim->second.out == 0) {
                 if (victim->second.idle)
                     --idle_;
                 forget_recent(&victim->second);
-                slots_.erase(victim);
+                slots_->erase(victim);
                 break;
             }
         }
@@ -54,13 +82,13 @@ void StatementCache::give_back(detail::StatementSlot& slot,
         slot.idle = std::move(statement);
         ++idle_;
     }  // else a twin: it dies here, the first one stays
-    if (slot.out == 0 && slots_.size() > capacity_) {
+    if (slot.out == 0 && slots_->size() > capacity_) {
         // Every slot was lent out when this one was added: shrink back now that one is idle.
-        for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+        for (auto it = slots_->begin(); it != slots_->end(); ++it) {
             if (&it->second == &slot) {
                 --idle_;
                 forget_recent(&slot);
-                slots_.erase(it);
+                slots_->erase(it);
                 break;
             }
         }
@@ -89,7 +117,7 @@ std::size_t StatementCache::new_held_key() noexcept {
 void StatementCache::clear() noexcept {
     held_.clear();
     recent_.fill(Recent{});
-    slots_.clear();
+    slots_->clear();
     idle_ = 0;
     ++generation_;
     stats_ = Stats{};

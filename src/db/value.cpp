@@ -73,6 +73,10 @@ std::string sql_text_literal(std::string_view text) {
 
 }  // namespace detail
 
+Value::Value() noexcept = default;
+Value::Value(Null) noexcept {}
+Value::Value(std::nullptr_t) noexcept {}
+Value::Value(std::nullopt_t) noexcept {}
 Value::Value(std::int64_t v) noexcept : storage_(v) {}
 Value::Value(double v) noexcept : storage_(v) {}
 Value::Value(std::string v) noexcept : storage_(std::move(v)) {}

@@ -349,6 +349,35 @@ std::shared_ptr<const CommitTimeTarget> make_commit_target(
     return target;
 }
 
+std::shared_ptr<const CommitTimeTarget> make_commit_target(
+    const std::shared_ptr<Receivers>& receivers, void* fn, void (*destroy)(void*), const void* code,
+    std::string_view type, const Connect& options) {
+    std::shared_ptr<void> owned(fn, destroy);  // destroys `fn` if it throws
+    return make_commit_target(receivers, std::move(owned), code, type, options);
+}
+
+void defer_commit_call(const std::shared_ptr<const CommitTimeTarget>& target, const Sender& sender,
+                       void* kept, void (*destroy)(void*),
+                       void (*call)(const CommitTimeTarget& target, const Sender& sender,
+                                    void* kept, void (*invoke)()),
+                       void (*invoke)(), std::string_view alias) {
+    std::shared_ptr<void> copies(kept, destroy);  // destroys `kept` if it throws
+    defer_to_commit(
+        [target, call, invoke, sender, run = DeferredRun::capture(),
+         copies = std::move(copies)]() mutable {
+            std::shared_ptr<const void> keep;
+            if (target->tracked && !(keep = target->track.lock())) {
+                return;  // its object died before the commit
+            }
+            try {
+                run.run([&] { call(*target, sender, copies.get(), invoke); });
+            } catch (...) {
+                target->who.report(target->code, target->type);
+            }
+        },
+        alias);
+}
+
 void CommitReceiverName::report(const void* code, std::string_view type) const noexcept {
     try {
         report_commit_failure(owner, signal, receiver_name(name, dispatch_uid, code, type),

@@ -14,6 +14,18 @@
 
 namespace tocsin {
 
+ModelState::ModelState(const ModelState& other) = default;
+ModelState::ModelState(ModelState&& other) noexcept = default;
+ModelState& ModelState::operator=(const ModelState& other) = default;
+ModelState& ModelState::operator=(ModelState&& other) noexcept = default;
+ModelState::~ModelState() = default;
+
+ModelBase::ModelBase(const ModelBase& other) = default;
+ModelBase::ModelBase(ModelBase&& other) noexcept = default;
+ModelBase& ModelBase::operator=(const ModelBase& other) = default;
+ModelBase& ModelBase::operator=(ModelBase&& other) noexcept = default;
+ModelBase::~ModelBase() = default;
+
 namespace {
 std::mutex& models_mutex() {
     static auto* m = new std::mutex;

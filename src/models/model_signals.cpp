@@ -6,11 +6,31 @@
 #include <string_view>
 #include <utility>
 
+#include "tocsin/models/bulk_signals.hpp"
 #include "tocsin/models/migrate_signals.hpp"
 #include "tocsin/models/model_info.hpp"
 #include "tocsin/models/signals.hpp"
 
 namespace tocsin {
+
+// The commit-time copies of the model layer's events that are not a model signal's, out of line:
+// compiled once, not in every file including models.hpp.
+std::shared_ptr<const commit_copy<MigrateEvent>::Kept> commit_copy<MigrateEvent>::make(
+    const MigrateEvent& event, CommitContext& context) {
+    context.alias = event.database;
+    return std::make_shared<const Kept>(event);
+}
+
+BulkCreateEvent commit_copy<BulkCreateEvent>::make(const BulkCreateEvent& e,
+                                                   CommitContext& context) {
+    context.alias = e.database;
+    return {e.pks, {}, e.database};
+}
+
+UpdateEvent commit_copy<UpdateEvent>::make(const UpdateEvent& e, CommitContext& context) {
+    context.alias = e.database;
+    return e;
+}
 
 template <class Event>
 void ModelSignal<Event>::watch_flags(ModelFlags flags, const Connection& c,

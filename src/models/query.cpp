@@ -880,5 +880,111 @@ bool differs_from_default(const ModelBase& instance, const FieldInfo& field) {
     return !(field.get(instance) == field.default_value);
 }
 
+// ----------------------------------------------------------------------------- QuerySetBase
+
+QuerySetBase::QuerySetBase(std::string database) : parts_{.database = std::move(database)} {}
+QuerySetBase::QuerySetBase(const QuerySetBase& other) = default;
+QuerySetBase::QuerySetBase(QuerySetBase&& other) noexcept = default;
+QuerySetBase& QuerySetBase::operator=(const QuerySetBase& other) = default;
+QuerySetBase& QuerySetBase::operator=(QuerySetBase&& other) noexcept = default;
+QuerySetBase::~QuerySetBase() = default;
+
+void QuerySetBase::add_condition(const Condition& c, bool negate) {
+    if (!c.empty() && is_sliced(parts_)) {
+        throw ModelError("Cannot filter a query once a slice has been taken.");
+    }
+    parts_.condition = negate ? parts_.condition && !c : parts_.condition && c;
+    rows_.reset();
+}
+
+void QuerySetBase::add_order(std::string column, bool descending) {
+    if (is_sliced(parts_)) {
+        throw ModelError("Cannot reorder a query once a slice has been taken.");
+    }
+    parts_.order.emplace_back(std::move(column), descending);
+    rows_.reset();
+}
+
+void QuerySetBase::order_by_id_if_unordered() {
+    if (parts_.order.empty()) {
+        parts_.order.emplace_back("id", false);
+        rows_.reset();
+    }
+}
+
+void QuerySetBase::narrow(std::optional<std::uint64_t> low, std::optional<std::uint64_t> high) {
+    set_limits(parts_, low, high);
+    rows_.reset();
+}
+
+void QuerySetBase::set_deferred(std::vector<std::string> names) {
+    parts_.deferred = std::move(names);
+    rows_.reset();
+}
+
+void QuerySetBase::add_deferred(std::initializer_list<std::string> names) {
+    for (const std::string& name : names) {
+        add_unique(parts_.deferred, name);
+    }
+    rows_.reset();
+}
+
+void QuerySetBase::set_lock(const ModelInfo& info, SelectForUpdate options) {
+    check_select_for_update(info, options);
+    parts_.lock = std::move(options);
+    rows_.reset();
+}
+
+void QuerySetBase::set_database(std::string alias) {
+    parts_.database = std::move(alias);
+    rows_.reset();
+}
+
+QueryParts QuerySetBase::parts_at(const ModelInfo& info, tocsin::source_location where) const {
+    QueryParts p = parts_;
+    p.info = &info;
+    p.where = where;
+    return p;
+}
+
+void QuerySetBase::read(const ModelInfo& info, tocsin::source_location where, void* out,
+                        void (*resize)(void* out, std::size_t n),
+                        ModelBase& (*at)(void* out, std::size_t i)) const {
+    const auto rows = fetch_rows(parts_at(info, where));
+    resize(out, rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        load_row(at(out, i), info, rows[i], parts_.database, parts_.deferred);
+    }
+}
+
+std::size_t QuerySetBase::count_at(const ModelInfo& info, tocsin::source_location where) const {
+    return count_rows(parts_at(info, where));
+}
+
+bool QuerySetBase::exists_at(const ModelInfo& info, tocsin::source_location where) const {
+    QueryParts q = parts_at(info, where);
+    set_limits(q, std::nullopt, 1);
+    return !fetch_rows(q).empty();
+}
+
+std::int64_t QuerySetBase::update_at(const ModelInfo& info,
+                                     std::initializer_list<Assignment> assignments,
+                                     tocsin::source_location where) const {
+    return update_rows(parts_at(info, where), std::vector<Assignment>(assignments));
+}
+
+DeleteResult QuerySetBase::remove_at(const ModelInfo& info, const void* origin,
+                                     tocsin::source_location where) const {
+    return remove_rows(parts_at(info, where), origin);
+}
+
+bool QuerySetBase::rows_shared() const noexcept {
+    return rows_.use_count() > 1;
+}
+
+void QuerySetBase::keep_rows(void* rows, void (*destroy)(void*)) const {
+    rows_ = std::shared_ptr<void>(rows, destroy);
+}
+
 }  // namespace detail
 }  // namespace tocsin

@@ -84,18 +84,17 @@ struct User : Model<User> {
     /// Django's USERNAME_FIELD.
     static auto username_field() { return &User::username; }
 
+    // The members below are defined in src/auth/user.cpp: compiled once, not in every file
+    // including this header.
+
     /// Django's set_password (nothing saved).
-    void set_password(std::string_view raw) { auth::set_password(*this, raw); }
+    void set_password(std::string_view raw);
     /// Django's check_password (an outdated hash is upgraded and saved).
-    [[nodiscard]] bool check_password(std::string_view raw) {
-        return auth::check_password(*this, raw);
-    }
+    [[nodiscard]] bool check_password(std::string_view raw);
     /// Django's set_unusable_password (nothing saved).
-    void set_unusable_password() { auth::set_unusable_password(*this); }
+    void set_unusable_password();
     /// Django's has_usable_password.
-    [[nodiscard]] bool has_usable_password() const noexcept {
-        return auth::has_usable_password(*this);
-    }
+    [[nodiscard]] bool has_usable_password() const noexcept;
     /// first_name and last_name with a space, trimmed (Django's get_full_name).
     [[nodiscard]] std::string full_name() const;
 };

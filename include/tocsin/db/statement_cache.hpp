@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -87,9 +86,10 @@ class StatementCache {
     };
 
     /// A cache keeping up to @p capacity idle statements (0: cache nothing).
-    explicit StatementCache(std::size_t capacity = 256) : capacity_(capacity) {}
+    explicit StatementCache(std::size_t capacity = 256);
     StatementCache(const StatementCache&) = delete;
     StatementCache& operator=(const StatementCache&) = delete;
+    ~StatementCache();
 
     /// Lends the idle statement for @p sql, or one made by @p prepare(sql) when there is none.
     /// @p keepalive is held by the lease (the owner of this cache, so that it outlives the lease).
@@ -146,16 +146,10 @@ class StatementCache {
 
   private:
     friend class CachedStatement;
-    struct Hash {
-        using is_transparent = void;
-        // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, so a rehash
-        // does not hash the SQL texts again.
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    using Map = std::unordered_map<std::string, detail::StatementSlot, Hash, std::equal_to<>>;
-
+    /// The slots by SQL text (a hash map, in src/db/statement_cache.cpp: a file including this
+    /// header does not compile it).
+    struct Slots;
+    struct Recent;
     /// The slot for @p sql, or null. Code that asks for the same SQL again passes the same
     /// characters (the model layer's SQL is built once): a small table indexed by their address
     /// remembers recent slots, so a repeat costs a compare of the text instead of a hash.
@@ -163,12 +157,10 @@ class StatementCache {
         Recent& recent = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_size];
         if (recent.slot != nullptr && *recent.key == sql) [[likely]]
             return recent.slot;
-        auto it = slots_.find(sql);
-        if (it == slots_.end())
-            return nullptr;
-        recent = Recent{&it->first, &it->second};
-        return &it->second;
+        return find_slot_in_map(sql, recent);
     }
+    /// find_slot() past the table of recent slots: the hash map's lookup, remembered in `recent`.
+    detail::StatementSlot* find_slot_in_map(std::string_view sql, Recent& recent) noexcept;
     /// Forgets @p slot in the table of recent slots (it is being erased).
     void forget_recent(const detail::StatementSlot* slot) noexcept;
     /// A new slot for @p sql (lent out once the caller counts it), making room when the cache
@@ -180,7 +172,7 @@ class StatementCache {
     std::size_t idle_ = 0;
     std::uint64_t generation_ = 0;  // bumped by clear(): leases from before do not come back
     Stats stats_;
-    Map slots_;
+    std::unique_ptr<Slots> slots_;
     std::vector<std::unique_ptr<Statement>> held_;  // by key (see hold())
     struct Recent {
         const std::string* key = nullptr;  // the slot's key in slots_ (nodes do not move)

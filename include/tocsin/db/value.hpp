@@ -89,13 +89,13 @@ class Value {
   public:
     using Storage = std::variant<Null, std::int64_t, double, std::string, Blob>;
 
-    // The constructors that store something, the copy, the move, the destructor and ==: out of
+    // The constructors (NULL ones too), the copy, the move, the destructor and ==: out of
     // line (src/db/value.cpp), so that a file using values does not compile std::variant's
     // copy, move, destruction and comparison for itself (about a hundred functions per file).
-    Value() noexcept = default;
-    Value(Null) noexcept {}
-    Value(std::nullptr_t) noexcept {}
-    Value(std::nullopt_t) noexcept {}
+    Value() noexcept;
+    Value(Null) noexcept;
+    Value(std::nullptr_t) noexcept;
+    Value(std::nullopt_t) noexcept;
     Value(std::int64_t v) noexcept;
     Value(double v) noexcept;
     Value(std::string v) noexcept;

@@ -25,29 +25,13 @@ class ValueRef {
 
     constexpr ValueRef() noexcept = default;
     constexpr ValueRef(Null) noexcept {}
-    constexpr ValueRef(std::int64_t v) noexcept : storage_(v) {}
-    constexpr ValueRef(double v) noexcept : storage_(v) {}
-    constexpr ValueRef(std::string_view v) noexcept : storage_(v) {}
-    constexpr ValueRef(std::span<const std::byte> v) noexcept : storage_(v) {}
+    constexpr ValueRef(std::int64_t v) noexcept : storage_(std::in_place_index<1>, v) {}
+    constexpr ValueRef(double v) noexcept : storage_(std::in_place_index<2>, v) {}
+    constexpr ValueRef(std::string_view v) noexcept : storage_(std::in_place_index<3>, v) {}
+    constexpr ValueRef(std::span<const std::byte> v) noexcept
+        : storage_(std::in_place_index<4>, v) {}
     /// Views @p value, which must outlive the view.
-    ValueRef(const Value& value) noexcept {  // NOLINT(google-explicit-constructor)
-        switch (value.type()) {
-            case ValueType::null:
-                break;
-            case ValueType::integer:
-                storage_ = std::get<std::int64_t>(value.storage());
-                break;
-            case ValueType::real:
-                storage_ = std::get<double>(value.storage());
-                break;
-            case ValueType::text:
-                storage_ = std::string_view(std::get<std::string>(value.storage()));
-                break;
-            case ValueType::blob:
-                storage_ = std::span<const std::byte>(std::get<Blob>(value.storage()));
-                break;
-        }
-    }
+    ValueRef(const Value& value) noexcept;  // NOLINT(google-explicit-constructor)
 
     /// The storage class viewed (as Value::type()).
     [[nodiscard]] constexpr ValueType type() const noexcept {

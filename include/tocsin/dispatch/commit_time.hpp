@@ -110,10 +110,24 @@ struct CommitTimeTarget {
 /// It depends on the signal's arguments only: the receiver's own type is erased behind `fn` and
 /// `invoke` (compiled once per receiver type, a few instructions), so the closure, its
 /// std::function and the slot holding the adapter are compiled once per signal.
+/// Hands a commit-time receiver's call to the transaction layer (defer_to_commit, for the commit
+/// of `alias`): at the commit, unless the object `target` tracks died, `call(target, sender,
+/// kept, invoke)` runs, reported to the send observer as a receiver of the send under way now
+/// (DeferredRun), an exception it throws told to the error logger. `kept` (the arguments'
+/// copies) is owned from here on, destroyed by `destroy`. Out of line (src/dispatch/signal.cpp):
+/// the closure and its std::function are compiled once, not once per signal.
+void defer_commit_call(const std::shared_ptr<const CommitTimeTarget>& target, const Sender& sender,
+                       void* kept, void (*destroy)(void*),
+                       void (*call)(const CommitTimeTarget& target, const Sender& sender,
+                                    void* kept, void (*invoke)()),
+                       void (*invoke)(), std::string_view alias);
+
 template <class... Args>
 struct CommitTimeReceiver {
     /// Calls the receiver `fn` with the copies.
     using Invoke = void (*)(void* fn, const Sender&, commit_arg_t<Args>...);
+    /// The copies of a send's arguments.
+    using Kept = std::tuple<commit_kept_t<Args>...>;
 
     std::shared_ptr<const CommitTimeTarget> target;
     Invoke invoke = nullptr;
@@ -122,30 +136,21 @@ struct CommitTimeReceiver {
     void operator()(const Sender& sender, const std::remove_cvref_t<Args>&... args) const {
         CommitContext context{sender};
         // Braced: the arguments are copied left to right (a later one may point to an earlier).
-        std::tuple<commit_kept_t<Args>...> kept{
-            commit_copy<std::remove_cvref_t<Args>>::make(args, context)...};
-        const std::string_view alias = context.alias;
-        defer_to_commit(
-            [target = target, invoke = invoke, sender, run = DeferredRun::capture(),
-             kept = std::move(kept)]() mutable {
-                std::shared_ptr<const void> keep;
-                if (target->tracked && !(keep = target->track.lock())) {
-                    return;  // its object died before the commit
-                }
-                try {
-                    run.run([&] {
-                        std::apply(
-                            [&](auto&... k) {
-                                invoke(target->fn.get(), sender,
-                                       commit_copy<std::remove_cvref_t<Args>>::get(k)...);
-                            },
-                            kept);
-                    });
-                } catch (...) {
-                    target->who.report(target->code, target->type);
-                }
+        auto* kept = new Kept{commit_copy<std::remove_cvref_t<Args>>::make(args, context)...};
+        defer_commit_call(target, sender, kept, &destroy_kept, &call_kept,
+                          reinterpret_cast<void (*)()>(invoke), context.alias);
+    }
+    /// Destroys the copies of a send.
+    static void destroy_kept(void* kept) noexcept { delete static_cast<Kept*>(kept); }
+    /// Calls the receiver with the copies of a send.
+    static void call_kept(const CommitTimeTarget& target, const Sender& sender, void* kept,
+                          void (*invoke)()) {
+        std::apply(
+            [&](auto&... k) {
+                reinterpret_cast<Invoke>(invoke)(target.fn.get(), sender,
+                                                 commit_copy<std::remove_cvref_t<Args>>::get(k)...);
             },
-            alias);
+            *static_cast<Kept*>(kept));
     }
     /// Calls the receiver `fn`, of type `Fn`, with the copies (with the sender first when it
     /// takes one).

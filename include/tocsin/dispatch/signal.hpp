@@ -67,6 +67,15 @@ std::vector<std::exception_ptr> run_async(Receivers& receivers,
 std::shared_ptr<const CommitTimeTarget> make_commit_target(
     const std::shared_ptr<Receivers>& receivers, std::shared_ptr<void> fn, const void* code,
     std::string_view type, const Connect& options);
+/// make_commit_target() of the receiver at `fn`, destroyed by `destroy` (also when this throws).
+std::shared_ptr<const CommitTimeTarget> make_commit_target(
+    const std::shared_ptr<Receivers>& receivers, void* fn, void (*destroy)(void*), const void* code,
+    std::string_view type, const Connect& options);
+/// Destroys the receiver of type `Fn` at `fn`.
+template <class Fn>
+void destroy_receiver(void* fn) noexcept {
+    delete static_cast<Fn*>(fn);
+}
 }  // namespace detail
 
 /// A signal whose receivers return `R` and get `Args` after the sender (Django's `Signal`).
@@ -118,9 +127,8 @@ class Signal<R(Args...)> {
                                 detail::identity_of(receiver)};
                 const void* code = detail::code_of(receiver);
                 const std::string_view type = detail::type_label_of<Fn>(receiver);
-                return connect_at_commit(std::move(adapter),
-                                         std::make_shared<Fn>(std::forward<F>(receiver)), code,
-                                         type, options, where);
+                return connect_at_commit(std::move(adapter), new Fn(std::forward<F>(receiver)),
+                                         &detail::destroy_receiver<Fn>, code, type, options, where);
             } else {
                 detail::throw_invalid_connect(
                     name(),
@@ -326,14 +334,15 @@ class Signal<R(Args...)> {
 
     /// Connects a commit-time receiver (Connect::on_commit) through `adapter`, the one
     /// commit-time adapter of this signal (compiled once per signal, not per receiver type): `fn`
-    /// is the receiver, `code` and `type_label` those of the callable given to connect.
+    /// is the receiver (owned from here on, destroyed by `destroy`), `code` and `type_label`
+    /// those of the callable given to connect.
     template <class Adapter>
-    Connection connect_at_commit(Adapter adapter, std::shared_ptr<void> fn, const void* code,
-                                 std::string_view type_label, Connect& options,
+    Connection connect_at_commit(Adapter adapter, void* fn, void (*destroy)(void*),
+                                 const void* code, std::string_view type_label, Connect& options,
                                  tocsin::source_location where) {
         using SlotT = detail::Slot<R, Adapter, Args...>;
         adapter.target =
-            detail::make_commit_target(receivers_, std::move(fn), code, type_label, options);
+            detail::make_commit_target(receivers_, fn, destroy, code, type_label, options);
         SlotT* s = nullptr;
         auto slot = detail::make_slot(s, std::move(adapter));
         s->identity = s->storage.fn.id;

@@ -42,10 +42,7 @@ struct UpdateEvent {
 template <>
 struct commit_copy<BulkCreateEvent> {
     /// The ids and the alias.
-    static BulkCreateEvent make(const BulkCreateEvent& e, CommitContext& context) {
-        context.alias = e.database;
-        return {e.pks, {}, e.database};
-    }
+    static BulkCreateEvent make(const BulkCreateEvent& e, CommitContext& context);
     /// The copy.
     static BulkCreateEvent& get(BulkCreateEvent& kept) noexcept { return kept; }
 };
@@ -54,10 +51,7 @@ struct commit_copy<BulkCreateEvent> {
 template <>
 struct commit_copy<UpdateEvent> {
     /// A copy.
-    static UpdateEvent make(const UpdateEvent& e, CommitContext& context) {
-        context.alias = e.database;
-        return e;
-    }
+    static UpdateEvent make(const UpdateEvent& e, CommitContext& context);
     /// The copy.
     static UpdateEvent& get(UpdateEvent& kept) noexcept { return kept; }
 };

@@ -1,9 +1,12 @@
 // Field declarations: `tocsin::field("username", &User::username, {.unique = true})`.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace tocsin {
@@ -45,10 +48,68 @@ constexpr Field<T, M> field(std::string_view name, M T::*member, FieldOptions op
     return Field<T, M>{name, member, options};
 }
 
+namespace detail {
+/// One field of a FieldList, at position I.
+template <std::size_t I, class F>
+struct FieldSlot {
+    F field;
+};
+template <class Indices, class... F>
+struct FieldListBase;
+template <std::size_t... I, class... F>
+struct FieldListBase<std::index_sequence<I...>, F...> : FieldSlot<I, F>... {
+    /// `fn(field...)`, in column order.
+    template <class Fn>
+    constexpr decltype(auto) apply(Fn&& fn) const {
+        return static_cast<Fn&&>(fn)(static_cast<const FieldSlot<I, F>&>(*this).field...);
+    }
+};
+}  // namespace detail
+
+/// What fields() returns: the fields of a model, in column order. A plain aggregate (no
+/// std::tuple: its constructors cost every file declaring a model a noticeable part of its
+/// compile time); apply(fn) calls `fn(field...)`.
+template <class... F>
+struct FieldList : detail::FieldListBase<std::index_sequence_for<F...>, F...> {
+    /// How many fields.
+    static constexpr std::size_t size = sizeof...(F);
+};
+
 /// The fields of a model, in column order: `static auto fields() { return tocsin::fields(...); }`.
 template <class... F>
-constexpr std::tuple<F...> fields(F... f) {
-    return std::tuple<F...>{f...};
+constexpr FieldList<F...> fields(F... f) {
+    return FieldList<F...>{{{f}...}};
 }
+
+namespace detail {
+/// `fn(field...)` for the fields of a model (`T::fields()`): a FieldList, or a std::tuple of
+/// fields from a model declared before FieldList.
+template <class Fn, class... F>
+constexpr decltype(auto) apply_fields(Fn&& fn, const FieldList<F...>& fields) {
+    return fields.apply(static_cast<Fn&&>(fn));
+}
+template <class Fn, class... F>
+constexpr decltype(auto) apply_fields(Fn&& fn, const std::tuple<F...>& fields) {
+    return std::apply(static_cast<Fn&&>(fn), fields);
+}
+/// How many fields a model's fields() lists.
+template <class L>
+struct field_count;
+template <class... F>
+struct field_count<FieldList<F...>> : std::integral_constant<std::size_t, sizeof...(F)> {};
+template <class... F>
+struct field_count<std::tuple<F...>> : std::integral_constant<std::size_t, sizeof...(F)> {};
+/// The field types of a model's fields(), as a FieldList type.
+template <class L>
+struct field_types;
+template <class... F>
+struct field_types<FieldList<F...>> {
+    using type = FieldList<F...>;
+};
+template <class... F>
+struct field_types<std::tuple<F...>> {
+    using type = FieldList<F...>;
+};
+}  // namespace detail
 
 }  // namespace tocsin

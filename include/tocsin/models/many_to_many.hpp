@@ -111,7 +111,7 @@ M2MItem m2m_item_of(const A& a) {
 template <class C, class X>
 const ManyToManyInfo& many_to_many_of(ManyToMany<X> C::*member) {
     const ManyToManyInfo* found = nullptr;
-    std::apply(
+    detail::apply_fields(
         [&](const auto&... f) {
             (
                 [&](const auto& fld) {

@@ -55,10 +55,7 @@ struct commit_copy<MigrateEvent> {
         MigrateEvent event;
     };
     /// Copies `event`; the receiver waits for the commit of `event.database`.
-    static std::shared_ptr<const Kept> make(const MigrateEvent& event, CommitContext& context) {
-        context.alias = event.database;
-        return std::make_shared<const Kept>(event);
-    }
+    static std::shared_ptr<const Kept> make(const MigrateEvent& event, CommitContext& context);
     /// The copy.
     static const MigrateEvent& get(const std::shared_ptr<const Kept>& kept) noexcept {
         return kept->event;

@@ -12,8 +12,6 @@
 #pragma once
 
 #include <array>
-#include <cctype>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -50,6 +48,15 @@ struct ModelState {
     /// field order: they hold their default value, not the row's. save() then writes the other
     /// fields only; refresh_from_db({names}) loads them. Empty for a fully loaded instance.
     std::vector<std::string> deferred{};
+
+    // Copy, move and destruction out of line (src/models/model_info.cpp): compiled once, not in
+    // every file copying a model.
+    ModelState() = default;
+    ModelState(const ModelState& other);
+    ModelState(ModelState&& other) noexcept;
+    ModelState& operator=(const ModelState& other);
+    ModelState& operator=(ModelState&& other) noexcept;
+    ~ModelState();
 };
 
 /// The fields given to save(update_fields=…), by name: `{"slug", "title"}`, or a
@@ -131,6 +138,15 @@ class ModelBase {
     /// pre_save / post_save receivers what changed. Only models with a receiver connected with
     /// `tocsin::track_changes` keep one; the others store nothing.
     [[nodiscard]] bool tracks_changes() const noexcept { return snapshot_ != nullptr; }
+
+    // Copy, move and destruction out of line (src/models/model_info.cpp): compiled once, not in
+    // every file copying a model.
+    ModelBase() = default;
+    ModelBase(const ModelBase& other);
+    ModelBase(ModelBase&& other) noexcept;
+    ModelBase& operator=(const ModelBase& other);
+    ModelBase& operator=(ModelBase&& other) noexcept;
+    ~ModelBase();
 
   private:
     friend struct detail::SnapshotAccess;
@@ -302,7 +318,7 @@ db::ValueRef direct_view(const M& v, bool& nan) {
     } else {
         static_assert(std::is_floating_point_v<M>);
         const auto d = static_cast<double>(v);
-        nan = nan || std::isnan(d);
+        nan = nan || __builtin_isnan(d);  // std::isnan without <cmath>: 12,000 lines a file
         return db::ValueRef(d);
     }
 }
@@ -314,7 +330,7 @@ std::size_t view_fields_of(const ModelBase& instance, db::ValueRef* out) {
     const T& object = static_cast<const T&>(instance);
     std::size_t n = 0;
     std::size_t nan_at = static_cast<std::size_t>(-1);
-    std::apply(
+    apply_fields(
         [&](const auto&... f) {
             (
                 [&](const auto& fld) {
@@ -337,12 +353,12 @@ std::size_t view_fields_of(const ModelBase& instance, db::ValueRef* out) {
 /// Whether every own field of `T` is viewed_directly() (then view_fields_of<T> serves).
 template <class T>
 constexpr bool views_fields_directly() {
-    return []<class... F>(std::type_identity<std::tuple<F...>>) {
+    return []<class... F>(std::type_identity<FieldList<F...>>) {
         return (([]<class C, class M>(std::type_identity<Field<C, M>>) {
                     return is_many_to_many<M>::value || viewed_directly<M>();
                 }(std::type_identity<F>{})) &&
                 ...);
-    }(std::type_identity<decltype(T::fields())>{});
+    }(std::type_identity<typename field_types<decltype(T::fields())>::type>{});
 }
 
 /// A new default-initialised `T`, a copy of `instance` (a `T`) and the deletion of an instance
@@ -437,7 +453,7 @@ ModelInfo* build_model_info() {
     }
     set_instance_functions(*info, &new_instance<T>, &copy_instance<T>, &delete_instance<T>);
     const T prototype{};
-    std::apply(
+    apply_fields(
         [&](const auto&... f) {
             (
                 [&](const auto& fld) {
@@ -518,7 +534,7 @@ std::string column_of(M C::*member) {
         return "id";
     } else {
         std::string column;
-        std::apply(
+        apply_fields(
             [&](const auto&... f) {
                 (
                     [&](const auto& fld) {
@@ -547,7 +563,7 @@ namespace detail {
 template <class C, class M>
 std::string field_name_of(M C::*member) {
     std::string name;
-    std::apply(
+    apply_fields(
         [&](const auto&... f) {
             (
                 [&](const auto& fld) {
@@ -664,7 +680,7 @@ class Model : public detail::model_base<Parent>::type {
             if constexpr (detail::is_proxy<T>) {
                 static_assert(!std::is_void_v<Parent>,
                               "a proxy model names the model it stands for as its parent");
-                static_assert(std::tuple_size_v<decltype(T::fields())> == 0,
+                static_assert(detail::field_count<decltype(T::fields())>::value == 0,
                               "a proxy model declares no field (Django: 'Proxy model contains "
                               "model fields.')");
             }

@@ -404,24 +404,93 @@ bool cheap_last_insert_id(db::Backend& backend);
 bool differs_from_default(const ModelBase& instance, const FieldInfo& field);
 }  // namespace detail
 
+namespace detail {
+/// What every QuerySet<T> holds and does whatever its model: the query (QueryParts) and the
+/// objects read (type-erased), its copy, move and destruction, and the query's changes and
+/// statements, compiled once in the library (src/models/query.cpp) instead of once per queried
+/// model in every file. Each change acts on a fresh copy (QuerySet<T> copies first) and drops
+/// the objects read.
+class QuerySetBase {
+  public:
+    QuerySetBase(const QuerySetBase& other);
+    QuerySetBase(QuerySetBase&& other) noexcept;
+    QuerySetBase& operator=(const QuerySetBase& other);
+    QuerySetBase& operator=(QuerySetBase&& other) noexcept;
+    ~QuerySetBase();
+
+  protected:
+    explicit QuerySetBase(std::string database);
+
+    /// `condition && c` (`&& !c` when `negate`); refused once sliced (ModelError).
+    void add_condition(const Condition& c, bool negate);
+    /// ORDER BY `column` too; refused once sliced (ModelError).
+    void add_order(std::string column, bool descending);
+    /// Ordered by id unless ordered already (first()).
+    void order_by_id_if_unordered();
+    /// set_limits(low, high).
+    void narrow(std::optional<std::uint64_t> low, std::optional<std::uint64_t> high);
+    /// The fields not loaded.
+    void set_deferred(std::vector<std::string> names);
+    /// `names` not loaded as well (defer()).
+    void add_deferred(std::initializer_list<std::string> names);
+    /// select_for_update(options), checked against `info`.
+    void set_lock(const ModelInfo& info, SelectForUpdate options);
+    /// using_database(alias).
+    void set_database(std::string alias);
+
+    /// The query on `info`, naming `where` in its errors.
+    [[nodiscard]] QueryParts parts_at(const ModelInfo& info, tocsin::source_location where) const;
+    /// Reads the matching rows of `info`: `resize(out, n)` makes room for n objects, then each
+    /// `at(out, i)` is loaded from row i (pre_init, post_init).
+    void read(const ModelInfo& info, tocsin::source_location where, void* out,
+              void (*resize)(void* out, std::size_t n),
+              ModelBase& (*at)(void* out, std::size_t i)) const;
+    /// count() of `info`'s matching rows.
+    [[nodiscard]] std::size_t count_at(const ModelInfo& info, tocsin::source_location where) const;
+    /// exists().
+    [[nodiscard]] bool exists_at(const ModelInfo& info, tocsin::source_location where) const;
+    /// update().
+    std::int64_t update_at(const ModelInfo& info, std::initializer_list<Assignment> assignments,
+                           tocsin::source_location where) const;
+    /// remove(), reporting `origin` as the deletion's origin.
+    DeleteResult remove_at(const ModelInfo& info, const void* origin,
+                           tocsin::source_location where) const;
+
+    [[nodiscard]] const std::string& database() const noexcept { return parts_.database; }
+    /// The objects read (a std::vector<T>*), or null before the first read.
+    [[nodiscard]] void* rows() const noexcept { return rows_.get(); }
+    /// Whether a copy of this query set shares the objects read.
+    [[nodiscard]] bool rows_shared() const noexcept;
+    /// Keeps `rows` (a std::vector<T>*) as the objects read, destroyed with `destroy`.
+    void keep_rows(void* rows, void (*destroy)(void*)) const;
+
+    QueryParts parts_;
+
+  private:
+    mutable std::shared_ptr<void> rows_;
+};
+}  // namespace detail
+
 /// A lazy query over model `T` (Django's QuerySet): nothing runs until it is read.
 template <class T>
-class QuerySet {
+class QuerySet : public detail::QuerySetBase {
   public:
     explicit QuerySet(std::string database = std::string(db::default_alias))
-        : parts_{.database = std::move(database)} {}
+        : QuerySetBase(std::move(database)) {}
 
     /// The rows matching `c` as well. Once a slice is taken (limit(), offset(), slice()), a
     /// condition throws ModelError "Cannot filter a query once a slice has been taken." (Django's
     /// TypeError).
     [[nodiscard]] QuerySet filter(const Condition& c) const {
-        check_filter(c);
-        return with(parts_.condition && c);
+        QuerySet q = *this;
+        q.add_condition(c, false);
+        return q;
     }
     /// The rows not matching `c` (refused once sliced, as filter()).
     [[nodiscard]] QuerySet exclude(const Condition& c) const {
-        check_filter(c);
-        return with(parts_.condition && !c);
+        QuerySet q = *this;
+        q.add_condition(c, true);
+        return q;
     }
     /// Sorted by `member` too: the first order_by() is the primary key of the sort, each later
     /// one breaks the ties of those before it (ORDER BY in call order).
@@ -429,12 +498,8 @@ class QuerySet {
     /// taken." (Django's TypeError).
     template <class C, class M>
     [[nodiscard]] QuerySet order_by(M C::*member, bool descending = false) const {
-        if (detail::is_sliced(parts_)) {
-            throw ModelError("Cannot reorder a query once a slice has been taken.");
-        }
         QuerySet q = *this;
-        q.parts_.order.emplace_back(where(member).column(), descending);
-        q.cache_.reset();
+        q.add_order(where(member).column(), descending);
         return q;
     }
     /// At most `n` rows (Django's `qs[:n]`, SQL's LIMIT). On a sliced query set it narrows the
@@ -468,8 +533,7 @@ class QuerySet {
         only(M C::*... members) const {
         const std::vector<std::string> kept{detail::field_name_of<C>(members)...};
         QuerySet q = *this;
-        q.parts_.deferred = detail::names_except(T::info().all_fields, kept);
-        q.cache_.reset();
+        q.set_deferred(detail::names_except(T::info().all_fields, kept));
         return q;
     }
     /// Does not load these fields (Django's `defer()`); see only().
@@ -477,10 +541,7 @@ class QuerySet {
     requires(sizeof...(M) > 0 && (saveable_member_of<C, M, T> && ...)) [[nodiscard]] QuerySet
         defer(M C::*... members) const {
         QuerySet q = *this;
-        for (std::string name : {detail::field_name_of<C>(members)...}) {
-            detail::add_unique(q.parts_.deferred, std::move(name));
-        }
-        q.cache_.reset();
+        q.add_deferred({detail::field_name_of<C>(members)...});
         return q;
     }
     /// The same query, locking the rows it reads until the transaction ends (Django's
@@ -493,17 +554,14 @@ class QuerySet {
     /// Django. count() and update() do not lock. Throws ModelError for nowait with skip_locked
     /// ("The nowait option cannot be used with skip_locked.") and for an unknown `of` name.
     [[nodiscard]] QuerySet select_for_update(SelectForUpdate options = {}) const {
-        detail::check_select_for_update(T::info(), options);
         QuerySet q = *this;
-        q.parts_.lock = std::move(options);
-        q.cache_.reset();
+        q.set_lock(T::info(), std::move(options));
         return q;
     }
     /// The same query on another database alias (Django's `using()`).
     [[nodiscard]] QuerySet using_database(std::string alias) const {
         QuerySet q = *this;
-        q.parts_.database = std::move(alias);
-        q.cache_.reset();
+        q.set_database(std::move(alias));
         return q;
     }
 
@@ -511,11 +569,8 @@ class QuerySet {
     /// last (defaulted), which the errors of its statements name.
     [[nodiscard]] std::vector<T> all(
         tocsin::source_location where = tocsin::source_location::current()) const {
-        const auto rows = detail::fetch_rows(parts(where));
-        std::vector<T> out(rows.size());
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            detail::load_row(out[i], T::info(), rows[i], parts_.database, parts_.deferred);
-        }
+        std::vector<T> out;
+        read(T::info(), where, &out, &resize_rows, &row_at);
         return out;
     }
     /// Iterates over every matching object (read once, at the first begin(), then kept).
@@ -541,20 +596,18 @@ class QuerySet {
     /// How many rows match.
     [[nodiscard]] std::size_t count(
         tocsin::source_location where = tocsin::source_location::current()) const {
-        return detail::count_rows(parts(where));
+        return count_at(T::info(), where);
     }
     /// Whether any row matches (reads no object: no pre_init/post_init, as in Django).
     [[nodiscard]] bool exists(
         tocsin::source_location where = tocsin::source_location::current()) const {
-        return !detail::fetch_rows(limit(1).parts(where)).empty();
+        return exists_at(T::info(), where);
     }
     /// The first matching object (by id unless ordered), or nullopt.
     [[nodiscard]] std::optional<T> first(
         tocsin::source_location where = tocsin::source_location::current()) const {
         QuerySet q = *this;
-        if (q.parts_.order.empty()) {  // by id (also within a slice, which order_by() refuses)
-            q.parts_.order.emplace_back("id", false);
-        }
+        q.order_by_id_if_unordered();  // by id (also within a slice, which order_by() refuses)
         auto v = q.limit(1).all(where);
         if (v.empty()) {
             return std::nullopt;
@@ -576,58 +629,49 @@ class QuerySet {
     /// UPDATE of every matching row, without signals (as in Django); returns how many.
     std::int64_t update(std::initializer_list<Assignment> assignments,
                         tocsin::source_location where = tocsin::source_location::current()) const {
-        return detail::update_rows(parts(where), std::vector<Assignment>(assignments));
+        return update_at(T::info(), assignments, where);
     }
     /// Removes every matching object and what they cascade to, with signals; origin = this.
     DeleteResult remove(tocsin::source_location where = tocsin::source_location::current()) const {
-        return detail::remove_rows(parts(where), this);
+        return remove_at(T::info(), this, where);
     }
 
   protected:
     [[nodiscard]] detail::QueryParts parts(tocsin::source_location where = {}) const {
-        detail::QueryParts p = parts_;
-        p.info = &T::info();
-        p.where = where;
-        return p;
+        return parts_at(T::info(), where);
     }
-    [[nodiscard]] const std::string& database() const noexcept { return parts_.database; }
+    using QuerySetBase::database;
 
   private:
-    void check_filter(const Condition& c) const {
-        if (!c.empty() && detail::is_sliced(parts_)) {
-            throw ModelError("Cannot filter a query once a slice has been taken.");
-        }
-    }
     [[nodiscard]] QuerySet narrowed(std::optional<std::uint64_t> low,
                                     std::optional<std::uint64_t> high) const {
         QuerySet q = *this;
-        detail::set_limits(q.parts_, low, high);
-        q.cache_.reset();
+        q.narrow(low, high);
         return q;
     }
-    [[nodiscard]] QuerySet with(Condition c) const {
-        QuerySet q = *this;
-        q.parts_.condition = std::move(c);
-        q.cache_.reset();
-        return q;
+    static void resize_rows(void* out, std::size_t n) {
+        static_cast<std::vector<T>*>(out)->resize(n);
     }
+    static ModelBase& row_at(void* out, std::size_t i) {
+        return (*static_cast<std::vector<T>*>(out))[i];
+    }
+    static void destroy_rows(void* rows) noexcept { delete static_cast<std::vector<T>*>(rows); }
     const std::vector<T>& cache(tocsin::source_location where) const {
-        if (!cache_) {
-            cache_ = std::make_shared<std::vector<T>>(all(where));
+        if (rows() == nullptr) {
+            keep_rows(new std::vector<T>(all(where)), &destroy_rows);
         }
-        return *cache_;
+        return *static_cast<const std::vector<T>*>(rows());
     }
     /// The cache, not shared with a copy of this query set (copied on first write).
     std::vector<T>& own_cache(tocsin::source_location where) {
-        if (!cache_) {
-            cache_ = std::make_shared<std::vector<T>>(all(where));
-        } else if (cache_.use_count() > 1) {
-            cache_ = std::make_shared<std::vector<T>>(*cache_);
+        if (rows() == nullptr) {
+            keep_rows(new std::vector<T>(all(where)), &destroy_rows);
+        } else if (rows_shared()) {
+            keep_rows(new std::vector<T>(*static_cast<const std::vector<T>*>(rows())),
+                      &destroy_rows);
         }
-        return *cache_;
+        return *static_cast<std::vector<T>*>(rows());
     }
-    detail::QueryParts parts_;
-    mutable std::shared_ptr<std::vector<T>> cache_;
 };
 
 /// The entry point of a model's queries, plus creation (Django's Manager).
