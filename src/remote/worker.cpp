@@ -640,20 +640,20 @@ struct Worker::State {
             ++run;
             return after;
         }
-        /// @p claimed in id order, by a claim of at most @p limit rows; full: batch_size events
+        /// @p batch_rows in id order, by a claim of at most @p limit rows; full: batch_size events
         /// or more, or @p limit rows (probably more).
-        void record(std::uint64_t state, const std::vector<Claimed>& claimed, int batch_size,
+        void record(std::uint64_t state, const std::vector<Claimed>& batch_rows, int batch_size,
                     std::size_t limit) {
             owner = state;
-            const std::size_t events = events_of(claimed);
+            const std::size_t events = events_of(batch_rows);
             const auto batch = static_cast<std::size_t>(batch_size);
-            full = !claimed.empty() && (events >= batch || claimed.size() >= limit);
+            full = !batch_rows.empty() && (events >= batch || batch_rows.size() >= limit);
             if (full) {
-                after = claimed.back().id;
+                after = batch_rows.back().id;
             }
-            if (!claimed.empty()) {
+            if (!batch_rows.empty()) {
                 // rows needed at the average row's events, doubled
-                const std::size_t per_row = std::max<std::size_t>(1, events / claimed.size());
+                const std::size_t per_row = std::max<std::size_t>(1, events / batch_rows.size());
                 rows = std::min(batch, 2 * ((batch + per_row - 1) / per_row));
             }
         }
