@@ -7,17 +7,19 @@
 
 namespace tocsin::db {
 
-namespace {
-struct Hash {
+namespace detail {
+// Named, not anonymous: the map type is the base of StatementCache::Slots, which has linkage
+// (g++'s -Wsubobject-linkage when this file is compiled inside a unity batch).
+struct StatementTextHash {
     using is_transparent = void;
     // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, so a rehash
     // does not hash the SQL texts again.
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-}  // namespace
+}  // namespace detail
 
-struct StatementCache::Slots
-    : std::unordered_map<std::string, detail::StatementSlot, Hash, std::equal_to<>> {};
+struct StatementCache::Slots : std::unordered_map<std::string, detail::StatementSlot,
+                                                  detail::StatementTextHash, std::equal_to<>> {};
 
 StatementCache::StatementCache(std::size_t capacity)
     : capacity_(capacity), slots_(std::make_unique<Slots>()) {}
