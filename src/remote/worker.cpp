@@ -320,13 +320,16 @@ struct Worker::State {
         }
     }
 
+    /// The failure of a row whose receiver this program never connected.
+    static std::string not_registered(const Claimed& row) {
+        return "no remote receiver '" + row.receiver + "' (signal " + row.signal +
+               ") is registered in this program: remote::connect it before the worker runs";
+    }
+
     void handle(db::Database& database, const Claimed& row, const std::string& token) {
         const auto receiver = detail::find_receiver(row.receiver);
         if (!receiver) {
-            fail(database, row, token, RetryPolicy{},
-                 "no remote receiver '" + row.receiver + "' (signal " + row.signal +
-                     ") is registered in this program: remote::connect it before the worker "
-                     "runs");
+            fail(database, row, token, RetryPolicy{}, not_registered(row));
             return;
         }
         if (row.attempts > receiver->info.retry.max_attempts) {
@@ -443,10 +446,7 @@ struct Worker::State {
                        const Failure* failure) {
         const auto receiver = detail::find_receiver(row.receiver);
         if (!receiver) {
-            fail(database, row, token, RetryPolicy{},
-                 "no remote receiver '" + row.receiver + "' (signal " + row.signal +
-                     ") is registered in this program: remote::connect it before the worker "
-                     "runs");
+            fail(database, row, token, RetryPolicy{}, not_registered(row));
             return;
         }
         const RetryPolicy& policy = receiver->info.retry;
