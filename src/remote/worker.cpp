@@ -320,6 +320,15 @@ struct Worker::State {
         }
     }
 
+    /// Deletes @p row unless its claim was taken over (a lease of another token); how many rows.
+    static std::int64_t delete_row(db::Database& database, const Claimed& row,
+                                   const std::string& token) {
+        return database.execute(
+            detail::sql(database,
+                        "DELETE FROM tocsin_outbox WHERE id = ?1 AND (locked_by = ?2 OR ?2 = '')"),
+            {db::Value(row.id), db::Value(token)});
+    }
+
     /// The failure of a row whose receiver this program never connected.
     static std::string not_registered(const Claimed& row) {
         return "no remote receiver '" + row.receiver + "' (signal " + row.signal +
@@ -353,11 +362,7 @@ struct Worker::State {
             }
             std::int64_t changed = 0;
             if (options.delete_done && !result.skipped) {
-                changed = database.execute(
-                    detail::sql(database,
-                                "DELETE FROM tocsin_outbox WHERE id = ?1 AND (locked_by = ?2 OR "
-                                "?2 = '')"),
-                    {db::Value(row.id), db::Value(token)});
+                changed = delete_row(database, row, token);
             } else {
                 const std::vector<db::Value> params{
                     db::Value(std::string(result.skipped ? "skipped" : "done")),
@@ -469,11 +474,7 @@ struct Worker::State {
         const auto finish_row = [&](std::int64_t done_events, const nlohmann::json* done_payload) {
             std::int64_t changed = 0;
             if (options.delete_done || done_events == 0) {
-                changed = database.execute(
-                    detail::sql(database,
-                                "DELETE FROM tocsin_outbox WHERE id = ?1 AND (locked_by = ?2 OR "
-                                "?2 = '')"),
-                    {db::Value(row.id), db::Value(token)});
+                changed = delete_row(database, row, token);
             } else {
                 const std::vector<db::Value> params{
                     db::Value(now),

@@ -834,15 +834,18 @@ void picky(Item& item, const SaveEvent&) {
 /// A receiver with no effect (the events of one item, packed, beside an ordered receiver's).
 void noop(Item&, const SaveEvent&) {}
 
-/// The four ways a worker claims and finishes rows.
+/// The four ways a worker claims and finishes rows: claim_modes()'s three and a lease whose
+/// rows are deleted when done.
 std::vector<remote::WorkerOptions> all_claim_modes() {
-    std::vector<remote::WorkerOptions> out;
-    for (const bool lock : {false, true}) {
-        for (const bool remove : {false, true}) {
-            out.push_back({.delete_done = remove, .lock_claims = lock});
-        }
-    }
+    std::vector<remote::WorkerOptions> out = claim_modes({});
+    out.push_back({.delete_done = true});
     return out;
+}
+
+/// "lock_claims=<0|1> delete_done=<0|1>", for SCOPED_TRACE.
+std::string mode_name(const remote::WorkerOptions& mode) {
+    return std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
+           " delete_done=" + (mode.delete_done ? "1" : "0");
 }
 
 class PackedTest : public WorkerTest {
@@ -851,6 +854,12 @@ class PackedTest : public WorkerTest {
         WorkerTest::SetUp();
         std::lock_guard lock(key_log().mutex);
         key_log().calls.clear();
+    }
+    /// Empties the outbox, the effects and the items, for the next claim mode.
+    static void clear_rows() {
+        db::connection().execute_script(
+            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
+            "outboxtest_item");
     }
     /// Creates items named @p names in one transaction.
     static void create_named(const std::vector<std::string>& names) {
@@ -867,8 +876,7 @@ TEST_F(PackedTest, ATransactionsSendsAreOneRowPerReceiverAndEachEventIsAppliedOn
     connect(&audit, "outboxtest.audit", "q");
     std::int64_t applied = 0;
     for (const remote::WorkerOptions& mode : all_claim_modes()) {
-        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
-                     " delete_done=" + (mode.delete_done ? "1" : "0"));
+        SCOPED_TRACE(mode_name(mode));
         (void)remote::purge();
         create_items_packed(30);
         const auto rows = remote::outbox_rows({.status = remote::Status::pending});
@@ -901,11 +909,8 @@ TEST_F(PackedTest, ATransactionsSendsAreOneRowPerReceiverAndEachEventIsAppliedOn
 TEST_F(PackedTest, APackedRowsAlwaysFailingEventIsRetriedThenDeadAloneWithItsOwnKey) {
     connect(&picky, "outboxtest.picky", "q", {.max_attempts = 3, .delay = 1ms});
     for (const remote::WorkerOptions& mode : all_claim_modes()) {
-        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
-                     " delete_done=" + (mode.delete_done ? "1" : "0"));
-        db::connection().execute_script(
-            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
-            "outboxtest_item");
+        SCOPED_TRACE(mode_name(mode));
+        clear_rows();
         {
             std::lock_guard lock(key_log().mutex);
             key_log().calls.clear();
@@ -944,11 +949,8 @@ TEST_F(PackedTest, APackedRowsAlwaysFailingEventIsRetriedThenDeadAloneWithItsOwn
 TEST_F(PackedTest, APackedRowsEventThatFailsTwiceThenSucceedsIsAppliedOnce) {
     connect(&picky, "outboxtest.picky", "q", {.max_attempts = 5, .delay = 1ms});
     for (const remote::WorkerOptions& mode : all_claim_modes()) {
-        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
-                     " delete_done=" + (mode.delete_done ? "1" : "0"));
-        db::connection().execute_script(
-            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
-            "outboxtest_item");
+        SCOPED_TRACE(mode_name(mode));
+        clear_rows();
         create_named({"a", "flaky", "b"});
         remote::Worker worker(mode);
         ASSERT_TRUE(
@@ -1017,11 +1019,8 @@ TEST_F(PackedTest, ASendOutsideATransactionIsARowOfOneEvent) {
 TEST_F(PackedTest, ARemovedInstanceInAPackedRowIsSkippedAloneSayingWhy) {
     connect(&apply, "outboxtest.apply", "q");
     for (const remote::WorkerOptions& mode : all_claim_modes()) {
-        SCOPED_TRACE(std::string("lock_claims=") + (mode.lock_claims ? "1" : "0") +
-                     " delete_done=" + (mode.delete_done ? "1" : "0"));
-        db::connection().execute_script(
-            "DELETE FROM tocsin_outbox; DELETE FROM outboxtest_effect; DELETE FROM "
-            "outboxtest_item");
+        SCOPED_TRACE(mode_name(mode));
+        clear_rows();
         create_named({"a", "gone", "b"});
         (void)Item::objects().filter(where(&Item::name) == "gone").remove();
         remote::Worker worker(mode);
