@@ -10,7 +10,7 @@
 # TOCSIN_SKIP_APT=1 skips this step altogether.
 
 TOCSIN_APT_PACKAGES=(
-    g++ cmake ninja-build pkg-config
+    g++ cmake ninja-build pkg-config time
     libgtest-dev libgmock-dev libbenchmark-dev
     libboost-dev libsigc++-3.0-dev
     libsqlite3-dev sqlite3 libpq-dev postgresql libssl-dev libargon2-dev
