@@ -101,6 +101,84 @@ bool is_postgresql(db::Database& database) {
 
 namespace {
 
+// The outbox's schema beyond its first columns, in one place: each list below makes both the DDL
+// create_outbox() runs and the PostgreSQL catalog check that spares an outbox already current
+// that DDL (outbox_is_current_postgresql()). A schema change edits the list alone.
+
+/// PostgreSQL's storage parameters of the outbox, as `name=value` (the text pg_class.reloptions
+/// holds): the CREATE TABLE's WITH (...), set again on an existing outbox (ALTER TABLE ... SET).
+constexpr std::array<std::string_view, 1> table_options{
+    // Room on each page, so that a claim (which changes no indexed column) writes the row's new
+    // version beside the old one without touching the indexes (a HOT update). A claim takes
+    // every row of a page at once (rows are written and claimed in id order), so the page must
+    // have room for a second version of each: half empty. At 70 a page's last third of claims
+    // were not HOT: 50 took the consume's server CPU per event from 55-58 to 38-39 us
+    // (benchmarks.md, session 10).
+    "fillfactor=50",
+};
+
+/// A column added to the outbox after its first version: in the CREATE TABLE (last, in this
+/// order) and added to an outbox made before it.
+struct AddedColumn {
+    std::string_view name;
+    db::LogicalType type;
+    std::string_view constraints;  ///< after the type, e.g. " NOT NULL DEFAULT 1"
+};
+
+constexpr std::array<AddedColumn, 2> added_columns{{
+    // Ordered receivers (RemoteOptions::ordered, 0.2.0 development): "<dispatch_uid> <label>
+    // <pk>", NULL for the others.
+    {"ordering_key", db::LogicalType::text, ""},
+    // How many events the row holds (a packed row, session 13: the sends of one transaction to
+    // one receiver with one sender; its payload is then a JSON array of theirs). An older outbox
+    // held one event per row.
+    {"events", db::LogicalType::integer, " NOT NULL DEFAULT 1"},
+}};
+
+/// One of the outbox's indexes: `CREATE INDEX IF NOT EXISTS <name> ON tocsin_outbox <on>`.
+struct OutboxIndex {
+    std::string_view name;
+    std::string_view on;  ///< the columns and the partial index's WHERE
+};
+
+constexpr std::array<OutboxIndex, 3> outbox_indexes{{
+    // The claim reads pending rows in id order: a partial index holds exactly those.
+    {"tocsin_outbox_pending", "(id) WHERE status = 'pending'"},
+    // A worker of one queue whose rows are few among the pending ones (another queue's backlog)
+    // reads them alone, in id order (PostgreSQL's plan for that claim used the (queue, receiver,
+    // status) index; this one costs 20 % of a row's WAL, that one 15 % more).
+    {"tocsin_outbox_pending_queue", "(queue, id) WHERE status = 'pending'"},
+    // The claim of an ordered row asks whether an older row of its key is still pending.
+    {"tocsin_outbox_ordered",
+     "(ordering_key, id) WHERE status = 'pending' AND ordering_key IS NOT NULL"},
+}};
+
+/// Indexes of earlier versions, dropped: before session 12, (queue, receiver, status) instead of
+/// the pending rows' (queue, id).
+constexpr std::array<std::string_view, 1> dropped_indexes{"tocsin_outbox_queue"};
+
+/// @p items as `'a', 'b'` (SQL text literals of names without quotes), for an IN list.
+template <typename Range, typename Name>
+std::string quoted_list(const Range& items, Name name) {
+    std::string out;
+    for (const auto& item : items) {
+        out += out.empty() ? "'" : ", '";
+        out += name(item);
+        out += '\'';
+    }
+    return out;
+}
+
+/// table_options as a WITH (...) or SET (...) takes them.
+std::string options_sql() {
+    std::string out;
+    for (const std::string_view option : table_options) {
+        out += out.empty() ? "" : ", ";
+        out += option;
+    }
+    return out;
+}
+
 /// The outbox's CREATE TABLE, named @p name.
 std::string table_sql(db::Database& database, std::string_view name) {
     db::Backend& backend = database.backend();
@@ -127,17 +205,16 @@ std::string table_sql(db::Database& database, std::string_view name) {
     script += ", locked_until " + big;
     script += ", finished_at " + big;
     script += ", last_error " + text;
-    script += ", ordering_key " + text;
-    // How many events the row holds (a packed row: the sends of one transaction to one receiver
-    // with one sender; its payload is then a JSON array of theirs).
-    script += ", events " + big + " NOT NULL DEFAULT 1";
-    // PostgreSQL: room on each page, so that a claim (which changes no indexed column) writes the
-    // row's new version beside the old one without touching the indexes (a HOT update). A claim
-    // takes every row of a page at once (rows are written and claimed in id order), so the page
-    // must have room for a second version of each: half empty. At 70 a page's last third of
-    // claims were not HOT: 50 took the consume's server CPU per event from 55-58 to 38-39 µs
-    // (benchmarks.md, session 10).
-    script += detail::is_postgresql(database) ? ") WITH (fillfactor = 50)" : ")";
+    for (const AddedColumn& column : added_columns) {
+        script += ", ";
+        script += column.name;
+        script += ' ' + backend.column_type(column.type);
+        script += column.constraints;
+    }
+    script += ')';
+    if (detail::is_postgresql(database)) {
+        script += " WITH (" + options_sql() + ")";
+    }
     return script;
 }
 
@@ -213,19 +290,29 @@ void drop_unique_key(db::Database& database, std::string_view alias) {
 /// exists, takes a lock on the table that waits for every open transaction that wrote to it and
 /// holds back every new one meanwhile: a worker starting beside busy producers must not take it.
 bool outbox_is_current_postgresql(db::Database& database) {
-    const auto current = database.query_value(
-        "SELECT coalesce(c.reloptions @> ARRAY['fillfactor=50'], false) "
-        "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = "
-        "'ordering_key' AND NOT attisdropped) "
-        "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = "
-        "'events' AND NOT attisdropped) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND contype = 'u') "
-        "AND (SELECT count(*) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE "
-        "i.indrelid = c.oid AND x.relname IN ('tocsin_outbox_pending', "
-        "'tocsin_outbox_pending_queue', 'tocsin_outbox_ordered')) = 3 "
-        "AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE "
-        "i.indrelid = c.oid AND x.relname = 'tocsin_outbox_queue') "
-        "FROM pg_class c WHERE c.oid = to_regclass('tocsin_outbox')");
+    static const std::string check = [] {
+        std::string text = "SELECT coalesce(c.reloptions @> ARRAY[" +
+                           quoted_list(table_options, [](std::string_view o) { return o; }) +
+                           "], false)";
+        for (const AddedColumn& column : added_columns) {
+            text +=
+                " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = '";
+            text += column.name;
+            text += "' AND NOT attisdropped)";
+        }
+        text +=
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND contype = "
+            "'u') AND (SELECT count(*) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+            "WHERE i.indrelid = c.oid AND x.relname IN (" +
+            quoted_list(outbox_indexes, [](const OutboxIndex& i) { return i.name; }) +
+            ")) = " + std::to_string(outbox_indexes.size()) +
+            " AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+            "WHERE i.indrelid = c.oid AND x.relname IN (" +
+            quoted_list(dropped_indexes, [](std::string_view n) { return n; }) +
+            ")) FROM pg_class c WHERE c.oid = to_regclass('tocsin_outbox')";
+        return text;
+    }();
+    const auto current = database.query_value(check);
     return current && !current->is_null() && current->as_integer() != 0;
 }
 
@@ -239,37 +326,30 @@ void create_outbox(std::string_view alias) {
     }
     database.execute_script(table_sql(database, "tocsin_outbox"));
     if (pg) {
-        // An outbox made with another fill factor gets this one for its new pages.
-        database.execute_script("ALTER TABLE tocsin_outbox SET (fillfactor = 50)");
+        // An outbox made with other storage parameters gets these (a fill factor for its new
+        // pages).
+        database.execute_script("ALTER TABLE tocsin_outbox SET (" + options_sql() + ")");
     }
-    // An outbox made before ordered receivers (0.2.0 development) lacks their column.
-    if (!has_column(database, "ordering_key")) {
-        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN ordering_key " +
-                                database.backend().column_type(db::LogicalType::text));
-    }
-    // Made before packed rows (session 13): every row held one event.
-    if (!has_column(database, "events")) {
-        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN events " +
-                                database.backend().column_type(db::LogicalType::integer) +
-                                " NOT NULL DEFAULT 1");
+    // An outbox made before a column lacks it.
+    for (const AddedColumn& column : added_columns) {
+        if (!has_column(database, column.name)) {
+            database.execute_script(
+                "ALTER TABLE tocsin_outbox ADD COLUMN " + std::string(column.name) + " " +
+                database.backend().column_type(column.type) + std::string(column.constraints));
+        }
     }
     // Made before session 12: a unique index on the key (37 % of a row's WAL), and an index on
     // (queue, receiver, status) instead of the pending rows' (queue, id).
     drop_unique_key(database, alias);
-    database.execute_script(
-        "DROP INDEX IF EXISTS tocsin_outbox_queue;\n"
-        // The claim reads pending rows in id order: a partial index holds exactly those.
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending ON tocsin_outbox (id) WHERE status = "
-        "'pending';\n"
-        // A worker of one queue whose rows are few among the pending ones (another queue's
-        // backlog) reads them alone, in id order (PostgreSQL's plan for that claim used the
-        // (queue, receiver, status) index; this one costs 20 % of a row's WAL, that one 15 %
-        // more).
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending_queue ON tocsin_outbox (queue, id) "
-        "WHERE status = 'pending';\n"
-        // The claim of an ordered row asks whether an older row of its key is still pending.
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_ordered ON tocsin_outbox (ordering_key, id) "
-        "WHERE status = 'pending' AND ordering_key IS NOT NULL");
+    std::string indexes;
+    for (const std::string_view name : dropped_indexes) {
+        indexes += "DROP INDEX IF EXISTS " + std::string(name) + ";\n";
+    }
+    for (const OutboxIndex& index : outbox_indexes) {
+        indexes += "CREATE INDEX IF NOT EXISTS " + std::string(index.name) + " ON tocsin_outbox " +
+                   std::string(index.on) + ";\n";
+    }
+    database.execute_script(indexes);
 }
 
 namespace detail {

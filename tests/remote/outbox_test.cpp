@@ -155,6 +155,24 @@ TEST_F(OutboxTest, TheOutboxIndexesItsPendingRowsOnlyNotTheKeyNorTheQueue) {
     EXPECT_EQ(outbox_indexes(), expected_indexes());
 }
 
+// Each index is both made and looked for (PostgreSQL's catalog check, which spares a current
+// outbox the DDL): an outbox lacking any one of them, or with a dropped one back, gets its
+// indexes again.
+TEST_F(OutboxTest, CreateOutboxMakesAgainAnyOneIndexAnOutboxLacks) {
+    auto& database = db::connection();
+    for (const char* name :
+         {"tocsin_outbox_pending", "tocsin_outbox_pending_queue", "tocsin_outbox_ordered"}) {
+        SCOPED_TRACE(name);
+        database.execute_script(std::string("DROP INDEX ") + name);
+        ASSERT_NE(outbox_indexes(), expected_indexes());
+        remote::create_outbox();
+        EXPECT_EQ(outbox_indexes(), expected_indexes());
+    }
+    database.execute_script("CREATE INDEX tocsin_outbox_queue ON tocsin_outbox (queue)");
+    remote::create_outbox();
+    EXPECT_EQ(outbox_indexes(), expected_indexes());
+}
+
 // The CREATE TABLE of an outbox as sessions 11 and 12 made it (before the events column), on the
 // engine under test; @p key_constraint follows the idempotency key's NOT NULL (" UNIQUE" in 11).
 std::string old_outbox_table(const std::string& key_constraint) {
