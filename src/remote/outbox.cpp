@@ -425,12 +425,21 @@ struct PendingRow {
     std::int64_t events = 1;
 };
 
-/// The rows of one transaction gathered for their write (see enqueue()).
 using PendingRows = std::vector<PendingRow>;
 
-/// Per connection of this thread, the batch of the write that runs last before the commit; it
-/// goes when that write ran or was dropped with the transaction.
-thread_local std::map<const db::Database*, std::weak_ptr<PendingRows>> gathering;
+/// The rows of one transaction gathered for their write (see enqueue()); packed (and given their
+/// keys) when the write first runs, and kept so: a savepoint rolled back after it wrote them has
+/// it write them again.
+struct Batch {
+    PendingRows rows;
+    bool packed = false;
+};
+
+/// Per connection of this thread, the batch still gathering rows for the write that runs last
+/// before the commit; it goes when that write first runs. An entry whose batch was dropped (with
+/// its write, when the transaction or a savepoint rolled back, or the connection closed) is
+/// expired: the next send's batch replaces it.
+thread_local std::map<const db::Database*, std::weak_ptr<Batch>> gathering;
 
 std::vector<db::Value> row_params(const PendingRow& row) {
     return {db::Value(row.queue),
@@ -613,26 +622,38 @@ void enqueue(const RemoteReceiver& receiver, std::string_view alias, std::string
     // savepoint drops those of its block), which, run just before the COMMIT, gathers its row
     // into the batch written by a callback the first one registers, which runs after them all:
     // one statement for all the rows of the transaction.
-    database.before_commit([&database, alias_name, row = std::move(row)] {
-        std::shared_ptr<PendingRows> batch = gathering[&database].lock();
-        if (!batch) {
-            batch = std::make_shared<PendingRows>();
-            gathering[&database] = batch;
-            database.before_commit([&database, alias_name, batch] {
-                gathering.erase(&database);
-                const PendingRows rows = pack(std::move(*batch));
-                batch->clear();
-                try {
-                    write_rows(database, rows);
-                } catch (const db::TransactionManagementError&) {
-                    throw;
-                } catch (const db::ProgrammingError& e) {
-                    throw explain(e, rows.front(), alias_name);
-                }
-            });
-        }
-        batch->push_back(row);  // a copy: a rolled-back savepoint may have it run again
-    });
+    //
+    // A callback may run again: when a savepoint made after it was registered, in which it ran,
+    // rolls back (Database::before_commit). The write then writes its batch again (its rows
+    // undone), so a row's callback run again adds its row only if the batch it joined is gone
+    // (dropped with its write: that write was registered in the savepoint rolled back).
+    database.before_commit(
+        [&database, alias_name, row = std::move(row), joined = std::weak_ptr<Batch>()]() mutable {
+            if (!joined.expired()) {
+                return;  // its batch (and so its row) is still to be written
+            }
+            std::shared_ptr<Batch> batch = gathering[&database].lock();
+            if (!batch) {
+                batch = std::make_shared<Batch>();
+                gathering[&database] = batch;
+                database.before_commit([&database, alias_name, batch] {
+                    if (!batch->packed) {
+                        gathering.erase(&database);  // it takes no more rows
+                        batch->rows = pack(std::move(batch->rows));
+                        batch->packed = true;
+                    }
+                    try {
+                        write_rows(database, batch->rows);
+                    } catch (const db::TransactionManagementError&) {
+                        throw;
+                    } catch (const db::ProgrammingError& e) {
+                        throw explain(e, batch->rows.front(), alias_name);
+                    }
+                });
+            }
+            batch->rows.push_back(row);  // a copy: it may be added again (see above)
+            joined = batch;
+        });
     if (database.pending_before_commit() >= max_waiting_rows) {
         database.run_before_commit();
     }

@@ -515,6 +515,40 @@ TEST_F(OutboxTest, ASavepointRolledBackAfterAFlushDropsItsRows) {
     }
 }
 
+// In manual transaction mode a before_commit callback that throws leaves the transaction open
+// (no atomic block has to roll back): the rows gathered before it wait for their write, which
+// writes them once, even after a savepoint in which it wrote them rolled back (the write runs
+// again; the sends' callbacks run again too, and must not add their rows a second time).
+TEST_F(OutboxTest, InManualTransactionModeAFailedFlushAndARolledBackSavepointLoseNoRow) {
+    auto& database = db::connection();
+    database.set_autocommit(false);
+    Item::objects().create({.name = "a"});
+    bool thrown = false;
+    database.before_commit([&thrown] {
+        if (!thrown) {
+            thrown = true;
+            throw std::runtime_error("once");
+        }
+    });
+    Item::objects().create({.name = "b"});
+    // a's rows gathered (their write waits), b's not yet.
+    EXPECT_THROW(remote::flush_outbox(), std::runtime_error);
+    try {
+        tocsin::atomic([&] {
+            remote::flush_outbox();             // a's and b's rows written in the savepoint...
+            throw std::runtime_error("inner");  // ...and undone
+        });
+    } catch (const std::runtime_error&) {
+    }
+    database.commit();
+    database.set_autocommit(true);
+    EXPECT_EQ(outbox_events(), 4);  // a and b, to each receiver, once
+    EXPECT_EQ(Item::objects().count(), 2);
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 4U);
+    EXPECT_EQ(effects(), 4);
+}
+
 TEST_F(OutboxTest, ALongTransactionWritesItsRowsAsItGoes) {
     constexpr int items = 2100;  // 4,200 rows: more than wait in memory (4,096)
     tocsin::atomic([&] {
