@@ -101,6 +101,102 @@ bool is_postgresql(db::Database& database) {
 
 namespace {
 
+// The outbox's schema beyond its first columns, in one place: each list below makes both the DDL
+// create_outbox() runs and the PostgreSQL catalog check that spares an outbox already current
+// that DDL (outbox_is_current_postgresql()). A schema change edits the list alone.
+
+/// PostgreSQL's storage parameters of the outbox, as `name=value` (the text pg_class.reloptions
+/// holds): the CREATE TABLE's WITH (...), set again on an existing outbox (ALTER TABLE ... SET).
+constexpr std::array<std::string_view, 1> table_options{
+    // Room on each page, so that a claim (which changes no indexed column) writes the row's new
+    // version beside the old one without touching the indexes (a HOT update). A claim takes
+    // every row of a page at once (rows are written and claimed in id order), so the page must
+    // have room for a second version of each: half empty. At 70 a page's last third of claims
+    // were not HOT: 50 took the consume's server CPU per event from 55-58 to 38-39 us
+    // (benchmarks.md, session 10).
+    "fillfactor=50",
+};
+
+/// PostgreSQL: how a column's long values are compressed (TOAST), set on the outbox after its
+/// CREATE TABLE (`ALTER COLUMN ... SET COMPRESSION`), where the server has the method (14 and
+/// later, built with it: `default_toast_compression` may name it); elsewhere the default stays.
+struct ColumnCompression {
+    std::string_view column;
+    std::string_view method;   ///< as SET COMPRESSION and default_toast_compression name it
+    std::string_view catalog;  ///< as pg_attribute.attcompression holds it
+};
+
+constexpr std::array<ColumnCompression, 1> column_compressions{{
+    // A packed row's payload (a JSON array: 3 KB for 100 events of 30 bytes) is past the 2 KB
+    // TOAST threshold, so compressed as it is written; pglz led the server's profile. lz4 took the
+    // server's insert from 0.81 to 0.33 us per event (3 KB rows), and produce + consume from 40.4
+    // to 28.0 us per event with 320-byte events; its output is 16 % larger (benchmarks.md,
+    // session 14).
+    {"payload", "lz4", "l"},
+}};
+
+/// A column added to the outbox after its first version: in the CREATE TABLE (last, in this
+/// order) and added to an outbox made before it.
+struct AddedColumn {
+    std::string_view name;
+    db::LogicalType type;
+    std::string_view constraints;  ///< after the type, e.g. " NOT NULL DEFAULT 1"
+};
+
+constexpr std::array<AddedColumn, 2> added_columns{{
+    // Ordered receivers (RemoteOptions::ordered, 0.2.0 development): "<dispatch_uid> <label>
+    // <pk>", NULL for the others.
+    {"ordering_key", db::LogicalType::text, ""},
+    // How many events the row holds (a packed row, session 13: the sends of one transaction to
+    // one receiver with one sender; its payload is then a JSON array of theirs). An older outbox
+    // held one event per row.
+    {"events", db::LogicalType::integer, " NOT NULL DEFAULT 1"},
+}};
+
+/// One of the outbox's indexes: `CREATE INDEX IF NOT EXISTS <name> ON tocsin_outbox <on>`.
+struct OutboxIndex {
+    std::string_view name;
+    std::string_view on;  ///< the columns and the partial index's WHERE
+};
+
+constexpr std::array<OutboxIndex, 3> outbox_indexes{{
+    // The claim reads pending rows in id order: a partial index holds exactly those.
+    {"tocsin_outbox_pending", "(id) WHERE status = 'pending'"},
+    // A worker of one queue whose rows are few among the pending ones (another queue's backlog)
+    // reads them alone, in id order (PostgreSQL's plan for that claim used the (queue, receiver,
+    // status) index; this one costs 20 % of a row's WAL, that one 15 % more).
+    {"tocsin_outbox_pending_queue", "(queue, id) WHERE status = 'pending'"},
+    // The claim of an ordered row asks whether an older row of its key is still pending.
+    {"tocsin_outbox_ordered",
+     "(ordering_key, id) WHERE status = 'pending' AND ordering_key IS NOT NULL"},
+}};
+
+/// Indexes of earlier versions, dropped: before session 12, (queue, receiver, status) instead of
+/// the pending rows' (queue, id).
+constexpr std::array<std::string_view, 1> dropped_indexes{"tocsin_outbox_queue"};
+
+/// @p items as `'a', 'b'` (SQL text literals of names without quotes), for an IN list.
+template <typename Range, typename Name>
+std::string quoted_list(const Range& items, Name name) {
+    std::string out;
+    for (const auto& item : items) {
+        out += out.empty() ? "'" : ", '";
+        out += name(item);
+        out += '\'';
+    }
+    return out;
+}
+
+/// table_options as a WITH (...) or SET (...) takes them.
+std::string options_sql() {
+    std::string out;
+    for (const std::string_view option : table_options) {
+        out += out.empty() ? "" : ", ";
+        out += option;
+    }
+    return out;
+}
+
 /// The outbox's CREATE TABLE, named @p name.
 std::string table_sql(db::Database& database, std::string_view name) {
     db::Backend& backend = database.backend();
@@ -127,17 +223,16 @@ std::string table_sql(db::Database& database, std::string_view name) {
     script += ", locked_until " + big;
     script += ", finished_at " + big;
     script += ", last_error " + text;
-    script += ", ordering_key " + text;
-    // How many events the row holds (a packed row: the sends of one transaction to one receiver
-    // with one sender; its payload is then a JSON array of theirs).
-    script += ", events " + big + " NOT NULL DEFAULT 1";
-    // PostgreSQL: room on each page, so that a claim (which changes no indexed column) writes the
-    // row's new version beside the old one without touching the indexes (a HOT update). A claim
-    // takes every row of a page at once (rows are written and claimed in id order), so the page
-    // must have room for a second version of each: half empty. At 70 a page's last third of
-    // claims were not HOT: 50 took the consume's server CPU per event from 55-58 to 38-39 µs
-    // (benchmarks.md, session 10).
-    script += detail::is_postgresql(database) ? ") WITH (fillfactor = 50)" : ")";
+    for (const AddedColumn& column : added_columns) {
+        script += ", ";
+        script += column.name;
+        script += ' ' + backend.column_type(column.type);
+        script += column.constraints;
+    }
+    script += ')';
+    if (detail::is_postgresql(database)) {
+        script += " WITH (" + options_sql() + ")";
+    }
     return script;
 }
 
@@ -208,24 +303,63 @@ void drop_unique_key(db::Database& database, std::string_view alias) {
     });
 }
 
+/// PostgreSQL: whether the server has every method of column_compressions (14 and later, built
+/// with them: the values default_toast_compression accepts).
+bool has_compression_methods(db::Database& database) {
+    for (const ColumnCompression& column : column_compressions) {
+        if (database
+                .query(
+                    "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND $1 = "
+                    "ANY(enumvals)",
+                    {db::Value(std::string(column.method))})
+                .empty()) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /// PostgreSQL: whether the outbox exists with this version's schema (fill factor, columns,
-/// indexes), read from the catalogs alone. DDL, even `CREATE INDEX IF NOT EXISTS` of an index that
-/// exists, takes a lock on the table that waits for every open transaction that wrote to it and
-/// holds back every new one meanwhile: a worker starting beside busy producers must not take it.
-bool outbox_is_current_postgresql(db::Database& database) {
-    const auto current = database.query_value(
-        "SELECT coalesce(c.reloptions @> ARRAY['fillfactor=50'], false) "
-        "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = "
-        "'ordering_key' AND NOT attisdropped) "
-        "AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = "
-        "'events' AND NOT attisdropped) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND contype = 'u') "
-        "AND (SELECT count(*) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE "
-        "i.indrelid = c.oid AND x.relname IN ('tocsin_outbox_pending', "
-        "'tocsin_outbox_pending_queue', 'tocsin_outbox_ordered')) = 3 "
-        "AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE "
-        "i.indrelid = c.oid AND x.relname = 'tocsin_outbox_queue') "
-        "FROM pg_class c WHERE c.oid = to_regclass('tocsin_outbox')");
+/// indexes; with @p compression, the columns' compression), read from the catalogs alone. DDL, even
+/// `CREATE INDEX IF NOT EXISTS` of an index that exists, takes a lock on the table that waits for
+/// every open transaction that wrote to it and holds back every new one meanwhile: a worker
+/// starting beside busy producers must not take it.
+bool outbox_is_current_postgresql(db::Database& database, bool compression) {
+    const auto make = [](bool with_compression) {
+        std::string text = "SELECT coalesce(c.reloptions @> ARRAY[" +
+                           quoted_list(table_options, [](std::string_view o) { return o; }) +
+                           "], false)";
+        for (const ColumnCompression& column : column_compressions) {
+            if (with_compression) {
+                text +=
+                    " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname "
+                    "= '";
+                text += column.column;
+                text += "' AND attcompression = '";
+                text += column.catalog;
+                text += "')";
+            }
+        }
+        for (const AddedColumn& column : added_columns) {
+            text +=
+                " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = '";
+            text += column.name;
+            text += "' AND NOT attisdropped)";
+        }
+        text +=
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND contype = "
+            "'u') AND (SELECT count(*) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+            "WHERE i.indrelid = c.oid AND x.relname IN (" +
+            quoted_list(outbox_indexes, [](const OutboxIndex& i) { return i.name; }) +
+            ")) = " + std::to_string(outbox_indexes.size()) +
+            " AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+            "WHERE i.indrelid = c.oid AND x.relname IN (" +
+            quoted_list(dropped_indexes, [](std::string_view n) { return n; }) +
+            ")) FROM pg_class c WHERE c.oid = to_regclass('tocsin_outbox')";
+        return text;
+    };
+    static const std::array<std::string, 2> checks{make(false), make(true)};
+    const auto current = database.query_value(checks[compression ? 1 : 0]);
     return current && !current->is_null() && current->as_integer() != 0;
 }
 
@@ -234,42 +368,43 @@ bool outbox_is_current_postgresql(db::Database& database) {
 void create_outbox(std::string_view alias) {
     db::Database& database = db::connection(alias);
     const bool pg = detail::is_postgresql(database);
-    if (pg && outbox_is_current_postgresql(database)) {
+    const bool compression = pg && has_compression_methods(database);
+    if (pg && outbox_is_current_postgresql(database, compression)) {
         return;
     }
     database.execute_script(table_sql(database, "tocsin_outbox"));
     if (pg) {
-        // An outbox made with another fill factor gets this one for its new pages.
-        database.execute_script("ALTER TABLE tocsin_outbox SET (fillfactor = 50)");
+        // An outbox made with other storage parameters gets these (a fill factor for its new
+        // pages), and its columns' compression (for the values written from now on).
+        std::string script = "ALTER TABLE tocsin_outbox SET (" + options_sql() + ")";
+        for (const ColumnCompression& column : column_compressions) {
+            if (compression) {
+                script += ", ALTER COLUMN " + std::string(column.column) + " SET COMPRESSION " +
+                          std::string(column.method);
+            }
+        }
+        database.execute_script(script);
     }
-    // An outbox made before ordered receivers (0.2.0 development) lacks their column.
-    if (!has_column(database, "ordering_key")) {
-        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN ordering_key " +
-                                database.backend().column_type(db::LogicalType::text));
-    }
-    // Made before packed rows (session 13): every row held one event.
-    if (!has_column(database, "events")) {
-        database.execute_script("ALTER TABLE tocsin_outbox ADD COLUMN events " +
-                                database.backend().column_type(db::LogicalType::integer) +
-                                " NOT NULL DEFAULT 1");
+    // An outbox made before a column lacks it.
+    for (const AddedColumn& column : added_columns) {
+        if (!has_column(database, column.name)) {
+            database.execute_script(
+                "ALTER TABLE tocsin_outbox ADD COLUMN " + std::string(column.name) + " " +
+                database.backend().column_type(column.type) + std::string(column.constraints));
+        }
     }
     // Made before session 12: a unique index on the key (37 % of a row's WAL), and an index on
     // (queue, receiver, status) instead of the pending rows' (queue, id).
     drop_unique_key(database, alias);
-    database.execute_script(
-        "DROP INDEX IF EXISTS tocsin_outbox_queue;\n"
-        // The claim reads pending rows in id order: a partial index holds exactly those.
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending ON tocsin_outbox (id) WHERE status = "
-        "'pending';\n"
-        // A worker of one queue whose rows are few among the pending ones (another queue's
-        // backlog) reads them alone, in id order (PostgreSQL's plan for that claim used the
-        // (queue, receiver, status) index; this one costs 20 % of a row's WAL, that one 15 %
-        // more).
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_pending_queue ON tocsin_outbox (queue, id) "
-        "WHERE status = 'pending';\n"
-        // The claim of an ordered row asks whether an older row of its key is still pending.
-        "CREATE INDEX IF NOT EXISTS tocsin_outbox_ordered ON tocsin_outbox (ordering_key, id) "
-        "WHERE status = 'pending' AND ordering_key IS NOT NULL");
+    std::string indexes;
+    for (const std::string_view name : dropped_indexes) {
+        indexes += "DROP INDEX IF EXISTS " + std::string(name) + ";\n";
+    }
+    for (const OutboxIndex& index : outbox_indexes) {
+        indexes += "CREATE INDEX IF NOT EXISTS " + std::string(index.name) + " ON tocsin_outbox " +
+                   std::string(index.on) + ";\n";
+    }
+    database.execute_script(indexes);
 }
 
 namespace detail {
@@ -290,12 +425,21 @@ struct PendingRow {
     std::int64_t events = 1;
 };
 
-/// The rows of one transaction gathered for their write (see enqueue()).
 using PendingRows = std::vector<PendingRow>;
 
-/// Per connection of this thread, the batch of the write that runs last before the commit; it
-/// goes when that write ran or was dropped with the transaction.
-thread_local std::map<const db::Database*, std::weak_ptr<PendingRows>> gathering;
+/// The rows of one transaction gathered for their write (see enqueue()); packed (and given their
+/// keys) when the write first runs, and kept so: a savepoint rolled back after it wrote them has
+/// it write them again.
+struct Batch {
+    PendingRows rows;
+    bool packed = false;
+};
+
+/// Per connection of this thread, the batch still gathering rows for the write that runs last
+/// before the commit; it goes when that write first runs. An entry whose batch was dropped (with
+/// its write, when the transaction or a savepoint rolled back, or the connection closed) is
+/// expired: the next send's batch replaces it.
+thread_local std::map<const db::Database*, std::weak_ptr<Batch>> gathering;
 
 std::vector<db::Value> row_params(const PendingRow& row) {
     return {db::Value(row.queue),
@@ -478,26 +622,38 @@ void enqueue(const RemoteReceiver& receiver, std::string_view alias, std::string
     // savepoint drops those of its block), which, run just before the COMMIT, gathers its row
     // into the batch written by a callback the first one registers, which runs after them all:
     // one statement for all the rows of the transaction.
-    database.before_commit([&database, alias_name, row = std::move(row)] {
-        std::shared_ptr<PendingRows> batch = gathering[&database].lock();
-        if (!batch) {
-            batch = std::make_shared<PendingRows>();
-            gathering[&database] = batch;
-            database.before_commit([&database, alias_name, batch] {
-                gathering.erase(&database);
-                const PendingRows rows = pack(std::move(*batch));
-                batch->clear();
-                try {
-                    write_rows(database, rows);
-                } catch (const db::TransactionManagementError&) {
-                    throw;
-                } catch (const db::ProgrammingError& e) {
-                    throw explain(e, rows.front(), alias_name);
-                }
-            });
-        }
-        batch->push_back(row);  // a copy: a rolled-back savepoint may have it run again
-    });
+    //
+    // A callback may run again: when a savepoint made after it was registered, in which it ran,
+    // rolls back (Database::before_commit). The write then writes its batch again (its rows
+    // undone), so a row's callback run again adds its row only if the batch it joined is gone
+    // (dropped with its write: that write was registered in the savepoint rolled back).
+    database.before_commit(
+        [&database, alias_name, row = std::move(row), joined = std::weak_ptr<Batch>()]() mutable {
+            if (!joined.expired()) {
+                return;  // its batch (and so its row) is still to be written
+            }
+            std::shared_ptr<Batch> batch = gathering[&database].lock();
+            if (!batch) {
+                batch = std::make_shared<Batch>();
+                gathering[&database] = batch;
+                database.before_commit([&database, alias_name, batch] {
+                    if (!batch->packed) {
+                        gathering.erase(&database);  // it takes no more rows
+                        batch->rows = pack(std::move(batch->rows));
+                        batch->packed = true;
+                    }
+                    try {
+                        write_rows(database, batch->rows);
+                    } catch (const db::TransactionManagementError&) {
+                        throw;
+                    } catch (const db::ProgrammingError& e) {
+                        throw explain(e, batch->rows.front(), alias_name);
+                    }
+                });
+            }
+            batch->rows.push_back(row);  // a copy: it may be added again (see above)
+            joined = batch;
+        });
     if (database.pending_before_commit() >= max_waiting_rows) {
         database.run_before_commit();
     }

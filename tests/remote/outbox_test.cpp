@@ -95,6 +95,74 @@ TEST_F(OutboxTest, OnPostgresqlTheOutboxPagesAreHalfEmptyForHotClaims) {
     EXPECT_EQ(options(), "fillfactor=50");
 }
 
+/// PostgreSQL: whether the server can compress with lz4 (14 and later, built with it).
+bool server_has_lz4() {
+    return !db::connection()
+                .query(
+                    "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' "
+                    "= ANY(enumvals)")
+                .empty();
+}
+
+/// PostgreSQL: how the outbox's payload column compresses, as pg_attribute holds it ("l": lz4,
+/// "p": pglz, "": the server's default_toast_compression).
+std::string payload_compression() {
+    return db::connection()
+        .query_value(
+            "SELECT CAST(attcompression AS text) FROM pg_attribute WHERE attrelid = "
+            "'tocsin_outbox'::regclass AND attname = 'payload'")
+        ->as_text();
+}
+
+/// PostgreSQL: how many outbox rows have a payload compressed with @p method ("lz4", "pglz").
+std::int64_t payloads_compressed_with(const std::string& method) {
+    return db::connection()
+        .query_value("SELECT count(*) FROM tocsin_outbox WHERE pg_column_compression(payload) = $1",
+                     {db::Value(method)})
+        ->as_integer();
+}
+
+// A packed row's payload is past the TOAST threshold (2 KB): PostgreSQL compresses it with lz4,
+// cheaper to write than its default pglz (benchmarks.md, session 14).
+TEST_F(OutboxTest, OnPostgresqlThePayloadsAreCompressedWithLz4) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (TOAST compression)";
+    }
+    if (!server_has_lz4()) {
+        GTEST_SKIP() << "this PostgreSQL server has no lz4";
+    }
+    EXPECT_EQ(payload_compression(), "l");
+    create_items_in_one_transaction(100);  // a row of 100 events per receiver: ~6 KB each
+    EXPECT_EQ(outbox_size(), 2);
+    EXPECT_EQ(payloads_compressed_with("lz4"), 2);
+    EXPECT_EQ(payloads_compressed_with("pglz"), 0);
+}
+
+// An outbox of an earlier version compresses with the server's default (pglz): create_outbox()
+// sets lz4 for the payloads written from then on; the rows written before are still read.
+TEST_F(OutboxTest, OnPostgresqlAnOutboxCompressingWithPglzIsUpgradedToLz4) {
+    if (!test_support::testing_postgresql()) {
+        GTEST_SKIP() << "PostgreSQL only (TOAST compression)";
+    }
+    if (!server_has_lz4()) {
+        GTEST_SKIP() << "this PostgreSQL server has no lz4";
+    }
+    db::connection().execute_script(
+        "ALTER TABLE tocsin_outbox ALTER COLUMN payload SET COMPRESSION pglz");
+    create_items_in_one_transaction(100);
+    EXPECT_EQ(payloads_compressed_with("pglz"), 2);
+
+    remote::create_outbox();
+    EXPECT_EQ(payload_compression(), "l");
+    create_items_in_one_transaction(100);
+    EXPECT_EQ(payloads_compressed_with("pglz"), 2);
+    EXPECT_EQ(payloads_compressed_with("lz4"), 2);
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 400U);
+    EXPECT_EQ(effects(), 400);
+    EXPECT_EQ(events_in("done"), 400);
+}
+
 // A worker starting (create_outbox()) while a producer's transaction that wrote to the outbox is
 // still open neither waits for it nor holds back the producers behind it: an outbox already
 // current takes no lock on the table (DDL would wait for the open transaction, and every new
@@ -155,6 +223,24 @@ TEST_F(OutboxTest, TheOutboxIndexesItsPendingRowsOnlyNotTheKeyNorTheQueue) {
     EXPECT_EQ(outbox_indexes(), expected_indexes());
 }
 
+// Each index is both made and looked for (PostgreSQL's catalog check, which spares a current
+// outbox the DDL): an outbox lacking any one of them, or with a dropped one back, gets its
+// indexes again.
+TEST_F(OutboxTest, CreateOutboxMakesAgainAnyOneIndexAnOutboxLacks) {
+    auto& database = db::connection();
+    for (const char* name :
+         {"tocsin_outbox_pending", "tocsin_outbox_pending_queue", "tocsin_outbox_ordered"}) {
+        SCOPED_TRACE(name);
+        database.execute_script(std::string("DROP INDEX ") + name);
+        ASSERT_NE(outbox_indexes(), expected_indexes());
+        remote::create_outbox();
+        EXPECT_EQ(outbox_indexes(), expected_indexes());
+    }
+    database.execute_script("CREATE INDEX tocsin_outbox_queue ON tocsin_outbox (queue)");
+    remote::create_outbox();
+    EXPECT_EQ(outbox_indexes(), expected_indexes());
+}
+
 // The CREATE TABLE of an outbox as sessions 11 and 12 made it (before the events column), on the
 // engine under test; @p key_constraint follows the idempotency key's NOT NULL (" UNIQUE" in 11).
 std::string old_outbox_table(const std::string& key_constraint) {
@@ -202,6 +288,9 @@ TEST_F(OutboxTest, AnOutboxOfTheSchemaBeforeSession12IsUpgradedAndItsRowsDeliver
 
     remote::create_outbox();
     EXPECT_EQ(outbox_indexes(), expected_indexes());
+    if (test_support::testing_postgresql() && server_has_lz4()) {
+        EXPECT_EQ(payload_compression(), "l");
+    }
     const auto after = remote::outbox_rows();
     ASSERT_EQ(after.size(), before.size());
     for (std::size_t i = 0; i < after.size(); ++i) {
@@ -244,6 +333,9 @@ TEST_F(OutboxTest, AnOutboxOfTheSchemaBeforeSession13IsUpgradedAndItsRowsDeliver
 
     remote::create_outbox();
     remote::create_outbox();  // once upgraded, nothing more to do
+    if (test_support::testing_postgresql() && server_has_lz4()) {
+        EXPECT_EQ(payload_compression(), "l");
+    }
     const auto rows = remote::outbox_rows();
     ASSERT_EQ(rows.size(), 6U);
     for (const auto& row : rows) {
@@ -421,6 +513,40 @@ TEST_F(OutboxTest, ASavepointRolledBackAfterAFlushDropsItsRows) {
     for (const std::int64_t pk : pks) {
         EXPECT_NE(Item::objects().filter(where(&Item::id) == pk).count(), 0) << pk;
     }
+}
+
+// In manual transaction mode a before_commit callback that throws leaves the transaction open
+// (no atomic block has to roll back): the rows gathered before it wait for their write, which
+// writes them once, even after a savepoint in which it wrote them rolled back (the write runs
+// again; the sends' callbacks run again too, and must not add their rows a second time).
+TEST_F(OutboxTest, InManualTransactionModeAFailedFlushAndARolledBackSavepointLoseNoRow) {
+    auto& database = db::connection();
+    database.set_autocommit(false);
+    Item::objects().create({.name = "a"});
+    bool thrown = false;
+    database.before_commit([&thrown] {
+        if (!thrown) {
+            thrown = true;
+            throw std::runtime_error("once");
+        }
+    });
+    Item::objects().create({.name = "b"});
+    // a's rows gathered (their write waits), b's not yet.
+    EXPECT_THROW(remote::flush_outbox(), std::runtime_error);
+    try {
+        tocsin::atomic([&] {
+            remote::flush_outbox();             // a's and b's rows written in the savepoint...
+            throw std::runtime_error("inner");  // ...and undone
+        });
+    } catch (const std::runtime_error&) {
+    }
+    database.commit();
+    database.set_autocommit(true);
+    EXPECT_EQ(outbox_events(), 4);  // a and b, to each receiver, once
+    EXPECT_EQ(Item::objects().count(), 2);
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 4U);
+    EXPECT_EQ(effects(), 4);
 }
 
 TEST_F(OutboxTest, ALongTransactionWritesItsRowsAsItGoes) {
