@@ -211,6 +211,9 @@ TEST(DisconnectAndWait, WaitsForAVoidSendWhileASendObserverIsSet) {
 
 TEST(DisconnectAndWait, WaitsForATrackedReceiverAndItsObjectOutlivesTheCall) {
     struct Cart {
+        Cart(HeldReceiver* h, std::atomic<bool>* d) : held(h), destroyed(d) {}
+        Cart(const Cart&) = delete;
+        Cart& operator=(const Cart&) = delete;
         HeldReceiver* held;
         std::atomic<bool>* destroyed;
         void on_event() { held->run(); }
