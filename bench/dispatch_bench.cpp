@@ -24,6 +24,12 @@
 //                                   blocks; counters: ratio = median of those ratios, a_ns and
 //                                   b_ns = each side's median ns per send (CPU time). Steadier
 //                                   than two separate medians on a loaded machine.
+//   emit_values/<lib>/<N>           one send to N receivers that return a value (int), the
+//                                   results collected: std_function (a loop over
+//                                   std::function<int(int)> pushing into a reserved vector),
+//                                   boost (a combiner collecting into a vector), tocsin
+//                                   (Signal<int(int)>::send: vector<Response<int>>) and
+//                                   tocsin_robust (send_robust: vector<Outcome<int>>); CPU time
 //   emit_observed/<observer>/<N>    emit/tocsin_lambda/<N> with a send observer set
 //                                   (tocsin::set_send_observer): noop (a SendObserver that
 //                                   does nothing: the probe's own cost) or stats (ReceiverStats)
@@ -197,14 +203,28 @@ void Receiver::on(int v) {
     sum += v;
 }
 
-std::uint64_t total_calls(const std::vector<Receiver>& rs) {
+// Receivers of the value-returning cases (emit_values): the same work, and a result.
+struct ValueReceiver {
+    [[gnu::noinline]] int on(int v);
+    std::uint64_t calls = 0;
+    std::int64_t sum = 0;
+};
+int ValueReceiver::on(int v) {
+    ++calls;
+    sum += v;
+    return v + 1;
+}
+
+template <class Rs>
+std::uint64_t total_calls(const Rs& rs) {
     std::uint64_t n = 0;
     for (const auto& r : rs) {
         n += r.calls;
     }
     return n;
 }
-void reset_calls(std::vector<Receiver>& rs) {
+template <class Rs>
+void reset_calls(Rs& rs) {
     for (auto& r : rs) {
         r.calls = 0;
     }
@@ -335,6 +355,91 @@ struct TocsinByReceiver {  // Django's style: disconnect(method, object), no han
     void emit(int v) { sig.send(tocsin::Sender{}, v); }
 };
 
+// The value-returning libraries (emit_values): emit(v) collects every receiver's result and
+// checks the last one, so that no library can drop them. Their emit() is not inlined, so that
+// callgrind counts one send as emit's inclusive cost per call.
+struct ValuesCheck {
+    static void check(std::size_t n, int last, int v) {
+        if (n != 0 && last != v + 1) {
+            std::fprintf(stderr, "emit_values: wrong result %d for %d\n", last, v);
+            std::abort();
+        }
+    }
+};
+
+template <class R>
+struct StdFunctionValues {  // baseline: std::function<int(int)> results pushed into a vector
+    static constexpr const char* name = "std_function";
+    std::vector<std::function<int(int)>> fns;
+    void connect(R* r) {
+        fns.emplace_back([r](int v) { return r->on(v); });
+    }
+    [[gnu::noinline]] void emit(int v) {
+        std::vector<int> out;
+        out.reserve(fns.size());
+        for (auto& f : fns) {
+            out.push_back(f(v));
+        }
+        benchmark::DoNotOptimize(out.data());
+        ValuesCheck::check(out.size(), out.empty() ? 0 : out.back(), v);
+    }
+};
+
+// Boost.Signals2's combiner that collects every slot's result.
+struct CollectInts {
+    using result_type = std::vector<int>;
+    template <class It>
+    result_type operator()(It first, It last) const {
+        result_type out;
+        for (; first != last; ++first) {
+            out.push_back(*first);
+        }
+        return out;
+    }
+};
+
+template <class R>
+struct BoostValues {
+    static constexpr const char* name = "boost";
+    boost::signals2::signal<int(int), CollectInts> sig;
+    void connect(R* r) {
+        sig.connect([r](int v) { return r->on(v); });
+    }
+    [[gnu::noinline]] void emit(int v) {
+        const std::vector<int> out = sig(v);
+        benchmark::DoNotOptimize(out.data());
+        ValuesCheck::check(out.size(), out.empty() ? 0 : out.back(), v);
+    }
+};
+
+template <class R>
+struct TocsinValues {  // Signal<int(int)>::send: each receiver's Response
+    static constexpr const char* name = "tocsin";
+    tocsin::Signal<int(int)> sig;
+    void connect(R* r) {
+        sig.connect([r](int v) { return r->on(v); });
+    }
+    [[gnu::noinline]] void emit(int v) {
+        const auto out = sig.send(tocsin::Sender{}, v);
+        benchmark::DoNotOptimize(out.data());
+        ValuesCheck::check(out.size(), out.empty() ? 0 : out.back().value, v);
+    }
+};
+
+template <class R>
+struct TocsinRobustValues {  // send_robust: each receiver's Outcome
+    static constexpr const char* name = "tocsin_robust";
+    tocsin::Signal<int(int)> sig;
+    void connect(R* r) {
+        sig.connect([r](int v) { return r->on(v); });
+    }
+    [[gnu::noinline]] void emit(int v) {
+        const auto out = sig.send_robust(tocsin::Sender{}, v);
+        benchmark::DoNotOptimize(out.data());
+        ValuesCheck::check(out.size(), out.empty() ? 0 : *out.back().value, v);
+    }
+};
+
 template <class Lib>
 constexpr bool is_tocsin =
     std::is_same_v<Lib, Tocsin<Receiver>> || std::is_same_v<Lib, TocsinLambda<Receiver>> ||
@@ -355,9 +460,9 @@ void report_allocs(benchmark::State& state, std::uint64_t allocs, bool must_be_z
 }
 
 // ------------------------------------------------------------------ 1. emit
-template <class Lib>
+template <class Lib, class R = Receiver>
 void bm_emit(benchmark::State& state, std::size_t n) {
-    std::vector<Receiver> receivers(n);
+    std::vector<R> receivers(n);
     Lib lib;
     for (auto& r : receivers) {
         lib.connect(&r);
@@ -821,6 +926,13 @@ void register_emit(std::size_t n) {
 }
 
 template <class... Libs>
+void register_emit_values(std::size_t n) {
+    (reg("emit_values/" + std::string(Libs::name) + "/" + std::to_string(n),
+         [n](benchmark::State& s) { bm_emit<Libs, ValueReceiver>(s, n); }),
+     ...);
+}
+
+template <class... Libs>
 void register_connection(Half half, const std::string& prefix) {
     (reg(prefix + "/" + Libs::name, [half](benchmark::State& s) { bm_connection<Libs>(s, half); })
          ->UseManualTime(),
@@ -840,6 +952,12 @@ void register_all() {
     using R = Receiver;
     for (std::size_t n : {0, 1, 10, 100}) {
         register_emit<Direct<R>, StdFunction<R>, Boost<R>, Sigc<R>, Tocsin<R>, TocsinLambda<R>>(n);
+    }
+
+    using V = ValueReceiver;
+    for (std::size_t n : {0, 1, 10}) {
+        register_emit_values<StdFunctionValues<V>, BoostValues<V>, TocsinValues<V>,
+                             TocsinRobustValues<V>>(n);
     }
 
     register_connection<Direct<R>, StdFunction<R>, Boost<R>, Sigc<R>, Tocsin<R>, TocsinLambda<R>>(

@@ -38,6 +38,11 @@ std::vector<std::exception_ptr> run_async(Receivers& receivers,
     for (std::size_t i = 0; i < targets.size(); ++i) {
         SlotBase* s = targets[i];
         auto task = [&, s, i] {
+            // On the executor's thread, inside a read-side section of its own (the sending
+            // thread's covers the wait, not this thread): a receiver here is inside a send, so
+            // Connection::disconnect_and_wait() refuses instead of waiting for the send that
+            // waits for this receiver.
+            const rcu::ReadGuard guard;
             try {
                 std::shared_ptr<const void> keep;
                 if (pin(*s, keep, receivers)) {

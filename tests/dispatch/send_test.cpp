@@ -315,6 +315,100 @@ TEST(Send, ReceiversForSendersOnlyRunInOrderAndSkipTheDisconnected) {
     EXPECT_EQ(log.entries(), (Strings{"first", "third", "invoice"}));
 }
 
+// Sends that collect results (send with values, send_robust) walk the sender-less receivers in
+// place when nothing else applies (no receiver for a sender, none async, no observer): each of
+// these is sent twice, as a thread's first send takes the general path.
+TEST(Send, ValuesFromSenderLessReceiversSkipTheDeadAndTheExpired) {
+    Signal<int(int)> sig;
+    auto owner = std::make_shared<int>(0);
+    Connection later;
+    sig.connect([&later](int v) {
+        later.disconnect();  // inside the send: the later receiver is not called
+        return v;
+    });
+    sig.connect([](int v) { return v * 10; }, {.track = std::weak_ptr<const void>(owner)});
+    later = sig.connect([](int v) { return v * 100; });
+    const Connection last = sig.connect([](int v) { return v * 1000; });
+    for (int round = 0; round < 2; ++round) {
+        const auto responses = sig.send({}, 1);
+        ASSERT_EQ(responses.size(), 3u);
+        EXPECT_EQ(responses[0].value, 1);
+        EXPECT_EQ(responses[1].value, 10);  // tracked, its object alive
+        EXPECT_EQ(responses[2].value, 1000);
+        EXPECT_EQ(responses[2].receiver, last);
+    }
+    owner.reset();
+    for (int round = 0; round < 2; ++round) {
+        const auto responses = sig.send({}, 2);
+        ASSERT_EQ(responses.size(), 2u);
+        EXPECT_EQ(responses[0].value, 2);
+        EXPECT_EQ(responses[1].value, 2000);
+    }
+    for (int round = 0; round < 2; ++round) {
+        const auto outcomes = sig.send_robust({}, 3);
+        ASSERT_EQ(outcomes.size(), 2u);
+        EXPECT_EQ(*outcomes[0].value, 3);
+        EXPECT_EQ(*outcomes[1].value, 3000);
+        EXPECT_EQ(outcomes[1].receiver, last);
+    }
+}
+
+TEST(Send, ValuesFromSenderLessAndSenderReceiversMergeInOrder) {
+    Signal<int()> sig;
+    sig.connect([] { return 1; });
+    sig.connect([] { return 2; }, {.sender = Sender::of<Order>()});
+    sig.connect([] { return 3; });
+    for (int round = 0; round < 2; ++round) {
+        std::vector<int> values;
+        for (const auto& r : sig.send(Sender::of<Order>())) {
+            values.push_back(r.value);
+        }
+        EXPECT_EQ(values, (std::vector<int>{1, 2, 3}));
+        values.clear();
+        for (const auto& o : sig.send_robust(Sender::of<Order>())) {
+            values.push_back(*o.value);
+        }
+        EXPECT_EQ(values, (std::vector<int>{1, 2, 3}));
+        EXPECT_EQ(sig.send({}).size(), 2u);
+        EXPECT_EQ(sig.send(Sender::of<Invoice>()).size(), 2u);
+    }
+}
+
+// A receiver's exception in a send that collects values leaves the thread outside the send.
+TEST(Send, ExceptionOfANonVoidSendLeavesTheSendBehindItsThread) {
+    Signal<int(int)> sig;
+    sig.connect([](int v) { return v; });
+    sig.connect([](int) -> int { throw std::runtime_error("receiver failed"); });
+    auto captured = std::make_shared<int>(7);
+    const std::weak_ptr<int> watch = captured;
+    const Connection c = sig.connect([held = std::move(captured)](int v) { return v; });
+    for (int round = 0; round < 3; ++round) {
+        EXPECT_THROW(sig.send({}, round), std::runtime_error);
+    }
+    EXPECT_TRUE(c.disconnect_and_wait());  // throws std::logic_error from inside a send
+    EXPECT_TRUE(watch.expired());          // released at once: the thread is outside any send
+}
+
+// Nested and muted sends that collect values take the general path: the same receivers.
+TEST(Send, NestedAndMutedNonVoidSendsCallTheSameReceivers) {
+    Signal<int(int)> sig;
+    Signal<void()> other;
+    std::vector<std::size_t> nested_sizes;
+    sig.connect([&](int depth) {
+        if (depth == 0) {
+            nested_sizes.push_back(sig.send({}, 1).size());
+            nested_sizes.push_back(sig.send_robust({}, 1).size());
+        }
+        return depth;
+    });
+    sig.connect([](int depth) { return depth + 1; });
+    EXPECT_EQ(sig.send({}, 0).size(), 2u);
+    EXPECT_EQ(nested_sizes, (std::vector<std::size_t>{2, 2}));
+    const tocsin::ScopedMute mute(other);  // this thread is muted (another signal)
+    EXPECT_EQ(sig.send({}, 5).size(), 2u);
+    EXPECT_EQ(sig.send_robust({}, 5).size(), 2u);
+}
+
 TEST(Send, SeveralArgumentsOfSeveralKinds) {
     Signal<std::string(const std::string&, int, double)> sig;
     sig.connect([](const std::string& name, int count, double price) {

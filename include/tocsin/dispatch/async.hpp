@@ -117,8 +117,11 @@ struct AsyncSends<R(Args...)> {
         }
     }
 
-    /// Runs receiver `i` of an asend; false if it threw.
+    /// Runs receiver `i` of an asend; false if it threw. The receiver runs inside a read-side
+    /// section, as in a send: Connection::disconnect_and_wait() waits for it, and refuses to run
+    /// from inside it.
     static bool run_one(AsyncSend& st, std::size_t i) {
+        const rcu::ReadGuard guard;
         SlotBase* s = st.receivers[i].get();
         Outcome<R>& o = st.outcomes[i];
         o.receiver = Connection(st.receivers[i]);

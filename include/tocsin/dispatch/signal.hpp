@@ -224,10 +224,10 @@ class Signal<R(Args...)> {
     /// exception. Each failure is also told to the error logger. Results are in call order.
     std::vector<Outcome<R>> send_robust(const Sender& sender, detail::param_t<Args>... args) const {
         std::vector<Outcome<R>> out;
-        dispatch(
-            sender,
+        dispatch_collect(
+            sender, out,
             [&](detail::SlotBase* s, const detail::SendProbe* probe) {
-                Outcome<R> o;
+                Outcome<R>& o = out.emplace_back();
                 o.receiver = connection_of(s);
                 try {
                     if constexpr (std::is_void_v<R>) {
@@ -239,7 +239,6 @@ class Signal<R(Args...)> {
                     o.error = std::current_exception();
                     receivers_->report(*s, o.error);
                 }
-                out.push_back(std::move(o));
             },
             [&](const detail::View& all, const detail::SendProbe* probe) {
                 const auto targets = async_targets(all);
@@ -363,8 +362,8 @@ class Signal<R(Args...)> {
     std::vector<Response<R>> send_values(const Sender& sender,
                                          detail::param_t<Args>... args) const {
         std::vector<Response<R>> out;
-        dispatch(
-            sender,
+        dispatch_collect(
+            sender, out,
             [&](detail::SlotBase* s, const detail::SendProbe* probe) {
                 R value = observed_invoke(probe, s, sender, args...);
                 out.push_back(Response<R>{std::move(value), connection_of(s)});
@@ -448,6 +447,57 @@ class Signal<R(Args...)> {
                 run_view(receivers, &probe, sync, async);
                 return;
             }
+        }
+        run_view(receivers, nullptr, sync, async);
+    }
+
+    /// dispatch() for the sends that collect one result per receiver (send with values,
+    /// send_robust) into `out`: reserves `out` for every receiver the send may call (one
+    /// allocation instead of one per doubling), and on the thread's first-level, unmuted send
+    /// marks the thread's reader record as send_void does, instead of a ReadGuard.
+    template <class Out, class Sync, class Async>
+    void dispatch_collect(const Sender& sender, Out& out, Sync&& sync, Async&& async) const {
+        if (head_.load(std::memory_order_relaxed) == nullptr) {
+            return;
+        }
+        detail::rcu::Reader* const reader = detail::rcu::this_thread.fast;
+        if (detail::rcu::busy(reader)) [[unlikely]] {
+            // The thread's first send, a nested one, or a muted thread: the general way.
+            dispatch(sender, sync, async);
+            return;
+        }
+        // Not muted here (`fast` is the thread's own record only while no ScopedMute lives).
+        const std::uint64_t period = detail::rcu::mark(reader);
+        const detail::rcu::FastSection section(reader);
+        const detail::Snapshot* snap = head_.load(std::memory_order_acquire);
+        if (snap == nullptr) [[unlikely]] {
+            return;
+        }
+        if (snap->plain_for(detail::Snapshot::plain_mask(sender)) &&
+            (period & detail::rcu::observed_bit) == 0) [[likely]] {
+            const detail::Entry* e = snap->any_begin();
+            const detail::Entry* const end = snap->any_end();
+            out.reserve(static_cast<std::size_t>(end - e));
+            for (; e != end; ++e) {
+                detail::SlotBase* const s = e->slot;
+                const std::uint8_t state = s->state.load(std::memory_order_acquire);
+                if (state == 0) [[likely]] {
+                    sync(s, nullptr);
+                } else if ((state & detail::SlotBase::async_bit) == 0) {
+                    std::shared_ptr<const void> keep;
+                    if (detail::pin(*s, keep, *receivers_)) {
+                        sync(s, nullptr);
+                    }
+                }
+            }
+            return;
+        }
+        const detail::View receivers = snap->view(sender);
+        out.reserve(receivers.own.size() + receivers.any.size());
+        if ((period & detail::rcu::observed_bit) != 0 && !receivers.empty()) [[unlikely]] {
+            const detail::SendProbe probe(name(), sender);
+            run_view(receivers, &probe, sync, async);
+            return;
         }
         run_view(receivers, nullptr, sync, async);
     }
