@@ -409,17 +409,23 @@ class Signal<R(Args...)> {
     /// the caller. Allocates nothing.
     template <class Visit>
     void for_each_sync(const detail::View& receivers, Visit&& visit) const {
-        receivers.for_each([&](const detail::Entry& e) {
-            const std::uint8_t state = e.slot->state.load(std::memory_order_acquire);
-            if (state == 0) [[likely]] {
-                visit(e);
-            } else if ((state & detail::SlotBase::async_bit) == 0) {
-                std::shared_ptr<const void> keep;
-                if (detail::pin(*e.slot, keep, *receivers_)) {
-                    visit(e);
-                }
+        receivers.for_each(
+            [&](const detail::Entry& e) { if_live_sync(e.slot, [&] { visit(e); }); });
+    }
+
+    /// Calls `call()` if `s` is a synchronous receiver that is live; a tracked one while its
+    /// object is kept alive (detail::pin). The one test of "live" for the loops of the sends.
+    template <class Call>
+    void if_live_sync(detail::SlotBase* s, Call&& call) const {
+        const std::uint8_t state = s->state.load(std::memory_order_acquire);
+        if (state == 0) [[likely]] {
+            call();
+        } else if ((state & detail::SlotBase::async_bit) == 0) {
+            std::shared_ptr<const void> keep;
+            if (detail::pin(*s, keep, *receivers_)) {
+                call();
             }
-        });
+        }
     }
 
     /// The heart of every send but the void one: calls `sync(slot, probe)` for each synchronous
@@ -480,15 +486,7 @@ class Signal<R(Args...)> {
             out.reserve(static_cast<std::size_t>(end - e));
             for (; e != end; ++e) {
                 detail::SlotBase* const s = e->slot;
-                const std::uint8_t state = s->state.load(std::memory_order_acquire);
-                if (state == 0) [[likely]] {
-                    sync(s, nullptr);
-                } else if ((state & detail::SlotBase::async_bit) == 0) {
-                    std::shared_ptr<const void> keep;
-                    if (detail::pin(*s, keep, *receivers_)) {
-                        sync(s, nullptr);
-                    }
-                }
+                if_live_sync(s, [&] { sync(s, nullptr); });
             }
             return;
         }
