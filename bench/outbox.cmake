@@ -5,6 +5,7 @@
 #   cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DTOCSIN_BUILD_TESTS=OFF
 #   cmake --build build-rel --target outbox_bench
 #   build-rel/bench/outbox_bench --events=20000 --rounds=3 --celery
+#   build-rel/bench/outbox_bench --help   (the options: --payload-bytes=N, --pg-compression=...)
 add_executable(outbox_bench ${CMAKE_CURRENT_LIST_DIR}/outbox_bench.cpp)
 target_link_libraries(outbox_bench PRIVATE tocsin::tocsin tocsin_warnings)
 target_compile_definitions(outbox_bench PRIVATE
@@ -15,4 +16,10 @@ if(TOCSIN_BUILD_TESTS)
   add_test(NAME outbox_bench_smoke
            COMMAND outbox_bench --events=300 --rounds=1 --latency-events=50 --rate=500)
   set_tests_properties(outbox_bench_smoke PROPERTIES LABELS "bench;postgresql" TIMEOUT 180)
+  # The options of the payload: ~300-byte tickets (checked by their receivers), and PostgreSQL's
+  # payload column set back to pglz.
+  add_test(NAME outbox_bench_payload_smoke
+           COMMAND outbox_bench --phases=custom,batch --events=300 --rounds=1 --payload-bytes=300
+                   --pg-compression=pglz)
+  set_tests_properties(outbox_bench_payload_smoke PROPERTIES LABELS "bench;postgresql" TIMEOUT 180)
 endif()

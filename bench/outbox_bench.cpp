@@ -23,19 +23,27 @@
 //   outbox_bench [--url=postgresql://...] [--engines=postgresql,sqlite] [--events=N]
 //                [--rounds=R] [--rate=EVENTS_PER_S] [--latency-events=N] [--sqlite-poll=MS]
 //                [--batch=N] [--celery[=PYTHON]] [--celery-events=N]
-//                [--delete-done] [--lock-claims] [--phases=model,custom,batch,running,latency] (all
-//                by default; running includes
-//                --celery)
+//                [--delete-done] [--lock-claims] [--phases=model,custom,batch,running,latency]
+//                [--payload-bytes=N] [--pg-compression=pglz|lz4] [--help]
+// --phases: all by default; running includes --celery.
+// --payload-bytes=N: the tickets of the custom and batch phases carry N bytes of text (their
+// `kind`: fields of words and numbers, different for each event, compressible as the JSON of a
+// real ticket is) instead of "issued" (the default: an event's JSON is then ≈ 30 bytes); each
+// receiver checks the text it got, and a wrong one fails the run as a lost event does.
+// --pg-compression: the PostgreSQL outbox's payload column compresses with this method instead of
+// the one create_outbox() set (lz4 where the server has it), by an ALTER TABLE after it: to
+// compare both with the same program.
 // --celery also runs bench/celery_outbox.py (Celery 5.2 + Redis, Django's on_commit(task.delay))
 // on the same PostgreSQL database, with 1 and 2 worker processes, and prints tocsin's end-to-end
 // rate over Celery's.
 // Without --url it starts a throw-away cluster (tests/support/pg_cluster.sh: fsync off,
 // synchronous_commit off, on a Unix socket) and removes it at the end. Exits 1 when an event
-// was lost or applied twice, 2 on bad options.
+// was lost, applied twice or changed, 2 on bad options; --help prints the options.
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -79,6 +87,61 @@ struct Ticket {
     std::int64_t seq = 0;
     std::string kind;
 };
+
+/// --payload-bytes: each ticket's kind, by sequence number (empty: "issued").
+std::vector<std::string> kinds;
+/// Tickets whose receiver got a kind other than the one sent.
+std::atomic<long> wrong_kinds{0};
+
+/// What ticket @p seq carries.
+const std::string& kind_of(std::int64_t seq) {
+    static const std::string issued = "issued";
+    return kinds.empty() ? issued : kinds.at(static_cast<std::size_t>(seq));
+}
+
+/// About @p bytes of text for ticket @p seq: fields of words and numbers, as the JSON of a real
+/// ticket (without its quotes, which JSON would escape in a string), the same keys and words
+/// recurring, the values drawn from a generator seeded by @p seq (so every event's differs).
+std::string ticket_text(std::int64_t seq, long bytes) {
+    static constexpr std::array<std::string_view, 16> keys{
+        "customer", "status",  "priority", "city",   "amount", "items",    "product",  "channel",
+        "agent",    "subject", "created",  "region", "sku",    "quantity", "discount", "note"};
+    static constexpr std::array<std::string_view, 32> words{
+        "open",    "pending", "closed",  "high",    "low",   "normal",  "Lyon",     "Berlin",
+        "Porto",   "Oslo",    "blue",    "widget",  "cable", "adapter", "refund",   "delivery",
+        "invoice", "late",    "damaged", "missing", "email", "phone",   "web",      "please",
+        "call",    "before",  "the",     "order",   "was",   "not",     "received", "replacement"};
+    const auto mix = [](std::uint64_t z) {  // splitmix64's finalizer
+        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31U);
+    };
+    // Seeded by a hash of seq: the streams of neighbouring tickets share nothing.
+    std::uint64_t state = mix(static_cast<std::uint64_t>(seq) + 1);
+    const auto next = [&state, &mix](std::uint64_t bound) {
+        state += 0x9E3779B97F4A7C15ULL;
+        return mix(state) % bound;
+    };
+    std::string text = "ticket: " + std::to_string(seq);
+    for (std::size_t field = 0; text.size() < static_cast<std::size_t>(bytes); ++field) {
+        text += ", ";
+        text += keys[field % keys.size()];
+        text += ": ";
+        if (next(2) == 0) {
+            text += std::to_string(next(100000));
+            if (next(3) == 0) {
+                text += '.' + std::to_string(10 + next(90));
+            }
+        } else {
+            for (std::uint64_t w = 0, n = 1 + next(4); w < n; ++w) {
+                text += w == 0 ? "" : " ";
+                text += words[next(words.size())];
+            }
+        }
+    }
+    text.resize(static_cast<std::size_t>(bytes));
+    return text;
+}
 void to_json(nlohmann::json& j, const Ticket& t) {
     j = nlohmann::json{{"seq", t.seq}, {"kind", t.kind}};
 }
@@ -125,6 +188,9 @@ void apply(Item& item, const tocsin::SaveEvent&) {
 
 /// The custom signal's remote receiver: the same one-row effect.
 void apply_ticket(const Ticket& ticket) {
+    if (ticket.kind != kind_of(ticket.seq)) {
+        ++wrong_kinds;
+    }
     Effect::objects().create({.item = ticket.seq});
 }
 
@@ -132,7 +198,11 @@ void apply_ticket(const Ticket& ticket) {
 void apply_tickets(std::span<const tocsin::remote::BatchEvent<Ticket>> events) {
     std::vector<Effect> effects(events.size());
     for (std::size_t i = 0; i < events.size(); ++i) {
-        effects[i].item = events[i].get<0>().seq;
+        const Ticket& ticket = events[i].get<0>();
+        if (ticket.kind != kind_of(ticket.seq)) {
+            ++wrong_kinds;
+        }
+        effects[i].item = ticket.seq;
     }
     Effect::objects().bulk_create(effects);
 }
@@ -162,8 +232,10 @@ struct Options {
     int batch = 100;
     std::string python;  // --celery[=PYTHON]
     long celery_events = 5000;
-    bool delete_done = false;  // --delete-done: WorkerOptions::delete_done
-    bool lock_claims = false;  // --lock-claims: WorkerOptions::lock_claims
+    bool delete_done = false;    // --delete-done: WorkerOptions::delete_done
+    bool lock_claims = false;    // --lock-claims: WorkerOptions::lock_claims
+    long payload_bytes = 0;      // --payload-bytes: 0: the tickets' kind is "issued"
+    std::string pg_compression;  // --pg-compression: the payload column's, after create_outbox
     std::vector<std::string> phases{"model", "custom", "batch", "running", "latency"};
     [[nodiscard]] bool runs(std::string_view phase) const {
         return std::find(phases.begin(), phases.end(), phase) != phases.end();
@@ -206,7 +278,7 @@ void produce_tickets(long n, bool batched = false) {
     for (long done = 0; done < n;) {
         tocsin::atomic([&] {
             for (int i = 0; i < 100 && done < n; ++i, ++done) {
-                signal.send(tocsin::Sender{}, bench::Ticket{done, "issued"});
+                signal.send(tocsin::Sender{}, bench::Ticket{done, bench::kind_of(done)});
             }
         });
     }
@@ -310,6 +382,11 @@ bool check(long n, const char* what) {
     if (effects != n || done != n) {
         std::fprintf(stderr, "%s: %lld effects and %lld events done for %ld events\n", what,
                      static_cast<long long>(effects), static_cast<long long>(done), n);
+        return false;
+    }
+    if (const long wrong = bench::wrong_kinds.exchange(0); wrong != 0) {
+        std::fprintf(stderr, "%s: %ld tickets received with another text than was sent\n", what,
+                     wrong);
         return false;
     }
     return true;
@@ -429,13 +506,32 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
     tocsin::remote::create_outbox();
     wipe();
     const bool pg = engine == "postgresql";
+    if (pg && !options.pg_compression.empty()) {
+        tocsin::db::connection().execute_script(
+            "ALTER TABLE tocsin_outbox ALTER COLUMN payload SET COMPRESSION " +
+            options.pg_compression);
+    }
     const std::chrono::milliseconds poll =
         pg ? std::chrono::milliseconds(500) : std::chrono::milliseconds(options.sqlite_poll_ms);
     std::printf("\n== %s (%s)\n", engine.c_str(),
                 tocsin::db::connection().backend().display_name().c_str());
+    if (options.payload_bytes > 0) {
+        std::printf("tickets of %ld bytes of text (--payload-bytes)\n", options.payload_bytes);
+    }
+    if (pg && !options.pg_compression.empty()) {
+        std::printf("payload column compressed with %s (--pg-compression)\n",
+                    options.pg_compression.c_str());
+    }
 
     // Warm-up (statements prepared, caches filled), not counted.
     produce(200);
+    if (pg) {  // the warm-up's rows (100 events each): past the TOAST threshold, compressed
+        const auto method = tocsin::db::connection().query_value(
+            "SELECT pg_column_compression(payload) FROM tocsin_outbox WHERE "
+            "pg_column_compression(payload) IS NOT NULL LIMIT 1");
+        std::printf("payloads compressed with %s\n",
+                    method && !method->is_null() ? method->as_text().c_str() : "(none)");
+    }
     (void)consume(200, 1, poll);
     wipe();
 
@@ -650,6 +746,11 @@ bool parse(int argc, char** argv) {
                 }
                 options.phases.push_back(p);
             }
+        } else if (arg.rfind("--pg-compression=", 0) == 0) {
+            options.pg_compression = std::string(arg.substr(17));
+            if (options.pg_compression != "pglz" && options.pg_compression != "lz4") {
+                return false;
+            }
         } else if (arg.rfind("--url=", 0) == 0) {
             options.url = std::string(arg.substr(6));
         } else if (arg.rfind("--engines=", 0) == 0) {
@@ -667,20 +768,53 @@ bool parse(int argc, char** argv) {
                    !value("--latency-events=", options.latency_events) &&
                    !value("--sqlite-poll=", options.sqlite_poll_ms) &&
                    !value("--batch=", options.batch) &&
-                   !value("--celery-events=", options.celery_events)) {
+                   !value("--celery-events=", options.celery_events) &&
+                   !value("--payload-bytes=", options.payload_bytes)) {
             std::fprintf(stderr, "outbox_bench: unknown option %s\n", argv[i]);
             return false;
         }
     }
     return options.events > 0 && options.rounds > 0 && options.rate > 0 &&
-           options.latency_events > 0 && options.batch > 0;
+           options.latency_events > 0 && options.batch > 0 && options.payload_bytes >= 0;
 }
 
 }  // namespace
 
+constexpr std::string_view usage =
+    "usage: outbox_bench [--url=postgresql://...] [--engines=postgresql,sqlite] [--events=N]\n"
+    "         [--rounds=R] [--rate=EVENTS_PER_S] [--latency-events=N] [--sqlite-poll=MS]\n"
+    "         [--batch=N] [--celery[=PYTHON]] [--celery-events=N] [--delete-done] [--lock-claims]\n"
+    "         [--phases=model,custom,batch,running,latency] [--payload-bytes=N]\n"
+    "         [--pg-compression=pglz|lz4]\n"
+    "  --events=N           events per phase and round (20000)\n"
+    "  --rounds=R           rounds per phase; medians are printed (3)\n"
+    "  --phases=...         which phases run (all; running includes --celery)\n"
+    "  --payload-bytes=N    the custom and batch phases' tickets carry N bytes of text (fields\n"
+    "                       of words and numbers, different for each event, compressible like\n"
+    "                       the JSON of a real ticket), checked by their receivers; default: the\n"
+    "                       word \"issued\" (an event of ~30 bytes of JSON)\n"
+    "  --pg-compression=M   PostgreSQL: the outbox's payload column compressed with M (pglz or\n"
+    "                       lz4) instead of what create_outbox() set, to compare them\n"
+    "  --delete-done        WorkerOptions::delete_done; --lock-claims: WorkerOptions::lock_claims\n"
+    "  --url=...            a PostgreSQL server to use (default: a throw-away cluster)\n"
+    "Exits 1 when an event was lost, applied twice or changed, 2 on bad options.\n";
+
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+            std::fputs(usage.data(), stdout);
+            return 0;
+        }
+    }
     if (!parse(argc, argv)) {
+        std::fputs(usage.data(), stderr);
         return 2;
+    }
+    if (options.payload_bytes > 0) {
+        bench::kinds.reserve(static_cast<std::size_t>(options.events));
+        for (long seq = 0; seq < options.events; ++seq) {
+            bench::kinds.push_back(bench::ticket_text(seq, options.payload_bytes));
+        }
     }
     try {
         const auto connection = tocsin::remote::connect<bench::Item>(
