@@ -532,15 +532,43 @@ PendingRows pack(PendingRows rows) {
     return out;
 }
 
-/// Writes @p rows (one statement on PostgreSQL; one cached INSERT each on SQLite, in-process).
+/// SQLite: writes @p rows, one cached INSERT each (in-process), all or none: several in a
+/// savepoint of their own, rolled back when one fails. A transaction's write that failed waits
+/// to run again (Database::run_before_commit), and in manual transaction mode the transaction
+/// goes on (no atomic block has to roll back): rows it left would then be written twice.
+void write_rows_sqlite(db::Database& database, const PendingRows& rows) {
+    if (rows.size() == 1) {  // one statement: undone by itself when it fails
+        database.execute(one_row_sqlite, row_params(rows.front()));
+        return;
+    }
+    static constexpr std::string_view name = "tocsin_outbox_write";
+    const db::Backend& backend = database.backend();
+    database.execute(backend.savepoint_sql(name));
+    try {
+        for (const PendingRow& row : rows) {
+            database.execute(one_row_sqlite, row_params(row));
+        }
+    } catch (...) {
+        try {
+            database.execute(backend.rollback_to_savepoint_sql(name));
+            database.execute(backend.release_savepoint_sql(name));
+        } catch (const db::DatabaseError&) {
+            // The error ended the transaction (SQLite rolls it back on some, e.g. a full disk):
+            // the savepoint and the rows went with it.
+        }
+        throw;
+    }
+    database.execute(backend.release_savepoint_sql(name));
+}
+
+/// Writes @p rows: one statement on PostgreSQL (undone as a whole when it fails); on SQLite see
+/// write_rows_sqlite().
 void write_rows(db::Database& database, const PendingRows& rows) {
     if (rows.empty()) {
         return;
     }
     if (!is_postgresql(database)) {
-        for (const PendingRow& row : rows) {
-            database.execute(one_row_sqlite, row_params(row));
-        }
+        write_rows_sqlite(database, rows);
         return;
     }
     if (rows.size() == 1) {

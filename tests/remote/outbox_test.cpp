@@ -549,6 +549,36 @@ TEST_F(OutboxTest, InManualTransactionModeAFailedFlushAndARolledBackSavepointLos
     EXPECT_EQ(effects(), 4);
 }
 
+// On SQLite a transaction's rows are written one INSERT each: a write failing part-way (here a
+// trigger refuses the second row) must leave none of them. The write waits to run again, and in
+// manual transaction mode the transaction goes on: run again at the commit, it wrote the rows
+// left before twice. (PostgreSQL writes them with one statement, undone as a whole, and the
+// failed statement aborts the transaction: only a rollback may follow.)
+TEST_F(OutboxTest, OnSqliteAWriteFailingPartWayLeavesNoRowAndTheCommitWritesEachOnce) {
+    if (test_support::testing_postgresql()) {
+        GTEST_SKIP() << "SQLite only: PostgreSQL writes the rows with one statement";
+    }
+    auto& database = db::connection();
+    database.execute_script(
+        "CREATE TRIGGER outboxtest_refuse BEFORE INSERT ON tocsin_outbox WHEN (SELECT COUNT(*) "
+        "FROM tocsin_outbox) >= 1 BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    database.set_autocommit(false);
+    Item::objects().create({.name = "a"});
+    Item::objects().create({.name = "b"});
+    // Two rows (one per receiver, each of two events): the second refused.
+    EXPECT_THROW(remote::flush_outbox(), db::DatabaseError);
+    EXPECT_EQ(outbox_size(), 0);  // the first undone with it
+    database.execute_script("DROP TRIGGER outboxtest_refuse");
+    database.commit();
+    database.set_autocommit(true);
+    EXPECT_EQ(outbox_size(), 2);
+    EXPECT_EQ(outbox_events(), 4);  // a and b, to each receiver, once
+    EXPECT_EQ(Item::objects().count(), 2);
+    remote::Worker worker;
+    EXPECT_EQ(worker.drain(), 4U);
+    EXPECT_EQ(effects(), 4);
+}
+
 TEST_F(OutboxTest, ALongTransactionWritesItsRowsAsItGoes) {
     constexpr int items = 2100;  // 4,200 rows: more than wait in memory (4,096)
     tocsin::atomic([&] {
