@@ -87,6 +87,11 @@ Command worker_command() {
                     queues += (queues.empty() ? "" : ",") + q;
                 }
                 remote::Worker worker(std::move(options));
+                if (!o.flag("drain")) {
+                    // Before the line saying it runs: a SIGTERM sent once it is read (a test's, a
+                    // supervisor's) stops the worker instead of killing the process.
+                    remote::handle_stop_signals();
+                }
                 out << "Worker " << worker.name() << ": queues "
                     << (queues.empty() ? "(all)" : queues) << ", " << o.integer("concurrency")
                     << (o.integer("concurrency") == 1 ? " thread" : " threads") << ", database '"
@@ -94,7 +99,6 @@ Command worker_command() {
                 if (o.flag("drain")) {
                     worker.drain();
                 } else {
-                    remote::handle_stop_signals();
                     worker.run();
                 }
                 const auto s = worker.stats();
