@@ -129,9 +129,9 @@ struct ColumnCompression {
 constexpr std::array<ColumnCompression, 1> column_compressions{{
     // A packed row's payload (a JSON array: 3 KB for 100 events of 30 bytes) is past the 2 KB
     // TOAST threshold, so compressed as it is written; pglz led the server's profile. lz4 took the
-    // server's insert from 0.81 to 0.33 us per event (3 KB rows), and produce + consume from 40.4
-    // to 28.0 us per event with 320-byte events; its output is 16 % larger (benchmarks.md,
-    // session 14).
+    // server's insert from 0.81 to 0.33 us per event (3 KB rows), and produce + consume from 39.0
+    // to 29.8 us per event with 300-byte events (outbox_bench --payload-bytes=300); its output is
+    // 16 % (3 KB rows) to 35 % (32 KB rows of varied text) larger (benchmarks.md, session 14).
     {"payload", "lz4", "l"},
 }};
 
