@@ -804,7 +804,8 @@ constexpr std::string_view usage =
     "                       the JSON of a real ticket), checked by their receivers; default: the\n"
     "                       word \"issued\" (an event of ~30 bytes of JSON)\n"
     "  --pg-compression=M   PostgreSQL: the outbox's payload column compressed with M (pglz or\n"
-    "                       lz4) instead of what create_outbox() set, to compare them\n"
+    "                       lz4) instead of what create_outbox() sets, set again before each\n"
+    "                       produce (a worker's create_outbox() sets lz4 back), to compare them\n"
     "  --delete-done        WorkerOptions::delete_done; --lock-claims: WorkerOptions::lock_claims\n"
     "  --url=...            a PostgreSQL server to use (default: a throw-away cluster)\n"
     "Exits 1 when an event was lost, applied twice or changed, 2 on bad options.\n";
