@@ -261,6 +261,15 @@ void set_pg_compression() {
     }
 }
 
+/// Runs @p worker on a thread of its own, waits @p settle for its start (its create_outbox(),
+/// its LISTEN), then sets --pg-compression again (that create_outbox() set its own method back).
+std::thread start_worker(tocsin::remote::Worker& worker, std::chrono::milliseconds settle) {
+    std::thread runner([&worker] { worker.run(); });
+    std::this_thread::sleep_for(settle);
+    set_pg_compression();
+    return runner;
+}
+
 void wipe() {
     auto& db = tocsin::db::connection();
     db.execute_script(
@@ -465,9 +474,7 @@ bool run_custom(bool pg, std::chrono::milliseconds poll, bool batched = false) {
                                        .poll_interval = poll,
                                        .delete_done = options.delete_done,
                                        .lock_claims = options.lock_claims});
-        std::thread runner([&] { worker.run(); });
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        set_pg_compression();  // after the worker's create_outbox()
+        std::thread runner = start_worker(worker, std::chrono::milliseconds(100));
         const double cpu0 = process_cpu() + server_cpu();
         const auto start = Clock::now();
         produce_tickets(options.events, batched);
@@ -627,9 +634,7 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
                                            .poll_interval = poll,
                                            .delete_done = options.delete_done,
                                            .lock_claims = options.lock_claims});
-            std::thread runner([&] { worker.run(); });
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            set_pg_compression();  // after the worker's create_outbox()
+            std::thread runner = start_worker(worker, std::chrono::milliseconds(100));
             const auto start = Clock::now();
             produce(options.events);
             while (worker.stats().done < static_cast<std::uint64_t>(options.events) &&
@@ -676,9 +681,7 @@ bool run_engine(const std::string& engine, const tocsin::db::Settings& settings)
                                    .poll_interval = poll,
                                    .delete_done = options.delete_done,
                                    .lock_claims = options.lock_claims});
-    std::thread runner([&] { worker.run(); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    set_pg_compression();  // after the worker's create_outbox()
+    std::thread runner = start_worker(worker, std::chrono::milliseconds(300));
     const auto period = std::chrono::microseconds(1'000'000 / options.rate);
     auto next = Clock::now();
     for (long i = 0; i < options.latency_events; ++i) {
